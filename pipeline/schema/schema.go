@@ -1,0 +1,223 @@
+// Package schema defines the canonical row types of every table the pipeline
+// writes, and one version constant per table. Row types carry parquet struct
+// tags only; reading and writing them is the job of package pqio.
+//
+// Conventions shared by all tables:
+//   - identifiers are strings (published archives hash small accounts' ids);
+//   - times are int64 milliseconds since the Unix epoch, UTC, stored as
+//     Parquet TIMESTAMP(MILLIS, adjusted to UTC);
+//   - a nil pointer is a null: the archive did not give the value.
+package schema
+
+// Table names, used as file stems (<name>.parquet) and in manifests.
+const (
+	TableAccounts       = "accounts"
+	TablePosts          = "posts"
+	TableRejects        = "rejects"
+	TableFingerprints   = "fingerprints"
+	TableEdges          = "edges"
+	TableEvidence       = "evidence"
+	TableClusters       = "clusters"
+	TableReleaseSummary = "release_summary"
+	TableClusterSummary = "cluster_summary"
+	TableDailyTimeline  = "daily_timeline"
+	TableTopEntities    = "top_entities"
+)
+
+// Versions of each table's layout. A version changes when a column is added,
+// removed or changes meaning; readers reject versions they do not know.
+var Versions = map[string]int{
+	TableAccounts:       1,
+	TablePosts:          1,
+	TableRejects:        1,
+	TableFingerprints:   1,
+	TableEdges:          1,
+	TableEvidence:       1,
+	TableClusters:       1,
+	TableReleaseSummary: 1,
+	TableClusterSummary: 1,
+	TableDailyTimeline:  1,
+	TableTopEntities:    1,
+}
+
+// Account is one row of the accounts table.
+type Account struct {
+	Dataset     string `parquet:"dataset,dict"`
+	AccountID   string `parquet:"account_id"`
+	IDHashed    bool   `parquet:"id_hashed"`
+	InUsersFile bool   `parquet:"in_users_file"`
+	ScreenName  string `parquet:"screen_name"`
+	DisplayName string `parquet:"display_name"`
+	Description string `parquet:"description"`
+	Location    string `parquet:"location"`
+	ProfileURL  string `parquet:"profile_url"`
+	Followers   *int64 `parquet:"followers,optional"`
+	Following   *int64 `parquet:"following,optional"`
+	CreatedAt   *int64 `parquet:"created_at,optional,timestamp(millisecond:utc)"`
+	Language    string `parquet:"language,dict"`
+	SourceFile  string `parquet:"source_file,dict"`
+	SourceLine  int64  `parquet:"source_line"`
+}
+
+// Precision values of Post.PostedAtPrecision.
+const (
+	PrecisionMillisecond = "ms"
+	PrecisionMinute      = "minute"
+	PrecisionSecond      = "second"
+)
+
+// Post is one row of the posts table.
+type Post struct {
+	Dataset           string   `parquet:"dataset,dict"`
+	PostID            string   `parquet:"post_id"`
+	AccountID         string   `parquet:"account_id"`
+	PostedAt          int64    `parquet:"posted_at,timestamp(millisecond:utc)"`
+	PostedAtPrecision string   `parquet:"posted_at_precision,dict"`
+	Text              string   `parquet:"text"`
+	Language          string   `parquet:"language,dict"`
+	Client            string   `parquet:"client,dict"`
+	ReplyToPostID     string   `parquet:"reply_to_post_id"`
+	ReplyToAccountID  string   `parquet:"reply_to_account_id"`
+	QuotedPostID      string   `parquet:"quoted_post_id"`
+	IsRepost          bool     `parquet:"is_repost"`
+	RepostOfPostID    string   `parquet:"repost_of_post_id"`
+	RepostOfAccountID string   `parquet:"repost_of_account_id"`
+	Hashtags          []string `parquet:"hashtags,list"`
+	URLs              []string `parquet:"urls,list"`
+	Mentions          []string `parquet:"mentions,list"`
+	PollChoices       []string `parquet:"poll_choices,list"`
+	Likes             *int64   `parquet:"likes,optional"`
+	Reposts           *int64   `parquet:"reposts,optional"`
+	Replies           *int64   `parquet:"replies,optional"`
+	Quotes            *int64   `parquet:"quotes,optional"`
+	Latitude          *float64 `parquet:"latitude,optional"`
+	Longitude         *float64 `parquet:"longitude,optional"`
+	SourceFile        string   `parquet:"source_file,dict"`
+	SourceLine        int64    `parquet:"source_line"`
+}
+
+// Reject is one input record that could not become a row, kept byte for byte.
+type Reject struct {
+	Dataset    string `parquet:"dataset,dict"`
+	SourceFile string `parquet:"source_file,dict"`
+	SourceLine int64  `parquet:"source_line"`
+	Reason     string `parquet:"reason,dict"`
+	Detail     string `parquet:"detail"`
+	Raw        []byte `parquet:"raw"`
+}
+
+// Fingerprint holds the content keys of one post.
+type Fingerprint struct {
+	PostID         string   `parquet:"post_id"`
+	AccountID      string   `parquet:"account_id"`
+	PostedAt       int64    `parquet:"posted_at,timestamp(millisecond:utc)"`
+	TextKey        *uint64  `parquet:"text_key,optional"`
+	URLKeys        []string `parquet:"url_keys,list"`
+	DomainKeys     []string `parquet:"domain_keys,list"`
+	HashtagSetKey  *uint64  `parquet:"hashtag_set_key,optional"`
+	HashtagSeqKey  *uint64  `parquet:"hashtag_seq_key,optional"`
+	RepostKey      string   `parquet:"repost_key"`
+	ReplyKey       string   `parquet:"reply_key"`
+	NormalizedText string   `parquet:"normalized_text"`
+}
+
+// Signal names used in edges and evidence.
+const (
+	SignalCoText   = "co_text"
+	SignalCoRepost = "co_repost"
+	SignalCoURL    = "co_url"
+)
+
+// Edge is an account pair tied by one signal. AccountA < AccountB.
+type Edge struct {
+	AccountA    string  `parquet:"account_a"`
+	AccountB    string  `parquet:"account_b"`
+	Signal      string  `parquet:"signal,dict"`
+	SharedItems int64   `parquet:"shared_items"`
+	FirstAt     int64   `parquet:"first_at,timestamp(millisecond:utc)"`
+	LastAt      int64   `parquet:"last_at,timestamp(millisecond:utc)"`
+	Weight      float64 `parquet:"weight"`
+}
+
+// Evidence names the posts behind an edge: one row per item and post pair.
+type Evidence struct {
+	Signal   string `parquet:"signal,dict"`
+	AccountA string `parquet:"account_a"`
+	AccountB string `parquet:"account_b"`
+	ItemKey  string `parquet:"item_key"`
+	PostA    string `parquet:"post_a"`
+	PostB    string `parquet:"post_b"`
+	DtMillis int64  `parquet:"dt_ms"`
+}
+
+// ClusterMember is one account's membership of one cluster.
+type ClusterMember struct {
+	ClusterID string  `parquet:"cluster_id"`
+	AccountID string  `parquet:"account_id"`
+	Role      string  `parquet:"role,dict"`
+	Degree    int64   `parquet:"degree"`
+	Strength  float64 `parquet:"strength"`
+}
+
+// ReleaseSummary is the one-row summary of a dataset.
+type ReleaseSummary struct {
+	Dataset             string  `parquet:"dataset"`
+	Accounts            int64   `parquet:"accounts"`
+	AccountsInUsersFile int64   `parquet:"accounts_in_users_file"`
+	AccountsOnlyInPosts int64   `parquet:"accounts_only_in_posts"`
+	HashedShare         float64 `parquet:"hashed_share"`
+	Posts               int64   `parquet:"posts"`
+	Reposts             int64   `parquet:"reposts"`
+	Replies             int64   `parquet:"replies"`
+	Rejects             int64   `parquet:"rejects"`
+	FirstPostAt         *int64  `parquet:"first_post_at,optional,timestamp(millisecond:utc)"`
+	LastPostAt          *int64  `parquet:"last_post_at,optional,timestamp(millisecond:utc)"`
+	ActiveDays          int64   `parquet:"active_days"`
+	PostsPerActiveDay   float64 `parquet:"posts_per_active_day"`
+	CopyShare           float64 `parquet:"copy_share"`
+	LikesSum            int64   `parquet:"likes_sum"`
+	RepostsSum          int64   `parquet:"reposts_sum"`
+	RepliesSum          int64   `parquet:"replies_sum"`
+	QuotesSum           int64   `parquet:"quotes_sum"`
+	CreationBursts      int64   `parquet:"creation_bursts"`
+	Clusters            int64   `parquet:"clusters"`
+	ClusteredAccounts   int64   `parquet:"clustered_accounts"`
+}
+
+// ClusterSummary describes one cluster.
+type ClusterSummary struct {
+	ClusterID    string   `parquet:"cluster_id"`
+	Size         int64    `parquet:"size"`
+	Posts        int64    `parquet:"posts"`
+	Edges        int64    `parquet:"edges"`
+	Signals      []string `parquet:"signals,list"`
+	FirstAt      *int64   `parquet:"first_at,optional,timestamp(millisecond:utc)"`
+	LastAt       *int64   `parquet:"last_at,optional,timestamp(millisecond:utc)"`
+	TopTexts     []string `parquet:"top_texts,list"`
+	TopHashtags  []string `parquet:"top_hashtags,list"`
+	TopDomains   []string `parquet:"top_domains,list"`
+	TopClients   []string `parquet:"top_clients,list"`
+	Languages    []string `parquet:"languages,list"`
+	CreatedFirst *int64   `parquet:"created_first,optional,timestamp(millisecond:utc)"`
+	CreatedLast  *int64   `parquet:"created_last,optional,timestamp(millisecond:utc)"`
+	Originators  int64    `parquet:"originators"`
+	Amplifiers   int64    `parquet:"amplifiers"`
+}
+
+// DailyTimeline counts activity per UTC day, for the release (scope
+// "release") or for one cluster (scope = cluster id).
+type DailyTimeline struct {
+	Scope    string `parquet:"scope,dict"`
+	Day      int64  `parquet:"day,timestamp(millisecond:utc)"`
+	Posts    int64  `parquet:"posts"`
+	Accounts int64  `parquet:"accounts"`
+}
+
+// TopEntity is one ranked entity (hashtag, domain, mention, client, language).
+type TopEntity struct {
+	Scope string `parquet:"scope,dict"`
+	Kind  string `parquet:"kind,dict"`
+	Rank  int64  `parquet:"rank"`
+	Value string `parquet:"value"`
+	Count int64  `parquet:"count"`
+}
