@@ -1,0 +1,160 @@
+// Package datasets is the registry of known releases: one JSON descriptor per
+// published release (and the synthetic demo), embedded in the binary.
+package datasets
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"embed"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"sort"
+	"strings"
+)
+
+//go:embed *.json
+var files embed.FS
+
+// ErrUnknown means no descriptor has the requested name.
+var ErrUnknown = errors.New("unknown dataset")
+
+// File is one file of a release.
+type File struct {
+	Name   string `json:"name"`
+	Role   string `json:"role"` // users, tweets, truth, ...
+	URL    string `json:"url,omitempty"`
+	SHA256 string `json:"sha256,omitempty"`
+	Bytes  int64  `json:"bytes,omitempty"`
+	Part   int    `json:"part,omitempty"`
+}
+
+// Descriptor describes one release.
+type Descriptor struct {
+	Name        string          `json:"name"`
+	Title       string          `json:"title"`
+	Platform    string          `json:"platform"`
+	ReleaseDate string          `json:"release_date"`
+	Country     string          `json:"country"`
+	Operator    string          `json:"operator"`
+	Format      string          `json:"format"`
+	Description string          `json:"description,omitempty"`
+	Licence     string          `json:"licence,omitempty"`
+	Citation    string          `json:"citation,omitempty"`
+	Files       []File          `json:"files,omitempty"`
+	Synth       json.RawMessage `json:"synth,omitempty"` // generator config, for synthetic datasets
+}
+
+// Digest is the sha256 of the descriptor's canonical JSON; it enters the
+// fetch stage's run id, so editing a descriptor invalidates its fetch.
+func (d Descriptor) Digest() string {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	enc.Encode(d)
+	s := sha256.Sum256(buf.Bytes())
+	return hex.EncodeToString(s[:])
+}
+
+// All returns every descriptor, sorted by name.
+func All() ([]Descriptor, error) {
+	entries, err := fs.ReadDir(files, ".")
+	if err != nil {
+		return nil, err
+	}
+	var out []Descriptor
+	for _, e := range entries {
+		b, err := files.ReadFile(e.Name())
+		if err != nil {
+			return nil, err
+		}
+		var d Descriptor
+		dec := json.NewDecoder(bytes.NewReader(b))
+		dec.DisallowUnknownFields()
+		if err := dec.Decode(&d); err != nil {
+			return nil, fmt.Errorf("dataset descriptor %s: %w", e.Name(), err)
+		}
+		out = append(out, d)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out, nil
+}
+
+// Get returns the descriptor with the given name. An unknown name gives an
+// error that wraps ErrUnknown and suggests the nearest names.
+func Get(name string) (Descriptor, error) {
+	all, err := All()
+	if err != nil {
+		return Descriptor{}, err
+	}
+	for _, d := range all {
+		if d.Name == name {
+			return d, nil
+		}
+	}
+	names := make([]string, len(all))
+	for i, d := range all {
+		names[i] = d.Name
+	}
+	msg := fmt.Sprintf("%v %q", ErrUnknown, name)
+	if near := Nearest(name, names, 3); len(near) > 0 {
+		msg += "; did you mean " + strings.Join(near, ", ") + "?"
+	}
+	msg += " (list them with: takedown datasets list)"
+	return Descriptor{}, fmt.Errorf("%w", &unknownError{msg: msg})
+}
+
+type unknownError struct{ msg string }
+
+func (e *unknownError) Error() string { return e.msg }
+func (e *unknownError) Unwrap() error { return ErrUnknown }
+
+// Nearest returns up to n names closest to name by edit distance, nearest
+// first, leaving out names that are not plausibly a typo of it.
+func Nearest(name string, names []string, n int) []string {
+	type cand struct {
+		name string
+		d    int
+	}
+	var cs []cand
+	for _, c := range names {
+		d := editDistance(strings.ToLower(name), strings.ToLower(c))
+		if d <= max(2, len(name)/2) || strings.Contains(c, name) {
+			cs = append(cs, cand{c, d})
+		}
+	}
+	sort.Slice(cs, func(i, j int) bool {
+		if cs[i].d != cs[j].d {
+			return cs[i].d < cs[j].d
+		}
+		return cs[i].name < cs[j].name
+	})
+	var out []string
+	for i := 0; i < len(cs) && i < n; i++ {
+		out = append(out, cs[i].name)
+	}
+	return out
+}
+
+func editDistance(a, b string) int {
+	ra, rb := []rune(a), []rune(b)
+	prev := make([]int, len(rb)+1)
+	cur := make([]int, len(rb)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(ra); i++ {
+		cur[0] = i
+		for j := 1; j <= len(rb); j++ {
+			cost := 1
+			if ra[i-1] == rb[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(rb)]
+}

@@ -1,0 +1,154 @@
+package store
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+)
+
+// RowCounter reports the rows of a table file; store does not read Parquet
+// itself, so the caller passes pqio.NumRows.
+type RowCounter func(path string) (int64, error)
+
+// Staging is a run being built. Its files live in a private temp directory
+// inside the workspace until Publish renames it into place.
+type Staging struct {
+	ws      *Workspace
+	Dir     string
+	dataset string
+	stage   string
+	runID   string
+	started time.Time
+}
+
+// Begin creates a staging directory for a run.
+func (w *Workspace) Begin(dataset, stage, runID string) (*Staging, error) {
+	dir, err := os.MkdirTemp(w.tmpDir(), stage+"-"+runID+"-")
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrWorkspace, err)
+	}
+	return &Staging{ws: w, Dir: dir, dataset: dataset, stage: stage, runID: runID, started: time.Now()}, nil
+}
+
+// Discard removes the staging directory and everything in it.
+func (s *Staging) Discard() { os.RemoveAll(s.Dir) }
+
+// Publish fills in the outputs, code and timings of m, writes manifest.json,
+// fsyncs every file and renames the staging directory to its run directory.
+// If that run directory already exists (another process published the same
+// run), the staging directory is discarded and the existing run is kept.
+func (s *Staging) Publish(m *Manifest, rows RowCounter) (string, error) {
+	outs, err := s.collectOutputs(rows)
+	if err != nil {
+		s.Discard()
+		return "", err
+	}
+	m.ManifestVersion = ManifestVersion
+	m.Dataset, m.Stage, m.RunID = s.dataset, s.stage, s.runID
+	m.Outputs = outs
+	m.Code = CurrentCode()
+	end := time.Now()
+	m.Timings = Timings{
+		StartedAt:  s.started.UTC().Format(time.RFC3339Nano),
+		FinishedAt: end.UTC().Format(time.RFC3339Nano),
+		WallMillis: end.Sub(s.started).Milliseconds(),
+	}
+	b, err := json.MarshalIndent(m, "", "  ")
+	if err != nil {
+		s.Discard()
+		return "", fmt.Errorf("encode manifest: %w", err)
+	}
+	if err := writeFileAtomic(filepath.Join(s.Dir, ManifestName), append(b, '\n')); err != nil {
+		s.Discard()
+		return "", fmt.Errorf("write manifest: %w", err)
+	}
+	if err := syncDir(s.Dir); err != nil {
+		s.Discard()
+		return "", err
+	}
+	dst := s.ws.RunDir(s.dataset, s.stage, s.runID)
+	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
+		s.Discard()
+		return "", fmt.Errorf("%w: %v", ErrWorkspace, err)
+	}
+	if err := os.Rename(s.Dir, dst); err != nil {
+		s.Discard()
+		if errors.Is(err, fs.ErrExist) || isNotEmpty(err) {
+			return dst, nil
+		}
+		return "", fmt.Errorf("publish run %s: %w", s.runID, err)
+	}
+	return dst, syncDir(filepath.Dir(dst))
+}
+
+func isNotEmpty(err error) bool {
+	return err != nil && strings.Contains(err.Error(), "directory not empty")
+}
+
+// collectOutputs digests every regular file of the staging dir, in name order,
+// after fsyncing it.
+func (s *Staging) collectOutputs(rows RowCounter) ([]Output, error) {
+	entries, err := os.ReadDir(s.Dir)
+	if err != nil {
+		return nil, err
+	}
+	var names []string
+	for _, e := range entries {
+		if e.Type().IsRegular() && e.Name() != ManifestName {
+			names = append(names, e.Name())
+		}
+	}
+	sort.Strings(names)
+	outs := make([]Output, 0, len(names))
+	for _, n := range names {
+		p := filepath.Join(s.Dir, n)
+		if err := fsyncFile(p); err != nil {
+			return nil, err
+		}
+		d, size, err := FileDigest(p)
+		if err != nil {
+			return nil, err
+		}
+		o := Output{File: n, SHA256: d, Bytes: size}
+		if strings.HasSuffix(n, ".parquet") && rows != nil {
+			r, err := rows(p)
+			if err != nil {
+				return nil, fmt.Errorf("count rows of %s: %w", n, err)
+			}
+			o.Rows = &r
+		}
+		outs = append(outs, o)
+	}
+	return outs, nil
+}
+
+func fsyncFile(p string) error {
+	f, err := os.OpenFile(p, os.O_RDWR, 0)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	if err := f.Sync(); err != nil {
+		return fmt.Errorf("sync %s: %w", p, err)
+	}
+	return nil
+}
+
+// Describe fills in the outputs of m from the staging dir without publishing
+// it, for comparing a recomputed run with a published one.
+func (s *Staging) Describe(m *Manifest, rows RowCounter) (*Manifest, error) {
+	outs, err := s.collectOutputs(rows)
+	if err != nil {
+		return nil, err
+	}
+	m.ManifestVersion = ManifestVersion
+	m.Dataset, m.Stage, m.RunID = s.dataset, s.stage, s.runID
+	m.Outputs = outs
+	return m, nil
+}
