@@ -29,6 +29,7 @@ type File struct {
 	SHA256 string `json:"sha256,omitempty"`
 	Bytes  int64  `json:"bytes,omitempty"`
 	Part   int    `json:"part,omitempty"`
+	Path   string `json:"path,omitempty"` // local datasets: where the file is on this machine
 }
 
 // Descriptor describes one release.
@@ -45,11 +46,19 @@ type Descriptor struct {
 	Citation    string          `json:"citation,omitempty"`
 	Files       []File          `json:"files,omitempty"`
 	Synth       json.RawMessage `json:"synth,omitempty"` // generator config, for synthetic datasets
+	Local       bool            `json:"local,omitempty"` // described by `takedown datasets add`, kept in the workspace
 }
 
 // Digest is the sha256 of the descriptor's canonical JSON; it enters the
 // fetch stage's run id, so editing a descriptor invalidates its fetch.
+//
+// Local file paths do not enter it: the files are pinned by their digests,
+// so the same files described on two machines give the same run ids.
 func (d Descriptor) Digest() string {
+	d.Files = append([]File(nil), d.Files...)
+	for i := range d.Files {
+		d.Files[i].Path = ""
+	}
 	var buf bytes.Buffer
 	enc := json.NewEncoder(&buf)
 	enc.SetEscapeHTML(false)

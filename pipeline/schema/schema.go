@@ -165,6 +165,7 @@ type ReleaseSummary struct {
 	Accounts            int64   `parquet:"accounts"`
 	AccountsInUsersFile int64   `parquet:"accounts_in_users_file"`
 	AccountsOnlyInPosts int64   `parquet:"accounts_only_in_posts"`
+	AccountsWithPosts   int64   `parquet:"accounts_with_posts"`
 	HashedShare         float64 `parquet:"hashed_share"`
 	Posts               int64   `parquet:"posts"`
 	Reposts             int64   `parquet:"reposts"`
@@ -174,34 +175,40 @@ type ReleaseSummary struct {
 	LastPostAt          *int64  `parquet:"last_post_at,optional,timestamp(millisecond:utc)"`
 	ActiveDays          int64   `parquet:"active_days"`
 	PostsPerActiveDay   float64 `parquet:"posts_per_active_day"`
+	CopyPosts           int64   `parquet:"copy_posts"`
 	CopyShare           float64 `parquet:"copy_share"`
 	LikesSum            int64   `parquet:"likes_sum"`
 	RepostsSum          int64   `parquet:"reposts_sum"`
 	RepliesSum          int64   `parquet:"replies_sum"`
 	QuotesSum           int64   `parquet:"quotes_sum"`
+	CreatedFirst        *int64  `parquet:"created_first,optional,timestamp(millisecond:utc)"`
+	CreatedLast         *int64  `parquet:"created_last,optional,timestamp(millisecond:utc)"`
 	CreationBursts      int64   `parquet:"creation_bursts"`
+	BurstAccounts       int64   `parquet:"burst_accounts"`
 	Clusters            int64   `parquet:"clusters"`
 	ClusteredAccounts   int64   `parquet:"clustered_accounts"`
 }
 
 // ClusterSummary describes one cluster.
 type ClusterSummary struct {
-	ClusterID    string   `parquet:"cluster_id"`
-	Size         int64    `parquet:"size"`
-	Posts        int64    `parquet:"posts"`
-	Edges        int64    `parquet:"edges"`
-	Signals      []string `parquet:"signals,list"`
-	FirstAt      *int64   `parquet:"first_at,optional,timestamp(millisecond:utc)"`
-	LastAt       *int64   `parquet:"last_at,optional,timestamp(millisecond:utc)"`
-	TopTexts     []string `parquet:"top_texts,list"`
-	TopHashtags  []string `parquet:"top_hashtags,list"`
-	TopDomains   []string `parquet:"top_domains,list"`
-	TopClients   []string `parquet:"top_clients,list"`
-	Languages    []string `parquet:"languages,list"`
-	CreatedFirst *int64   `parquet:"created_first,optional,timestamp(millisecond:utc)"`
-	CreatedLast  *int64   `parquet:"created_last,optional,timestamp(millisecond:utc)"`
-	Originators  int64    `parquet:"originators"`
-	Amplifiers   int64    `parquet:"amplifiers"`
+	ClusterID      string   `parquet:"cluster_id"`
+	Size           int64    `parquet:"size"`
+	Posts          int64    `parquet:"posts"`
+	Edges          int64    `parquet:"edges"`
+	Signals        []string `parquet:"signals,list"`
+	FirstAt        *int64   `parquet:"first_at,optional,timestamp(millisecond:utc)"`
+	LastAt         *int64   `parquet:"last_at,optional,timestamp(millisecond:utc)"`
+	ActiveDays     int64    `parquet:"active_days"`
+	TopTexts       []string `parquet:"top_texts,list"`
+	TopHashtags    []string `parquet:"top_hashtags,list"`
+	TopDomains     []string `parquet:"top_domains,list"`
+	TopClients     []string `parquet:"top_clients,list"`
+	Languages      []string `parquet:"languages,list"`
+	CreatedFirst   *int64   `parquet:"created_first,optional,timestamp(millisecond:utc)"`
+	CreatedLast    *int64   `parquet:"created_last,optional,timestamp(millisecond:utc)"`
+	CreationBursts int64    `parquet:"creation_bursts"`
+	Originators    int64    `parquet:"originators"`
+	Amplifiers     int64    `parquet:"amplifiers"`
 }
 
 // DailyTimeline counts activity per UTC day, for the release (scope

@@ -1,0 +1,172 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/urfave/cli/v2"
+	"golang.org/x/term"
+
+	"github.com/takedown-research/takedown/datasets"
+	"github.com/takedown-research/takedown/pipeline/fetch"
+	"github.com/takedown-research/takedown/pipeline/normalize"
+	"github.com/takedown-research/takedown/pipeline/runner"
+	"github.com/takedown-research/takedown/pipeline/store"
+)
+
+// Exit codes. docs/reproducibility.md documents this table; keep them stable.
+const (
+	exitOK          = 0
+	exitFailure     = 1
+	exitUsage       = 2
+	exitInput       = 3
+	exitMismatch    = 4
+	exitWorkspace   = 5
+	exitInterrupted = 130
+)
+
+// globals are the flags every command shares.
+type globals struct {
+	workspace string
+	json      bool
+	quiet     bool
+	stdout    io.Writer
+	stderr    io.Writer
+	log       *slog.Logger
+	tty       bool
+}
+
+// exitError carries an exit code chosen by a command (e.g. verify mismatch).
+type exitError struct {
+	code int
+	msg  string
+}
+
+func (e *exitError) Error() string { return e.msg }
+
+// run builds the app, runs it and maps the outcome to an exit code. It is
+// what main and the testscript tests call.
+func run(args []string, stdout, stderr io.Writer) int {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	g := &globals{stdout: stdout, stderr: stderr}
+	app := newApp(g)
+	err := app.RunContext(ctx, args)
+	code := exitCode(err)
+	if err != nil && code != exitOK {
+		if g.log != nil && g.json {
+			g.log.Error(err.Error(), "event", "error", "exit_code", code)
+		} else {
+			fmt.Fprintf(stderr, "takedown: %v\n", err)
+		}
+	}
+	return code
+}
+
+func exitCode(err error) int {
+	var ee *exitError
+	switch {
+	case err == nil:
+		return exitOK
+	case errors.As(err, &ee):
+		return ee.code
+	case errors.Is(err, context.Canceled):
+		return exitInterrupted
+	case errors.Is(err, runner.ErrUsage), errors.Is(err, datasets.ErrUnknown), isUsage(err):
+		return exitUsage
+	case errors.Is(err, normalize.ErrUnknownHeader), errors.Is(err, normalize.ErrCorruptArchive), errors.Is(err, fetch.ErrNoSource), errors.Is(err, fetch.ErrDigestMismatch), errors.Is(err, errInput):
+		return exitInput
+	case errors.Is(err, runner.ErrMismatch):
+		return exitMismatch
+	case errors.Is(err, store.ErrWorkspace), errors.Is(err, store.ErrBusy), errors.Is(err, store.ErrLockVersion), errors.Is(err, store.ErrManifestVersion):
+		return exitWorkspace
+	case errors.Is(err, runner.ErrUpstream):
+		return exitUsage
+	}
+	return exitFailure
+}
+
+// usageError marks errors of flag parsing and argument checks.
+type usageError struct{ err error }
+
+func (e usageError) Error() string { return e.err.Error() }
+func (e usageError) Unwrap() error { return e.err }
+
+func isUsage(err error) bool {
+	var u usageError
+	return errors.As(err, &u)
+}
+
+func usagef(format string, a ...any) error { return usageError{fmt.Errorf(format, a...)} }
+
+// errInput marks unreadable or invalid input files given on the command line.
+var errInput = errors.New("input not usable")
+
+func newApp(g *globals) *cli.App {
+	app := &cli.App{
+		Name:            "takedown",
+		Usage:           "turn platform takedown archives into versioned Parquet tables and find coordinated groups",
+		Writer:          g.stdout,
+		ErrWriter:       g.stderr,
+		HideHelpCommand: true,
+		Version:         store.CodeVersion + " (" + store.Revision + ")",
+		Flags: []cli.Flag{
+			&cli.StringFlag{Name: "workspace", Aliases: []string{"w"}, Value: "./takedown-work", EnvVars: []string{"TAKEDOWN_WORKSPACE"},
+				Usage: "workspace directory holding sources, runs and takedown.lock"},
+			&cli.BoolFlag{Name: "json", Usage: "write one JSON event per line on stderr (for schedulers)"},
+			&cli.BoolFlag{Name: "quiet", Aliases: []string{"q"}, Usage: "print nothing but errors"},
+		},
+		Before: func(c *cli.Context) error {
+			g.workspace = c.String("workspace")
+			g.json = c.Bool("json")
+			g.quiet = c.Bool("quiet")
+			if f, ok := g.stderr.(*os.File); ok {
+				g.tty = term.IsTerminal(int(f.Fd()))
+			}
+			g.log = newLogger(g)
+			return nil
+		},
+		OnUsageError: func(c *cli.Context, err error, isSubcommand bool) error {
+			return usageError{err}
+		},
+		ExitErrHandler: func(*cli.Context, error) {}, // run() maps errors to exit codes
+		Commands: []*cli.Command{
+			runCommand(g),
+			stageCommand(g, "fetch", "land a release's files in the content-addressed source store"),
+			stageCommand(g, "normalize", "parse the archive files into the accounts, posts and rejects tables"),
+			stageCommand(g, "fingerprint", "compute content keys (normalized text, URLs, hashtags, reposts) per post"),
+			stageCommand(g, "cluster", "find coordinated account groups from content shared within a time window"),
+			stageCommand(g, "summarize", "write release and cluster summary tables and a Markdown report"),
+			statusCommand(g),
+			verifyCommand(g),
+			gcCommand(g),
+			synthCommand(g),
+			datasetsCommand(g),
+		},
+	}
+	for _, c := range app.Commands {
+		c.OnUsageError = app.OnUsageError
+	}
+	return app
+}
+
+func openRunner(g *globals) (*runner.Runner, error) {
+	ws, err := store.Open(g.workspace)
+	if err != nil {
+		return nil, err
+	}
+	return &runner.Runner{WS: ws, Log: g.log}, nil
+}
+
+// out prints to stdout unless --quiet.
+func (g *globals) out(format string, a ...any) {
+	if !g.quiet {
+		fmt.Fprintf(g.stdout, format, a...)
+	}
+}

@@ -1,0 +1,45 @@
+package main
+
+import (
+	"github.com/urfave/cli/v2"
+)
+
+func gcCommand(g *globals) *cli.Command {
+	return &cli.Command{
+		Name:  "gc",
+		Usage: "remove runs and sources that takedown.lock no longer reaches",
+		Description: "The roots are the runs named in takedown.lock and the sources their fetch runs list.\n" +
+			"Everything else under runs/, sources/ and tmp/ is removed (listed only, with --dry-run).",
+		Flags: []cli.Flag{&cli.BoolFlag{Name: "dry-run", Aliases: []string{"n"}, Usage: "list what would be removed, remove nothing"}},
+		Action: func(c *cli.Context) error {
+			r, err := openRunner(g)
+			if err != nil {
+				return err
+			}
+			unlock, err := r.WS.Mutex()
+			if err != nil {
+				return err
+			}
+			defer unlock()
+			garbage, err := r.WS.FindGarbage()
+			if err != nil {
+				return err
+			}
+			verb := "removed"
+			if c.Bool("dry-run") {
+				verb = "would remove"
+			} else if err := garbage.Remove(); err != nil {
+				return err
+			}
+			if g.json {
+				g.log.Info("gc", "event", "gc", "dry_run", c.Bool("dry-run"), "runs", garbage.Runs, "sources", garbage.Sources, "temp", garbage.Temp, "bytes", garbage.Bytes)
+				return nil
+			}
+			for _, p := range append(append(append([]string{}, garbage.Runs...), garbage.Sources...), garbage.Temp...) {
+				g.out("  %s %s\n", verb, p)
+			}
+			g.out("%s %d runs, %d sources, %d temp entries (%d bytes)\n", verb, len(garbage.Runs), len(garbage.Sources), len(garbage.Temp), garbage.Bytes)
+			return nil
+		},
+	}
+}

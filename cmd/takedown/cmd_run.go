@@ -1,0 +1,193 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/takedown-research/takedown/pipeline/runner"
+)
+
+const defaultDataset = "demo"
+
+// paramFlags are the stage parameters, shared by run and the stage commands.
+func paramFlags() []cli.Flag {
+	d := runner.DefaultParams()
+	return []cli.Flag{
+		&cli.StringFlag{Name: "format", Value: d.Normalize.Format, Category: "normalize",
+			Usage: "archive format: auto (detect from the header) or twitter-io"},
+		&cli.IntFlag{Name: "min-text-runes", Value: d.Fingerprint.MinTextRunes, Category: "fingerprint",
+			Usage: "normalized texts shorter than this get no text key"},
+		&cli.Float64Flag{Name: "window", Value: d.Cluster.WindowSeconds, Category: "cluster",
+			Usage: "seconds: two posts of one item within +-window (inclusive) are co-shared"},
+		&cli.IntFlag{Name: "min-weight", Value: d.Cluster.MinWeight, Category: "cluster",
+			Usage: "keep an edge when its accounts co-shared at least this many distinct items"},
+		&cli.StringSliceFlag{Name: "signals", Value: cli.NewStringSlice(d.Cluster.Signals...), Category: "cluster",
+			Usage: "signals that make edges (co_text, co_repost, co_url)"},
+		&cli.IntFlag{Name: "max-evidence", Value: d.Cluster.MaxEvidencePerEdge, Category: "cluster",
+			Usage: "evidence rows kept per edge"},
+		&cli.IntFlag{Name: "max-item-accounts", Value: d.Cluster.MaxItemAccounts, Category: "cluster",
+			Usage: "bound on accounts per item within one window (viral items); what is bounded is reported"},
+		&cli.IntFlag{Name: "top-n", Value: d.Summarize.TopN, Category: "summarize",
+			Usage: "entries in each top list of the summaries"},
+	}
+}
+
+func paramsFrom(c *cli.Context) runner.Params {
+	p := runner.DefaultParams()
+	p.Normalize.Format = c.String("format")
+	p.Fingerprint.MinTextRunes = c.Int("min-text-runes")
+	p.Cluster.WindowSeconds = c.Float64("window")
+	p.Cluster.MinWeight = c.Int("min-weight")
+	var sig []string
+	for _, s := range c.StringSlice("signals") {
+		for _, part := range strings.Split(s, ",") {
+			if part = strings.TrimSpace(part); part != "" {
+				sig = append(sig, part)
+			}
+		}
+	}
+	p.Cluster.Signals = sig
+	p.Cluster.MaxEvidencePerEdge = c.Int("max-evidence")
+	p.Cluster.MaxItemAccounts = c.Int("max-item-accounts")
+	p.Summarize.TopN = c.Int("top-n")
+	return p
+}
+
+func datasetArg(c *cli.Context) (string, error) {
+	switch c.NArg() {
+	case 0:
+		return defaultDataset, nil
+	case 1:
+		return c.Args().First(), nil
+	}
+	return "", usagef("%s takes at most one DATASET argument, got %d", c.Command.Name, c.NArg())
+}
+
+func runCommand(g *globals) *cli.Command {
+	flags := append([]cli.Flag{
+		&cli.StringFlag{Name: "from", Usage: "first stage to run (fetch, normalize, fingerprint, cluster, summarize)"},
+		&cli.StringFlag{Name: "to", Usage: "last stage to run"},
+		&cli.StringFlag{Name: "from-dir", Usage: "fetch: import the release's files from this folder"},
+	}, paramFlags()...)
+	return &cli.Command{
+		Name:      "run",
+		Usage:     "run every stage that is not current (fetch -> normalize -> fingerprint -> cluster -> summarize)",
+		ArgsUsage: "[DATASET]  (default: demo, the embedded synthetic release)",
+		Description: "Each stage's run id hashes its stage version, parameters and input digests; a stage\n" +
+			"whose run id is already published is a cache hit and does no work.",
+		Flags: flags,
+		Action: func(c *cli.Context) error {
+			ds, err := datasetArg(c)
+			if err != nil {
+				return err
+			}
+			return doRun(c, g, runner.Options{
+				Dataset: ds, From: c.String("from"), To: c.String("to"),
+				Params: paramsFrom(c), FromDir: c.String("from-dir"),
+			})
+		},
+	}
+}
+
+func stageCommand(g *globals, stage, usage string) *cli.Command {
+	flags := paramFlags()
+	if stage == "fetch" {
+		flags = append(flags, &cli.StringFlag{Name: "from", Aliases: []string{"from-dir"}, Usage: "import the release's files from this folder (the files a researcher downloaded by hand)"})
+	}
+	return &cli.Command{
+		Name:      stage,
+		Usage:     usage,
+		ArgsUsage: "[DATASET]  (default: demo)",
+		Description: "Runs only this stage (its upstream stages must be current). The parameters of the\n" +
+			"other stages are accepted and ignored, so one flag set fits every stage command.",
+		Flags: flags,
+		Action: func(c *cli.Context) error {
+			ds, err := datasetArg(c)
+			if err != nil {
+				return err
+			}
+			o := runner.Options{Dataset: ds, From: stage, To: stage, Params: paramsFrom(c)}
+			if stage == "fetch" {
+				o.FromDir = c.String("from")
+			}
+			return doRun(c, g, o)
+		},
+	}
+}
+
+func doRun(c *cli.Context, g *globals, o runner.Options) error {
+	r, err := openRunner(g)
+	if err != nil {
+		return err
+	}
+	start := time.Now()
+	results, err := r.Run(c.Context, o)
+	if err != nil {
+		return err
+	}
+	if g.json {
+		for _, res := range results {
+			g.log.Info("stage result", "event", "result", "stage", res.Stage, "run_id", res.RunID, "cached", res.Cached,
+				"dir", res.Dir, "stats", res.Stats)
+		}
+		return nil
+	}
+	g.out("dataset %s  workspace %s\n", o.Dataset, r.WS.Root)
+	for _, res := range results {
+		state := fmt.Sprintf("ran in %s", (time.Duration(res.WallMillis) * time.Millisecond).String())
+		if res.Cached {
+			state = "cache hit (no work)"
+		}
+		g.out("  %-11s %s  %-22s %s\n", res.Stage, res.RunID, state, statLine(res))
+	}
+	for _, res := range results {
+		switch res.Stage {
+		case "normalize":
+			g.out("tables:  %s\n", res.Dir)
+		case "cluster":
+			g.out("clusters: %s\n", res.Dir)
+		case "summarize":
+			g.out("report:  %s\n", filepath.Join(res.Dir, "report.md"))
+		}
+	}
+	g.out("done in %.1fs\n", time.Since(start).Seconds())
+	return nil
+}
+
+// statLine picks the headline counts of a stage's stats.
+func statLine(res runner.Result) string {
+	var m map[string]any
+	if err := json.Unmarshal(res.Stats, &m); err != nil {
+		return ""
+	}
+	var parts []string
+	for _, k := range []string{"accounts", "posts", "rejects", "with_text_key", "edges", "clusters", "clustered_accounts", "bytes"} {
+		switch v := m[k].(type) {
+		case float64:
+			parts = append(parts, fmt.Sprintf("%s=%d", k, int64(v)))
+		case map[string]any:
+			var n float64
+			for _, x := range v {
+				if f, ok := x.(float64); ok {
+					n += f
+				}
+			}
+			parts = append(parts, fmt.Sprintf("%s=%d", k, int64(n)))
+		}
+	}
+	if v, ok := m["edges_by_signal"].(map[string]any); ok {
+		var n float64
+		for _, x := range v {
+			if f, ok := x.(float64); ok {
+				n += f
+			}
+		}
+		parts = append(parts, fmt.Sprintf("edges=%d", int64(n)))
+	}
+	return strings.Join(parts, " ")
+}

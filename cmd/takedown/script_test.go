@@ -1,0 +1,88 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strconv"
+	"testing"
+
+	"github.com/rogpeppe/go-internal/testscript"
+)
+
+var update = flag.Bool("update", false, "rewrite the expected output in testdata/script from the actual output")
+
+func TestMain(m *testing.M) {
+	testscript.Main(m, map[string]func(){
+		"takedown": func() { os.Exit(run(os.Args, os.Stdout, os.Stderr)) },
+	})
+}
+
+// TestScripts runs the CLI scripts in testdata/script. Each script gets its
+// own workspace in $WORK/ws through TAKEDOWN_WORKSPACE.
+func TestScripts(t *testing.T) {
+	testscript.Run(t, testscript.Params{
+		Dir:           filepath.Join("testdata", "script"),
+		UpdateScripts: *update,
+		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
+			"exits":      cmdExits,
+			"cmp-runids": cmdCmpRunIDs,
+		},
+		Setup: func(e *testscript.Env) error {
+			e.Setenv("TAKEDOWN_WORKSPACE", filepath.Join(e.WorkDir, "ws"))
+			return nil
+		},
+	})
+}
+
+// cmdExits runs a program and checks its exit code: exits CODE PROG ARGS...
+func cmdExits(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) < 2 {
+		ts.Fatalf("usage: exits CODE PROG [ARGS...]")
+	}
+	want, err := strconv.Atoi(args[0])
+	if err != nil {
+		ts.Fatalf("exits: bad code %q", args[0])
+	}
+	err = ts.Exec(args[1], args[2:]...)
+	got := 0
+	var ee *exec.ExitError
+	switch {
+	case errors.As(err, &ee):
+		got = ee.ExitCode()
+	case err != nil:
+		ts.Fatalf("exits: %v", err)
+	}
+	if got != want {
+		ts.Fatalf("exit code %d, want %d", got, want)
+	}
+}
+
+var runIDLine = regexp.MustCompile(`(?m)^\s+([a-z]+)\s+([0-9a-f]{20})\s`)
+
+// cmdCmpRunIDs compares the stage run ids printed in two outputs of
+// `takedown run`: cmp-runids FILE1 FILE2 (either may be stdout).
+func cmdCmpRunIDs(ts *testscript.TestScript, neg bool, args []string) {
+	if len(args) != 2 {
+		ts.Fatalf("usage: cmp-runids FILE1 FILE2")
+	}
+	ids := func(name string) []string {
+		text := ts.ReadFile(name)
+		var out []string
+		for _, m := range runIDLine.FindAllStringSubmatch(text, -1) {
+			out = append(out, m[1]+"="+m[2])
+		}
+		if len(out) == 0 {
+			ts.Fatalf("no run ids in %s", name)
+		}
+		return out
+	}
+	a, b := ids(args[0]), ids(args[1])
+	if slices.Equal(a, b) == neg {
+		ts.Fatalf("run ids: %v vs %v", a, b)
+	}
+}

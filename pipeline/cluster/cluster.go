@@ -1,0 +1,329 @@
+// Package cluster is the stage that finds coordinated accounts: pairs of
+// accounts that share the same item (an identical normalized text, the same
+// reposted post, the same canonical URL) within a short time window, the
+// posts that prove each pair, and the connected groups those pairs form.
+package cluster
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"math"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+
+	"github.com/takedown-research/takedown/pipeline/pqio"
+	"github.com/takedown-research/takedown/pipeline/schema"
+)
+
+// Name is the stage name.
+const Name = "cluster"
+
+// Version is bumped when the stage's output semantics change.
+const Version = 1
+
+// SignalCoReply pairs accounts that reply to the same post within the
+// window. It is not on by default.
+const SignalCoReply = "co_reply"
+
+// Signals lists every signal this stage knows, in the order of their names.
+var Signals = []string{schema.SignalCoRepost, SignalCoReply, schema.SignalCoText, schema.SignalCoURL}
+
+// Role values of schema.ClusterMember.Role.
+const (
+	RoleOriginator = "originator"
+	RoleAmplifier  = "amplifier"
+)
+
+// Params are the stage's parameters.
+type Params struct {
+	// WindowSeconds is the largest time difference, inclusive, between two
+	// accounts' posts of one item for the item to count as co-shared.
+	WindowSeconds float64 `json:"window_seconds"`
+	// MinWeight is the minimum number of distinct co-shared items an edge
+	// needs to be kept.
+	MinWeight int `json:"min_weight"`
+	// Signals are the signals to compute.
+	Signals []string `json:"signals"`
+	// MaxEvidencePerEdge bounds the evidence rows written per edge.
+	MaxEvidencePerEdge int `json:"max_evidence_per_edge"`
+	// MaxItemAccounts bounds how many distinct accounts may share one item
+	// within one window before the posts of that window are left out of
+	// pairing (viral items); 0 means no bound.
+	MaxItemAccounts int `json:"max_item_accounts"`
+}
+
+// DefaultParams returns the default parameters.
+func DefaultParams() Params {
+	return Params{
+		WindowSeconds:      60,
+		MinWeight:          2,
+		Signals:            []string{schema.SignalCoText, schema.SignalCoRepost, schema.SignalCoURL},
+		MaxEvidencePerEdge: 20,
+		MaxItemAccounts:    1000,
+	}
+}
+
+// Validate reports a usage error naming the flag.
+func (p Params) Validate() error {
+	if math.IsNaN(p.WindowSeconds) || math.IsInf(p.WindowSeconds, 0) {
+		return fmt.Errorf("--window must be a finite number of seconds, got %v", p.WindowSeconds)
+	}
+	if p.WindowSeconds < 0 {
+		return fmt.Errorf("--window must be >= 0, got %v", p.WindowSeconds)
+	}
+	if p.WindowSeconds > 365*24*3600 {
+		return fmt.Errorf("--window must be at most a year (31536000 s), got %v", p.WindowSeconds)
+	}
+	if p.MinWeight < 1 {
+		return fmt.Errorf("--min-weight must be >= 1, got %d", p.MinWeight)
+	}
+	if len(p.Signals) == 0 {
+		return fmt.Errorf("--signals must name at least one of %s", strings.Join(Signals, ", "))
+	}
+	seen := map[string]bool{}
+	for _, s := range p.Signals {
+		if !slices.Contains(Signals, s) {
+			return fmt.Errorf("--signals: unknown signal %q (known: %s)", s, strings.Join(Signals, ", "))
+		}
+		if seen[s] {
+			return fmt.Errorf("--signals: signal %q given twice", s)
+		}
+		seen[s] = true
+	}
+	if p.MaxEvidencePerEdge < 1 {
+		return fmt.Errorf("--max-evidence-per-edge must be >= 1, got %d", p.MaxEvidencePerEdge)
+	}
+	if p.MaxItemAccounts != 0 && p.MaxItemAccounts < 2 {
+		return fmt.Errorf("--max-item-accounts must be 0 (no bound) or >= 2, got %d", p.MaxItemAccounts)
+	}
+	return nil
+}
+
+// windowMillis returns the window in milliseconds, rounded to the nearest.
+func (p Params) windowMillis() int64 { return int64(math.Round(p.WindowSeconds * 1000)) }
+
+// Input names the upstream file this stage reads.
+type Input struct {
+	// FingerprintsPath is the absolute path of the fingerprints table.
+	FingerprintsPath string
+}
+
+// Stats are deterministic counts about one run. The maps have one entry per
+// computed signal.
+type Stats struct {
+	Fingerprints      int64            `json:"fingerprints"`
+	SkippedRows       int64            `json:"skipped_rows"`
+	Accounts          int64            `json:"accounts"`
+	WindowMillis      int64            `json:"window_ms"`
+	Items             map[string]int64 `json:"items_by_signal"`
+	Occurrences       map[string]int64 `json:"occurrences_by_signal"`
+	CandidateEdges    map[string]int64 `json:"candidate_edges_by_signal"`
+	Edges             map[string]int64 `json:"edges_by_signal"`
+	EdgeRows          int64            `json:"edge_rows"`
+	EvidenceRows      int64            `json:"evidence_rows"`
+	Clusters          int64            `json:"clusters"`
+	ClusteredAccounts int64            `json:"clustered_accounts"`
+	LargestCluster    int64            `json:"largest_cluster"`
+	Originators       int64            `json:"originators"`
+	Amplifiers        int64            `json:"amplifiers"`
+	BoundedItems      int64            `json:"bounded_items"`
+	BoundedPosts      int64            `json:"bounded_posts"`
+	BoundedBySignal   map[string]int64 `json:"bounded_items_by_signal"`
+}
+
+// Run reads the fingerprints table and writes edges, evidence and clusters
+// into outDir.
+func Run(ctx context.Context, in Input, p Params, outDir string, log *slog.Logger) (Stats, error) {
+	if err := p.Validate(); err != nil {
+		return Stats{}, err
+	}
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	signals := slices.Clone(p.Signals)
+	slices.Sort(signals)
+
+	d, err := load(ctx, in.FingerprintsPath, signals)
+	if err != nil {
+		return Stats{}, err
+	}
+	st := Stats{
+		Fingerprints:    d.rows,
+		SkippedRows:     d.skipped,
+		Accounts:        int64(len(d.accounts)),
+		WindowMillis:    p.windowMillis(),
+		Items:           map[string]int64{},
+		Occurrences:     map[string]int64{},
+		CandidateEdges:  map[string]int64{},
+		Edges:           map[string]int64{},
+		BoundedBySignal: map[string]int64{},
+	}
+
+	// Signals are independent: each runs in its own goroutine over its own
+	// data and the results are combined in signal-name order, so the output
+	// does not depend on scheduling.
+	results := make([]*signalResult, len(d.signals))
+	errs := make([]error, len(d.signals))
+	var wg sync.WaitGroup
+	for i, sd := range d.signals {
+		wg.Go(func() {
+			results[i], errs[i] = sweep(ctx, sd, d, p)
+		})
+	}
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
+			return Stats{}, err
+		}
+	}
+	for i, sd := range d.signals {
+		r := results[i]
+		st.Items[sd.name] = r.items
+		st.Occurrences[sd.name] = int64(len(sd.occ))
+		st.CandidateEdges[sd.name] = r.candidates
+		st.Edges[sd.name] = int64(len(r.edges))
+		st.BoundedItems += r.boundedItems
+		st.BoundedPosts += r.boundedPosts
+		st.BoundedBySignal[sd.name] = r.boundedItems
+		st.EdgeRows += int64(len(r.edges))
+	}
+	if err := ctx.Err(); err != nil {
+		return Stats{}, err
+	}
+	if err := write(d, results, outDir, &st); err != nil {
+		return Stats{}, err
+	}
+	log.Info("clustered accounts", "accounts", st.Accounts, "edges", st.EdgeRows,
+		"evidence", st.EvidenceRows, "clusters", st.Clusters,
+		"clustered_accounts", st.ClusteredAccounts, "largest_cluster", st.LargestCluster,
+		"bounded_items", st.BoundedItems)
+	return st, nil
+}
+
+// write writes the three output tables.
+func write(d *data, results []*signalResult, outDir string, st *Stats) error {
+	type edgeRef struct {
+		sig int
+		e   *edge
+	}
+	var all []edgeRef
+	for si, r := range results {
+		for i := range r.edges {
+			all = append(all, edgeRef{si, &r.edges[i]})
+		}
+	}
+	// Edges sort by (account_a, account_b, signal); pair keys order like
+	// the account ids and results are in signal-name order.
+	slices.SortStableFunc(all, func(a, b edgeRef) int {
+		if a.e.pair != b.e.pair {
+			if a.e.pair < b.e.pair {
+				return -1
+			}
+			return 1
+		}
+		return a.sig - b.sig
+	})
+
+	ew, err := pqio.Create[schema.Edge](filepath.Join(outDir, schema.TableEdges+".parquet"))
+	if err != nil {
+		return err
+	}
+	buf := make([]schema.Edge, 0, 4096)
+	for _, ref := range all {
+		a, b := unpair(ref.e.pair)
+		buf = append(buf, schema.Edge{
+			AccountA: d.accounts[a], AccountB: d.accounts[b], Signal: d.signals[ref.sig].name,
+			SharedItems: ref.e.items, FirstAt: ref.e.first, LastAt: ref.e.last, Weight: float64(ref.e.items),
+		})
+		if len(buf) == cap(buf) {
+			if err := ew.Write(buf...); err != nil {
+				ew.Abort()
+				return err
+			}
+			buf = buf[:0]
+		}
+	}
+	if err := ew.Write(buf...); err != nil {
+		ew.Abort()
+		return err
+	}
+	if err := ew.Close(); err != nil {
+		return err
+	}
+
+	// Evidence sorts by (signal, account_a, account_b, item_key, post_a,
+	// post_b): results are in signal order, edges in pair order and each
+	// edge's evidence in (item, post_a, post_b) order.
+	nAcc := len(d.accounts)
+	first := make([]int32, nAcc)
+	inRows := make([]int32, nAcc)
+	vw, err := pqio.Create[schema.Evidence](filepath.Join(outDir, schema.TableEvidence+".parquet"))
+	if err != nil {
+		return err
+	}
+	vbuf := make([]schema.Evidence, 0, 4096)
+	for si, r := range results {
+		sd := d.signals[si]
+		for i := range r.edges {
+			e := &r.edges[i]
+			a, b := unpair(e.pair)
+			for _, c := range e.ev {
+				vbuf = append(vbuf, schema.Evidence{
+					Signal: sd.name, AccountA: d.accounts[a], AccountB: d.accounts[b],
+					ItemKey: sd.itemKey(c.item), PostA: d.posts[c.postA], PostB: d.posts[c.postB],
+					DtMillis: absDiff(c.tA, c.tB),
+				})
+				inRows[a]++
+				inRows[b]++
+				switch {
+				case c.tA < c.tB:
+					first[a]++
+				case c.tB < c.tA:
+					first[b]++
+				}
+				if len(vbuf) == cap(vbuf) {
+					if err := vw.Write(vbuf...); err != nil {
+						vw.Abort()
+						return err
+					}
+					vbuf = vbuf[:0]
+				}
+			}
+		}
+	}
+	if err := vw.Write(vbuf...); err != nil {
+		vw.Abort()
+		return err
+	}
+	st.EvidenceRows = vw.Rows()
+	if err := vw.Close(); err != nil {
+		return err
+	}
+
+	flat := make([]*edge, len(all))
+	for i, ref := range all {
+		flat[i] = ref.e
+	}
+	members, err := components(d, flat, first, inRows, st)
+	if err != nil {
+		return err
+	}
+	if _, err := pqio.WriteFile(filepath.Join(outDir, schema.TableClusters+".parquet"), members); err != nil {
+		return err
+	}
+	return nil
+}
+
+func absDiff(a, b int64) int64 {
+	if a > b {
+		return a - b
+	}
+	return b - a
+}
+
+func makePair(a, b uint32) uint64 { return uint64(a)<<32 | uint64(b) }
+
+func unpair(p uint64) (uint32, uint32) { return uint32(p >> 32), uint32(p) }

@@ -1,0 +1,371 @@
+package fingerprint
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/cespare/xxhash/v2"
+
+	"github.com/takedown-research/takedown/pipeline/pqio"
+	"github.com/takedown-research/takedown/pipeline/schema"
+)
+
+func TestNormalizeText(t *testing.T) {
+	cases := []struct {
+		name, in, want string
+	}{
+		{"plain", "Hello world, this is it", "hello world, this is it"},
+		{"rt prefix", "RT @some_user: Vote today!", "vote today!"},
+		{"rt prefix lowercase no colon", "rt @x vote today", "vote today"},
+		{"chained rt", "RT @a: RT @b: Vote today", "vote today"},
+		{"rt inside kept", "I said RT @a: no", "i said rt : no"},
+		{"https url", "Read this https://t.co/AbC123 now", "read this now"},
+		{"bare url", "Read this bit.ly/xyz now", "read this now"},
+		{"different short links match", "Big news https://t.co/aaa", "big news"},
+		{"mentions", "@alice @bob_2 thanks for this", "thanks for this"},
+		{"entities", "Tom &amp; Jerry &lt;3 &quot;ok&quot;", `tom & jerry <3 "ok"`},
+		{"entity mention", "&#64;alice hi", "hi"},
+		{"nfkc fullwidth", "ＨＥＬＬＯ　ｗｏｒｌｄ", "hello world"},
+		{"fullwidth url", "see ｈｔｔｐｓ：／／ｅｘａｍｐｌｅ．ｃｏｍ/x", "see"},
+		{"case fold", "STRASSE Straße ΣΊΣΥΦΟΣ", "strasse strasse σίσυφοσ"},
+		{"whitespace", "  a\t\tb \n\n c  ", "a b c"},
+		{"zero width", "vo\u200bte\u200d now", "vote now"},
+		{"hashtags kept", "Join us #MAGA #Vote2016", "join us #maga #vote2016"},
+		{"empty", "", ""},
+		{"only url and mention", "@x https://example.com/a", ""},
+		{"doc example 1", "RT @a: Vote &amp; SHARE https://t.co/x1 #Vote", "vote & share #vote"},
+		{"doc example 2", "vote & share https://t.co/y2 #vote", "vote & share #vote"},
+		{"trailing punctuation kept", "see https://example.com/a). ok", "see ). ok"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			if got := NormalizeText(c.in); got != c.want {
+				t.Errorf("NormalizeText(%q) = %q, want %q", c.in, got, c.want)
+			}
+			if got := NormalizeText(c.want); got != c.want {
+				t.Errorf("not idempotent: NormalizeText(%q) = %q", c.want, got)
+			}
+		})
+	}
+}
+
+func TestCanonicalURL(t *testing.T) {
+	cases := []struct {
+		in   string
+		want string
+		ok   bool
+	}{
+		{"HTTP://WWW.Example.COM/Path/", "http://example.com/Path", true},
+		{"HTTP://WWW.Example.COM:80/Story/?utm_source=tw&b=2&a=1#top", "http://example.com/Story?a=1&b=2", true},
+		{"https://example.com:443/a", "https://example.com/a", true},
+		{"http://example.com:80/a", "http://example.com/a", true},
+		{"http://example.com:8080/a", "http://example.com:8080/a", true},
+		{"https://example.com/a#section", "https://example.com/a", true},
+		{"https://example.com/a?utm_source=tw&utm_medium=x&id=3", "https://example.com/a?id=3", true},
+		{"https://example.com/a?fbclid=abc&gclid=d&ref=tw&igshid=1", "https://example.com/a", true},
+		{"https://example.com/a?b=2&a=1&c", "https://example.com/a?a=1&b=2&c", true},
+		{"https://example.com/?", "https://example.com", true},
+		{"https://example.com///", "https://example.com", true},
+		{"https://twitter.com/x/status/1?s=20&t=abc", "https://twitter.com/x/status/1", true},
+		{"https://example.com/search?s=20", "https://example.com/search?s=20", true},
+		{"example.com/a", "http://example.com/a", true},
+		{"https://user:pw@example.com/a", "https://example.com/a", true},
+		{"https://example.com./a", "https://example.com/a", true},
+		{"https://[2001:db8::1]:443/a", "https://[2001:db8::1]/a", true},
+		{"https://example.com/a%20b", "https://example.com/a%20b", true},
+		{"  https://example.com/a  ", "https://example.com/a", true},
+		{"ftp://example.com/a", "", false},
+		{"mailto:a@example.com", "", false},
+		{"", "", false},
+		{"not a url", "", false},
+		{"https://", "", false},
+		{"http://www./x", "", false},
+	}
+	for _, c := range cases {
+		got, ok := CanonicalURL(c.in)
+		if got != c.want || ok != c.ok {
+			t.Errorf("CanonicalURL(%q) = %q, %v; want %q, %v", c.in, got, ok, c.want, c.ok)
+		}
+		if ok {
+			if again, _ := CanonicalURL(got); again != got {
+				t.Errorf("not idempotent: CanonicalURL(%q) = %q", got, again)
+			}
+		}
+	}
+}
+
+func TestRegistrableDomain(t *testing.T) {
+	cases := map[string]string{
+		"https://news.bbc.co.uk/a":  "bbc.co.uk",
+		"https://example.com":       "example.com",
+		"https://a.b.example.com/x": "example.com",
+		"http://127.0.0.1:8080/x":   "127.0.0.1",
+		"https://[2001:db8::1]/a":   "2001:db8::1",
+		"https://co.uk/a":           "co.uk",
+		"https://foo.blogspot.com/": "foo.blogspot.com",
+	}
+	for in, want := range cases {
+		if got := RegistrableDomain(in); got != want {
+			t.Errorf("RegistrableDomain(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+func TestValidate(t *testing.T) {
+	if err := DefaultParams().Validate(); err != nil {
+		t.Fatal(err)
+	}
+	cases := []struct {
+		p    Params
+		want string
+	}{
+		{Params{MinTextRunes: 0, NormalizerVersion: NormalizerVersion}, "--min-text-runes"},
+		{Params{MinTextRunes: 12, NormalizerVersion: 99}, "normalizer_version"},
+	}
+	for _, c := range cases {
+		err := c.p.Validate()
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("Validate(%+v) = %v, want an error naming %s", c.p, err, c.want)
+		}
+	}
+}
+
+func writePosts(t testing.TB, posts []schema.Post) string {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), "posts.parquet")
+	if _, err := pqio.WriteFile(p, posts); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func runStage(t testing.TB, postsPath string, p Params) ([]schema.Fingerprint, Stats, []byte) {
+	t.Helper()
+	out := t.TempDir()
+	st, err := Run(context.Background(), Input{PostsPath: postsPath}, p, out, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(out, "fingerprints.parquet")
+	rows, err := pqio.ReadAll[schema.Fingerprint](path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return rows, st, b
+}
+
+func TestRunKeys(t *testing.T) {
+	posts := []schema.Post{
+		{PostID: "1", AccountID: "a", PostedAt: 1000, Text: "Vote for change today https://t.co/x1",
+			URLs: []string{"https://www.example.com/story?utm_source=tw"}, Hashtags: []string{"Vote", "#CHANGE", "vote"}},
+		{PostID: "2", AccountID: "b", PostedAt: 2000, Text: "RT @a: vote FOR change today https://t.co/zz"},
+		{PostID: "3", AccountID: "c", PostedAt: 3000, Text: "RT @a: Vote for change today", IsRepost: true, RepostOfPostID: "1"},
+		{PostID: "4", AccountID: "d", PostedAt: 4000, Text: "short", ReplyToPostID: "1", Hashtags: []string{"one"}},
+		{PostID: "5", AccountID: "e", PostedAt: 5000, Text: "see https://Example.com/story/ and http://other.co.uk/p#x",
+			URLs: []string{"not a url", ""}},
+		{PostID: "6", AccountID: "f", PostedAt: 6000, Text: "tags only here", Hashtags: []string{"change", "vote"}},
+	}
+	rows, st, _ := runStage(t, writePosts(t, posts), DefaultParams())
+	if len(rows) != len(posts) {
+		t.Fatalf("got %d rows, want %d", len(rows), len(posts))
+	}
+	for i, r := range rows {
+		if r.PostID != posts[i].PostID || r.AccountID != posts[i].AccountID || r.PostedAt != posts[i].PostedAt {
+			t.Errorf("row %d: ids/time not carried: %+v", i, r)
+		}
+	}
+	want := xxhash.Sum64String("vote for change today")
+	if rows[0].TextKey == nil || *rows[0].TextKey != want {
+		t.Errorf("post 1 text key = %v, want %d", rows[0].TextKey, want)
+	}
+	if rows[1].TextKey == nil || *rows[1].TextKey != want {
+		t.Errorf("manual RT with other link: text key %v, want %d", rows[1].TextKey, want)
+	}
+	if rows[2].TextKey != nil || rows[2].RepostKey != "1" {
+		t.Errorf("repost: text key %v (want null), repost key %q (want 1)", rows[2].TextKey, rows[2].RepostKey)
+	}
+	if rows[2].NormalizedText != "vote for change today" {
+		t.Errorf("repost normalized text = %q", rows[2].NormalizedText)
+	}
+	if rows[3].TextKey != nil || rows[3].ReplyKey != "1" {
+		t.Errorf("short text: text key %v (want null), reply key %q", rows[3].TextKey, rows[3].ReplyKey)
+	}
+	if !slices.Equal(rows[0].URLKeys, []string{"https://example.com/story"}) {
+		t.Errorf("post 1 url keys = %q (t.co from text must be dropped)", rows[0].URLKeys)
+	}
+	if !slices.Equal(rows[4].URLKeys, []string{"http://other.co.uk/p", "https://example.com/story"}) {
+		t.Errorf("post 5 url keys = %q", rows[4].URLKeys)
+	}
+	if !slices.Equal(rows[4].DomainKeys, []string{"example.com", "other.co.uk"}) {
+		t.Errorf("post 5 domain keys = %q", rows[4].DomainKeys)
+	}
+	if len(rows[1].URLKeys) != 0 || len(rows[1].DomainKeys) != 0 {
+		t.Errorf("post 2 should have no url keys, got %q %q", rows[1].URLKeys, rows[1].DomainKeys)
+	}
+	// Hashtags: set is {change, vote}; sequence is vote, change, vote.
+	setKey := xxhash.Sum64String("change\nvote")
+	seqKey := xxhash.Sum64String("vote\nchange\nvote")
+	if rows[0].HashtagSetKey == nil || *rows[0].HashtagSetKey != setKey {
+		t.Errorf("hashtag set key = %v, want %d", rows[0].HashtagSetKey, setKey)
+	}
+	if rows[0].HashtagSeqKey == nil || *rows[0].HashtagSeqKey != seqKey {
+		t.Errorf("hashtag seq key = %v, want %d", rows[0].HashtagSeqKey, seqKey)
+	}
+	if rows[5].HashtagSetKey == nil || *rows[5].HashtagSetKey != setKey {
+		t.Errorf("same set in another order must give the same set key")
+	}
+	if rows[5].HashtagSeqKey == nil || *rows[5].HashtagSeqKey == seqKey {
+		t.Errorf("different sequence must give another seq key")
+	}
+	if rows[3].HashtagSetKey == nil || rows[3].HashtagSeqKey != nil {
+		t.Errorf("one hashtag: set key %v (want set), seq key %v (want null)", rows[3].HashtagSetKey, rows[3].HashtagSeqKey)
+	}
+	if rows[1].HashtagSetKey != nil || rows[1].HashtagSeqKey != nil {
+		t.Errorf("no hashtags: keys must be null")
+	}
+	wantStats := Stats{Posts: 6, WithTextKey: 3, ShortText: 2, WithURL: 2, URLKeys: 3, URLsRejected: 1,
+		TextURLs: 2, WithHashtags: 3, WithHashtagSeq: 2, Reposts: 1, Replies: 1,
+		MinTextRunes: 12, NormalizerVersion: NormalizerVersion}
+	if st != wantStats {
+		t.Errorf("stats = %+v\nwant    %+v", st, wantStats)
+	}
+}
+
+func TestMinTextRunes(t *testing.T) {
+	posts := []schema.Post{
+		{PostID: "1", AccountID: "a", Text: "abcdefghijk"},        // 11 runes
+		{PostID: "2", AccountID: "a", Text: "abcdefghijkl"},       // 12 runes
+		{PostID: "3", AccountID: "a", Text: "ééééééééééé"},        // 11 runes, 22 bytes
+		{PostID: "4", AccountID: "a", Text: "@someone_long_name"}, // empty after mentions
+	}
+	rows, _, _ := runStage(t, writePosts(t, posts), DefaultParams())
+	want := []bool{false, true, false, false}
+	for i, r := range rows {
+		if (r.TextKey != nil) != want[i] {
+			t.Errorf("post %s: has text key %v, want %v", r.PostID, r.TextKey != nil, want[i])
+		}
+	}
+	p := DefaultParams()
+	p.MinTextRunes = 1
+	rows, _, _ = runStage(t, writePosts(t, posts), p)
+	want = []bool{true, true, true, false}
+	for i, r := range rows {
+		if (r.TextKey != nil) != want[i] {
+			t.Errorf("min 1, post %s: has text key %v, want %v", r.PostID, r.TextKey != nil, want[i])
+		}
+	}
+}
+
+func TestRunDeterministic(t *testing.T) {
+	var posts []schema.Post
+	for i := range 10000 {
+		posts = append(posts, schema.Post{
+			PostID: fmt.Sprint(i), AccountID: fmt.Sprint("acc", i%97), PostedAt: int64(i * 1000),
+			Text:     fmt.Sprintf("RT @u%d: message number %d &amp; more https://t.co/%d", i%5, i%300, i),
+			URLs:     []string{fmt.Sprintf("https://www.site%d.com/p?utm_source=x&id=%d", i%7, i%11)},
+			Hashtags: []string{fmt.Sprint("tag", i%3), fmt.Sprint("tag", i%4)},
+			IsRepost: i%10 == 0, RepostOfPostID: map[bool]string{true: "7"}[i%10 == 0],
+		})
+	}
+	path := writePosts(t, posts)
+	old := runtime.GOMAXPROCS(1)
+	_, st1, b1 := runStage(t, path, DefaultParams())
+	runtime.GOMAXPROCS(4)
+	_, st4, b4 := runStage(t, path, DefaultParams())
+	runtime.GOMAXPROCS(old)
+	if !bytes.Equal(b1, b4) {
+		t.Fatal("output bytes differ between GOMAXPROCS 1 and 4")
+	}
+	if st1 != st4 {
+		t.Fatalf("stats differ: %+v vs %+v", st1, st4)
+	}
+}
+
+func TestRunCancelled(t *testing.T) {
+	path := writePosts(t, []schema.Post{{PostID: "1", AccountID: "a"}})
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	out := t.TempDir()
+	if _, err := Run(ctx, Input{PostsPath: path}, DefaultParams(), out, nil); err == nil {
+		t.Fatal("want an error from a cancelled context")
+	}
+	if ents, _ := os.ReadDir(out); len(ents) != 0 {
+		t.Fatalf("cancelled run left files: %v", ents)
+	}
+}
+
+func BenchmarkNormalizeText(b *testing.B) {
+	texts := map[string]string{
+		"rt_link":   "RT @someone: This is a typical tweet about #politics with a link https://t.co/AbCdEf1234",
+		"plain":     "Just a plain sentence without anything special in it, quite long though.",
+		"bare_link": "Ｆｕｌｌｗｉｄｔｈ text and &amp; entities @mention www.example.com/path",
+	}
+	for name, text := range texts {
+		b.Run(name, func(b *testing.B) {
+			n := newNormalizer()
+			b.ReportAllocs()
+			for b.Loop() {
+				n.normalize(text, true)
+			}
+		})
+	}
+}
+
+// TestURLFastPaths checks that the shortcuts around the xurls expressions
+// agree with them: mayHoldURL never rejects a token xurls.Relaxed matches,
+// and leadingHTTPURL finds the same URL as xurls.Strict.
+func TestURLFastPaths(t *testing.T) {
+	tokens := []string{
+		"example.com", "example.com/path", "Example.COM.", "bit.ly/abc", "foo@bar.org", "U.S.", "e.g.",
+		"sentence.Next", "3.50", "1.2.3.4", "10.0.0.1:8080/x", "[::1]", "2001:db8::1", "12:30",
+		"mailto:a@b.org", "tel:+123", "https://t.co/x)", "https://en.wikipedia.org/wiki/Foo_(bar)",
+		"(https://example.com/a).", "https://example.com/a?b=1&c=2,", "http://x.org/a#frag!", "xn--p1ai.xn--p1ai",
+		"пример.рф", "word", "end.", "...", "a..b", "file.txt", "HTTPS://EXAMPLE.COM/A", "https://example.com/é",
+	}
+	for _, tok := range tokens {
+		if removeURLRe.MatchString(tok) && !mayHoldURL(tok) {
+			t.Errorf("mayHoldURL(%q) = false, but xurls.Relaxed matches %q", tok, removeURLRe.FindString(tok))
+		}
+		if u, _, ok := leadingHTTPURL(tok); ok {
+			if want := keyURLRe.FindString(tok); u != want {
+				t.Errorf("leadingHTTPURL(%q) = %q, xurls.Strict finds %q", tok, u, want)
+			}
+		}
+	}
+}
+
+func BenchmarkRun100k(b *testing.B) {
+	texts := []string{
+		"RT @someone: This is a typical tweet about #politics with a link https://t.co/AbCdEf%d",
+		"Just a plain sentence number %d without anything special in it, quite long though.",
+		"Ｆｕｌｌｗｉｄｔｈ text %d and &amp; entities @mention www.example.com/path",
+		"Breaking: U.S. officials say %d things happened today. More at bit.ly/abc",
+	}
+	posts := make([]schema.Post, 100_000)
+	for i := range posts {
+		posts[i] = schema.Post{
+			PostID: fmt.Sprint(i), AccountID: fmt.Sprint("acc", i%5000), PostedAt: int64(i) * 1000,
+			Text:     fmt.Sprintf(texts[i%len(texts)], i%1000),
+			URLs:     []string{fmt.Sprintf("https://www.news%d.co.uk/story?id=%d&utm_source=tw", i%50, i%300)},
+			Hashtags: []string{"politics", fmt.Sprint("tag", i%20)},
+		}
+	}
+	path := writePosts(b, posts)
+	b.ResetTimer()
+	for b.Loop() {
+		if _, err := Run(context.Background(), Input{PostsPath: path}, DefaultParams(), b.TempDir(), nil); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -1,0 +1,379 @@
+package fingerprint
+
+import (
+	"html"
+	"net"
+	"net/url"
+	"regexp"
+	"slices"
+	"strings"
+	"unicode"
+
+	"golang.org/x/net/publicsuffix"
+	"golang.org/x/text/cases"
+	"golang.org/x/text/unicode/norm"
+	"mvdan.cc/xurls/v2"
+)
+
+var (
+	// rtPrefix matches a leading retweet marker such as "RT @user:".
+	rtPrefix = regexp.MustCompile(`^(?i:rt)\s*@[\p{L}\p{N}_]+\s*:?\s*`)
+	// mentionRe matches an @mention.
+	mentionRe = regexp.MustCompile(`@[\p{L}\p{N}_]+`)
+	// removeURLRe finds URLs to remove from the text, with or without a scheme.
+	removeURLRe = xurls.Relaxed()
+	// keyURLRe finds URLs in the text that become url keys: only ones with a scheme.
+	keyURLRe = xurls.Strict()
+)
+
+// normalizer holds the per-goroutine state of text normalization: a
+// cases.Caser is stateful and must not be shared between goroutines.
+type normalizer struct {
+	fold cases.Caser
+	sb   strings.Builder
+}
+
+func newNormalizer() *normalizer {
+	return &normalizer{fold: cases.Fold()}
+}
+
+// NormalizeText returns the normalized form of a post's text, the string
+// whose hash is the text key. It unescapes HTML entities, applies NFKC,
+// strips a leading "RT @user:", removes URLs (with or without a scheme) and
+// @mentions, case-folds, drops invisible format characters (zero-width
+// spaces and joiners) and collapses runs of white space into one space.
+// Hashtags are kept as words, with their "#".
+func NormalizeText(s string) string {
+	text, _ := newNormalizer().normalize(s, false)
+	return text
+}
+
+// normalize returns the normalized text and, when wantURLs is set, the raw
+// URLs with a scheme found in the text (before case folding).
+func (n *normalizer) normalize(s string, wantURLs bool) (string, []string) {
+	if strings.IndexByte(s, '&') >= 0 {
+		s = html.UnescapeString(s)
+	}
+	s = norm.NFKC.String(s)
+	for {
+		t := strings.TrimLeftFunc(s, unicode.IsSpace)
+		loc := rtPrefix.FindStringIndex(t)
+		if loc == nil {
+			break
+		}
+		s = t[loc[1]:]
+	}
+	var found []string
+	if strings.IndexByte(s, '.') >= 0 || strings.IndexByte(s, ':') >= 0 {
+		s, found = n.removeURLs(s, wantURLs)
+	}
+	if strings.IndexByte(s, '@') >= 0 {
+		s = mentionRe.ReplaceAllLiteralString(s, " ")
+	}
+	s = n.fold.String(s)
+	s = norm.NFKC.String(s)
+	n.sb.Reset()
+	n.sb.Grow(len(s))
+	space := false
+	for _, r := range s {
+		switch {
+		case unicode.IsSpace(r):
+			space = n.sb.Len() > 0
+		case unicode.Is(unicode.Cf, r):
+			// Zero-width characters are invisible and easily inserted to
+			// defeat exact matching.
+		default:
+			if space {
+				n.sb.WriteByte(' ')
+				space = false
+			}
+			n.sb.WriteRune(r)
+		}
+	}
+	return n.sb.String(), found
+}
+
+// removeURLs removes URLs from s and, when wantURLs is set, returns the
+// ones with a scheme. URLs never contain white space, so the (large and slow)
+// xurls expressions run only on the white-space separated tokens that could
+// hold one: a token with "://", with a ':' followed by more text, or with a
+// '.' followed by a letter or digit. This gives the same matches as running
+// them over the whole text, at a fraction of the cost.
+func (n *normalizer) removeURLs(s string, wantURLs bool) (string, []string) {
+	var found []string
+	n.sb.Reset()
+	n.sb.Grow(len(s))
+	for tok := range strings.FieldsFuncSeq(s, unicode.IsSpace) {
+		if n.sb.Len() > 0 {
+			n.sb.WriteByte(' ')
+		}
+		if !mayHoldURL(tok) {
+			n.sb.WriteString(tok)
+			continue
+		}
+		if u, rest, ok := leadingHTTPURL(tok); ok {
+			// The common case, a token that starts with http(s):// or
+			// www., is handled without a regular expression.
+			if wantURLs && !strings.EqualFold(tok[:4], "www.") {
+				found = append(found, u)
+			}
+			n.sb.WriteString(rest)
+			continue
+		}
+		if wantURLs && strings.IndexByte(tok, ':') >= 0 {
+			found = append(found, keyURLRe.FindAllString(tok, -1)...)
+		}
+		n.sb.WriteString(removeURLRe.ReplaceAllLiteralString(tok, " "))
+	}
+	return n.sb.String(), found
+}
+
+// leadingHTTPURL splits a token that starts with "http://", "https://" or
+// "www." (any case) and is plain ASCII into the URL and the trailing punctuation
+// that xurls would leave out of it: the URL ends at its last letter, digit
+// or one of "/#-_~%$&+=", or at a closing parenthesis when the URL holds an
+// opening one.
+func leadingHTTPURL(tok string) (url, rest string, ok bool) {
+	var after string
+	switch {
+	case len(tok) > 8 && strings.EqualFold(tok[:8], "https://"):
+		after = tok[8:]
+	case len(tok) > 7 && strings.EqualFold(tok[:7], "http://"):
+		after = tok[7:]
+	case len(tok) > 4 && strings.EqualFold(tok[:4], "www."):
+		after = tok[4:]
+	default:
+		return "", "", false
+	}
+	for i := 0; i < len(tok); i++ {
+		if c := tok[i]; c >= 0x80 || c <= ' ' || c == 0x7f {
+			return "", "", false
+		}
+	}
+	if after == "" || !isURLEnd(after[0]) {
+		return "", "", false
+	}
+	end := len(tok)
+	for end > 0 {
+		c := tok[end-1]
+		if isURLEnd(c) || (c == ')' && strings.Count(tok[:end], "(") >= strings.Count(tok[:end], ")")) {
+			break
+		}
+		end--
+	}
+	return tok[:end], tok[end:], true
+}
+
+// isURLEnd reports whether c may be the last byte of a URL.
+func isURLEnd(c byte) bool {
+	return ('a' <= c && c <= 'z') || ('A' <= c && c <= 'Z') || ('0' <= c && c <= '9') ||
+		strings.IndexByte("/#-_~%$&+=", c) >= 0
+}
+
+// tlds holds the top-level domains xurls.Relaxed knows, in lower case.
+var tlds = func() map[string]bool {
+	m := make(map[string]bool, len(xurls.TLDs)+len(xurls.PseudoTLDs))
+	for _, t := range xurls.TLDs {
+		m[strings.ToLower(t)] = true
+	}
+	for _, t := range xurls.PseudoTLDs {
+		m[strings.ToLower(t)] = true
+	}
+	return m
+}()
+
+// mayHoldURL reports whether a token could contain something xurls.Relaxed
+// matches: a "://" or a scheme such as "mailto:", two colons (IPv6), or a
+// dot followed by a known top-level domain ending at a word boundary, by a
+// non-ASCII character (internationalized TLDs), or by digits in a token
+// with three dots (IPv4). It is a cheap filter: false means no match.
+func mayHoldURL(tok string) bool {
+	if colons := strings.Count(tok, ":"); colons > 0 {
+		if colons >= 2 || strings.Contains(tok, "://") {
+			return true
+		}
+		lower := strings.ToLower(tok)
+		for _, scheme := range xurls.SchemesNoAuthority {
+			if strings.Contains(lower, scheme+":") {
+				return true
+			}
+		}
+	}
+	dots := strings.Count(tok, ".")
+	for i := 0; i < len(tok)-1; i++ {
+		if tok[i] != '.' {
+			continue
+		}
+		j := i + 1
+		if tok[j] >= 0x80 {
+			return true
+		}
+		digits := true
+		for j < len(tok) && isWordByte(tok[j]) {
+			digits = digits && '0' <= tok[j] && tok[j] <= '9'
+			j++
+		}
+		label := tok[i+1 : j]
+		if label == "" {
+			continue
+		}
+		if (digits && dots >= 3) || tlds[strings.ToLower(label)] ||
+			(len(tok) >= i+5 && strings.EqualFold(tok[i+1:i+5], "xn--")) {
+			return true
+		}
+	}
+	return false
+}
+
+// isWordByte reports whether c is an ASCII word character, as \b sees it.
+func isWordByte(c byte) bool {
+	return ('a' <= c && c <= 'z') || ('A' <= c && c <= 'Z') || ('0' <= c && c <= '9') || c == '_'
+}
+
+// normalizeHashtag returns the lowercased form of a hashtag without its "#".
+func (n *normalizer) normalizeHashtag(h string) string {
+	h = norm.NFKC.String(strings.TrimSpace(h))
+	h = strings.TrimLeft(h, "#")
+	return norm.NFKC.String(n.fold.String(h))
+}
+
+// trackingParams are query parameters that identify a click or a campaign,
+// not the resource; CanonicalURL drops them on every host.
+var trackingParams = map[string]bool{
+	"fbclid": true, "gclid": true, "dclid": true, "gbraid": true, "wbraid": true,
+	"msclkid": true, "yclid": true, "twclid": true, "ttclid": true,
+	"igshid": true, "igsh": true, "mc_cid": true, "mc_eid": true,
+	"_hsenc": true, "_hsmi": true, "mkt_tok": true, "oly_anon_id": true, "oly_enc_id": true,
+	"ref": true, "ref_src": true, "ref_url": true, "spm": true, "si": true,
+	"__twitter_impression": true, "cmpid": true, "ncid": true, "sr_share": true,
+}
+
+// hostTrackingParams are dropped only on the hosts named.
+var hostTrackingParams = map[string]map[string]bool{
+	"twitter.com":        {"s": true, "t": true},
+	"mobile.twitter.com": {"s": true, "t": true},
+	"x.com":              {"s": true, "t": true},
+	"youtube.com":        {"feature": true},
+	"m.youtube.com":      {"feature": true},
+	"youtu.be":           {"feature": true},
+	"facebook.com":       {"mibextid": true},
+	"m.facebook.com":     {"mibextid": true},
+}
+
+// CanonicalURL returns the canonical form of an http(s) URL and true, or
+// false when raw is not an http(s) URL with a host. A URL without a scheme
+// is read as http. The canonical form lowercases the scheme and host, drops
+// a leading "www.", a trailing dot of the host, user info, default ports
+// (80 for http, 443 for https), the fragment, tracking query parameters
+// (utm_*, fbclid, gclid, ref, igshid and others) and trailing slashes of the
+// path, and sorts the remaining query parameters by name, then by their raw
+// text. Path and query keep their original percent-encoding.
+func CanonicalURL(raw string) (string, bool) {
+	s := strings.TrimSpace(raw)
+	if s == "" || strings.ContainsAny(s, " \t\r\n") {
+		return "", false
+	}
+	schemeless := !strings.Contains(s, "://")
+	if schemeless {
+		s = "http://" + s
+	}
+	u, err := url.Parse(s)
+	if err != nil || (schemeless && u.User != nil) {
+		return "", false
+	}
+	scheme := strings.ToLower(u.Scheme)
+	if scheme != "http" && scheme != "https" {
+		return "", false
+	}
+	host := strings.TrimPrefix(strings.ToLower(u.Hostname()), "www.")
+	host = strings.TrimSuffix(host, ".")
+	if host == "" {
+		return "", false
+	}
+	port := u.Port()
+	if (scheme == "http" && port == "80") || (scheme == "https" && port == "443") {
+		port = ""
+	}
+	var b strings.Builder
+	b.WriteString(scheme)
+	b.WriteString("://")
+	if strings.Contains(host, ":") {
+		b.WriteString("[" + host + "]")
+	} else {
+		b.WriteString(host)
+	}
+	if port != "" {
+		b.WriteString(":" + port)
+	}
+	b.WriteString(strings.TrimRight(u.EscapedPath(), "/"))
+	if q := canonicalQuery(u.RawQuery, hostTrackingParams[host]); q != "" {
+		b.WriteString("?" + q)
+	}
+	return b.String(), true
+}
+
+// canonicalQuery drops tracking parameters and sorts the others.
+func canonicalQuery(raw string, extra map[string]bool) string {
+	if raw == "" {
+		return ""
+	}
+	type param struct{ key, raw string }
+	var ps []param
+	for part := range strings.SplitSeq(raw, "&") {
+		if part == "" {
+			continue
+		}
+		k, _, _ := strings.Cut(part, "=")
+		if dk, err := url.QueryUnescape(k); err == nil {
+			k = dk
+		}
+		k = strings.ToLower(k)
+		if strings.HasPrefix(k, "utm_") || trackingParams[k] || extra[k] {
+			continue
+		}
+		ps = append(ps, param{k, part})
+	}
+	slices.SortFunc(ps, func(a, b param) int {
+		if c := strings.Compare(a.key, b.key); c != 0 {
+			return c
+		}
+		return strings.Compare(a.raw, b.raw)
+	})
+	parts := make([]string, len(ps))
+	for i, p := range ps {
+		parts[i] = p.raw
+	}
+	return strings.Join(parts, "&")
+}
+
+// urlHost returns the host of a canonical URL, without port or brackets.
+func urlHost(canonical string) string {
+	_, rest, _ := strings.Cut(canonical, "://")
+	if i := strings.IndexAny(rest, "/?"); i >= 0 {
+		rest = rest[:i]
+	}
+	if strings.HasPrefix(rest, "[") {
+		if i := strings.IndexByte(rest, ']'); i > 0 {
+			return rest[1:i]
+		}
+	}
+	if h, _, err := net.SplitHostPort(rest); err == nil {
+		return h
+	}
+	return rest
+}
+
+// RegistrableDomain returns the registrable domain (eTLD+1) of a canonical
+// URL's host, the host itself for IP addresses and for hosts that are a
+// public suffix or otherwise have no eTLD+1.
+func RegistrableDomain(canonical string) string {
+	host := urlHost(canonical)
+	if net.ParseIP(host) != nil {
+		return host
+	}
+	d, err := publicsuffix.EffectiveTLDPlusOne(host)
+	if err != nil {
+		return host
+	}
+	return d
+}

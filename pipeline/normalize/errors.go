@@ -1,0 +1,27 @@
+package normalize
+
+import "errors"
+
+// Sentinel errors of the normalize stage. Each one means the input data is
+// invalid (the CLI maps them to exit code 3); the wrapping error names the
+// file, and where it applies the line and column.
+var (
+	// ErrUnknownHeader means a file's header matches no known layout. The
+	// wrapping error lists, for each layout that was tried, the columns it
+	// expected and did not find.
+	ErrUnknownHeader = errors.New("header matches no known layout")
+
+	// ErrCorruptArchive means a zip or gzip container cannot be read: a bad
+	// directory, a bad checksum, a stream cut short, or an unsupported
+	// compression method.
+	ErrCorruptArchive = errors.New("corrupt or unsupported archive")
+
+	// ErrRecordTooLarge means one CSV record grew beyond MaxRecordBytes,
+	// which in practice means a quote that is never closed. The stage stops
+	// rather than hold the rest of the file in memory.
+	ErrRecordTooLarge = errors.New("csv record too large")
+)
+
+// MaxRecordBytes bounds the bytes of one CSV record (the largest real tweet
+// record is a few kilobytes).
+const MaxRecordBytes = 16 << 20

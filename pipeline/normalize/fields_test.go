@@ -1,0 +1,210 @@
+package normalize
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+	"unicode/utf8"
+)
+
+func TestParseList(t *testing.T) {
+	for _, tc := range []struct {
+		in   string
+		want []string
+		bad  bool
+	}{
+		{in: "", want: nil},
+		{in: "[]", want: nil},
+		{in: "[ ]", want: nil},
+		{in: "['SyrianArmy', 'Hama']", want: []string{"SyrianArmy", "Hama"}},
+		{in: "['0']", want: []string{"0"}},
+		{in: "['0', '0', '']", want: []string{"0", "0", ""}},
+		{in: `["it's", 'b']`, want: []string{"it's", "b"}},
+		{in: `['it\'s', 'a\\b', 'x\ny', '\xe9t\u00e9', '\U0001F600']`, want: []string{"it's", `a\b`, "x\ny", "été", "😀"}},
+		{in: `['a\qb']`, want: []string{`a\qb`}},
+		{in: "['a',]", want: []string{"a"}},
+		{in: "[http://a, http://b]", want: []string{"http://a", "http://b"}},
+		{in: "[2572896396]", want: []string{"2572896396"}},
+		{in: "[0]", want: []string{"0"}},
+		{in: "[1,2]", want: []string{"1", "2"}},
+		{in: "[http://a.com/x,y, http://b]", want: []string{"http://a.com/x,y", "http://b"}},
+		{in: "not a list", bad: true},
+		{in: "['a'", bad: true},
+		{in: "['a' 'b']", bad: true},
+		{in: "['a', b]", bad: true},
+		{in: `['\x4']`, bad: true},
+	} {
+		got, err := parseList(tc.in)
+		if tc.bad {
+			if err == nil {
+				t.Errorf("parseList(%q) = %q, want error", tc.in, got)
+			}
+			continue
+		}
+		if err != nil || !reflect.DeepEqual(got, tc.want) {
+			t.Errorf("parseList(%q) = %q, %v; want %q", tc.in, got, err, tc.want)
+		}
+	}
+}
+
+func TestScalars(t *testing.T) {
+	for _, tc := range []struct {
+		in   string
+		want int64
+		null bool
+		ok   bool
+	}{
+		{"0", 0, false, true}, {"0.0", 0, false, true}, {"15.00", 15, false, true},
+		{"", 0, true, true}, {"1.5", 0, false, false}, {"1.", 0, false, false},
+		{"9.06E+17", 0, false, false}, {"x", 0, false, false}, {"-3", -3, false, true},
+	} {
+		v, ok := parseCount(tc.in)
+		if ok != tc.ok || (ok && (v == nil) != tc.null) || (ok && v != nil && *v != tc.want) {
+			t.Errorf("parseCount(%q) = %v, %v", tc.in, v, ok)
+		}
+	}
+	for _, tc := range []struct {
+		in   string
+		ms   int64
+		prec string
+		ok   bool
+	}{
+		{"2016-03-01 12:34", time.Date(2016, 3, 1, 12, 34, 0, 0, time.UTC).UnixMilli(), "minute", true},
+		{"2016-03-01 12:34:56", time.Date(2016, 3, 1, 12, 34, 56, 0, time.UTC).UnixMilli(), "second", true},
+		{"2016-02-30 12:34", 0, "", false}, {"2016-03-01 24:00", 0, "", false},
+		{"2016-03-01T12:34", 0, "", false}, {"10/1/2017 19:58", 0, "", false}, {"", 0, "", false},
+	} {
+		ms, prec, ok := parseTweetTime(tc.in)
+		if ok != tc.ok || ms != tc.ms || prec != tc.prec {
+			t.Errorf("parseTweetTime(%q) = %d %q %v", tc.in, ms, prec, ok)
+		}
+	}
+	for _, tc := range []struct {
+		in   string
+		kind int
+	}{
+		{"123", idDigits}, {strings.Repeat("a1", 32), idHex64}, {"+4ivxsK1TsNx5Ngu0f4TZwmXpUmVQAY5Y0EHCAE1234=", idBase64},
+		{strings.Repeat("1", 44), idDigits}, {"abc", idOpaque}, {"", idInvalid}, {"9.06E+17", idInvalid}, {"a b", idInvalid},
+	} {
+		if k := idKind(tc.in); k != tc.kind {
+			t.Errorf("idKind(%q) = %d, want %d", tc.in, k, tc.kind)
+		}
+	}
+	if _, ok := snowflakeMillis("29700859247"); ok {
+		t.Error("sequential id read as snowflake")
+	}
+	at := time.Date(2019, 12, 31, 19, 15, 33, 695_000_000, time.UTC)
+	if ms, ok := snowflakeMillis(snowflake(at, 4095)); !ok || ms != at.UnixMilli() {
+		t.Errorf("snowflake = %d %v, want %d", ms, ok, at.UnixMilli())
+	}
+}
+
+// reprList renders items as Python's repr of a list of str does.
+func reprList(items []string) string {
+	var b strings.Builder
+	b.WriteByte('[')
+	for i, s := range items {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		q := byte('\'')
+		if strings.Contains(s, "'") && !strings.Contains(s, `"`) {
+			q = '"'
+		}
+		b.WriteByte(q)
+		for _, r := range s {
+			switch {
+			case r == '\\':
+				b.WriteString(`\\`)
+			case r == rune(q):
+				b.WriteString(`\` + string(q))
+			case r == '\n':
+				b.WriteString(`\n`)
+			case r == '\r':
+				b.WriteString(`\r`)
+			case r == '\t':
+				b.WriteString(`\t`)
+			default:
+				b.WriteRune(r)
+			}
+		}
+		b.WriteByte(q)
+	}
+	b.WriteByte(']')
+	return b.String()
+}
+
+// FuzzParseList checks that parseList never panics and that any list of
+// valid strings survives a Python-repr round trip, "0" and "" included.
+func FuzzParseList(f *testing.F) {
+	for _, s := range []string{"['a', 'b']", "[]", "", "[a, b]", `["it's"]`, `['\x41']`, "['0']", "a\x00b\x000"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		parseList(s) // must not panic
+		if !utf8.ValidString(s) {
+			return
+		}
+		items := strings.Split(s, "\x00")
+		got, err := parseList(reprList(items))
+		if err != nil {
+			t.Fatalf("repr %q: %v", reprList(items), err)
+		}
+		if !reflect.DeepEqual(got, items) {
+			t.Fatalf("round trip %q -> %q", items, got)
+		}
+	})
+}
+
+// FuzzTweetsFile runs the stage over a tweets file whose body is fuzzed.
+// Whatever the bytes, the run must not panic, and each file's rows in must
+// equal rows written plus rows rejected; errors must be input errors.
+func FuzzTweetsFile(f *testing.F) {
+	good := csvText(tweetsCols, tweet(0, nil), tweet(1, map[string]string{"tweet_text": "a\nb"}))
+	body := good[strings.IndexByte(good, '\n')+1:]
+	f.Add([]byte(body))
+	f.Add([]byte(body[:len(body)/2]))
+	f.Add([]byte(`"1","2"` + "\n" + `"x"y` + "\n"))
+	f.Add([]byte("\xff\xfe\n\r\n\"\"\"\n"))
+	header := []byte(quoteAll(tweetsCols))
+	dir := f.TempDir()
+	f.Fuzz(func(t *testing.T, b []byte) {
+		content := append(append([]byte(nil), header...), b...)
+		p := filepath.Join(dir, "in")
+		if err := os.WriteFile(p, content, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		out, err := os.MkdirTemp(dir, "out")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer os.RemoveAll(out)
+		st, err := Run(context.Background(), Input{Dataset: "fuzz", Files: []SourceFile{{Name: "in.csv", Path: p}}}, DefaultParams(), out, nil)
+		if err != nil {
+			if !errors.Is(err, ErrRecordTooLarge) {
+				t.Fatalf("unexpected error: %v", err)
+			}
+			return
+		}
+		var rows int64
+		for _, fs := range st.Files {
+			if fs.RowsIn != fs.RowsWritten+fs.RowsRejected {
+				t.Fatalf("rows in %d != %d + %d", fs.RowsIn, fs.RowsWritten, fs.RowsRejected)
+			}
+			rows += fs.RowsIn
+		}
+		if st.Posts+st.Rejects != rows {
+			t.Fatalf("posts %d + rejects %d != rows in %d", st.Posts, st.Rejects, rows)
+		}
+		// Every non-blank line of the body belongs to some record.
+		if rows == 0 && len(bytes.TrimLeft(b, "\r\n")) > 0 {
+			t.Fatalf("no rows from %q", b)
+		}
+	})
+}

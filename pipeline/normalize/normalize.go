@@ -1,0 +1,535 @@
+// Package normalize is the stage that turns published takedown archives
+// (CSV files, plain, gzipped or zipped) into the canonical accounts, posts
+// and rejects tables.
+//
+// Every input record ends up in exactly one place: a row of accounts or
+// posts, or a row of rejects that keeps its raw bytes and says why. Files
+// are read as streams; memory grows only with the number of distinct
+// accounts. The layout of each file is detected from its header (see
+// format); columns are always mapped by name.
+package normalize
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"path/filepath"
+	"sort"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/takedown-research/takedown/pipeline/pqio"
+	"github.com/takedown-research/takedown/pipeline/schema"
+)
+
+// Name is the stage name.
+const Name = "normalize"
+
+// Version is bumped when the stage's output semantics change.
+const Version = 1
+
+// FormatAuto detects each file's format from its header.
+const FormatAuto = "auto"
+
+// Params are the stage's parameters. They enter the run id.
+type Params struct {
+	// Format is "auto" (detect from each file's header) or a format name:
+	// "twitter-io".
+	Format string `json:"format"`
+}
+
+// DefaultParams returns the default parameters.
+func DefaultParams() Params { return Params{Format: FormatAuto} }
+
+// Validate reports a usage error naming the parameter.
+func (p Params) Validate() error {
+	if p.Format == FormatAuto {
+		return nil
+	}
+	names := []string{FormatAuto}
+	for _, f := range formats {
+		if f.name() == p.Format {
+			return nil
+		}
+		names = append(names, f.name())
+	}
+	return fmt.Errorf("format: unknown format %q (want one of %s)", p.Format, strings.Join(names, ", "))
+}
+
+// SourceFile is one fetched archive file.
+type SourceFile struct {
+	// Name is the file's original name; it goes into source_file.
+	Name string
+	// Path is where its bytes are. It has no extension: zip and gzip are
+	// detected from magic bytes.
+	Path string
+}
+
+// Input lists what the stage reads.
+type Input struct {
+	Dataset string
+	Files   []SourceFile
+}
+
+// FileStats counts one CSV stream: a plain or gzipped file, or one zip
+// entry. RowsIn = RowsWritten + RowsRejected always.
+type FileStats struct {
+	File            string           `json:"file"`
+	Entry           string           `json:"entry,omitempty"`
+	Format          string           `json:"format"`
+	Kind            string           `json:"kind"` // users | tweets
+	RowsIn          int64            `json:"rows_in"`
+	RowsWritten     int64            `json:"rows_written"`
+	RowsRejected    int64            `json:"rows_rejected"`
+	RejectsByReason map[string]int64 `json:"rejects_by_reason"`
+	// Warnings counts rows written with a repair or a doubt (Warn* codes).
+	Warnings map[string]int64 `json:"warnings"`
+	// MissingColumns lists optional columns of the layout the header lacks;
+	// their values are null or empty in every row.
+	MissingColumns []string `json:"missing_columns,omitempty"`
+	// ExtraColumns lists header columns the layout does not read.
+	ExtraColumns []string `json:"extra_columns,omitempty"`
+}
+
+// Stats are the deterministic facts of a run, recorded in the manifest.
+type Stats struct {
+	Files               []FileStats `json:"files"`
+	Accounts            int64       `json:"accounts"`
+	AccountsOnlyInPosts int64       `json:"accounts_only_in_posts"`
+	Posts               int64       `json:"posts"`
+	Rejects             int64       `json:"rejects"`
+	// IDHashFamily is the hash form of the hashed account ids: hex64,
+	// base64, none, or mixed (both: a warning, as a release uses one).
+	IDHashFamily      string `json:"id_hash_family"`
+	FirstPostAt       *int64 `json:"first_post_at"`
+	LastPostAt        *int64 `json:"last_post_at"`
+	TimeDisagreements int64  `json:"time_disagreements"`
+}
+
+// batchRows is how many rows are buffered before a write.
+const batchRows = 4096
+
+// ctxCheckEvery is how many records are read between cancellation checks.
+const ctxCheckEvery = 4096
+
+// maxRepairLogs bounds the per-file log lines about repaired UTF-8.
+const maxRepairLogs = 5
+
+// Run reads the files of in, writes accounts.parquet, posts.parquet and
+// rejects.parquet into outDir and returns the run's stats. Files are read
+// in order of Name; see the package documentation for the contract.
+func Run(ctx context.Context, in Input, p Params, outDir string, log *slog.Logger) (Stats, error) {
+	if err := p.Validate(); err != nil {
+		return Stats{}, err
+	}
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	allowed := formats
+	if p.Format != FormatAuto {
+		allowed = nil
+		for _, f := range formats {
+			if f.name() == p.Format {
+				allowed = append(allowed, f)
+			}
+		}
+	}
+	n, err := newNormalizer(in.Dataset, outDir, allowed, log)
+	if err != nil {
+		return Stats{}, err
+	}
+	files := append([]SourceFile(nil), in.Files...)
+	sort.SliceStable(files, func(i, j int) bool {
+		if files[i].Name != files[j].Name {
+			return files[i].Name < files[j].Name
+		}
+		return files[i].Path < files[j].Path
+	})
+	for _, f := range files {
+		if err := ctx.Err(); err != nil {
+			n.abort()
+			return Stats{}, err
+		}
+		if err := n.file(ctx, f); err != nil {
+			n.abort()
+			return Stats{}, err
+		}
+	}
+	if err := n.finish(); err != nil {
+		n.abort()
+		return Stats{}, err
+	}
+	return n.stats, nil
+}
+
+// normalizer holds the state of one run.
+type normalizer struct {
+	dataset string
+	allowed []format
+	log     *slog.Logger
+
+	accounts *pqio.Writer[schema.Account]
+	posts    *pqio.Writer[schema.Post]
+	rejects  *pqio.Writer[schema.Reject]
+	accBuf   []schema.Account
+	postBuf  []schema.Post
+	rejBuf   []schema.Reject
+
+	// usersIDs holds the ids of accounts from users files.
+	usersIDs map[string]struct{}
+	// authors holds, per account id seen as a post author, the account as
+	// its first post described it.
+	authors map[string]*schema.Account
+	hex64   int64
+	base64  int64
+
+	stats Stats
+}
+
+func newNormalizer(dataset, outDir string, allowed []format, log *slog.Logger) (*normalizer, error) {
+	n := &normalizer{
+		dataset:  dataset,
+		allowed:  allowed,
+		log:      log,
+		usersIDs: map[string]struct{}{},
+		authors:  map[string]*schema.Account{},
+	}
+	var err error
+	if n.accounts, err = pqio.Create[schema.Account](filepath.Join(outDir, schema.TableAccounts+".parquet")); err != nil {
+		return nil, err
+	}
+	if n.posts, err = pqio.Create[schema.Post](filepath.Join(outDir, schema.TablePosts+".parquet")); err != nil {
+		n.accounts.Abort()
+		return nil, err
+	}
+	if n.rejects, err = pqio.Create[schema.Reject](filepath.Join(outDir, schema.TableRejects+".parquet")); err != nil {
+		n.accounts.Abort()
+		n.posts.Abort()
+		return nil, err
+	}
+	return n, nil
+}
+
+// abort removes the partly written outputs.
+func (n *normalizer) abort() {
+	n.accounts.Abort()
+	n.posts.Abort()
+	n.rejects.Abort()
+}
+
+// file reads one source file: every CSV stream in it.
+func (n *normalizer) file(ctx context.Context, f SourceFile) error {
+	src, err := openSource(f)
+	if err != nil {
+		return err
+	}
+	defer src.Close()
+	for _, s := range src.streams {
+		if err := n.stream(ctx, f, s); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// stream reads one CSV stream.
+func (n *normalizer) stream(ctx context.Context, f SourceFile, s stream) error {
+	srcName := f.Name
+	if s.entry != "" {
+		srcName = f.Name + "!" + s.entry
+	}
+	rc, err := s.open()
+	if err != nil {
+		return err
+	}
+	defer rc.Close()
+	fail := func(line int64, err error) error {
+		if s.compressed && !errors.Is(err, ErrRecordTooLarge) && !errors.Is(err, ErrCorruptArchive) {
+			err = fmt.Errorf("%w: %v", ErrCorruptArchive, err)
+		}
+		if line > 0 {
+			return fmt.Errorf("%s: after line %d: %w", srcName, line, err)
+		}
+		return fmt.Errorf("%s: %w", srcName, err)
+	}
+
+	rr := newRecordReader(rc)
+	hrec, err := rr.next()
+	switch {
+	case err == io.EOF:
+		return fmt.Errorf("%s: %w: the file is empty (no header)", srcName, ErrUnknownHeader)
+	case err != nil:
+		return fail(0, err)
+	case hrec.perr != nil:
+		return fmt.Errorf("%s: line %d: %w: header is not valid CSV: %v", srcName, hrec.line, ErrUnknownHeader, hrec.perr)
+	}
+	names := make([]string, len(hrec.fields))
+	for i, c := range hrec.fields {
+		names[i] = strings.TrimSpace(c)
+	}
+	b, err := detectFormat(n.allowed, names)
+	if err != nil {
+		return fmt.Errorf("%s: line %d: %w", srcName, hrec.line, err)
+	}
+	fs := FileStats{
+		File: f.Name, Entry: s.entry, Format: b.format, Kind: b.kind,
+		RejectsByReason: map[string]int64{}, Warnings: map[string]int64{},
+		MissingColumns: b.missing, ExtraColumns: b.extra,
+	}
+	if len(b.missing) > 0 {
+		n.log.Warn("columns missing: their values are null", "file", srcName, "columns", b.missing)
+	}
+	if len(b.extra) > 0 {
+		n.log.Info("columns not read", "file", srcName, "columns", b.extra)
+	}
+	n.log.Debug("layout detected", "file", srcName, "format", b.format, "kind", b.kind)
+
+	ncol := len(names)
+	var out row
+	lastLine := hrec.line
+	repairLogs := 0
+	for {
+		if fs.RowsIn%ctxCheckEvery == 0 {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+		}
+		rec, err := rr.next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return fail(lastLine, err)
+		}
+		lastLine = rec.line
+		fs.RowsIn++
+		if e := checkShape(rec, ncol); e != nil {
+			n.reject(&fs, srcName, rec, e)
+			continue
+		}
+		repaired := false
+		if !utf8.Valid(rec.raw) {
+			for i, v := range rec.fields {
+				if !utf8.ValidString(v) {
+					rec.fields[i] = strings.ToValidUTF8(v, "\uFFFD")
+					repaired = true
+					if repairLogs < maxRepairLogs {
+						repairLogs++
+						n.log.Warn("invalid UTF-8 replaced by U+FFFD", "file", srcName, "line", rec.line, "field", names[i])
+					}
+				}
+			}
+		}
+		out = row{}
+		if e := b.table.mapRecord(rec.fields, &out); e != nil {
+			n.reject(&fs, srcName, rec, e)
+			continue
+		}
+		if out.hasAccount {
+			if e := n.addAccount(&out.account, srcName, rec.line); e != nil {
+				n.reject(&fs, srcName, rec, e)
+				continue
+			}
+		}
+		if out.hasPost {
+			n.addPost(&out, srcName, rec.line)
+			if out.timeDisagreement {
+				fs.Warnings[WarnTimeDisagreement]++
+				n.stats.TimeDisagreements++
+			}
+		}
+		if repaired {
+			fs.Warnings[WarnUTF8Repaired]++
+		}
+		fs.RowsWritten++
+		if err := n.flush(false); err != nil {
+			return err
+		}
+	}
+	if err := n.flush(true); err != nil {
+		return err
+	}
+	if fs.RowsIn != fs.RowsWritten+fs.RowsRejected {
+		// Unreachable by construction; guard the contract anyway.
+		return fmt.Errorf("%s: internal error: %d rows in, %d written, %d rejected", srcName, fs.RowsIn, fs.RowsWritten, fs.RowsRejected)
+	}
+	n.log.Info("file normalized", "file", srcName, "kind", fs.Kind, "rows_in", fs.RowsIn,
+		"rows_written", fs.RowsWritten, "rows_rejected", fs.RowsRejected)
+	n.stats.Files = append(n.stats.Files, fs)
+	return nil
+}
+
+// checkShape rejects records that did not parse as CSV or have the wrong
+// number of fields. A short or unparsable record at the very end of a
+// stream that stops mid-record is "truncated".
+func checkShape(rec record, ncol int) *rowError {
+	if rec.perr != nil {
+		if rec.last && rec.perr.Err == errQuote && oddQuotes(rec.raw) {
+			return reject(ReasonTruncated, "the last record stops inside a quoted field (file cut short)")
+		}
+		return reject(ReasonBadQuote, "%v", rec.perr)
+	}
+	if len(rec.fields) != ncol {
+		if rec.last && !rec.nl && len(rec.fields) < ncol {
+			return reject(ReasonTruncated, "the last record has %d of %d fields and no line end (file cut short)", len(rec.fields), ncol)
+		}
+		return reject(ReasonFieldCount, "record has %d fields, header has %d", len(rec.fields), ncol)
+	}
+	return nil
+}
+
+// oddQuotes reports an odd number of '"' bytes: a quoted field left open.
+func oddQuotes(b []byte) bool {
+	n := 0
+	for _, c := range b {
+		if c == '"' {
+			n++
+		}
+	}
+	return n%2 == 1
+}
+
+// reject records a rejected record.
+func (n *normalizer) reject(fs *FileStats, srcName string, rec record, e *rowError) {
+	fs.RowsRejected++
+	fs.RejectsByReason[e.reason]++
+	n.stats.Rejects++
+	n.rejBuf = append(n.rejBuf, schema.Reject{
+		Dataset:    n.dataset,
+		SourceFile: srcName,
+		SourceLine: rec.line,
+		Reason:     e.reason,
+		Detail:     e.detail,
+		Raw:        append([]byte(nil), rec.raw...),
+	})
+}
+
+// addAccount adds an account from a users file.
+func (n *normalizer) addAccount(a *schema.Account, srcName string, line int64) *rowError {
+	if _, dup := n.usersIDs[a.AccountID]; dup {
+		return reject(ReasonDuplicateID, "field userid: account %q already read from a users file", clip(a.AccountID))
+	}
+	n.usersIDs[strings.Clone(a.AccountID)] = struct{}{}
+	a.Dataset = n.dataset
+	a.SourceFile = srcName
+	a.SourceLine = line
+	n.countFamily(a.AccountID)
+	n.accBuf = append(n.accBuf, *a)
+	n.stats.Accounts++
+	return nil
+}
+
+// addPost adds a post and remembers its author the first time it is seen.
+func (n *normalizer) addPost(r *row, srcName string, line int64) {
+	p := &r.post
+	p.Dataset = n.dataset
+	p.SourceFile = srcName
+	p.SourceLine = line
+	n.postBuf = append(n.postBuf, *p)
+	n.stats.Posts++
+	if n.stats.FirstPostAt == nil || p.PostedAt < *n.stats.FirstPostAt {
+		v := p.PostedAt
+		n.stats.FirstPostAt = &v
+	}
+	if n.stats.LastPostAt == nil || p.PostedAt > *n.stats.LastPostAt {
+		v := p.PostedAt
+		n.stats.LastPostAt = &v
+	}
+	if _, seen := n.authors[p.AccountID]; !seen {
+		a := r.author
+		a.Dataset = n.dataset
+		a.InUsersFile = false
+		a.SourceFile = srcName
+		a.SourceLine = line
+		a.AccountID = strings.Clone(a.AccountID)
+		a.ScreenName = strings.Clone(a.ScreenName)
+		a.DisplayName = strings.Clone(a.DisplayName)
+		a.Description = strings.Clone(a.Description)
+		a.Location = strings.Clone(a.Location)
+		a.ProfileURL = strings.Clone(a.ProfileURL)
+		a.Language = strings.Clone(a.Language)
+		n.authors[a.AccountID] = &a
+	}
+}
+
+// countFamily counts the hash family of an account id.
+func (n *normalizer) countFamily(id string) {
+	switch idKind(id) {
+	case idHex64:
+		n.hex64++
+	case idBase64:
+		n.base64++
+	}
+}
+
+// flush writes buffered rows when a buffer is full, or all of them.
+func (n *normalizer) flush(all bool) error {
+	if len(n.accBuf) > 0 && (all || len(n.accBuf) >= batchRows) {
+		if err := n.accounts.Write(n.accBuf...); err != nil {
+			return err
+		}
+		n.accBuf = n.accBuf[:0]
+	}
+	if len(n.postBuf) > 0 && (all || len(n.postBuf) >= batchRows) {
+		if err := n.posts.Write(n.postBuf...); err != nil {
+			return err
+		}
+		clear(n.postBuf)
+		n.postBuf = n.postBuf[:0]
+	}
+	if len(n.rejBuf) > 0 && (all || len(n.rejBuf) >= batchRows) {
+		if err := n.rejects.Write(n.rejBuf...); err != nil {
+			return err
+		}
+		clear(n.rejBuf)
+		n.rejBuf = n.rejBuf[:0]
+	}
+	return nil
+}
+
+// finish appends the accounts seen only as post authors, sorted by id,
+// and closes the outputs.
+func (n *normalizer) finish() error {
+	var only []string
+	for id := range n.authors {
+		if _, ok := n.usersIDs[id]; !ok {
+			only = append(only, id)
+		}
+	}
+	sort.Strings(only)
+	for _, id := range only {
+		n.countFamily(id)
+		n.accBuf = append(n.accBuf, *n.authors[id])
+		if err := n.flush(false); err != nil {
+			return err
+		}
+	}
+	n.stats.AccountsOnlyInPosts = int64(len(only))
+	n.stats.Accounts += int64(len(only))
+	if err := n.flush(true); err != nil {
+		return err
+	}
+	switch {
+	case n.hex64 > 0 && n.base64 > 0:
+		n.stats.IDHashFamily = FamilyMixed
+		n.log.Warn("account ids use two hash families: ids from different releases were mixed?",
+			"hex64", n.hex64, "base64", n.base64)
+	case n.hex64 > 0:
+		n.stats.IDHashFamily = FamilyHex64
+	case n.base64 > 0:
+		n.stats.IDHashFamily = FamilyBase64
+	default:
+		n.stats.IDHashFamily = FamilyNone
+	}
+	if n.stats.Files == nil {
+		n.stats.Files = []FileStats{}
+	}
+	for _, w := range []interface{ Close() error }{n.accounts, n.posts, n.rejects} {
+		if err := w.Close(); err != nil {
+			return err
+		}
+	}
+	return nil
+}

@@ -1,0 +1,326 @@
+// Package runner orchestrates the stages: it plans each stage's inputs from
+// takedown.lock, computes run ids, runs a stage into a staging directory,
+// publishes it atomically and records it in the lock. It also answers
+// status (is each stage current, and if not why) and verify (recompute and
+// compare bytes).
+//
+//	lock ──plan──▶ inputs+params ──hash──▶ run id ──exists?──▶ cache hit
+//	                                            └─▶ staging ─Run─▶ publish ─▶ lock
+package runner
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"sort"
+	"time"
+
+	"github.com/takedown-research/takedown/datasets"
+	"github.com/takedown-research/takedown/pipeline/fetch"
+	"github.com/takedown-research/takedown/pipeline/normalize"
+	"github.com/takedown-research/takedown/pipeline/pqio"
+	"github.com/takedown-research/takedown/pipeline/store"
+)
+
+// Errors the CLI maps to exit codes.
+var (
+	// ErrUsage means a parameter or argument is invalid.
+	ErrUsage = errors.New("usage")
+	// ErrUpstream means a stage's upstream stage has no current run.
+	ErrUpstream = errors.New("upstream stage not run")
+	// ErrMismatch means verify found outputs that differ from their manifest.
+	ErrMismatch = errors.New("verification mismatch")
+)
+
+// Runner runs stages in one workspace.
+type Runner struct {
+	WS  *store.Workspace
+	Log *slog.Logger
+}
+
+// Options select what Run does.
+type Options struct {
+	Dataset string
+	From    string // first stage to run (default fetch)
+	To      string // last stage to run (default summarize)
+	Params  Params
+	FromDir string // fetch: import files from this folder
+}
+
+// Result is the outcome of one stage.
+type Result struct {
+	Stage      string          `json:"stage"`
+	RunID      string          `json:"run_id"`
+	Cached     bool            `json:"cached"`
+	Dir        string          `json:"dir"`
+	Stats      json.RawMessage `json:"stats,omitempty"`
+	WallMillis int64           `json:"wall_ms"`
+}
+
+// StageRange returns the stages from..to inclusive.
+func StageRange(from, to string) ([]string, error) {
+	if from == "" {
+		from = Stages[0]
+	}
+	if to == "" {
+		to = Stages[len(Stages)-1]
+	}
+	fi, ti := -1, -1
+	for i, s := range Stages {
+		if s == from {
+			fi = i
+		}
+		if s == to {
+			ti = i
+		}
+	}
+	if fi < 0 {
+		return nil, fmt.Errorf("%w: --from %q is not a stage (stages: %v)", ErrUsage, from, Stages)
+	}
+	if ti < 0 {
+		return nil, fmt.Errorf("%w: --to %q is not a stage (stages: %v)", ErrUsage, to, Stages)
+	}
+	if fi > ti {
+		return nil, fmt.Errorf("%w: --from %s comes after --to %s", ErrUsage, from, to)
+	}
+	return Stages[fi : ti+1], nil
+}
+
+// Run runs every stage of the range that is not current, in order. A stage
+// whose run id already has a published, intact run is a cache hit.
+func (r *Runner) Run(ctx context.Context, o Options) ([]Result, error) {
+	if err := o.Params.Validate(); err != nil {
+		return nil, err
+	}
+	stages, err := StageRange(o.From, o.To)
+	if err != nil {
+		return nil, err
+	}
+	desc, err := datasets.Lookup(r.WS.Root, o.Dataset)
+	if err != nil {
+		return nil, err
+	}
+	unlock, err := r.WS.Mutex()
+	if err != nil {
+		return nil, err
+	}
+	defer unlock()
+	lock, err := r.WS.ReadLock()
+	if err != nil {
+		return nil, err
+	}
+	var results []Result
+	for _, name := range stages {
+		if err := ctx.Err(); err != nil {
+			return results, err
+		}
+		res, err := r.runStage(ctx, lock, desc, name, o)
+		if err != nil {
+			return results, err
+		}
+		results = append(results, res)
+	}
+	return results, nil
+}
+
+func (r *Runner) runStage(ctx context.Context, lock *store.Lock, desc datasets.Descriptor, name string, o Options) (Result, error) {
+	def, _ := defOf(name)
+	params := def.params(o.Params)
+	rawParams, err := store.CanonicalJSON(params)
+	if err != nil {
+		return Result{}, err
+	}
+	inputs, err := r.plan(lock, desc, def, o.FromDir)
+	if err != nil {
+		return Result{}, err
+	}
+	runID, err := store.RunID(desc.Name, def.name, def.version, params, inputs)
+	if err != nil {
+		return Result{}, err
+	}
+	log := r.Log.With("dataset", desc.Name, "stage", name, "run_id", runID)
+	dir := r.WS.RunDir(desc.Name, name, runID)
+	if m, err := store.ReadManifest(dir); err == nil {
+		problems := store.CheckOutputs(dir, m)
+		if name == fetch.Name {
+			problems = append(problems, r.checkSources(dir)...)
+		}
+		if len(problems) == 0 {
+			lock.Set(m)
+			if err := r.WS.WriteLock(lock); err != nil {
+				return Result{}, err
+			}
+			log.Info("cache hit", "event", "stage_cached")
+			return Result{Stage: name, RunID: runID, Cached: true, Dir: dir, Stats: m.Stats}, nil
+		}
+		log.Warn("published run is damaged; recomputing it", "event", "stage_damaged", "problems", problems)
+		if err := os.RemoveAll(dir); err != nil {
+			return Result{}, fmt.Errorf("remove damaged run %s: %w", dir, err)
+		}
+	}
+	log.Info("running", "event", "stage_start")
+	start := time.Now()
+	m, err := r.execute(ctx, desc, def, rawParams, inputs, runID, o.FromDir, log, true)
+	if err != nil {
+		return Result{}, err
+	}
+	lock.Set(m)
+	if err := r.WS.WriteLock(lock); err != nil {
+		return Result{}, err
+	}
+	wall := time.Since(start).Milliseconds()
+	log.Info("done", "event", "stage_done", "wall_ms", wall)
+	return Result{Stage: name, RunID: runID, Dir: dir, Stats: m.Stats, WallMillis: wall}, nil
+}
+
+// execute runs a stage into a staging dir. With publish it renames the
+// staging dir into place; without, it returns the manifest of the scratch
+// run and removes it (used by verify).
+func (r *Runner) execute(ctx context.Context, desc datasets.Descriptor, def stageDef, rawParams json.RawMessage,
+	inputs []store.InputRef, runID, fromDir string, log *slog.Logger, publish bool) (*store.Manifest, error) {
+	st, err := r.WS.Begin(desc.Name, def.name, runID)
+	if err != nil {
+		return nil, err
+	}
+	env := &execEnv{ws: r.WS, desc: desc, params: rawParams, inputs: inputs, outDir: st.Dir, fromDir: fromDir, log: log}
+	stats, err := def.exec(ctx, env)
+	if err != nil {
+		st.Discard()
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		return nil, fmt.Errorf("%s %s: %w", def.name, desc.Name, err)
+	}
+	rawStats, err := json.Marshal(stats)
+	if err != nil {
+		st.Discard()
+		return nil, fmt.Errorf("encode stats: %w", err)
+	}
+	m := &store.Manifest{StageVersion: def.version, Params: rawParams, Inputs: inputs, Stats: rawStats}
+	if !publish {
+		defer st.Discard()
+		return st.Describe(m, pqio.NumRows)
+	}
+	if err := ctx.Err(); err != nil {
+		st.Discard()
+		return nil, err
+	}
+	if _, err := st.Publish(m, pqio.NumRows); err != nil {
+		return nil, err
+	}
+	return m, nil
+}
+
+// plan lists the inputs of a stage from the current lock.
+func (r *Runner) plan(lock *store.Lock, desc datasets.Descriptor, def stageDef, fromDir string) ([]store.InputRef, error) {
+	switch def.name {
+	case fetch.Name:
+		return r.planFetch(lock, desc, fromDir)
+	case normalize.Name:
+		e, ok := lock.Entry(desc.Name, fetch.Name)
+		if !ok {
+			return nil, fmt.Errorf("%w: normalize %s needs a current fetch (run: takedown fetch %s)", ErrUpstream, desc.Name, desc.Name)
+		}
+		list, err := store.ReadSourceList(filepath.Join(r.WS.RunDir(desc.Name, fetch.Name, e.RunID), store.SourceListName))
+		if err != nil {
+			return nil, err
+		}
+		var refs []store.InputRef
+		for _, s := range list {
+			if s.Role == "truth" {
+				continue
+			}
+			refs = append(refs, store.InputRef{Name: sourcePrefix + s.Name, SHA256: s.SHA256, Bytes: s.Bytes})
+		}
+		return refs, nil
+	}
+	var refs []store.InputRef
+	for _, name := range def.reads {
+		stage, file, _ := splitInput(name)
+		e, ok := lock.Entry(desc.Name, stage)
+		if !ok {
+			return nil, fmt.Errorf("%w: %s %s needs a current %s (run: takedown %s %s)", ErrUpstream, def.name, desc.Name, stage, stage, desc.Name)
+		}
+		d, ok := e.Outputs[file]
+		if !ok {
+			return nil, fmt.Errorf("%w: %s run %s has no %s", ErrUpstream, stage, e.RunID, file)
+		}
+		ref := store.InputRef{Name: name, SHA256: d, RunID: e.RunID}
+		if info, err := os.Stat(inputPath(r.WS, desc.Name, ref)); err == nil {
+			ref.Bytes = info.Size()
+		}
+		refs = append(refs, ref)
+	}
+	sort.Slice(refs, func(i, j int) bool { return refs[i].Name < refs[j].Name })
+	return refs, nil
+}
+
+func splitInput(name string) (stage, file string, ok bool) {
+	for i := 0; i < len(name); i++ {
+		if name[i] == '/' {
+			return name[:i], name[i+1:], true
+		}
+	}
+	return "", name, false
+}
+
+// checkSources checks that every source a fetch run lists is in the store
+// with its recorded size.
+func (r *Runner) checkSources(fetchDir string) []store.Problem {
+	list, err := store.ReadSourceList(filepath.Join(fetchDir, store.SourceListName))
+	if err != nil {
+		return []store.Problem{{File: store.SourceListName, Reason: err.Error()}}
+	}
+	var out []store.Problem
+	for _, s := range list {
+		info, err := os.Stat(r.WS.SourcePath(s.SHA256))
+		switch {
+		case err != nil:
+			out = append(out, store.Problem{File: s.Name, Reason: "source file missing from the store"})
+		case info.Size() != s.Bytes:
+			out = append(out, store.Problem{File: s.Name, Reason: fmt.Sprintf("source file in the store has %d bytes, expected %d", info.Size(), s.Bytes)})
+		}
+	}
+	return out
+}
+
+// planFetch lists fetch's inputs: the descriptor and, when files are imported
+// from a folder, the digest of every file (hashed before the run, so the run
+// id says which bytes were imported). Without a folder, a release that is not
+// generated keeps its locked fetch when there is one.
+func (r *Runner) planFetch(lock *store.Lock, desc datasets.Descriptor, fromDir string) ([]store.InputRef, error) {
+	refs := []store.InputRef{{Name: descriptorPrefix + desc.Name, SHA256: desc.Digest()}}
+	if len(desc.Synth) > 0 {
+		return refs, nil
+	}
+	if fromDir == "" && !hasPaths(desc) {
+		if e, ok := lock.Entry(desc.Name, fetch.Name); ok {
+			if m, err := store.ReadManifest(r.WS.RunDir(desc.Name, fetch.Name, e.RunID)); err == nil {
+				return m.Inputs, nil
+			}
+		}
+		return refs, nil
+	}
+	for _, f := range desc.Files {
+		p := fetch.FilePath(f, fromDir)
+		d, n, err := store.FileDigest(p)
+		if err != nil {
+			return nil, fmt.Errorf("%w %s: cannot read %s: %v", fetch.ErrNoSource, desc.Name, p, err)
+		}
+		refs = append(refs, store.InputRef{Name: importPrefix + f.Name, SHA256: d, Bytes: n})
+	}
+	return refs, nil
+}
+
+func hasPaths(d datasets.Descriptor) bool {
+	for _, f := range d.Files {
+		if f.Path == "" {
+			return false
+		}
+	}
+	return len(d.Files) > 0
+}

@@ -1,0 +1,214 @@
+package runner
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"path/filepath"
+	"strings"
+
+	"github.com/takedown-research/takedown/datasets"
+	"github.com/takedown-research/takedown/pipeline/cluster"
+	"github.com/takedown-research/takedown/pipeline/fetch"
+	"github.com/takedown-research/takedown/pipeline/fingerprint"
+	"github.com/takedown-research/takedown/pipeline/normalize"
+	"github.com/takedown-research/takedown/pipeline/schema"
+	"github.com/takedown-research/takedown/pipeline/store"
+	"github.com/takedown-research/takedown/pipeline/summarize"
+)
+
+// Stages lists the stage names in pipeline order.
+var Stages = []string{fetch.Name, normalize.Name, fingerprint.Name, cluster.Name, summarize.Name}
+
+// Params holds the parameters of every stage.
+type Params struct {
+	Fetch       fetch.Params
+	Normalize   normalize.Params
+	Fingerprint fingerprint.Params
+	Cluster     cluster.Params
+	Summarize   summarize.Params
+}
+
+// DefaultParams returns every stage's defaults.
+func DefaultParams() Params {
+	return Params{
+		Fetch:       fetch.DefaultParams(),
+		Normalize:   normalize.DefaultParams(),
+		Fingerprint: fingerprint.DefaultParams(),
+		Cluster:     cluster.DefaultParams(),
+		Summarize:   summarize.DefaultParams(),
+	}
+}
+
+// Validate checks every stage's parameters.
+func (p Params) Validate() error {
+	for _, v := range []interface{ Validate() error }{p.Fetch, p.Normalize, p.Fingerprint, p.Cluster, p.Summarize} {
+		if err := v.Validate(); err != nil {
+			return fmt.Errorf("%w: %v", ErrUsage, err)
+		}
+	}
+	return nil
+}
+
+// execEnv is everything a stage execution gets.
+type execEnv struct {
+	ws      *store.Workspace
+	desc    datasets.Descriptor
+	params  json.RawMessage
+	inputs  []store.InputRef
+	outDir  string
+	fromDir string
+	log     *slog.Logger
+}
+
+// path returns where an input's bytes are.
+func (e *execEnv) path(name string) (string, error) {
+	for _, in := range e.inputs {
+		if in.Name == name {
+			return inputPath(e.ws, e.desc.Name, in), nil
+		}
+	}
+	return "", fmt.Errorf("internal: input %s not planned", name)
+}
+
+func inputPath(ws *store.Workspace, dataset string, in store.InputRef) string {
+	if strings.HasPrefix(in.Name, sourcePrefix) || strings.HasPrefix(in.Name, importPrefix) {
+		return ws.SourcePath(in.SHA256)
+	}
+	stage, file, _ := strings.Cut(in.Name, "/")
+	return filepath.Join(ws.RunDir(dataset, stage, in.RunID), file)
+}
+
+const (
+	sourcePrefix     = "source/"
+	descriptorPrefix = "descriptor/"
+	importPrefix     = "import/"
+)
+
+// stageDef binds a stage package to the runner.
+type stageDef struct {
+	name    string
+	version int
+	params  func(Params) any
+	// reads names the upstream (stage, file) pairs the stage reads; fetch
+	// and normalize plan their inputs specially.
+	reads []string
+	exec  func(ctx context.Context, e *execEnv) (any, error)
+}
+
+func decode[T any](raw json.RawMessage, def T) (T, error) {
+	if len(raw) == 0 {
+		return def, nil
+	}
+	if err := json.Unmarshal(raw, &def); err != nil {
+		return def, fmt.Errorf("decode params: %w", err)
+	}
+	return def, nil
+}
+
+func up(stage, table string) string { return stage + "/" + table + ".parquet" }
+
+var defs = []stageDef{
+	{
+		name: fetch.Name, version: fetch.Version,
+		params: func(p Params) any { return p.Fetch },
+		exec: func(ctx context.Context, e *execEnv) (any, error) {
+			p, err := decode(e.params, fetch.DefaultParams())
+			if err != nil {
+				return nil, err
+			}
+			return fetch.Run(ctx, fetch.Input{Descriptor: e.desc, Workspace: e.ws, FromDir: e.fromDir}, p, e.outDir, e.log)
+		},
+	},
+	{
+		name: normalize.Name, version: normalize.Version,
+		params: func(p Params) any { return p.Normalize },
+		exec: func(ctx context.Context, e *execEnv) (any, error) {
+			p, err := decode(e.params, normalize.DefaultParams())
+			if err != nil {
+				return nil, err
+			}
+			in := normalize.Input{Dataset: e.desc.Name}
+			for _, ref := range e.inputs {
+				if name, ok := strings.CutPrefix(ref.Name, sourcePrefix); ok {
+					in.Files = append(in.Files, normalize.SourceFile{Name: name, Path: inputPath(e.ws, e.desc.Name, ref)})
+				}
+			}
+			return normalize.Run(ctx, in, p, e.outDir, e.log)
+		},
+	},
+	{
+		name: fingerprint.Name, version: fingerprint.Version,
+		params: func(p Params) any { return p.Fingerprint },
+		reads:  []string{up(normalize.Name, schema.TablePosts)},
+		exec: func(ctx context.Context, e *execEnv) (any, error) {
+			p, err := decode(e.params, fingerprint.DefaultParams())
+			if err != nil {
+				return nil, err
+			}
+			posts, err := e.path(up(normalize.Name, schema.TablePosts))
+			if err != nil {
+				return nil, err
+			}
+			return fingerprint.Run(ctx, fingerprint.Input{PostsPath: posts}, p, e.outDir, e.log)
+		},
+	},
+	{
+		name: cluster.Name, version: cluster.Version,
+		params: func(p Params) any { return p.Cluster },
+		reads:  []string{up(fingerprint.Name, schema.TableFingerprints)},
+		exec: func(ctx context.Context, e *execEnv) (any, error) {
+			p, err := decode(e.params, cluster.DefaultParams())
+			if err != nil {
+				return nil, err
+			}
+			fp, err := e.path(up(fingerprint.Name, schema.TableFingerprints))
+			if err != nil {
+				return nil, err
+			}
+			return cluster.Run(ctx, cluster.Input{FingerprintsPath: fp}, p, e.outDir, e.log)
+		},
+	},
+	{
+		name: summarize.Name, version: summarize.Version,
+		params: func(p Params) any { return p.Summarize },
+		reads: []string{
+			up(normalize.Name, schema.TableAccounts), up(normalize.Name, schema.TablePosts),
+			up(normalize.Name, schema.TableRejects), up(fingerprint.Name, schema.TableFingerprints),
+			up(cluster.Name, schema.TableEdges), up(cluster.Name, schema.TableClusters),
+		},
+		exec: func(ctx context.Context, e *execEnv) (any, error) {
+			p, err := decode(e.params, summarize.DefaultParams())
+			if err != nil {
+				return nil, err
+			}
+			in := summarize.Input{Dataset: e.desc.Name}
+			for _, f := range []struct {
+				dst  *string
+				name string
+			}{
+				{&in.AccountsPath, up(normalize.Name, schema.TableAccounts)},
+				{&in.PostsPath, up(normalize.Name, schema.TablePosts)},
+				{&in.RejectsPath, up(normalize.Name, schema.TableRejects)},
+				{&in.FingerprintsPath, up(fingerprint.Name, schema.TableFingerprints)},
+				{&in.EdgesPath, up(cluster.Name, schema.TableEdges)},
+				{&in.ClustersPath, up(cluster.Name, schema.TableClusters)},
+			} {
+				if *f.dst, err = e.path(f.name); err != nil {
+					return nil, err
+				}
+			}
+			return summarize.Run(ctx, in, p, e.outDir, e.log)
+		},
+	},
+}
+
+func defOf(name string) (stageDef, bool) {
+	for _, d := range defs {
+		if d.name == name {
+			return d, true
+		}
+	}
+	return stageDef{}, false
+}

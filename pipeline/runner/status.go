@@ -1,0 +1,264 @@
+package runner
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"github.com/takedown-research/takedown/datasets"
+	"github.com/takedown-research/takedown/pipeline/fetch"
+	"github.com/takedown-research/takedown/pipeline/store"
+)
+
+// States of a stage in Status.
+const (
+	StateCurrent = "current"
+	StateStale   = "stale"
+	StateNotRun  = "not run"
+	StateDamaged = "damaged"
+)
+
+// StageStatus says whether a stage's current run is still valid, and why not.
+type StageStatus struct {
+	Stage    string   `json:"stage"`
+	State    string   `json:"state"`
+	RunID    string   `json:"run_id,omitempty"`
+	Expected string   `json:"expected_run_id,omitempty"`
+	Reasons  []string `json:"reasons,omitempty"`
+}
+
+// Status checks every stage of a dataset. A stage is current when its locked
+// run would get the same run id today (same stage version, same parameters
+// as recorded, same input digests as the upstream stages now hold) and its
+// outputs on disk still match their manifest.
+func (r *Runner) Status(dataset string) ([]StageStatus, error) {
+	desc, err := datasets.Lookup(r.WS.Root, dataset)
+	if err != nil {
+		return nil, err
+	}
+	lock, err := r.WS.ReadLock()
+	if err != nil {
+		return nil, err
+	}
+	var out []StageStatus
+	upstreamBad := ""
+	for _, def := range defs {
+		s := StageStatus{Stage: def.name}
+		e, ok := lock.Entry(desc.Name, def.name)
+		if !ok {
+			s.State = StateNotRun
+			out = append(out, s)
+			upstreamBad = def.name
+			continue
+		}
+		s.RunID = e.RunID
+		dir := r.WS.RunDir(desc.Name, def.name, e.RunID)
+		m, err := store.ReadManifest(dir)
+		if err != nil {
+			s.State = StateDamaged
+			s.Reasons = append(s.Reasons, "run directory or manifest missing: "+err.Error())
+			out = append(out, s)
+			upstreamBad = def.name
+			continue
+		}
+		for _, p := range store.CheckOutputs(dir, m) {
+			s.Reasons = append(s.Reasons, fmt.Sprintf("output %s %s", p.File, p.Reason))
+		}
+		for _, o := range m.Outputs {
+			if e.Outputs[o.File] != o.SHA256 {
+				s.Reasons = append(s.Reasons, fmt.Sprintf("takedown.lock records a different digest for %s", o.File))
+			}
+		}
+		if def.name == fetch.Name {
+			for _, p := range r.checkSources(dir) {
+				s.Reasons = append(s.Reasons, fmt.Sprintf("source %s: %s", p.File, p.Reason))
+			}
+		}
+		if len(s.Reasons) > 0 {
+			s.State = StateDamaged
+			out = append(out, s)
+			upstreamBad = def.name
+			continue
+		}
+		s.State = StateCurrent
+		if m.StageVersion != def.version {
+			s.Reasons = append(s.Reasons, fmt.Sprintf("stage version changed: run made by v%d, this program is v%d", m.StageVersion, def.version))
+		}
+		if upstreamBad != "" {
+			s.Reasons = append(s.Reasons, fmt.Sprintf("upstream stage %s is not current", upstreamBad))
+		} else if inputs, err := r.plan(lock, desc, def, ""); err != nil {
+			s.Reasons = append(s.Reasons, err.Error())
+		} else {
+			s.Reasons = append(s.Reasons, diffInputs(m.Inputs, inputs)...)
+			if expected, err := store.RunID(desc.Name, def.name, def.version, m.Params, inputs); err == nil && expected != e.RunID {
+				s.Expected = expected
+				if len(s.Reasons) == 0 {
+					s.Reasons = append(s.Reasons, "run id differs from the one its recorded parameters and inputs give")
+				}
+			}
+		}
+		if len(s.Reasons) > 0 {
+			s.State = StateStale
+			upstreamBad = def.name
+		}
+		out = append(out, s)
+	}
+	return out, nil
+}
+
+func diffInputs(old, cur []store.InputRef) []string {
+	om := map[string]string{}
+	for _, i := range old {
+		om[i.Name] = i.SHA256
+	}
+	cm := map[string]string{}
+	for _, i := range cur {
+		cm[i.Name] = i.SHA256
+	}
+	var out []string
+	for _, i := range cur {
+		switch d, ok := om[i.Name]; {
+		case !ok:
+			out = append(out, fmt.Sprintf("new input %s", i.Name))
+		case d != i.SHA256:
+			out = append(out, fmt.Sprintf("input %s changed (%.12s -> %.12s)", i.Name, d, i.SHA256))
+		}
+	}
+	for _, i := range old {
+		if _, ok := cm[i.Name]; !ok {
+			out = append(out, fmt.Sprintf("input %s no longer exists", i.Name))
+		}
+	}
+	return out
+}
+
+// VerifyResult is the outcome of recomputing one run.
+type VerifyResult struct {
+	Dataset    string          `json:"dataset"`
+	Stage      string          `json:"stage"`
+	RunID      string          `json:"run_id"`
+	OK         bool            `json:"ok"`
+	Mismatches []store.Problem `json:"mismatches,omitempty"`
+}
+
+// Verify recomputes runs in a scratch directory and compares every output
+// byte for byte (by sha256) with the published manifest and with the files
+// on disk. With runID empty it verifies every current stage of the dataset.
+func (r *Runner) Verify(ctx context.Context, dataset, runID string) ([]VerifyResult, error) {
+	desc, err := datasets.Lookup(r.WS.Root, dataset)
+	if err != nil {
+		return nil, err
+	}
+	lock, err := r.WS.ReadLock()
+	if err != nil {
+		return nil, err
+	}
+	var targets []stageDef
+	var ids []string
+	for _, def := range defs {
+		e, ok := lock.Entry(desc.Name, def.name)
+		if runID != "" {
+			if _, err := os.Stat(r.WS.RunDir(desc.Name, def.name, runID)); err == nil {
+				targets, ids = append(targets, def), append(ids, runID)
+			}
+			continue
+		}
+		if ok {
+			targets, ids = append(targets, def), append(ids, e.RunID)
+		}
+	}
+	if len(targets) == 0 {
+		if runID != "" {
+			return nil, fmt.Errorf("%w: no run %s of dataset %s in %s", ErrUsage, runID, desc.Name, r.WS.Root)
+		}
+		return nil, fmt.Errorf("%w: dataset %s has no runs in %s (run: takedown run %s)", ErrUpstream, desc.Name, r.WS.Root, desc.Name)
+	}
+	var out []VerifyResult
+	for i, def := range targets {
+		if err := ctx.Err(); err != nil {
+			return out, err
+		}
+		res, err := r.verifyRun(ctx, desc, def, ids[i])
+		if err != nil {
+			return out, err
+		}
+		out = append(out, res)
+	}
+	return out, nil
+}
+
+func (r *Runner) verifyRun(ctx context.Context, desc datasets.Descriptor, def stageDef, runID string) (VerifyResult, error) {
+	res := VerifyResult{Dataset: desc.Name, Stage: def.name, RunID: runID}
+	dir := r.WS.RunDir(desc.Name, def.name, runID)
+	m, err := store.ReadManifest(dir)
+	if err != nil {
+		res.Mismatches = append(res.Mismatches, store.Problem{File: store.ManifestName, Reason: err.Error()})
+		return res, nil
+	}
+	res.Mismatches = append(res.Mismatches, store.CheckOutputs(dir, m)...)
+	for _, in := range m.Inputs {
+		if in.Name == descriptorPrefix+desc.Name {
+			if in.SHA256 != desc.Digest() {
+				res.Mismatches = append(res.Mismatches, store.Problem{File: in.Name, Reason: "the registry descriptor changed since this run"})
+			}
+			continue
+		}
+		p := inputPath(r.WS, desc.Name, in)
+		d, _, err := store.FileDigest(p)
+		if err != nil || d != in.SHA256 {
+			res.Mismatches = append(res.Mismatches, store.Problem{File: in.Name, Reason: "input missing or changed; cannot recompute from it"})
+		}
+	}
+	if len(res.Mismatches) > 0 {
+		return res, nil
+	}
+	if def.name == fetch.Name && len(desc.Synth) == 0 {
+		// A fetched (not generated) release cannot be re-fetched offline; its
+		// verification is the digest of every file it landed.
+		for _, p := range r.checkSources(dir) {
+			res.Mismatches = append(res.Mismatches, p)
+		}
+		list, _ := store.ReadSourceList(filepath.Join(dir, store.SourceListName))
+		for _, s := range list {
+			if d, _, err := store.FileDigest(r.WS.SourcePath(s.SHA256)); err != nil || d != s.SHA256 {
+				res.Mismatches = append(res.Mismatches, store.Problem{File: s.Name, Reason: "source bytes differ from their content address"})
+			}
+		}
+		res.OK = len(res.Mismatches) == 0
+		return res, nil
+	}
+	log := r.Log.With("dataset", desc.Name, "stage", def.name, "run_id", runID)
+	again, err := r.execute(ctx, desc, def, m.Params, m.Inputs, runID+"-verify", "", log, false)
+	if err != nil {
+		return res, err
+	}
+	res.Mismatches = append(res.Mismatches, compareOutputs(m.Outputs, again.Outputs)...)
+	if def.name == fetch.Name {
+		res.Mismatches = append(res.Mismatches, r.checkSources(dir)...)
+	}
+	res.OK = len(res.Mismatches) == 0
+	return res, nil
+}
+
+func compareOutputs(published, recomputed []store.Output) []store.Problem {
+	pm := map[string]store.Output{}
+	for _, o := range published {
+		pm[o.File] = o
+	}
+	var out []store.Problem
+	for _, o := range recomputed {
+		p, ok := pm[o.File]
+		switch {
+		case !ok:
+			out = append(out, store.Problem{File: o.File, Reason: "recomputed run writes a file the published run lacks"})
+		case p.SHA256 != o.SHA256:
+			out = append(out, store.Problem{File: o.File, Reason: fmt.Sprintf("recomputed sha256 %.12s differs from published %.12s", o.SHA256, p.SHA256)})
+		}
+		delete(pm, o.File)
+	}
+	for f := range pm {
+		out = append(out, store.Problem{File: f, Reason: "published file not produced by recomputation"})
+	}
+	return out
+}

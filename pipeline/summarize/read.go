@@ -1,0 +1,420 @@
+package summarize
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/binary"
+	"fmt"
+	"hash"
+	"hash/fnv"
+	"slices"
+	"strings"
+
+	"github.com/takedown-research/takedown/pipeline/pqio"
+	"github.com/takedown-research/takedown/pipeline/schema"
+)
+
+// state holds everything the passes accumulate.
+type state struct {
+	p Params
+
+	ids      map[string]uint32 // account ids seen in posts and fingerprints, interned
+	clusters []*clusterAgg     // sorted by cluster id
+	memberOf map[string][]*clusterAgg
+	rel      *scopeAgg
+
+	accounts    int64
+	inUsersFile int64
+	hashed      int64
+	createdMs   []int64
+	followers   []int64
+
+	reposts, replies  int64
+	likesSum          int64
+	repostsSum        int64
+	repliesSum        int64
+	quotesSum         int64
+	accountsWithPosts int64
+	postRows          int64
+	repostBits        []uint64 // bit i set when posts row i is a repost
+	postOrder         []byte   // sha256 of the sequence of post ids
+
+	fingerprints int64
+	copyPosts    int64
+	fpJoin       string
+
+	edges int64
+
+	rejects       int64
+	rejectReasons map[string]int64
+}
+
+func newState(p Params) *state {
+	return &state{
+		p:             p,
+		ids:           map[string]uint32{},
+		memberOf:      map[string][]*clusterAgg{},
+		rel:           newScopeAgg(),
+		rejectReasons: map[string]int64{},
+	}
+}
+
+func (s *state) intern(id string) uint32 {
+	if i, ok := s.ids[id]; ok {
+		return i
+	}
+	i := uint32(len(s.ids))
+	s.ids[strings.Clone(id)] = i
+	return i
+}
+
+// readClusters loads the cluster memberships (one row per account and
+// cluster; accounts in clusters are few).
+func (s *state) readClusters(ctx context.Context, path string) error {
+	byID := map[string]*clusterAgg{}
+	err := pqio.Each(path, func(batch []schema.ClusterMember) error {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		for _, m := range batch {
+			c := byID[m.ClusterID]
+			if c == nil {
+				c = &clusterAgg{
+					id:      strings.Clone(m.ClusterID),
+					signals: map[string]*signalAgg{},
+					agg:     newScopeAgg(),
+					texts:   map[string]int64{},
+				}
+				byID[c.id] = c
+			}
+			if slices.Contains(s.memberOf[m.AccountID], c) {
+				continue // a repeated row does not make a bigger cluster
+			}
+			s.memberOf[strings.Clone(m.AccountID)] = append(s.memberOf[m.AccountID], c)
+			c.size++
+			switch strings.ToLower(m.Role) {
+			case RoleOriginator:
+				c.originators++
+			case RoleAmplifier:
+				c.amplifiers++
+			default:
+				c.otherRoles++
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("summarize clusters: %w", err)
+	}
+	for _, c := range byID {
+		s.clusters = append(s.clusters, c)
+	}
+	slices.SortFunc(s.clusters, func(a, b *clusterAgg) int { return strings.Compare(a.id, b.id) })
+	return nil
+}
+
+// readEdges counts, per cluster, the edges whose two ends are both members,
+// by signal.
+func (s *state) readEdges(ctx context.Context, path string) error {
+	err := pqio.Each(path, func(batch []schema.Edge) error {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		for _, e := range batch {
+			s.edges++
+			ca := s.memberOf[e.AccountA]
+			if len(ca) == 0 {
+				continue
+			}
+			cb := s.memberOf[e.AccountB]
+			for _, c := range ca {
+				if !slices.Contains(cb, c) {
+					continue
+				}
+				c.edges++
+				sa := c.signals[e.Signal]
+				if sa == nil {
+					sa = &signalAgg{}
+					c.signals[strings.Clone(e.Signal)] = sa
+				}
+				sa.edges++
+				sa.shared += e.SharedItems
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("summarize edges: %w", err)
+	}
+	return nil
+}
+
+// readAccounts counts accounts and keeps their creation times and follower
+// snapshots.
+func (s *state) readAccounts(ctx context.Context, path string) error {
+	err := pqio.Each(path, func(batch []schema.Account) error {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		for _, a := range batch {
+			s.accounts++
+			if a.InUsersFile {
+				s.inUsersFile++
+			}
+			if a.IDHashed {
+				s.hashed++
+			}
+			if a.Followers != nil {
+				s.followers = append(s.followers, *a.Followers)
+			}
+			if a.CreatedAt == nil {
+				continue
+			}
+			s.createdMs = append(s.createdMs, *a.CreatedAt)
+			for _, c := range s.memberOf[a.AccountID] {
+				c.createdMs = append(c.createdMs, *a.CreatedAt)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("summarize accounts: %w", err)
+	}
+	return nil
+}
+
+// writeID feeds one post id into an order digest, length-prefixed so that
+// the sequence, not just the concatenation, is hashed.
+func writeID(h hash.Hash, id string) {
+	var n [8]byte
+	binary.LittleEndian.PutUint64(n[:], uint64(len(id)))
+	h.Write(n[:])
+	h.Write([]byte(id))
+}
+
+// readPosts streams posts into the release and cluster aggregates.
+func (s *state) readPosts(ctx context.Context, path string) error {
+	order := sha256.New()
+	var v postView
+	err := pqio.Each(path, func(batch []schema.Post) error {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		for i := range batch {
+			p := &batch[i]
+			writeID(order, p.PostID)
+			row := s.postRows
+			s.postRows++
+			if isRepost(p) {
+				for int64(len(s.repostBits))*64 <= row {
+					s.repostBits = append(s.repostBits, 0)
+				}
+				s.repostBits[row/64] |= 1 << (row % 64)
+				s.reposts++
+			}
+			if p.ReplyToPostID != "" || p.ReplyToAccountID != "" {
+				s.replies++
+			}
+			s.likesSum += deref(p.Likes)
+			s.repostsSum += deref(p.Reposts)
+			s.repliesSum += deref(p.Replies)
+			s.quotesSum += deref(p.Quotes)
+
+			v.at = p.PostedAt
+			v.day = dayOf(p.PostedAt)
+			v.acct = s.intern(p.AccountID)
+			for k := range v.values {
+				v.values[k] = v.values[k][:0]
+			}
+			v.values[kClient] = appendUnique(v.values[kClient], strings.TrimSpace(p.Client))
+			v.values[kLanguage] = appendUnique(v.values[kLanguage], strings.TrimSpace(p.Language))
+			for _, h := range p.Hashtags {
+				v.values[kHashtag] = appendUnique(v.values[kHashtag], canonHashtag(h))
+			}
+			for _, m := range p.Mentions {
+				v.values[kMention] = appendUnique(v.values[kMention], canonMention(m))
+			}
+			for _, u := range p.URLs {
+				v.values[kDomain] = appendUnique(v.values[kDomain], domainOf(u))
+			}
+			s.rel.add(&v)
+			for _, c := range s.memberOf[p.AccountID] {
+				c.agg.add(&v)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("summarize posts: %w", err)
+	}
+	s.accountsWithPosts = int64(len(s.ids))
+	s.postOrder = order.Sum(nil)
+	return nil
+}
+
+// isRepost reports whether a post is a repost: flagged as one, or naming
+// the post it reposts (the rule the fingerprint stage uses too).
+func isRepost(p *schema.Post) bool { return p.IsRepost || p.RepostOfPostID != "" }
+
+func deref(p *int64) int64 {
+	if p == nil {
+		return 0
+	}
+	return *p
+}
+
+// textOwner is what the copy-share count keeps per distinct text key: the
+// account that posted it (multiAccounts once a second account did) and how
+// many non-repost posts carry it.
+type textOwner struct {
+	acct uint32
+	n    uint32
+}
+
+const multiAccounts = ^uint32(0)
+
+// fpResult is what one pass over fingerprints produces.
+type fpResult struct {
+	rows      int64
+	copyPosts int64
+	texts     map[*clusterAgg]map[string]int64
+	order     []byte
+}
+
+// readFingerprints computes the copy-share numerator and the clusters' text
+// counts. A fingerprint needs its post's repost flag, which only posts carry:
+// when fingerprints list the same post ids in the same order as posts (the
+// fingerprint stage writes one row per post, in order), the flag is looked up
+// by row number; otherwise the pass is redone with a post-id lookup.
+func (s *state) readFingerprints(ctx context.Context, path, postsPath string) error {
+	res, err := s.fingerprintPass(ctx, path, func(row int64, _ string) bool {
+		w := row / 64
+		return w < int64(len(s.repostBits)) && s.repostBits[w]&(1<<(row%64)) != 0
+	})
+	if err != nil {
+		return err
+	}
+	s.fpJoin = JoinRowOrder
+	if res.rows != s.postRows || !bytes.Equal(res.order, s.postOrder) {
+		keys, err := s.repostKeys(ctx, postsPath)
+		if err != nil {
+			return err
+		}
+		res, err = s.fingerprintPass(ctx, path, func(_ int64, id string) bool {
+			_, found := slices.BinarySearch(keys, fnv64(id))
+			return found
+		})
+		if err != nil {
+			return err
+		}
+		s.fpJoin = JoinPostID
+	}
+	s.fingerprints = res.rows
+	s.copyPosts = res.copyPosts
+	for _, c := range s.clusters {
+		if t := res.texts[c]; t != nil {
+			c.texts = t
+		}
+	}
+	return nil
+}
+
+// fingerprintPass streams fingerprints once; reposted reports whether the
+// post of fingerprint row `row` with id `postID` is a repost.
+func (s *state) fingerprintPass(ctx context.Context, path string, reposted func(row int64, postID string) bool) (fpResult, error) {
+	res := fpResult{texts: map[*clusterAgg]map[string]int64{}}
+	owners := map[uint64]textOwner{}
+	order := sha256.New()
+	err := pqio.Each(path, func(batch []schema.Fingerprint) error {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		for i := range batch {
+			f := &batch[i]
+			writeID(order, f.PostID)
+			row := res.rows
+			res.rows++
+			if f.NormalizedText != "" {
+				for _, c := range s.memberOf[f.AccountID] {
+					t := res.texts[c]
+					if t == nil {
+						t = map[string]int64{}
+						res.texts[c] = t
+					}
+					inc(t, f.NormalizedText, 1)
+				}
+			}
+			if f.TextKey == nil || reposted(row, f.PostID) {
+				continue
+			}
+			acct := s.intern(f.AccountID)
+			o, ok := owners[*f.TextKey]
+			switch {
+			case !ok:
+				o = textOwner{acct: acct}
+			case o.acct != acct:
+				o.acct = multiAccounts
+			}
+			o.n++
+			owners[*f.TextKey] = o
+		}
+		return nil
+	})
+	if err != nil {
+		return fpResult{}, fmt.Errorf("summarize fingerprints: %w", err)
+	}
+	for _, o := range owners {
+		if o.acct == multiAccounts {
+			res.copyPosts += int64(o.n)
+		}
+	}
+	res.order = order.Sum(nil)
+	return res, nil
+}
+
+func fnv64(s string) uint64 {
+	h := fnv.New64a()
+	h.Write([]byte(s))
+	return h.Sum64()
+}
+
+// repostKeys re-reads posts and returns the sorted FNV-1a hashes of the ids
+// of reposts.
+func (s *state) repostKeys(ctx context.Context, path string) ([]uint64, error) {
+	keys := make([]uint64, 0, s.reposts)
+	err := pqio.Each(path, func(batch []schema.Post) error {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		for i := range batch {
+			if isRepost(&batch[i]) {
+				keys = append(keys, fnv64(batch[i].PostID))
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("summarize posts: %w", err)
+	}
+	slices.Sort(keys)
+	return keys, nil
+}
+
+// readRejects counts rejected records by reason code.
+func (s *state) readRejects(ctx context.Context, path string) error {
+	err := pqio.Each(path, func(batch []schema.Reject) error {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		for i := range batch {
+			s.rejects++
+			inc(s.rejectReasons, batch[i].Reason, 1)
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("summarize rejects: %w", err)
+	}
+	return nil
+}

@@ -1,0 +1,237 @@
+// Package summarize is the last stage of the pipeline. It reads the canonical
+// tables of one dataset (accounts, posts, rejects, fingerprints, edges and
+// clusters) and writes four summary tables (release_summary, cluster_summary,
+// daily_timeline, top_entities) and a Markdown report, report.md.
+//
+// Posts and fingerprints are streamed, never loaded whole. What the stage keeps
+// in memory is bounded by the number of accounts, days and distinct entities,
+// not by the number of posts:
+//
+//	clusters ──► member map (accounts in clusters are few)
+//	edges    ──► per-cluster signal counts
+//	accounts ──► creation days, follower snapshots
+//	posts    ──► release aggregates + per-cluster aggregates, one repost bit per row
+//	fingerprints ─► one entry per distinct text key (copy share), cluster texts
+//	rejects  ──► counts by reason
+//
+// Every output is sorted on explicit keys, and no wall clock is read, so the
+// same inputs give byte-identical outputs on any machine and any GOMAXPROCS.
+package summarize
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+)
+
+// Name is the stage name.
+const Name = "summarize"
+
+// Version is bumped when the meaning of the stage's outputs changes.
+const Version = 1
+
+// ReportFile is the name of the Markdown report written next to the tables.
+const ReportFile = "report.md"
+
+// ScopeRelease is the scope of daily_timeline and top_entities rows that
+// describe the whole release. Any other scope is a cluster id.
+const ScopeRelease = "release"
+
+// Entity kinds of the top_entities table.
+const (
+	KindClient   = "client"
+	KindDomain   = "domain"
+	KindHashtag  = "hashtag"
+	KindLanguage = "language"
+	KindMention  = "mention"
+)
+
+// Role values of the clusters table that the summary counts. Any other role
+// is counted as neither.
+const (
+	RoleOriginator = "originator"
+	RoleAmplifier  = "amplifier"
+)
+
+// Params holds every parameter of the stage; it enters the run id.
+type Params struct {
+	// TopN is how many entries each ranked list keeps (entities, texts,
+	// clusters and bursts in the report).
+	TopN int `json:"top_n"`
+	// BurstDays is the width, in UTC calendar days, of the window that
+	// defines an account creation burst.
+	BurstDays int `json:"burst_days"`
+	// BurstMinAccounts is how many accounts a window must hold to count as a
+	// creation burst.
+	BurstMinAccounts int `json:"burst_min_accounts"`
+}
+
+// DefaultParams returns the parameters used when none are given.
+func DefaultParams() Params {
+	return Params{TopN: 10, BurstDays: 3, BurstMinAccounts: 10}
+}
+
+// Validate reports the first parameter out of range, naming its flag.
+func (p Params) Validate() error {
+	if p.TopN < 1 || p.TopN > 1000 {
+		return fmt.Errorf("--top-n must be between 1 and 1000, got %d", p.TopN)
+	}
+	if p.BurstDays < 1 || p.BurstDays > 3660 {
+		return fmt.Errorf("--burst-days must be between 1 and 3660, got %d", p.BurstDays)
+	}
+	if p.BurstMinAccounts < 2 {
+		return fmt.Errorf("--burst-min-accounts must be at least 2, got %d", p.BurstMinAccounts)
+	}
+	return nil
+}
+
+// Input names the dataset and the absolute paths of the upstream tables.
+// Every path is required.
+type Input struct {
+	Dataset          string
+	AccountsPath     string
+	PostsPath        string
+	RejectsPath      string
+	FingerprintsPath string
+	EdgesPath        string
+	ClustersPath     string
+}
+
+func (in Input) validate() error {
+	if in.Dataset == "" {
+		return errors.New("summarize input: dataset is empty")
+	}
+	for _, f := range []struct{ name, path string }{
+		{"accounts", in.AccountsPath},
+		{"posts", in.PostsPath},
+		{"rejects", in.RejectsPath},
+		{"fingerprints", in.FingerprintsPath},
+		{"edges", in.EdgesPath},
+		{"clusters", in.ClustersPath},
+	} {
+		if f.path == "" {
+			return fmt.Errorf("summarize input: %s path is empty", f.name)
+		}
+	}
+	return nil
+}
+
+// Join methods recorded in Stats.FingerprintJoin.
+const (
+	// JoinRowOrder means fingerprints list the same post ids in the same
+	// order as posts, so a post's repost flag was looked up by row number.
+	JoinRowOrder = "row_order"
+	// JoinPostID means the row orders differ, so repost flags were looked
+	// up by a 64-bit FNV-1a hash of the post id (a second pass over posts).
+	JoinPostID = "post_id"
+)
+
+// Stats holds deterministic facts about one run; the runner records them in
+// the manifest.
+type Stats struct {
+	Accounts          int64  `json:"accounts"`
+	Posts             int64  `json:"posts"`
+	Rejects           int64  `json:"rejects"`
+	Fingerprints      int64  `json:"fingerprints"`
+	Edges             int64  `json:"edges"`
+	Clusters          int64  `json:"clusters"`
+	ClusteredAccounts int64  `json:"clustered_accounts"`
+	CreationBursts    int64  `json:"creation_bursts"`
+	TimelineRows      int64  `json:"timeline_rows"`
+	TopEntityRows     int64  `json:"top_entity_rows"`
+	FingerprintJoin   string `json:"fingerprint_join"`
+}
+
+// Run reads the tables named by in, writes release_summary.parquet,
+// cluster_summary.parquet, daily_timeline.parquet, top_entities.parquet and
+// report.md into outDir, and returns the run's Stats.
+func Run(ctx context.Context, in Input, p Params, outDir string, log *slog.Logger) (Stats, error) {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	if err := p.Validate(); err != nil {
+		return Stats{}, err
+	}
+	if err := in.validate(); err != nil {
+		return Stats{}, err
+	}
+	if err := ctx.Err(); err != nil {
+		return Stats{}, fmt.Errorf("summarize: %w", err)
+	}
+	st := newState(p)
+	if err := st.readClusters(ctx, in.ClustersPath); err != nil {
+		return Stats{}, err
+	}
+	if err := st.readEdges(ctx, in.EdgesPath); err != nil {
+		return Stats{}, err
+	}
+	if err := st.readAccounts(ctx, in.AccountsPath); err != nil {
+		return Stats{}, err
+	}
+	log.Debug("summarize: read clusters, edges, accounts",
+		"clusters", len(st.clusters), "edges", st.edges, "accounts", st.accounts)
+	if err := st.readPosts(ctx, in.PostsPath); err != nil {
+		return Stats{}, err
+	}
+	if err := st.readFingerprints(ctx, in.FingerprintsPath, in.PostsPath); err != nil {
+		return Stats{}, err
+	}
+	if st.fpJoin == JoinPostID {
+		log.Warn("summarize: fingerprints are not in posts order; joined on post id",
+			"fingerprints", in.FingerprintsPath)
+	}
+	if err := st.readRejects(ctx, in.RejectsPath); err != nil {
+		return Stats{}, err
+	}
+	if err := ctx.Err(); err != nil {
+		return Stats{}, fmt.Errorf("summarize: %w", err)
+	}
+
+	res := st.results(in.Dataset)
+	stats := Stats{
+		Accounts:          st.accounts,
+		Posts:             st.rel.posts,
+		Rejects:           st.rejects,
+		Fingerprints:      st.fingerprints,
+		Edges:             st.edges,
+		Clusters:          int64(len(st.clusters)),
+		ClusteredAccounts: int64(len(st.memberOf)),
+		CreationBursts:    int64(len(res.bursts)),
+		FingerprintJoin:   st.fpJoin,
+	}
+	var err error
+	if stats.TimelineRows, stats.TopEntityRows, err = st.writeTables(ctx, res, outDir); err != nil {
+		return Stats{}, err
+	}
+	if err := writeFileExcl(filepath.Join(outDir, ReportFile), st.report(res)); err != nil {
+		return Stats{}, err
+	}
+	log.Info("summarize: done",
+		"dataset", in.Dataset, "accounts", stats.Accounts, "posts", stats.Posts,
+		"clusters", stats.Clusters, "copy_share", res.release.CopyShare,
+		"creation_bursts", stats.CreationBursts)
+	return stats, nil
+}
+
+// writeFileExcl writes data to a new file at path and fsyncs it.
+func writeFileExcl(path string, data []byte) error {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+	if err != nil {
+		return fmt.Errorf("create %s: %w", path, err)
+	}
+	_, err = f.Write(data)
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		os.Remove(path)
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	return nil
+}

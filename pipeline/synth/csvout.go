@@ -1,0 +1,301 @@
+package synth
+
+import (
+	"archive/zip"
+	"bufio"
+	"context"
+	"encoding/csv"
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// zipModified is the fixed modification time of every zip entry.
+var zipModified = time.Date(2019, 1, 1, 0, 0, 0, 0, time.UTC)
+
+// UsersHeader is the header of the users file.
+var UsersHeader = []string{
+	"userid", "user_display_name", "user_screen_name", "user_reported_location",
+	"user_profile_description", "user_profile_url", "follower_count", "following_count",
+	"account_creation_date", "account_language",
+}
+
+// TweetsHeader is the header of the tweets file, in the order of releases
+// from January 2019 on (in_reply_to_userid before in_reply_to_tweetid).
+var TweetsHeader = []string{
+	"tweetid", "userid", "user_display_name", "user_screen_name", "user_reported_location",
+	"user_profile_description", "user_profile_url", "follower_count", "following_count",
+	"account_creation_date", "account_language", "tweet_language", "tweet_text", "tweet_time",
+	"tweet_client_name", "in_reply_to_userid", "in_reply_to_tweetid", "quoted_tweet_tweetid",
+	"is_retweet", "retweet_userid", "retweet_tweetid", "latitude", "longitude", "quote_count",
+	"reply_count", "like_count", "retweet_count", "hashtags", "urls", "user_mentions",
+	"poll_choices",
+}
+
+// TruthHeader is the header of the ground-truth file.
+var TruthHeader = []string{"account_id", "group", "role", "behaviours"}
+
+// rowWriter writes CSV rows with every field double-quoted and "\n" line ends.
+type rowWriter struct {
+	w     *bufio.Writer
+	buf   []byte
+	first bool
+}
+
+func appendQuoted(b []byte, s string) []byte {
+	b = append(b, '"')
+	for {
+		i := strings.IndexByte(s, '"')
+		if i < 0 {
+			break
+		}
+		b = append(b, s[:i+1]...)
+		b = append(b, '"')
+		s = s[i+1:]
+	}
+	b = append(b, s...)
+	return append(b, '"')
+}
+
+func appendQuotedBytes(b []byte, s []byte) []byte {
+	b = append(b, '"')
+	for _, c := range s {
+		if c == '"' {
+			b = append(b, '"')
+		}
+		b = append(b, c)
+	}
+	return append(b, '"')
+}
+
+func (w *rowWriter) comma() {
+	if !w.first {
+		w.buf = append(w.buf, ',')
+	}
+	w.first = false
+}
+
+func (w *rowWriter) str(s string) {
+	w.comma()
+	w.buf = appendQuoted(w.buf, s)
+}
+
+func (w *rowWriter) bytes(s []byte) {
+	w.comma()
+	w.buf = appendQuotedBytes(w.buf, s)
+}
+
+func (w *rowWriter) int(v int64) {
+	w.comma()
+	w.buf = append(w.buf, '"')
+	w.buf = strconv.AppendInt(w.buf, v, 10)
+	w.buf = append(w.buf, '"')
+}
+
+// raw appends already quoted, comma-separated fields.
+func (w *rowWriter) raw(s []byte) {
+	w.comma()
+	w.buf = append(w.buf, s...)
+}
+
+// list writes a Python-repr list; an empty list is "[]" or "" by style.
+func (w *rowWriter) list(items []string, brackets bool) {
+	w.comma()
+	w.buf = append(w.buf, '"')
+	if len(items) > 0 || brackets {
+		w.buf = append(w.buf, '[')
+		for i, it := range items {
+			if i > 0 {
+				w.buf = append(w.buf, ", "...)
+			}
+			w.buf = append(w.buf, '\'')
+			w.buf = append(w.buf, it...)
+			w.buf = append(w.buf, '\'')
+		}
+		w.buf = append(w.buf, ']')
+	}
+	w.buf = append(w.buf, '"')
+}
+
+func (w *rowWriter) end() error {
+	w.buf = append(w.buf, '\n')
+	_, err := w.w.Write(w.buf)
+	w.buf = w.buf[:0]
+	w.first = true
+	return err
+}
+
+func (w *rowWriter) header(cols []string) error {
+	for _, c := range cols {
+		w.str(c)
+	}
+	return w.end()
+}
+
+// writeZip creates path as a zip holding one stored (uncompressed) entry
+// named inner, filled by fill.
+func writeZip(path, inner string, fill func(*rowWriter) error) (err error) {
+	f, err := os.Create(path)
+	if err != nil {
+		return fmt.Errorf("create %s: %w", path, err)
+	}
+	defer func() {
+		if cerr := f.Close(); err == nil && cerr != nil {
+			err = fmt.Errorf("close %s: %w", path, cerr)
+		}
+	}()
+	fb := bufio.NewWriterSize(f, 1<<20)
+	zw := zip.NewWriter(fb)
+	hdr := &zip.FileHeader{Name: inner, Method: zip.Store, Modified: zipModified}
+	hdr.SetMode(0o644)
+	ew, err := zw.CreateHeader(hdr)
+	if err != nil {
+		return fmt.Errorf("zip entry %s: %w", inner, err)
+	}
+	bw := bufio.NewWriterSize(ew, 1<<20)
+	rw := &rowWriter{w: bw, first: true, buf: make([]byte, 0, 4096)}
+	if err := fill(rw); err != nil {
+		return err
+	}
+	if err := bw.Flush(); err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	if err := zw.Close(); err != nil {
+		return fmt.Errorf("close zip %s: %w", path, err)
+	}
+	if err := fb.Flush(); err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	return nil
+}
+
+// profilePrefix returns the 10 quoted profile fields of a, comma-separated.
+func profilePrefix(a *account) []byte {
+	w := rowWriter{first: true}
+	w.str(a.id)
+	w.str(a.display)
+	w.str(a.screen)
+	w.str(a.location)
+	w.str(a.description)
+	w.str(a.profileURL)
+	w.int(a.followers)
+	w.int(a.following)
+	w.str(a.created)
+	w.str(langCodes[a.lang])
+	return w.buf
+}
+
+func (p *plan) writeUsers(ctx context.Context, w *rowWriter) error {
+	if err := w.header(UsersHeader); err != nil {
+		return fmt.Errorf("write users: %w", err)
+	}
+	for n, i := range p.acctOrder {
+		if n%4096 == 0 {
+			if err := ctx.Err(); err != nil {
+				return fmt.Errorf("write users: %w", err)
+			}
+		}
+		a := &p.accts[i]
+		if !a.inUsers {
+			continue
+		}
+		w.raw(a.prefix)
+		if err := w.end(); err != nil {
+			return fmt.Errorf("write users: %w", err)
+		}
+	}
+	return nil
+}
+
+func (p *plan) writeTweets(ctx context.Context, w *rowWriter) error {
+	if err := w.header(TweetsHeader); err != nil {
+		return fmt.Errorf("write tweets: %w", err)
+	}
+	rd := newRenderer(p)
+	var tbuf []byte
+	for n, i := range p.order {
+		if n%4096 == 0 {
+			if err := ctx.Err(); err != nil {
+				return fmt.Errorf("write tweets: %w", err)
+			}
+		}
+		rc := &p.recs[i]
+		a := &p.accts[rc.acct]
+		row := rd.render(i)
+		w.int(rc.id)
+		w.raw(a.prefix)
+		w.str(row.c.lang)
+		w.bytes(row.c.text)
+		tbuf = time.UnixMilli(rc.ms).UTC().AppendFormat(tbuf[:0], "2006-01-02 15:04")
+		w.bytes(tbuf)
+		w.str(row.client)
+		w.str(row.replyUser)
+		w.str(row.replyTweet)
+		w.str(row.quoted)
+		if row.isRetweet {
+			w.str("true")
+		} else {
+			w.str("false")
+		}
+		w.str(row.rtUser)
+		w.str(row.rtTweet)
+		w.str(row.latlon)
+		w.str(row.latlon)
+		w.int(row.quotes)
+		w.int(row.replies)
+		w.int(row.likes)
+		w.int(row.retweets)
+		w.list(row.c.tags, row.emptyStyle[0])
+		w.list(row.c.urls, row.emptyStyle[1])
+		w.list(row.c.ments, row.emptyStyle[2])
+		w.str("")
+		if err := w.end(); err != nil {
+			return fmt.Errorf("write tweets: %w", err)
+		}
+	}
+	return nil
+}
+
+func (p *plan) writeTruth(path string) (err error) {
+	f, err := os.Create(path)
+	if err != nil {
+		return fmt.Errorf("create %s: %w", path, err)
+	}
+	defer func() {
+		if cerr := f.Close(); err == nil && cerr != nil {
+			err = fmt.Errorf("close %s: %w", path, cerr)
+		}
+	}()
+	bw := bufio.NewWriter(f)
+	cw := csv.NewWriter(bw)
+	if err := cw.Write(TruthHeader); err != nil {
+		return fmt.Errorf("write truth: %w", err)
+	}
+	for _, i := range p.acctOrder { // sorted by account id
+
+		a := &p.accts[i]
+		group, behaviours := "", ""
+		if a.squad >= 0 {
+			s := &p.squads[a.squad]
+			group = s.name
+			names := make([]string, len(s.behaviours))
+			for k, b := range s.behaviours {
+				names[k] = behaviourNames[b]
+			}
+			behaviours = strings.Join(names, ";")
+		}
+		if err := cw.Write([]string{a.id, group, roleNames[a.role], behaviours}); err != nil {
+			return fmt.Errorf("write truth: %w", err)
+		}
+	}
+	cw.Flush()
+	if err := cw.Error(); err != nil {
+		return fmt.Errorf("write truth: %w", err)
+	}
+	if err := bw.Flush(); err != nil {
+		return fmt.Errorf("write truth: %w", err)
+	}
+	return nil
+}
