@@ -138,6 +138,22 @@ func TestSameAccountNeverPairs(t *testing.T) {
 	}
 }
 
+func TestTiesResolveByPostID(t *testing.T) {
+	// a posts the item twice in the same millisecond; b 5 ms later. Both
+	// pairs have dt 5: the smaller post id of a wins, whatever the order.
+	rows := []schema.Fingerprint{fp("p9", "a", 0, 7), fp("p1", "a", 0, 7), fp("q", "b", 5, 7)}
+	for _, order := range [][]int{{0, 1, 2}, {1, 0, 2}, {2, 1, 0}} {
+		var perm []schema.Fingerprint
+		for _, i := range order {
+			perm = append(perm, rows[i])
+		}
+		out := run(t, perm, params(1))
+		if len(out.evidence) != 1 || out.evidence[0].PostA != "p1" {
+			t.Fatalf("order %v: evidence %+v, want post_a p1", order, out.evidence)
+		}
+	}
+}
+
 func TestMinWeight(t *testing.T) {
 	rows := []schema.Fingerprint{
 		// a and b share items 1 and 2; a and c share item 3 only.
@@ -514,6 +530,9 @@ func TestClusterIDStableUnderPermutation(t *testing.T) {
 		}
 		if !slices.Equal(out.edges, base.edges) {
 			t.Fatalf("permutation %d changed the edges", seed)
+		}
+		if !slices.Equal(out.evidence, base.evidence) {
+			t.Fatalf("permutation %d changed the evidence", seed)
 		}
 	}
 	for _, m := range base.clusters {

@@ -189,6 +189,13 @@ func sweep(ctx context.Context, sd *signalData, d *data, p Params) (*signalResul
 				recs = append(recs, x)
 			}
 			if inList[b] {
+				if lastT[b] == o.t && d.posts[lastPost[b]] < d.posts[o.post] {
+					// Two posts in the same millisecond: keep the smaller
+					// post id, so ties resolve by id, not by input order.
+					unlink(b)
+					push(b)
+					continue
+				}
 				unlink(b)
 			}
 			push(b)
