@@ -47,6 +47,27 @@ type Descriptor struct {
 	Files       []File          `json:"files,omitempty"`
 	Synth       json.RawMessage `json:"synth,omitempty"` // generator config, for synthetic datasets
 	Local       bool            `json:"local,omitempty"` // described by `takedown datasets add`, kept in the workspace
+	Published   *Published      `json:"published,omitempty"`
+}
+
+// Published holds the figures published for a release (by the platform, or
+// computed from the real files by an independent project), for comparison
+// with what summarize computes. Nil fields are unknown.
+type Published struct {
+	Basis               string   `json:"basis"` // "computed from files" or "announced", and by whom
+	AccountsInUsersFile *int64   `json:"accounts_in_users_file,omitempty"`
+	AccountsAnnounced   *int64   `json:"accounts_announced,omitempty"`
+	Posts               *int64   `json:"posts,omitempty"`
+	PostsCSVBytes       *int64   `json:"posts_csv_bytes,omitempty"`
+	FirstPost           string   `json:"first_post,omitempty"` // "YYYY-MM-DD HH:MM" UTC
+	LastPost            string   `json:"last_post,omitempty"`
+	LikesSum            *int64   `json:"likes_sum,omitempty"`
+	RepostsSum          *int64   `json:"reposts_sum,omitempty"`
+	RepliesSum          *int64   `json:"replies_sum,omitempty"`
+	QuotesSum           *int64   `json:"quotes_sum,omitempty"`
+	TopLanguages        []string `json:"top_languages,omitempty"` // "code:count", most first
+	TopHashtags         []string `json:"top_hashtags,omitempty"`  // "tag:count"
+	TopClients          []string `json:"top_clients,omitempty"`   // "client:count"
 }
 
 // Digest is the sha256 of the descriptor's canonical JSON; it enters the

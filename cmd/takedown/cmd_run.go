@@ -27,13 +27,17 @@ func paramFlags() []cli.Flag {
 		&cli.IntFlag{Name: "min-weight", Value: d.Cluster.MinWeight, Category: "cluster",
 			Usage: "keep an edge when its accounts co-shared at least this many distinct items"},
 		&cli.StringSliceFlag{Name: "signals", Value: cli.NewStringSlice(d.Cluster.Signals...), Category: "cluster",
-			Usage: "signals that make edges (co_text, co_repost, co_url)"},
-		&cli.IntFlag{Name: "max-evidence", Value: d.Cluster.MaxEvidencePerEdge, Category: "cluster",
+			Usage: "signals that make edges (co_text, co_repost, co_url, co_reply); repeat or comma-separate"},
+		&cli.IntFlag{Name: "max-evidence-per-edge", Value: d.Cluster.MaxEvidencePerEdge, Category: "cluster",
 			Usage: "evidence rows kept per edge"},
 		&cli.IntFlag{Name: "max-item-accounts", Value: d.Cluster.MaxItemAccounts, Category: "cluster",
 			Usage: "bound on accounts per item within one window (viral items); what is bounded is reported"},
 		&cli.IntFlag{Name: "top-n", Value: d.Summarize.TopN, Category: "summarize",
 			Usage: "entries in each top list of the summaries"},
+		&cli.IntFlag{Name: "burst-days", Value: d.Summarize.BurstDays, Category: "summarize",
+			Usage: "account-creation bursts: window in days"},
+		&cli.IntFlag{Name: "burst-min-accounts", Value: d.Summarize.BurstMinAccounts, Category: "summarize",
+			Usage: "account-creation bursts: accounts a window must hold"},
 	}
 }
 
@@ -52,9 +56,11 @@ func paramsFrom(c *cli.Context) runner.Params {
 		}
 	}
 	p.Cluster.Signals = sig
-	p.Cluster.MaxEvidencePerEdge = c.Int("max-evidence")
+	p.Cluster.MaxEvidencePerEdge = c.Int("max-evidence-per-edge")
 	p.Cluster.MaxItemAccounts = c.Int("max-item-accounts")
 	p.Summarize.TopN = c.Int("top-n")
+	p.Summarize.BurstDays = c.Int("burst-days")
+	p.Summarize.BurstMinAccounts = c.Int("burst-min-accounts")
 	return p
 }
 
