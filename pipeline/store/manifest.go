@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"runtime/debug"
 	"sort"
 )
 
@@ -75,9 +76,22 @@ type Manifest struct {
 	Timings         Timings         `json:"timings"`
 }
 
-// CurrentCode describes the running binary.
+// CurrentCode describes the running binary. Values injected with -ldflags
+// win; otherwise the module version and VCS revision recorded by the go
+// command are used when it recorded them (not with -buildvcs=false).
 func CurrentCode() Code {
-	return Code{Version: CodeVersion, Revision: Revision, GoVersion: runtime.Version()}
+	c := Code{Version: CodeVersion, Revision: Revision, GoVersion: runtime.Version()}
+	if info, ok := debug.ReadBuildInfo(); ok {
+		if c.Version == "dev" && info.Main.Version != "" && info.Main.Version != "(devel)" {
+			c.Version = info.Main.Version
+		}
+		for _, s := range info.Settings {
+			if s.Key == "vcs.revision" && c.Revision == "unknown" {
+				c.Revision = s.Value
+			}
+		}
+	}
+	return c
 }
 
 // RunIDLength is the number of hex digits of a run id (80 bits).
