@@ -130,3 +130,14 @@ func AddLocal(root string, d Descriptor) (string, error) {
 	}
 	return p, os.Rename(tmp, p)
 }
+
+// HasPaths reports whether every file of the descriptor has a local path,
+// as the descriptors written by AddLocal do.
+func (d Descriptor) HasPaths() bool {
+	for _, f := range d.Files {
+		if f.Path == "" {
+			return false
+		}
+	}
+	return len(d.Files) > 0
+}

@@ -69,7 +69,7 @@ func Run(ctx context.Context, in Input, p Params, outDir string, log *slog.Logge
 	switch {
 	case len(in.Descriptor.Synth) > 0:
 		list, err = generate(ctx, in, log)
-	case in.FromDir != "" || hasPaths(in.Descriptor):
+	case in.FromDir != "" || in.Descriptor.HasPaths():
 		list, err = importDir(ctx, in, log)
 	default:
 		return Stats{}, fmt.Errorf("%w %s: downloading is not available in this version; put the files %s in a folder and use --from DIR",
@@ -167,13 +167,4 @@ func FilePath(f datasets.File, fromDir string) string {
 		return filepath.Join(fromDir, f.Name)
 	}
 	return f.Path
-}
-
-func hasPaths(d datasets.Descriptor) bool {
-	for _, f := range d.Files {
-		if f.Path == "" {
-			return false
-		}
-	}
-	return len(d.Files) > 0
 }

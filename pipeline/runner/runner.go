@@ -297,7 +297,7 @@ func (r *Runner) planFetch(lock *store.Lock, desc datasets.Descriptor, fromDir s
 	if len(desc.Synth) > 0 {
 		return refs, nil
 	}
-	if fromDir == "" && !hasPaths(desc) {
+	if fromDir == "" && !desc.HasPaths() {
 		if e, ok := lock.Entry(desc.Name, fetch.Name); ok {
 			if m, err := store.ReadManifest(r.WS.RunDir(desc.Name, fetch.Name, e.RunID)); err == nil {
 				return m.Inputs, nil
@@ -314,13 +314,4 @@ func (r *Runner) planFetch(lock *store.Lock, desc datasets.Descriptor, fromDir s
 		refs = append(refs, store.InputRef{Name: importPrefix + f.Name, SHA256: d, Bytes: n})
 	}
 	return refs, nil
-}
-
-func hasPaths(d datasets.Descriptor) bool {
-	for _, f := range d.Files {
-		if f.Path == "" {
-			return false
-		}
-	}
-	return len(d.Files) > 0
 }
