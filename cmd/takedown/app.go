@@ -80,7 +80,7 @@ func exitCode(err error) int {
 		return exitInterrupted
 	case errors.Is(err, runner.ErrUsage), errors.Is(err, datasets.ErrUnknown), isUsage(err):
 		return exitUsage
-	case errors.Is(err, normalize.ErrUnknownHeader), errors.Is(err, normalize.ErrCorruptArchive), errors.Is(err, fetch.ErrNoSource), errors.Is(err, fetch.ErrDigestMismatch), errors.Is(err, errInput):
+	case errors.Is(err, normalize.ErrUnknownHeader), errors.Is(err, normalize.ErrCorruptArchive), errors.Is(err, normalize.ErrRecordTooLarge), errors.Is(err, fetch.ErrNoSource), errors.Is(err, fetch.ErrDigestMismatch), errors.Is(err, errInput):
 		return exitInput
 	case errors.Is(err, runner.ErrMismatch):
 		return exitMismatch

@@ -79,6 +79,7 @@ const (
 	WarnTimeDisagreement = "time_disagreement" // snowflake time and tweet_time differ by more than 60 s
 )
 
+// reject makes a rowError with a formatted detail.
 func reject(reason, format string, args ...any) *rowError {
 	return &rowError{reason: reason, detail: fmt.Sprintf(format, args...)}
 }
@@ -98,6 +99,7 @@ func normColumn(s string) string {
 	return strings.NewReplacer("_", "", "-", "", " ", "").Replace(s)
 }
 
+// newHeader indexes a header's column names by their loose form.
 func newHeader(names []string) *header {
 	h := &header{names: append([]string(nil), names...), index: make(map[string]int, len(names))}
 	for i, n := range names {

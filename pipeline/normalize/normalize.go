@@ -136,10 +136,11 @@ func Run(ctx context.Context, in Input, p Params, outDir string, log *slog.Logge
 			}
 		}
 	}
-	n, err := newNormalizer(in.Dataset, outDir, allowed, log)
+	w, err := createOutputs(outDir)
 	if err != nil {
 		return Stats{}, err
 	}
+	n := newNormalizer(in.Dataset, allowed, log, w.accountsQ, w.postsQ, w.rejectsQ)
 	files := append([]SourceFile(nil), in.Files...)
 	sort.SliceStable(files, func(i, j int) bool {
 		if files[i].Name != files[j].Name {
@@ -149,19 +150,88 @@ func Run(ctx context.Context, in Input, p Params, outDir string, log *slog.Logge
 	})
 	for _, f := range files {
 		if err := ctx.Err(); err != nil {
-			n.abort()
+			w.abort()
 			return Stats{}, err
 		}
 		if err := n.file(ctx, f); err != nil {
-			n.abort()
+			w.abort()
 			return Stats{}, err
 		}
 	}
 	if err := n.finish(); err != nil {
-		n.abort()
+		w.abort()
+		return Stats{}, err
+	}
+	if err := w.close(); err != nil {
+		w.abort()
 		return Stats{}, err
 	}
 	return n.stats, nil
+}
+
+// outputs are the three Parquet files of a run, each written by its own
+// goroutine.
+type outputs struct {
+	accounts *pqio.Writer[schema.Account]
+	posts    *pqio.Writer[schema.Post]
+	rejects  *pqio.Writer[schema.Reject]
+
+	accountsQ *asyncWriter[schema.Account]
+	postsQ    *asyncWriter[schema.Post]
+	rejectsQ  *asyncWriter[schema.Reject]
+}
+
+// createOutputs creates the three output files in outDir.
+func createOutputs(outDir string) (*outputs, error) {
+	w := &outputs{}
+	var err error
+	if w.accounts, err = pqio.Create[schema.Account](filepath.Join(outDir, schema.TableAccounts+".parquet")); err != nil {
+		return nil, err
+	}
+	if w.posts, err = pqio.Create[schema.Post](filepath.Join(outDir, schema.TablePosts+".parquet")); err != nil {
+		w.accounts.Abort()
+		return nil, err
+	}
+	if w.rejects, err = pqio.Create[schema.Reject](filepath.Join(outDir, schema.TableRejects+".parquet")); err != nil {
+		w.accounts.Abort()
+		w.posts.Abort()
+		return nil, err
+	}
+	w.accountsQ = newAsyncWriter[schema.Account](w.accounts)
+	w.postsQ = newAsyncWriter[schema.Post](w.posts)
+	w.rejectsQ = newAsyncWriter[schema.Reject](w.rejects)
+	return w, nil
+}
+
+// wait waits for the queued rows to be written.
+func (w *outputs) wait() error {
+	return errors.Join(w.accountsQ.wait(), w.postsQ.wait(), w.rejectsQ.wait())
+}
+
+// close finishes the three files.
+func (w *outputs) close() error {
+	if err := w.wait(); err != nil {
+		return err
+	}
+	for _, c := range []interface{ Close() error }{w.accounts, w.posts, w.rejects} {
+		if err := c.Close(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// abort removes the partly written files.
+func (w *outputs) abort() {
+	w.wait()
+	w.accounts.Abort()
+	w.posts.Abort()
+	w.rejects.Abort()
+}
+
+// rowWriter receives rows of one table, in order.
+type rowWriter[T any] interface {
+	Write(rows ...T) error
 }
 
 // normalizer holds the state of one run.
@@ -170,9 +240,9 @@ type normalizer struct {
 	allowed []format
 	log     *slog.Logger
 
-	accounts *pqio.Writer[schema.Account]
-	posts    *pqio.Writer[schema.Post]
-	rejects  *pqio.Writer[schema.Reject]
+	accounts rowWriter[schema.Account]
+	posts    rowWriter[schema.Post]
+	rejects  rowWriter[schema.Reject]
 	accBuf   []schema.Account
 	postBuf  []schema.Post
 	rejBuf   []schema.Reject
@@ -188,35 +258,19 @@ type normalizer struct {
 	stats Stats
 }
 
-func newNormalizer(dataset, outDir string, allowed []format, log *slog.Logger) (*normalizer, error) {
-	n := &normalizer{
+// newNormalizer returns a normalizer that hands its rows to the given writers.
+func newNormalizer(dataset string, allowed []format, log *slog.Logger,
+	accounts rowWriter[schema.Account], posts rowWriter[schema.Post], rejects rowWriter[schema.Reject]) *normalizer {
+	return &normalizer{
 		dataset:  dataset,
 		allowed:  allowed,
 		log:      log,
+		accounts: accounts,
+		posts:    posts,
+		rejects:  rejects,
 		usersIDs: map[string]struct{}{},
 		authors:  map[string]*schema.Account{},
 	}
-	var err error
-	if n.accounts, err = pqio.Create[schema.Account](filepath.Join(outDir, schema.TableAccounts+".parquet")); err != nil {
-		return nil, err
-	}
-	if n.posts, err = pqio.Create[schema.Post](filepath.Join(outDir, schema.TablePosts+".parquet")); err != nil {
-		n.accounts.Abort()
-		return nil, err
-	}
-	if n.rejects, err = pqio.Create[schema.Reject](filepath.Join(outDir, schema.TableRejects+".parquet")); err != nil {
-		n.accounts.Abort()
-		n.posts.Abort()
-		return nil, err
-	}
-	return n, nil
-}
-
-// abort removes the partly written outputs.
-func (n *normalizer) abort() {
-	n.accounts.Abort()
-	n.posts.Abort()
-	n.rejects.Abort()
 }
 
 // file reads one source file: every CSV stream in it.
@@ -250,7 +304,7 @@ func (n *normalizer) stream(ctx context.Context, f SourceFile, s stream) error {
 			err = fmt.Errorf("%w: %v", ErrCorruptArchive, err)
 		}
 		if line > 0 {
-			return fmt.Errorf("%s: after line %d: %w", srcName, line, err)
+			return fmt.Errorf("%s: after the record at line %d: %w", srcName, line, err)
 		}
 		return fmt.Errorf("%s: %w", srcName, err)
 	}
@@ -490,7 +544,7 @@ func (n *normalizer) flush(all bool) error {
 }
 
 // finish appends the accounts seen only as post authors, sorted by id,
-// and closes the outputs.
+// and flushes every buffer.
 func (n *normalizer) finish() error {
 	var only []string
 	for id := range n.authors {
@@ -525,11 +579,6 @@ func (n *normalizer) finish() error {
 	}
 	if n.stats.Files == nil {
 		n.stats.Files = []FileStats{}
-	}
-	for _, w := range []interface{ Close() error }{n.accounts, n.posts, n.rejects} {
-		if err := w.Close(); err != nil {
-			return err
-		}
 	}
 	return nil
 }

@@ -521,3 +521,51 @@ func TestDeterminism(t *testing.T) {
 		t.Fatal("outputs differ between runs")
 	}
 }
+
+func TestRecordTooLarge(t *testing.T) {
+	if testing.Short() {
+		t.Skip("writes 17 MB")
+	}
+	body := quoteAll(tweetsCols) + `"1","` + strings.Repeat("a", MaxRecordBytes+1024)
+	f := writeSource(t, t.TempDir(), "open-quote.csv", []byte(body))
+	_, err := Run(context.Background(), Input{Dataset: "d", Files: []SourceFile{f}}, DefaultParams(), t.TempDir(), nil)
+	if !errors.Is(err, ErrRecordTooLarge) || !strings.Contains(err.Error(), "open-quote.csv") {
+		t.Fatalf("err = %v", err)
+	}
+}
+
+// TestRawBufferBounded checks that the raw-byte buffer holds about one
+// record, not the file.
+func TestRawBufferBounded(t *testing.T) {
+	var b strings.Builder
+	for i := 0; i < 20000; i++ {
+		b.WriteString(`"a","b` + strings.Repeat("x", i%300) + "\"\n")
+	}
+	rr := newRecordReader(strings.NewReader(b.String()))
+	maxBuf, n := 0, 0
+	for {
+		rec, err := rr.next()
+		if err != nil {
+			break
+		}
+		n++
+		if len(rec.fields) != 2 || string(rec.raw) != `"a","b`+strings.Repeat("x", (n-1)%300)+`"` {
+			t.Fatalf("record %d: %q", n, rec.raw)
+		}
+		maxBuf = max(maxBuf, len(rr.t.buf))
+	}
+	if n != 20000 || maxBuf > 64<<10 {
+		t.Fatalf("records %d, buffer peaked at %d bytes", n, maxBuf)
+	}
+}
+
+func TestCRLF(t *testing.T) {
+	body := strings.ReplaceAll(csvText(tweetsCols, tweet(0, nil), tweet(1, map[string]string{"is_retweet": "maybe"})), "\n", "\r\n")
+	r := run(t, writeSource(t, t.TempDir(), "crlf.csv", []byte(body)))
+	if len(r.posts) != 1 || len(r.rejects) != 1 {
+		t.Fatalf("posts %d rejects %+v", len(r.posts), r.rejects)
+	}
+	if raw := r.rejects[0].Raw; bytes.HasSuffix(raw, []byte("\r")) || !bytes.HasSuffix(raw, []byte(`""`)) {
+		t.Errorf("raw %q", raw)
+	}
+}

@@ -79,7 +79,7 @@ func openSource(f SourceFile) (*source, error) {
 		zr, err := zip.NewReader(file, st.Size())
 		if err != nil {
 			file.Close()
-			return nil, fmt.Errorf("%s: %w: zip: %v", f.Name, ErrCorruptArchive, err)
+			return nil, fmt.Errorf("%s: %w: %v", f.Name, ErrCorruptArchive, err)
 		}
 		var files []*zip.File
 		for _, zf := range zr.File {
@@ -116,7 +116,7 @@ func openSource(f SourceFile) (*source, error) {
 				}
 				zr, err := gzip.NewReader(bufio.NewReaderSize(file, 256<<10))
 				if err != nil {
-					return nil, fmt.Errorf("%s: %w: gzip: %v", f.Name, ErrCorruptArchive, err)
+					return nil, fmt.Errorf("%s: %w: %v", f.Name, ErrCorruptArchive, err)
 				}
 				return zr, nil
 			},

@@ -39,6 +39,7 @@ var (
 	}
 )
 
+// without returns cols minus drop, in order.
 func without(cols []string, drop ...string) []string {
 	var out []string
 outer:
@@ -57,8 +58,11 @@ outer:
 // releases.
 type twitterIO struct{}
 
+// name implements format.
 func (twitterIO) name() string { return FormatTwitterIO }
 
+// detect implements format: the tweets layout is tried first, as its
+// header also holds every users column.
 func (twitterIO) detect(h *header) (*binding, []string) {
 	var why []string
 	for _, l := range []layout{twTweetsLayout, twUsersLayout} {
@@ -119,6 +123,7 @@ type twUserCols struct {
 	followers, following, created, language twCol
 }
 
+// bindUserCols finds the user columns in h.
 func bindUserCols(h *header) twUserCols {
 	return twUserCols{
 		userID:      h.col("userid"),
@@ -168,6 +173,7 @@ func (c twUserCols) account(rec []string, a *schema.Account) *rowError {
 // twUsersTable maps records of a users file.
 type twUsersTable struct{ u twUserCols }
 
+// mapRecord implements table.
 func (t *twUsersTable) mapRecord(rec []string, out *row) *rowError {
 	out.hasAccount = true
 	out.account.InUsersFile = true
@@ -191,6 +197,7 @@ func optionalID(rec []string, i twCol, name string) (string, *rowError) {
 	return s, nil
 }
 
+// mapRecord implements table.
 func (t *twTweetsTable) mapRecord(rec []string, out *row) *rowError {
 	out.hasPost = true
 	p := &out.post
