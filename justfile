@@ -13,7 +13,20 @@ test:
 bench:
     bash scripts/bench.sh
 
+# The reference-toolkit comparison: 1M-row CNT-layout CSV through normalize,
+# fingerprint and cluster; wall time, peak RSS, edges per signal, eval.
+bench-cluster:
+    bash scripts/bench-cluster.sh
+
 # Static checks.
 lint:
     gofmt -l $(git ls-files '*.go')
     go vet ./...
+
+# Execute the tutorials in notebooks/ headless (installs Jupyter and GoNB; see .ci/notebooks.sh).
+notebooks:
+    bash .ci/notebooks.sh
+
+# Render the demo's report.html in headless Chromium and check its charts.
+report-browser:
+    TAKEDOWN_REQUIRE_BROWSER=1 go test -count=1 -run TestReportInBrowser -v ./pipeline/summarize/

@@ -12,8 +12,11 @@ import (
 	"fmt"
 	"io/fs"
 	"sort"
+	"strconv"
 	"strings"
 )
+
+//go:generate go run ./internal/gen -facts ../../shared/data/registry-facts -out .
 
 //go:embed *.json
 var files embed.FS
@@ -30,6 +33,10 @@ type File struct {
 	Bytes  int64  `json:"bytes,omitempty"`
 	Part   int    `json:"part,omitempty"`
 	Path   string `json:"path,omitempty"` // local datasets: where the file is on this machine
+	// Inner is the name of the data file inside the archive when it differs
+	// from the archive's name (e.g. russian_linked_tweets_csv_hashed.csv
+	// inside russia_201901_1_tweets_csv_hashed.zip).
+	Inner string `json:"inner,omitempty"`
 }
 
 // Descriptor describes one release.
@@ -48,6 +55,70 @@ type Descriptor struct {
 	Synth       json.RawMessage `json:"synth,omitempty"` // generator config, for synthetic datasets
 	Local       bool            `json:"local,omitempty"` // described by `takedown datasets add`, kept in the workspace
 	Published   *Published      `json:"published,omitempty"`
+	// Campaign is the publisher's own name for the release (the Twitter
+	// bucket's folder name, e.g. "iran_201901_1").
+	Campaign string `json:"campaign,omitempty"`
+	// Announcements are the URLs where the publisher announced the release.
+	Announcements []string `json:"announcements,omitempty"`
+	// Targets are the countries the operation targeted, as published.
+	Targets string `json:"targets,omitempty"`
+	// Publisher is who published the data (the BibTeX author).
+	Publisher string `json:"publisher,omitempty"`
+}
+
+// BibTeX returns a BibTeX @misc entry for the dataset, built from the
+// descriptor: publisher, title, release date, the first announcement URL
+// (else the first file URL) and the free-text citation as a note.
+func (d Descriptor) BibTeX() string {
+	key := strings.Map(func(r rune) rune {
+		if r >= 'a' && r <= 'z' || r >= '0' && r <= '9' {
+			return r
+		}
+		return '-'
+	}, strings.ToLower(d.Name))
+	var b strings.Builder
+	fmt.Fprintf(&b, "@misc{%s,\n", key)
+	field := func(k, v string) {
+		if v != "" {
+			fmt.Fprintf(&b, "  %-12s = {%s},\n", k, v)
+		}
+	}
+	author := d.Publisher
+	if author == "" {
+		author = d.Platform
+	}
+	field("author", "{"+bibEscape(author)+"}")
+	field("title", bibEscape(d.Title))
+	if len(d.ReleaseDate) >= 4 {
+		field("year", d.ReleaseDate[:4])
+	}
+	if len(d.ReleaseDate) >= 7 {
+		if m, err := strconv.Atoi(d.ReleaseDate[5:7]); err == nil && m >= 1 && m <= 12 {
+			field("month", []string{"jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"}[m-1])
+		}
+	}
+	u := ""
+	if len(d.Announcements) > 0 {
+		u = d.Announcements[0]
+	} else {
+		for _, f := range d.Files {
+			if f.URL != "" {
+				u = f.URL
+				break
+			}
+		}
+	}
+	if u != "" {
+		field("howpublished", "\\url{"+u+"}")
+	}
+	field("note", bibEscape(strings.TrimSpace("Dataset "+d.Name+" of the takedown registry. "+d.Citation)))
+	b.WriteString("}\n")
+	return b.String()
+}
+
+func bibEscape(s string) string {
+	r := strings.NewReplacer(`\`, `\textbackslash{}`, "{", `\{`, "}", `\}`, "&", `\&`, "%", `\%`, "_", `\_`, "#", `\#`, "$", `\$`)
+	return r.Replace(s)
 }
 
 // Published holds the figures published for a release (by the platform, or

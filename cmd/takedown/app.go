@@ -16,6 +16,7 @@ import (
 	"github.com/takedown-research/takedown/datasets"
 	"github.com/takedown-research/takedown/pipeline/fetch"
 	"github.com/takedown-research/takedown/pipeline/normalize"
+	"github.com/takedown-research/takedown/pipeline/pqio"
 	"github.com/takedown-research/takedown/pipeline/runner"
 	"github.com/takedown-research/takedown/pipeline/store"
 )
@@ -78,9 +79,10 @@ func exitCode(err error) int {
 		return ee.code
 	case errors.Is(err, context.Canceled):
 		return exitInterrupted
-	case errors.Is(err, runner.ErrUsage), errors.Is(err, datasets.ErrUnknown), isUsage(err):
+	case errors.Is(err, runner.ErrUsage), errors.Is(err, datasets.ErrUnknown), isUsage(err),
+		errors.Is(err, runner.ErrNoTable), errors.Is(err, pqio.ErrNotSeekable):
 		return exitUsage
-	case errors.Is(err, normalize.ErrUnknownHeader), errors.Is(err, normalize.ErrCorruptArchive), errors.Is(err, normalize.ErrRecordTooLarge), errors.Is(err, fetch.ErrNoSource), errors.Is(err, fetch.ErrDigestMismatch), errors.Is(err, errInput):
+	case errors.Is(err, normalize.ErrUnknownHeader), errors.Is(err, normalize.ErrCorruptArchive), errors.Is(err, normalize.ErrRecordTooLarge), errors.Is(err, fetch.ErrNoSource), errors.Is(err, fetch.ErrDigestMismatch), errors.Is(err, fetch.ErrBadArchive), errors.Is(err, errInput):
 		return exitInput
 	case errors.Is(err, runner.ErrMismatch):
 		return exitMismatch
@@ -148,6 +150,9 @@ func newApp(g *globals) *cli.App {
 			gcCommand(g),
 			synthCommand(g),
 			datasetsCommand(g),
+			exportCommand(g),
+			showCommand(g),
+			evalCommand(g),
 		},
 	}
 	for _, c := range app.Commands {

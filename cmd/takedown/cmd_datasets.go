@@ -3,52 +3,40 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"os"
 	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
 
 	"github.com/urfave/cli/v2"
 
 	"github.com/takedown-research/takedown/datasets"
+	"github.com/takedown-research/takedown/pipeline/fetch"
 	"github.com/takedown-research/takedown/pipeline/store"
 )
 
 func datasetsCommand(g *globals) *cli.Command {
 	return &cli.Command{
 		Name:  "datasets",
-		Usage: "list, describe and add datasets (registry releases and your own local ones)",
+		Usage: "list, describe, cite and add datasets (registry releases and your own local ones)",
 		Subcommands: []*cli.Command{
 			{
 				Name:  "list",
 				Usage: "list every release in the registry and every local dataset of the workspace",
-				Flags: []cli.Flag{&cli.BoolFlag{Name: "json", Usage: "print the descriptors as JSON"}},
-				Action: func(c *cli.Context) error {
-					all, err := datasets.All()
-					if err != nil {
-						return err
-					}
-					local, err := datasets.ListLocal(g.workspace)
-					if err != nil {
-						return err
-					}
-					all = append(all, local...)
-					if c.Bool("json") {
-						b, _ := json.MarshalIndent(all, "", "  ")
-						g.out("%s\n", b)
-						return nil
-					}
-					for _, d := range all {
-						kind := d.Platform
-						if d.Local {
-							kind = "local"
-						}
-						g.out("%-32s %-10s %-10s %s\n", d.Name, kind, d.ReleaseDate, d.Title)
-					}
-					return nil
+				Flags: []cli.Flag{
+					&cli.BoolFlag{Name: "json", Usage: "print the descriptors as JSON"},
+					&cli.StringFlag{Name: "platform", Usage: "only this platform (twitter, reddit, synthetic, local)"},
+					&cli.StringFlag{Name: "country", Usage: "only releases attributed to this country (case-insensitive, part of the name is enough)"},
+					&cli.StringFlag{Name: "year", Usage: "only releases published in this year (YYYY)"},
 				},
+				Action: func(c *cli.Context) error { return listDatasets(c, g) },
 			},
 			{
 				Name:      "show",
-				Usage:     "print one dataset's descriptor",
+				Usage:     "print one dataset's descriptor and what of it is already fetched in the workspace",
 				ArgsUsage: "NAME",
+				Flags:     []cli.Flag{&cli.BoolFlag{Name: "json", Usage: "print the descriptor and the local state as JSON"}},
 				Action: func(c *cli.Context) error {
 					if c.NArg() != 1 {
 						return usagef("datasets show takes one NAME")
@@ -57,15 +45,24 @@ func datasetsCommand(g *globals) *cli.Command {
 					if err != nil {
 						return err
 					}
-					b, _ := json.MarshalIndent(d, "", "  ")
-					g.out("%s\n", b)
+					st := localState(g.workspace, d)
+					if c.Bool("json") || g.json {
+						b, _ := json.MarshalIndent(struct {
+							datasets.Descriptor
+							Local localFetch `json:"local_state"`
+						}{d, st}, "", "  ")
+						g.out("%s\n", b)
+						return nil
+					}
+					printDescriptor(g, d, st)
 					return nil
 				},
 			},
 			{
 				Name:      "cite",
-				Usage:     "print how to cite a dataset",
+				Usage:     "print how to cite a dataset (text, or BibTeX with --bibtex)",
 				ArgsUsage: "NAME",
+				Flags:     []cli.Flag{&cli.BoolFlag{Name: "bibtex", Usage: "print a BibTeX entry"}},
 				Action: func(c *cli.Context) error {
 					if c.NArg() != 1 {
 						return usagef("datasets cite takes one NAME")
@@ -73,6 +70,10 @@ func datasetsCommand(g *globals) *cli.Command {
 					d, err := datasets.Lookup(g.workspace, c.Args().First())
 					if err != nil {
 						return err
+					}
+					if c.Bool("bibtex") {
+						g.out("%s", d.BibTeX())
+						return nil
 					}
 					g.out("%s\n", d.Citation)
 					return nil
@@ -128,5 +129,256 @@ func datasetsCommand(g *globals) *cli.Command {
 				},
 			},
 		},
+	}
+}
+
+func listDatasets(c *cli.Context, g *globals) error {
+	all, err := datasets.All()
+	if err != nil {
+		return err
+	}
+	local, err := datasets.ListLocal(g.workspace)
+	if err != nil {
+		return err
+	}
+	all = append(all, local...)
+	platform, country, year := strings.ToLower(c.String("platform")), strings.ToLower(c.String("country")), c.String("year")
+	if year != "" {
+		if _, err := strconv.Atoi(year); err != nil || len(year) != 4 {
+			return usagef("--year %q: give a year like 2019", year)
+		}
+	}
+	var out []datasets.Descriptor
+	for _, d := range all {
+		kind := d.Platform
+		if d.Local {
+			kind = "local"
+		}
+		if platform != "" && kind != platform ||
+			country != "" && !strings.Contains(strings.ToLower(d.Country), country) ||
+			year != "" && !strings.HasPrefix(d.ReleaseDate, year) {
+			continue
+		}
+		out = append(out, d)
+	}
+	if c.Bool("json") || g.json {
+		if out == nil {
+			out = []datasets.Descriptor{}
+		}
+		b, _ := json.MarshalIndent(out, "", "  ")
+		g.out("%s\n", b)
+		return nil
+	}
+	if len(out) == 0 {
+		g.out("no dataset matches (datasets list without filters shows all %d)\n", len(all))
+		return nil
+	}
+	g.out("%-32s %-10s %-10s %-24s %9s %11s\n", "NAME", "PLATFORM", "RELEASED", "COUNTRY", "ACCOUNTS", "POSTS")
+	for _, d := range out {
+		kind := d.Platform
+		if d.Local {
+			kind = "local"
+		}
+		accounts, posts := "", ""
+		if p := d.Published; p != nil {
+			switch {
+			case p.AccountsInUsersFile != nil:
+				accounts = strconv.FormatInt(*p.AccountsInUsersFile, 10)
+			case p.AccountsAnnounced != nil:
+				accounts = strconv.FormatInt(*p.AccountsAnnounced, 10) + "*"
+			}
+			if p.Posts != nil {
+				posts = strconv.FormatInt(*p.Posts, 10)
+			}
+		}
+		g.out("%-32s %-10s %-10s %-24s %9s %11s\n", d.Name, kind, d.ReleaseDate, clip(d.Country, 24), accounts, posts)
+	}
+	g.out("(%d datasets; * accounts announced, not counted in a users file; details: takedown datasets show NAME)\n", len(out))
+	return nil
+}
+
+func clip(s string, n int) string {
+	r := []rune(s)
+	if len(r) > n {
+		return string(r[:n-1]) + "…"
+	}
+	return s
+}
+
+// localFetch is what of a dataset the workspace holds.
+type localFetch struct {
+	Workspace string            `json:"workspace"`
+	FetchRun  string            `json:"fetch_run,omitempty"`
+	Files     []localFile       `json:"files,omitempty"`
+	Pins      map[string]string `json:"pins,omitempty"`
+	Partial   map[string]int64  `json:"partial_downloads,omitempty"`
+	StageRuns map[string]string `json:"stage_runs,omitempty"` // stage -> current run id
+	Error     string            `json:"error,omitempty"`
+}
+
+type localFile struct {
+	store.SourceFile
+	InStore bool `json:"in_store"`
+}
+
+// localState reads the workspace without creating it.
+func localState(root string, d datasets.Descriptor) localFetch {
+	abs, _ := filepath.Abs(root)
+	st := localFetch{Workspace: abs, StageRuns: map[string]string{}}
+	if _, err := os.Stat(filepath.Join(root, "takedown.lock")); err != nil {
+		st.Partial = nilIfEmpty(fetch.PartialDownloads(root, d.Name))
+		return st
+	}
+	ws, err := store.Open(root)
+	if err != nil {
+		st.Error = err.Error()
+		return st
+	}
+	lock, err := ws.ReadLock()
+	if err != nil {
+		st.Error = err.Error()
+		return st
+	}
+	for stage, e := range lock.Datasets[d.Name] {
+		st.StageRuns[stage] = e.RunID
+	}
+	st.Pins = lock.Pins[d.Name]
+	st.Partial = nilIfEmpty(fetch.PartialDownloads(root, d.Name))
+	e, ok := lock.Entry(d.Name, fetch.Name)
+	if !ok {
+		return st
+	}
+	st.FetchRun = e.RunID
+	list, err := store.ReadSourceList(filepath.Join(ws.RunDir(d.Name, fetch.Name, e.RunID), store.SourceListName))
+	if err != nil {
+		st.Error = err.Error()
+		return st
+	}
+	for _, s := range list {
+		st.Files = append(st.Files, localFile{SourceFile: s, InStore: ws.HasSource(s.SHA256)})
+	}
+	return st
+}
+
+func nilIfEmpty(m map[string]int64) map[string]int64 {
+	if len(m) == 0 {
+		return nil
+	}
+	return m
+}
+
+func printDescriptor(g *globals, d datasets.Descriptor, st localFetch) {
+	row := func(k, v string) {
+		if v != "" {
+			g.out("%-13s %s\n", k, v)
+		}
+	}
+	row("name", d.Name)
+	row("title", d.Title)
+	row("platform", d.Platform)
+	row("released", d.ReleaseDate)
+	row("country", d.Country)
+	row("operator", d.Operator)
+	row("targets", d.Targets)
+	row("campaign", d.Campaign)
+	row("format", d.Format)
+	row("publisher", d.Publisher)
+	row("licence", d.Licence)
+	row("description", d.Description)
+	for i, a := range d.Announcements {
+		if i == 0 {
+			row("announced at", a)
+		} else {
+			g.out("%-13s %s\n", "", a)
+		}
+	}
+	if len(d.Synth) > 0 {
+		row("generator", string(d.Synth))
+	}
+	if p := d.Published; p != nil {
+		g.out("published figures (%s)\n", p.Basis)
+		num := func(k string, v *int64) {
+			if v != nil {
+				g.out("  %-24s %d\n", k, *v)
+			}
+		}
+		num("accounts in users file", p.AccountsInUsersFile)
+		num("accounts announced", p.AccountsAnnounced)
+		num("posts", p.Posts)
+		num("posts CSV bytes", p.PostsCSVBytes)
+		if p.FirstPost != "" {
+			g.out("  %-24s %s .. %s (UTC)\n", "posts from", p.FirstPost, p.LastPost)
+		}
+		num("likes", p.LikesSum)
+		num("reposts", p.RepostsSum)
+		num("replies", p.RepliesSum)
+		num("quotes", p.QuotesSum)
+		for _, l := range []struct {
+			k string
+			v []string
+		}{{"top languages", p.TopLanguages}, {"top hashtags", p.TopHashtags}, {"top clients", p.TopClients}} {
+			if len(l.v) > 0 {
+				g.out("  %-24s %s\n", l.k, strings.Join(l.v, ", "))
+			}
+		}
+	}
+	g.out("files (%d)\n", len(d.Files))
+	for _, f := range d.Files {
+		line := fmt.Sprintf("  %-7s %s", f.Role, f.Name)
+		if f.Part > 0 {
+			line += fmt.Sprintf(" (part %d)", f.Part)
+		}
+		if f.Inner != "" {
+			line += " holding " + f.Inner
+		}
+		g.out("%s\n", line)
+		if f.URL != "" {
+			g.out("          %s\n", f.URL)
+		}
+		if f.Path != "" {
+			g.out("          %s\n", f.Path)
+		}
+		switch {
+		case f.SHA256 != "":
+			g.out("          sha256 %s  %d bytes\n", f.SHA256, f.Bytes)
+		case st.Pins[f.Name] != "":
+			g.out("          sha256 %s (pinned on first fetch in this workspace)\n", st.Pins[f.Name])
+		default:
+			g.out("          sha256 unknown: the first fetch pins it\n")
+		}
+	}
+	g.out("in this workspace (%s)\n", st.Workspace)
+	if st.Error != "" {
+		g.out("  cannot read it: %s\n", st.Error)
+	}
+	if st.FetchRun == "" {
+		g.out("  not fetched (takedown fetch %s)\n", d.Name)
+	} else {
+		g.out("  fetch run %s\n", st.FetchRun)
+		for _, f := range st.Files {
+			state := "in the source store"
+			if !f.InStore {
+				state = "MISSING from the source store"
+			}
+			g.out("  %-40s %s  %d bytes  %s\n", f.Name, f.SHA256, f.Bytes, state)
+		}
+	}
+	var stages []string
+	for s, id := range st.StageRuns {
+		if s != fetch.Name {
+			stages = append(stages, s+" "+id)
+		}
+	}
+	sort.Strings(stages)
+	for _, s := range stages {
+		g.out("  %s\n", s)
+	}
+	var parts []string
+	for n, b := range st.Partial {
+		parts = append(parts, fmt.Sprintf("%s (%d bytes so far)", n, b))
+	}
+	sort.Strings(parts)
+	if len(parts) > 0 {
+		g.out("  partial downloads (resumed by the next fetch): %s\n", strings.Join(parts, ", "))
 	}
 }

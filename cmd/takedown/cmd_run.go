@@ -9,6 +9,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/takedown-research/takedown/pipeline/fetch"
 	"github.com/takedown-research/takedown/pipeline/runner"
 )
 
@@ -22,12 +23,16 @@ func paramFlags() []cli.Flag {
 			Usage: "archive format: auto (detect from the header) or twitter-io"},
 		&cli.IntFlag{Name: "min-text-runes", Value: d.Fingerprint.MinTextRunes, Category: "fingerprint",
 			Usage: "normalized texts shorter than this get no text key"},
+		&cli.IntFlag{Name: "min-hashtag-seq", Value: d.Fingerprint.MinHashtagSeq, Category: "fingerprint",
+			Usage: "posts with at least this many hashtags get a hashtag sequence key (co_hashtag_seq)"},
 		&cli.Float64Flag{Name: "window", Value: d.Cluster.WindowSeconds, Category: "cluster",
 			Usage: "seconds: two posts of one item within +-window (inclusive) are co-shared"},
 		&cli.IntFlag{Name: "min-weight", Value: d.Cluster.MinWeight, Category: "cluster",
 			Usage: "keep an edge when its accounts co-shared at least this many distinct items"},
+		&cli.Float64Flag{Name: "min-score", Value: d.Cluster.MinScore, Category: "cluster",
+			Usage: "a pair joins the cluster graph when its rarity-weighted score over all signals reaches this (see docs/stages/cluster.md)"},
 		&cli.StringSliceFlag{Name: "signals", Value: cli.NewStringSlice(d.Cluster.Signals...), Category: "cluster",
-			Usage: "signals that make edges (co_text, co_repost, co_url, co_reply); repeat or comma-separate"},
+			Usage: "signals that make edges (co_text, co_repost, co_url, co_reply, co_hashtag_seq); repeat or comma-separate"},
 		&cli.IntFlag{Name: "max-evidence-per-edge", Value: d.Cluster.MaxEvidencePerEdge, Category: "cluster",
 			Usage: "evidence rows kept per edge"},
 		&cli.IntFlag{Name: "max-item-accounts", Value: d.Cluster.MaxItemAccounts, Category: "cluster",
@@ -47,6 +52,8 @@ func paramsFrom(c *cli.Context) runner.Params {
 	p.Fingerprint.MinTextRunes = c.Int("min-text-runes")
 	p.Cluster.WindowSeconds = c.Float64("window")
 	p.Cluster.MinWeight = c.Int("min-weight")
+	p.Cluster.MinScore = c.Float64("min-score")
+	p.Fingerprint.MinHashtagSeq = c.Int("min-hashtag-seq")
 	var sig []string
 	for _, s := range c.StringSlice("signals") {
 		for _, part := range strings.Split(s, ",") {
@@ -79,7 +86,7 @@ func runCommand(g *globals) *cli.Command {
 		&cli.StringFlag{Name: "from", Usage: "first stage to run (fetch, normalize, fingerprint, cluster, summarize)"},
 		&cli.StringFlag{Name: "to", Usage: "last stage to run"},
 		&cli.StringFlag{Name: "from-dir", Usage: "fetch: import the release's files from this folder"},
-	}, paramFlags()...)
+	}, append(downloadFlags(), paramFlags()...)...)
 	return &cli.Command{
 		Name:      "run",
 		Usage:     "run every stage that is not current (fetch -> normalize -> fingerprint -> cluster -> summarize)",
@@ -95,6 +102,7 @@ func runCommand(g *globals) *cli.Command {
 			return doRun(c, g, runner.Options{
 				Dataset: ds, From: c.String("from"), To: c.String("to"),
 				Params: paramsFrom(c), FromDir: c.String("from-dir"),
+				Download: downloadOptionsFrom(c), Refetch: c.Bool("refetch"), Repin: c.Bool("repin"),
 			})
 		},
 	}
@@ -104,6 +112,7 @@ func stageCommand(g *globals, stage, usage string) *cli.Command {
 	flags := paramFlags()
 	if stage == "fetch" {
 		flags = append(flags, &cli.StringFlag{Name: "from", Aliases: []string{"from-dir"}, Usage: "import the release's files from this folder (the files a researcher downloaded by hand)"})
+		flags = append(flags, downloadFlags()...)
 	}
 	return &cli.Command{
 		Name:      stage,
@@ -120,6 +129,7 @@ func stageCommand(g *globals, stage, usage string) *cli.Command {
 			o := runner.Options{Dataset: ds, From: stage, To: stage, Params: paramsFrom(c)}
 			if stage == "fetch" {
 				o.FromDir = c.String("from")
+				o.Download, o.Refetch, o.Repin = downloadOptionsFrom(c), c.Bool("refetch"), c.Bool("repin")
 			}
 			return doRun(c, g, o)
 		},
@@ -127,6 +137,17 @@ func stageCommand(g *globals, stage, usage string) *cli.Command {
 }
 
 func doRun(c *cli.Context, g *globals, o runner.Options) error {
+	if o.Download.Mirror != "" {
+		if _, err := fetch.MirrorURL("https://example.org/x", o.Download.Mirror); err != nil {
+			return usageError{err}
+		}
+	}
+	switch {
+	case g.json:
+		o.Download.Progress = fetch.JSONProgress(g.log)
+	case g.tty && !g.quiet:
+		o.Download.Progress = fetch.BarProgress(g.stderr)
+	}
 	r, err := openRunner(g)
 	if err != nil {
 		return err
@@ -196,4 +217,30 @@ func statLine(res runner.Result) string {
 		parts = append(parts, fmt.Sprintf("edges=%d", int64(n)))
 	}
 	return strings.Join(parts, " ")
+}
+
+// downloadFlags are fetch's download settings, shared by fetch and run.
+// They say how to get the bytes, never which bytes: they do not enter run ids.
+func downloadFlags() []cli.Flag {
+	d := fetch.DefaultDownloadOptions()
+	return []cli.Flag{
+		&cli.StringFlag{Name: "mirror", Category: "fetch", EnvVars: []string{"TAKEDOWN_MIRROR"},
+			Usage: "download from this base URL instead of each file's host (the URL's path is kept)"},
+		&cli.IntFlag{Name: "jobs", Value: d.Jobs, Category: "fetch", Usage: "files downloaded at once"},
+		&cli.IntFlag{Name: "retries", Value: d.Retries, Category: "fetch",
+			Usage: "retries of a failed download (5xx, timeouts, cut connections), with backoff; downloads resume"},
+		&cli.BoolFlag{Name: "refetch", Category: "fetch",
+			Usage: "download again even when fetch is current, and check the bytes against their pins"},
+		&cli.BoolFlag{Name: "repin", Category: "fetch",
+			Usage: "download again and accept new bytes for files the registry gives no digest for (re-issued releases)"},
+	}
+}
+
+func downloadOptionsFrom(c *cli.Context) fetch.DownloadOptions {
+	o := fetch.DefaultDownloadOptions()
+	o.Mirror = c.String("mirror")
+	o.Jobs = c.Int("jobs")
+	o.Retries = c.Int("retries")
+	o.Refetch = c.Bool("refetch") || c.Bool("repin")
+	return o
 }

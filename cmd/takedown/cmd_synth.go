@@ -22,6 +22,17 @@ func synthCommand(g *globals) *cli.Command {
 			&cli.IntFlag{Name: "accounts", Value: d.Accounts, Usage: "number of accounts"},
 			&cli.IntFlag{Name: "posts", Value: d.Posts, Usage: "approximate number of posts"},
 			&cli.StringFlag{Name: "campaign", Value: d.Campaign, Usage: "file name prefix"},
+			&cli.Float64Flag{Name: "viral-factor", Value: d.ViralFactor, Usage: "multiplies viral organic activity (the hard negatives), 0..10"},
+			// Quirks of other releases (docs/synth.md, "Variants").
+			&cli.BoolFlag{Name: "oct2018-order", Usage: "variant: Oct 2018 column order (in_reply_to_tweetid before in_reply_to_userid)"},
+			&cli.BoolFlag{Name: "hex-ids", Usage: "variant: hash small accounts' ids as 64 hex characters (Oct 2018 family)"},
+			&cli.BoolFlag{Name: "bare-lists", Usage: "variant: lists without inner quotes, [a, b]"},
+			&cli.BoolFlag{Name: "capital-bools", Usage: "variant: is_retweet as True/False"},
+			&cli.BoolFlag{Name: "float-counts", Usage: "variant: tweet counts as 0.0"},
+			&cli.BoolFlag{Name: "camel-users", Usage: "variant: camelCase users header"},
+			&cli.IntFlag{Name: "parts", Usage: "variant: split the tweets into N files _1.._N"},
+			&cli.StringFlag{Name: "container", Value: "zip", Usage: "variant: zip, csv (plain) or gz (.csv.gz)"},
+			&cli.BoolFlag{Name: "truncate", Usage: "variant: cut the last tweets record in half"},
 		},
 		Action: func(c *cli.Context) error {
 			cfg := synth.DefaultConfig()
@@ -29,6 +40,15 @@ func synthCommand(g *globals) *cli.Command {
 			cfg.Accounts = c.Int("accounts")
 			cfg.Posts = c.Int("posts")
 			cfg.Campaign = c.String("campaign")
+			cfg.ViralFactor = c.Float64("viral-factor")
+			cfg.Variants = synth.Variants{
+				Oct2018Order: c.Bool("oct2018-order"), HexIDs: c.Bool("hex-ids"), BareLists: c.Bool("bare-lists"),
+				CapitalBools: c.Bool("capital-bools"), FloatCounts: c.Bool("float-counts"), CamelUsers: c.Bool("camel-users"),
+				Parts: c.Int("parts"), Container: c.String("container"), Truncate: c.Bool("truncate"),
+			}
+			if cfg.Variants.Container == synth.ContainerZip {
+				cfg.Variants.Container = "" // the default; keeps the config's JSON form unchanged
+			}
 			if err := cfg.Validate(); err != nil {
 				return usagef("synth: %v", err)
 			}

@@ -25,6 +25,7 @@ func TestMain(m *testing.M) {
 // TestScripts runs the CLI scripts in testdata/script. Each script gets its
 // own workspace in $WORK/ws through TAKEDOWN_WORKSPACE.
 func TestScripts(t *testing.T) {
+	fixtures := startFixtureServer(t) // fixtures_test.go: a local "bucket" for fetch
 	testscript.Run(t, testscript.Params{
 		Dir:           filepath.Join("testdata", "script"),
 		UpdateScripts: *update,
@@ -34,6 +35,11 @@ func TestScripts(t *testing.T) {
 		},
 		Setup: func(e *testscript.Env) error {
 			e.Setenv("TAKEDOWN_WORKSPACE", filepath.Join(e.WorkDir, "ws"))
+			e.Setenv("FIXTURES", fixtures)
+			// No network beyond loopback: every other host goes to a proxy
+			// that refuses connections (loopback is never proxied).
+			e.Setenv("HTTP_PROXY", "http://127.0.0.1:9")
+			e.Setenv("HTTPS_PROXY", "http://127.0.0.1:9")
 			return nil
 		},
 	})

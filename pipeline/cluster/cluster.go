@@ -6,6 +6,7 @@ package cluster
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"math"
@@ -22,14 +23,29 @@ import (
 const Name = "cluster"
 
 // Version is bumped when the stage's output semantics change.
-const Version = 1
+const Version = 2
 
 // SignalCoReply pairs accounts that reply to the same post within the
 // window. It is not on by default.
 const SignalCoReply = "co_reply"
 
+// SignalCoHashtagSeq pairs accounts that post the same ordered list of
+// hashtags (the fingerprint stage keys lists of at least --min-hashtag-seq
+// hashtags) within the window.
+const SignalCoHashtagSeq = "co_hashtag_seq"
+
 // Signals lists every signal this stage knows, in the order of their names.
-var Signals = []string{schema.SignalCoRepost, SignalCoReply, schema.SignalCoText, schema.SignalCoURL}
+var Signals = []string{SignalCoHashtagSeq, schema.SignalCoRepost, SignalCoReply, schema.SignalCoText, schema.SignalCoURL}
+
+// NormalizerVersion is the fingerprint normalizer version whose keys this
+// stage understands. Fingerprints made by another version are refused with
+// an error wrapping ErrNormalizerVersion.
+const NormalizerVersion = 1
+
+// ErrNormalizerVersion means the fingerprints table was made by another
+// normalizer version than this stage expects; the fingerprint stage must be
+// run again.
+var ErrNormalizerVersion = errors.New("fingerprints made by another normalizer version")
 
 // Role values of schema.ClusterMember.Role.
 const (
@@ -45,6 +61,10 @@ type Params struct {
 	// MinWeight is the minimum number of distinct co-shared items an edge
 	// needs to be kept.
 	MinWeight int `json:"min_weight"`
+	// MinScore is the minimum combined rarity-weighted score (the sum of
+	// a pair's kept edge weights over all signals) for a pair to join the
+	// graph whose connected components are the clusters.
+	MinScore float64 `json:"min_score"`
 	// Signals are the signals to compute.
 	Signals []string `json:"signals"`
 	// MaxEvidencePerEdge bounds the evidence rows written per edge.
@@ -60,9 +80,10 @@ func DefaultParams() Params {
 	return Params{
 		WindowSeconds:      60,
 		MinWeight:          2,
-		Signals:            []string{schema.SignalCoText, schema.SignalCoRepost, schema.SignalCoURL},
+		MinScore:           4,
+		Signals:            []string{SignalCoHashtagSeq, schema.SignalCoRepost, schema.SignalCoText, schema.SignalCoURL},
 		MaxEvidencePerEdge: 20,
-		MaxItemAccounts:    1000,
+		MaxItemAccounts:    50,
 	}
 }
 
@@ -79,6 +100,9 @@ func (p Params) Validate() error {
 	}
 	if p.MinWeight < 1 {
 		return fmt.Errorf("--min-weight must be >= 1, got %d", p.MinWeight)
+	}
+	if math.IsNaN(p.MinScore) || math.IsInf(p.MinScore, 0) || p.MinScore < 0 {
+		return fmt.Errorf("--min-score must be a finite number >= 0, got %v", p.MinScore)
 	}
 	if len(p.Signals) == 0 {
 		return fmt.Errorf("--signals must name at least one of %s", strings.Join(Signals, ", "))
@@ -125,6 +149,7 @@ type Stats struct {
 	EdgeRows          int64            `json:"edge_rows"`
 	EvidenceRows      int64            `json:"evidence_rows"`
 	Clusters          int64            `json:"clusters"`
+	ClusterPairs      int64            `json:"cluster_pairs"`
 	ClusteredAccounts int64            `json:"clustered_accounts"`
 	LargestCluster    int64            `json:"largest_cluster"`
 	Originators       int64            `json:"originators"`
@@ -193,7 +218,7 @@ func Run(ctx context.Context, in Input, p Params, outDir string, log *slog.Logge
 	if err := ctx.Err(); err != nil {
 		return Stats{}, err
 	}
-	if err := write(d, results, outDir, &st); err != nil {
+	if err := write(d, results, p, outDir, &st); err != nil {
 		return Stats{}, err
 	}
 	log.Info("clustered accounts", "accounts", st.Accounts, "edges", st.EdgeRows,
@@ -204,7 +229,7 @@ func Run(ctx context.Context, in Input, p Params, outDir string, log *slog.Logge
 }
 
 // write writes the three output tables.
-func write(d *data, results []*signalResult, outDir string, st *Stats) error {
+func write(d *data, results []*signalResult, p Params, outDir string, st *Stats) error {
 	type edgeRef struct {
 		sig int
 		e   *edge
@@ -236,7 +261,7 @@ func write(d *data, results []*signalResult, outDir string, st *Stats) error {
 		a, b := unpair(ref.e.pair)
 		buf = append(buf, schema.Edge{
 			AccountA: d.accounts[a], AccountB: d.accounts[b], Signal: d.signals[ref.sig].name,
-			SharedItems: ref.e.items, FirstAt: ref.e.first, LastAt: ref.e.last, Weight: float64(ref.e.items),
+			SharedItems: ref.e.items, FirstAt: ref.e.first, LastAt: ref.e.last, Weight: ref.e.score,
 		})
 		if len(buf) == cap(buf) {
 			if err := ew.Write(buf...); err != nil {
@@ -307,7 +332,7 @@ func write(d *data, results []*signalResult, outDir string, st *Stats) error {
 	for i, ref := range all {
 		flat[i] = ref.e
 	}
-	members, err := components(d, flat, first, inRows, st)
+	members, err := components(d, flat, first, inRows, p.MinScore, st)
 	if err != nil {
 		return err
 	}

@@ -3,7 +3,9 @@ package cluster
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -29,8 +31,16 @@ func fp(post, acc string, at int64, text uint64) schema.Fingerprint {
 	return f
 }
 
+// writeFPs writes rows as a fingerprints table; rows without a normalizer
+// version get the one this stage expects, as the fingerprint stage writes.
 func writeFPs(t testing.TB, rows []schema.Fingerprint) string {
 	t.Helper()
+	rows = slices.Clone(rows)
+	for i := range rows {
+		if rows[i].NormalizerVersion == 0 {
+			rows[i].NormalizerVersion = NormalizerVersion
+		}
+	}
 	p := filepath.Join(t.TempDir(), "fingerprints.parquet")
 	if _, err := pqio.WriteFile(p, rows); err != nil {
 		t.Fatal(err)
@@ -81,6 +91,7 @@ func runPath(t testing.TB, path string, p Params) output {
 func params(minWeight int) Params {
 	p := DefaultParams()
 	p.MinWeight = minWeight
+	p.MinScore = 0 // every kept edge joins the cluster graph
 	return p
 }
 
@@ -325,8 +336,9 @@ func TestRoles(t *testing.T) {
 	roles := map[string]string{}
 	for _, m := range out.clusters {
 		roles[m.AccountID] = m.Role
-		if m.Degree != 2 || m.Strength != 8 {
-			t.Errorf("%s: degree %d strength %v, want 2 and 8", m.AccountID, m.Degree, m.Strength)
+		// Two neighbours, four items each, every item shared by all three.
+		if want := 8 * rarity(3, 3); m.Degree != 2 || m.Strength != want {
+			t.Errorf("%s: degree %d strength %v, want 2 and %v", m.AccountID, m.Degree, m.Strength, want)
 		}
 	}
 	// f1 is first in 4 of its 8 rows: not a majority.
@@ -588,7 +600,7 @@ func TestEmptyInput(t *testing.T) {
 	if len(out.edges)+len(out.evidence)+len(out.clusters) != 0 {
 		t.Fatal("empty input made rows")
 	}
-	if out.stats.Edges[schema.SignalCoText] != 0 || len(out.stats.Edges) != 3 {
+	if out.stats.Edges[schema.SignalCoText] != 0 || len(out.stats.Edges) != len(DefaultParams().Signals) {
 		t.Fatalf("stats = %+v", out.stats)
 	}
 }
@@ -677,5 +689,85 @@ func TestProjection(t *testing.T) {
 			!slices.Equal(g.URLKeys, f.URLKeys) || g.RepostKey != f.RepostKey || g.ReplyKey != f.ReplyKey {
 			t.Fatalf("row %d:\n%+v\nwant\n%+v", i, g, f)
 		}
+	}
+}
+
+func TestRarity(t *testing.T) {
+	cases := []struct {
+		n, all int
+		want   float64
+	}{
+		{2, 1000, 1},
+		{1, 1000, 1},
+		{10, 3000, 0.7803},  // ln(301)/ln(1501)
+		{300, 3000, 0.3279}, // ln(11)/ln(1501)
+		{3, 3, 0.7565},      // ln(2)/ln(2.5)
+	}
+	for _, c := range cases {
+		if got := rarity(c.n, c.all); math.Abs(got-c.want) > 5e-5 {
+			t.Errorf("rarity(%d, %d) = %.5f, want %.4f", c.n, c.all, got, c.want)
+		}
+	}
+	if rarity(5, 100) <= rarity(50, 100) {
+		t.Errorf("a rarer item must weigh more")
+	}
+}
+
+// TestMinScore checks that viral items weigh little: a pair co-sharing
+// three items that every account shares stays out of the clusters, a pair
+// co-sharing three items only it shares forms one.
+func TestMinScore(t *testing.T) {
+	var rows []schema.Fingerprint
+	accs := []string{"a", "b", "c", "d", "e", "f", "g", "h"}
+	for i := range 3 {
+		base := int64(i) * 3_600_000
+		for j, acc := range accs {
+			// viral item i+1: everyone within 10 s.
+			rows = append(rows, fp(fmt.Sprintf("v%d_%d", i, j), acc, base+int64(j)*1000, uint64(i+1)))
+		}
+		// rare item 100+i: only a and b.
+		rows = append(rows,
+			fp(fmt.Sprintf("r%d_a", i), "a", base+1_800_000, uint64(100+i)),
+			fp(fmt.Sprintf("r%d_b", i), "b", base+1_805_000, uint64(100+i)))
+	}
+	viral, rare := rarity(len(accs), len(accs)), 1.0
+	tests := []struct {
+		minScore float64
+		want     []string // clustered accounts
+	}{
+		{0, accs},
+		{3 * viral, accs},                    // every pair reaches 3 viral items
+		{3*viral + 0.01, []string{"a", "b"}}, // only a-b: 3 viral + 3 rare
+		{3*viral + 3*rare, []string{"a", "b"}},
+		{3*viral + 3*rare + 0.01, nil},
+	}
+	for _, tt := range tests {
+		p := params(2)
+		p.MinScore = tt.minScore
+		out := run(t, rows, p)
+		var got []string
+		for _, m := range out.clusters {
+			got = append(got, m.AccountID)
+		}
+		if !slices.Equal(got, tt.want) {
+			t.Errorf("min score %.3f: clustered %v, want %v", tt.minScore, got, tt.want)
+		}
+		for _, e := range out.edges {
+			if e.AccountA == "a" && e.AccountB == "b" && math.Abs(e.Weight-(3*viral+3*rare)) > 1e-9 {
+				t.Errorf("a-b weight %v, want %v", e.Weight, 3*viral+3*rare)
+			}
+		}
+	}
+}
+
+func TestRefusesOtherNormalizerVersion(t *testing.T) {
+	rows := []schema.Fingerprint{fp("p1", "a", 0, 7), fp("p2", "b", 10, 7)}
+	rows[1].NormalizerVersion = NormalizerVersion + 1
+	_, err := Run(context.Background(), Input{FingerprintsPath: writeFPs(t, rows)}, DefaultParams(), t.TempDir(), nil)
+	if !errors.Is(err, ErrNormalizerVersion) {
+		t.Fatalf("Run = %v, want ErrNormalizerVersion", err)
+	}
+	if !strings.Contains(err.Error(), fmt.Sprintf("normalizer_version %d", NormalizerVersion+1)) {
+		t.Errorf("error %q does not name the version found", err)
 	}
 }

@@ -21,11 +21,13 @@ func ClusterID(members []string) string {
 	return "c" + hex.EncodeToString(sum[:])[:12]
 }
 
-// components returns the cluster rows: the connected components of the graph
-// of kept edges (all signals together) with two or more accounts, sorted by
-// (cluster_id, account_id). first and inRows count, per account, the
-// evidence rows it is in and those in which its post came first.
-func components(d *data, edges []*edge, first, inRows []int32, st *Stats) ([]schema.ClusterMember, error) {
+// components returns the cluster rows: the connected components, with two
+// or more accounts, of the graph of account pairs whose combined score (the
+// sum of their kept edges' weights over all signals) is at least minScore,
+// sorted by (cluster_id, account_id). edges are sorted by pair. first and
+// inRows count, per account, the evidence rows it is in and those in which
+// its post came first.
+func components(d *data, edges []*edge, first, inRows []int32, minScore float64, st *Stats) ([]schema.ClusterMember, error) {
 	n := len(d.accounts)
 	parent := make([]int32, n)
 	for i := range parent {
@@ -39,12 +41,23 @@ func components(d *data, edges []*edge, first, inRows []int32, st *Stats) ([]sch
 		return x
 	}
 	strength := make([]float64, n)
-	pairs := make([]uint64, 0, len(edges))
-	for _, e := range edges {
-		a, b := unpair(e.pair)
-		strength[a] += float64(e.items)
-		strength[b] += float64(e.items)
-		pairs = append(pairs, e.pair)
+	degree := make([]int64, n)
+	for i := 0; i < len(edges); {
+		j, score := i, 0.0
+		for ; j < len(edges) && edges[j].pair == edges[i].pair; j++ {
+			score += edges[j].score
+		}
+		pair := edges[i].pair
+		i = j
+		if score < minScore {
+			continue
+		}
+		st.ClusterPairs++
+		a, b := unpair(pair)
+		strength[a] += score
+		strength[b] += score
+		degree[a]++
+		degree[b]++
 		ra, rb := find(int32(a)), find(int32(b))
 		if ra != rb {
 			// The smaller number becomes the root, so roots do not
@@ -55,14 +68,6 @@ func components(d *data, edges []*edge, first, inRows []int32, st *Stats) ([]sch
 				parent[ra] = rb
 			}
 		}
-	}
-	slices.Sort(pairs)
-	pairs = slices.Compact(pairs)
-	degree := make([]int64, n)
-	for _, pr := range pairs {
-		a, b := unpair(pr)
-		degree[a]++
-		degree[b]++
 	}
 
 	groups := map[int32][]int32{}

@@ -17,6 +17,7 @@ type data struct {
 	rows, skipped int64
 	accounts      []string      // account ids, sorted
 	posts         []string      // post ids by row number
+	times         []int64       // posted_at by row number, ms
 	signals       []*signalData // in signal-name order
 }
 
@@ -57,6 +58,9 @@ type fpRow struct {
 	URLKeys   []string `parquet:"url_keys,list"`
 	RepostKey string   `parquet:"repost_key"`
 	ReplyKey  string   `parquet:"reply_key"`
+
+	HashtagSeqKey     *uint64 `parquet:"hashtag_seq_key,optional"`
+	NormalizerVersion int32   `parquet:"normalizer_version"`
 }
 
 // load reads the fingerprints table.
@@ -71,7 +75,7 @@ func load(ctx context.Context, path string, signals []string) (*data, error) {
 	strSigs := map[string]*strSignal{}
 	bySig := map[string]*signalData{}
 	for _, name := range signals {
-		sd := &signalData{name: name, numeric: name == schema.SignalCoText}
+		sd := &signalData{name: name, numeric: name == schema.SignalCoText || name == SignalCoHashtagSeq}
 		d.signals = append(d.signals, sd)
 		bySig[name] = sd
 		if !sd.numeric {
@@ -97,6 +101,7 @@ func load(ctx context.Context, path string, signals []string) (*data, error) {
 		return nil, fmt.Errorf("read %s: %d posts, more than %d", path, total, uint32(math.MaxUint32))
 	}
 	d.posts = make([]string, 0, total)
+	d.times = make([]int64, 0, total)
 	if sd := bySig[schema.SignalCoText]; sd != nil {
 		sd.occ = make([]occ, 0, total)
 	}
@@ -108,6 +113,10 @@ func load(ctx context.Context, path string, signals []string) (*data, error) {
 		for i := range batch {
 			f := &batch[i]
 			d.rows++
+			if f.NormalizerVersion != NormalizerVersion {
+				return fmt.Errorf("%s row %d: normalizer_version %d, this cluster stage expects %d: %w",
+					path, d.rows, f.NormalizerVersion, NormalizerVersion, ErrNormalizerVersion)
+			}
 			if f.AccountID == "" || f.PostID == "" {
 				d.skipped++
 				continue
@@ -121,8 +130,13 @@ func load(ctx context.Context, path string, signals []string) (*data, error) {
 			}
 			o := occ{t: f.PostedAt, acc: acc, post: uint32(len(d.posts))}
 			d.posts = append(d.posts, strings.Clone(f.PostID))
+			d.times = append(d.times, f.PostedAt)
 			if sd := bySig[schema.SignalCoText]; sd != nil && f.TextKey != nil {
 				o.item = *f.TextKey
+				sd.occ = append(sd.occ, o)
+			}
+			if sd := bySig[SignalCoHashtagSeq]; sd != nil && f.HashtagSeqKey != nil {
+				o.item = *f.HashtagSeqKey
 				sd.occ = append(sd.occ, o)
 			}
 			if ss := strSigs[schema.SignalCoRepost]; ss != nil && f.RepostKey != "" {

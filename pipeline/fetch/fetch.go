@@ -2,9 +2,13 @@
 // workspace's content-addressed source store and writes sources.json, the
 // list of what it landed (name, role, sha256, bytes).
 //
-// In this version a synthetic release (the demo) is produced by the generator
-// exactly as a download would land; releases with published files are read
-// from a local folder (--from) until downloading is implemented.
+// Files come from the generator (the synthetic demo, landed exactly as a
+// download would), from a local folder (--from, or the paths a local
+// descriptor recorded), or are downloaded from their URLs with resume and
+// retries (download.go). Every file is verified against the sha256 the
+// registry or a local descriptor pins, or else against the trust-on-first-use
+// pin takedown.lock holds from the file's first fetch; every zip or gzip file
+// is checked with the archive package before it lands.
 package fetch
 
 import (
@@ -16,8 +20,10 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strings"
 
 	"github.com/takedown-research/takedown/datasets"
+	"github.com/takedown-research/takedown/pipeline/archive"
 	"github.com/takedown-research/takedown/pipeline/store"
 	"github.com/takedown-research/takedown/pipeline/synth"
 )
@@ -35,6 +41,9 @@ var (
 	// ErrDigestMismatch means a file's bytes differ from the digest the
 	// registry or a local descriptor pinned.
 	ErrDigestMismatch = errors.New("digest mismatch")
+	// ErrBadArchive means a landed zip or gzip file is corrupt or unsafe
+	// (path traversal, symlinks out, a zip bomb).
+	ErrBadArchive = errors.New("bad archive")
 )
 
 // Params are the fetch parameters. Fetch has none that change its output:
@@ -53,6 +62,11 @@ type Input struct {
 	Descriptor datasets.Descriptor
 	Workspace  *store.Workspace
 	FromDir    string
+	// Pins are the trust-on-first-use digests takedown.lock holds for this
+	// dataset (file -> sha256); nil when there are none (or on --repin).
+	Pins map[string]string
+	// Download says how to download (mirror, retries, progress...).
+	Download DownloadOptions
 }
 
 // Stats lists the files landed.
@@ -71,9 +85,10 @@ func Run(ctx context.Context, in Input, p Params, outDir string, log *slog.Logge
 		list, err = generate(ctx, in, log)
 	case in.FromDir != "" || in.Descriptor.HasPaths():
 		list, err = importDir(ctx, in, log)
+	case len(in.Descriptor.Files) == 0:
+		return Stats{}, fmt.Errorf("%w %s: the descriptor lists no files", ErrNoSource, in.Descriptor.Name)
 	default:
-		return Stats{}, fmt.Errorf("%w %s: downloading is not available in this version; put the files %s in a folder and use --from DIR",
-			ErrNoSource, in.Descriptor.Name, fileNames(in.Descriptor))
+		list, err = download(ctx, in, log)
 	}
 	if err != nil {
 		return Stats{}, err
@@ -132,19 +147,116 @@ func importDir(ctx context.Context, in Input, log *slog.Logger) (store.SourceLis
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
-		p := FilePath(f, in.FromDir)
-		sf, err := land(in.Workspace, p, f.Name, f.Role)
+		want, wantFrom := expected(in, f)
+		p, err := FindFile(f, in.FromDir, want)
 		if err != nil {
 			return nil, fmt.Errorf("%w %s: %v", ErrNoSource, in.Descriptor.Name, err)
 		}
-		if f.SHA256 != "" && f.SHA256 != sf.SHA256 {
-			return nil, fmt.Errorf("%w: %s has sha256 %s, the descriptor of %s pins %s: these are not the bytes that were described (a publisher may have re-issued the file)",
-				ErrDigestMismatch, p, sf.SHA256, in.Descriptor.Name, f.SHA256)
+		if err := checkArchive(p, f); err != nil {
+			return nil, err
+		}
+		sf, err := land(in.Workspace, p, f.Name, f.Role)
+		if err != nil && isDiskFull(err) {
+			return nil, fmt.Errorf("%w: disk full: %v; free space in the workspace (or use another --workspace) and fetch again", store.ErrWorkspace, err)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("%w %s: %v", ErrNoSource, in.Descriptor.Name, err)
+		}
+		if want != "" && want != sf.SHA256 {
+			return nil, mismatch(in.Descriptor.Name, f.Name, p, sf.SHA256, want, wantFrom)
 		}
 		log.Debug("imported", "file", p, "sha256", sf.SHA256)
 		list = append(list, sf)
 	}
 	return list, nil
+}
+
+// expected is the digest a file must have and who pinned it: the registry
+// or local descriptor, else takedown.lock (trust on first use), else none.
+func expected(in Input, f datasets.File) (digest, from string) {
+	if f.SHA256 != "" {
+		if in.Descriptor.Local {
+			return f.SHA256, "the local descriptor"
+		}
+		return f.SHA256, "the registry"
+	}
+	if d, ok := in.Pins[f.Name]; ok {
+		return d, "takedown.lock (first fetch)"
+	}
+	return "", ""
+}
+
+// mismatch is the loud error for bytes that differ from a pinned digest.
+func mismatch(dataset, file, where, got, want, from string) error {
+	msg := fmt.Sprintf("%v: %s (%s) of %s has sha256 %s, but %s pins %s: these are not the bytes that were described",
+		ErrDigestMismatch, file, where, dataset, got, from, want)
+	if from == "takedown.lock (first fetch)" {
+		msg += ". THE PUBLISHER CHANGED THE FILE since this workspace first fetched it (Twitter re-issued the IRA files in February 2019)." +
+			" Results computed from the old bytes stay valid for them. To accept the new bytes, run: takedown fetch --repin " + dataset +
+			"; to keep the old ones, bring them with --from DIR"
+	} else {
+		msg += " (a publisher may have re-issued the file, or the download is damaged)"
+	}
+	return &mismatchError{msg: msg}
+}
+
+type mismatchError struct{ msg string }
+
+func (e *mismatchError) Error() string { return e.msg }
+func (e *mismatchError) Unwrap() error { return ErrDigestMismatch }
+
+// checkArchive checks a zip or gzip file with the archive package, and that
+// a zip holds the inner file the descriptor names.
+func checkArchive(p string, f datasets.File) error {
+	entries, err := archive.Check(p, archive.DefaultLimits())
+	if err != nil {
+		return fmt.Errorf("%w: %s: %w", ErrBadArchive, f.Name, err)
+	}
+	if f.Inner != "" && entries != nil {
+		if _, err := archive.Match(entries, f.Inner); err != nil {
+			return fmt.Errorf("%w: %s: %v", ErrBadArchive, f.Name, err)
+		}
+	}
+	return nil
+}
+
+// FindFile finds a release file in a folder of files downloaded by hand: the
+// published name, else a name that only adds a prefix (downloads often
+// flatten folders into the name: 2019_01_iran_201901_1_users_csv_hashed.zip),
+// else the one file with the pinned digest. Without a folder it is the path
+// a local descriptor recorded.
+func FindFile(f datasets.File, dir, digest string) (string, error) {
+	p := FilePath(f, dir)
+	if _, err := os.Stat(p); err == nil || dir == "" {
+		return p, err
+	}
+	es, err := os.ReadDir(dir)
+	if err != nil {
+		return "", err
+	}
+	var cands []string
+	for _, e := range es {
+		if !e.IsDir() && (strings.HasSuffix(e.Name(), "_"+f.Name) || strings.HasSuffix(e.Name(), "-"+f.Name)) {
+			cands = append(cands, filepath.Join(dir, e.Name()))
+		}
+	}
+	if len(cands) == 1 {
+		return cands[0], nil
+	}
+	if digest != "" {
+		for _, e := range es {
+			if info, err := e.Info(); err == nil && info.Mode().IsRegular() {
+				q := filepath.Join(dir, e.Name())
+				if d, _, err := store.FileDigest(q); err == nil && d == digest {
+					return q, nil
+				}
+			}
+		}
+	}
+	if len(cands) > 1 {
+		return "", fmt.Errorf("%s: several files could be %s: %s; keep one", dir, f.Name, strings.Join(cands, ", "))
+	}
+	return "", fmt.Errorf("%s: no file %s (nor one ending in _%s or with its pinned digest)", dir, f.Name, f.Name)
 }
 
 func land(ws *store.Workspace, path, name, role string) (store.SourceFile, error) {

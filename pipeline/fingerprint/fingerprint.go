@@ -26,7 +26,7 @@ import (
 const Name = "fingerprint"
 
 // Version is bumped when the stage's output semantics change.
-const Version = 1
+const Version = 2
 
 // NormalizerVersion is the version of the text normalizer and of the URL
 // canonicalizer. Changing either changes keys, so it is a parameter (it
@@ -40,17 +40,23 @@ type Params struct {
 	MinTextRunes int `json:"min_text_runes"`
 	// NormalizerVersion must equal the package's NormalizerVersion.
 	NormalizerVersion int `json:"normalizer_version"`
+	// MinHashtagSeq is the number of hashtags a post needs for a
+	// hashtag_seq_key (the ordered list); shorter lists get none.
+	MinHashtagSeq int `json:"min_hashtag_seq"`
 }
 
 // DefaultParams returns the default parameters.
 func DefaultParams() Params {
-	return Params{MinTextRunes: 12, NormalizerVersion: NormalizerVersion}
+	return Params{MinTextRunes: 12, NormalizerVersion: NormalizerVersion, MinHashtagSeq: 3}
 }
 
 // Validate reports a usage error naming the flag.
 func (p Params) Validate() error {
 	if p.MinTextRunes < 1 {
 		return fmt.Errorf("--min-text-runes must be >= 1, got %d", p.MinTextRunes)
+	}
+	if p.MinHashtagSeq < 2 {
+		return fmt.Errorf("--min-hashtag-seq must be >= 2, got %d", p.MinHashtagSeq)
 	}
 	if p.NormalizerVersion != NormalizerVersion {
 		return fmt.Errorf("normalizer_version must be %d (the only one this build has), got %d",
@@ -171,6 +177,8 @@ func (n *normalizer) fingerprint(post *schema.Post, p Params, st *Stats) schema.
 		PostedAt:  post.PostedAt,
 		RepostKey: post.RepostOfPostID,
 		ReplyKey:  post.ReplyToPostID,
+
+		NormalizerVersion: int32(p.NormalizerVersion),
 	}
 	repost := post.IsRepost || post.RepostOfPostID != ""
 	if repost {
@@ -231,7 +239,7 @@ func (n *normalizer) fingerprint(post *schema.Post, p Params, st *Stats) schema.
 			tags = append(tags, t)
 		}
 	}
-	if len(tags) >= 2 {
+	if len(tags) >= p.MinHashtagSeq {
 		k := xxhash.Sum64String(strings.Join(tags, "\n"))
 		fp.HashtagSeqKey = &k
 		st.WithHashtagSeq++

@@ -126,8 +126,9 @@ func TestValidate(t *testing.T) {
 		p    Params
 		want string
 	}{
-		{Params{MinTextRunes: 0, NormalizerVersion: NormalizerVersion}, "--min-text-runes"},
-		{Params{MinTextRunes: 12, NormalizerVersion: 99}, "normalizer_version"},
+		{Params{MinTextRunes: 0, NormalizerVersion: NormalizerVersion, MinHashtagSeq: 3}, "--min-text-runes"},
+		{Params{MinTextRunes: 12, NormalizerVersion: 99, MinHashtagSeq: 3}, "normalizer_version"},
+		{Params{MinTextRunes: 12, NormalizerVersion: NormalizerVersion, MinHashtagSeq: 1}, "--min-hashtag-seq"},
 	}
 	for _, c := range cases {
 		err := c.p.Validate()
@@ -176,7 +177,14 @@ func TestRunKeys(t *testing.T) {
 			URLs: []string{"not a url", ""}},
 		{PostID: "6", AccountID: "f", PostedAt: 6000, Text: "tags only here", Hashtags: []string{"change", "vote"}},
 	}
-	rows, st, _ := runStage(t, writePosts(t, posts), DefaultParams())
+	p := DefaultParams()
+	p.MinHashtagSeq = 2 // post 6 has a sequence of two
+	rows, st, _ := runStage(t, writePosts(t, posts), p)
+	for i, r := range rows {
+		if r.NormalizerVersion != NormalizerVersion {
+			t.Errorf("row %d: normalizer_version %d, want %d", i, r.NormalizerVersion, NormalizerVersion)
+		}
+	}
 	if len(rows) != len(posts) {
 		t.Fatalf("got %d rows, want %d", len(rows), len(posts))
 	}

@@ -58,6 +58,53 @@ func idKind(s string) int {
 	return idOpaque
 }
 
+// isRoundedID reports an id a spreadsheet rewrote as a float: "9.06E+17",
+// "9.05875E+17", "1.2e18", or a decimal with a fraction ("905874659358453760.0"
+// keeps its digits but only 15-17 of them are exact, so it is treated the
+// same). Such an id is lost and must never be converted to a number.
+func isRoundedID(s string) bool {
+	mant, exp, hasExp := strings.Cut(strings.ToLower(s), "e")
+	if hasExp {
+		exp = strings.TrimPrefix(exp, "+")
+		if exp == "" {
+			return false
+		}
+		for i := 0; i < len(exp); i++ {
+			if exp[i] < '0' || exp[i] > '9' {
+				return false
+			}
+		}
+	}
+	intPart, frac, hasFrac := strings.Cut(mant, ".")
+	if intPart == "" || (!hasExp && !hasFrac) {
+		return false
+	}
+	for _, part := range []string{intPart, frac} {
+		for i := 0; i < len(part); i++ {
+			if part[i] < '0' || part[i] > '9' {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// checkID returns the reject for an id field value: id_rounded for a
+// spreadsheet float, bad_id for anything else that is not an id. Empty is
+// accepted only when optional is set.
+func checkID(field, s string, optional bool) *rowError {
+	if s == "" && optional {
+		return nil
+	}
+	if idKind(s) != idInvalid {
+		return nil
+	}
+	if isRoundedID(s) {
+		return reject(ReasonIDRounded, "field %s: %q is an id rounded by a spreadsheet; the original id is lost (use an unmodified copy of the file)", field, clip(s))
+	}
+	return reject(ReasonBadID, "field %s: %q is not an id", field, clip(s))
+}
+
 // isHashedID reports whether an account id is one of the published hash
 // forms (64-hex, or base64-like of 41-44 characters).
 func isHashedID(s string) bool {

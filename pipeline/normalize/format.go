@@ -22,6 +22,10 @@ type format interface {
 // formats lists every known format, in the order detection tries them.
 var formats = []format{
 	twitterIO{},
+	fiveThirtyEight{},
+	nbc{},
+	reddit{},
+	cnt{},
 }
 
 // binding is a header matched to a layout.
@@ -31,6 +35,17 @@ type binding struct {
 	table   table    // maps records of this header
 	missing []string // optional columns of the layout absent from the header
 	extra   []string // header columns the layout does not use
+	// headerless is set when the file has no header: its first record is
+	// data.
+	headerless bool
+}
+
+// headerless is implemented by formats with a file that has no header
+// line. detectHeaderless is asked only when no format matches the first
+// record as a header; it returns a binding when the record looks like the
+// first data record of such a file.
+type headerless interface {
+	detectHeaderless(first []string) *binding
 }
 
 // A table maps one record of a matched header to rows.
@@ -43,6 +58,10 @@ type table interface {
 // row is what a table makes of one record: an account (from a users file)
 // or a post together with its author as the post row describes it.
 type row struct {
+	// hasSeed marks a row that only names an account (a seed list): author
+	// holds it, and it is added like a post's author.
+	hasSeed bool
+
 	hasAccount bool
 	account    schema.Account
 
@@ -71,12 +90,15 @@ const (
 	ReasonBadBool     = "bad_bool"     // a boolean is not true/false
 	ReasonBadList     = "bad_list"     // a list value does not parse
 	ReasonDuplicateID = "duplicate_id" // an account id already seen in a users file
+	ReasonIDRounded   = "id_rounded"   // an id a spreadsheet turned into a float ("9.06E+17"): the id is lost
+	ReasonEncoding    = "encoding"     // the record's bytes cannot be repaired into UTF-8 text
 )
 
 // Warning codes counted in FileStats.Warnings.
 const (
 	WarnUTF8Repaired     = "utf8_repaired"     // invalid UTF-8 replaced by U+FFFD in a written row
 	WarnTimeDisagreement = "time_disagreement" // snowflake time and tweet_time differ by more than 60 s
+	WarnQuoteRepaired    = "quote_repaired"    // a record with stray quotes (not RFC 4180) read leniently, unambiguously
 )
 
 // reject makes a rowError with a formatted detail.
@@ -185,6 +207,13 @@ func detectFormat(allowed []format, names []string) (*binding, error) {
 		}
 		for _, w := range why {
 			problems = append(problems, f.name()+" "+w)
+		}
+	}
+	for _, f := range allowed {
+		if hf, ok := f.(headerless); ok {
+			if b := hf.detectHeaderless(names); b != nil {
+				return b, nil
+			}
 		}
 	}
 	return nil, fmt.Errorf("%w: columns [%s]; %s", ErrUnknownHeader, clipN(strings.Join(names, ","), 600), strings.Join(problems, "; "))

@@ -13,12 +13,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"path/filepath"
 	"sort"
 	"strings"
-	"unicode/utf8"
 
 	"github.com/takedown-research/takedown/pipeline/pqio"
 	"github.com/takedown-research/takedown/pipeline/schema"
@@ -148,15 +146,9 @@ func Run(ctx context.Context, in Input, p Params, outDir string, log *slog.Logge
 		}
 		return files[i].Path < files[j].Path
 	})
-	for _, f := range files {
-		if err := ctx.Err(); err != nil {
-			w.abort()
-			return Stats{}, err
-		}
-		if err := n.file(ctx, f); err != nil {
-			w.abort()
-			return Stats{}, err
-		}
+	if err := n.files(ctx, files); err != nil {
+		w.abort()
+		return Stats{}, err
 	}
 	if err := n.finish(); err != nil {
 		w.abort()
@@ -273,148 +265,6 @@ func newNormalizer(dataset string, allowed []format, log *slog.Logger,
 	}
 }
 
-// file reads one source file: every CSV stream in it.
-func (n *normalizer) file(ctx context.Context, f SourceFile) error {
-	src, err := openSource(f)
-	if err != nil {
-		return err
-	}
-	defer src.Close()
-	for _, s := range src.streams {
-		if err := n.stream(ctx, f, s); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-// stream reads one CSV stream.
-func (n *normalizer) stream(ctx context.Context, f SourceFile, s stream) error {
-	srcName := f.Name
-	if s.entry != "" {
-		srcName = f.Name + "!" + s.entry
-	}
-	rc, err := s.open()
-	if err != nil {
-		return err
-	}
-	defer rc.Close()
-	fail := func(line int64, err error) error {
-		if s.compressed && !errors.Is(err, ErrRecordTooLarge) && !errors.Is(err, ErrCorruptArchive) {
-			err = fmt.Errorf("%w: %v", ErrCorruptArchive, err)
-		}
-		if line > 0 {
-			return fmt.Errorf("%s: after the record at line %d: %w", srcName, line, err)
-		}
-		return fmt.Errorf("%s: %w", srcName, err)
-	}
-
-	rr := newRecordReader(rc)
-	hrec, err := rr.next()
-	switch {
-	case err == io.EOF:
-		return fmt.Errorf("%s: %w: the file is empty (no header)", srcName, ErrUnknownHeader)
-	case err != nil:
-		return fail(0, err)
-	case hrec.perr != nil:
-		return fmt.Errorf("%s: line %d: %w: header is not valid CSV: %v", srcName, hrec.line, ErrUnknownHeader, hrec.perr)
-	}
-	names := make([]string, len(hrec.fields))
-	for i, c := range hrec.fields {
-		names[i] = strings.TrimSpace(c)
-	}
-	b, err := detectFormat(n.allowed, names)
-	if err != nil {
-		return fmt.Errorf("%s: line %d: %w", srcName, hrec.line, err)
-	}
-	fs := FileStats{
-		File: f.Name, Entry: s.entry, Format: b.format, Kind: b.kind,
-		RejectsByReason: map[string]int64{}, Warnings: map[string]int64{},
-		MissingColumns: b.missing, ExtraColumns: b.extra,
-	}
-	if len(b.missing) > 0 {
-		n.log.Warn("columns missing: their values are null", "file", srcName, "columns", b.missing)
-	}
-	if len(b.extra) > 0 {
-		n.log.Info("columns not read", "file", srcName, "columns", b.extra)
-	}
-	n.log.Debug("layout detected", "file", srcName, "format", b.format, "kind", b.kind)
-
-	ncol := len(names)
-	var out row
-	lastLine := hrec.line
-	repairLogs := 0
-	for {
-		if fs.RowsIn%ctxCheckEvery == 0 {
-			if err := ctx.Err(); err != nil {
-				return err
-			}
-		}
-		rec, err := rr.next()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			return fail(lastLine, err)
-		}
-		lastLine = rec.line
-		fs.RowsIn++
-		if e := checkShape(rec, ncol); e != nil {
-			n.reject(&fs, srcName, rec, e)
-			continue
-		}
-		repaired := false
-		if !utf8.Valid(rec.raw) {
-			for i, v := range rec.fields {
-				if !utf8.ValidString(v) {
-					rec.fields[i] = strings.ToValidUTF8(v, "\uFFFD")
-					repaired = true
-					if repairLogs < maxRepairLogs {
-						repairLogs++
-						n.log.Warn("invalid UTF-8 replaced by U+FFFD", "file", srcName, "line", rec.line, "field", names[i])
-					}
-				}
-			}
-		}
-		out = row{}
-		if e := b.table.mapRecord(rec.fields, &out); e != nil {
-			n.reject(&fs, srcName, rec, e)
-			continue
-		}
-		if out.hasAccount {
-			if e := n.addAccount(&out.account, srcName, rec.line); e != nil {
-				n.reject(&fs, srcName, rec, e)
-				continue
-			}
-		}
-		if out.hasPost {
-			n.addPost(&out, srcName, rec.line)
-			if out.timeDisagreement {
-				fs.Warnings[WarnTimeDisagreement]++
-				n.stats.TimeDisagreements++
-			}
-		}
-		if repaired {
-			fs.Warnings[WarnUTF8Repaired]++
-		}
-		fs.RowsWritten++
-		if err := n.flush(false); err != nil {
-			return err
-		}
-	}
-	if err := n.flush(true); err != nil {
-		return err
-	}
-	if fs.RowsIn != fs.RowsWritten+fs.RowsRejected {
-		// Unreachable by construction; guard the contract anyway.
-		return fmt.Errorf("%s: internal error: %d rows in, %d written, %d rejected", srcName, fs.RowsIn, fs.RowsWritten, fs.RowsRejected)
-	}
-	n.log.Info("file normalized", "file", srcName, "kind", fs.Kind, "rows_in", fs.RowsIn,
-		"rows_written", fs.RowsWritten, "rows_rejected", fs.RowsRejected)
-	n.stats.Files = append(n.stats.Files, fs)
-	return nil
-}
-
 // checkShape rejects records that did not parse as CSV or have the wrong
 // number of fields. A short or unparsable record at the very end of a
 // stream that stops mid-record is "truncated".
@@ -491,8 +341,14 @@ func (n *normalizer) addPost(r *row, srcName string, line int64) {
 		v := p.PostedAt
 		n.stats.LastPostAt = &v
 	}
-	if _, seen := n.authors[p.AccountID]; !seen {
-		a := r.author
+	n.addAuthor(&r.author, srcName, line)
+}
+
+// addAuthor remembers an account named by a post or a seed list, the first
+// time it is seen.
+func (n *normalizer) addAuthor(author *schema.Account, srcName string, line int64) {
+	if _, seen := n.authors[author.AccountID]; !seen {
+		a := *author
 		a.Dataset = n.dataset
 		a.InUsersFile = false
 		a.SourceFile = srcName
@@ -504,6 +360,8 @@ func (n *normalizer) addPost(r *row, srcName string, line int64) {
 		a.Location = strings.Clone(a.Location)
 		a.ProfileURL = strings.Clone(a.ProfileURL)
 		a.Language = strings.Clone(a.Language)
+		a.Category = strings.Clone(a.Category)
+		a.AccountType = strings.Clone(a.AccountType)
 		n.authors[a.AccountID] = &a
 	}
 }

@@ -155,9 +155,12 @@ func TestQuirks(t *testing.T) {
 				t.Errorf("posted_at %d %s", p.PostedAt, p.PostedAtPrecision)
 			}
 		}},
-		{"spreadsheet id", map[string]string{"tweetid": "9.06E+17"}, ReasonBadID, nil},
+		{"spreadsheet id", map[string]string{"tweetid": "9.06E+17"}, ReasonIDRounded, nil},
+		{"spreadsheet user id", map[string]string{"userid": "9.05875E+17"}, ReasonIDRounded, nil},
+		{"id with a space", map[string]string{"tweetid": "12 34"}, ReasonBadID, nil},
 		{"empty userid", map[string]string{"userid": ""}, ReasonBadID, nil},
-		{"bad reply id", map[string]string{"in_reply_to_tweetid": "1.2e5"}, ReasonBadID, nil},
+		{"bad reply id", map[string]string{"in_reply_to_tweetid": "1.2e5"}, ReasonIDRounded, nil},
+		{"bad reply id not a number", map[string]string{"in_reply_to_tweetid": "12.x"}, ReasonBadID, nil},
 		{"bad list", map[string]string{"hashtags": "['a', 'b"}, ReasonBadList, nil},
 		{"bad follower count", map[string]string{"follower_count": "many"}, ReasonBadNumber, nil},
 	}
@@ -274,9 +277,9 @@ func TestInvalidUTF8Repaired(t *testing.T) {
 func TestUnknownHeader(t *testing.T) {
 	dir := t.TempDir()
 	for name, body := range map[string]string{
-		"fivethirtyeight.csv": "external_author_id,author,content,publish_date\n1,a,b,c\n",
-		"tweets-no-time.csv":  strings.Replace(csvText(tweetsCols), "tweet_time", "tweet_timestamp", 1),
-		"empty.csv":           "",
+		"unknown.csv":        "external_author,author,content,publish_date\n1,a,b,c\n",
+		"tweets-no-time.csv": strings.Replace(csvText(tweetsCols), "tweet_time", "tweet_timestamp", 1),
+		"empty.csv":          "",
 	} {
 		t.Run(name, func(t *testing.T) {
 			_, err := Run(context.Background(), Input{Dataset: "d", Files: []SourceFile{writeSource(t, dir, name, []byte(body))}},

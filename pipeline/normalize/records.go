@@ -168,3 +168,23 @@ func trimLeadingBlankLines(b []byte) []byte {
 
 // errQuote is csv.ErrQuote, named for checkShape.
 var errQuote = csv.ErrQuote
+
+// lenientFields re-reads the raw bytes of a record that strict parsing
+// rejected, allowing quotes inside unquoted fields and bare quotes inside
+// quoted ones (csv.Reader's LazyQuotes). It returns the fields only when
+// the result is unambiguous: the bytes form exactly one record with the
+// header's field count. Otherwise it returns nil and the record stays a
+// bad_quote reject.
+func lenientFields(raw []byte, ncol int) []string {
+	c := csv.NewReader(bytes.NewReader(raw))
+	c.LazyQuotes = true
+	c.FieldsPerRecord = -1
+	fields, err := c.Read()
+	if err != nil || len(fields) != ncol {
+		return nil
+	}
+	if _, err := c.Read(); err != io.EOF {
+		return nil
+	}
+	return fields
+}

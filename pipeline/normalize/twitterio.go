@@ -142,8 +142,8 @@ func bindUserCols(h *header) twUserCols {
 // account fills a from the user columns of rec.
 func (c twUserCols) account(rec []string, a *schema.Account) *rowError {
 	id := get(rec, c.userID)
-	if idKind(id) == idInvalid {
-		return reject(ReasonBadID, "field userid: %q is not an account id", clip(id))
+	if e := checkID("userid", id, false); e != nil {
+		return e
 	}
 	a.AccountID = id
 	a.IDHashed = isHashedID(id)
@@ -191,8 +191,8 @@ type twTweetsTable struct {
 // optionalID checks an id column that may be empty.
 func optionalID(rec []string, i twCol, name string) (string, *rowError) {
 	s := get(rec, i)
-	if s != "" && idKind(s) == idInvalid {
-		return "", reject(ReasonBadID, "field %s: %q is not an id", name, clip(s))
+	if e := checkID(name, s, true); e != nil {
+		return "", e
 	}
 	return s, nil
 }
@@ -202,8 +202,8 @@ func (t *twTweetsTable) mapRecord(rec []string, out *row) *rowError {
 	out.hasPost = true
 	p := &out.post
 	id := get(rec, t.tweetID)
-	if idKind(id) == idInvalid {
-		return reject(ReasonBadID, "field tweetid: %q is not a post id", clip(id))
+	if e := checkID("tweetid", id, false); e != nil {
+		return e
 	}
 	p.PostID = id
 	if e := t.u.account(rec, &out.author); e != nil {

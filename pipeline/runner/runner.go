@@ -49,6 +49,11 @@ type Options struct {
 	To      string // last stage to run (default summarize)
 	Params  Params
 	FromDir string // fetch: import files from this folder
+	// Download says how fetch downloads (mirror, retries, progress).
+	Download fetch.DownloadOptions
+	// Refetch runs fetch again even when it is current, checking the files
+	// against their pins; Repin does so accepting new bytes (new pins).
+	Refetch, Repin bool
 }
 
 // Result is the outcome of one stage.
@@ -129,7 +134,13 @@ func (r *Runner) Run(ctx context.Context, o Options) ([]Result, error) {
 
 func (r *Runner) runStage(ctx context.Context, lock *store.Lock, desc datasets.Descriptor, name string, o Options) (Result, error) {
 	def, _ := defOf(name)
+	if name == fetch.Name && o.Repin {
+		dropFetch(lock, desc.Name)
+	}
 	params := def.params(o.Params)
+	if def.withDescriptor != nil {
+		params = def.withDescriptor(params, desc)
+	}
 	rawParams, err := store.CanonicalJSON(params)
 	if err != nil {
 		return Result{}, err
@@ -144,6 +155,12 @@ func (r *Runner) runStage(ctx context.Context, lock *store.Lock, desc datasets.D
 	}
 	log := r.Log.With("dataset", desc.Name, "stage", name, "run_id", runID)
 	dir := r.WS.RunDir(desc.Name, name, runID)
+	restore, discard := func() {}, func() {}
+	if name == fetch.Name && (o.Refetch || o.Repin) {
+		if restore, discard, err = r.setAside(dir); err != nil {
+			return Result{}, err
+		}
+	}
 	if m, err := store.ReadManifest(dir); err == nil {
 		problems := store.CheckOutputs(dir, m)
 		if name == fetch.Name {
@@ -164,9 +181,15 @@ func (r *Runner) runStage(ctx context.Context, lock *store.Lock, desc datasets.D
 	}
 	log.Info("running", "event", "stage_start")
 	start := time.Now()
-	m, err := r.execute(ctx, desc, def, rawParams, inputs, runID, o.FromDir, log, true)
+	fx := fetchExtra{fromDir: o.FromDir, download: o.Download, pins: lock.Pins[desc.Name]}
+	m, err := r.execute(ctx, desc, def, rawParams, inputs, runID, fx, log, true)
 	if err != nil {
+		restore()
 		return Result{}, err
+	}
+	discard()
+	if name == fetch.Name {
+		r.recordPins(lock, desc, dir, log)
 	}
 	lock.Set(m)
 	if err := r.WS.WriteLock(lock); err != nil {
@@ -181,12 +204,12 @@ func (r *Runner) runStage(ctx context.Context, lock *store.Lock, desc datasets.D
 // staging dir into place; without, it returns the manifest of the scratch
 // run and removes it (used by verify).
 func (r *Runner) execute(ctx context.Context, desc datasets.Descriptor, def stageDef, rawParams json.RawMessage,
-	inputs []store.InputRef, runID, fromDir string, log *slog.Logger, publish bool) (*store.Manifest, error) {
+	inputs []store.InputRef, runID string, fx fetchExtra, log *slog.Logger, publish bool) (*store.Manifest, error) {
 	st, err := r.WS.Begin(desc.Name, def.name, runID)
 	if err != nil {
 		return nil, err
 	}
-	env := &execEnv{ws: r.WS, desc: desc, params: rawParams, inputs: inputs, outDir: st.Dir, fromDir: fromDir, log: log}
+	env := &execEnv{ws: r.WS, desc: desc, params: rawParams, inputs: inputs, outDir: st.Dir, fromDir: fx.fromDir, fx: fx, log: log}
 	stats, err := def.exec(ctx, env)
 	if err != nil {
 		st.Discard()
@@ -306,7 +329,10 @@ func (r *Runner) planFetch(lock *store.Lock, desc datasets.Descriptor, fromDir s
 		return refs, nil
 	}
 	for _, f := range desc.Files {
-		p := fetch.FilePath(f, fromDir)
+		p, err := fetch.FindFile(f, fromDir, pinnedDigest(lock, desc, f))
+		if err != nil {
+			return nil, fmt.Errorf("%w %s: %v", fetch.ErrNoSource, desc.Name, err)
+		}
 		d, n, err := store.FileDigest(p)
 		if err != nil {
 			return nil, fmt.Errorf("%w %s: cannot read %s: %v", fetch.ErrNoSource, desc.Name, p, err)

@@ -3,6 +3,7 @@ package runner
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"path/filepath"
@@ -59,7 +60,18 @@ type execEnv struct {
 	inputs  []store.InputRef
 	outDir  string
 	fromDir string
+	fx      fetchExtra
 	log     *slog.Logger
+}
+
+// runID returns the run id of the upstream run an input comes from.
+func (e *execEnv) runID(name string) string {
+	for _, in := range e.inputs {
+		if in.Name == name {
+			return in.RunID
+		}
+	}
+	return "(unknown)"
 }
 
 // path returns where an input's bytes are.
@@ -91,6 +103,9 @@ type stageDef struct {
 	name    string
 	version int
 	params  func(Params) any
+	// withDescriptor, when set, completes the parameters with figures from
+	// the dataset's descriptor, so that they enter the run id.
+	withDescriptor func(params any, d datasets.Descriptor) any
 	// reads names the upstream (stage, file) pairs the stage reads; fetch
 	// and normalize plan their inputs specially.
 	reads []string
@@ -118,12 +133,15 @@ var defs = []stageDef{
 			if err != nil {
 				return nil, err
 			}
-			return fetch.Run(ctx, fetch.Input{Descriptor: e.desc, Workspace: e.ws, FromDir: e.fromDir}, p, e.outDir, e.log)
+			return fetch.Run(ctx, fetch.Input{Descriptor: e.desc, Workspace: e.ws, FromDir: e.fromDir, Pins: e.fx.pins, Download: e.fx.download}, p, e.outDir, e.log)
 		},
 	},
 	{
 		name: normalize.Name, version: normalize.Version,
 		params: func(p Params) any { return p.Normalize },
+		withDescriptor: func(p any, d datasets.Descriptor) any {
+			return normalize.WithFormatHint(p.(normalize.Params), d.Format)
+		},
 		exec: func(ctx context.Context, e *execEnv) (any, error) {
 			p, err := decode(e.params, normalize.DefaultParams())
 			if err != nil {
@@ -167,12 +185,22 @@ var defs = []stageDef{
 			if err != nil {
 				return nil, err
 			}
-			return cluster.Run(ctx, cluster.Input{FingerprintsPath: fp}, p, e.outDir, e.log)
+			st, err := cluster.Run(ctx, cluster.Input{FingerprintsPath: fp}, p, e.outDir, e.log)
+			if errors.Is(err, cluster.ErrNormalizerVersion) {
+				return nil, fmt.Errorf("%w: cluster stage version %d refuses fingerprint run %s (run `takedown fingerprint` again): %v",
+					ErrUpstream, cluster.Version, e.runID(up(fingerprint.Name, schema.TableFingerprints)), err)
+			}
+			return st, err
 		},
 	},
 	{
 		name: summarize.Name, version: summarize.Version,
 		params: func(p Params) any { return p.Summarize },
+		withDescriptor: func(p any, d datasets.Descriptor) any {
+			sp := p.(summarize.Params)
+			sp.Published = d.Published
+			return sp
+		},
 		reads: []string{
 			up(normalize.Name, schema.TableAccounts), up(normalize.Name, schema.TablePosts),
 			up(normalize.Name, schema.TableRejects), up(fingerprint.Name, schema.TableFingerprints),

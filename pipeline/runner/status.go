@@ -229,7 +229,7 @@ func (r *Runner) verifyRun(ctx context.Context, desc datasets.Descriptor, def st
 		return res, nil
 	}
 	log := r.Log.With("dataset", desc.Name, "stage", def.name, "run_id", runID)
-	again, err := r.execute(ctx, desc, def, m.Params, m.Inputs, runID+"-verify", "", log, false)
+	again, err := r.execute(ctx, desc, def, m.Params, m.Inputs, runID+"-verify", fetchExtra{}, log, false)
 	if err != nil {
 		return res, err
 	}

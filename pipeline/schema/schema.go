@@ -22,12 +22,16 @@ const (
 	TableClusterSummary = "cluster_summary"
 	TableDailyTimeline  = "daily_timeline"
 	TableTopEntities    = "top_entities"
+	// Tables written by summarize besides the four above.
+	TableAccountCreation     = "account_creation"
+	TableCreationBursts      = "creation_bursts"
+	TablePublishedComparison = "published_comparison"
 )
 
 // Versions of each table's layout. A version changes when a column is added,
 // removed or changes meaning; readers reject versions they do not know.
 var Versions = map[string]int{
-	TableAccounts:       1,
+	TableAccounts:       2,
 	TablePosts:          1,
 	TableRejects:        1,
 	TableFingerprints:   1,
@@ -38,6 +42,10 @@ var Versions = map[string]int{
 	TableClusterSummary: 1,
 	TableDailyTimeline:  1,
 	TableTopEntities:    1,
+
+	TableAccountCreation:     1,
+	TableCreationBursts:      1,
+	TablePublishedComparison: 1,
 }
 
 // Account is one row of the accounts table.
@@ -55,6 +63,11 @@ type Account struct {
 	Following   *int64 `parquet:"following,optional"`
 	CreatedAt   *int64 `parquet:"created_at,optional,timestamp(millisecond:utc)"`
 	Language    string `parquet:"language,dict"`
+	// Category and AccountType are attributes a publisher assigned to the
+	// account (FiveThirtyEight/Clemson: account_category such as
+	// "RightTroll", account_type such as "Right"); empty when not published.
+	Category    string `parquet:"category,dict"`
+	AccountType string `parquet:"account_type,dict"`
 	SourceFile  string `parquet:"source_file,dict"`
 	SourceLine  int64  `parquet:"source_line"`
 }
@@ -119,6 +132,9 @@ type Fingerprint struct {
 	RepostKey      string   `parquet:"repost_key"`
 	ReplyKey       string   `parquet:"reply_key"`
 	NormalizedText string   `parquet:"normalized_text"`
+	// NormalizerVersion is the text normalizer and URL canonicalizer
+	// version that made the keys; the cluster stage refuses other versions.
+	NormalizerVersion int32 `parquet:"normalizer_version"`
 }
 
 // Signal names used in edges and evidence.
@@ -227,4 +243,33 @@ type TopEntity struct {
 	Rank  int64  `parquet:"rank"`
 	Value string `parquet:"value"`
 	Count int64  `parquet:"count"`
+}
+
+// AccountCreation counts the accounts created on one UTC day, for the
+// release (scope "release") or one cluster (scope = cluster id). Days without
+// a created account have no row.
+type AccountCreation struct {
+	Scope    string `parquet:"scope,dict"`
+	Day      int64  `parquet:"day,timestamp(millisecond:utc)"`
+	Accounts int64  `parquet:"accounts"`
+}
+
+// CreationBurst is one run of accounts created close together, for the
+// release or one cluster.
+type CreationBurst struct {
+	Scope    string `parquet:"scope,dict"`
+	FirstDay int64  `parquet:"first_day,timestamp(millisecond:utc)"`
+	LastDay  int64  `parquet:"last_day,timestamp(millisecond:utc)"`
+	Accounts int64  `parquet:"accounts"`
+}
+
+// PublishedComparison sets one figure published for a release beside the
+// value computed from the files. Values are rendered as text so that counts,
+// times and ranked lists share one column.
+type PublishedComparison struct {
+	Measure   string `parquet:"measure"`
+	Published string `parquet:"published"`
+	Computed  string `parquet:"computed"`
+	Differs   bool   `parquet:"differs"`
+	Note      string `parquet:"note"`
 }

@@ -17,6 +17,10 @@ const LockVersion = 1
 type Lock struct {
 	Version  int                             `json:"version"`
 	Datasets map[string]map[string]LockEntry `json:"datasets"`
+	// Pins are trust-on-first-use digests: dataset -> file -> sha256 of
+	// the bytes its first fetch landed, for files the registry gives no
+	// digest for. Every later fetch of the file must find the same bytes.
+	Pins map[string]map[string]string `json:"pins,omitempty"`
 }
 
 // LockEntry is the current run of one stage of one dataset.
@@ -63,6 +67,23 @@ func (l *Lock) Set(m *Manifest) {
 		outs[o.File] = o.SHA256
 	}
 	l.Datasets[m.Dataset][m.Stage] = LockEntry{RunID: m.RunID, Outputs: outs}
+}
+
+// Pin returns the pinned sha256 of a dataset's file.
+func (l *Lock) Pin(dataset, file string) (string, bool) {
+	d, ok := l.Pins[dataset][file]
+	return d, ok
+}
+
+// SetPin pins a dataset's file to a sha256.
+func (l *Lock) SetPin(dataset, file, digest string) {
+	if l.Pins == nil {
+		l.Pins = map[string]map[string]string{}
+	}
+	if l.Pins[dataset] == nil {
+		l.Pins[dataset] = map[string]string{}
+	}
+	l.Pins[dataset][file] = digest
 }
 
 // DatasetNames lists the datasets in the lock, sorted.

@@ -109,6 +109,7 @@ type signalAgg struct {
 type clusterAgg struct {
 	id          string
 	size        int64
+	members     []member
 	originators int64
 	amplifiers  int64
 	otherRoles  int64

@@ -46,6 +46,11 @@ type state struct {
 
 	edges int64
 
+	// networks are the clusters drawn in report.html; netOf maps a drawn
+	// account to its nodes.
+	networks []*network
+	netOf    map[string][]netRef
+
 	rejects       int64
 	rejectReasons map[string]int64
 }
@@ -91,7 +96,9 @@ func (s *state) readClusters(ctx context.Context, path string) error {
 			if slices.Contains(s.memberOf[m.AccountID], c) {
 				continue // a repeated row does not make a bigger cluster
 			}
-			s.memberOf[strings.Clone(m.AccountID)] = append(s.memberOf[m.AccountID], c)
+			id := strings.Clone(m.AccountID)
+			s.memberOf[id] = append(s.memberOf[id], c)
+			c.members = append(c.members, member{id: id, role: strings.ToLower(m.Role), degree: m.Degree})
 			c.size++
 			switch strings.ToLower(m.Role) {
 			case RoleOriginator:
@@ -111,6 +118,7 @@ func (s *state) readClusters(ctx context.Context, path string) error {
 		s.clusters = append(s.clusters, c)
 	}
 	slices.SortFunc(s.clusters, func(a, b *clusterAgg) int { return strings.Compare(a.id, b.id) })
+	s.pickNetworks()
 	return nil
 }
 
@@ -123,6 +131,7 @@ func (s *state) readEdges(ctx context.Context, path string) error {
 		}
 		for _, e := range batch {
 			s.edges++
+			s.addNetEdge(e.AccountA, e.AccountB, e.Signal)
 			ca := s.memberOf[e.AccountA]
 			if len(ca) == 0 {
 				continue

@@ -1,7 +1,10 @@
 // Package summarize is the last stage of the pipeline. It reads the canonical
 // tables of one dataset (accounts, posts, rejects, fingerprints, edges and
-// clusters) and writes four summary tables (release_summary, cluster_summary,
-// daily_timeline, top_entities) and a Markdown report, report.md.
+// clusters) and writes the summary tables (release_summary, cluster_summary,
+// daily_timeline, top_entities, account_creation, creation_bursts and, when
+// the release has published figures, published_comparison), a Markdown
+// report, report.md, and a self-contained HTML report with charts,
+// report.html.
 //
 // Posts and fingerprints are streamed, never loaded whole. What the stage keeps
 // in memory is bounded by the number of accounts, days and distinct entities,
@@ -25,16 +28,21 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+
+	"github.com/takedown-research/takedown/datasets"
 )
 
 // Name is the stage name.
 const Name = "summarize"
 
 // Version is bumped when the meaning of the stage's outputs changes.
-const Version = 1
+const Version = 2
 
 // ReportFile is the name of the Markdown report written next to the tables.
 const ReportFile = "report.md"
+
+// HTMLReportFile is the name of the HTML report written next to the tables.
+const HTMLReportFile = "report.html"
 
 // ScopeRelease is the scope of daily_timeline and top_entities rows that
 // describe the whole release. Any other scope is a cluster id.
@@ -67,6 +75,11 @@ type Params struct {
 	// BurstMinAccounts is how many accounts a window must hold to count as a
 	// creation burst.
 	BurstMinAccounts int `json:"burst_min_accounts"`
+	// Published holds the figures published for the release (from its
+	// registry descriptor); when set, published_comparison.parquet compares
+	// them with the computed values. The runner fills it in, so editing a
+	// descriptor's figures gives a new run id.
+	Published *datasets.Published `json:"published,omitempty"`
 }
 
 // DefaultParams returns the parameters used when none are given.
@@ -142,12 +155,17 @@ type Stats struct {
 	CreationBursts    int64  `json:"creation_bursts"`
 	TimelineRows      int64  `json:"timeline_rows"`
 	TopEntityRows     int64  `json:"top_entity_rows"`
+	CreationRows      int64  `json:"creation_rows"`
+	PublishedFigures  int64  `json:"published_figures"`
+	PublishedDiffers  int64  `json:"published_differs"`
 	FingerprintJoin   string `json:"fingerprint_join"`
 }
 
 // Run reads the tables named by in, writes release_summary.parquet,
-// cluster_summary.parquet, daily_timeline.parquet, top_entities.parquet and
-// report.md into outDir, and returns the run's Stats.
+// cluster_summary.parquet, daily_timeline.parquet, top_entities.parquet,
+// account_creation.parquet, creation_bursts.parquet, published_comparison.parquet
+// (only when p.Published is set), report.md and report.html into outDir, and
+// returns the run's Stats.
 func Run(ctx context.Context, in Input, p Params, outDir string, log *slog.Logger) (Stats, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
@@ -167,6 +185,12 @@ func Run(ctx context.Context, in Input, p Params, outDir string, log *slog.Logge
 	}
 	if err := st.readEdges(ctx, in.EdgesPath); err != nil {
 		return Stats{}, err
+	}
+	for _, n := range st.networks {
+		if err := ctx.Err(); err != nil {
+			return Stats{}, fmt.Errorf("summarize: %w", err)
+		}
+		n.finish()
 	}
 	if err := st.readAccounts(ctx, in.AccountsPath); err != nil {
 		return Stats{}, err
@@ -206,7 +230,25 @@ func Run(ctx context.Context, in Input, p Params, outDir string, log *slog.Logge
 	if stats.TimelineRows, stats.TopEntityRows, err = st.writeTables(ctx, res, outDir); err != nil {
 		return Stats{}, err
 	}
+	if stats.CreationRows, err = st.writeCreation(res, outDir); err != nil {
+		return Stats{}, err
+	}
+	if p.Published != nil {
+		res.published = st.comparePublished(res, p.Published)
+		for _, c := range res.published {
+			if c.Differs {
+				stats.PublishedDiffers++
+			}
+		}
+		stats.PublishedFigures = int64(len(res.published))
+		if err := st.writePublished(res, outDir); err != nil {
+			return Stats{}, err
+		}
+	}
 	if err := writeFileExcl(filepath.Join(outDir, ReportFile), st.report(res)); err != nil {
+		return Stats{}, err
+	}
+	if err := writeFileExcl(filepath.Join(outDir, HTMLReportFile), st.htmlReport(res)); err != nil {
 		return Stats{}, err
 	}
 	log.Info("summarize: done",

@@ -226,7 +226,7 @@ func TestReleaseSummary(t *testing.T) {
 	wantStats := Stats{
 		Accounts: 7, Posts: 9, Rejects: 3, Fingerprints: 9, Edges: 5, Clusters: 3,
 		ClusteredAccounts: 7, CreationBursts: 0, TimelineRows: 3 + 3 + 1, TopEntityRows: st.TopEntityRows,
-		FingerprintJoin: JoinRowOrder,
+		CreationRows: 7, FingerprintJoin: JoinRowOrder,
 	}
 	if st != wantStats {
 		t.Errorf("stats\n got %+v\nwant %+v", st, wantStats)
@@ -523,7 +523,8 @@ func compareDirs(t *testing.T, a, b string) {
 	t.Helper()
 	names := []string{
 		"release_summary.parquet", "cluster_summary.parquet", "daily_timeline.parquet",
-		"top_entities.parquet", ReportFile,
+		"top_entities.parquet", "account_creation.parquet", "creation_bursts.parquet",
+		ReportFile, HTMLReportFile,
 	}
 	for _, d := range []string{a, b} {
 		entries, err := os.ReadDir(d)

@@ -30,6 +30,13 @@ type results struct {
 	bursts     []burst
 	clusters   []*clusterView // size descending, then cluster id
 	followers  []int64        // sorted
+	// creationDays are the UTC creation days of all accounts, sorted.
+	creationDays []int64
+	// published compares the release's published figures with the computed
+	// ones; nil when the release has none.
+	published []schema.PublishedComparison
+	// networks are the pictures of the largest clusters, largest first.
+	networks []*network
 }
 
 func ptrIf(ok bool, v int64) *int64 {
@@ -64,6 +71,8 @@ func creationDays(ms []int64) (days []int64, first, last *int64) {
 func (s *state) results(dataset string) *results {
 	r := &results{}
 	days, createdFirst, createdLast := creationDays(s.createdMs)
+	r.creationDays = days
+	r.networks = s.networks
 	r.bursts = findBursts(days, s.p.BurstDays, s.p.BurstMinAccounts)
 	var burstAccounts int64
 	for _, b := range r.bursts {
@@ -160,8 +169,13 @@ func (r *results) scopes(rel *scopeAgg) []scope {
 	for _, v := range r.clusters {
 		out = append(out, scope{v.row.ClusterID, v.c.agg, &v.top})
 	}
-	slices.SortFunc(out, func(a, b scope) int { return strings.Compare(a.name, b.name) })
+	sortScopes(out, func(x scope) string { return x.name })
 	return out
+}
+
+// sortScopes sorts scopes by name, byte order.
+func sortScopes[T any](xs []T, name func(T) string) {
+	slices.SortFunc(xs, func(a, b T) int { return strings.Compare(name(a), name(b)) })
 }
 
 // writeTables writes the four Parquet tables and returns the row counts of

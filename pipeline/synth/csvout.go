@@ -119,6 +119,31 @@ func (w *rowWriter) list(items []string, brackets bool) {
 	w.buf = append(w.buf, '"')
 }
 
+// bareList writes a list without inner quotes, as the October 2018
+// releases do: [a, b].
+func (w *rowWriter) bareList(items []string, brackets bool) {
+	w.comma()
+	w.buf = append(w.buf, '"')
+	if len(items) > 0 || brackets {
+		w.buf = append(w.buf, '[')
+		for i, it := range items {
+			if i > 0 {
+				w.buf = append(w.buf, ", "...)
+			}
+			w.buf = appendEscapedQuotes(w.buf, it)
+		}
+		w.buf = append(w.buf, ']')
+	}
+	w.buf = append(w.buf, '"')
+}
+
+// appendEscapedQuotes appends s with '"' doubled (s goes inside a quoted
+// field).
+func appendEscapedQuotes(b []byte, s string) []byte {
+	q := appendQuoted(nil, s)
+	return append(b, q[1:len(q)-1]...)
+}
+
 func (w *rowWriter) end() error {
 	w.buf = append(w.buf, '\n')
 	_, err := w.w.Write(w.buf)
@@ -188,7 +213,7 @@ func profilePrefix(a *account) []byte {
 }
 
 func (p *plan) writeUsers(ctx context.Context, w *rowWriter) error {
-	if err := w.header(UsersHeader); err != nil {
+	if err := w.header(p.cfg.Variants.usersHeader()); err != nil {
 		return fmt.Errorf("write users: %w", err)
 	}
 	for n, i := range p.acctOrder {
@@ -209,13 +234,26 @@ func (p *plan) writeUsers(ctx context.Context, w *rowWriter) error {
 	return nil
 }
 
-func (p *plan) writeTweets(ctx context.Context, w *rowWriter) error {
-	if err := w.header(TweetsHeader); err != nil {
+// writeTweets writes the tweets file, or part k (1-based) of a split one:
+// the k-th of Parts contiguous slices of the posts in time order. The
+// renderer runs over every post before the part, so that a split release
+// holds exactly the rows of the unsplit one.
+func (p *plan) writeTweets(ctx context.Context, w *rowWriter, part int) error {
+	v := p.cfg.Variants
+	if err := w.header(v.tweetsHeader()); err != nil {
 		return fmt.Errorf("write tweets: %w", err)
 	}
 	rd := newRenderer(p)
 	var tbuf []byte
+	lo, hi := 0, len(p.order)
+	if part > 0 {
+		lo, hi = len(p.order)*(part-1)/v.Parts, len(p.order)*part/v.Parts
+	}
+	lastPart := part == 0 || part == v.Parts
 	for n, i := range p.order {
+		if n >= hi {
+			break
+		}
 		if n%4096 == 0 {
 			if err := ctx.Err(); err != nil {
 				return fmt.Errorf("write tweets: %w", err)
@@ -224,6 +262,9 @@ func (p *plan) writeTweets(ctx context.Context, w *rowWriter) error {
 		rc := &p.recs[i]
 		a := &p.accts[rc.acct]
 		row := rd.render(i)
+		if n < lo {
+			continue
+		}
 		w.int(rc.id)
 		w.raw(a.prefix)
 		w.str(row.c.lang)
@@ -231,26 +272,54 @@ func (p *plan) writeTweets(ctx context.Context, w *rowWriter) error {
 		tbuf = time.UnixMilli(rc.ms).UTC().AppendFormat(tbuf[:0], "2006-01-02 15:04")
 		w.bytes(tbuf)
 		w.str(row.client)
-		w.str(row.replyUser)
-		w.str(row.replyTweet)
-		w.str(row.quoted)
-		if row.isRetweet {
-			w.str("true")
+		if v.Oct2018Order {
+			w.str(row.replyTweet)
+			w.str(row.replyUser)
 		} else {
+			w.str(row.replyUser)
+			w.str(row.replyTweet)
+		}
+		w.str(row.quoted)
+		switch {
+		case row.isRetweet && v.CapitalBools:
+			w.str("True")
+		case row.isRetweet:
+			w.str("true")
+		case v.CapitalBools:
+			w.str("False")
+		default:
 			w.str("false")
 		}
 		w.str(row.rtUser)
 		w.str(row.rtTweet)
 		w.str(row.latlon)
 		w.str(row.latlon)
-		w.int(row.quotes)
-		w.int(row.replies)
-		w.int(row.likes)
-		w.int(row.retweets)
-		w.list(row.c.tags, row.emptyStyle[0])
-		w.list(row.c.urls, row.emptyStyle[1])
-		w.list(row.c.ments, row.emptyStyle[2])
+		for _, c := range [4]int64{row.quotes, row.replies, row.likes, row.retweets} {
+			if v.FloatCounts {
+				w.str(strconv.FormatInt(c, 10) + ".0")
+			} else {
+				w.int(c)
+			}
+		}
+		if v.BareLists {
+			w.bareList(row.c.tags, row.emptyStyle[0])
+			w.bareList(row.c.urls, row.emptyStyle[1])
+			w.bareList(row.c.ments, row.emptyStyle[2])
+		} else {
+			w.list(row.c.tags, row.emptyStyle[0])
+			w.list(row.c.urls, row.emptyStyle[1])
+			w.list(row.c.ments, row.emptyStyle[2])
+		}
 		w.str("")
+		if v.Truncate && lastPart && n == hi-1 {
+			// Cut the last record in half, without its line end.
+			w.buf = w.buf[:len(w.buf)/2]
+			if _, err := w.w.Write(w.buf); err != nil {
+				return fmt.Errorf("write tweets: %w", err)
+			}
+			w.buf = w.buf[:0]
+			continue
+		}
 		if err := w.end(); err != nil {
 			return fmt.Errorf("write tweets: %w", err)
 		}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/base64"
+	"encoding/hex"
 	"fmt"
 	"math"
 	"math/rand/v2"
@@ -210,6 +211,13 @@ func hashedID(seed int64, campaign string, i int) string {
 	return base64.StdEncoding.EncodeToString(sum[:])
 }
 
+// hexHashedID is hashedID in the October 2018 family: 64 lowercase hex
+// characters.
+func hexHashedID(seed int64, campaign string, i int) string {
+	sum := sha256.Sum256([]byte(campaign + "/" + strconv.FormatInt(seed, 10) + "/" + strconv.Itoa(i)))
+	return hex.EncodeToString(sum[:])
+}
+
 // numericID returns a plausible numeric user id for an account created at ms:
 // sequential-looking ids before the switch to snowflake ids in late 2013.
 func numericID(r *rand.Rand, ms int64) int64 {
@@ -373,6 +381,9 @@ func (p *plan) fillIdentity(r *rand.Rand, i int, a *account, created int64) {
 	a.hashed = a.followers < hashThreshold
 	if a.hashed {
 		h := hashedID(p.cfg.Seed, p.cfg.Campaign, i)
+		if p.cfg.Variants.HexIDs {
+			h = hexHashedID(p.cfg.Seed, p.cfg.Campaign, i)
+		}
 		a.id, a.screen, a.display = h, h, h
 	} else {
 		a.id = strconv.FormatInt(numericID(r, created), 10)

@@ -21,6 +21,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"sort"
+	"strings"
 	"time"
 )
 
@@ -39,6 +40,10 @@ type Config struct {
 	SquadMaxSize      int     `json:"squad_max_size"`      // largest squad
 	ViralFactor       float64 `json:"viral_factor"`        // multiplies viral organic activity (hard negatives)
 	MissingUsersShare float64 `json:"missing_users_share"` // share of accounts left out of the users file
+
+	// Variants reproduce the quirks of other releases; the zero value is
+	// the default layout and is left out of the JSON form.
+	Variants Variants `json:"variants,omitzero"`
 }
 
 // DefaultConfig returns the configuration of the demo dataset.
@@ -113,7 +118,7 @@ func (c Config) Validate() error {
 	if math.IsInf(c.SquadShare, 0) || math.IsInf(c.ViralFactor, 0) {
 		return errors.New("squad_share and viral_factor must be finite")
 	}
-	return nil
+	return c.Variants.validate()
 }
 
 // File roles.
@@ -128,14 +133,22 @@ const (
 type File struct {
 	Name string
 	Role string
+	part int // 1-based part of a split tweets file; 0 when not split
 }
 
 // FileNames returns the names Write uses for cfg, in Name order.
 func FileNames(cfg Config) []File {
+	v := cfg.Variants
 	files := []File{
 		{Name: cfg.Campaign + "_truth.csv", Role: RoleTruth},
-		{Name: cfg.Campaign + "_tweets_csv_hashed.zip", Role: RoleTweets},
-		{Name: cfg.Campaign + "_users_csv_hashed.zip", Role: RoleUsers},
+		{Name: v.fileName(cfg.Campaign+"_users_csv_hashed", 0), Role: RoleUsers},
+	}
+	if v.Parts > 1 {
+		for k := 1; k <= v.Parts; k++ {
+			files = append(files, File{Name: v.fileName(cfg.Campaign+"_tweets_csv_hashed", k), Role: RoleTweets, part: k})
+		}
+	} else {
+		files = append(files, File{Name: v.fileName(cfg.Campaign+"_tweets_csv_hashed", 0), Role: RoleTweets})
 	}
 	sort.Slice(files, func(i, j int) bool { return files[i].Name < files[j].Name })
 	return files
@@ -174,9 +187,12 @@ func Write(ctx context.Context, cfg Config, dir string) (files []File, err error
 		created = append(created, path)
 		switch f.Role {
 		case RoleUsers:
-			err = writeZip(path, cfg.Campaign+"_users_csv_hashed.csv", func(w *rowWriter) error { return p.writeUsers(ctx, w) })
+			err = cfg.Variants.writeData(path, cfg.Campaign+"_users_csv_hashed.csv", func(w *rowWriter) error { return p.writeUsers(ctx, w) })
 		case RoleTweets:
-			err = writeZip(path, cfg.Campaign+"_tweets_csv_hashed.csv", func(w *rowWriter) error { return p.writeTweets(ctx, w) })
+			inner := strings.TrimSuffix(strings.TrimSuffix(f.Name, ".zip"), ".csv.gz")
+			inner = strings.TrimSuffix(inner, ".csv") + ".csv"
+			part := f.part
+			err = cfg.Variants.writeData(path, inner, func(w *rowWriter) error { return p.writeTweets(ctx, w, part) })
 		case RoleTruth:
 			err = p.writeTruth(path)
 		}

@@ -1,0 +1,104 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/takedown-research/takedown/pipeline/pqio"
+)
+
+// exportOptions are the flags of `takedown export`.
+type exportOptions struct {
+	dataset string
+	runID   string
+	table   string
+	format  string
+	out     string
+}
+
+func exportCommand(g *globals) *cli.Command {
+	return &cli.Command{
+		Name:      "export",
+		Usage:     "write a table as CSV, JSON lines or Arrow IPC, for tools that do not read Parquet",
+		ArgsUsage: "TABLE",
+		Description: "TABLE is a table name (posts, clusters, release_summary, ...). Without --run it is read\n" +
+			"from the run takedown.lock names as current for --dataset; with --run, from that run.\n" +
+			"CSV and JSON lines write timestamps as RFC 3339 UTC strings, lists as JSON arrays and bytes\n" +
+			"as base64; Arrow keeps the Parquet types (timestamp[ms, UTC], list<utf8>) and needs --out.\n" +
+			"See docs/export.md for one-liners in pandas, polars, DuckDB and R.",
+		Flags: []cli.Flag{
+			&cli.StringFlag{Name: "dataset", Aliases: []string{"d"}, Value: defaultDataset, Usage: "dataset whose table to export"},
+			&cli.StringFlag{Name: "run", Usage: "export from this run id instead of the current one"},
+			&cli.StringFlag{Name: "format", Aliases: []string{"f"}, Value: pqio.FormatCSV, Usage: "csv, jsonl or arrow"},
+			&cli.StringFlag{Name: "out", Aliases: []string{"o"}, Usage: "output file (default: stdout; required for arrow)"},
+		},
+		Action: func(c *cli.Context) error {
+			if c.NArg() != 1 {
+				return usagef("export takes one TABLE, got %d arguments", c.NArg())
+			}
+			o := exportOptions{
+				dataset: c.String("dataset"), runID: c.String("run"), table: c.Args().First(),
+				format: strings.ToLower(c.String("format")), out: c.String("out"),
+			}
+			return runExport(g, o)
+		},
+	}
+}
+
+func runExport(g *globals, o exportOptions) error {
+	if !slices.Contains(pqio.Formats, o.format) {
+		return usagef("--format must be one of %s, got %q", strings.Join(pqio.Formats, ", "), o.format)
+	}
+	if o.format == pqio.FormatArrow && o.out == "" {
+		return usagef("--format arrow writes an Arrow IPC file: give --out FILE")
+	}
+	r, err := openRunner(g)
+	if err != nil {
+		return err
+	}
+	ref, err := r.Table(o.dataset, o.table, o.runID)
+	if err != nil {
+		return err
+	}
+	var w io.Writer = g.stdout
+	var f *os.File
+	var tmp string
+	if o.out != "" {
+		// Write next to the target and rename, so a failed export leaves
+		// no half-written file behind.
+		f, err = os.CreateTemp(filepath.Dir(o.out), "."+filepath.Base(o.out)+".tmp*")
+		if err != nil {
+			return fmt.Errorf("export %s: %w: %w", o.out, errInput, err)
+		}
+		tmp = f.Name()
+		defer os.Remove(tmp)
+		w = f
+	}
+	n, err := pqio.Export(ref.Path, o.format, w)
+	if f != nil {
+		if cerr := f.Close(); err == nil {
+			err = cerr
+		}
+		if err == nil {
+			err = os.Chmod(tmp, 0o644)
+		}
+		if err == nil {
+			err = os.Rename(tmp, o.out)
+		}
+	}
+	if err != nil {
+		return fmt.Errorf("export %s: %w", ref.Path, err)
+	}
+	g.log.Info("exported", "event", "export", "dataset", ref.Dataset, "stage", ref.Stage, "run_id", ref.RunID,
+		"table", ref.Table, "format", o.format, "rows", n, "out", o.out)
+	if o.out != "" {
+		g.out("exported %d rows of %s (%s run %s) to %s\n", n, ref.Table, ref.Stage, ref.RunID, o.out)
+	}
+	return nil
+}

@@ -1,0 +1,214 @@
+package normalize
+
+import (
+	"strings"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/takedown-research/takedown/pipeline/schema"
+)
+
+// FormatCNT is the CSV input layout of the coordination-network-toolkit
+// (github.com/QUT-Digital-Observatory/coordination-network-toolkit):
+//
+//	message_id,user_id,username,repost_id,reply_id,message,timestamp,urls
+//
+// with timestamp in seconds since the Unix epoch (possibly fractional) and
+// urls separated by spaces.
+const FormatCNT = "cnt"
+
+var cntLayout = layout{
+	kind:     "posts",
+	required: []string{"message_id", "user_id", "message", "timestamp"},
+	optional: []string{"username", "repost_id", "reply_id", "urls"},
+	excludes: []string{"tweetid", "tweet_text"},
+}
+
+// cnt implements format for the coordination-network-toolkit layout.
+type cnt struct{}
+
+// name implements format.
+func (cnt) name() string { return FormatCNT }
+
+// detect implements format.
+func (cnt) detect(h *header) (*binding, []string) {
+	missing, extra, problem := cntLayout.match(h)
+	if problem != "" {
+		return nil, []string{problem}
+	}
+	return &binding{
+		format: FormatCNT, kind: cntLayout.kind, missing: missing, extra: extra,
+		table: &cntTable{
+			messageID: h.col("message_id"),
+			userID:    h.col("user_id"),
+			username:  h.col("username"),
+			repostID:  h.col("repost_id"),
+			replyID:   h.col("reply_id"),
+			message:   h.col("message"),
+			timestamp: h.col("timestamp"),
+			urls:      h.col("urls"),
+		},
+	}, nil
+}
+
+// cntTable maps records of a coordination-network-toolkit file.
+type cntTable struct {
+	messageID, userID, username, repostID, replyID, message, timestamp, urls twCol
+}
+
+// mapRecord implements table.
+func (t *cntTable) mapRecord(rec []string, out *row) *rowError {
+	out.hasPost = true
+	p := &out.post
+	id := get(rec, t.messageID)
+	if e := checkID("message_id", id, false); e != nil {
+		return e
+	}
+	p.PostID = id
+	uid := get(rec, t.userID)
+	if e := checkID("user_id", uid, false); e != nil {
+		return e
+	}
+	p.AccountID = uid
+	out.author = schema.Account{AccountID: uid, IDHashed: isHashedID(uid), ScreenName: get(rec, t.username)}
+
+	ts := get(rec, t.timestamp)
+	ms, prec, ok := parseEpochSeconds(ts)
+	if !ok {
+		return reject(ReasonBadTime, "field timestamp: %q is not seconds since 1970", clip(ts))
+	}
+	p.PostedAt, p.PostedAtPrecision = ms, prec
+
+	var e *rowError
+	if p.RepostOfPostID, e = optionalID(rec, t.repostID, "repost_id"); e != nil {
+		return e
+	}
+	p.IsRepost = p.RepostOfPostID != ""
+	if p.ReplyToPostID, e = optionalID(rec, t.replyID, "reply_id"); e != nil {
+		return e
+	}
+	p.Text = get(rec, t.message)
+	p.URLs = splitSpaces(get(rec, t.urls))
+	p.Hashtags, p.Mentions = textEntities(p.Text)
+	return nil
+}
+
+// maxEpochSeconds is 9999-12-31T23:59:59Z.
+const maxEpochSeconds = 253402300799
+
+// parseEpochSeconds parses seconds since 1970-01-01T00:00:00Z: digits with
+// an optional fraction ("1500000000", "1500000000.25"). Without a fraction
+// or with ".0" (how Python writes a float) the precision is "second"; with
+// another fraction it is "ms" (digits after the third are truncated).
+func parseEpochSeconds(s string) (int64, string, bool) {
+	intPart, frac, hasFrac := strings.Cut(s, ".")
+	if intPart == "" || len(intPart) > 12 || (hasFrac && frac == "") {
+		return 0, "", false
+	}
+	var sec int64
+	for i := 0; i < len(intPart); i++ {
+		c := intPart[i]
+		if c < '0' || c > '9' {
+			return 0, "", false
+		}
+		sec = sec*10 + int64(c-'0')
+	}
+	if sec > maxEpochSeconds {
+		return 0, "", false
+	}
+	if !hasFrac || frac == "0" {
+		return sec * 1000, schema.PrecisionSecond, true
+	}
+	var ms int64
+	for i := 0; i < len(frac); i++ {
+		c := frac[i]
+		if c < '0' || c > '9' {
+			return 0, "", false
+		}
+		if i < 3 {
+			ms = ms*10 + int64(c-'0')
+		}
+	}
+	for i := len(frac); i < 3; i++ {
+		ms *= 10
+	}
+	return sec*1000 + ms, schema.PrecisionMillisecond, true
+}
+
+// splitSpaces splits a space-separated list; an empty or blank value is no
+// items (never one empty item).
+func splitSpaces(s string) []string {
+	f := strings.Fields(s)
+	if len(f) == 0 {
+		return nil
+	}
+	return f
+}
+
+// isWordRune reports the runes of a hashtag or mention body: letters,
+// digits, combining marks and '_'.
+func isWordRune(r rune) bool {
+	return r == '_' || unicode.IsLetter(r) || unicode.IsDigit(r) || unicode.Is(unicode.Mn, r)
+}
+
+// textEntities extracts hashtags (#word) and mentions (@word) from a post
+// text, without the sign, in text order. A sign counts only at the start of
+// the text or after a rune that is not a word rune (so "a#b" and
+// "me@example.org" are not entities); the body is a run of word runes. A
+// hashtag of digits only ("#1") is not a hashtag.
+func textEntities(text string) (hashtags, mentions []string) {
+	if strings.IndexByte(text, '#') < 0 && strings.IndexByte(text, '@') < 0 {
+		return nil, nil
+	}
+	prevWord := false
+	for i := 0; i < len(text); {
+		r, size := utf8.DecodeRuneInString(text[i:])
+		if (r == '#' || r == '@') && !prevWord {
+			j := i + size
+			digitsOnly := true
+			for j < len(text) {
+				r2, s2 := utf8.DecodeRuneInString(text[j:])
+				if !isWordRune(r2) {
+					break
+				}
+				if !unicode.IsDigit(r2) {
+					digitsOnly = false
+				}
+				j += s2
+			}
+			body := text[i+size : j]
+			switch {
+			case body == "":
+			case r == '#' && !digitsOnly:
+				hashtags = append(hashtags, body)
+			case r == '@':
+				mentions = append(mentions, body)
+			}
+			if body != "" {
+				i = j
+				prevWord = true
+				continue
+			}
+		}
+		prevWord = isWordRune(r)
+		i += size
+	}
+	return hashtags, mentions
+}
+
+// WithFormatHint returns p with Format set from a dataset descriptor's
+// format when p.Format is "auto" and the descriptor names a format of this
+// stage other than twitter-io (the default of `takedown datasets add` and of
+// the registry, which auto-detection already covers). The result enters the
+// run id, so the effective format is part of a run's identity.
+func WithFormatHint(p Params, descriptorFormat string) Params {
+	if p.Format != FormatAuto || descriptorFormat == FormatTwitterIO {
+		return p
+	}
+	for _, f := range formats {
+		if f.name() == descriptorFormat {
+			p.Format = descriptorFormat
+		}
+	}
+	return p
+}

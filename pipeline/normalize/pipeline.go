@@ -1,0 +1,413 @@
+package normalize
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"runtime"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"unicode/utf8"
+)
+
+// The stage reads its files as a pipeline whose output does not depend on
+// scheduling:
+//
+//	producer per stream (CSV records, raw bytes kept) --batches--> mapper pool (GOMAXPROCS)
+//	    --> consumer (this goroutine: stream order, then batch order) --> async Parquet writers
+//
+// Up to GOMAXPROCS streams (files or zip entries) are read at once; the
+// consumer takes their batches strictly in stream order and, within a
+// stream, in record order, so accounts, posts and rejects are written in
+// the same order as by a sequential reader. Each producer holds at most
+// producerQueue batches, so memory is bounded by the number of streams in
+// flight, not by file size.
+
+// Batch bounds: a batch closes at batchRecords records or batchBytes raw
+// bytes, whichever comes first.
+const (
+	batchRecords  = 2048
+	batchBytes    = 1 << 20
+	producerQueue = 4
+)
+
+// streamTask is one CSV stream to read: a plain or gzipped file, or one
+// zip entry.
+type streamTask struct {
+	file SourceFile
+	s    stream
+	name string // source_file value: the file name, or "<file>!<entry>"
+}
+
+// batch is a run of consecutive records of one stream. A mapper fills res
+// and closes done.
+type batch struct {
+	recs  []record
+	arena []byte // the raw bytes of recs, which slice into it
+	table table
+	ncol  int
+	res   []mapped
+	done  chan struct{}
+}
+
+// mapped is what a mapper made of one record.
+type mapped struct {
+	out           row
+	err           *rowError
+	utf8Field     int // first field whose invalid UTF-8 was repaired; -1 when none
+	quoteRepaired bool
+}
+
+// streamHead is what a producer learned from a stream's header.
+type streamHead struct {
+	b     *binding
+	names []string
+	line  int64
+	err   error
+}
+
+// producer reads one stream.
+type producer struct {
+	task      streamTask
+	headReady chan struct{} // closed when head is set
+	head      streamHead
+	batches   chan *batch // closed after the last batch; then err is set
+	err       error       // a read error after the last batch
+}
+
+// mapBatch maps every record of b.
+func mapBatch(b *batch) {
+	b.res = make([]mapped, len(b.recs))
+	for i := range b.recs {
+		rec := &b.recs[i]
+		m := &b.res[i]
+		m.utf8Field = -1
+		if rec.perr != nil && !rec.last {
+			if f := lenientFields(rec.raw, b.ncol); f != nil {
+				rec.fields, rec.perr, m.quoteRepaired = f, nil, true
+			}
+		}
+		if e := checkShape(*rec, b.ncol); e != nil {
+			m.err = e
+			continue
+		}
+		if !utf8.Valid(rec.raw) {
+			for j, v := range rec.fields {
+				if !utf8.ValidString(v) {
+					rec.fields[j] = strings.ToValidUTF8(v, "\uFFFD")
+					if m.utf8Field < 0 {
+						m.utf8Field = j
+					}
+				}
+			}
+		}
+		m.err = b.table.mapRecord(rec.fields, &m.out)
+	}
+	close(b.done)
+}
+
+// produce reads the stream of p and hands batches to the consumer (in
+// order, through p.batches) and to the mappers (through jobs).
+func (n *normalizer) produce(ctx context.Context, p *producer, jobs chan<- *batch) {
+	defer close(p.batches)
+	headSet := false
+	setHead := func(h streamHead) {
+		p.head = h
+		headSet = true
+		close(p.headReady)
+	}
+	defer func() {
+		if !headSet {
+			setHead(streamHead{err: fmt.Errorf("%s: %w", p.task.name, context.Canceled)})
+		}
+	}()
+	t := p.task
+	rc, err := t.s.open()
+	if err != nil {
+		setHead(streamHead{err: err})
+		return
+	}
+	defer rc.Close()
+	fail := func(line int64, err error) error {
+		if t.s.compressed && !errors.Is(err, ErrRecordTooLarge) && !errors.Is(err, ErrCorruptArchive) {
+			err = fmt.Errorf("%w: %v", ErrCorruptArchive, err)
+		}
+		if line > 0 {
+			return fmt.Errorf("%s: after the record at line %d: %w", t.name, line, err)
+		}
+		return fmt.Errorf("%s: %w", t.name, err)
+	}
+
+	rr := newRecordReader(rc)
+	hrec, err := rr.next()
+	switch {
+	case err == io.EOF:
+		setHead(streamHead{err: fmt.Errorf("%s: %w: the file is empty (no header)", t.name, ErrUnknownHeader)})
+		return
+	case err != nil:
+		setHead(streamHead{err: fail(0, err)})
+		return
+	case hrec.perr != nil:
+		setHead(streamHead{err: fmt.Errorf("%s: line %d: %w: header is not valid CSV: %v", t.name, hrec.line, ErrUnknownHeader, hrec.perr)})
+		return
+	}
+	names := make([]string, len(hrec.fields))
+	for i, c := range hrec.fields {
+		names[i] = strings.TrimSpace(c)
+	}
+	b, err := detectFormat(n.allowed, names)
+	if err != nil {
+		setHead(streamHead{err: fmt.Errorf("%s: line %d: %w", t.name, hrec.line, err)})
+		return
+	}
+	// A file without a header: its first record is data.
+	var pending *record
+	if b.headerless {
+		first := hrec
+		first.fields = slices.Clone(hrec.fields)
+		first.raw = slices.Clone(hrec.raw)
+		pending = &first
+		for i := range names {
+			names[i] = "column " + strconv.Itoa(i+1)
+		}
+	}
+	setHead(streamHead{b: b, names: names, line: hrec.line})
+
+	ncol := len(names)
+	lastLine := hrec.line
+	var offs []int
+	for eof := false; !eof; {
+		bt := &batch{table: b.table, ncol: ncol, done: make(chan struct{}),
+			recs: make([]record, 0, batchRecords), arena: make([]byte, 0, batchBytes+batchBytes/4)}
+		offs = offs[:0]
+		var readErr error
+		for len(bt.recs) < batchRecords && len(bt.arena) < batchBytes {
+			var rec record
+			if pending != nil {
+				rec, pending = *pending, nil
+			} else {
+				rec, err = rr.next()
+				if err == io.EOF {
+					eof = true
+					break
+				}
+				if err != nil {
+					readErr = fail(lastLine, err)
+					eof = true
+					break
+				}
+				if rec.fields != nil {
+					rec.fields = slices.Clone(rec.fields)
+				}
+			}
+			lastLine = rec.line
+			offs = append(offs, len(bt.arena))
+			bt.arena = append(bt.arena, rec.raw...)
+			rec.raw = nil
+			bt.recs = append(bt.recs, rec)
+		}
+		for i := range bt.recs {
+			end := len(bt.arena)
+			if i+1 < len(offs) {
+				end = offs[i+1]
+			}
+			bt.recs[i].raw = bt.arena[offs[i]:end:end]
+		}
+		if len(bt.recs) > 0 {
+			select {
+			case p.batches <- bt:
+			case <-ctx.Done():
+				return
+			}
+			select {
+			case jobs <- bt:
+			case <-ctx.Done():
+				return
+			}
+		}
+		if readErr != nil {
+			p.err = readErr
+			return
+		}
+		if err := ctx.Err(); err != nil {
+			p.err = err
+			return
+		}
+	}
+}
+
+// files reads every CSV stream of files (already sorted) and hands the rows
+// to the writers in order.
+func (n *normalizer) files(ctx context.Context, files []SourceFile) error {
+	var tasks []streamTask
+	for _, f := range files {
+		src, err := openSource(f)
+		if err != nil {
+			return err
+		}
+		defer src.Close()
+		for _, s := range src.streams {
+			name := f.Name
+			if s.entry != "" {
+				name = f.Name + "!" + s.entry
+			}
+			tasks = append(tasks, streamTask{file: f, s: s, name: name})
+		}
+	}
+	if len(tasks) == 0 {
+		return nil
+	}
+
+	ctx, cancel := context.WithCancel(ctx)
+	workers := max(1, runtime.GOMAXPROCS(0))
+	jobs := make(chan *batch, workers)
+	var mappers, producers sync.WaitGroup
+	for range workers {
+		mappers.Add(1)
+		go func() {
+			defer mappers.Done()
+			for b := range jobs {
+				mapBatch(b)
+			}
+		}()
+	}
+	prods := make([]*producer, len(tasks))
+	for i, t := range tasks {
+		prods[i] = &producer{task: t, headReady: make(chan struct{}), batches: make(chan *batch, producerQueue)}
+	}
+	// Up to `workers` streams are read at once; the consumer frees a slot
+	// when it has taken a stream's last batch.
+	slots := make(chan struct{}, workers)
+	producers.Add(1)
+	go func() {
+		defer producers.Done()
+		for _, p := range prods {
+			select {
+			case slots <- struct{}{}:
+			case <-ctx.Done():
+				// Unstarted streams: release anyone waiting on them.
+				close(p.headReady)
+				p.head.err = ctx.Err()
+				close(p.batches)
+				continue
+			}
+			producers.Add(1)
+			go func() {
+				defer producers.Done()
+				n.produce(ctx, p, jobs)
+			}()
+		}
+	}()
+	defer func() {
+		cancel()
+		producers.Wait()
+		close(jobs)
+		mappers.Wait()
+	}()
+
+	for _, p := range prods {
+		if err := n.consume(ctx, p); err != nil {
+			return err
+		}
+		<-slots
+	}
+	return nil
+}
+
+// consume takes the batches of one stream, in order, and applies them.
+func (n *normalizer) consume(ctx context.Context, p *producer) error {
+	select {
+	case <-p.headReady:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	if p.head.err != nil {
+		return p.head.err
+	}
+	b, names, srcName := p.head.b, p.head.names, p.task.name
+	fs := FileStats{
+		File: p.task.file.Name, Entry: p.task.s.entry, Format: b.format, Kind: b.kind,
+		RejectsByReason: map[string]int64{}, Warnings: map[string]int64{},
+		MissingColumns: b.missing, ExtraColumns: b.extra,
+	}
+	if len(b.missing) > 0 {
+		n.log.Warn("columns missing: their values are null", "file", srcName, "columns", b.missing)
+	}
+	if len(b.extra) > 0 {
+		n.log.Info("columns not read", "file", srcName, "columns", b.extra)
+	}
+	n.log.Debug("layout detected", "file", srcName, "format", b.format, "kind", b.kind)
+
+	repairLogs := 0
+	for bt := range p.batches {
+		select {
+		case <-bt.done:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+		for i := range bt.recs {
+			rec, m := &bt.recs[i], &bt.res[i]
+			fs.RowsIn++
+			if m.err != nil {
+				n.reject(&fs, srcName, *rec, m.err)
+				continue
+			}
+			if m.out.hasAccount {
+				if e := n.addAccount(&m.out.account, srcName, rec.line); e != nil {
+					n.reject(&fs, srcName, *rec, e)
+					continue
+				}
+			}
+			if m.out.hasSeed {
+				n.addAuthor(&m.out.author, srcName, rec.line)
+			}
+			if m.out.hasPost {
+				n.addPost(&m.out, srcName, rec.line)
+				if m.out.timeDisagreement {
+					fs.Warnings[WarnTimeDisagreement]++
+					n.stats.TimeDisagreements++
+				}
+			}
+			if m.utf8Field >= 0 {
+				fs.Warnings[WarnUTF8Repaired]++
+				if repairLogs < maxRepairLogs {
+					repairLogs++
+					n.log.Warn("invalid UTF-8 replaced by U+FFFD", "file", srcName, "line", rec.line, "field", names[m.utf8Field])
+				}
+			}
+			if m.quoteRepaired {
+				fs.Warnings[WarnQuoteRepaired]++
+			}
+			fs.RowsWritten++
+		}
+		bt.recs, bt.res, bt.arena = nil, nil, nil
+		if err := n.flush(false); err != nil {
+			return err
+		}
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+	}
+	if p.err != nil {
+		return p.err
+	}
+	if err := n.flush(true); err != nil {
+		return err
+	}
+	if fs.RowsIn != fs.RowsWritten+fs.RowsRejected {
+		// Unreachable by construction; guard the contract anyway.
+		return fmt.Errorf("%s: internal error: %d rows in, %d written, %d rejected", srcName, fs.RowsIn, fs.RowsWritten, fs.RowsRejected)
+	}
+	n.log.Info("file normalized", "file", srcName, "kind", fs.Kind, "rows_in", fs.RowsIn,
+		"rows_written", fs.RowsWritten, "rows_rejected", fs.RowsRejected)
+	n.stats.Files = append(n.stats.Files, fs)
+	return nil
+}
+
+// file reads one source file; it is files for a single file.
+func (n *normalizer) file(ctx context.Context, f SourceFile) error {
+	return n.files(ctx, []SourceFile{f})
+}

@@ -1,0 +1,214 @@
+package summarize_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"image"
+	"image/png"
+	"log/slog"
+	"math"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/takedown-research/takedown/pipeline/runner"
+	"github.com/takedown-research/takedown/pipeline/store"
+	"github.com/takedown-research/takedown/pipeline/summarize"
+)
+
+// chromiumFlags make headless Chromium render a local file without touching
+// the network or a user profile.
+var chromiumFlags = []string{
+	"--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+	"--disable-background-networking", "--disable-component-update", "--disable-sync",
+	"--disable-extensions", "--disable-default-apps", "--hide-scrollbars", "--mute-audio",
+	"--force-device-scale-factor=1",
+}
+
+// findBrowser returns the Chromium binary, or skips the test when there is
+// none, unless TAKEDOWN_REQUIRE_BROWSER=1 (set by CI), which makes a missing
+// browser a failure.
+func findBrowser(t *testing.T) string {
+	t.Helper()
+	require := os.Getenv("TAKEDOWN_REQUIRE_BROWSER") == "1"
+	if testing.Short() && !require {
+		t.Skip("browser test skipped in -short mode")
+	}
+	for _, name := range []string{"chromium", "chromium-browser", "google-chrome"} {
+		if p, err := exec.LookPath(name); err == nil {
+			return p
+		}
+	}
+	if require {
+		t.Fatal("TAKEDOWN_REQUIRE_BROWSER=1 but no chromium on PATH: apt-get install -y chromium")
+	}
+	t.Skip("no chromium on PATH (apt-get install -y chromium); set TAKEDOWN_REQUIRE_BROWSER=1 to make this a failure")
+	return ""
+}
+
+func chromium(t *testing.T, bin string, args ...string) []byte {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	all := append(append([]string{}, chromiumFlags...), "--user-data-dir="+t.TempDir())
+	cmd := exec.CommandContext(ctx, bin, append(all, args...)...)
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("%s %s: %v\n%s", bin, strings.Join(args, " "), err, stderr.String())
+	}
+	return stdout.Bytes()
+}
+
+// checkScript runs in the page after load. For every chart it records the
+// rendered size and how many data marks have a non-empty box, into a <pre>
+// that --dump-dom prints.
+const checkScript = `<script>
+(function () {
+  var out = {};
+  document.querySelectorAll("svg.chart").forEach(function (svg) {
+    var r = svg.getBoundingClientRect(), drawn = 0;
+    svg.querySelectorAll(".m").forEach(function (m) {
+      var b = m.getBBox();
+      if (b.width > 0 && b.height > 0) drawn++;
+    });
+    out[svg.id] = {width: r.width, height: r.height, drawn: drawn};
+  });
+  var pre = document.createElement("pre");
+  pre.id = "chart-check";
+  pre.textContent = JSON.stringify(out);
+  document.body.appendChild(pre);
+})();
+</script>`
+
+// TestReportInBrowser runs the demo through every stage, then renders its
+// report.html in headless Chromium: every chart must be laid out with a
+// non-empty size and drawn marks, and a screenshot must show each chart's
+// colour and not be blank.
+func TestReportInBrowser(t *testing.T) {
+	bin := findBrowser(t)
+	ws, err := store.Open(filepath.Join(t.TempDir(), "ws"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := &runner.Runner{WS: ws, Log: slog.New(slog.DiscardHandler)}
+	res, err := r.Run(context.Background(), runner.Options{Dataset: "demo", Params: runner.DefaultParams()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := res[len(res)-1].Dir
+	report := filepath.Join(dir, summarize.HTMLReportFile)
+	page, err := os.ReadFile(report)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	// 1. The DOM after layout, with the check script added to a copy.
+	probe := filepath.Join(t.TempDir(), "probe.html")
+	withScript := strings.Replace(string(page), "</body>", checkScript+"\n</body>", 1)
+	if err := os.WriteFile(probe, []byte(withScript), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	dom := chromium(t, bin, "--window-size=1200,3000", "--dump-dom", "file://"+probe)
+	t.Logf("dump-dom took %v", time.Since(start).Round(time.Millisecond))
+	m := regexp.MustCompile(`<pre id="chart-check">(.*?)</pre>`).FindSubmatch(dom)
+	if m == nil {
+		t.Fatalf("the check script did not run; DOM:\n%.2000s", dom)
+	}
+	type box struct {
+		Width, Height float64
+		Drawn         int
+	}
+	var charts map[string]box
+	if err := json.Unmarshal(bytes.ReplaceAll(m[1], []byte("&quot;"), []byte(`"`)), &charts); err != nil {
+		t.Fatalf("chart check %s: %v", m[1], err)
+	}
+	nodes := strings.Count(string(page), "<circle class=\"m\"")
+	for _, id := range summarize.ChartIDs {
+		c, ok := charts[id]
+		switch {
+		case !ok:
+			t.Errorf("chart %s is not in the rendered page", id)
+		case c.Width < 300 || c.Height < 100:
+			t.Errorf("chart %s is rendered %vx%v px", id, c.Width, c.Height)
+		case c.Drawn == 0:
+			t.Errorf("chart %s has no visible marks", id)
+		}
+		t.Logf("%s: %.0fx%.0f px, %d marks drawn", id, c.Width, c.Height, c.Drawn)
+	}
+	if c := charts["chart-network"]; c.Drawn != nodes {
+		t.Errorf("network: %d of %d nodes drawn", c.Drawn, nodes)
+	}
+
+	// 2. A screenshot of the report itself.
+	shot := filepath.Join(t.TempDir(), "report.png")
+	start = time.Now()
+	chromium(t, bin, "--window-size=1200,5200", "--screenshot="+shot, "file://"+report)
+	t.Logf("screenshot took %v", time.Since(start).Round(time.Millisecond))
+	f, err := os.Open(shot)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	img, err := png.Decode(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mean, sd := luminance(img)
+	t.Logf("screenshot %v: luminance mean %.1f, sd %.1f", img.Bounds().Size(), mean, sd)
+	if sd < 10 {
+		t.Errorf("screenshot looks blank: luminance sd %.1f", sd)
+	}
+	for _, c := range summarize.ChartColours {
+		n := countColour(img, c.Colour)
+		t.Logf("%s: %d pixels of %s", c.Chart, n, c.Colour)
+		if n < 100 {
+			t.Errorf("screenshot has %d pixels of %s (%s): the chart is not drawn", n, c.Colour, c.Chart)
+		}
+	}
+}
+
+func luminance(img image.Image) (mean, sd float64) {
+	var sum, sum2, n float64
+	b := img.Bounds()
+	for y := b.Min.Y; y < b.Max.Y; y += 2 {
+		for x := b.Min.X; x < b.Max.X; x += 2 {
+			r, g, bl, _ := img.At(x, y).RGBA()
+			l := (0.299*float64(r) + 0.587*float64(g) + 0.114*float64(bl)) / 257
+			sum += l
+			sum2 += l * l
+			n++
+		}
+	}
+	mean = sum / n
+	return mean, math.Sqrt(max(0, sum2/n-mean*mean))
+}
+
+// countColour counts pixels within a small distance of a #rrggbb colour.
+func countColour(img image.Image, hex string) int {
+	v, err := strconv.ParseUint(strings.TrimPrefix(hex, "#"), 16, 32)
+	if err != nil {
+		panic(fmt.Sprintf("colour %s: %v", hex, err))
+	}
+	wr, wg, wb := int(v>>16), int(v>>8&0xff), int(v&0xff)
+	n := 0
+	b := img.Bounds()
+	for y := b.Min.Y; y < b.Max.Y; y++ {
+		for x := b.Min.X; x < b.Max.X; x++ {
+			r, g, bl, _ := img.At(x, y).RGBA()
+			dr, dg, db := int(r>>8)-wr, int(g>>8)-wg, int(bl>>8)-wb
+			if dr*dr+dg*dg+db*db <= 12*12 {
+				n++
+			}
+		}
+	}
+	return n
+}
