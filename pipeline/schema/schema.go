@@ -135,6 +135,13 @@ type Fingerprint struct {
 	// NormalizerVersion is the text normalizer and URL canonicalizer
 	// version that made the keys; the cluster stage refuses other versions.
 	NormalizerVersion int32 `parquet:"normalizer_version"`
+	// MinHashBands holds one key per LSH band of the post's MinHash
+	// signature (empty when the text is too short); two posts sharing a band
+	// key are near-duplicate candidates.
+	MinHashBands []uint64 `parquet:"minhash_bands,list"`
+	// CNTTextKey is the text key under the coordination-network-toolkit's
+	// own rule (lowercase, mentions dropped), for --compat cnt.
+	CNTTextKey *uint64 `parquet:"cnt_text_key,optional"`
 }
 
 // Signal names used in edges and evidence.
