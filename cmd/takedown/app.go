@@ -144,7 +144,7 @@ func newApp(g *globals) *cli.App {
 			stageCommand(g, "normalize", "parse the archive files into the accounts, posts and rejects tables"),
 			stageCommand(g, "fingerprint", "compute content keys (normalized text, URLs, hashtags, reposts) per post"),
 			stageCommand(g, "cluster", "find coordinated account groups from content shared within a time window"),
-			stageCommand(g, "summarize", "write release and cluster summary tables and a Markdown report"),
+			stageCommand(g, "summarize", "write release and cluster summary tables and the Markdown and HTML reports"),
 			statusCommand(g),
 			verifyCommand(g),
 			gcCommand(g),

@@ -179,7 +179,7 @@ func doRun(c *cli.Context, g *globals, o runner.Options) error {
 		case "cluster":
 			g.out("clusters: %s\n", res.Dir)
 		case "summarize":
-			g.out("report:  %s\n", filepath.Join(res.Dir, "report.md"))
+			g.out("report:  %s\n         %s\n", filepath.Join(res.Dir, "report.html"), filepath.Join(res.Dir, "report.md"))
 		}
 	}
 	g.out("done in %.1fs\n", time.Since(start).Seconds())
