@@ -18,6 +18,11 @@ bench:
 bench-cluster:
     bash scripts/bench-cluster.sh
 
+# normalize against DuckDB on the same >= 1 GB tweets CSV: rows/s, MB/s, CPU,
+# peak RSS (installs @duckdb/node-api into a temp dir; see the script's header).
+bench-normalize:
+    bash scripts/bench-normalize.sh
+
 # Static checks.
 lint:
     gofmt -l $(git ls-files '*.go')

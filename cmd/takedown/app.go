@@ -82,7 +82,7 @@ func exitCode(err error) int {
 	case errors.Is(err, runner.ErrUsage), errors.Is(err, datasets.ErrUnknown), isUsage(err),
 		errors.Is(err, runner.ErrNoTable), errors.Is(err, pqio.ErrNotSeekable):
 		return exitUsage
-	case errors.Is(err, normalize.ErrUnknownHeader), errors.Is(err, normalize.ErrCorruptArchive), errors.Is(err, normalize.ErrRecordTooLarge), errors.Is(err, fetch.ErrNoSource), errors.Is(err, fetch.ErrDigestMismatch), errors.Is(err, fetch.ErrBadArchive), errors.Is(err, errInput):
+	case errors.Is(err, normalize.ErrUnknownHeader), errors.Is(err, normalize.ErrCorruptArchive), errors.Is(err, normalize.ErrRecordTooLarge), errors.Is(err, normalize.ErrMixedHashing), errors.Is(err, fetch.ErrNoSource), errors.Is(err, fetch.ErrDigestMismatch), errors.Is(err, fetch.ErrBadArchive), errors.Is(err, errInput):
 		return exitInput
 	case errors.Is(err, runner.ErrMismatch):
 		return exitMismatch

@@ -10,6 +10,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/takedown-research/takedown/pipeline/fetch"
+	"github.com/takedown-research/takedown/pipeline/normalize"
 	"github.com/takedown-research/takedown/pipeline/runner"
 )
 
@@ -20,11 +21,17 @@ func paramFlags() []cli.Flag {
 	d := runner.DefaultParams()
 	return []cli.Flag{
 		&cli.StringFlag{Name: "format", Value: d.Normalize.Format, Category: "normalize",
-			Usage: "archive format: auto (detect from the header) or twitter-io"},
+			Usage: "archive format: auto (detect from each file's header; a dataset's own format is used as a hint) or one of " + strings.Join(normalize.Formats(), ", ")},
 		&cli.IntFlag{Name: "min-text-runes", Value: d.Fingerprint.MinTextRunes, Category: "fingerprint",
 			Usage: "normalized texts shorter than this get no text key"},
 		&cli.IntFlag{Name: "min-hashtag-seq", Value: d.Fingerprint.MinHashtagSeq, Category: "fingerprint",
 			Usage: "posts with at least this many hashtags get a hashtag sequence key (co_hashtag_seq)"},
+		&cli.IntFlag{Name: "minhash-permutations", Value: d.Fingerprint.MinHashPermutations, Category: "fingerprint",
+			Usage: "MinHash signature length; bands use rows = permutations/bands values each"},
+		&cli.IntFlag{Name: "minhash-bands", Value: d.Fingerprint.MinHashBands, Category: "fingerprint",
+			Usage: "LSH band keys per text; the Jaccard threshold is about (1/bands)^(1/rows)"},
+		&cli.IntFlag{Name: "shingle-size", Value: d.Fingerprint.ShingleSize, Category: "fingerprint",
+			Usage: "words per MinHash shingle (word n-grams of the normalized text)"},
 		&cli.Float64Flag{Name: "window", Value: d.Cluster.WindowSeconds, Category: "cluster",
 			Usage: "seconds: two posts of one item within +-window (inclusive) are co-shared"},
 		&cli.IntFlag{Name: "min-weight", Value: d.Cluster.MinWeight, Category: "cluster",
@@ -37,6 +44,18 @@ func paramFlags() []cli.Flag {
 			Usage: "evidence rows kept per edge"},
 		&cli.IntFlag{Name: "max-item-accounts", Value: d.Cluster.MaxItemAccounts, Category: "cluster",
 			Usage: "bound on accounts per item within one window (viral items); what is bounded is reported"},
+		&cli.Float64Flag{Name: "min-affinity", Value: d.Cluster.MinAffinity, Category: "cluster",
+			Usage: "a pair joins the cluster graph when its score over the geometric mean of the two accounts' posts reaches this; 0 = off"},
+		&cli.Float64Flag{Name: "score-percentile", Value: d.Cluster.ScorePercentile, Category: "cluster",
+			Usage: "keep only pairs whose combined score is at or above this quantile of all pairs' scores (e.g. 0.9); 0 = off"},
+		&cli.StringFlag{Name: "communities", Value: d.Cluster.Communities, Category: "cluster",
+			Usage: "clusters are the graph's connected components (components) or their Louvain communities (louvain)"},
+		&cli.Float64Flag{Name: "resolution", Value: d.Cluster.Resolution, Category: "cluster",
+			Usage: "Louvain modularity resolution (with --communities louvain)"},
+		&cli.Float64Flag{Name: "near-threshold", Value: d.Cluster.NearThreshold, Category: "cluster",
+			Usage: "near_text: Jaccard similarity of word 3-gram shingles a MinHash candidate pair needs, in (0,1]"},
+		&cli.StringFlag{Name: "compat", Value: d.Cluster.Compat, Category: "cluster",
+			Usage: "cnt: also write the coordination-network-toolkit's co_tweet/co_retweet/co_link networks (cnt_edges.csv, .graphml)"},
 		&cli.IntFlag{Name: "top-n", Value: d.Summarize.TopN, Category: "summarize",
 			Usage: "entries in each top list of the summaries"},
 		&cli.IntFlag{Name: "burst-days", Value: d.Summarize.BurstDays, Category: "summarize",
@@ -54,6 +73,9 @@ func paramsFrom(c *cli.Context) runner.Params {
 	p.Cluster.MinWeight = c.Int("min-weight")
 	p.Cluster.MinScore = c.Float64("min-score")
 	p.Fingerprint.MinHashtagSeq = c.Int("min-hashtag-seq")
+	p.Fingerprint.MinHashPermutations = c.Int("minhash-permutations")
+	p.Fingerprint.MinHashBands = c.Int("minhash-bands")
+	p.Fingerprint.ShingleSize = c.Int("shingle-size")
 	var sig []string
 	for _, s := range c.StringSlice("signals") {
 		for _, part := range strings.Split(s, ",") {
@@ -65,6 +87,12 @@ func paramsFrom(c *cli.Context) runner.Params {
 	p.Cluster.Signals = sig
 	p.Cluster.MaxEvidencePerEdge = c.Int("max-evidence-per-edge")
 	p.Cluster.MaxItemAccounts = c.Int("max-item-accounts")
+	p.Cluster.MinAffinity = c.Float64("min-affinity")
+	p.Cluster.ScorePercentile = c.Float64("score-percentile")
+	p.Cluster.Communities = c.String("communities")
+	p.Cluster.Resolution = c.Float64("resolution")
+	p.Cluster.NearThreshold = c.Float64("near-threshold")
+	p.Cluster.Compat = c.String("compat")
 	p.Summarize.TopN = c.Int("top-n")
 	p.Summarize.BurstDays = c.Int("burst-days")
 	p.Summarize.BurstMinAccounts = c.Int("burst-min-accounts")
@@ -171,6 +199,9 @@ func doRun(c *cli.Context, g *globals, o runner.Options) error {
 			state = "cache hit (no work)"
 		}
 		g.out("  %-11s %s  %-22s %s\n", res.Stage, res.RunID, state, statLine(res))
+		if res.Stage == normalize.Name && !g.quiet {
+			g.out("%s", normalizeTable(res))
+		}
 	}
 	for _, res := range results {
 		switch res.Stage {
@@ -184,6 +215,16 @@ func doRun(c *cli.Context, g *globals, o runner.Options) error {
 	}
 	g.out("done in %.1fs\n", time.Since(start).Seconds())
 	return nil
+}
+
+// normalizeTable renders the per-file table of a normalize result, or
+// nothing when its stats do not decode.
+func normalizeTable(res runner.Result) string {
+	var st normalize.Stats
+	if err := json.Unmarshal(res.Stats, &st); err != nil {
+		return ""
+	}
+	return st.Table()
 }
 
 // statLine picks the headline counts of a stage's stats.

@@ -23,7 +23,7 @@ import (
 const Name = "cluster"
 
 // Version is bumped when the stage's output semantics change.
-const Version = 2
+const Version = 3
 
 // SignalCoReply pairs accounts that reply to the same post within the
 // window. It is not on by default.
@@ -34,8 +34,19 @@ const SignalCoReply = "co_reply"
 // hashtags) within the window.
 const SignalCoHashtagSeq = "co_hashtag_seq"
 
+// SignalNearText pairs accounts whose posts are near-duplicates: they share
+// a MinHash LSH band key (fingerprints column minhash_bands) and the Jaccard
+// similarity of their word 3-gram shingle sets is at least
+// Params.NearThreshold.
+const SignalNearText = "near_text"
+
+// SignalCoDomain pairs accounts that link to the same domain (fingerprints
+// column domain_keys) within the window. It is not on by default: popular
+// domains make it weak evidence.
+const SignalCoDomain = "co_domain"
+
 // Signals lists every signal this stage knows, in the order of their names.
-var Signals = []string{SignalCoHashtagSeq, schema.SignalCoRepost, SignalCoReply, schema.SignalCoText, schema.SignalCoURL}
+var Signals = []string{SignalCoDomain, SignalCoHashtagSeq, schema.SignalCoRepost, SignalCoReply, schema.SignalCoText, schema.SignalCoURL, SignalNearText}
 
 // NormalizerVersion is the fingerprint normalizer version whose keys this
 // stage understands. Fingerprints made by another version are refused with
@@ -73,7 +84,34 @@ type Params struct {
 	// within one window before the posts of that window are left out of
 	// pairing (viral items); 0 means no bound.
 	MaxItemAccounts int `json:"max_item_accounts"`
+	// MinAffinity is the minimum affinity (combined score over the
+	// geometric mean of the two accounts' post counts) for a pair to join
+	// the cluster graph; 0 turns the filter off.
+	MinAffinity float64 `json:"min_affinity"`
+	// ScorePercentile keeps, when above 0, only the pairs whose combined
+	// score is at or above this quantile (0 to 1, exclusive) of every
+	// pair's combined score, as CooRnet's 0.90 does.
+	ScorePercentile float64 `json:"score_percentile"`
+	// Communities is how the cluster graph becomes clusters: its connected
+	// components, or the Louvain communities within each component.
+	Communities string `json:"communities"`
+	// Resolution is the Louvain modularity resolution (1 is classic
+	// modularity; higher gives smaller communities).
+	Resolution float64 `json:"resolution"`
+	// NearThreshold is the Jaccard similarity of word 3-gram shingle sets
+	// a near_text candidate pair needs, in (0, 1].
+	NearThreshold float64 `json:"near_threshold"`
+	// Compat "cnt" also writes the coordination-network-toolkit's
+	// co_tweet, co_retweet and co_link networks with its semantics
+	// (cnt_edges.csv, cnt_edges.graphml); "" writes only the tables.
+	Compat string `json:"compat"`
 }
+
+// Values of Params.Communities.
+const (
+	CommunitiesComponents = "components"
+	CommunitiesLouvain    = "louvain"
+)
 
 // DefaultParams returns the default parameters.
 func DefaultParams() Params {
@@ -84,6 +122,10 @@ func DefaultParams() Params {
 		Signals:            []string{SignalCoHashtagSeq, schema.SignalCoRepost, schema.SignalCoText, schema.SignalCoURL},
 		MaxEvidencePerEdge: 20,
 		MaxItemAccounts:    50,
+		MinAffinity:        0.02,
+		Communities:        CommunitiesComponents,
+		Resolution:         1,
+		NearThreshold:      0.8,
 	}
 }
 
@@ -123,6 +165,24 @@ func (p Params) Validate() error {
 	if p.MaxItemAccounts != 0 && p.MaxItemAccounts < 2 {
 		return fmt.Errorf("--max-item-accounts must be 0 (no bound) or >= 2, got %d", p.MaxItemAccounts)
 	}
+	if math.IsNaN(p.MinAffinity) || math.IsInf(p.MinAffinity, 0) || p.MinAffinity < 0 {
+		return fmt.Errorf("--min-affinity must be a finite number >= 0, got %v", p.MinAffinity)
+	}
+	if math.IsNaN(p.ScorePercentile) || p.ScorePercentile < 0 || p.ScorePercentile >= 1 {
+		return fmt.Errorf("--score-percentile must be in [0, 1), got %v", p.ScorePercentile)
+	}
+	if p.Communities != CommunitiesComponents && p.Communities != CommunitiesLouvain {
+		return fmt.Errorf("--communities must be %q or %q, got %q", CommunitiesComponents, CommunitiesLouvain, p.Communities)
+	}
+	if math.IsNaN(p.NearThreshold) || p.NearThreshold <= 0 || p.NearThreshold > 1 {
+		return fmt.Errorf("--near-threshold must be in (0, 1], got %v", p.NearThreshold)
+	}
+	if p.Compat != "" && p.Compat != CompatCNT {
+		return fmt.Errorf("--compat must be empty or %q, got %q", CompatCNT, p.Compat)
+	}
+	if math.IsNaN(p.Resolution) || math.IsInf(p.Resolution, 0) || p.Resolution <= 0 {
+		return fmt.Errorf("--resolution must be a finite number > 0, got %v", p.Resolution)
+	}
 	return nil
 }
 
@@ -148,6 +208,10 @@ type Stats struct {
 	Edges             map[string]int64 `json:"edges_by_signal"`
 	EdgeRows          int64            `json:"edge_rows"`
 	EvidenceRows      int64            `json:"evidence_rows"`
+	ScoredPairs       int64            `json:"scored_pairs"`
+	PercentileScore   float64          `json:"percentile_score"`
+	LowAffinityPairs  int64            `json:"low_affinity_pairs"`
+	LouvainSplits     int64            `json:"louvain_splits"`
 	Clusters          int64            `json:"clusters"`
 	ClusterPairs      int64            `json:"cluster_pairs"`
 	ClusteredAccounts int64            `json:"clustered_accounts"`
@@ -157,6 +221,8 @@ type Stats struct {
 	BoundedItems      int64            `json:"bounded_items"`
 	BoundedPosts      int64            `json:"bounded_posts"`
 	BoundedBySignal   map[string]int64 `json:"bounded_items_by_signal"`
+	NearRejected      int64            `json:"near_rejected_pairs"`
+	CNTEdges          map[string]int64 `json:"cnt_edges_by_type,omitempty"`
 }
 
 // Run reads the fingerprints table and writes edges, evidence and clusters
@@ -213,6 +279,7 @@ func Run(ctx context.Context, in Input, p Params, outDir string, log *slog.Logge
 		st.BoundedItems += r.boundedItems
 		st.BoundedPosts += r.boundedPosts
 		st.BoundedBySignal[sd.name] = r.boundedItems
+		st.NearRejected += r.rejected
 		st.EdgeRows += int64(len(r.edges))
 	}
 	if err := ctx.Err(); err != nil {
@@ -220,6 +287,19 @@ func Run(ctx context.Context, in Input, p Params, outDir string, log *slog.Logge
 	}
 	if err := write(d, results, p, outDir, &st); err != nil {
 		return Stats{}, err
+	}
+	if p.Compat == CompatCNT {
+		cnt, err := cntNetworks(ctx, in.FingerprintsPath, p.windowMillis(), p.MinWeight)
+		if err != nil {
+			return Stats{}, err
+		}
+		st.CNTEdges = map[string]int64{}
+		for _, e := range cnt {
+			st.CNTEdges[e.EdgeType]++
+		}
+		if err := writeCNT(cnt, outDir); err != nil {
+			return Stats{}, err
+		}
 	}
 	log.Info("clustered accounts", "accounts", st.Accounts, "edges", st.EdgeRows,
 		"evidence", st.EvidenceRows, "clusters", st.Clusters,
@@ -332,7 +412,7 @@ func write(d *data, results []*signalResult, p Params, outDir string, st *Stats)
 	for i, ref := range all {
 		flat[i] = ref.e
 	}
-	members, err := components(d, flat, first, inRows, p.MinScore, st)
+	members, err := components(d, flat, first, inRows, p, st)
 	if err != nil {
 		return err
 	}

@@ -92,6 +92,7 @@ func params(minWeight int) Params {
 	p := DefaultParams()
 	p.MinWeight = minWeight
 	p.MinScore = 0 // every kept edge joins the cluster graph
+	p.MinAffinity = 0
 	return p
 }
 
@@ -621,6 +622,13 @@ func TestValidate(t *testing.T) {
 		{func(p *Params) { p.Signals = []string{"co_url", "co_url"} }, "given twice"},
 		{func(p *Params) { p.MaxEvidencePerEdge = 0 }, "--max-evidence-per-edge"},
 		{func(p *Params) { p.MaxItemAccounts = 1 }, "--max-item-accounts"},
+		{func(p *Params) { p.NearThreshold = 0 }, "--near-threshold must be in (0, 1], got 0"},
+		{func(p *Params) { p.NearThreshold = 1.5 }, "--near-threshold"},
+		{func(p *Params) { p.MinAffinity = -1 }, "--min-affinity"},
+		{func(p *Params) { p.ScorePercentile = 1 }, "--score-percentile"},
+		{func(p *Params) { p.Communities = "leiden" }, "--communities"},
+		{func(p *Params) { p.Resolution = 0 }, "--resolution"},
+		{func(p *Params) { p.Compat = "qut" }, "--compat"},
 	}
 	for _, c := range cases {
 		p := DefaultParams()

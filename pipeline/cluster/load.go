@@ -15,10 +15,12 @@ import (
 // are numbered in the order of their ids, so comparing numbers compares ids.
 type data struct {
 	rows, skipped int64
-	accounts      []string      // account ids, sorted
-	posts         []string      // post ids by row number
-	times         []int64       // posted_at by row number, ms
-	signals       []*signalData // in signal-name order
+	accounts      []string            // account ids, sorted
+	posts         []string            // post ids by row number
+	times         []int64             // posted_at by row number, ms
+	postCount     []int32             // posts per account number
+	signals       []*signalData       // in signal-name order
+	shingles      map[uint32][]uint64 // sorted shingle hashes of posts with MinHash bands (near_text only)
 }
 
 // occ is one occurrence of an item: a post that carries it.
@@ -59,8 +61,16 @@ type fpRow struct {
 	RepostKey string   `parquet:"repost_key"`
 	ReplyKey  string   `parquet:"reply_key"`
 
-	HashtagSeqKey     *uint64 `parquet:"hashtag_seq_key,optional"`
-	NormalizerVersion int32   `parquet:"normalizer_version"`
+	HashtagSeqKey     *uint64  `parquet:"hashtag_seq_key,optional"`
+	NormalizerVersion int32    `parquet:"normalizer_version"`
+	DomainKeys        []string `parquet:"domain_keys,list"`
+	MinHashBands      []uint64 `parquet:"minhash_bands,list"`
+}
+
+// textRow is the normalized_text column, read in a second pass only when
+// the near_text signal is on.
+type textRow struct {
+	NormalizedText string `parquet:"normalized_text"`
 }
 
 // load reads the fingerprints table.
@@ -75,7 +85,7 @@ func load(ctx context.Context, path string, signals []string) (*data, error) {
 	strSigs := map[string]*strSignal{}
 	bySig := map[string]*signalData{}
 	for _, name := range signals {
-		sd := &signalData{name: name, numeric: name == schema.SignalCoText || name == SignalCoHashtagSeq}
+		sd := &signalData{name: name, numeric: name == schema.SignalCoText || name == SignalCoHashtagSeq || name == SignalNearText}
 		d.signals = append(d.signals, sd)
 		bySig[name] = sd
 		if !sd.numeric {
@@ -106,6 +116,10 @@ func load(ctx context.Context, path string, signals []string) (*data, error) {
 		sd.occ = make([]occ, 0, total)
 	}
 	var urls []string
+	var bands []uint64
+	var nearPost []int32 // post number per row with bands, -1 otherwise (near_text only)
+	nearSD := bySig[SignalNearText]
+	postAcc := make([]uint32, 0, total) // account number (first-seen) per row
 	err = pqio.Each(path, func(batch []fpRow) error {
 		if err := ctx.Err(); err != nil {
 			return err
@@ -119,6 +133,9 @@ func load(ctx context.Context, path string, signals []string) (*data, error) {
 			}
 			if f.AccountID == "" || f.PostID == "" {
 				d.skipped++
+				if nearSD != nil {
+					nearPost = append(nearPost, -1)
+				}
 				continue
 			}
 			acc, ok := accIdx[f.AccountID]
@@ -130,6 +147,7 @@ func load(ctx context.Context, path string, signals []string) (*data, error) {
 			}
 			o := occ{t: f.PostedAt, acc: acc, post: uint32(len(d.posts))}
 			d.posts = append(d.posts, strings.Clone(f.PostID))
+			postAcc = append(postAcc, acc)
 			d.times = append(d.times, f.PostedAt)
 			if sd := bySig[schema.SignalCoText]; sd != nil && f.TextKey != nil {
 				o.item = *f.TextKey
@@ -144,6 +162,28 @@ func load(ctx context.Context, path string, signals []string) (*data, error) {
 			}
 			if ss := strSigs[SignalCoReply]; ss != nil && f.ReplyKey != "" {
 				addStr(ss, f.ReplyKey, o)
+			}
+			if nearSD != nil {
+				if len(f.MinHashBands) > 0 {
+					nearPost = append(nearPost, int32(o.post))
+					bands = append(bands[:0], f.MinHashBands...)
+					slices.Sort(bands)
+					for _, b := range slices.Compact(bands) {
+						o.item = b
+						nearSD.occ = append(nearSD.occ, o)
+					}
+				} else {
+					nearPost = append(nearPost, -1)
+				}
+			}
+			if ss := strSigs[SignalCoDomain]; ss != nil && len(f.DomainKeys) > 0 {
+				urls = append(urls[:0], f.DomainKeys...)
+				slices.Sort(urls)
+				for _, u := range slices.Compact(urls) {
+					if u != "" {
+						addStr(ss, u, o)
+					}
+				}
 			}
 			if ss := strSigs[schema.SignalCoURL]; ss != nil && len(f.URLKeys) > 0 {
 				urls = append(urls[:0], f.URLKeys...)
@@ -161,10 +201,36 @@ func load(ctx context.Context, path string, signals []string) (*data, error) {
 		return nil, err
 	}
 
+	if nearSD != nil {
+		// Second pass: the shingles of the posts that have MinHash bands,
+		// for the Jaccard verification of near_text candidates.
+		d.shingles = map[uint32][]uint64{}
+		row := 0
+		err = pqio.Each(path, func(batch []textRow) error {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+			for i := range batch {
+				if row < len(nearPost) && nearPost[row] >= 0 {
+					d.shingles[uint32(nearPost[row])] = Shingles(batch[i].NormalizedText)
+				}
+				row++
+			}
+			return nil
+		})
+		if err != nil {
+			return nil, err
+		}
+	}
+
 	// Renumber accounts and string items by sorted order.
 	d.accounts = slices.Clone(accTmp)
 	slices.Sort(d.accounts)
 	accRank := rankOf(accTmp, d.accounts, accIdx)
+	d.postCount = make([]int32, len(d.accounts))
+	for _, a := range postAcc {
+		d.postCount[accRank[a]]++
+	}
 	for _, sd := range d.signals {
 		var itemRank []uint32
 		if !sd.numeric {

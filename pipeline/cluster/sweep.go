@@ -47,6 +47,7 @@ type signalResult struct {
 	items        int64
 	boundedItems int64
 	boundedPosts int64
+	rejected     int64 // near_text candidate pairs below the Jaccard threshold
 }
 
 // rarity returns the weight of an item shared by n of all accounts: a
@@ -140,6 +141,7 @@ func sweep(ctx context.Context, sd *signalData, d *data, p Params) (*signalResul
 		}
 		return strings.Compare(d.posts[x.postB], d.posts[y.postB])
 	}
+	near := sd.name == SignalNearText
 	groups := 0
 	for s := 0; s < len(occs); {
 		e := s + 1
@@ -213,6 +215,10 @@ func sweep(ctx context.Context, sd *signalData, d *data, p Params) (*signalResul
 				if a == b {
 					continue
 				}
+				if near && Jaccard(d.shingles[lastPost[a]], d.shingles[o.post]) < p.NearThreshold {
+					r.rejected++
+					continue
+				}
 				x := rec{pair: makePair(uint32(a), uint32(b)), postA: lastPost[a], postB: o.post, tA: lastT[a], tB: o.t}
 				if a > b {
 					x = rec{pair: makePair(uint32(b), uint32(a)), postA: o.post, postB: lastPost[a], tA: o.t, tB: lastT[a]}
@@ -263,6 +269,26 @@ func sweep(ctx context.Context, sd *signalData, d *data, p Params) (*signalResul
 		return nil, err
 	}
 
+	if near {
+		// A post pair found in several bands counts once, under its
+		// smallest band key.
+		slices.SortFunc(hits, func(x, y hit) int {
+			if c := cmp.Compare(x.pair, y.pair); c != 0 {
+				return c
+			}
+			if c := cmp.Compare(x.postA, y.postA); c != 0 {
+				return c
+			}
+			if c := cmp.Compare(x.postB, y.postB); c != 0 {
+				return c
+			}
+			return cmp.Compare(x.item, y.item)
+		})
+		hits = slices.CompactFunc(hits, func(x, y hit) bool {
+			return x.pair == y.pair && x.postA == y.postA && x.postB == y.postB
+		})
+	}
+
 	// Fold the hits into edges: sorted by (pair, item), each pair's hits
 	// are consecutive and in item order, so sums do not depend on the
 	// order in which items were swept.
@@ -270,7 +296,13 @@ func sweep(ctx context.Context, sd *signalData, d *data, p Params) (*signalResul
 		if c := cmp.Compare(x.pair, y.pair); c != 0 {
 			return c
 		}
-		return cmp.Compare(x.item, y.item)
+		if c := cmp.Compare(x.item, y.item); c != 0 {
+			return c
+		}
+		if c := cmp.Compare(x.postA, y.postA); c != 0 {
+			return c
+		}
+		return cmp.Compare(x.postB, y.postB)
 	})
 	var edges []edge
 	var ev []cand
@@ -299,7 +331,15 @@ func sweep(ctx context.Context, sd *signalData, d *data, p Params) (*signalResul
 			// (items are distinct within an edge).
 			slices.SortFunc(ev, candLess)
 			ev = ev[:k]
-			slices.SortFunc(ev, func(x, y cand) int { return cmp.Compare(x.item, y.item) })
+			slices.SortFunc(ev, func(x, y cand) int {
+				if c := cmp.Compare(x.item, y.item); c != 0 {
+					return c
+				}
+				if c := strings.Compare(d.posts[x.postA], d.posts[y.postA]); c != 0 {
+					return c
+				}
+				return strings.Compare(d.posts[x.postB], d.posts[y.postB])
+			})
 		}
 		ed.ev = slices.Clone(ev)
 		edges = append(edges, ed)

@@ -25,8 +25,9 @@ import (
 // Name is the stage name.
 const Name = "fingerprint"
 
-// Version is bumped when the stage's output semantics change.
-const Version = 2
+// Version is bumped when the stage's output semantics change. Version 3
+// added the minhash_bands and cnt_text_key columns.
+const Version = 3
 
 // NormalizerVersion is the version of the text normalizer and of the URL
 // canonicalizer. Changing either changes keys, so it is a parameter (it
@@ -43,11 +44,27 @@ type Params struct {
 	// MinHashtagSeq is the number of hashtags a post needs for a
 	// hashtag_seq_key (the ordered list); shorter lists get none.
 	MinHashtagSeq int `json:"min_hashtag_seq"`
+	// MinHashPermutations is the length of the MinHash signature; the band
+	// keys use its first MinHashBands*rows values, rows being
+	// MinHashPermutations/MinHashBands.
+	MinHashPermutations int `json:"minhash_permutations"`
+	// MinHashBands is the number of LSH band keys per text.
+	MinHashBands int `json:"minhash_bands"`
+	// ShingleSize is the number of words per MinHash shingle.
+	ShingleSize int `json:"shingle_size"`
 }
 
-// DefaultParams returns the default parameters.
+// maxShingleSize bounds ShingleSize.
+const maxShingleSize = 16
+
+// maxPermutations bounds MinHashPermutations.
+const maxPermutations = 1024
+
+// DefaultParams returns the default parameters: 128 permutations in 11
+// bands of 11 rows (threshold (1/11)^(1/11) = 0.804), word 3-grams.
 func DefaultParams() Params {
-	return Params{MinTextRunes: 12, NormalizerVersion: NormalizerVersion, MinHashtagSeq: 3}
+	return Params{MinTextRunes: 12, NormalizerVersion: NormalizerVersion, MinHashtagSeq: 3,
+		MinHashPermutations: 128, MinHashBands: 11, ShingleSize: 3}
 }
 
 // Validate reports a usage error naming the flag.
@@ -57,6 +74,16 @@ func (p Params) Validate() error {
 	}
 	if p.MinHashtagSeq < 2 {
 		return fmt.Errorf("--min-hashtag-seq must be >= 2, got %d", p.MinHashtagSeq)
+	}
+	if p.MinHashPermutations < 1 || p.MinHashPermutations > maxPermutations {
+		return fmt.Errorf("--minhash-permutations must be in [1, %d], got %d", maxPermutations, p.MinHashPermutations)
+	}
+	if p.MinHashBands < 1 || p.MinHashBands > p.MinHashPermutations {
+		return fmt.Errorf("--minhash-bands must be in [1, --minhash-permutations (%d)], got %d",
+			p.MinHashPermutations, p.MinHashBands)
+	}
+	if p.ShingleSize < 1 || p.ShingleSize > maxShingleSize {
+		return fmt.Errorf("--shingle-size must be in [1, %d], got %d", maxShingleSize, p.ShingleSize)
 	}
 	if p.NormalizerVersion != NormalizerVersion {
 		return fmt.Errorf("normalizer_version must be %d (the only one this build has), got %d",
@@ -85,8 +112,12 @@ type Stats struct {
 	Reposts           int64 `json:"reposts"`
 	RepostsWithoutID  int64 `json:"reposts_without_id"`
 	Replies           int64 `json:"replies"`
+	WithCNTTextKey    int64 `json:"with_cnt_text_key"`
 	MinTextRunes      int   `json:"min_text_runes"`
 	NormalizerVersion int   `json:"normalizer_version"`
+	// MinHashRows is the number of signature values per band,
+	// minhash_permutations/minhash_bands.
+	MinHashRows int `json:"minhash_rows"`
 }
 
 func (s *Stats) add(o Stats) {
@@ -102,6 +133,7 @@ func (s *Stats) add(o Stats) {
 	s.Reposts += o.Reposts
 	s.RepostsWithoutID += o.RepostsWithoutID
 	s.Replies += o.Replies
+	s.WithCNTTextKey += o.WithCNTTextKey
 }
 
 // Run reads the posts table and writes outDir/fingerprints.parquet, one row
@@ -121,39 +153,9 @@ func Run(ctx context.Context, in Input, p Params, outDir string, log *slog.Logge
 	if err != nil {
 		return Stats{}, err
 	}
-	workers := max(1, runtime.GOMAXPROCS(0))
-	norms := make([]*normalizer, workers)
-	for i := range norms {
-		norms[i] = newNormalizer()
-	}
-	st := Stats{MinTextRunes: p.MinTextRunes, NormalizerVersion: p.NormalizerVersion}
-	var out []schema.Fingerprint
-	err = pqio.Each(in.PostsPath, func(batch []schema.Post) error {
-		if err := ctx.Err(); err != nil {
-			return err
-		}
-		out = slices.Grow(out[:0], len(batch))[:len(batch)]
-		parts := make([]Stats, workers)
-		chunk := (len(batch) + workers - 1) / workers
-		var wg sync.WaitGroup
-		for wi := range workers {
-			lo, hi := wi*chunk, min((wi+1)*chunk, len(batch))
-			if lo >= hi {
-				break
-			}
-			wg.Go(func() {
-				for i := lo; i < hi; i++ {
-					out[i] = norms[wi].fingerprint(&batch[i], p, &parts[wi])
-				}
-			})
-		}
-		wg.Wait()
-		for _, s := range parts {
-			st.add(s)
-		}
-		return w.Write(out...)
-	})
-	if err != nil {
+	st := Stats{MinTextRunes: p.MinTextRunes, NormalizerVersion: p.NormalizerVersion,
+		MinHashRows: p.MinHashPermutations / p.MinHashBands}
+	if err := fingerprintAll(ctx, in.PostsPath, p, w, &st); err != nil {
 		w.Abort()
 		if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
 			return Stats{}, err
@@ -168,8 +170,112 @@ func Run(ctx context.Context, in Input, p Params, outDir string, log *slog.Logge
 	return st, nil
 }
 
+// postKeys holds the columns of the posts table the stage reads (the
+// reader skips the others). Its tags must equal schema.Post's; a test checks.
+type postKeys struct {
+	PostID         string   `parquet:"post_id"`
+	AccountID      string   `parquet:"account_id"`
+	PostedAt       int64    `parquet:"posted_at,timestamp(millisecond:utc)"`
+	Text           string   `parquet:"text"`
+	ReplyToPostID  string   `parquet:"reply_to_post_id"`
+	IsRepost       bool     `parquet:"is_repost"`
+	RepostOfPostID string   `parquet:"repost_of_post_id"`
+	Hashtags       []string `parquet:"hashtags,list"`
+	URLs           []string `parquet:"urls,list"`
+}
+
+// pipelineDepth is the number of batches each stage of fingerprintAll may
+// hold ready for the next.
+const pipelineDepth = 2
+
+// fingerprintAll reads the posts, fingerprints them and writes the rows in
+// input order, the three steps overlapping:
+//
+//	pqio.Each --batches--> fingerprint (workers share a batch) --rows--> w.Write
+//	(reader goroutine)     (worker goroutine)                          (caller)
+//
+// Every batch is fingerprinted by all workers, each on a contiguous part, and
+// written whole before the next, so the output order is the input order for
+// any GOMAXPROCS. Stats are sums, so they do not depend on the split.
+func fingerprintAll(ctx context.Context, postsPath string, p Params, w *pqio.Writer[schema.Fingerprint], st *Stats) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	workers := max(1, runtime.GOMAXPROCS(0))
+	norms := make([]*normalizer, workers)
+	for i := range norms {
+		norms[i] = newNormalizer()
+		norms[i].mh = newMinHasher(p.MinHashPermutations, p.MinHashBands, p.ShingleSize)
+	}
+	batches := make(chan []postKeys, pipelineDepth)
+	readErr := make(chan error, 1)
+	go func() {
+		defer close(batches)
+		readErr <- pqio.Each(postsPath, func(batch []postKeys) error {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+			select {
+			case batches <- slices.Clone(batch): // Each reuses batch
+				return nil
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+		})
+	}()
+	rows := make(chan []schema.Fingerprint, pipelineDepth)
+	parts := make([]Stats, workers)
+	go func() {
+		defer close(rows)
+		for batch := range batches {
+			out := make([]schema.Fingerprint, len(batch))
+			chunk := (len(batch) + workers - 1) / workers
+			var wg sync.WaitGroup
+			for wi := range workers {
+				lo, hi := wi*chunk, min((wi+1)*chunk, len(batch))
+				if lo >= hi {
+					break
+				}
+				wg.Go(func() {
+					for i := lo; i < hi; i++ {
+						out[i] = norms[wi].fingerprint(&batch[i], p, &parts[wi])
+					}
+				})
+			}
+			wg.Wait()
+			select {
+			case rows <- out:
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
+	var werr error
+	for out := range rows {
+		if werr == nil {
+			if werr = w.Write(out...); werr != nil {
+				cancel()
+			}
+		}
+	}
+	// rows is closed: the worker goroutine is done, so parts are final.
+	rerr := <-readErr
+	if werr != nil {
+		return werr
+	}
+	if rerr != nil {
+		return rerr
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	for _, s := range parts {
+		st.add(s)
+	}
+	return nil
+}
+
 // fingerprint computes the keys of one post.
-func (n *normalizer) fingerprint(post *schema.Post, p Params, st *Stats) schema.Fingerprint {
+func (n *normalizer) fingerprint(post *postKeys, p Params, st *Stats) schema.Fingerprint {
 	st.Posts++
 	fp := schema.Fingerprint{
 		PostID:    post.PostID,
@@ -190,6 +296,14 @@ func (n *normalizer) fingerprint(post *schema.Post, p Params, st *Stats) schema.
 	if fp.ReplyKey != "" {
 		st.Replies++
 	}
+	if post.RepostOfPostID == "" {
+		// The coordination-network-toolkit leaves posts with a repost id
+		// out of co_tweet, and only those.
+		n.buf = appendCNTText(n.buf[:0], post.Text)
+		k := xxhash.Sum64(n.buf)
+		fp.CNTTextKey = &k
+		st.WithCNTTextKey++
+	}
 
 	text, textURLs := n.normalize(post.Text, true)
 	fp.NormalizedText = text
@@ -197,13 +311,14 @@ func (n *normalizer) fingerprint(post *schema.Post, p Params, st *Stats) schema.
 		if utf8.RuneCountInString(text) >= p.MinTextRunes {
 			k := xxhash.Sum64String(text)
 			fp.TextKey = &k
+			fp.MinHashBands = n.mh.bandKeys(text)
 			st.WithTextKey++
 		} else {
 			st.ShortText++
 		}
 	}
 
-	var urls []string
+	urls := n.urls[:0]
 	for _, raw := range post.URLs {
 		if c, ok := CanonicalURL(raw); ok {
 			urls = append(urls, c)
@@ -219,9 +334,10 @@ func (n *normalizer) fingerprint(post *schema.Post, p Params, st *Stats) schema.
 		st.TextURLs++
 		urls = append(urls, c)
 	}
+	n.urls = urls
 	if len(urls) > 0 {
 		slices.Sort(urls)
-		urls = slices.Compact(urls)
+		urls = slices.Clone(slices.Compact(urls))
 		fp.URLKeys = urls
 		domains := make([]string, len(urls))
 		for i, u := range urls {
@@ -233,24 +349,35 @@ func (n *normalizer) fingerprint(post *schema.Post, p Params, st *Stats) schema.
 		st.URLKeys += int64(len(urls))
 	}
 
-	var tags []string
+	tags := n.tags[:0]
 	for _, h := range post.Hashtags {
 		if t := n.normalizeHashtag(h); t != "" {
 			tags = append(tags, t)
 		}
 	}
+	n.tags = tags
 	if len(tags) >= p.MinHashtagSeq {
-		k := xxhash.Sum64String(strings.Join(tags, "\n"))
+		k := n.joinedHash(tags)
 		fp.HashtagSeqKey = &k
 		st.WithHashtagSeq++
 	}
 	if len(tags) > 0 {
-		set := slices.Clone(tags)
-		slices.Sort(set)
-		set = slices.Compact(set)
-		k := xxhash.Sum64String(strings.Join(set, "\n"))
+		slices.Sort(tags)
+		k := n.joinedHash(slices.Compact(tags))
 		fp.HashtagSetKey = &k
 		st.WithHashtags++
 	}
 	return fp
+}
+
+// joinedHash returns the xxHash64 of ss joined with "\n".
+func (n *normalizer) joinedHash(ss []string) uint64 {
+	n.dig.Reset()
+	for i, s := range ss {
+		if i > 0 {
+			n.dig.WriteString("\n")
+		}
+		n.dig.WriteString(s)
+	}
+	return n.dig.Sum64()
 }

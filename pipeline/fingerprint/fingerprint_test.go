@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"reflect"
 	"runtime"
 	"slices"
 	"strings"
@@ -122,18 +123,43 @@ func TestValidate(t *testing.T) {
 	if err := DefaultParams().Validate(); err != nil {
 		t.Fatal(err)
 	}
+	with := func(f func(*Params)) Params {
+		p := DefaultParams()
+		f(&p)
+		return p
+	}
 	cases := []struct {
 		p    Params
 		want string
 	}{
-		{Params{MinTextRunes: 0, NormalizerVersion: NormalizerVersion, MinHashtagSeq: 3}, "--min-text-runes"},
-		{Params{MinTextRunes: 12, NormalizerVersion: 99, MinHashtagSeq: 3}, "normalizer_version"},
-		{Params{MinTextRunes: 12, NormalizerVersion: NormalizerVersion, MinHashtagSeq: 1}, "--min-hashtag-seq"},
+		{with(func(p *Params) { p.MinTextRunes = 0 }), "--min-text-runes"},
+		{with(func(p *Params) { p.NormalizerVersion = 99 }), "normalizer_version"},
+		{with(func(p *Params) { p.MinHashtagSeq = 1 }), "--min-hashtag-seq"},
+		{with(func(p *Params) { p.MinHashPermutations = 0 }), "--minhash-permutations"},
+		{with(func(p *Params) { p.MinHashPermutations = 5000 }), "--minhash-permutations"},
+		{with(func(p *Params) { p.MinHashBands = 0 }), "--minhash-bands"},
+		{with(func(p *Params) { p.MinHashBands = 129 }), "--minhash-bands"},
+		{with(func(p *Params) { p.ShingleSize = 0 }), "--shingle-size"},
+		{with(func(p *Params) { p.ShingleSize = 17 }), "--shingle-size"},
 	}
 	for _, c := range cases {
 		err := c.p.Validate()
 		if err == nil || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("Validate(%+v) = %v, want an error naming %s", c.p, err, c.want)
+		}
+	}
+}
+
+// TestPostKeysTags checks that the stage's projection of the posts table
+// reads the columns of schema.Post it names, with the same types.
+func TestPostKeysTags(t *testing.T) {
+	post := reflect.TypeFor[schema.Post]()
+	keys := reflect.TypeFor[postKeys]()
+	for i := range keys.NumField() {
+		f := keys.Field(i)
+		pf, ok := post.FieldByName(f.Name)
+		if !ok || pf.Type != f.Type || pf.Tag != f.Tag {
+			t.Errorf("postKeys.%s %s %q does not match schema.Post", f.Name, f.Type, f.Tag)
 		}
 	}
 }
@@ -243,8 +269,8 @@ func TestRunKeys(t *testing.T) {
 		t.Errorf("no hashtags: keys must be null")
 	}
 	wantStats := Stats{Posts: 6, WithTextKey: 3, ShortText: 2, WithURL: 2, URLKeys: 3, URLsRejected: 1,
-		TextURLs: 2, WithHashtags: 3, WithHashtagSeq: 2, Reposts: 1, Replies: 1,
-		MinTextRunes: 12, NormalizerVersion: NormalizerVersion}
+		TextURLs: 2, WithHashtags: 3, WithHashtagSeq: 2, Reposts: 1, Replies: 1, WithCNTTextKey: 5,
+		MinTextRunes: 12, NormalizerVersion: NormalizerVersion, MinHashRows: 11}
 	if st != wantStats {
 		t.Errorf("stats = %+v\nwant    %+v", st, wantStats)
 	}
@@ -375,5 +401,36 @@ func BenchmarkRun100k(b *testing.B) {
 		if _, err := Run(context.Background(), Input{PostsPath: path}, DefaultParams(), b.TempDir(), nil); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// BenchmarkRunFile runs the stage on the posts table named by the
+// environment variable TAKEDOWN_BENCH_POSTS (for example a normalize run's
+// posts.parquet of a 1M-row archive); it is skipped when the variable is unset.
+func BenchmarkRunFile(b *testing.B) {
+	path := os.Getenv("TAKEDOWN_BENCH_POSTS")
+	if path == "" {
+		b.Skip("TAKEDOWN_BENCH_POSTS is not set")
+	}
+	n, err := pqio.NumRows(path)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ResetTimer()
+	for b.Loop() {
+		if _, err := Run(context.Background(), Input{PostsPath: path}, DefaultParams(), b.TempDir(), nil); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(n)*float64(b.N)/b.Elapsed().Seconds(), "rows/s")
+}
+
+func BenchmarkBandKeys(b *testing.B) {
+	text := NormalizeText("RT @someone: This is a typical tweet about #politics with a link https://t.co/AbCdEf1234 and some more words")
+	p := DefaultParams()
+	m := newMinHasher(p.MinHashPermutations, p.MinHashBands, p.ShingleSize)
+	b.ReportAllocs()
+	for b.Loop() {
+		m.bandKeys(text)
 	}
 }

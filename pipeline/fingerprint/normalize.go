@@ -8,7 +8,9 @@ import (
 	"slices"
 	"strings"
 	"unicode"
+	"unicode/utf8"
 
+	"github.com/cespare/xxhash/v2"
 	"golang.org/x/net/publicsuffix"
 	"golang.org/x/text/cases"
 	"golang.org/x/text/unicode/norm"
@@ -16,9 +18,12 @@ import (
 )
 
 var (
-	// rtPrefix matches a leading retweet marker such as "RT @user:".
+	// rtPrefix matches a leading retweet marker such as "RT @user:". The
+	// normalizer uses the scanner rtPrefixLen; the expression is the
+	// reference the tests compare it with.
 	rtPrefix = regexp.MustCompile(`^(?i:rt)\s*@[\p{L}\p{N}_]+\s*:?\s*`)
-	// mentionRe matches an @mention.
+	// mentionRe matches an @mention. The normalizer uses the scanner
+	// appendWithoutMentions; the expression is the reference of the tests.
 	mentionRe = regexp.MustCompile(`@[\p{L}\p{N}_]+`)
 	// removeURLRe finds URLs to remove from the text, with or without a scheme.
 	removeURLRe = xurls.Relaxed()
@@ -27,14 +32,21 @@ var (
 )
 
 // normalizer holds the per-goroutine state of text normalization: a
-// cases.Caser is stateful and must not be shared between goroutines.
+// cases.Caser is stateful and must not be shared between goroutines, and the
+// byte buffers are reused from one text to the next.
 type normalizer struct {
 	fold cases.Caser
 	sb   strings.Builder
+	buf  []byte
+	buf2 []byte
+	mh   *minHasher
+	dig  *xxhash.Digest
+	tags []string
+	urls []string
 }
 
 func newNormalizer() *normalizer {
-	return &normalizer{fold: cases.Fold()}
+	return &normalizer{fold: cases.Fold(), dig: xxhash.New()}
 }
 
 // NormalizeText returns the normalized form of a post's text, the string
@@ -50,47 +62,187 @@ func NormalizeText(s string) string {
 
 // normalize returns the normalized text and, when wantURLs is set, the raw
 // URLs with a scheme found in the text (before case folding).
+//
+// Texts that are plain ASCII after NFKC (most posts) take a fast path that
+// gives the same bytes: NFKC and case folding of ASCII text are the identity
+// and ASCII lowercasing, ASCII holds no format (Cf) characters, and its
+// white space is "\t\n\v\f\r ". The retweet marker and mentions are
+// removed by hand-written scanners equivalent to rtPrefix and mentionRe.
 func (n *normalizer) normalize(s string, wantURLs bool) (string, []string) {
 	if strings.IndexByte(s, '&') >= 0 {
 		s = html.UnescapeString(s)
 	}
-	s = norm.NFKC.String(s)
+	if !isASCII(s) {
+		s = norm.NFKC.String(s)
+	}
 	for {
 		t := strings.TrimLeftFunc(s, unicode.IsSpace)
-		loc := rtPrefix.FindStringIndex(t)
-		if loc == nil {
+		end := rtPrefixLen(t)
+		if end < 0 {
 			break
 		}
-		s = t[loc[1]:]
+		s = t[end:]
 	}
 	var found []string
 	if strings.IndexByte(s, '.') >= 0 || strings.IndexByte(s, ':') >= 0 {
 		s, found = n.removeURLs(s, wantURLs)
 	}
+	if isASCII(s) {
+		// One pass: mentions out, ASCII lowercase, white space collapsed.
+		n.buf = appendASCIINormal(n.buf[:0], s)
+		return string(n.buf), found
+	}
 	if strings.IndexByte(s, '@') >= 0 {
-		s = mentionRe.ReplaceAllLiteralString(s, " ")
+		n.buf = appendWithoutMentions(n.buf[:0], s)
+		s = string(n.buf)
 	}
 	s = n.fold.String(s)
 	s = norm.NFKC.String(s)
-	n.sb.Reset()
-	n.sb.Grow(len(s))
+	out := n.buf2[:0]
 	space := false
 	for _, r := range s {
 		switch {
 		case unicode.IsSpace(r):
-			space = n.sb.Len() > 0
+			space = len(out) > 0
 		case unicode.Is(unicode.Cf, r):
 			// Zero-width characters are invisible and easily inserted to
 			// defeat exact matching.
 		default:
 			if space {
-				n.sb.WriteByte(' ')
+				out = append(out, ' ')
 				space = false
 			}
-			n.sb.WriteRune(r)
+			out = utf8.AppendRune(out, r)
 		}
 	}
-	return n.sb.String(), found
+	n.buf2 = out
+	return string(out), found
+}
+
+// isASCII reports whether s holds only ASCII bytes.
+func isASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= utf8.RuneSelf {
+			return false
+		}
+	}
+	return true
+}
+
+// isASCIISpace reports whether c is white space by unicode.IsSpace.
+func isASCIISpace(c byte) bool {
+	return c == ' ' || ('\t' <= c && c <= '\r')
+}
+
+// isRESpace reports whether c is in the regular expression class \s
+// ([\t\n\f\r ]).
+func isRESpace(c byte) bool {
+	return c == ' ' || c == '\t' || c == '\n' || c == '\f' || c == '\r'
+}
+
+// isMentionRune reports whether r is in [\p{L}\p{N}_].
+func isMentionRune(r rune) bool {
+	if r < utf8.RuneSelf {
+		return ('a' <= r && r <= 'z') || ('A' <= r && r <= 'Z') || ('0' <= r && r <= '9') || r == '_' ||
+			unicode.IsLetter(r) || unicode.IsNumber(r)
+	}
+	return unicode.IsLetter(r) || unicode.IsNumber(r)
+}
+
+// mentionEnd returns the end of the mention word that starts at s[i] (the
+// byte after an '@'): i when no [\p{L}\p{N}_] rune starts there.
+func mentionEnd(s string, i int) int {
+	for i < len(s) {
+		r, size := rune(s[i]), 1
+		if r >= utf8.RuneSelf {
+			r, size = utf8.DecodeRuneInString(s[i:])
+		}
+		if !isMentionRune(r) {
+			break
+		}
+		i += size
+	}
+	return i
+}
+
+// rtPrefixLen returns the length of the retweet marker at the start of t,
+// the match of rtPrefix, or -1 when t does not start with one.
+func rtPrefixLen(t string) int {
+	if len(t) < 2 || t[0]|0x20 != 'r' || t[1]|0x20 != 't' {
+		return -1
+	}
+	i := 2
+	for i < len(t) && isRESpace(t[i]) {
+		i++
+	}
+	if i >= len(t) || t[i] != '@' {
+		return -1
+	}
+	end := mentionEnd(t, i+1)
+	if end == i+1 {
+		return -1
+	}
+	i = end
+	for i < len(t) && isRESpace(t[i]) {
+		i++
+	}
+	if i < len(t) && t[i] == ':' {
+		i++
+	}
+	for i < len(t) && isRESpace(t[i]) {
+		i++
+	}
+	return i
+}
+
+// appendWithoutMentions appends s to dst with every mentionRe match
+// replaced by one space.
+func appendWithoutMentions(dst []byte, s string) []byte {
+	for {
+		at := strings.IndexByte(s, '@')
+		if at < 0 {
+			return append(dst, s...)
+		}
+		dst = append(dst, s[:at]...)
+		end := mentionEnd(s, at+1)
+		if end == at+1 {
+			dst = append(dst, '@')
+		} else {
+			dst = append(dst, ' ')
+		}
+		s = s[end:]
+	}
+}
+
+// appendASCIINormal appends the normal form of the ASCII text s to dst:
+// mentions removed, letters lowercased, runs of white space collapsed into
+// one space, leading and trailing white space dropped.
+func appendASCIINormal(dst []byte, s string) []byte {
+	start := len(dst)
+	space := false
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case isASCIISpace(c):
+			space = len(dst) > start
+			continue
+		case c == '@':
+			if end := mentionEnd(s, i+1); end > i+1 {
+				// A mention becomes a space.
+				space = len(dst) > start
+				i = end - 1
+				continue
+			}
+		case 'A' <= c && c <= 'Z':
+			c += 'a' - 'A'
+		}
+		if space {
+			dst = append(dst, ' ')
+			space = false
+		}
+		dst = append(dst, c)
+	}
+	return dst
 }
 
 // removeURLs removes URLs from s and, when wantURLs is set, returns the
@@ -232,6 +384,10 @@ func isWordByte(c byte) bool {
 
 // normalizeHashtag returns the lowercased form of a hashtag without its "#".
 func (n *normalizer) normalizeHashtag(h string) string {
+	if isASCII(h) {
+		// NFKC and case folding of ASCII are the identity and lowercasing.
+		return strings.ToLower(strings.TrimLeft(strings.TrimSpace(h), "#"))
+	}
 	h = norm.NFKC.String(strings.TrimSpace(h))
 	h = strings.TrimLeft(h, "#")
 	return norm.NFKC.String(n.fold.String(h))

@@ -13,6 +13,7 @@ import (
 type asyncWriter[T any] struct {
 	w      rowWriter[T]
 	ch     chan []T
+	free   chan []T // written batches, cleared, for reuse by Write
 	wg     sync.WaitGroup
 	err    error // set by the write goroutine; read after wg.Wait or when failed is set
 	failed atomic.Bool
@@ -24,7 +25,7 @@ const asyncQueue = 2
 
 // newAsyncWriter starts the write goroutine for w.
 func newAsyncWriter[T any](w rowWriter[T]) *asyncWriter[T] {
-	a := &asyncWriter[T]{w: w, ch: make(chan []T, asyncQueue)}
+	a := &asyncWriter[T]{w: w, ch: make(chan []T, asyncQueue), free: make(chan []T, asyncQueue+1)}
 	a.wg.Add(1)
 	go func() {
 		defer a.wg.Done()
@@ -35,6 +36,11 @@ func newAsyncWriter[T any](w rowWriter[T]) *asyncWriter[T] {
 			if err := a.w.Write(b...); err != nil {
 				a.err = err
 				a.failed.Store(true)
+			}
+			clear(b) // drop references to the rows' strings
+			select {
+			case a.free <- b[:0]:
+			default:
 			}
 		}
 	}()
@@ -49,7 +55,12 @@ func (a *asyncWriter[T]) Write(rows ...T) error {
 	if len(rows) == 0 {
 		return nil
 	}
-	a.ch <- append([]T(nil), rows...)
+	var b []T
+	select {
+	case b = <-a.free:
+	default:
+	}
+	a.ch <- append(b, rows...)
 	return nil
 }
 

@@ -20,6 +20,12 @@ var (
 	// which in practice means a quote that is never closed. The stage stops
 	// rather than hold the rest of the file in memory.
 	ErrRecordTooLarge = errors.New("csv record too large")
+
+	// ErrMixedHashing means a dataset combines the hashed and the unhashed
+	// form of a release (file names with "_hashed" and "_unhashed"): the
+	// same accounts would appear under two ids. Describe them as two
+	// datasets.
+	ErrMixedHashing = errors.New("hashed and unhashed files mixed in one dataset")
 )
 
 // MaxRecordBytes bounds the bytes of one CSV record (the largest real tweet

@@ -91,7 +91,6 @@ const (
 	ReasonBadList     = "bad_list"     // a list value does not parse
 	ReasonDuplicateID = "duplicate_id" // an account id already seen in a users file
 	ReasonIDRounded   = "id_rounded"   // an id a spreadsheet turned into a float ("9.06E+17"): the id is lost
-	ReasonEncoding    = "encoding"     // the record's bytes cannot be repaired into UTF-8 text
 )
 
 // Warning codes counted in FileStats.Warnings.
@@ -217,4 +216,13 @@ func detectFormat(allowed []format, names []string) (*binding, error) {
 		}
 	}
 	return nil, fmt.Errorf("%w: columns [%s]; %s", ErrUnknownHeader, clipN(strings.Join(names, ","), 600), strings.Join(problems, "; "))
+}
+
+// Formats returns the names of the known formats, in detection order.
+func Formats() []string {
+	out := make([]string, len(formats))
+	for i, f := range formats {
+		out[i] = f.name()
+	}
+	return out
 }

@@ -14,7 +14,9 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"path/filepath"
+	"runtime/debug"
 	"sort"
 	"strings"
 
@@ -26,7 +28,7 @@ import (
 const Name = "normalize"
 
 // Version is bumped when the stage's output semantics change.
-const Version = 1
+const Version = 2
 
 // FormatAuto detects each file's format from its header.
 const FormatAuto = "auto"
@@ -89,6 +91,10 @@ type FileStats struct {
 	MissingColumns []string `json:"missing_columns,omitempty"`
 	// ExtraColumns lists header columns the layout does not read.
 	ExtraColumns []string `json:"extra_columns,omitempty"`
+	// FirstPostAt and LastPostAt are the date coverage of the posts written
+	// from this stream (ms since the epoch, UTC); absent without posts.
+	FirstPostAt *int64 `json:"first_post_at,omitempty"`
+	LastPostAt  *int64 `json:"last_post_at,omitempty"`
 }
 
 // Stats are the deterministic facts of a run, recorded in the manifest.
@@ -105,6 +111,10 @@ type Stats struct {
 	LastPostAt        *int64 `json:"last_post_at"`
 	TimeDisagreements int64  `json:"time_disagreements"`
 }
+
+// memoryTarget is the soft heap limit while the stage runs, unless the
+// process has one (GOMEMLIMIT).
+const memoryTarget = 160 << 20
 
 // batchRows is how many rows are buffered before a write.
 const batchRows = 4096
@@ -125,6 +135,14 @@ func Run(ctx context.Context, in Input, p Params, outDir string, log *slog.Logge
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
+	// The stage promises a bounded peak memory whatever the file size. The
+	// live heap stays far below memoryTarget; a soft limit keeps the
+	// garbage collector from letting the heap double above it. A limit set
+	// by the user (GOMEMLIMIT) is respected.
+	if prev := debug.SetMemoryLimit(-1); prev == math.MaxInt64 {
+		debug.SetMemoryLimit(memoryTarget)
+		defer debug.SetMemoryLimit(prev)
+	}
 	allowed := formats
 	if p.Format != FormatAuto {
 		allowed = nil
@@ -133,6 +151,9 @@ func Run(ctx context.Context, in Input, p Params, outDir string, log *slog.Logge
 				allowed = append(allowed, f)
 			}
 		}
+	}
+	if err := checkHashing(in.Files); err != nil {
+		return Stats{}, err
 	}
 	w, err := createOutputs(outDir)
 	if err != nil {
@@ -437,6 +458,26 @@ func (n *normalizer) finish() error {
 	}
 	if n.stats.Files == nil {
 		n.stats.Files = []FileStats{}
+	}
+	return nil
+}
+
+// checkHashing refuses a dataset holding both the hashed and the unhashed
+// form of a release, told apart by the published file names
+// (<campaign>_tweets_csv_hashed.zip, <campaign>_tweets_csv_unhashed.csv.gz).
+func checkHashing(files []SourceFile) error {
+	var hashed, unhashed string
+	for _, f := range files {
+		n := strings.ToLower(f.Name)
+		switch {
+		case strings.Contains(n, "unhashed"):
+			unhashed = f.Name
+		case strings.Contains(n, "_hashed"):
+			hashed = f.Name
+		}
+	}
+	if hashed != "" && unhashed != "" {
+		return fmt.Errorf("%w: %s is hashed, %s is not; normalize them as two datasets", ErrMixedHashing, hashed, unhashed)
 	}
 	return nil
 }

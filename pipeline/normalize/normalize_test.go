@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"reflect"
 	"runtime"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -570,5 +571,70 @@ func TestCRLF(t *testing.T) {
 	}
 	if raw := r.rejects[0].Raw; bytes.HasSuffix(raw, []byte("\r")) || !bytes.HasSuffix(raw, []byte(`""`)) {
 		t.Errorf("raw %q", raw)
+	}
+}
+
+// TestDeterminismManyBatches runs files spanning many batches, read in
+// parallel, under several GOMAXPROCS values: the bytes must not change.
+func TestDeterminismManyBatches(t *testing.T) {
+	if testing.Short() {
+		t.Skip("writes 3 files of 3,000 rows")
+	}
+	dir := t.TempDir()
+	var files []SourceFile
+	for f := 0; f < 3; f++ {
+		var rows []map[string]string
+		for i := 0; i < 3000; i++ {
+			over := map[string]string{"userid": "u" + strconv.Itoa((i*7+f)%400), "tweet_text": strings.Repeat("x", i%300)}
+			if i%97 == 5 {
+				over["tweet_time"] = "yesterday"
+			}
+			rows = append(rows, tweet(f*3000+i, over))
+		}
+		files = append(files, writeSource(t, dir, "part_"+strconv.Itoa(f)+".csv", []byte(csvText(tweetsCols, rows...))))
+	}
+	var first []byte
+	for _, procs := range []int{1, 2, 8} {
+		old := runtime.GOMAXPROCS(procs)
+		r := run(t, files...)
+		runtime.GOMAXPROCS(old)
+		if r.stats.Posts != 9000-3*31 || r.stats.Rejects != 3*31 {
+			t.Fatalf("GOMAXPROCS %d: posts %d, rejects %d", procs, r.stats.Posts, r.stats.Rejects)
+		}
+		var all []byte
+		for _, name := range []string{"accounts", "posts", "rejects"} {
+			b, err := os.ReadFile(filepath.Join(r.dir, name+".parquet"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			all = append(all, b...)
+		}
+		if first == nil {
+			first = all
+		} else if !bytes.Equal(first, all) {
+			t.Fatalf("GOMAXPROCS %d: outputs differ from GOMAXPROCS 1", procs)
+		}
+	}
+}
+
+func TestMixedHashing(t *testing.T) {
+	dir := t.TempDir()
+	body := []byte(csvText(tweetsCols, tweet(0, nil)))
+	for _, c := range []struct {
+		names []string
+		ok    bool
+	}{
+		{[]string{"x_tweets_csv_hashed.zip", "x_users_csv_hashed.zip"}, true},
+		{[]string{"x_tweets_csv_unhashed.csv.gz", "x_users_csv_unhashed.csv.gz"}, true},
+		{[]string{"x_tweets_csv_hashed.zip", "x_tweets_csv_unhashed.csv.gz"}, false},
+	} {
+		var files []SourceFile
+		for _, n := range c.names {
+			files = append(files, writeSource(t, dir, n, body))
+		}
+		_, err := Run(context.Background(), Input{Dataset: "d", Files: files}, DefaultParams(), t.TempDir(), nil)
+		if (err == nil) != c.ok || (!c.ok && !errors.Is(err, ErrMixedHashing)) {
+			t.Errorf("%q: err %v", c.names, err)
+		}
 	}
 }

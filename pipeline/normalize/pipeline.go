@@ -29,9 +29,9 @@ import (
 // Batch bounds: a batch closes at batchRecords records or batchBytes raw
 // bytes, whichever comes first.
 const (
-	batchRecords  = 2048
-	batchBytes    = 1 << 20
-	producerQueue = 4
+	batchRecords  = 1024
+	batchBytes    = 512 << 10
+	producerQueue = 3
 )
 
 // streamTask is one CSV stream to read: a plain or gzipped file, or one
@@ -78,9 +78,35 @@ type producer struct {
 	err       error       // a read error after the last batch
 }
 
+// batchPool recycles batches (their record, arena and result buffers):
+// a consumed batch goes back, so steady-state reading allocates little.
+var batchPool = sync.Pool{New: func() any {
+	return &batch{recs: make([]record, 0, batchRecords), arena: make([]byte, 0, batchBytes+batchBytes/4)}
+}}
+
+// getBatch returns an empty batch for a stream.
+func getBatch(t table, ncol int) *batch {
+	b := batchPool.Get().(*batch)
+	b.table, b.ncol, b.done = t, ncol, make(chan struct{})
+	return b
+}
+
+// putBatch recycles a consumed batch. Nothing may refer to its buffers:
+// rows copy what they keep, rejects copy the raw bytes.
+func putBatch(b *batch) {
+	clear(b.recs)
+	clear(b.res)
+	b.recs, b.res, b.arena = b.recs[:0], b.res[:0], b.arena[:0]
+	b.table, b.done = nil, nil
+	batchPool.Put(b)
+}
+
 // mapBatch maps every record of b.
 func mapBatch(b *batch) {
-	b.res = make([]mapped, len(b.recs))
+	if cap(b.res) < len(b.recs) {
+		b.res = make([]mapped, len(b.recs))
+	}
+	b.res = b.res[:len(b.recs)]
 	for i := range b.recs {
 		rec := &b.recs[i]
 		m := &b.res[i]
@@ -180,8 +206,7 @@ func (n *normalizer) produce(ctx context.Context, p *producer, jobs chan<- *batc
 	lastLine := hrec.line
 	var offs []int
 	for eof := false; !eof; {
-		bt := &batch{table: b.table, ncol: ncol, done: make(chan struct{}),
-			recs: make([]record, 0, batchRecords), arena: make([]byte, 0, batchBytes+batchBytes/4)}
+		bt := getBatch(b.table, ncol)
 		offs = offs[:0]
 		var readErr error
 		for len(bt.recs) < batchRecords && len(bt.arena) < batchBytes {
@@ -216,7 +241,9 @@ func (n *normalizer) produce(ctx context.Context, p *producer, jobs chan<- *batc
 			}
 			bt.recs[i].raw = bt.arena[offs[i]:end:end]
 		}
-		if len(bt.recs) > 0 {
+		if len(bt.recs) == 0 {
+			putBatch(bt)
+		} else {
 			select {
 			case p.batches <- bt:
 			case <-ctx.Done():
@@ -366,6 +393,14 @@ func (n *normalizer) consume(ctx context.Context, p *producer) error {
 			}
 			if m.out.hasPost {
 				n.addPost(&m.out, srcName, rec.line)
+				at := m.out.post.PostedAt
+				if fs.FirstPostAt == nil || at < *fs.FirstPostAt {
+					fs.FirstPostAt = &at
+				}
+				if fs.LastPostAt == nil || at > *fs.LastPostAt {
+					v := at
+					fs.LastPostAt = &v
+				}
 				if m.out.timeDisagreement {
 					fs.Warnings[WarnTimeDisagreement]++
 					n.stats.TimeDisagreements++
@@ -383,7 +418,7 @@ func (n *normalizer) consume(ctx context.Context, p *producer) error {
 			}
 			fs.RowsWritten++
 		}
-		bt.recs, bt.res, bt.arena = nil, nil, nil
+		putBatch(bt)
 		if err := n.flush(false); err != nil {
 			return err
 		}

@@ -57,6 +57,9 @@ func TestRealData(t *testing.T) {
 			if r.stats.Posts != c.posts {
 				t.Errorf("posts %d, want %d", r.stats.Posts, c.posts)
 			}
+			if c.posts > 0 && (fs.FirstPostAt == nil || *fs.FirstPostAt != *r.stats.FirstPostAt || *fs.LastPostAt != *r.stats.LastPostAt) {
+				t.Errorf("file date coverage %v..%v, run %v..%v", fs.FirstPostAt, fs.LastPostAt, r.stats.FirstPostAt, r.stats.LastPostAt)
+			}
 			if int64(len(r.accounts)) != c.accounts {
 				t.Errorf("accounts %d, want %d", len(r.accounts), c.accounts)
 			}

@@ -1,0 +1,161 @@
+package cluster
+
+import (
+	"bytes"
+	"fmt"
+	"math"
+	"slices"
+	"testing"
+
+	"github.com/takedown-research/takedown/pipeline/schema"
+)
+
+func TestShinglesAndJaccard(t *testing.T) {
+	a := Shingles("the quick brown fox jumps")    // 3 shingles
+	b := Shingles("the quick brown fox  sleeps ") // shares "the quick brown", "quick brown fox"
+	if len(a) != 3 || len(b) != 3 {
+		t.Fatalf("shingles: %d, %d, want 3, 3", len(a), len(b))
+	}
+	if got := Jaccard(a, b); math.Abs(got-2.0/4.0) > 1e-12 {
+		t.Fatalf("Jaccard = %v, want 0.5", got)
+	}
+	if got := Jaccard(a, a); got != 1 {
+		t.Fatalf("Jaccard(a, a) = %v", got)
+	}
+	if len(Shingles("two words")) != 1 || Shingles("  ") != nil {
+		t.Fatal("short texts")
+	}
+	if Jaccard(nil, nil) != 0 {
+		t.Fatal("empty sets")
+	}
+}
+
+// nearFP is a post with MinHash band keys and a normalized text.
+func nearFP(post, acc string, at int64, text string, bands ...uint64) schema.Fingerprint {
+	return schema.Fingerprint{PostID: post, AccountID: acc, PostedAt: t0 + at, NormalizedText: text, MinHashBands: bands}
+}
+
+func TestNearText(t *testing.T) {
+	base := "w1 w2 w3 w4 w5 w6 w7 w8 w9 w10 w11 w12"
+	near := "w1 w2 w3 w4 w5 w6 w7 w8 w9 w10 w11 x12" // 9 of 11 shingles shared: Jaccard 9/11 = 0.818
+	far := "w1 w2 w3 w4 w5 x6 x7 x8 x9 x10 x11 x12"  // shares band 7 but Jaccard 3/17
+	rows := []schema.Fingerprint{
+		// a and b: two near-duplicate pairs within the window, sharing two bands each.
+		nearFP("1", "a", 0, base, 7, 8), nearFP("2", "b", 5000, near, 7, 8),
+		nearFP("3", "a", 1e6, base, 9), nearFP("4", "b", 1e6+60000, near, 9),
+		// c: candidate through band 7, but not similar enough.
+		nearFP("5", "c", 1000, far, 7),
+		// d: similar but outside the window.
+		nearFP("6", "d", 1e6+120001, base, 9),
+	}
+	p := params(2)
+	p.Signals = []string{SignalNearText}
+	out := run(t, rows, p)
+	if len(out.edges) != 1 || out.edges[0].AccountA != "a" || out.edges[0].AccountB != "b" || out.edges[0].SharedItems != 2 {
+		t.Fatalf("edges = %+v", out.edges)
+	}
+	if len(out.evidence) != 2 || out.evidence[0].ItemKey != "0000000000000007" || out.evidence[0].DtMillis != 5000 ||
+		out.evidence[1].ItemKey != "0000000000000009" || out.evidence[1].DtMillis != 60000 {
+		t.Fatalf("evidence = %+v", out.evidence)
+	}
+	if out.stats.NearRejected == 0 {
+		t.Fatal("the dissimilar candidate was not counted as rejected")
+	}
+	// A threshold above 9/11 drops both pairs.
+	p.NearThreshold = 0.9
+	if out := run(t, rows, p); len(out.edges) != 0 {
+		t.Fatalf("threshold 0.9: edges = %+v", out.edges)
+	}
+}
+
+func TestCoDomain(t *testing.T) {
+	rows := []schema.Fingerprint{
+		{PostID: "1", AccountID: "a", PostedAt: t0, DomainKeys: []string{"x.org"}},
+		{PostID: "2", AccountID: "b", PostedAt: t0 + 10, DomainKeys: []string{"x.org", "x.org"}},
+		{PostID: "3", AccountID: "a", PostedAt: t0 + 1e6, DomainKeys: []string{"y.org"}},
+		{PostID: "4", AccountID: "b", PostedAt: t0 + 1e6, DomainKeys: []string{"y.org"}},
+	}
+	if out := run(t, rows, params(2)); len(out.edges) != 0 {
+		t.Fatalf("co_domain is on by default: %+v", out.edges)
+	}
+	p := params(2)
+	p.Signals = []string{SignalCoDomain}
+	out := run(t, rows, p)
+	if len(out.edges) != 1 || out.edges[0].Signal != SignalCoDomain || out.edges[0].SharedItems != 2 {
+		t.Fatalf("edges = %+v", out.edges)
+	}
+}
+
+// TestLouvainDeterministic checks that --communities louvain splits two
+// dense groups joined by one weak pair, and gives the same bytes twice.
+func TestLouvainDeterministic(t *testing.T) {
+	var rows []schema.Fingerprint
+	n := 0
+	add := func(acc string, at int64, text uint64) {
+		n++
+		rows = append(rows, fp(fmt.Sprint(n), acc, at, text))
+	}
+	for g, members := range [][]string{{"a", "b", "c", "d"}, {"e", "f", "g", "h"}} {
+		for item := range 4 {
+			for _, m := range members {
+				add(m, int64(g*1e8+item*1e6), uint64(100*g+item+1))
+			}
+		}
+	}
+	// d and e co-share two items: one weak bridge.
+	add("d", 5e8, 999)
+	add("e", 5e8, 999)
+	add("d", 6e8, 998)
+	add("e", 6e8, 998)
+	p := params(2)
+	comp := run(t, rows, p)
+	if comp.stats.Clusters != 1 {
+		t.Fatalf("components: %d clusters, want 1", comp.stats.Clusters)
+	}
+	p.Communities = CommunitiesLouvain
+	a, b := run(t, rows, p), run(t, rows, p)
+	if a.stats.Clusters != 2 || a.stats.LouvainSplits != 1 {
+		t.Fatalf("louvain: %d clusters, %d splits", a.stats.Clusters, a.stats.LouvainSplits)
+	}
+	want := []string{ClusterID([]string{"a", "b", "c", "d"}), ClusterID([]string{"e", "f", "g", "h"})}
+	for _, m := range a.clusters {
+		if !slices.Contains(want, m.ClusterID) {
+			t.Fatalf("unexpected cluster %s", m.ClusterID)
+		}
+	}
+	if !bytes.Equal(a.files[schema.TableClusters], b.files[schema.TableClusters]) {
+		t.Fatal("two louvain runs gave different bytes")
+	}
+}
+
+// TestMinAffinity checks that two hyperactive accounts co-sharing a few of
+// their many posts stay out of the cluster graph, while a pair whose posts
+// are mostly co-shared joins it.
+func TestMinAffinity(t *testing.T) {
+	var rows []schema.Fingerprint
+	n := 0
+	add := func(acc string, at int64, text uint64) {
+		n++
+		rows = append(rows, fp(fmt.Sprint(n), acc, at, text))
+	}
+	for i := range 4 { // both pairs co-share 4 rare texts
+		add("a", int64(i)*1e6, uint64(i+1))
+		add("b", int64(i)*1e6, uint64(i+1))
+		add("x", int64(i)*1e6+5e8, uint64(i+11))
+		add("y", int64(i)*1e6+5e8, uint64(i+11))
+	}
+	for i := range 400 { // x and y post 400 more texts each, alone
+		add("x", 1e9+int64(i)*1e6, uint64(1000+i))
+		add("y", 2e9+int64(i)*1e6, uint64(5000+i))
+	}
+	p := params(2)
+	p.MinAffinity = 0.02 // a-b: 4/4 = 1; x-y: 4/404 ≈ 0.0099
+	out := run(t, rows, p)
+	if out.stats.Clusters != 1 || out.stats.LowAffinityPairs != 1 || out.clusters[0].AccountID != "a" {
+		t.Fatalf("clusters = %+v, stats low-affinity %d", out.clusters, out.stats.LowAffinityPairs)
+	}
+	p.MinAffinity = 0
+	if out := run(t, rows, p); out.stats.Clusters != 2 {
+		t.Fatalf("without the filter: %d clusters", out.stats.Clusters)
+	}
+}

@@ -1,0 +1,108 @@
+package fingerprint
+
+import (
+	"strings"
+	"unicode"
+	"unicode/utf8"
+)
+
+// CNTText returns a post's text as the coordination-network-toolkit
+// (QUT Digital Observatory, coordination_network_toolkit/similarity.py,
+// message_preprocessor) prepares it for its co_tweet network:
+//
+//	" ".join(social_media_cleaner.sub("", text.lower()).split())
+//
+// with social_media_cleaner = r"@.*?(?=(?:\s|$))": Python's str.lower, then
+// every "@" and what follows it up to the next white space character or the
+// end of the text removed, then runs of white space collapsed into one space
+// and leading and trailing white space dropped. URLs, HTML entities and
+// retweet markers are kept as they are. White space is Python's (str.isspace,
+// which also matches the regular expression's \s): unicode.IsSpace plus the
+// separators U+001C..U+001F.
+func CNTText(text string) string {
+	return string(appendCNTText(nil, text))
+}
+
+// pyIsSpace reports whether Python's str.isspace holds for r.
+func pyIsSpace(r rune) bool {
+	return unicode.IsSpace(r) || (0x1c <= r && r <= 0x1f)
+}
+
+// appendCNTText appends CNTText(text) to dst.
+func appendCNTText(dst []byte, text string) []byte {
+	space := false
+	start := len(dst)
+	skip := false // inside an @... run
+	for i, r := range text {
+		if pyIsSpace(r) {
+			skip = false
+			space = len(dst) > start
+			continue
+		}
+		if r == '@' || skip {
+			skip = true
+			continue
+		}
+		if space {
+			dst = append(dst, ' ')
+			space = false
+		}
+		dst = appendPyLower(dst, text, i, r)
+	}
+	return dst
+}
+
+// appendPyLower appends Python's lowercase of the rune r at text[i:]: the
+// simple lowercase mapping, except U+0130 (İ, to "i" + U+0307) and the
+// capital sigma, which becomes the final sigma ς at the end of a word
+// (Unicode's Final_Sigma condition, as CPython's handle_capital_sigma).
+func appendPyLower(dst []byte, text string, i int, r rune) []byte {
+	switch {
+	case r < utf8.RuneSelf:
+		if 'A' <= r && r <= 'Z' {
+			r += 'a' - 'A'
+		}
+		return append(dst, byte(r))
+	case r == 0x130:
+		return append(dst, "i\u0307"...)
+	case r == 0x3a3:
+		if finalSigma(text, i) {
+			return utf8.AppendRune(dst, 0x3c2)
+		}
+		return utf8.AppendRune(dst, 0x3c3)
+	}
+	return utf8.AppendRune(dst, unicode.ToLower(r))
+}
+
+// finalSigma reports whether the capital sigma at text[i:] is in the
+// Final_Sigma context: a cased letter before it (skipping case-ignorable
+// characters) and none after it (same skipping).
+func finalSigma(text string, i int) bool {
+	before := strings.TrimRightFunc(text[:i], isCaseIgnorable)
+	r, _ := utf8.DecodeLastRuneInString(before)
+	if before == "" || !isCased(r) {
+		return false
+	}
+	after := strings.TrimLeftFunc(text[i+len("Σ"):], isCaseIgnorable)
+	r, _ = utf8.DecodeRuneInString(after)
+	return after == "" || !isCased(r)
+}
+
+// isCased reports Unicode's Cased property: Lowercase, Uppercase or
+// titlecase letters.
+func isCased(r rune) bool {
+	return unicode.IsLower(r) || unicode.IsUpper(r) || unicode.IsTitle(r) ||
+		unicode.Is(unicode.Other_Lowercase, r) || unicode.Is(unicode.Other_Uppercase, r)
+}
+
+// isCaseIgnorable reports Unicode's Case_Ignorable property: categories Mn,
+// Me, Cf, Lm, Sk and the Word_Break classes MidLetter, MidNumLet and
+// Single_Quote.
+func isCaseIgnorable(r rune) bool {
+	switch r {
+	case '\'', '.', ':', 0xb7, 0x387, 0x55f, 0x5f4, 0x2018, 0x2019, 0x2024, 0x2027,
+		0xfe13, 0xfe52, 0xfe55, 0xff07, 0xff0e, 0xff1a:
+		return true
+	}
+	return unicode.In(r, unicode.Mn, unicode.Me, unicode.Cf, unicode.Lm, unicode.Sk)
+}

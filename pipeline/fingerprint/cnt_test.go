@@ -1,0 +1,51 @@
+package fingerprint
+
+import (
+	"encoding/json"
+	"os"
+	"testing"
+)
+
+// TestCNTTextPython compares CNTText with the toolkit's own Python rule on
+// the texts of testdata/cnt_python.json, which testdata/cnt_python.py wrote
+// by running that rule (see the script for the Python version).
+func TestCNTTextPython(t *testing.T) {
+	b, err := os.ReadFile("testdata/cnt_python.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var data struct {
+		Python string
+		Cases  []struct{ In, Want string }
+	}
+	if err := json.Unmarshal(b, &data); err != nil {
+		t.Fatal(err)
+	}
+	if len(data.Cases) < 100 {
+		t.Fatalf("only %d cases", len(data.Cases))
+	}
+	for _, c := range data.Cases {
+		if got := CNTText(c.In); got != c.Want {
+			t.Errorf("CNTText(%q) = %q, Python %s gives %q", c.In, got, data.Python, c.Want)
+		}
+	}
+}
+
+func TestCNTTextKeys(t *testing.T) {
+	cases := []struct{ a, b string }{
+		{"Vote NOW @alice", "vote now"},
+		{"vote   now\n", "VOTE now @bob @carol"},
+	}
+	for _, c := range cases {
+		if CNTText(c.a) != CNTText(c.b) {
+			t.Errorf("CNTText(%q) = %q and CNTText(%q) = %q should match", c.a, CNTText(c.a), c.b, CNTText(c.b))
+		}
+	}
+	// Unlike text_key, different short links and an RT marker make different texts.
+	if CNTText("Big news https://t.co/aaa") == CNTText("Big news https://t.co/bbb") {
+		t.Error("CNT keeps URLs: different links must differ")
+	}
+	if CNTText("RT @a: Big news") == CNTText("Big news") {
+		t.Error("CNT keeps the RT marker's letters")
+	}
+}

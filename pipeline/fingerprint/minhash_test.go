@@ -1,0 +1,307 @@
+package fingerprint
+
+import (
+	"encoding/json"
+	"flag"
+	"fmt"
+	"math"
+	"math/big"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/cespare/xxhash/v2"
+
+	"github.com/takedown-research/takedown/pipeline/schema"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files in testdata")
+
+func TestPermuteExact(t *testing.T) {
+	p := new(big.Int).SetUint64(mersenne61)
+	rng := rand.New(rand.NewPCG(1, 2))
+	edge := []uint64{0, 1, 2, mersenne61 - 1, mersenne61 - 2, 1 << 60, 1<<61 - 3}
+	for i := range 200000 {
+		a, b, h := rng.Uint64N(mersenne61-1)+1, rng.Uint64N(mersenne61), rng.Uint64()
+		if i < len(edge)*len(edge) {
+			a, b = max(edge[i%len(edge)], 1), edge[i/len(edge)]
+			h = math.MaxUint64 - uint64(i)
+		}
+		want := new(big.Int).SetUint64(a)
+		want.Mul(want, new(big.Int).SetUint64(h))
+		want.Add(want, new(big.Int).SetUint64(b))
+		want.Mod(want, p)
+		if got := permute(a, b, reduce61(h)); got != want.Uint64() {
+			t.Fatalf("permute(%d, %d, %d) = %d, want %d", a, b, h, got, want.Uint64())
+		}
+	}
+}
+
+func TestPermutationParams(t *testing.T) {
+	ab := permutationParams(128)
+	seen := map[uint64]bool{}
+	for i := 0; i < len(ab); i += 2 {
+		if ab[i] < 1 || ab[i] >= mersenne61 || ab[i+1] >= mersenne61 {
+			t.Fatalf("permutation %d: a=%d b=%d out of range", i/2, ab[i], ab[i+1])
+		}
+		if seen[ab[i]] {
+			t.Fatalf("repeated a=%d", ab[i])
+		}
+		seen[ab[i]] = true
+	}
+	if !slices.Equal(permutationParams(10), ab[:20]) {
+		t.Error("the first permutations must not depend on how many are drawn")
+	}
+	// SplitMix64's published first output for seed 0 pins the generator.
+	g := splitMix64(0)
+	if got := g.next(); got != 0xe220a8397b1dcdaf {
+		t.Errorf("splitmix64(0) first output = %#x, want 0xe220a8397b1dcdaf", got)
+	}
+}
+
+func TestBandThreshold(t *testing.T) {
+	p := DefaultParams()
+	rows := p.MinHashPermutations / p.MinHashBands
+	if th := BandThreshold(p.MinHashBands, rows); th < 0.78 || th > 0.83 {
+		t.Errorf("default threshold (1/%d)^(1/%d) = %.3f, want about 0.8", p.MinHashBands, rows, th)
+	}
+}
+
+// words returns n words drawn from a vocabulary of size vocab.
+func words(rng *rand.Rand, n, vocab int) []string {
+	w := make([]string, n)
+	for i := range w {
+		w[i] = fmt.Sprint("w", rng.IntN(vocab))
+	}
+	return w
+}
+
+// shingleJaccard is the exact Jaccard similarity of the word n-gram sets.
+func shingleJaccard(a, b string, n int) float64 {
+	set := func(s string) map[string]bool {
+		w := strings.Fields(s)
+		m := map[string]bool{}
+		if len(w) < n {
+			m[s] = true
+			return m
+		}
+		for i := 0; i+n <= len(w); i++ {
+			m[strings.Join(w[i:i+n], " ")] = true
+		}
+		return m
+	}
+	sa, sb := set(a), set(b)
+	inter := 0
+	for k := range sa {
+		if sb[k] {
+			inter++
+		}
+	}
+	return float64(inter) / float64(len(sa)+len(sb)-inter)
+}
+
+func shareBand(a, b []uint64) bool {
+	for i := range a {
+		if a[i] == b[i] {
+			return true
+		}
+	}
+	return false
+}
+
+func TestMinHashProperties(t *testing.T) {
+	p := DefaultParams()
+	m := newMinHasher(p.MinHashPermutations, p.MinHashBands, p.ShingleSize)
+	rng := rand.New(rand.NewPCG(3, 4))
+
+	// Texts that normalize alike share every band.
+	a := m.bandKeys(NormalizeText("RT @x: Breaking NEWS about the vote today https://t.co/1 #Vote"))
+	b := m.bandKeys(NormalizeText("breaking news about   the vote today @y https://t.co/2 #vote"))
+	if len(a) != p.MinHashBands || !slices.Equal(a, b) {
+		t.Errorf("same normalized text: bands %x and %x", a, b)
+	}
+
+	// Jaccard about 0.9 (60 words, one in the middle replaced: 55 of 61
+	// shingles shared): theory says 1-(1-0.9^11)^11 = 0.98 share a band.
+	const trials = 400
+	shared, agree, jsum := 0, 0.0, 0.0
+	for range trials {
+		w := words(rng, 60, 1_000_000)
+		t1 := strings.Join(w, " ")
+		w[30] = "changed"
+		t2 := strings.Join(w, " ")
+		jsum += shingleJaccard(t1, t2, 3)
+		if shareBand(m.bandKeys(t1), m.bandKeys(t2)) {
+			shared++
+		}
+		s1 := MinHashSignature(t1, 128, 3)
+		s2 := MinHashSignature(t2, 128, 3)
+		for i := range s1 {
+			if s1[i] == s2[i] {
+				agree++
+			}
+		}
+	}
+	if j := jsum / trials; math.Abs(j-55.0/61) > 1e-9 {
+		t.Fatalf("test texts have Jaccard %.3f, want %.3f", j, 55.0/61)
+	}
+	t.Logf("Jaccard 0.90: %d of %d pairs share a band; signature agreement %.3f", shared, trials, agree/(trials*128))
+	if frac := float64(shared) / trials; frac < 0.95 {
+		t.Errorf("Jaccard 0.90: %.3f of pairs share a band, want >= 0.95", frac)
+	}
+	// The share of equal signature values estimates the Jaccard similarity.
+	if est := agree / (trials * 128); math.Abs(est-55.0/61) > 0.02 {
+		t.Errorf("signature agreement %.3f, want about the Jaccard similarity %.3f", est, 55.0/61)
+	}
+
+	// Jaccard 0.5 (the second half of the words replaced): theory 0.005.
+	shared = 0
+	for range trials {
+		w := words(rng, 40, 1_000_000)
+		t1 := strings.Join(w, " ")
+		for i := 27; i < 40; i++ {
+			w[i] = fmt.Sprint("x", i)
+		}
+		t2 := strings.Join(w, " ")
+		if shareBand(m.bandKeys(t1), m.bandKeys(t2)) {
+			shared++
+		}
+	}
+	t.Logf("Jaccard 0.5: %d of %d pairs share a band", shared, trials)
+	if shared > trials/50 {
+		t.Errorf("Jaccard about 0.5: %d of %d pairs share a band, want <= %d", shared, trials, trials/50)
+	}
+
+	// Unrelated texts (tweet-length, small vocabulary) almost never share one.
+	var keys [][]uint64
+	for range 300 {
+		keys = append(keys, m.bandKeys(strings.Join(words(rng, 15, 2000), " ")))
+	}
+	pairs := 0
+	for i := range keys {
+		for j := i + 1; j < len(keys); j++ {
+			if shareBand(keys[i], keys[j]) {
+				pairs++
+			}
+		}
+	}
+	if pairs > 0 {
+		t.Errorf("%d of %d unrelated pairs share a band", pairs, len(keys)*(len(keys)-1)/2)
+	}
+}
+
+func TestShingles(t *testing.T) {
+	m := newMinHasher(16, 4, 3)
+	m.shingleHashes("a b c d")
+	if len(m.hashes) != 2 {
+		t.Errorf("4 words, 3-grams: %d shingles, want 2", len(m.hashes))
+	}
+	m.shingleHashes("a b")
+	if len(m.hashes) != 1 {
+		t.Errorf("2 words, 3-grams: %d shingles, want 1 (the whole text)", len(m.hashes))
+	}
+	m.shingleHashes("")
+	if len(m.hashes) != 0 || m.bandKeys("") != nil {
+		t.Error("empty text: want no shingles and no bands")
+	}
+	// A shingle is its words joined by one space.
+	one := MinHashSignature("x y z", 8, 3)
+	m2 := newMinHasher(8, 8, 3)
+	m2.shingleHashes("x y z")
+	if len(m2.hashes) != 1 || m2.hashes[0] != reduce61(xxhashString("x y z")) || len(one) != 8 {
+		t.Error("3 words, 3-grams: want the one shingle \"x y z\"")
+	}
+}
+
+type golden struct {
+	Text      string   `json:"text"`
+	Signature []uint64 `json:"signature"`
+	Bands     []uint64 `json:"bands"`
+}
+
+// TestMinHashGolden pins signatures and band keys under the default
+// parameters: they must never change without a new stage version. Run
+// `go test -run MinHashGolden -update` to rewrite testdata/minhash_golden.json.
+func TestMinHashGolden(t *testing.T) {
+	p := DefaultParams()
+	texts := []string{
+		"RT @a: Vote &amp; SHARE https://t.co/x1 #Vote",
+		"the quick brown fox jumps over the lazy dog",
+		"two words",
+		"Ｆｕｌｌｗｉｄｔｈ ΣΊΣΥΦΟΣ Straße and emoji 😀 in one post",
+	}
+	var got []golden
+	for _, s := range texts {
+		n := NormalizeText(s)
+		sig := MinHashSignature(n, p.MinHashPermutations, p.ShingleSize)
+		got = append(got, golden{Text: n, Signature: sig, Bands: MinHashBandKeys(sig, p.MinHashBands)})
+	}
+	path := filepath.Join("testdata", "minhash_golden.json")
+	if *update {
+		b, err := json.MarshalIndent(got, "", " ")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(path, append(b, '\n'), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var want []golden
+	if err := json.Unmarshal(b, &want); err != nil {
+		t.Fatal(err)
+	}
+	if len(want) != len(got) {
+		t.Fatalf("golden file has %d texts, want %d", len(want), len(got))
+	}
+	for i := range got {
+		if got[i].Text != want[i].Text || !slices.Equal(got[i].Signature, want[i].Signature) ||
+			!slices.Equal(got[i].Bands, want[i].Bands) {
+			t.Errorf("text %q: signature or bands differ from %s", got[i].Text, path)
+		}
+		if len(got[i].Bands) != p.MinHashBands || len(got[i].Signature) != p.MinHashPermutations {
+			t.Errorf("text %q: %d bands, %d values", got[i].Text, len(got[i].Bands), len(got[i].Signature))
+		}
+	}
+}
+
+// TestRunMinHashAndCNT checks the stage's two columns against the exported
+// functions.
+func TestRunMinHashAndCNT(t *testing.T) {
+	posts := []schema.Post{
+		{PostID: "1", AccountID: "a", Text: "Vote for change today, all of you https://t.co/x1"},
+		{PostID: "2", AccountID: "b", Text: "RT @a: Vote for change today", IsRepost: true, RepostOfPostID: "1"},
+		{PostID: "3", AccountID: "c", Text: "short @x"},
+		{PostID: "4", AccountID: "d", Text: "Flagged as a repost without an id", IsRepost: true},
+	}
+	p := DefaultParams()
+	rows, st, _ := runStage(t, writePosts(t, posts), p)
+	want := MinHashBandKeys(MinHashSignature(rows[0].NormalizedText, p.MinHashPermutations, p.ShingleSize), p.MinHashBands)
+	if !slices.Equal(rows[0].MinHashBands, want) || len(want) != p.MinHashBands {
+		t.Errorf("post 1 bands = %x, want %x", rows[0].MinHashBands, want)
+	}
+	for _, i := range []int{1, 2, 3} {
+		if len(rows[i].MinHashBands) != 0 {
+			t.Errorf("post %s (no text key) has bands %x", rows[i].PostID, rows[i].MinHashBands)
+		}
+	}
+	for i, r := range rows {
+		hasKey := posts[i].RepostOfPostID == ""
+		if (r.CNTTextKey != nil) != hasKey {
+			t.Errorf("post %s: cnt key %v, want present=%v", r.PostID, r.CNTTextKey, hasKey)
+		} else if hasKey && *r.CNTTextKey != xxhashString(CNTText(posts[i].Text)) {
+			t.Errorf("post %s: cnt key is not xxhash of %q", r.PostID, CNTText(posts[i].Text))
+		}
+	}
+	if st.WithCNTTextKey != 3 || st.MinHashRows != 11 {
+		t.Errorf("stats: with_cnt_text_key %d (want 3), minhash_rows %d (want 11)", st.WithCNTTextKey, st.MinHashRows)
+	}
+}
+
+func xxhashString(s string) uint64 { return xxhash.Sum64String(s) }

@@ -1,0 +1,132 @@
+package fingerprint
+
+import (
+	"html"
+	"math/rand/v2"
+	"strings"
+	"testing"
+	"unicode"
+
+	"golang.org/x/text/cases"
+	"golang.org/x/text/unicode/norm"
+)
+
+// referenceNormalize is the normalizer written with regular expressions
+// (normalizer version 1 as first written): the fast normalizer must give the
+// same text and URLs for every input.
+func referenceNormalize(s string) (string, []string) {
+	n := newNormalizer()
+	if strings.IndexByte(s, '&') >= 0 {
+		s = htmlUnescape(s)
+	}
+	s = norm.NFKC.String(s)
+	for {
+		t := strings.TrimLeftFunc(s, unicode.IsSpace)
+		loc := rtPrefix.FindStringIndex(t)
+		if loc == nil {
+			break
+		}
+		s = t[loc[1]:]
+	}
+	var found []string
+	if strings.IndexByte(s, '.') >= 0 || strings.IndexByte(s, ':') >= 0 {
+		s, found = n.removeURLs(s, true)
+	}
+	if strings.IndexByte(s, '@') >= 0 {
+		s = mentionRe.ReplaceAllLiteralString(s, " ")
+	}
+	s = cases.Fold().String(s)
+	s = norm.NFKC.String(s)
+	var sb strings.Builder
+	space := false
+	for _, r := range s {
+		switch {
+		case unicode.IsSpace(r):
+			space = sb.Len() > 0
+		case unicode.Is(unicode.Cf, r):
+		default:
+			if space {
+				sb.WriteByte(' ')
+				space = false
+			}
+			sb.WriteRune(r)
+		}
+	}
+	return sb.String(), found
+}
+
+// textPieces are the fragments generated texts are made of: the cases the
+// fast paths single out (ASCII, retweet markers, mentions, URLs, white
+// space) and the Unicode that must leave them.
+var textPieces = []string{
+	"RT", "rt", "Rt ", "RT @a:", "RT@b :", "rt @c_1 : ", "@", "@user_1", "@Ωμέγα", "@_", "a@b", "@@x",
+	"Word", "WORD", "wörd", "The Quick Brown Fox Jumps Over A Lazy DOG", "XYZ", "0123456789", "#Vote2016", "ΣΟΦΙΑ", "Straße", "İ", "ß", "ǅ", "Ⅻ", "٣", "ＡＢ", "ｈｔｔｐｓ：／／ｅｘ．ｃｏｍ",
+	"https://t.co/XyZ", "http://Example.com/A?b=C).", "www.site.org/x,", "bit.ly/abc", "e.g.", "U.S.",
+	"3.50", "1.2.3.4", "mailto:a@b.org", "x@y.com", "12:30", "[::1]", "(https://en.wikipedia.org/wiki/A_(b))",
+	"#Tag", "&amp;", "&#64;al", "&lt;3", "&eacute;", ".", ":", "'", ",", "!",
+	"\u0301", "e\u0301", "\u200b", "\u200d", "\u00ad", "\ufeff", " ", "  ", "\t", "\n", "\r\n", "\v", "\f",
+	"\x1c", "\u00a0", "\u0085", "\u2028", "\u3000", "😀", "\x00", "\xff", "ﬁ",
+}
+
+func randomText(rng *rand.Rand) string {
+	var b strings.Builder
+	for range rng.IntN(14) + 1 {
+		b.WriteString(textPieces[rng.IntN(len(textPieces))])
+		if rng.IntN(3) == 0 {
+			b.WriteByte(' ')
+		}
+	}
+	return b.String()
+}
+
+func checkAgainstReference(t *testing.T, n *normalizer, s string) {
+	t.Helper()
+	want, wantURLs := referenceNormalize(s)
+	got, gotURLs := n.normalize(s, true)
+	if got != want || strings.Join(gotURLs, "\n") != strings.Join(wantURLs, "\n") {
+		t.Errorf("normalize(%q) = %q %q, reference %q %q", s, got, gotURLs, want, wantURLs)
+	}
+}
+
+func TestNormalizeMatchesReference(t *testing.T) {
+	n := newNormalizer()
+	rng := rand.New(rand.NewPCG(5, 6))
+	for range 50000 {
+		checkAgainstReference(t, n, randomText(rng))
+		if t.Failed() {
+			return
+		}
+	}
+}
+
+func FuzzNormalizeMatchesReference(f *testing.F) {
+	for _, p := range textPieces {
+		f.Add(p)
+	}
+	f.Add("RT @a: Vote &amp; SHARE https://t.co/x1 #Vote")
+	n := newNormalizer()
+	f.Fuzz(func(t *testing.T, s string) {
+		checkAgainstReference(t, n, s)
+	})
+}
+
+// TestScannersMatchRegexps compares the retweet-marker and mention scanners
+// with the expressions they replace.
+func TestScannersMatchRegexps(t *testing.T) {
+	rng := rand.New(rand.NewPCG(7, 8))
+	for range 50000 {
+		s := randomText(rng)
+		want := -1
+		if loc := rtPrefix.FindStringIndex(s); loc != nil {
+			want = loc[1]
+		}
+		if got := rtPrefixLen(s); got != want {
+			t.Fatalf("rtPrefixLen(%q) = %d, regexp %d", s, got, want)
+		}
+		if got, want := string(appendWithoutMentions(nil, s)), mentionRe.ReplaceAllLiteralString(s, " "); got != want {
+			t.Fatalf("appendWithoutMentions(%q) = %q, regexp %q", s, got, want)
+		}
+	}
+}
+
+func htmlUnescape(s string) string { return html.UnescapeString(s) }
