@@ -72,7 +72,7 @@ func datasetsCommand(g *globals) *cli.Command {
 						return err
 					}
 					if c.Bool("bibtex") {
-						g.out("%s", d.BibTeX())
+						g.out("%s\n", strings.TrimRight(d.BibTeX(), "\n"))
 						return nil
 					}
 					g.out("%s\n", d.Citation)
