@@ -14,5 +14,6 @@ if echo "$out" | grep -q -- '--- SKIP'; then echo "real-data tests skipped"; exi
 echo "== normalize: fuzz (${FUZZTIME:=8s} per target)"
 for target in FuzzTweetsFile FuzzParseList FuzzCNTFile FuzzFiveThirtyEightFile FuzzNBCUsersFile \
   FuzzNBCTweetsFile FuzzRedditCommentsFile FuzzRedditSeedFile; do
+  printf "%s: " "$target"
   go test -run '^$' -fuzz "^${target}\$" -fuzztime "$FUZZTIME" ./pipeline/normalize/ | tail -1
 done

@@ -12,6 +12,7 @@ import (
 	"math"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 
@@ -67,8 +68,13 @@ const (
 // Params are the stage's parameters.
 type Params struct {
 	// WindowSeconds is the largest time difference, inclusive, between two
-	// accounts' posts of one item for the item to count as co-shared.
+	// accounts' posts of one item for the item to count as co-shared. It
+	// is 0 and unused when WindowAuto is set.
 	WindowSeconds float64 `json:"window_seconds"`
+	// WindowAuto estimates the window from the data instead: CooRnet's
+	// coordination interval over the URLs (url_keys) of the table (see
+	// EstimateWindow).
+	WindowAuto bool `json:"window_auto"`
 	// MinWeight is the minimum number of distinct co-shared items an edge
 	// needs to be kept.
 	MinWeight int `json:"min_weight"`
@@ -137,6 +143,9 @@ func (p Params) Validate() error {
 	if p.WindowSeconds < 0 {
 		return fmt.Errorf("--window must be >= 0, got %v", p.WindowSeconds)
 	}
+	if p.WindowAuto && p.WindowSeconds != 0 {
+		return fmt.Errorf("--window: auto estimates the window, it takes no number of seconds (got %v)", p.WindowSeconds)
+	}
 	if p.WindowSeconds > 365*24*3600 {
 		return fmt.Errorf("--window must be at most a year (31536000 s), got %v", p.WindowSeconds)
 	}
@@ -186,6 +195,23 @@ func (p Params) Validate() error {
 	return nil
 }
 
+// ParseWindow parses the --window flag: a number of seconds (at least 0;
+// Validate checks the range) or "auto".
+func ParseWindow(s string) (seconds float64, auto bool, err error) {
+	s = strings.TrimSpace(s)
+	if s == "auto" {
+		return 0, true, nil
+	}
+	f, err := strconv.ParseFloat(s, 64)
+	if err != nil || math.IsNaN(f) || math.IsInf(f, 0) {
+		return 0, false, fmt.Errorf("--window must be a number of seconds or auto, got %q", s)
+	}
+	if f < 0 {
+		return 0, false, fmt.Errorf("--window must be >= 0, got %v", f)
+	}
+	return f, false, nil
+}
+
 // windowMillis returns the window in milliseconds, rounded to the nearest.
 func (p Params) windowMillis() int64 { return int64(math.Round(p.WindowSeconds * 1000)) }
 
@@ -202,6 +228,8 @@ type Stats struct {
 	SkippedRows       int64            `json:"skipped_rows"`
 	Accounts          int64            `json:"accounts"`
 	WindowMillis      int64            `json:"window_ms"`
+	WindowEstimated   bool             `json:"window_estimated"`
+	WindowURLs        int64            `json:"window_estimate_urls,omitempty"`
 	Items             map[string]int64 `json:"items_by_signal"`
 	Occurrences       map[string]int64 `json:"occurrences_by_signal"`
 	CandidateEdges    map[string]int64 `json:"candidate_edges_by_signal"`
@@ -237,15 +265,40 @@ func Run(ctx context.Context, in Input, p Params, outDir string, log *slog.Logge
 	signals := slices.Clone(p.Signals)
 	slices.Sort(signals)
 
-	d, err := load(ctx, in.FingerprintsPath, signals)
+	// --window auto estimates from the URLs, which are read for it when
+	// co_url is not among the signals.
+	loadSignals := signals
+	urlsOnlyForWindow := p.WindowAuto && !slices.Contains(signals, schema.SignalCoURL)
+	if urlsOnlyForWindow {
+		loadSignals = append(slices.Clone(signals), schema.SignalCoURL)
+		slices.Sort(loadSignals)
+	}
+	d, err := load(ctx, in.FingerprintsPath, loadSignals)
 	if err != nil {
 		return Stats{}, err
+	}
+	w := p.windowMillis()
+	var windowURLs int64
+	if p.WindowAuto {
+		i := slices.IndexFunc(d.signals, func(sd *signalData) bool { return sd.name == schema.SignalCoURL })
+		sortOccs(d.signals[i].occ)
+		var ok bool
+		w, windowURLs, ok = estimateWindow(d.signals[i].occ)
+		if !ok {
+			return Stats{}, fmt.Errorf("--window auto: no URL in %s is shared twice, so there is no coordination interval to estimate; give --window in seconds", in.FingerprintsPath)
+		}
+		if urlsOnlyForWindow {
+			d.signals = slices.Delete(d.signals, i, i+1)
+		}
+		log.Info("estimated the coordination window", "window_ms", w, "urls", windowURLs)
 	}
 	st := Stats{
 		Fingerprints:    d.rows,
 		SkippedRows:     d.skipped,
 		Accounts:        int64(len(d.accounts)),
-		WindowMillis:    p.windowMillis(),
+		WindowMillis:    w,
+		WindowEstimated: p.WindowAuto,
+		WindowURLs:      windowURLs,
 		Items:           map[string]int64{},
 		Occurrences:     map[string]int64{},
 		CandidateEdges:  map[string]int64{},
@@ -261,7 +314,7 @@ func Run(ctx context.Context, in Input, p Params, outDir string, log *slog.Logge
 	var wg sync.WaitGroup
 	for i, sd := range d.signals {
 		wg.Go(func() {
-			results[i], errs[i] = sweep(ctx, sd, d, p)
+			results[i], errs[i] = sweep(ctx, sd, d, p, w)
 		})
 	}
 	wg.Wait()
@@ -289,7 +342,7 @@ func Run(ctx context.Context, in Input, p Params, outDir string, log *slog.Logge
 		return Stats{}, err
 	}
 	if p.Compat == CompatCNT {
-		cnt, err := cntNetworks(ctx, in.FingerprintsPath, p.windowMillis(), p.MinWeight)
+		cnt, err := cntNetworks(ctx, in.FingerprintsPath, w, p.MinWeight)
 		if err != nil {
 			return Stats{}, err
 		}
@@ -301,7 +354,7 @@ func Run(ctx context.Context, in Input, p Params, outDir string, log *slog.Logge
 			return Stats{}, err
 		}
 	}
-	log.Info("clustered accounts", "accounts", st.Accounts, "edges", st.EdgeRows,
+	log.Info("clustered accounts", "window_ms", st.WindowMillis, "accounts", st.Accounts, "edges", st.EdgeRows,
 		"evidence", st.EvidenceRows, "clusters", st.Clusters,
 		"clustered_accounts", st.ClusteredAccounts, "largest_cluster", st.LargestCluster,
 		"bounded_items", st.BoundedItems)

@@ -2,6 +2,7 @@ package cluster
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -9,6 +10,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"reflect"
 	"runtime"
 	"slices"
 	"strings"
@@ -674,28 +676,135 @@ func BenchmarkRun200k(b *testing.B) {
 	b.ReportMetric(float64(st.BoundedItems), "bounded_items")
 }
 
-// TestProjection checks that fpRow reads the same values as
-// schema.Fingerprint from a fingerprints file.
-func TestProjection(t *testing.T) {
-	rows := synthetic(2000, 5)
+// TestLoadMatchesRows checks the column-wise load against the rows as
+// schema.Fingerprint reads them: every signal's occurrences (item, account,
+// post, time), the skipped rows, the accounts and their post counts.
+func TestLoadMatchesRows(t *testing.T) {
+	rows := synthetic(3000, 5)
 	for i := range rows {
-		rows[i].NormalizedText = fmt.Sprint("text ", i)
-		rows[i].DomainKeys = []string{"example.org"}
-		rows[i].HashtagSetKey = key(uint64(i))
-		if i%3 == 0 {
-			rows[i].ReplyKey = fmt.Sprint("q", i)
+		rows[i].NormalizedText = fmt.Sprint("text number ", i%7, " of a few")
+		rows[i].DomainKeys = []string{"example.org", "", "example.org", fmt.Sprint("d", i%5)}
+		rows[i].HashtagSeqKey = key(uint64(i % 11))
+		rows[i].MinHashBands = []uint64{uint64(i % 13), uint64(i % 13), 1 << 63}
+		switch i % 17 {
+		case 1:
+			rows[i].ReplyKey = fmt.Sprint("q", i%4)
+		case 2:
+			rows[i].URLKeys = append(rows[i].URLKeys, "", "https://a.example/x", "https://a.example/x")
+		case 3:
+			rows[i].AccountID = "" // skipped
+		case 4:
+			rows[i].PostID = "" // skipped; its account appears nowhere else
+			rows[i].AccountID = fmt.Sprint("only-skipped-", i)
 		}
 	}
-	got, err := pqio.ReadAll[fpRow](writeFPs(t, rows))
+	path := writeFPs(t, rows)
+	d, err := load(context.Background(), path, slices.Clone(Signals))
 	if err != nil {
 		t.Fatal(err)
 	}
-	for i, f := range rows {
-		g := got[i]
-		sameKey := (g.TextKey == nil) == (f.TextKey == nil) && (f.TextKey == nil || *g.TextKey == *f.TextKey)
-		if !sameKey || g.PostID != f.PostID || g.AccountID != f.AccountID || g.PostedAt != f.PostedAt ||
-			!slices.Equal(g.URLKeys, f.URLKeys) || g.RepostKey != f.RepostKey || g.ReplyKey != f.ReplyKey {
-			t.Fatalf("row %d:\n%+v\nwant\n%+v", i, g, f)
+	type o struct {
+		item      string
+		acc, post string
+		t         int64
+	}
+	want := map[string][]o{}
+	posts := map[string]int32{}
+	var skipped int64
+	for _, f := range rows {
+		if f.AccountID == "" || f.PostID == "" {
+			skipped++
+			continue
+		}
+		posts[f.AccountID]++
+		add := func(sig, item string) { want[sig] = append(want[sig], o{item, f.AccountID, f.PostID, f.PostedAt}) }
+		hex := func(k *uint64) string { return fmt.Sprintf("%016x", *k) }
+		if f.TextKey != nil {
+			add(schema.SignalCoText, hex(f.TextKey))
+		}
+		if f.HashtagSeqKey != nil {
+			add(SignalCoHashtagSeq, hex(f.HashtagSeqKey))
+		}
+		if f.RepostKey != "" {
+			add(schema.SignalCoRepost, f.RepostKey)
+		}
+		if f.ReplyKey != "" {
+			add(SignalCoReply, f.ReplyKey)
+		}
+		for sig, list := range map[string][]string{schema.SignalCoURL: f.URLKeys, SignalCoDomain: f.DomainKeys} {
+			l := slices.Clone(list)
+			slices.Sort(l)
+			for _, u := range slices.Compact(l) {
+				if u != "" {
+					add(sig, u)
+				}
+			}
+		}
+		b := slices.Clone(f.MinHashBands)
+		slices.Sort(b)
+		for _, k := range slices.Compact(b) {
+			add(SignalNearText, hex(&k))
+		}
+	}
+	if d.rows != int64(len(rows)) || d.skipped != skipped {
+		t.Errorf("rows %d skipped %d, want %d and %d", d.rows, d.skipped, len(rows), skipped)
+	}
+	if len(d.accounts) != len(posts) {
+		t.Errorf("%d accounts, want %d", len(d.accounts), len(posts))
+	}
+	for i, a := range d.accounts {
+		if d.postCount[i] != posts[a] {
+			t.Errorf("account %s: %d posts, want %d", a, d.postCount[i], posts[a])
+		}
+	}
+	less := func(x, y o) int {
+		return cmp.Or(cmp.Compare(x.item, y.item), cmp.Compare(x.post, y.post), cmp.Compare(x.acc, y.acc), cmp.Compare(x.t, y.t))
+	}
+	for _, sd := range d.signals {
+		var got []o
+		for _, x := range sd.occ {
+			if d.times[x.post] != x.t {
+				t.Fatalf("%s: occurrence time %d, row time %d", sd.name, x.t, d.times[x.post])
+			}
+			got = append(got, o{sd.itemKey(x.item), d.accounts[x.acc], d.posts[x.post], x.t})
+		}
+		w := want[sd.name]
+		slices.SortFunc(got, less)
+		slices.SortFunc(w, less)
+		if len(w) == 0 || !slices.Equal(got, w) {
+			t.Errorf("%s: %d occurrences, want %d (equal: %v)", sd.name, len(got), len(w), slices.Equal(got, w))
+		}
+	}
+	for _, sd := range d.signals {
+		if sd.name != SignalNearText {
+			continue
+		}
+		for _, x := range sd.occ {
+			if !slices.Equal(d.shingles[x.post], Shingles(fmt.Sprint("text number ", x.post%7, " of a few"))) {
+				t.Fatalf("post %d: shingles differ", x.post)
+			}
+		}
+	}
+}
+
+// TestSignalColumns checks that every column load reads is a column of
+// schema.Fingerprint.
+func TestSignalColumns(t *testing.T) {
+	cols := map[string]bool{}
+	typ := reflect.TypeFor[schema.Fingerprint]()
+	for i := range typ.NumField() {
+		cols[strings.Split(typ.Field(i).Tag.Get("parquet"), ",")[0]] = true
+	}
+	names := []string{colPostID, colAccountID, colPostedAt, colNormalizerVersion, colNormalizedText}
+	for _, s := range Signals {
+		if signalColumn[s] == "" {
+			t.Errorf("signal %s has no column", s)
+		}
+		names = append(names, signalColumn[s])
+	}
+	for _, c := range names {
+		if !cols[c] {
+			t.Errorf("column %q is not a column of schema.Fingerprint", c)
 		}
 	}
 }

@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"math"
 	"slices"
-	"strings"
+	"sync"
 
 	"github.com/takedown-research/takedown/pipeline/pqio"
 	"github.com/takedown-research/takedown/pipeline/schema"
@@ -13,6 +13,8 @@ import (
 
 // data is the fingerprints table reduced to what the sweep needs. Accounts
 // are numbered in the order of their ids, so comparing numbers compares ids.
+// A post is numbered by its row: rows without an account or a post id keep
+// their number but take no part in any signal.
 type data struct {
 	rows, skipped int64
 	accounts      []string            // account ids, sorted
@@ -49,202 +51,331 @@ func (sd *signalData) itemKey(item uint64) string {
 	return sd.strs[item]
 }
 
-// fpRow is the part of schema.Fingerprint this stage reads: leaving out the
-// other columns (normalized_text above all) makes reading about twice as
-// fast. Its tags must match schema.Fingerprint's (a test checks).
-type fpRow struct {
-	PostID    string   `parquet:"post_id"`
-	AccountID string   `parquet:"account_id"`
-	PostedAt  int64    `parquet:"posted_at,timestamp(millisecond:utc)"`
-	TextKey   *uint64  `parquet:"text_key,optional"`
-	URLKeys   []string `parquet:"url_keys,list"`
-	RepostKey string   `parquet:"repost_key"`
-	ReplyKey  string   `parquet:"reply_key"`
-
-	HashtagSeqKey     *uint64  `parquet:"hashtag_seq_key,optional"`
-	NormalizerVersion int32    `parquet:"normalizer_version"`
-	DomainKeys        []string `parquet:"domain_keys,list"`
-	MinHashBands      []uint64 `parquet:"minhash_bands,list"`
+// signalColumn names the fingerprints column each signal reads its items
+// from. Every name is a column of schema.Fingerprint (a test checks).
+var signalColumn = map[string]string{
+	schema.SignalCoText:   "text_key",
+	SignalCoHashtagSeq:    "hashtag_seq_key",
+	schema.SignalCoRepost: "repost_key",
+	SignalCoReply:         "reply_key",
+	schema.SignalCoURL:    "url_keys",
+	SignalCoDomain:        "domain_keys",
+	SignalNearText:        "minhash_bands",
 }
 
-// textRow is the normalized_text column, read in a second pass only when
-// the near_text signal is on.
-type textRow struct {
-	NormalizedText string `parquet:"normalized_text"`
+// Columns read for every signal.
+const (
+	colPostID            = "post_id"
+	colAccountID         = "account_id"
+	colPostedAt          = "posted_at"
+	colNormalizerVersion = "normalizer_version"
+	colNormalizedText    = "normalized_text"
+)
+
+// internTable numbers distinct strings in first-seen order.
+type internTable struct {
+	idx  map[string]uint32
+	strs []string
 }
 
-// load reads the fingerprints table.
+func newInternTable() *internTable { return &internTable{idx: map[string]uint32{}} }
+
+// id returns the number of b, adding a copy of it when it is new. Looking up
+// an existing string does not allocate.
+func (t *internTable) id(b []byte) uint32 {
+	if id, ok := t.idx[string(b)]; ok {
+		return id
+	}
+	id := uint32(len(t.strs))
+	s := string(b)
+	t.idx[s] = id
+	t.strs = append(t.strs, s)
+	return id
+}
+
+// rowItems collects the items of one column, row by row, keeping each
+// row's distinct items once: occurrences whose t and acc the base columns
+// fill in later. They are kept in fixed-size chunks, not one growing slice
+// (fresh memory is what costs most here).
+type rowItems struct {
+	chunks [][]occ
+	row    int64 // row of the items in cur
+	cur    []uint64
+}
+
+const occChunk = 1 << 15
+
+func (ri *rowItems) add(row int64, item uint64) {
+	if row != ri.row {
+		ri.flush()
+		ri.row = row
+	}
+	ri.cur = append(ri.cur, item)
+}
+
+func (ri *rowItems) flush() {
+	if len(ri.cur) > 1 {
+		slices.Sort(ri.cur)
+		ri.cur = slices.Compact(ri.cur)
+	}
+	for _, it := range ri.cur {
+		if len(ri.chunks) == 0 || len(ri.chunks[len(ri.chunks)-1]) == occChunk {
+			ri.chunks = append(ri.chunks, make([]occ, 0, occChunk))
+		}
+		c := &ri.chunks[len(ri.chunks)-1]
+		*c = append(*c, occ{item: it, post: uint32(ri.row)})
+	}
+	ri.cur = ri.cur[:0]
+}
+
+// load reads the columns of the fingerprints table that the signals need.
+// Every column is read on its own (pqio.EachInt64, pqio.EachBytes), all of
+// them concurrently; the results are combined by row number, so the data
+// do not depend on scheduling.
 func load(ctx context.Context, path string, signals []string) (*data, error) {
-	d := &data{}
-	accIdx := map[string]uint32{}
-	var accTmp []string
-	type strSignal struct {
-		sd  *signalData
-		idx map[string]uint32
-	}
-	strSigs := map[string]*strSignal{}
-	bySig := map[string]*signalData{}
-	for _, name := range signals {
-		sd := &signalData{name: name, numeric: name == schema.SignalCoText || name == SignalCoHashtagSeq || name == SignalNearText}
-		d.signals = append(d.signals, sd)
-		bySig[name] = sd
-		if !sd.numeric {
-			strSigs[name] = &strSignal{sd: sd, idx: map[string]uint32{}}
-		}
-	}
-	addStr := func(ss *strSignal, item string, o occ) {
-		id, ok := ss.idx[item]
-		if !ok {
-			id = uint32(len(ss.sd.strs))
-			item = strings.Clone(item)
-			ss.idx[item] = id
-			ss.sd.strs = append(ss.sd.strs, item)
-		}
-		o.item = uint64(id)
-		ss.sd.occ = append(ss.sd.occ, o)
-	}
 	total, err := pqio.NumRows(path)
 	if err != nil {
 		return nil, err
 	}
-	if total > math.MaxUint32 {
-		return nil, fmt.Errorf("read %s: %d posts, more than %d", path, total, uint32(math.MaxUint32))
+	if total >= math.MaxUint32 {
+		return nil, fmt.Errorf("read %s: %d posts, more than %d", path, total, uint32(math.MaxUint32)-1)
 	}
-	d.posts = make([]string, 0, total)
-	d.times = make([]int64, 0, total)
-	if sd := bySig[schema.SignalCoText]; sd != nil {
-		sd.occ = make([]occ, 0, total)
-	}
-	var urls []string
-	var bands []uint64
-	var nearPost []int32 // post number per row with bands, -1 otherwise (near_text only)
-	nearSD := bySig[SignalNearText]
-	postAcc := make([]uint32, 0, total) // account number (first-seen) per row
-	err = pqio.Each(path, func(batch []fpRow) error {
-		if err := ctx.Err(); err != nil {
-			return err
+	n := int(total)
+	d := &data{rows: total}
+	var (
+		wg       sync.WaitGroup
+		mu       sync.Mutex
+		firstErr error
+	)
+	fail := func(err error) {
+		mu.Lock()
+		if firstErr == nil {
+			firstErr = err
 		}
-		for i := range batch {
-			f := &batch[i]
-			d.rows++
-			if f.NormalizerVersion != NormalizerVersion {
-				return fmt.Errorf("%s row %d: normalizer_version %d, this cluster stage expects %d: %w",
-					path, d.rows, f.NormalizerVersion, NormalizerVersion, ErrNormalizerVersion)
+		mu.Unlock()
+	}
+	run := func(f func() error) {
+		wg.Go(func() {
+			if err := f(); err != nil {
+				fail(err)
 			}
-			if f.AccountID == "" || f.PostID == "" {
-				d.skipped++
-				if nearSD != nil {
-					nearPost = append(nearPost, -1)
-				}
-				continue
-			}
-			acc, ok := accIdx[f.AccountID]
-			if !ok {
-				acc = uint32(len(accTmp))
-				id := strings.Clone(f.AccountID)
-				accIdx[id] = acc
-				accTmp = append(accTmp, id)
-			}
-			o := occ{t: f.PostedAt, acc: acc, post: uint32(len(d.posts))}
-			d.posts = append(d.posts, strings.Clone(f.PostID))
-			postAcc = append(postAcc, acc)
-			d.times = append(d.times, f.PostedAt)
-			if sd := bySig[schema.SignalCoText]; sd != nil && f.TextKey != nil {
-				o.item = *f.TextKey
-				sd.occ = append(sd.occ, o)
-			}
-			if sd := bySig[SignalCoHashtagSeq]; sd != nil && f.HashtagSeqKey != nil {
-				o.item = *f.HashtagSeqKey
-				sd.occ = append(sd.occ, o)
-			}
-			if ss := strSigs[schema.SignalCoRepost]; ss != nil && f.RepostKey != "" {
-				addStr(ss, f.RepostKey, o)
-			}
-			if ss := strSigs[SignalCoReply]; ss != nil && f.ReplyKey != "" {
-				addStr(ss, f.ReplyKey, o)
-			}
-			if nearSD != nil {
-				if len(f.MinHashBands) > 0 {
-					nearPost = append(nearPost, int32(o.post))
-					bands = append(bands[:0], f.MinHashBands...)
-					slices.Sort(bands)
-					for _, b := range slices.Compact(bands) {
-						o.item = b
-						nearSD.occ = append(nearSD.occ, o)
-					}
-				} else {
-					nearPost = append(nearPost, -1)
-				}
-			}
-			if ss := strSigs[SignalCoDomain]; ss != nil && len(f.DomainKeys) > 0 {
-				urls = append(urls[:0], f.DomainKeys...)
-				slices.Sort(urls)
-				for _, u := range slices.Compact(urls) {
-					if u != "" {
-						addStr(ss, u, o)
-					}
-				}
-			}
-			if ss := strSigs[schema.SignalCoURL]; ss != nil && len(f.URLKeys) > 0 {
-				urls = append(urls[:0], f.URLKeys...)
-				slices.Sort(urls)
-				for _, u := range slices.Compact(urls) {
-					if u != "" {
-						addStr(ss, u, o)
-					}
-				}
-			}
+		})
+	}
+	checkRow := func(row int64) error {
+		if row >= total {
+			return fmt.Errorf("read %s: more rows than the footer's %d", path, total)
+		}
+		if row%65536 == 0 {
+			return ctx.Err()
 		}
 		return nil
-	})
-	if err != nil {
-		return nil, err
 	}
 
-	if nearSD != nil {
-		// Second pass: the shingles of the posts that have MinHash bands,
-		// for the Jaccard verification of near_text candidates.
-		d.shingles = map[uint32][]uint64{}
-		row := 0
-		err = pqio.Each(path, func(batch []textRow) error {
-			if err := ctx.Err(); err != nil {
+	// Base columns: account ids (numbered in first-seen order, -1 for an
+	// empty id), post ids, times and the normalizer version.
+	rowAcc := make([]int32, n)
+	accs := newInternTable()
+	run(func() error {
+		for i := range rowAcc {
+			rowAcc[i] = -1
+		}
+		return pqio.EachBytes(path, colAccountID, func(row int64, b []byte) error {
+			if err := checkRow(row); err != nil {
 				return err
 			}
-			for i := range batch {
-				if row < len(nearPost) && nearPost[row] >= 0 {
-					d.shingles[uint32(nearPost[row])] = Shingles(batch[i].NormalizedText)
-				}
-				row++
+			if len(b) > 0 {
+				rowAcc[row] = int32(accs.id(b))
 			}
 			return nil
 		})
-		if err != nil {
-			return nil, err
+	})
+	postEnd := make([]uint32, n) // end offset of each row's post id in postBytes
+	var postBytes []byte
+	run(func() error {
+		last := int64(-1)
+		err := pqio.EachBytes(path, colPostID, func(row int64, b []byte) error {
+			if err := checkRow(row); err != nil {
+				return err
+			}
+			for r := last + 1; r < row; r++ {
+				postEnd[r] = uint32(len(postBytes))
+			}
+			postBytes = append(postBytes, b...)
+			if len(postBytes) > math.MaxUint32 {
+				return fmt.Errorf("read %s: post ids longer than 4 GiB in all", path)
+			}
+			postEnd[row] = uint32(len(postBytes))
+			last = row
+			return nil
+		})
+		for r := last + 1; r < int64(n); r++ {
+			postEnd[r] = uint32(len(postBytes))
+		}
+		return err
+	})
+	d.times = make([]int64, n)
+	run(func() error {
+		return pqio.EachInt64(path, colPostedAt, func(row, v int64) error {
+			if err := checkRow(row); err != nil {
+				return err
+			}
+			d.times[row] = v
+			return nil
+		})
+	})
+	run(func() error {
+		return pqio.EachInt64(path, colNormalizerVersion, func(row, v int64) error {
+			if v != NormalizerVersion {
+				return fmt.Errorf("%s row %d: normalizer_version %d, this cluster stage expects %d: %w",
+					path, row+1, v, NormalizerVersion, ErrNormalizerVersion)
+			}
+			return nil
+		})
+	})
+
+	// Signal columns.
+	items := make([]*rowItems, len(signals))
+	tables := make([]*internTable, len(signals))
+	for i, name := range signals {
+		sd := &signalData{name: name, numeric: name == schema.SignalCoText || name == SignalCoHashtagSeq || name == SignalNearText}
+		d.signals = append(d.signals, sd)
+		ri := &rowItems{row: -1}
+		items[i] = ri
+		col := signalColumn[name]
+		if sd.numeric {
+			run(func() error {
+				err := pqio.EachInt64(path, col, func(row, v int64) error {
+					if err := checkRow(row); err != nil {
+						return err
+					}
+					ri.add(row, uint64(v))
+					return nil
+				})
+				ri.flush()
+				return err
+			})
+			continue
+		}
+		t := newInternTable()
+		tables[i] = t
+		run(func() error {
+			err := pqio.EachBytes(path, col, func(row int64, b []byte) error {
+				if err := checkRow(row); err != nil {
+					return err
+				}
+				if len(b) > 0 { // no empty item: an empty repost_key or URL is none
+					ri.add(row, uint64(t.id(b)))
+				}
+				return nil
+			})
+			ri.flush()
+			return err
+		})
+	}
+	var textOf []string // normalized_text by row (near_text only)
+	if slices.Contains(signals, SignalNearText) {
+		textOf = make([]string, n)
+		run(func() error {
+			return pqio.EachBytes(path, colNormalizedText, func(row int64, b []byte) error {
+				if err := checkRow(row); err != nil {
+					return err
+				}
+				textOf[row] = string(b)
+				return nil
+			})
+		})
+	}
+	wg.Wait()
+	if firstErr != nil {
+		return nil, firstErr
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+
+	// Post ids: one string, sliced per row.
+	all := string(postBytes)
+	postBytes = nil
+	d.posts = make([]string, n)
+	start := uint32(0)
+	for r := range n {
+		d.posts[r] = all[start:postEnd[r]]
+		start = postEnd[r]
+	}
+
+	// Mark the skipped rows, then number the accounts of the other rows
+	// by sorted order (an account seen only on skipped rows is none).
+	used := make([]bool, len(accs.strs))
+	for r, a := range rowAcc {
+		if a < 0 || d.posts[r] == "" {
+			rowAcc[r] = -1
+			d.skipped++
+			continue
+		}
+		used[a] = true
+	}
+	for i, s := range accs.strs {
+		if used[i] {
+			d.accounts = append(d.accounts, s)
+		}
+	}
+	slices.Sort(d.accounts)
+	accRank := rankOf(accs.strs, d.accounts, accs.idx)
+	d.postCount = make([]int32, len(d.accounts))
+	for r, a := range rowAcc {
+		if a >= 0 {
+			rowAcc[r] = int32(accRank[a])
+			d.postCount[rowAcc[r]]++
 		}
 	}
 
-	// Renumber accounts and string items by sorted order.
-	d.accounts = slices.Clone(accTmp)
-	slices.Sort(d.accounts)
-	accRank := rankOf(accTmp, d.accounts, accIdx)
-	d.postCount = make([]int32, len(d.accounts))
-	for _, a := range postAcc {
-		d.postCount[accRank[a]]++
-	}
-	for _, sd := range d.signals {
+	// Fill in time and account, drop the skipped rows' occurrences and
+	// number string items by sorted order.
+	for i, sd := range d.signals {
 		var itemRank []uint32
-		if !sd.numeric {
-			ss := strSigs[sd.name]
-			tmp := sd.strs
-			sd.strs = slices.Clone(tmp)
+		if t := tables[i]; t != nil {
+			sd.strs = slices.Clone(t.strs)
 			slices.Sort(sd.strs)
-			itemRank = rankOf(tmp, sd.strs, ss.idx)
+			itemRank = rankOf(t.strs, sd.strs, t.idx)
 		}
-		for i := range sd.occ {
-			o := &sd.occ[i]
-			o.acc = accRank[o.acc]
-			if itemRank != nil {
-				o.item = uint64(itemRank[o.item])
+		kept := 0
+		for _, c := range items[i].chunks {
+			for _, o := range c {
+				if rowAcc[o.post] >= 0 {
+					kept++
+				}
+			}
+		}
+		sd.occ = make([]occ, 0, kept)
+		for ci, c := range items[i].chunks {
+			for _, o := range c {
+				a := rowAcc[o.post]
+				if a < 0 {
+					continue
+				}
+				o.acc = uint32(a)
+				o.t = d.times[o.post]
+				if itemRank != nil {
+					o.item = uint64(itemRank[o.item])
+				}
+				sd.occ = append(sd.occ, o)
+			}
+			items[i].chunks[ci] = nil
+		}
+	}
+
+	if textOf != nil {
+		// The shingles of the posts that have MinHash bands, for the
+		// Jaccard verification of near_text candidates.
+		d.shingles = map[uint32][]uint64{}
+		for _, sd := range d.signals {
+			if sd.name != SignalNearText {
+				continue
+			}
+			for _, o := range sd.occ {
+				if _, ok := d.shingles[o.post]; !ok {
+					d.shingles[o.post] = Shingles(textOf[o.post])
+				}
 			}
 		}
 	}
@@ -252,7 +383,8 @@ func load(ctx context.Context, path string, signals []string) (*data, error) {
 }
 
 // rankOf maps first-seen numbers (positions in tmp, recorded in idx) to
-// positions in sorted.
+// positions in sorted, a sorted subset of tmp; numbers of strings not in
+// sorted map to 0.
 func rankOf(tmp, sorted []string, idx map[string]uint32) []uint32 {
 	rank := make([]uint32, len(tmp))
 	for r, s := range sorted {

@@ -3,6 +3,7 @@ package cluster
 import (
 	"cmp"
 	"context"
+	"fmt"
 	"math"
 	"slices"
 	"strings"
@@ -24,13 +25,19 @@ type cand struct {
 	tA, tB       int64
 }
 
-// hit is the closest post pair of one account pair for one item, with the
-// item's rarity weight.
+// hit is the closest post pair of one account pair (a < b) for one item.
+// Items that produced hits are numbered in sweep order, which is item
+// order: g indexes the item and its rarity weight (hitItems). 20 bytes.
 type hit struct {
-	pair         uint64
-	item         uint64
+	a, b         uint32
+	g            uint32
 	postA, postB uint32
-	w            float64
+}
+
+// hitItems are the item and rarity weight of every item number g of hit.
+type hitItems struct {
+	item   []uint64
+	weight []float64
 }
 
 // rec is a post pair emitted by the sweep for the current item.
@@ -63,20 +70,8 @@ func rarity(n, all int) float64 {
 	return math.Log1p(float64(all)/float64(n)) / math.Log1p(float64(all)/2)
 }
 
-// sweep finds the co-shared items of one signal.
-//
-// Occurrences are sorted by (item, time). Within one item, a first pass
-// with two pointers marks the occurrences that fall in a window holding more
-// than MaxItemAccounts distinct accounts; they take no part in pairing. A
-// second pass keeps, in a list ordered by time, each account's latest
-// occurrence within the last window; every occurrence pairs with the
-// accounts on that list other than its own, then moves its account to the
-// end. Every pair found this way is the closest in time for that occurrence,
-// so the closest post pair of every account pair and item is among them.
-// The cost is the number of occurrences times the accounts present in a
-// window, which the bound keeps finite.
-func sweep(ctx context.Context, sd *signalData, d *data, p Params) (*signalResult, error) {
-	occs := sd.occ
+// sortOccs sorts occurrences by (item, time, account, post).
+func sortOccs(occs []occ) {
 	slices.SortFunc(occs, func(a, b occ) int {
 		if c := cmp.Compare(a.item, b.item); c != 0 {
 			return c
@@ -89,10 +84,26 @@ func sweep(ctx context.Context, sd *signalData, d *data, p Params) (*signalResul
 		}
 		return cmp.Compare(a.post, b.post)
 	})
-	w := p.windowMillis()
+}
+
+// sweep finds the co-shared items of one signal, with the window w in
+// milliseconds.
+//
+// Occurrences are sorted by (item, time). Within one item, a first pass
+// with two pointers marks the occurrences that fall in a window holding more
+// than MaxItemAccounts distinct accounts; they take no part in pairing. A
+// second pass keeps, in a list ordered by time, each account's latest
+// occurrence within the last window; every occurrence pairs with the
+// accounts on that list other than its own, then moves its account to the
+// end. Every pair found this way is the closest in time for that occurrence,
+// so the closest post pair of every account pair and item is among them.
+// The cost is the number of occurrences times the accounts present in a
+// window, which the bound keeps finite.
+func sweep(ctx context.Context, sd *signalData, d *data, p Params, w int64) (*signalResult, error) {
+	occs := sd.occ
+	sortOccs(occs)
 	seen := make([]int32, len(d.accounts)) // item group number + 1 that last saw each account
 	maxAcc := p.MaxItemAccounts
-	k := p.MaxEvidencePerEdge
 	n := len(d.accounts)
 	counts := make([]int32, n)
 	prev := make([]int32, n)
@@ -126,9 +137,19 @@ func sweep(ctx context.Context, sd *signalData, d *data, p Params) (*signalResul
 	}
 
 	r := &signalResult{}
-	var hits []hit
+	var hits hitList
+	var hitItem hitItems
 	var bounded []bool
-	var recs []rec
+	best := newPairTable(func(x, y *rec) bool {
+		dx, dy := absDiff(x.tA, x.tB), absDiff(y.tA, y.tB)
+		if dx != dy {
+			return dx < dy
+		}
+		if c := strings.Compare(d.posts[x.postA], d.posts[y.postA]); c != 0 {
+			return c < 0
+		}
+		return d.posts[x.postB] < d.posts[y.postB]
+	})
 	candLess := func(x, y cand) int {
 		if c := cmp.Compare(absDiff(x.tA, x.tB), absDiff(y.tA, y.tB)); c != 0 {
 			return c
@@ -200,8 +221,9 @@ func sweep(ctx context.Context, sd *signalData, d *data, p Params) (*signalResul
 		}
 
 		// Pass 2: pair each occurrence with the accounts seen in the
-		// window before it.
-		recs = recs[:0]
+		// window before it, keeping the closest post pair per account
+		// pair.
+		best.reset()
 		for m, o := range g {
 			if anyBounded && bounded[m] {
 				r.boundedPosts++
@@ -223,7 +245,7 @@ func sweep(ctx context.Context, sd *signalData, d *data, p Params) (*signalResul
 				if a > b {
 					x = rec{pair: makePair(uint32(b), uint32(a)), postA: o.post, postB: lastPost[a], tA: o.t, tB: lastT[a]}
 				}
-				recs = append(recs, x)
+				best.offer(x)
 			}
 			if inList[b] {
 				if lastT[b] == o.t && d.posts[lastPost[b]] < d.posts[o.post] {
@@ -241,74 +263,76 @@ func sweep(ctx context.Context, sd *signalData, d *data, p Params) (*signalResul
 		for head >= 0 {
 			unlink(head)
 		}
+		recs := best.recs()
 		if len(recs) == 0 {
 			continue
 		}
-
-		// Keep the closest post pair per account pair and fold it in.
-		slices.SortFunc(recs, func(x, y rec) int {
-			if c := cmp.Compare(x.pair, y.pair); c != 0 {
-				return c
-			}
-			if c := cmp.Compare(absDiff(x.tA, x.tB), absDiff(y.tA, y.tB)); c != 0 {
-				return c
-			}
-			if c := strings.Compare(d.posts[x.postA], d.posts[y.postA]); c != 0 {
-				return c
-			}
-			return strings.Compare(d.posts[x.postB], d.posts[y.postB])
-		})
-		for i, x := range recs {
-			if i > 0 && recs[i-1].pair == x.pair {
-				continue
-			}
-			hits = append(hits, hit{pair: x.pair, item: item, postA: x.postA, postB: x.postB, w: weight})
+		gi := uint32(len(hitItem.item))
+		if int(gi) == math.MaxUint32 {
+			return nil, fmt.Errorf("signal %s: more than %d items with co-shares", sd.name, math.MaxUint32-1)
+		}
+		hitItem.item = append(hitItem.item, item)
+		hitItem.weight = append(hitItem.weight, weight)
+		for _, x := range recs {
+			a, b := unpair(x.pair)
+			hits.add(hit{a: a, b: b, g: gi, postA: x.postA, postB: x.postB})
 		}
 	}
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
 
-	if near {
-		// A post pair found in several bands counts once, under its
-		// smallest band key.
-		slices.SortFunc(hits, func(x, y hit) int {
-			if c := cmp.Compare(x.pair, y.pair); c != 0 {
-				return c
-			}
-			if c := cmp.Compare(x.postA, y.postA); c != 0 {
-				return c
-			}
-			if c := cmp.Compare(x.postB, y.postB); c != 0 {
-				return c
-			}
-			return cmp.Compare(x.item, y.item)
-		})
-		hits = slices.CompactFunc(hits, func(x, y hit) bool {
-			return x.pair == y.pair && x.postA == y.postA && x.postB == y.postB
-		})
-	}
-
-	// Fold the hits into edges: sorted by (pair, item), each pair's hits
-	// are consecutive and in item order, so sums do not depend on the
-	// order in which items were swept.
-	slices.SortFunc(hits, func(x, y hit) int {
-		if c := cmp.Compare(x.pair, y.pair); c != 0 {
-			return c
-		}
-		if c := cmp.Compare(x.item, y.item); c != 0 {
-			return c
-		}
-		if c := cmp.Compare(x.postA, y.postA); c != 0 {
-			return c
-		}
-		return cmp.Compare(x.postB, y.postB)
-	})
+	// Fold the hits into edges. A counting sort by pair makes each
+	// pair's hits consecutive and, since items were swept in order and
+	// give at most one hit per pair, in item order, so sums do not depend
+	// on scheduling.
+	all, starts := hits.byPair(n)
 	var edges []edge
 	var ev []cand
+	for a := range n {
+		bk := all[starts[a]:starts[a+1]]
+		if len(bk) == 0 {
+			continue
+		}
+		if near {
+			// A post pair found in several bands counts once, under
+			// its smallest band key.
+			slices.SortFunc(bk, func(x, y hit) int {
+				if x.b != y.b {
+					return cmp.Compare(x.b, y.b)
+				}
+				if x.postA != y.postA {
+					return cmp.Compare(x.postA, y.postA)
+				}
+				if x.postB != y.postB {
+					return cmp.Compare(x.postB, y.postB)
+				}
+				return cmp.Compare(x.g, y.g)
+			})
+			bk = slices.CompactFunc(bk, func(x, y hit) bool {
+				return x.b == y.b && x.postA == y.postA && x.postB == y.postB
+			})
+			slices.SortFunc(bk, func(x, y hit) int {
+				if x.b != y.b {
+					return cmp.Compare(x.b, y.b)
+				}
+				return cmp.Compare(x.g, y.g)
+			})
+		}
+		edges, ev = foldBucket(bk, &hitItem, edges, ev, d, p, r, candLess)
+	}
+	r.edges = slices.Clip(edges)
+	return r, nil
+}
+
+// foldBucket folds the hits of one first account, sorted by (second
+// account, item), one per item, into the edges that pass p.MinWeight,
+// appended to edges. ev is scratch space, returned for reuse.
+func foldBucket(hits []hit, hi *hitItems, edges []edge, ev []cand, d *data, p Params, r *signalResult, candLess func(x, y cand) int) ([]edge, []cand) {
+	k := p.MaxEvidencePerEdge
 	for i := 0; i < len(hits); {
 		j := i + 1
-		for j < len(hits) && hits[j].pair == hits[i].pair {
+		for j < len(hits) && hits[j].b == hits[i].b {
 			j++
 		}
 		run := hits[i:j]
@@ -317,14 +341,14 @@ func sweep(ctx context.Context, sd *signalData, d *data, p Params) (*signalResul
 		if len(run) < p.MinWeight {
 			continue
 		}
-		ed := edge{pair: run[0].pair, items: int64(len(run)), first: math.MaxInt64, last: math.MinInt64}
+		ed := edge{pair: makePair(run[0].a, run[0].b), items: int64(len(run)), first: math.MaxInt64, last: math.MinInt64}
 		ev = ev[:0]
 		for _, h := range run {
 			tA, tB := d.times[h.postA], d.times[h.postB]
-			ed.score += h.w
+			ed.score += hi.weight[h.g]
 			ed.first = min(ed.first, tA, tB)
 			ed.last = max(ed.last, tA, tB)
-			ev = append(ev, cand{item: h.item, postA: h.postA, postB: h.postB, tA: tA, tB: tB})
+			ev = append(ev, cand{item: hi.item[h.g], postA: h.postA, postB: h.postB, tA: tA, tB: tB})
 		}
 		if len(ev) > k {
 			// Keep the k closest in time, then restore item order
@@ -344,6 +368,151 @@ func sweep(ctx context.Context, sd *signalData, d *data, p Params) (*signalResul
 		ed.ev = slices.Clone(ev)
 		edges = append(edges, ed)
 	}
-	r.edges = slices.Clip(edges)
-	return r, nil
+	return edges, ev
+}
+
+// hitList collects hits in fixed-size chunks (growing one slice would copy
+// it again and again, and fresh memory is what costs most here) and counts
+// them per first account.
+type hitList struct {
+	chunks [][]hit
+	n      int
+}
+
+const hitChunk = 1 << 15
+
+func (l *hitList) add(h hit) {
+	if len(l.chunks) == 0 || len(l.chunks[len(l.chunks)-1]) == hitChunk {
+		l.chunks = append(l.chunks, make([]hit, 0, hitChunk))
+	}
+	c := &l.chunks[len(l.chunks)-1]
+	*c = append(*c, h)
+	l.n++
+}
+
+// byPair returns all hits ordered by pair (first account, then second),
+// the hits of one pair in the order added, and the start of each first
+// account's run: account a's hits are all[starts[a]:starts[a+1]]. It is a
+// two-pass counting sort (by second account, then stably by first), linear
+// in the hits, and releases the chunks.
+func (l *hitList) byPair(accounts int) ([]hit, []int) {
+	byB := make([]int, accounts+1)
+	starts := make([]int, accounts+1)
+	for _, c := range l.chunks {
+		for i := range c {
+			byB[c[i].b+1]++
+			starts[c[i].a+1]++
+		}
+	}
+	for a := range accounts {
+		byB[a+1] += byB[a]
+		starts[a+1] += starts[a]
+	}
+	tmp := make([]hit, l.n)
+	for ci, c := range l.chunks {
+		for i := range c {
+			b := c[i].b
+			tmp[byB[b]] = c[i]
+			byB[b]++
+		}
+		l.chunks[ci] = nil
+	}
+	l.chunks = nil
+	next := slices.Clone(starts[:accounts])
+	all := make([]hit, l.n)
+	for i := range tmp {
+		a := tmp[i].a
+		all[next[a]] = tmp[i]
+		next[a]++
+	}
+	return all, starts
+}
+
+// pairTable keeps, for the item being swept, the closest post pair of each
+// account pair: an open-addressing hash table from pair to rec whose slots
+// are marked with the item's generation, so that starting the next item
+// clears nothing. Replacing the sort of every item's post pairs with it
+// makes the cost linear in the pairs emitted.
+type pairTable struct {
+	keys   []uint64
+	vals   []rec
+	gen    []uint32
+	cur    uint32
+	filled []int32 // slots used by the current item, in insertion order
+	closer func(x, y *rec) bool
+	out    []rec
+}
+
+func newPairTable(closer func(x, y *rec) bool) *pairTable {
+	t := &pairTable{closer: closer}
+	t.alloc(1024)
+	return t
+}
+
+func (t *pairTable) alloc(size int) {
+	t.keys = make([]uint64, size)
+	t.vals = make([]rec, size)
+	t.gen = make([]uint32, size)
+}
+
+// reset starts a new item.
+func (t *pairTable) reset() {
+	t.cur++
+	if t.cur == 0 {
+		// The generation wrapped: clear the marks once.
+		clear(t.gen)
+		t.cur = 1
+	}
+	t.filled = t.filled[:0]
+}
+
+func (t *pairTable) slot(pair uint64) int {
+	mask := uint64(len(t.keys) - 1)
+	i := (pair * 0x9E3779B97F4A7C15 >> 20) & mask
+	for t.gen[i] == t.cur && t.keys[i] != pair {
+		i = (i + 1) & mask
+	}
+	return int(i)
+}
+
+// offer records x unless its pair already has a closer post pair.
+func (t *pairTable) offer(x rec) {
+	i := t.slot(x.pair)
+	if t.gen[i] == t.cur {
+		if t.closer(&x, &t.vals[i]) {
+			t.vals[i] = x
+		}
+		return
+	}
+	t.gen[i], t.keys[i], t.vals[i] = t.cur, x.pair, x
+	t.filled = append(t.filled, int32(i))
+	if 2*len(t.filled) > len(t.keys) {
+		t.grow()
+	}
+}
+
+// grow doubles the table, moving the current item's entries.
+func (t *pairTable) grow() {
+	old := make([]rec, len(t.filled))
+	for j, i := range t.filled {
+		old[j] = t.vals[i]
+	}
+	t.alloc(2 * len(t.keys))
+	t.cur = 1
+	t.filled = t.filled[:0]
+	for _, x := range old {
+		i := t.slot(x.pair)
+		t.gen[i], t.keys[i], t.vals[i] = t.cur, x.pair, x
+		t.filled = append(t.filled, int32(i))
+	}
+}
+
+// recs returns the current item's closest post pair per account pair, in
+// the order the pairs were first offered. The slice is reused.
+func (t *pairTable) recs() []rec {
+	t.out = t.out[:0]
+	for _, i := range t.filled {
+		t.out = append(t.out, t.vals[i])
+	}
+	return t.out
 }

@@ -34,6 +34,18 @@ func appendCNTText(dst []byte, text string) []byte {
 	start := len(dst)
 	skip := false // inside an @... run
 	for i, r := range text {
+		if r < utf8.RuneSelf && r != '@' && r > ' ' && !skip {
+			// The common case: a visible ASCII character.
+			if space {
+				dst = append(dst, ' ')
+				space = false
+			}
+			if 'A' <= r && r <= 'Z' {
+				r += 'a' - 'A'
+			}
+			dst = append(dst, byte(r))
+			continue
+		}
 		if pyIsSpace(r) {
 			skip = false
 			space = len(dst) > start

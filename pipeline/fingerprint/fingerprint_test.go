@@ -3,6 +3,7 @@ package fingerprint
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -11,6 +12,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/cespare/xxhash/v2"
 
@@ -339,13 +341,16 @@ func TestRunCancelled(t *testing.T) {
 	}
 }
 
+// benchTexts are typical texts for the normalizer benchmarks.
+var benchTexts = map[string]string{
+	"rt_link":   "RT @someone: This is a typical tweet about #politics with a link https://t.co/AbCdEf1234",
+	"plain":     "Just a plain sentence without anything special in it, quite long though.",
+	"bare_link": "Ｆｕｌｌｗｉｄｔｈ text and &amp; entities @mention www.example.com/path",
+	"unicode":   "Привет всем! Это обычный твит о #политике @друг https://t.co/XyZ",
+}
+
 func BenchmarkNormalizeText(b *testing.B) {
-	texts := map[string]string{
-		"rt_link":   "RT @someone: This is a typical tweet about #politics with a link https://t.co/AbCdEf1234",
-		"plain":     "Just a plain sentence without anything special in it, quite long though.",
-		"bare_link": "Ｆｕｌｌｗｉｄｔｈ text and &amp; entities @mention www.example.com/path",
-	}
-	for name, text := range texts {
+	for name, text := range benchTexts {
 		b.Run(name, func(b *testing.B) {
 			n := newNormalizer()
 			b.ReportAllocs()
@@ -427,10 +432,53 @@ func BenchmarkRunFile(b *testing.B) {
 
 func BenchmarkBandKeys(b *testing.B) {
 	text := NormalizeText("RT @someone: This is a typical tweet about #politics with a link https://t.co/AbCdEf1234 and some more words")
-	p := DefaultParams()
-	m := newMinHasher(p.MinHashPermutations, p.MinHashBands, p.ShingleSize)
-	b.ReportAllocs()
-	for b.Loop() {
-		m.bandKeys(text)
+	for _, c := range []struct{ perms, bands int }{{128, 11}, {63, 7}} {
+		b.Run(fmt.Sprintf("%dx%d", c.perms, c.bands), func(b *testing.B) {
+			m := newMinHasher(c.perms, c.bands, DefaultParams().ShingleSize)
+			b.ReportAllocs()
+			for b.Loop() {
+				m.bandKeys(text)
+			}
+		})
+	}
+}
+
+// TestRunCancelledMidway cancels runs at different moments: every run must
+// return (the pipeline's goroutines must not block each other), and a
+// cancelled one must leave nothing behind.
+func TestRunCancelledMidway(t *testing.T) {
+	posts := make([]schema.Post, 30000)
+	for i := range posts {
+		posts[i] = schema.Post{PostID: fmt.Sprint(i), AccountID: "a", Text: fmt.Sprint("some text number ", i)}
+	}
+	path := writePosts(t, posts)
+	cancelled := 0
+	for _, after := range []time.Duration{0, time.Millisecond, 5 * time.Millisecond, 20 * time.Millisecond} {
+		ctx, cancel := context.WithCancel(context.Background())
+		time.AfterFunc(after, cancel)
+		out := t.TempDir()
+		done := make(chan error, 1)
+		go func() {
+			_, err := Run(ctx, Input{PostsPath: path}, DefaultParams(), out, nil)
+			done <- err
+		}()
+		select {
+		case err := <-done:
+			if err != nil {
+				cancelled++
+				if !errors.Is(err, context.Canceled) {
+					t.Errorf("cancelled after %v: error %v, want context.Canceled", after, err)
+				}
+				if ents, _ := os.ReadDir(out); len(ents) != 0 {
+					t.Errorf("cancelled after %v: left %v", after, ents)
+				}
+			}
+		case <-time.After(60 * time.Second):
+			t.Fatalf("run cancelled after %v did not return", after)
+		}
+		cancel()
+	}
+	if cancelled == 0 {
+		t.Error("no run was cancelled")
 	}
 }

@@ -253,31 +253,77 @@ func appendASCIINormal(dst []byte, s string) []byte {
 // them over the whole text, at a fraction of the cost.
 func (n *normalizer) removeURLs(s string, wantURLs bool) (string, []string) {
 	var found []string
-	n.sb.Reset()
-	n.sb.Grow(len(s))
-	for tok := range strings.FieldsFuncSeq(s, unicode.IsSpace) {
-		if n.sb.Len() > 0 {
-			n.sb.WriteByte(' ')
-		}
+	out := n.buf2[:0]
+	copied := false // whether out holds the text up to the current token
+	for start, end := nextField(s, 0); start < len(s); start, end = nextField(s, end) {
+		tok := s[start:end]
 		if !mayHoldURL(tok) {
-			n.sb.WriteString(tok)
+			if copied {
+				out = append(append(out, ' '), tok...)
+			}
 			continue
 		}
+		if !copied {
+			// Tokens before this one are kept as they are; the white
+			// space between them is collapsed later anyway.
+			out = append(out, s[:start]...)
+			copied = true
+		}
+		out = append(out, ' ')
 		if u, rest, ok := leadingHTTPURL(tok); ok {
 			// The common case, a token that starts with http(s):// or
 			// www., is handled without a regular expression.
 			if wantURLs && !strings.EqualFold(tok[:4], "www.") {
 				found = append(found, u)
 			}
-			n.sb.WriteString(rest)
+			out = append(out, rest...)
 			continue
 		}
 		if wantURLs && strings.IndexByte(tok, ':') >= 0 {
 			found = append(found, keyURLRe.FindAllString(tok, -1)...)
 		}
-		n.sb.WriteString(removeURLRe.ReplaceAllLiteralString(tok, " "))
+		out = append(out, removeURLRe.ReplaceAllLiteralString(tok, " ")...)
 	}
-	return n.sb.String(), found
+	n.buf2 = out
+	if !copied {
+		return s, found
+	}
+	return string(out), found
+}
+
+// nextField returns the bounds of the first run of non-space runes
+// (unicode.IsSpace) in s at or after i; start is len(s) when there is none.
+func nextField(s string, i int) (start, end int) {
+	for i < len(s) {
+		if c := s[i]; c < utf8.RuneSelf {
+			if !isASCIISpace(c) {
+				break
+			}
+			i++
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if !unicode.IsSpace(r) {
+			break
+		}
+		i += size
+	}
+	start = i
+	for i < len(s) {
+		if c := s[i]; c < utf8.RuneSelf {
+			if isASCIISpace(c) {
+				break
+			}
+			i++
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if unicode.IsSpace(r) {
+			break
+		}
+		i += size
+	}
+	return start, i
 }
 
 // leadingHTTPURL splits a token that starts with "http://", "https://" or

@@ -46,7 +46,8 @@ type streamTask struct {
 // and closes done.
 type batch struct {
 	recs  []record
-	arena []byte // the raw bytes of recs, which slice into it
+	arena []byte   // the raw bytes of recs, which slice into it
+	slab  []string // the fields of recs, which slice into it
 	table table
 	ncol  int
 	res   []mapped
@@ -96,7 +97,8 @@ func getBatch(t table, ncol int) *batch {
 func putBatch(b *batch) {
 	clear(b.recs)
 	clear(b.res)
-	b.recs, b.res, b.arena = b.recs[:0], b.res[:0], b.arena[:0]
+	clear(b.slab)
+	b.recs, b.res, b.arena, b.slab = b.recs[:0], b.res[:0], b.arena[:0], b.slab[:0]
 	b.table, b.done = nil, nil
 	batchPool.Put(b)
 }
@@ -225,7 +227,12 @@ func (n *normalizer) produce(ctx context.Context, p *producer, jobs chan<- *batc
 					break
 				}
 				if rec.fields != nil {
-					rec.fields = slices.Clone(rec.fields)
+					// One slab per batch instead of one slice per record. A
+					// slab that grows leaves earlier records on the old
+					// array, which stays valid.
+					start := len(bt.slab)
+					bt.slab = append(bt.slab, rec.fields...)
+					rec.fields = bt.slab[start:len(bt.slab):len(bt.slab)]
 				}
 			}
 			lastLine = rec.line

@@ -138,7 +138,7 @@ type Fingerprint struct {
 	// MinHashBands holds one key per LSH band of the post's MinHash
 	// signature (empty when the text is too short); two posts sharing a band
 	// key are near-duplicate candidates.
-	MinHashBands []uint64 `parquet:"minhash_bands,list"`
+	MinHashBands []uint64 `parquet:"minhash_bands,list,uncompressed"`
 	// CNTTextKey is the text key under the coordination-network-toolkit's
 	// own rule (lowercase, mentions dropped), for --compat cnt.
 	CNTTextKey *uint64 `parquet:"cnt_text_key,optional"`
