@@ -17,12 +17,14 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/takedown-research/takedown/datasets"
 	"github.com/takedown-research/takedown/pipeline/fetch"
 	"github.com/takedown-research/takedown/pipeline/normalize"
 	"github.com/takedown-research/takedown/pipeline/pqio"
+	"github.com/takedown-research/takedown/pipeline/schema"
 	"github.com/takedown-research/takedown/pipeline/store"
 )
 
@@ -226,13 +228,13 @@ func (r *Runner) execute(ctx context.Context, desc datasets.Descriptor, def stag
 	m := &store.Manifest{StageVersion: def.version, Params: rawParams, Inputs: inputs, Stats: rawStats}
 	if !publish {
 		defer st.Discard()
-		return st.Describe(m, pqio.NumRows)
+		return st.Describe(m, tableInfo)
 	}
 	if err := ctx.Err(); err != nil {
 		st.Discard()
 		return nil, err
 	}
-	if _, err := st.Publish(m, pqio.NumRows); err != nil {
+	if _, err := st.Publish(m, tableInfo); err != nil {
 		return nil, err
 	}
 	return m, nil
@@ -340,4 +342,16 @@ func (r *Runner) planFetch(lock *store.Lock, desc datasets.Descriptor, fromDir s
 		refs = append(refs, store.InputRef{Name: importPrefix + f.Name, SHA256: d, Bytes: n})
 	}
 	return refs, nil
+}
+
+// tableInfo counts a Parquet output's rows and names its layout version, for
+// the manifest. A table the schema does not know is an internal error.
+func tableInfo(path string) (int64, int, error) {
+	name := strings.TrimSuffix(filepath.Base(path), ".parquet")
+	v, ok := schema.Versions[name]
+	if !ok {
+		return 0, 0, fmt.Errorf("internal: table %s has no version in package schema", name)
+	}
+	n, err := pqio.NumRows(path)
+	return n, v, err
 }

@@ -111,6 +111,9 @@ func TestDemoDeterministicAcrossWorkspacesAndGOMAXPROCS(t *testing.T) {
 			if ma.Outputs[j].SHA256 != mb.Outputs[j].SHA256 {
 				t.Errorf("%s: manifest digest of %s differs", ra[i].Stage, ma.Outputs[j].File)
 			}
+			if o := ma.Outputs[j]; strings.HasSuffix(o.File, ".parquet") && (o.TableVersion == 0 || o.Rows == nil) {
+				t.Errorf("%s: manifest lacks the table version or row count of %s", ra[i].Stage, o.File)
+			}
 		}
 		if !bytes.Equal(ma.Stats, mb.Stats) {
 			t.Errorf("%s: stats differ:\n%s\n%s", ra[i].Stage, ma.Stats, mb.Stats)

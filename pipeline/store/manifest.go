@@ -44,6 +44,8 @@ type Output struct {
 	SHA256 string `json:"sha256"`
 	Bytes  int64  `json:"bytes"`
 	Rows   *int64 `json:"rows,omitempty"` // for Parquet tables
+	// TableVersion is the layout version of a Parquet table (schema.Versions).
+	TableVersion int `json:"table_version,omitempty"`
 }
 
 // Code records the program that produced a run.

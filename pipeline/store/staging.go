@@ -12,9 +12,10 @@ import (
 	"time"
 )
 
-// RowCounter reports the rows of a table file; store does not read Parquet
-// itself, so the caller passes pqio.NumRows.
-type RowCounter func(path string) (int64, error)
+// TableInfo reports the rows and the layout version of a table file; store
+// does not read Parquet itself, so the caller passes a function built on
+// pqio.NumRows and schema.Versions.
+type TableInfo func(path string) (rows int64, version int, err error)
 
 // Staging is a run being built. Its files live in a private temp directory
 // inside the workspace until Publish renames it into place.
@@ -43,7 +44,7 @@ func (s *Staging) Discard() { os.RemoveAll(s.Dir) }
 // fsyncs every file and renames the staging directory to its run directory.
 // If that run directory already exists (another process published the same
 // run), the staging directory is discarded and the existing run is kept.
-func (s *Staging) Publish(m *Manifest, rows RowCounter) (string, error) {
+func (s *Staging) Publish(m *Manifest, rows TableInfo) (string, error) {
 	outs, err := s.collectOutputs(rows)
 	if err != nil {
 		s.Discard()
@@ -93,7 +94,7 @@ func isNotEmpty(err error) bool {
 
 // collectOutputs digests every regular file of the staging dir, in name order,
 // after fsyncing it.
-func (s *Staging) collectOutputs(rows RowCounter) ([]Output, error) {
+func (s *Staging) collectOutputs(rows TableInfo) ([]Output, error) {
 	entries, err := os.ReadDir(s.Dir)
 	if err != nil {
 		return nil, err
@@ -117,11 +118,11 @@ func (s *Staging) collectOutputs(rows RowCounter) ([]Output, error) {
 		}
 		o := Output{File: n, SHA256: d, Bytes: size}
 		if strings.HasSuffix(n, ".parquet") && rows != nil {
-			r, err := rows(p)
+			r, v, err := rows(p)
 			if err != nil {
 				return nil, fmt.Errorf("count rows of %s: %w", n, err)
 			}
-			o.Rows = &r
+			o.Rows, o.TableVersion = &r, v
 		}
 		outs = append(outs, o)
 	}
@@ -142,7 +143,7 @@ func fsyncFile(p string) error {
 
 // Describe fills in the outputs of m from the staging dir without publishing
 // it, for comparing a recomputed run with a published one.
-func (s *Staging) Describe(m *Manifest, rows RowCounter) (*Manifest, error) {
+func (s *Staging) Describe(m *Manifest, rows TableInfo) (*Manifest, error) {
 	outs, err := s.collectOutputs(rows)
 	if err != nil {
 		return nil, err
