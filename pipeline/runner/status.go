@@ -91,7 +91,7 @@ func (r *Runner) Status(dataset string) ([]StageStatus, error) {
 			s.Reasons = append(s.Reasons, err.Error())
 		} else {
 			s.Reasons = append(s.Reasons, diffInputs(m.Inputs, inputs)...)
-			if expected, err := store.RunID(desc.Name, def.name, def.version, m.Params, inputs); err == nil && expected != e.RunID {
+			if expected, err := store.RunID(desc.Name, def.name, def.runVersion(), m.Params, inputs); err == nil && expected != e.RunID {
 				s.Expected = expected
 				if len(s.Reasons) == 0 {
 					s.Reasons = append(s.Reasons, "run id differs from the one its recorded parameters and inputs give")

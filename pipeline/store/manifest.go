@@ -100,9 +100,11 @@ func CurrentCode() Code {
 const RunIDLength = 20
 
 // RunID computes the run id of a stage run: a hash of the dataset, the stage
-// name and version, the canonical JSON of its parameters and the digests of
-// every input. Inputs are sorted by name first, so their order does not matter.
-func RunID(dataset, stage string, version int, params any, inputs []InputRef) (string, error) {
+// name, its version (the stage version and the version of the file format
+// writer, e.g. "3+pqio2"), the canonical JSON of its parameters and the
+// digests of every input. Inputs are sorted by name first, so their order
+// does not matter.
+func RunID(dataset, stage, version string, params any, inputs []InputRef) (string, error) {
 	canon, err := CanonicalJSON(params)
 	if err != nil {
 		return "", err
@@ -111,7 +113,7 @@ func RunID(dataset, stage string, version int, params any, inputs []InputRef) (s
 	copy(in, inputs)
 	sort.Slice(in, func(i, j int) bool { return in[i].Name < in[j].Name })
 	h := sha256.New()
-	fmt.Fprintf(h, "takedown-run-v1\x00dataset=%s\x00stage=%s\x00version=%d\x00params=%s\x00", dataset, stage, version, canon)
+	fmt.Fprintf(h, "takedown-run-v1\x00dataset=%s\x00stage=%s\x00version=%s\x00params=%s\x00", dataset, stage, version, canon)
 	for _, i := range in {
 		fmt.Fprintf(h, "input=%s:%s\x00", i.Name, i.SHA256)
 	}

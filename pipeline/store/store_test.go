@@ -14,7 +14,7 @@ func TestRunIDStableAndSensitive(t *testing.T) {
 		Min    int     `json:"min"`
 	}
 	in := []InputRef{{Name: "b", SHA256: "22"}, {Name: "a", SHA256: "11"}}
-	base, err := RunID("demo", "cluster", 1, P{60, 2}, in)
+	base, err := RunID("demo", "cluster", "1", P{60, 2}, in)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -22,7 +22,7 @@ func TestRunIDStableAndSensitive(t *testing.T) {
 	if base != "d01af0d18660dc090f4e" {
 		t.Errorf("run id scheme changed: got %s", base)
 	}
-	reordered, _ := RunID("demo", "cluster", 1, P{60, 2}, []InputRef{in[1], in[0]})
+	reordered, _ := RunID("demo", "cluster", "1", P{60, 2}, []InputRef{in[1], in[0]})
 	if reordered != base {
 		t.Error("input order changed the run id")
 	}
@@ -30,15 +30,15 @@ func TestRunIDStableAndSensitive(t *testing.T) {
 		name    string
 		dataset string
 		stage   string
-		version int
+		version string
 		params  any
 		inputs  []InputRef
 	}{
-		{"dataset", "other", "cluster", 1, P{60, 2}, in},
-		{"stage", "demo", "summarize", 1, P{60, 2}, in},
-		{"version", "demo", "cluster", 2, P{60, 2}, in},
-		{"params", "demo", "cluster", 1, P{30, 2}, in},
-		{"input digest", "demo", "cluster", 1, P{60, 2}, []InputRef{{Name: "a", SHA256: "11"}, {Name: "b", SHA256: "23"}}},
+		{"dataset", "other", "cluster", "1", P{60, 2}, in},
+		{"stage", "demo", "summarize", "1", P{60, 2}, in},
+		{"version", "demo", "cluster", "2", P{60, 2}, in},
+		{"params", "demo", "cluster", "1", P{30, 2}, in},
+		{"input digest", "demo", "cluster", "1", P{60, 2}, []InputRef{{Name: "a", SHA256: "11"}, {Name: "b", SHA256: "23"}}},
 	}
 	for _, c := range cases {
 		id, err := RunID(c.dataset, c.stage, c.version, c.params, c.inputs)
