@@ -4,11 +4,13 @@ import (
 	"encoding/json"
 	"fmt"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/takedown-research/takedown/pipeline/cluster"
 	"github.com/takedown-research/takedown/pipeline/fetch"
 	"github.com/takedown-research/takedown/pipeline/normalize"
 	"github.com/takedown-research/takedown/pipeline/runner"
@@ -32,14 +34,20 @@ func paramFlags() []cli.Flag {
 			Usage: "LSH band keys per text; the Jaccard threshold is about (1/bands)^(1/rows)"},
 		&cli.IntFlag{Name: "shingle-size", Value: d.Fingerprint.ShingleSize, Category: "fingerprint",
 			Usage: "words per MinHash shingle (word n-grams of the normalized text)"},
-		&cli.Float64Flag{Name: "window", Value: d.Cluster.WindowSeconds, Category: "cluster",
-			Usage: "seconds: two posts of one item within +-window (inclusive) are co-shared"},
+		&cli.StringFlag{Name: "window", Value: strconv.FormatFloat(d.Cluster.WindowSeconds, 'g', -1, 64), Category: "cluster",
+			Usage: "seconds: two posts of one item within +-window (inclusive) are co-shared; auto: estimate it from the URLs (CooRnet's coordination interval)",
+			Action: func(_ *cli.Context, v string) error {
+				if _, _, err := cluster.ParseWindow(v); err != nil {
+					return usagef("%v", err)
+				}
+				return nil
+			}},
 		&cli.IntFlag{Name: "min-weight", Value: d.Cluster.MinWeight, Category: "cluster",
 			Usage: "keep an edge when its accounts co-shared at least this many distinct items"},
 		&cli.Float64Flag{Name: "min-score", Value: d.Cluster.MinScore, Category: "cluster",
 			Usage: "a pair joins the cluster graph when its rarity-weighted score over all signals reaches this (see docs/stages/cluster.md)"},
 		&cli.StringSliceFlag{Name: "signals", Value: cli.NewStringSlice(d.Cluster.Signals...), Category: "cluster",
-			Usage: "signals that make edges (co_text, co_repost, co_url, co_reply, co_hashtag_seq); repeat or comma-separate"},
+			Usage: "signals that make edges, repeat or comma-separate: " + strings.Join(cluster.Signals, ", ")},
 		&cli.IntFlag{Name: "max-evidence-per-edge", Value: d.Cluster.MaxEvidencePerEdge, Category: "cluster",
 			Usage: "evidence rows kept per edge"},
 		&cli.IntFlag{Name: "max-item-accounts", Value: d.Cluster.MaxItemAccounts, Category: "cluster",
@@ -69,7 +77,8 @@ func paramsFrom(c *cli.Context) runner.Params {
 	p := runner.DefaultParams()
 	p.Normalize.Format = c.String("format")
 	p.Fingerprint.MinTextRunes = c.Int("min-text-runes")
-	p.Cluster.WindowSeconds = c.Float64("window")
+	// --window was checked by its flag Action.
+	p.Cluster.WindowSeconds, p.Cluster.WindowAuto, _ = cluster.ParseWindow(c.String("window"))
 	p.Cluster.MinWeight = c.Int("min-weight")
 	p.Cluster.MinScore = c.Float64("min-score")
 	p.Fingerprint.MinHashtagSeq = c.Int("min-hashtag-seq")
@@ -234,7 +243,7 @@ func statLine(res runner.Result) string {
 		return ""
 	}
 	var parts []string
-	for _, k := range []string{"accounts", "posts", "rejects", "with_text_key", "edges", "clusters", "clustered_accounts", "bytes"} {
+	for _, k := range []string{"accounts", "posts", "rejects", "with_text_key", "edges", "window_ms", "clusters", "clustered_accounts", "bytes"} {
 		switch v := m[k].(type) {
 		case float64:
 			parts = append(parts, fmt.Sprintf("%s=%d", k, int64(v)))

@@ -73,8 +73,9 @@ type Params struct {
 	WindowSeconds float64 `json:"window_seconds"`
 	// WindowAuto estimates the window from the data instead: CooRnet's
 	// coordination interval over the URLs (url_keys) of the table (see
-	// EstimateWindow).
-	WindowAuto bool `json:"window_auto"`
+	// EstimateWindow). Left out of the JSON when false, so that run ids
+	// of runs with a window in seconds did not change when it was added.
+	WindowAuto bool `json:"window_auto,omitempty"`
 	// MinWeight is the minimum number of distinct co-shared items an edge
 	// needs to be kept.
 	MinWeight int `json:"min_weight"`
@@ -361,12 +362,9 @@ func Run(ctx context.Context, in Input, p Params, outDir string, log *slog.Logge
 	return st, nil
 }
 
-// write writes the three output tables.
+// write writes the three output tables, each in its own goroutine (each
+// file's bytes depend only on its rows).
 func write(d *data, results []*signalResult, p Params, outDir string, st *Stats) error {
-	type edgeRef struct {
-		sig int
-		e   *edge
-	}
 	var all []edgeRef
 	for si, r := range results {
 		for i := range r.edges {
@@ -385,16 +383,69 @@ func write(d *data, results []*signalResult, p Params, outDir string, st *Stats)
 		return a.sig - b.sig
 	})
 
-	ew, err := pqio.Create[schema.Edge](filepath.Join(outDir, schema.TableEdges+".parquet"))
+	var wg sync.WaitGroup
+	var edgesErr, evidenceErr error
+	wg.Go(func() {
+		edgesErr = writeEdges(d, all, filepath.Join(outDir, schema.TableEdges+".parquet"))
+	})
+	var evidenceRows int64
+	wg.Go(func() {
+		evidenceRows, evidenceErr = writeEvidence(d, results, filepath.Join(outDir, schema.TableEvidence+".parquet"))
+	})
+
+	// Roles: per account, the evidence rows it is in and those in which
+	// its post came first.
+	nAcc := len(d.accounts)
+	first := make([]int32, nAcc)
+	inRows := make([]int32, nAcc)
+	for _, r := range results {
+		for i := range r.edges {
+			e := &r.edges[i]
+			a, b := unpair(e.pair)
+			for _, c := range e.ev {
+				inRows[a]++
+				inRows[b]++
+				switch {
+				case c.tA < c.tB:
+					first[a]++
+				case c.tB < c.tA:
+					first[b]++
+				}
+			}
+		}
+	}
+	flat := make([]*edge, len(all))
+	for i, ref := range all {
+		flat[i] = ref.e
+	}
+	members, err := components(d, flat, first, inRows, p, st)
+	if err == nil {
+		_, err = pqio.WriteFile(filepath.Join(outDir, schema.TableClusters+".parquet"), members)
+	}
+	wg.Wait()
+	st.EvidenceRows = evidenceRows
+	return errors.Join(edgesErr, evidenceErr, err)
+}
+
+// edgeRef is a kept edge and the index of its signal in data.signals.
+type edgeRef struct {
+	sig int
+	e   *edge
+}
+
+// writeEdges writes the edges table from edges sorted by (pair, signal).
+func writeEdges(d *data, all []edgeRef, path string) error {
+	ew, err := pqio.Create[schema.Edge](path)
 	if err != nil {
 		return err
 	}
 	buf := make([]schema.Edge, 0, 4096)
 	for _, ref := range all {
-		a, b := unpair(ref.e.pair)
+		e := ref.e
+		a, b := unpair(e.pair)
 		buf = append(buf, schema.Edge{
 			AccountA: d.accounts[a], AccountB: d.accounts[b], Signal: d.signals[ref.sig].name,
-			SharedItems: ref.e.items, FirstAt: ref.e.first, LastAt: ref.e.last, Weight: ref.e.score,
+			SharedItems: e.items, FirstAt: e.first, LastAt: e.last, Weight: e.score,
 		})
 		if len(buf) == cap(buf) {
 			if err := ew.Write(buf...); err != nil {
@@ -408,19 +459,17 @@ func write(d *data, results []*signalResult, p Params, outDir string, st *Stats)
 		ew.Abort()
 		return err
 	}
-	if err := ew.Close(); err != nil {
-		return err
-	}
+	return ew.Close()
+}
 
-	// Evidence sorts by (signal, account_a, account_b, item_key, post_a,
-	// post_b): results are in signal order, edges in pair order and each
-	// edge's evidence in (item, post_a, post_b) order.
-	nAcc := len(d.accounts)
-	first := make([]int32, nAcc)
-	inRows := make([]int32, nAcc)
-	vw, err := pqio.Create[schema.Evidence](filepath.Join(outDir, schema.TableEvidence+".parquet"))
+// writeEvidence writes the evidence table and returns its row count. Rows
+// sort by (signal, account_a, account_b, item_key, post_a, post_b): results
+// are in signal order, edges in pair order and each edge's evidence in
+// (item, post_a, post_b) order.
+func writeEvidence(d *data, results []*signalResult, path string) (int64, error) {
+	vw, err := pqio.Create[schema.Evidence](path)
 	if err != nil {
-		return err
+		return 0, err
 	}
 	vbuf := make([]schema.Evidence, 0, 4096)
 	for si, r := range results {
@@ -434,18 +483,10 @@ func write(d *data, results []*signalResult, p Params, outDir string, st *Stats)
 					ItemKey: sd.itemKey(c.item), PostA: d.posts[c.postA], PostB: d.posts[c.postB],
 					DtMillis: absDiff(c.tA, c.tB),
 				})
-				inRows[a]++
-				inRows[b]++
-				switch {
-				case c.tA < c.tB:
-					first[a]++
-				case c.tB < c.tA:
-					first[b]++
-				}
 				if len(vbuf) == cap(vbuf) {
 					if err := vw.Write(vbuf...); err != nil {
 						vw.Abort()
-						return err
+						return 0, err
 					}
 					vbuf = vbuf[:0]
 				}
@@ -454,25 +495,10 @@ func write(d *data, results []*signalResult, p Params, outDir string, st *Stats)
 	}
 	if err := vw.Write(vbuf...); err != nil {
 		vw.Abort()
-		return err
+		return 0, err
 	}
-	st.EvidenceRows = vw.Rows()
-	if err := vw.Close(); err != nil {
-		return err
-	}
-
-	flat := make([]*edge, len(all))
-	for i, ref := range all {
-		flat[i] = ref.e
-	}
-	members, err := components(d, flat, first, inRows, p, st)
-	if err != nil {
-		return err
-	}
-	if _, err := pqio.WriteFile(filepath.Join(outDir, schema.TableClusters+".parquet"), members); err != nil {
-		return err
-	}
-	return nil
+	rows := vw.Rows()
+	return rows, vw.Close()
 }
 
 func absDiff(a, b int64) int64 {

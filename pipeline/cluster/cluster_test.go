@@ -618,6 +618,7 @@ func TestValidate(t *testing.T) {
 	}{
 		{func(p *Params) { p.WindowSeconds = -1 }, "--window must be >= 0, got -1"},
 		{func(p *Params) { p.WindowSeconds = 1e12 }, "--window"},
+		{func(p *Params) { p.WindowAuto = true }, "--window: auto estimates the window, it takes no number of seconds (got 60)"},
 		{func(p *Params) { p.MinWeight = 0 }, "--min-weight must be >= 1, got 0"},
 		{func(p *Params) { p.Signals = []string{"co_text", "co_magic"} }, `--signals: unknown signal "co_magic"`},
 		{func(p *Params) { p.Signals = nil }, "--signals"},

@@ -3,10 +3,13 @@ package cluster
 import (
 	"cmp"
 	"context"
+	"errors"
 	"fmt"
 	"math"
+	"runtime"
 	"slices"
 	"strings"
+	"sync"
 )
 
 // edge accumulates one account pair's co-shared items for one signal.
@@ -70,6 +73,21 @@ func rarity(n, all int) float64 {
 	return math.Log1p(float64(all)/float64(n)) / math.Log1p(float64(all)/2)
 }
 
+// sweepSplitMin is the number of occurrences from which a signal is swept
+// in two parallel parts.
+const sweepSplitMin = 100_000
+
+// sweepPart is what sweeping a run of whole items produces: the hits, with
+// item numbers local to the part, and counts.
+type sweepPart struct {
+	hits         hitList
+	hitItem      hitItems
+	items        int64
+	boundedItems int64
+	boundedPosts int64
+	rejected     int64
+}
+
 // sortOccs sorts occurrences by (item, time, account, post).
 func sortOccs(occs []occ) {
 	slices.SortFunc(occs, func(a, b occ) int {
@@ -102,6 +120,117 @@ func sortOccs(occs []occ) {
 func sweep(ctx context.Context, sd *signalData, d *data, p Params, w int64) (*signalResult, error) {
 	occs := sd.occ
 	sortOccs(occs)
+	n := len(d.accounts)
+	near := sd.name == SignalNearText
+
+	// Items are independent: a large signal is swept in two parts, split
+	// at an item boundary, in parallel. The parts are merged in item
+	// order, so the result does not depend on the split.
+	bounds := []int{0, len(occs)}
+	if len(occs) >= sweepSplitMin && runtime.GOMAXPROCS(0) > 1 {
+		m := len(occs) / 2
+		for m < len(occs) && occs[m].item == occs[m-1].item {
+			m++
+		}
+		if m < len(occs) {
+			bounds = []int{0, m, len(occs)}
+		}
+	}
+	parts := make([]*sweepPart, len(bounds)-1)
+	errs := make([]error, len(parts))
+	var wg sync.WaitGroup
+	for i := range parts {
+		wg.Go(func() {
+			parts[i], errs[i] = sweepItems(ctx, sd.name, occs[bounds[i]:bounds[i+1]], d, p, w)
+		})
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	r := &signalResult{}
+	var hits hitList
+	var hitItem hitItems
+	for _, part := range parts {
+		off := uint32(len(hitItem.item))
+		if uint64(off)+uint64(len(part.hitItem.item)) >= math.MaxUint32 {
+			return nil, fmt.Errorf("signal %s: more than %d items with co-shares", sd.name, math.MaxUint32-1)
+		}
+		hitItem.item = append(hitItem.item, part.hitItem.item...)
+		hitItem.weight = append(hitItem.weight, part.hitItem.weight...)
+		for _, c := range part.hits.chunks {
+			if off != 0 {
+				for i := range c {
+					c[i].g += off
+				}
+			}
+			hits.chunks = append(hits.chunks, c)
+		}
+		hits.n += part.hits.n
+		r.items += part.items
+		r.boundedItems += part.boundedItems
+		r.boundedPosts += part.boundedPosts
+		r.rejected += part.rejected
+	}
+	candLess := func(x, y cand) int {
+		if c := cmp.Compare(absDiff(x.tA, x.tB), absDiff(y.tA, y.tB)); c != 0 {
+			return c
+		}
+		if c := cmp.Compare(x.item, y.item); c != 0 {
+			return c
+		}
+		if c := strings.Compare(d.posts[x.postA], d.posts[y.postA]); c != 0 {
+			return c
+		}
+		return strings.Compare(d.posts[x.postB], d.posts[y.postB])
+	}
+
+	// Fold the hits into edges. A counting sort by pair makes each
+	// pair's hits consecutive and, since items were swept in order and
+	// give at most one hit per pair, in item order, so sums do not depend
+	// on scheduling.
+	all, starts := hits.byPair(n)
+	var edges []edge
+	var ev []cand
+	for a := range n {
+		bk := all[starts[a]:starts[a+1]]
+		if len(bk) == 0 {
+			continue
+		}
+		if near {
+			// A post pair found in several bands counts once, under
+			// its smallest band key.
+			slices.SortFunc(bk, func(x, y hit) int {
+				if x.b != y.b {
+					return cmp.Compare(x.b, y.b)
+				}
+				if x.postA != y.postA {
+					return cmp.Compare(x.postA, y.postA)
+				}
+				if x.postB != y.postB {
+					return cmp.Compare(x.postB, y.postB)
+				}
+				return cmp.Compare(x.g, y.g)
+			})
+			bk = slices.CompactFunc(bk, func(x, y hit) bool {
+				return x.b == y.b && x.postA == y.postA && x.postB == y.postB
+			})
+			slices.SortFunc(bk, func(x, y hit) int {
+				if x.b != y.b {
+					return cmp.Compare(x.b, y.b)
+				}
+				return cmp.Compare(x.g, y.g)
+			})
+		}
+		edges, ev = foldBucket(bk, &hitItem, edges, ev, d, p, r, candLess)
+	}
+	r.edges = slices.Clip(edges)
+	return r, nil
+}
+
+// sweepItems sweeps occurrences sorted by (item, time, account, post),
+// holding whole items: the two passes described at sweep.
+func sweepItems(ctx context.Context, name string, occs []occ, d *data, p Params, w int64) (*sweepPart, error) {
 	seen := make([]int32, len(d.accounts)) // item group number + 1 that last saw each account
 	maxAcc := p.MaxItemAccounts
 	n := len(d.accounts)
@@ -136,9 +265,9 @@ func sweep(ctx context.Context, sd *signalData, d *data, p Params, w int64) (*si
 		inList[a] = true
 	}
 
-	r := &signalResult{}
-	var hits hitList
-	var hitItem hitItems
+	r := &sweepPart{}
+	hits := &r.hits
+	hitItem := &r.hitItem
 	var bounded []bool
 	best := newPairTable(func(x, y *rec) bool {
 		dx, dy := absDiff(x.tA, x.tB), absDiff(y.tA, y.tB)
@@ -150,19 +279,7 @@ func sweep(ctx context.Context, sd *signalData, d *data, p Params, w int64) (*si
 		}
 		return d.posts[x.postB] < d.posts[y.postB]
 	})
-	candLess := func(x, y cand) int {
-		if c := cmp.Compare(absDiff(x.tA, x.tB), absDiff(y.tA, y.tB)); c != 0 {
-			return c
-		}
-		if c := cmp.Compare(x.item, y.item); c != 0 {
-			return c
-		}
-		if c := strings.Compare(d.posts[x.postA], d.posts[y.postA]); c != 0 {
-			return c
-		}
-		return strings.Compare(d.posts[x.postB], d.posts[y.postB])
-	}
-	near := sd.name == SignalNearText
+	near := name == SignalNearText
 	groups := 0
 	for s := 0; s < len(occs); {
 		e := s + 1
@@ -269,7 +386,7 @@ func sweep(ctx context.Context, sd *signalData, d *data, p Params, w int64) (*si
 		}
 		gi := uint32(len(hitItem.item))
 		if int(gi) == math.MaxUint32 {
-			return nil, fmt.Errorf("signal %s: more than %d items with co-shares", sd.name, math.MaxUint32-1)
+			return nil, fmt.Errorf("signal %s: more than %d items with co-shares", name, math.MaxUint32-1)
 		}
 		hitItem.item = append(hitItem.item, item)
 		hitItem.weight = append(hitItem.weight, weight)
@@ -281,47 +398,6 @@ func sweep(ctx context.Context, sd *signalData, d *data, p Params, w int64) (*si
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-
-	// Fold the hits into edges. A counting sort by pair makes each
-	// pair's hits consecutive and, since items were swept in order and
-	// give at most one hit per pair, in item order, so sums do not depend
-	// on scheduling.
-	all, starts := hits.byPair(n)
-	var edges []edge
-	var ev []cand
-	for a := range n {
-		bk := all[starts[a]:starts[a+1]]
-		if len(bk) == 0 {
-			continue
-		}
-		if near {
-			// A post pair found in several bands counts once, under
-			// its smallest band key.
-			slices.SortFunc(bk, func(x, y hit) int {
-				if x.b != y.b {
-					return cmp.Compare(x.b, y.b)
-				}
-				if x.postA != y.postA {
-					return cmp.Compare(x.postA, y.postA)
-				}
-				if x.postB != y.postB {
-					return cmp.Compare(x.postB, y.postB)
-				}
-				return cmp.Compare(x.g, y.g)
-			})
-			bk = slices.CompactFunc(bk, func(x, y hit) bool {
-				return x.b == y.b && x.postA == y.postA && x.postB == y.postB
-			})
-			slices.SortFunc(bk, func(x, y hit) int {
-				if x.b != y.b {
-					return cmp.Compare(x.b, y.b)
-				}
-				return cmp.Compare(x.g, y.g)
-			})
-		}
-		edges, ev = foldBucket(bk, &hitItem, edges, ev, d, p, r, candLess)
-	}
-	r.edges = slices.Clip(edges)
 	return r, nil
 }
 

@@ -1,0 +1,86 @@
+package cluster
+
+import (
+	"cmp"
+	"math/rand/v2"
+	"slices"
+	"testing"
+)
+
+// TestPairTable checks the per-item reduction to the closest post pair per
+// account pair against a sort, over items large enough to grow the table
+// several times and many items (generations).
+func TestPairTable(t *testing.T) {
+	r := rand.New(rand.NewPCG(3, 4))
+	closer := func(x, y *rec) bool {
+		dx, dy := absDiff(x.tA, x.tB), absDiff(y.tA, y.tB)
+		if dx != dy {
+			return dx < dy
+		}
+		if x.postA != y.postA {
+			return x.postA < y.postA
+		}
+		return x.postB < y.postB
+	}
+	pt := newPairTable(closer)
+	for item := range 300 {
+		n := r.IntN(50)
+		if item%50 == 0 {
+			n = 5000 // grows the table from 1024 slots
+		}
+		var all []rec
+		pt.reset()
+		for range n {
+			a, b := uint32(r.IntN(80)), uint32(80+r.IntN(80))
+			x := rec{pair: makePair(a, b), postA: uint32(r.IntN(1000)), postB: uint32(r.IntN(1000)), tA: r.Int64N(100), tB: r.Int64N(100)}
+			all = append(all, x)
+			pt.offer(x)
+		}
+		slices.SortFunc(all, func(x, y rec) int {
+			if c := cmp.Compare(x.pair, y.pair); c != 0 {
+				return c
+			}
+			if closer(&x, &y) {
+				return -1
+			}
+			if closer(&y, &x) {
+				return 1
+			}
+			return 0
+		})
+		want := slices.CompactFunc(all, func(x, y rec) bool { return x.pair == y.pair })
+		got := slices.Clone(pt.recs())
+		slices.SortFunc(got, func(x, y rec) int { return cmp.Compare(x.pair, y.pair) })
+		if !slices.Equal(got, want) {
+			t.Fatalf("item %d (%d post pairs): %d pairs, want %d", item, n, len(got), len(want))
+		}
+	}
+}
+
+// TestHitsByPair checks the counting sort: hits ordered by (a, b), and in
+// the order added within one pair.
+func TestHitsByPair(t *testing.T) {
+	r := rand.New(rand.NewPCG(5, 6))
+	var l hitList
+	var want []hit
+	for g := range 3 * hitChunk / 100 {
+		for range 100 {
+			a := uint32(r.IntN(40))
+			h := hit{a: a, b: a + 1 + uint32(r.IntN(40)), g: uint32(g), postA: r.Uint32(), postB: r.Uint32()}
+			l.add(h)
+			want = append(want, h)
+		}
+	}
+	slices.SortStableFunc(want, func(x, y hit) int { return cmp.Or(cmp.Compare(x.a, y.a), cmp.Compare(x.b, y.b)) })
+	all, starts := l.byPair(81)
+	if !slices.Equal(all, want) {
+		t.Fatal("hits not in (pair, insertion) order")
+	}
+	for a := range 81 {
+		for _, h := range all[starts[a]:starts[a+1]] {
+			if h.a != uint32(a) {
+				t.Fatalf("account %d's run holds a hit of %d", a, h.a)
+			}
+		}
+	}
+}
