@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 
 	"github.com/parquet-go/parquet-go"
 )
@@ -43,19 +42,11 @@ func EachBytes(path, column string, fn func(row int64, b []byte) error) error {
 // eachValue streams the leaf values of a top-level column, counting rows by
 // repetition level.
 func eachValue(path, column string, kindOK func(parquet.Kind) bool, fn func(row int64, v parquet.Value) error) error {
-	f, err := os.Open(path)
+	f, pf, err := openFile(path)
 	if err != nil {
-		return fmt.Errorf("open %s: %w", path, err)
+		return err
 	}
 	defer f.Close()
-	st, err := f.Stat()
-	if err != nil {
-		return fmt.Errorf("stat %s: %w", path, err)
-	}
-	pf, err := parquet.OpenFile(f, st.Size())
-	if err != nil {
-		return fmt.Errorf("read %s: %w", path, err)
-	}
 	col := pf.Root().Column(column)
 	if col == nil {
 		return fmt.Errorf("read %s: no column %q", path, column)

@@ -145,19 +145,9 @@ type table struct {
 }
 
 func openTable(path string) (*table, error) {
-	f, err := os.Open(path)
+	f, pf, err := openFile(path)
 	if err != nil {
-		return nil, fmt.Errorf("open %s: %w", path, err)
-	}
-	st, err := f.Stat()
-	if err != nil {
-		f.Close()
-		return nil, fmt.Errorf("stat %s: %w", path, err)
-	}
-	pf, err := parquet.OpenFile(f, st.Size())
-	if err != nil {
-		f.Close()
-		return nil, fmt.Errorf("read %s: %w", path, err)
+		return nil, err
 	}
 	cols, err := tableSchema(pf.Schema())
 	if err != nil {

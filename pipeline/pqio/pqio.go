@@ -120,19 +120,11 @@ func WriteFile[T any](path string, rows []T) (int64, error) {
 // Each streams the rows of path in batches to fn. The batch slice is reused
 // between calls: fn must copy what it keeps beyond the call.
 func Each[T any](path string, fn func(batch []T) error) error {
-	f, err := os.Open(path)
+	f, pf, err := openFile(path)
 	if err != nil {
-		return fmt.Errorf("open %s: %w", path, err)
+		return err
 	}
 	defer f.Close()
-	st, err := f.Stat()
-	if err != nil {
-		return fmt.Errorf("stat %s: %w", path, err)
-	}
-	pf, err := parquet.OpenFile(f, st.Size())
-	if err != nil {
-		return fmt.Errorf("read %s: %w", path, err)
-	}
 	r := parquet.NewGenericReader[T](pf)
 	defer r.Close()
 	batch := make([]T, readBatch)
@@ -165,18 +157,30 @@ func ReadAll[T any](path string) ([]T, error) {
 
 // NumRows returns the row count recorded in the footer of path.
 func NumRows(path string) (int64, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return 0, fmt.Errorf("open %s: %w", path, err)
-	}
-	defer f.Close()
-	st, err := f.Stat()
+	f, pf, err := openFile(path)
 	if err != nil {
 		return 0, err
 	}
+	defer f.Close()
+	return pf.NumRows(), nil
+}
+
+// openFile opens a Parquet file and reads its footer. The caller closes the
+// returned *os.File.
+func openFile(path string) (*os.File, *parquet.File, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, nil, fmt.Errorf("open %s: %w", path, err)
+	}
+	st, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return nil, nil, fmt.Errorf("stat %s: %w", path, err)
+	}
 	pf, err := parquet.OpenFile(f, st.Size())
 	if err != nil {
-		return 0, fmt.Errorf("read %s: %w", path, err)
+		f.Close()
+		return nil, nil, fmt.Errorf("read %s: %w", path, err)
 	}
-	return pf.NumRows(), nil
+	return f, pf, nil
 }
