@@ -52,6 +52,10 @@ type Params struct {
 	MinHashBands int `json:"minhash_bands"`
 	// ShingleSize is the number of words per MinHash shingle.
 	ShingleSize int `json:"shingle_size"`
+	// MinHash turns the MinHash band keys on. They cost about as much CPU
+	// as the rest of the stage and only the cluster stage's near_text signal
+	// reads them, so the runner sets this when near_text is asked for.
+	MinHash bool `json:"minhash"`
 }
 
 // maxShingleSize bounds ShingleSize.
@@ -64,7 +68,7 @@ const maxPermutations = 1024
 // bands of 11 rows (threshold (1/11)^(1/11) = 0.804), word 3-grams.
 func DefaultParams() Params {
 	return Params{MinTextRunes: 12, NormalizerVersion: NormalizerVersion, MinHashtagSeq: 3,
-		MinHashPermutations: 128, MinHashBands: 11, ShingleSize: 3}
+		MinHashPermutations: 128, MinHashBands: 11, ShingleSize: 3, MinHash: true}
 }
 
 // Validate reports a usage error naming the flag.
@@ -311,7 +315,9 @@ func (n *normalizer) fingerprint(post *postKeys, p Params, st *Stats) schema.Fin
 		if utf8.RuneCountInString(text) >= p.MinTextRunes {
 			k := xxhash.Sum64String(text)
 			fp.TextKey = &k
-			fp.MinHashBands = n.mh.bandKeys(text)
+			if p.MinHash {
+				fp.MinHashBands = n.mh.bandKeys(text)
+			}
 			st.WithTextKey++
 		} else {
 			st.ShortText++

@@ -16,11 +16,13 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"time"
 
 	"github.com/takedown-research/takedown/datasets"
+	"github.com/takedown-research/takedown/pipeline/cluster"
 	"github.com/takedown-research/takedown/pipeline/fetch"
 	"github.com/takedown-research/takedown/pipeline/normalize"
 	"github.com/takedown-research/takedown/pipeline/pqio"
@@ -103,6 +105,8 @@ func (r *Runner) Run(ctx context.Context, o Options) ([]Result, error) {
 	if err := o.Params.Validate(); err != nil {
 		return nil, err
 	}
+	// MinHash band keys are computed only when a signal reads them.
+	o.Params.Fingerprint.MinHash = slices.Contains(o.Params.Cluster.Signals, cluster.SignalNearText)
 	stages, err := StageRange(o.From, o.To)
 	if err != nil {
 		return nil, err

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/takedown-research/takedown/datasets"
@@ -72,6 +73,29 @@ func (e *execEnv) runID(name string) string {
 		}
 	}
 	return "(unknown)"
+}
+
+// checkBandKeys refuses the near_text signal over a fingerprint run made
+// without MinHash band keys, naming that run.
+func (e *execEnv) checkBandKeys(signals []string) error {
+	if !slices.Contains(signals, cluster.SignalNearText) {
+		return nil
+	}
+	name := up(fingerprint.Name, schema.TableFingerprints)
+	id := e.runID(name)
+	m, err := store.ReadManifest(e.ws.RunDir(e.desc.Name, fingerprint.Name, id))
+	if err != nil {
+		return err
+	}
+	p, err := decode(m.Params, fingerprint.DefaultParams())
+	if err != nil {
+		return err
+	}
+	if !p.MinHash {
+		return fmt.Errorf("%w: near_text needs MinHash band keys, and fingerprint run %s was made without them: run `takedown run --from fingerprint --signals ...,near_text %s` (the same --signals computes them)",
+			ErrUpstream, id, e.desc.Name)
+	}
+	return nil
 }
 
 // path returns where an input's bytes are.
@@ -183,6 +207,9 @@ var defs = []stageDef{
 			}
 			fp, err := e.path(up(fingerprint.Name, schema.TableFingerprints))
 			if err != nil {
+				return nil, err
+			}
+			if err := e.checkBandKeys(p.Signals); err != nil {
 				return nil, err
 			}
 			st, err := cluster.Run(ctx, cluster.Input{FingerprintsPath: fp}, p, e.outDir, e.log)

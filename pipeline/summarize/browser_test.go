@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"image"
 	"image/png"
@@ -53,18 +54,28 @@ func findBrowser(t *testing.T) string {
 	return ""
 }
 
+// A browser killed by a signal (Chromium segfaults now and then on a loaded
+// machine) is started again, up to three times; any other failure is final.
 func chromium(t *testing.T, bin string, args ...string) []byte {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	all := append(append([]string{}, chromiumFlags...), "--user-data-dir="+t.TempDir())
-	cmd := exec.CommandContext(ctx, bin, append(all, args...)...)
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	if err := cmd.Run(); err != nil {
-		t.Fatalf("%s %s: %v\n%s", bin, strings.Join(args, " "), err, stderr.String())
+	for attempt := 1; ; attempt++ {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+		all := append(append([]string{}, chromiumFlags...), "--user-data-dir="+t.TempDir())
+		cmd := exec.CommandContext(ctx, bin, append(all, args...)...)
+		var stdout, stderr bytes.Buffer
+		cmd.Stdout, cmd.Stderr = &stdout, &stderr
+		err := cmd.Run()
+		cancel()
+		if err == nil {
+			return stdout.Bytes()
+		}
+		var ee *exec.ExitError
+		crashed := errors.As(err, &ee) && !ee.Exited() && ctx.Err() == nil
+		if !crashed || attempt == 3 {
+			t.Fatalf("%s %s: %v\n%s", bin, strings.Join(args, " "), err, stderr.String())
+		}
+		t.Logf("chromium crashed (%v); starting it again", err)
 	}
-	return stdout.Bytes()
 }
 
 // checkScript runs in the page after load. For every chart it records the
