@@ -170,21 +170,11 @@ func appendSentence(r *rand.Rand, b []byte, lang uint8) []byte {
 			ws = append(ws, pick(r, []string{"and", "but", "so", "because", "while", "&amp;"}))
 			ws = enClause(r, ws)
 		}
-		for i, w := range ws {
-			if i > 0 {
-				b = append(b, ' ')
-			}
-			b = append(b, w...)
-		}
+		b = appendWords(b, ws)
 	} else {
 		var words [24]string
 		ws := langWords(r, lang, 4+r.IntN(12), words[:0])
-		for i, w := range ws {
-			if i > 0 {
-				b = append(b, ' ')
-			}
-			b = append(b, w...)
-		}
+		b = appendWords(b, ws)
 	}
 	b = capFirst(b, start)
 	return append(b, pick(r, punct)...)
@@ -372,12 +362,7 @@ func (rd *renderer) squadBody(b []byte, lang uint8, minW, maxW int) []byte {
 	r := rd.r
 	start := len(b)
 	rd.tok = langWords(r, lang, minW+r.IntN(maxW-minW+1), rd.tok[:0])
-	for i, w := range rd.tok {
-		if i > 0 {
-			b = append(b, ' ')
-		}
-		b = append(b, w...)
-	}
+	b = appendWords(b, rd.tok)
 	b = capFirst(b, start)
 	return append(b, pick(r, []string{".", "!", "!!", "."})...)
 }
@@ -457,12 +442,7 @@ func (rd *renderer) paraphrase(c *content, rc *rec, a *account) {
 	}
 	c.lang = langCodes[s.lang]
 	start := len(c.text)
-	for i, w := range rd.tok {
-		if i > 0 {
-			c.text = append(c.text, ' ')
-		}
-		c.text = append(c.text, w...)
-	}
+	c.text = appendWords(c.text, rd.tok)
 	c.text = capFirst(c.text, start)
 	c.text = append(c.text, end...)
 	if tag != "" {
@@ -485,12 +465,7 @@ func (rd *renderer) linkPush(c *content, rc *rec, a *account) {
 	if comment {
 		rd.tok = langWords(r, s.lang, 3+r.IntN(6), rd.tok[:0])
 		start := len(c.text)
-		for i, w := range rd.tok {
-			if i > 0 {
-				c.text = append(c.text, ' ')
-			}
-			c.text = append(c.text, w...)
-		}
+		c.text = appendWords(c.text, rd.tok)
 		c.text = capFirst(c.text, start)
 		c.text = append(c.text, pick(r, []string{":", "!", " -", "."})...)
 	} else {
@@ -514,12 +489,7 @@ func (rd *renderer) hashSeq(c *content, rc *rec, a *account) {
 		c.lang = langCodes[s.lang]
 		rd.tok = langWords(r, s.lang, 2+r.IntN(6), rd.tok[:0])
 		start := len(c.text)
-		for i, w := range rd.tok {
-			if i > 0 {
-				c.text = append(c.text, ' ')
-			}
-			c.text = append(c.text, w...)
-		}
+		c.text = appendWords(c.text, rd.tok)
 		c.text = capFirst(c.text, start)
 		if r.IntN(10) < 3 {
 			c.text = append(c.text, '\n')
@@ -737,4 +707,15 @@ func (rd *renderer) client(rc *rec, a *account) string {
 		return standardClients[a.client]
 	}
 	return standardClients[weighted(r, standardClientWeights)]
+}
+
+// appendWords appends the words to b, separated by single spaces.
+func appendWords(b []byte, words []string) []byte {
+	for i, w := range words {
+		if i > 0 {
+			b = append(b, ' ')
+		}
+		b = append(b, w...)
+	}
+	return b
 }
