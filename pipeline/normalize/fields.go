@@ -7,6 +7,8 @@ import (
 	"strings"
 	"time"
 	"unicode/utf8"
+
+	"github.com/takedown-research/takedown/pipeline/schema"
 )
 
 // Kinds of identifier, from idKind.
@@ -120,6 +122,27 @@ const twitterEpoch = 1288834974657
 // embedded time is 2010-11-05T00:00:00Z. Sequential ids from before
 // snowflake (all below 3e10) are far smaller.
 var snowflakeMinID = uint64(time.Date(2010, 11, 5, 0, 0, 0, 0, time.UTC).UnixMilli()-twitterEpoch) << 22
+
+// setPostedAt gives the row's post its time: from the snowflake id when it is one
+// (millisecond precision), else from the archive's own time field (fieldMs at
+// precision prec, when haveField). When both exist and differ by more than a
+// minute, the disagreement is recorded on out. It reports false when neither
+// gives a time.
+func setPostedAt(out *row, id string, fieldMs int64, prec string, haveField bool) bool {
+	p := &out.post
+	if snow, isSnow := snowflakeMillis(id); isSnow {
+		p.PostedAt, p.PostedAtPrecision = snow, schema.PrecisionMillisecond
+		if d := snow - fieldMs; haveField && (d < -60_000 || d > 60_000) {
+			out.timeDisagreement = true
+		}
+		return true
+	}
+	if !haveField {
+		return false
+	}
+	p.PostedAt, p.PostedAtPrecision = fieldMs, prec
+	return true
+}
 
 // snowflakeMillis returns the creation time embedded in a snowflake id.
 func snowflakeMillis(id string) (int64, bool) {

@@ -87,14 +87,7 @@ func (t *fteTable) mapRecord(rec []string, out *row) *rowError {
 	if !ok {
 		return reject(ReasonBadTime, "field publish_date: %q is not M/D/YYYY H:MM", clip(pub))
 	}
-	if snow, isSnow := snowflakeMillis(id); isSnow {
-		p.PostedAt, p.PostedAtPrecision = snow, schema.PrecisionMillisecond
-		if d := snow - ms; d < -60_000 || d > 60_000 {
-			out.timeDisagreement = true
-		}
-	} else {
-		p.PostedAt, p.PostedAtPrecision = ms, prec
-	}
+	setPostedAt(out, id, ms, prec, true)
 	p.Text = get(rec, t.content)
 	p.Language = get(rec, t.language)
 	pt := get(rec, t.postType)

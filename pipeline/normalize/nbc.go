@@ -155,14 +155,7 @@ func (t *nbcTweetsTable) mapRecord(rec []string, out *row) *rowError {
 			return reject(ReasonBadTime, "field created_str: %q is not YYYY-MM-DD HH:MM:SS (and created_at is empty)", clip(s))
 		}
 	}
-	if snow, isSnow := snowflakeMillis(id); isSnow {
-		p.PostedAt, p.PostedAtPrecision = snow, schema.PrecisionMillisecond
-		if d := snow - ms; d < -60_000 || d > 60_000 {
-			out.timeDisagreement = true
-		}
-	} else {
-		p.PostedAt, p.PostedAtPrecision = ms, prec
-	}
+	setPostedAt(out, id, ms, prec, true)
 	p.Text = get(rec, t.text)
 	p.Client = get(rec, t.source)
 	if p.RepostOfPostID, e = optionalID(rec, t.retweetOf, "retweeted_status_id"); e != nil {

@@ -212,7 +212,6 @@ func (t *twTweetsTable) mapRecord(rec []string, out *row) *rowError {
 	p.AccountID = out.author.AccountID
 
 	// Time: the snowflake id gives milliseconds, tweet_time minutes.
-	snow, isSnow := snowflakeMillis(id)
 	tt := get(rec, t.time)
 	var ttMs int64
 	var ttPrec string
@@ -222,18 +221,7 @@ func (t *twTweetsTable) mapRecord(rec []string, out *row) *rowError {
 			return reject(ReasonBadTime, "field tweet_time: %q is not YYYY-MM-DD HH:MM", clip(tt))
 		}
 	}
-	switch {
-	case isSnow:
-		p.PostedAt, p.PostedAtPrecision = snow, schema.PrecisionMillisecond
-		if tt != "" {
-			d := snow - ttMs
-			if d < -60_000 || d > 60_000 {
-				out.timeDisagreement = true
-			}
-		}
-	case tt != "":
-		p.PostedAt, p.PostedAtPrecision = ttMs, ttPrec
-	default:
+	if !setPostedAt(out, id, ttMs, ttPrec, tt != "") {
 		return reject(ReasonBadTime, "field tweet_time: empty, and tweetid %q is not a snowflake id", clip(id))
 	}
 
