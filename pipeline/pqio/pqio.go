@@ -73,14 +73,13 @@ func (w *Writer[T]) Write(rows ...T) error {
 // Rows reports how many rows were written so far.
 func (w *Writer[T]) Rows() int64 { return w.rows }
 
-// Close flushes the file footer, fsyncs and closes the file.
+// Close writes the file footer and closes the file. It does not fsync:
+// durability is the store's job, which fsyncs every output of a run once,
+// before publishing it.
 func (w *Writer[T]) Close() error {
 	err := w.w.Close()
 	if err == nil {
 		err = w.buf.Flush()
-	}
-	if err == nil {
-		err = w.f.Sync()
 	}
 	if cerr := w.f.Close(); err == nil {
 		err = cerr
