@@ -2,7 +2,7 @@ package main
 
 import (
 	"encoding/json"
-	"strings"
+	"fmt"
 
 	"github.com/urfave/cli/v2"
 
@@ -53,21 +53,9 @@ func statusCommand(g *globals) *cli.Command {
 				}
 			}
 			if bad > 0 {
-				return &exitError{code: exitMismatch, msg: "status: " + strings.TrimSpace(plural(bad, "stage")) + " not current"}
+				return &exitError{code: exitMismatch, msg: fmt.Sprintf("status: %d of %d stages not current", bad, len(st))}
 			}
 			return nil
 		},
 	}
-}
-
-func plural(n int, word string) string {
-	if n == 1 {
-		return "1 " + word
-	}
-	return itoa(n) + " " + word + "s"
-}
-
-func itoa(n int) string {
-	b, _ := json.Marshal(n)
-	return string(b)
 }

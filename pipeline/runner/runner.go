@@ -269,7 +269,7 @@ func (r *Runner) plan(lock *store.Lock, desc datasets.Descriptor, def stageDef, 
 	}
 	var refs []store.InputRef
 	for _, name := range def.reads {
-		stage, file, _ := splitInput(name)
+		stage, file, _ := strings.Cut(name, "/")
 		e, ok := lock.Entry(desc.Name, stage)
 		if !ok {
 			return nil, fmt.Errorf("%w: %s %s needs a current %s (run: takedown %s %s)", ErrUpstream, def.name, desc.Name, stage, stage, desc.Name)
@@ -286,15 +286,6 @@ func (r *Runner) plan(lock *store.Lock, desc datasets.Descriptor, def stageDef, 
 	}
 	sort.Slice(refs, func(i, j int) bool { return refs[i].Name < refs[j].Name })
 	return refs, nil
-}
-
-func splitInput(name string) (stage, file string, ok bool) {
-	for i := 0; i < len(name); i++ {
-		if name[i] == '/' {
-			return name[:i], name[i+1:], true
-		}
-	}
-	return "", name, false
 }
 
 // checkSources checks that every source a fetch run lists is in the store
