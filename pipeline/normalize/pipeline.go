@@ -323,8 +323,10 @@ func (n *normalizer) files(ctx context.Context, files []SourceFile) error {
 			case slots <- struct{}{}:
 			case <-ctx.Done():
 				// Unstarted streams: release anyone waiting on them.
-				close(p.headReady)
+				// The error is set before headReady closes: closing
+				// publishes it to the consumer.
 				p.head.err = ctx.Err()
+				close(p.headReady)
 				close(p.batches)
 				continue
 			}
