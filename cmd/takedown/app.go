@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"runtime/pprof"
 	"strings"
 	"syscall"
 
@@ -124,6 +125,7 @@ func newApp(g *globals) *cli.App {
 				Usage: "workspace directory holding sources, runs and takedown.lock"},
 			&cli.BoolFlag{Name: "json", Usage: "write one JSON event per line on stderr (for schedulers)"},
 			&cli.BoolFlag{Name: "quiet", Aliases: []string{"q"}, Usage: "print nothing but errors"},
+			&cli.StringFlag{Name: "cpuprofile", Usage: "write a Go CPU profile of the command to this file (go tool pprof reads it)"},
 		},
 		Before: func(c *cli.Context) error {
 			g.workspace = c.String("workspace")
@@ -133,6 +135,10 @@ func newApp(g *globals) *cli.App {
 				g.tty = term.IsTerminal(int(f.Fd()))
 			}
 			g.log = newLogger(g)
+			return startCPUProfile(c.String("cpuprofile"))
+		},
+		After: func(c *cli.Context) error {
+			pprof.StopCPUProfile()
 			return nil
 		},
 		OnUsageError: func(c *cli.Context, err error, isSubcommand bool) error {
@@ -195,6 +201,22 @@ func guardCommands(cmds []*cli.Command, onUsage cli.OnUsageErrorFunc) {
 			return action(ctx)
 		}
 	}
+}
+
+// startCPUProfile starts a CPU profile written to path; "" profiles nothing.
+func startCPUProfile(path string) error {
+	if path == "" {
+		return nil
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return usagef("--cpuprofile: %v", err)
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return usagef("--cpuprofile: %v", err)
+	}
+	return nil
 }
 
 func openRunner(g *globals) (*runner.Runner, error) {

@@ -315,6 +315,13 @@ func Run(ctx context.Context, in Input, p Params, outDir string, log *slog.Logge
 	var wg sync.WaitGroup
 	for i, sd := range d.signals {
 		wg.Go(func() {
+			if sd.name == SignalNearText {
+				// Only this goroutine uses the shingles: reading them
+				// overlaps the other signals' sweeps.
+				if errs[i] = d.loadShingles(ctx, in.FingerprintsPath); errs[i] != nil {
+					return
+				}
+			}
 			results[i], errs[i] = sweep(ctx, sd, d, p, w)
 		})
 	}
@@ -327,7 +334,7 @@ func Run(ctx context.Context, in Input, p Params, outDir string, log *slog.Logge
 	for i, sd := range d.signals {
 		r := results[i]
 		st.Items[sd.name] = r.items
-		st.Occurrences[sd.name] = int64(len(sd.occ))
+		st.Occurrences[sd.name] = int64(len(sd.occ)) + sd.singletons
 		st.CandidateEdges[sd.name] = r.candidates
 		st.Edges[sd.name] = int64(len(r.edges))
 		st.BoundedItems += r.boundedItems

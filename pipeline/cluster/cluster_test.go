@@ -697,6 +697,9 @@ func TestLoadMatchesRows(t *testing.T) {
 		case 4:
 			rows[i].PostID = "" // skipped; its account appears nowhere else
 			rows[i].AccountID = fmt.Sprint("only-skipped-", i)
+		case 5: // items no other post carries: load drops them
+			rows[i].DomainKeys = append(rows[i].DomainKeys, fmt.Sprint("unique-", i))
+			rows[i].MinHashBands = append(rows[i].MinHashBands, 1<<40+uint64(i))
 		}
 	}
 	path := writeFPs(t, rows)
@@ -761,7 +764,15 @@ func TestLoadMatchesRows(t *testing.T) {
 	less := func(x, y o) int {
 		return cmp.Or(cmp.Compare(x.item, y.item), cmp.Compare(x.post, y.post), cmp.Compare(x.acc, y.acc), cmp.Compare(x.t, y.t))
 	}
+	// load drops occurrences of items that occur once (dropSingletons),
+	// though not necessarily all of them: it must keep every other
+	// occurrence, and count each dropped one as an item.
 	for _, sd := range d.signals {
+		all := want[sd.name]
+		n := map[string]int{}
+		for _, x := range all {
+			n[x.item]++
+		}
 		var got []o
 		for _, x := range sd.occ {
 			if d.times[x.post] != x.t {
@@ -769,16 +780,44 @@ func TestLoadMatchesRows(t *testing.T) {
 			}
 			got = append(got, o{sd.itemKey(x.item), d.accounts[x.acc], d.posts[x.post], x.t})
 		}
-		w := want[sd.name]
 		slices.SortFunc(got, less)
-		slices.SortFunc(w, less)
-		if len(w) == 0 || !slices.Equal(got, w) {
-			t.Errorf("%s: %d occurrences, want %d (equal: %v)", sd.name, len(got), len(w), slices.Equal(got, w))
+		slices.SortFunc(all, less)
+		var gotShared, wantShared []o
+		gotSingles := 0
+		for _, x := range got {
+			if n[x.item] > 1 {
+				gotShared = append(gotShared, x)
+				continue
+			}
+			gotSingles++
+			if _, found := slices.BinarySearchFunc(all, x, less); !found {
+				t.Errorf("%s: occurrence %+v is not in the table", sd.name, x)
+			}
 		}
+		singles := 0
+		for _, x := range all {
+			if n[x.item] > 1 {
+				wantShared = append(wantShared, x)
+			} else {
+				singles++
+			}
+		}
+		if len(wantShared) == 0 || !slices.Equal(gotShared, wantShared) {
+			t.Errorf("%s: %d occurrences of shared items, want %d (equal: %v)", sd.name, len(gotShared), len(wantShared), slices.Equal(gotShared, wantShared))
+		}
+		if sd.singletons+int64(gotSingles) != int64(singles) {
+			t.Errorf("%s: %d singleton items dropped and %d kept, want %d in all", sd.name, sd.singletons, gotSingles, singles)
+		}
+	}
+	if err := d.loadShingles(context.Background(), path); err != nil {
+		t.Fatal(err)
 	}
 	for _, sd := range d.signals {
 		if sd.name != SignalNearText {
 			continue
+		}
+		if len(sd.occ) == 0 || len(d.shingles) == 0 {
+			t.Fatalf("near_text: %d occurrences, %d posts with shingles", len(sd.occ), len(d.shingles))
 		}
 		for _, x := range sd.occ {
 			if !slices.Equal(d.shingles[x.post], Shingles(fmt.Sprint("text number ", x.post%7, " of a few"))) {

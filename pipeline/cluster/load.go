@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"math/bits"
 	"slices"
 	"sync"
 
@@ -22,7 +23,7 @@ type data struct {
 	times         []int64             // posted_at by row number, ms
 	postCount     []int32             // posts per account number
 	signals       []*signalData       // in signal-name order
-	shingles      map[uint32][]uint64 // sorted shingle hashes of posts with MinHash bands (near_text only)
+	shingles      map[uint32][]uint64 // sorted shingle hashes of the posts near_text may pair (loadShingles)
 }
 
 // occ is one occurrence of an item: a post that carries it.
@@ -38,7 +39,10 @@ type signalData struct {
 	name    string
 	numeric bool     // items are uint64 text keys, not strings
 	strs    []string // string items, sorted: an item is its rank here
-	occ     []occ
+	occ     []occ    // occurrences of the items that occur more than once
+	// singletons is the number of items that occur once, whose
+	// occurrences load dropped (dropSingletons).
+	singletons int64
 }
 
 // itemKey returns the evidence item_key of an item: a text key as 16
@@ -101,7 +105,11 @@ type rowItems struct {
 	chunks [][]occ
 	row    int64 // row of the items in cur
 	cur    []uint64
+	shared sharedFilter // set by findShared once every row is added
 }
+
+// findShared sets ri.shared from the items added.
+func (ri *rowItems) findShared() { ri.shared = newSharedFilter(ri.chunks) }
 
 const occChunk = 1 << 15
 
@@ -115,7 +123,9 @@ func (ri *rowItems) add(row int64, item uint64) {
 
 func (ri *rowItems) flush() {
 	if len(ri.cur) > 1 {
-		slices.Sort(ri.cur)
+		if !slices.IsSorted(ri.cur) {
+			slices.Sort(ri.cur)
+		}
 		ri.cur = slices.Compact(ri.cur)
 	}
 	for _, it := range ri.cur {
@@ -252,6 +262,7 @@ func load(ctx context.Context, path string, signals []string) (*data, error) {
 					return nil
 				})
 				ri.flush()
+				ri.findShared()
 				return err
 			})
 			continue
@@ -269,20 +280,8 @@ func load(ctx context.Context, path string, signals []string) (*data, error) {
 				return nil
 			})
 			ri.flush()
+			ri.findShared()
 			return err
-		})
-	}
-	var textOf []string // normalized_text by row (near_text only)
-	if slices.Contains(signals, SignalNearText) {
-		textOf = make([]string, n)
-		run(func() error {
-			return pqio.EachBytes(path, colNormalizedText, func(row int64, b []byte) error {
-				if err := checkRow(row); err != nil {
-					return err
-				}
-				textOf[row] = string(b)
-				return nil
-			})
 		})
 	}
 	wg.Wait()
@@ -330,56 +329,139 @@ func load(ctx context.Context, path string, signals []string) (*data, error) {
 	}
 
 	// Fill in time and account, drop the skipped rows' occurrences and
-	// number string items by sorted order.
+	// those of items that occur once, and number string items by sorted
+	// order; signals in parallel.
 	for i, sd := range d.signals {
-		var itemRank []uint32
-		if t := tables[i]; t != nil {
-			sd.strs = slices.Clone(t.strs)
-			slices.Sort(sd.strs)
-			itemRank = rankOf(t.strs, sd.strs, t.idx)
-		}
-		kept := 0
-		for _, c := range items[i].chunks {
-			for _, o := range c {
-				if rowAcc[o.post] >= 0 {
-					kept++
+		wg.Go(func() {
+			var itemRank []uint32
+			if t := tables[i]; t != nil {
+				sd.strs = slices.Clone(t.strs)
+				slices.Sort(sd.strs)
+				itemRank = rankOf(t.strs, sd.strs, t.idx)
+			}
+			ri := items[i]
+			kept := 0
+			for _, c := range ri.chunks {
+				for _, o := range c {
+					if rowAcc[o.post] >= 0 && ri.shared.has(o.item) {
+						kept++
+					}
 				}
 			}
-		}
-		sd.occ = make([]occ, 0, kept)
-		for ci, c := range items[i].chunks {
-			for _, o := range c {
-				a := rowAcc[o.post]
-				if a < 0 {
-					continue
+			sd.occ = make([]occ, 0, kept)
+			for ci, c := range ri.chunks {
+				for _, o := range c {
+					a := rowAcc[o.post]
+					if a < 0 {
+						continue
+					}
+					if !ri.shared.has(o.item) {
+						sd.singletons++
+						continue
+					}
+					o.acc = uint32(a)
+					o.t = d.times[o.post]
+					if itemRank != nil {
+						o.item = uint64(itemRank[o.item])
+					}
+					sd.occ = append(sd.occ, o)
 				}
-				o.acc = uint32(a)
-				o.t = d.times[o.post]
-				if itemRank != nil {
-					o.item = uint64(itemRank[o.item])
-				}
-				sd.occ = append(sd.occ, o)
+				ri.chunks[ci] = nil
 			}
-			items[i].chunks[ci] = nil
-		}
+		})
 	}
+	wg.Wait()
 
-	if textOf != nil {
-		// The shingles of the posts that have MinHash bands, for the
-		// Jaccard verification of near_text candidates.
-		d.shingles = map[uint32][]uint64{}
-		for _, sd := range d.signals {
-			if sd.name != SignalNearText {
-				continue
-			}
-			for _, o := range sd.occ {
-				if _, ok := d.shingles[o.post]; !ok {
-					d.shingles[o.post] = Shingles(textOf[o.post])
-				}
+	return d, nil
+}
+
+// loadShingles sets d.shingles to the shingles of the posts that a
+// near_text candidate pair can involve: those carrying a band key that some
+// other post carries too (the occurrences dropSingletons kept). It reads the
+// normalized_text column after the band keys, so that the texts of the other
+// posts are never kept.
+func (d *data) loadShingles(ctx context.Context, path string) error {
+	need := make([]bool, d.rows)
+	count := 0
+	for _, sd := range d.signals {
+		if sd.name != SignalNearText {
+			continue
+		}
+		for _, o := range sd.occ {
+			if !need[o.post] {
+				need[o.post] = true
+				count++
 			}
 		}
 	}
-	return d, nil
+	d.shingles = make(map[uint32][]uint64, count)
+	if count == 0 {
+		return nil
+	}
+	var sh shingler
+	return pqio.EachBytes(path, colNormalizedText, func(row int64, b []byte) error {
+		if row >= d.rows {
+			return fmt.Errorf("read %s: more rows than the footer's %d", path, d.rows)
+		}
+		if row%65536 == 0 {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+		}
+		if need[row] {
+			d.shingles[uint32(row)] = sh.shingles(b)
+		}
+		return nil
+	})
+}
+
+// sharedFilter tells the items that occur more than once from most of
+// those that occur once (they pair with nothing). Most MinHash band keys and
+// text keys occur once; dropping their occurrences first spares filling in
+// and sorting them. Two bit sets indexed by a hash of the item, "seen" and
+// "seen again", are set in one pass over the occurrences; an item that
+// occurs once but shares its bit with another item passes as shared, which
+// costs only time, never a result.
+type sharedFilter struct {
+	shift uint
+	again []uint64
+}
+
+// newSharedFilter returns the filter of the items of occs.
+func newSharedFilter(occs [][]occ) sharedFilter {
+	n := 0
+	for _, c := range occs {
+		n += len(c)
+	}
+	logSize := max(16, bits.Len(uint(n))+2) // at least 4 bits per occurrence
+	f := sharedFilter{shift: uint(64 - logSize), again: make([]uint64, 1<<logSize/64)}
+	seen := make([]uint64, len(f.again))
+	for _, c := range occs {
+		for _, o := range c {
+			h := mix64(o.item) >> f.shift
+			w, m := h>>6, uint64(1)<<(h&63)
+			f.again[w] |= seen[w] & m
+			seen[w] |= m
+		}
+	}
+	return f
+}
+
+// has reports whether item may occur more than once; it is true for every
+// item that does.
+func (f sharedFilter) has(item uint64) bool {
+	h := mix64(item) >> f.shift
+	return f.again[h>>6]&(1<<(h&63)) != 0
+}
+
+// mix64 is MurmurHash3's 64-bit finalizer: every input bit affects every
+// output bit, so that item ranks and structured keys spread over the bit sets.
+func mix64(x uint64) uint64 {
+	x ^= x >> 33
+	x *= 0xff51afd7ed558ccd
+	x ^= x >> 33
+	x *= 0xc4ceb9fe1a85ec53
+	return x ^ x>>33
 }
 
 // rankOf maps first-seen numbers (positions in tmp, recorded in idx) to

@@ -3,8 +3,10 @@ package cluster
 import (
 	"bytes"
 	"fmt"
+	"hash/fnv"
 	"math"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/takedown-research/takedown/pipeline/schema"
@@ -27,6 +29,93 @@ func TestShinglesAndJaccard(t *testing.T) {
 	}
 	if Jaccard(nil, nil) != 0 {
 		t.Fatal("empty sets")
+	}
+}
+
+// TestShinglesReference checks Shingles against the definition written
+// plainly: strings.Fields, strings.Join and hash/fnv.
+func TestShinglesReference(t *testing.T) {
+	ref := func(text string) []uint64 {
+		words := strings.Fields(text)
+		if len(words) == 0 {
+			return nil
+		}
+		hash := func(ws []string) uint64 {
+			h := fnv.New64a()
+			h.Write([]byte(strings.Join(ws, " ")))
+			return h.Sum64()
+		}
+		if len(words) < 3 {
+			return []uint64{hash(words)}
+		}
+		var out []uint64
+		for i := 0; i+3 <= len(words); i++ {
+			out = append(out, hash(words[i:i+3]))
+		}
+		slices.Sort(out)
+		return slices.Compact(out)
+	}
+	for _, text := range []string{
+		"", " ", "one", "one two", "  one  two ", "a b c", "a b c d e f a b c",
+		"tab\tand\nnewline  words here", "nbsp\u00a0and\u3000ideographic space here",
+		"invalid \xff\xfe bytes stay in words", "émoji 🙂 and accents café au lait",
+		"\u0085next line\u2028separator\u2029 para",
+	} {
+		if got, want := Shingles(text), ref(text); !slices.Equal(got, want) {
+			t.Errorf("Shingles(%q) = %x, want %x", text, got, want)
+		}
+	}
+}
+
+// TestSharedFilter checks that only items occurring once are dropped, most
+// of them, and every other occurrence kept, at sizes where the bit sets are
+// crowded and where they are not.
+func TestSharedFilter(t *testing.T) {
+	for _, n := range []int{0, 1, 2, 100, 70_000} {
+		var occs []occ
+		for i := range n {
+			item := uint64(i) * 0x9e3779b97f4a7c15 // spread keys, like text keys
+			if i%3 == 0 {
+				item = uint64(i % 97) // shared items
+			}
+			occs = append(occs, occ{item: item, post: uint32(i)})
+		}
+		count := map[uint64]int{}
+		for _, o := range occs {
+			count[o.item]++
+		}
+		var shared []occ
+		singles := 0
+		for _, o := range occs {
+			if count[o.item] > 1 {
+				shared = append(shared, o)
+			} else {
+				singles++
+			}
+		}
+		f := newSharedFilter([][]occ{occs})
+		var got []occ
+		for _, o := range occs {
+			if f.has(o.item) {
+				got = append(got, o)
+			}
+		}
+		dropped := int64(len(occs) - len(got))
+		// Kept: every occurrence of a shared item, in order, and the
+		// singletons whose bit another item set; dropped: singletons only.
+		var gotShared []occ
+		for _, o := range got {
+			if count[o.item] > 1 {
+				gotShared = append(gotShared, o)
+			}
+		}
+		if !slices.Equal(gotShared, shared) || dropped != int64(len(occs)-len(got)) || int(dropped) > singles {
+			t.Errorf("n=%d: kept %d (%d shared), dropped %d; want %d shared, at most %d dropped", n, len(got), len(gotShared), dropped, len(shared), singles)
+		}
+		// With at least 4 bits per occurrence, few singletons stay.
+		if singles > 0 && float64(dropped) < 0.75*float64(singles) {
+			t.Errorf("n=%d: dropped %d of %d singletons", n, dropped, singles)
+		}
 	}
 }
 

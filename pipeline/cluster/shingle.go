@@ -1,9 +1,11 @@
 package cluster
 
 import (
+	"hash"
 	"hash/fnv"
 	"slices"
-	"strings"
+	"unicode"
+	"unicode/utf8"
 )
 
 // Shingles returns the sorted, distinct 64-bit FNV-1a hashes of the word
@@ -12,22 +14,66 @@ import (
 // words is a single shingle, the empty text has none. The near_text signal
 // verifies its MinHash candidates with the Jaccard similarity of these sets.
 func Shingles(text string) []uint64 {
-	words := strings.Fields(text)
-	if len(words) == 0 {
+	var s shingler
+	return s.shingles([]byte(text))
+}
+
+// shingler computes Shingles with buffers it reuses.
+type shingler struct {
+	buf  []byte // the text's words joined by one space
+	ends []int  // end offset of each word in buf
+	h    hash.Hash64
+}
+
+// shingles returns the Shingles of text in a new slice.
+func (s *shingler) shingles(text []byte) []uint64 {
+	s.buf, s.ends = s.buf[:0], s.ends[:0]
+	space := func(i int) (bool, int) {
+		if c := text[i]; c < utf8.RuneSelf {
+			return unicode.IsSpace(rune(c)), 1
+		}
+		r, size := utf8.DecodeRune(text[i:])
+		return unicode.IsSpace(r), size
+	}
+	for i := 0; i < len(text); {
+		if sp, size := space(i); sp {
+			i += size
+			continue
+		}
+		j := i
+		for j < len(text) {
+			sp, size := space(j)
+			if sp {
+				break
+			}
+			j += size
+		}
+		if len(s.ends) > 0 {
+			s.buf = append(s.buf, ' ')
+		}
+		s.buf = append(s.buf, text[i:j]...)
+		s.ends = append(s.ends, len(s.buf))
+		i = j
+	}
+	if len(s.ends) == 0 {
 		return nil
 	}
-	h := fnv.New64a()
-	hash := func(ws []string) uint64 {
-		h.Reset()
-		h.Write([]byte(strings.Join(ws, " ")))
-		return h.Sum64()
+	if s.h == nil {
+		s.h = fnv.New64a()
 	}
-	if len(words) < 3 {
-		return []uint64{hash(words)}
+	hashOf := func(b []byte) uint64 {
+		s.h.Reset()
+		s.h.Write(b)
+		return s.h.Sum64()
 	}
-	out := make([]uint64, 0, len(words)-2)
-	for i := 0; i+3 <= len(words); i++ {
-		out = append(out, hash(words[i:i+3]))
+	if len(s.ends) < 3 {
+		return []uint64{hashOf(s.buf)}
+	}
+	out := make([]uint64, 0, len(s.ends)-2)
+	start := 0 // offset of word i
+	for i := 0; i+3 <= len(s.ends); i++ {
+		out = append(out, hashOf(s.buf[start:s.ends[i+2]]))
+		start = s.ends[i] + 1
 	}
 	slices.Sort(out)
 	return slices.Compact(out)

@@ -148,7 +148,7 @@ func sweep(ctx context.Context, sd *signalData, d *data, p Params, w int64) (*si
 	if err := errors.Join(errs...); err != nil {
 		return nil, err
 	}
-	r := &signalResult{}
+	r := &signalResult{items: sd.singletons}
 	var hits hitList
 	var hitItem hitItems
 	for _, part := range parts {

@@ -26,8 +26,9 @@ import (
 const Name = "fingerprint"
 
 // Version is bumped when the stage's output semantics change. Version 3
-// added the minhash_bands and cnt_text_key columns.
-const Version = 3
+// added the minhash_bands and cnt_text_key columns; version 4 draws the
+// MinHash permutations modulo 2^64 and stores each post's band keys sorted.
+const Version = 4
 
 // NormalizerVersion is the version of the text normalizer and of the URL
 // canonicalizer. Changing either changes keys, so it is a parameter (it

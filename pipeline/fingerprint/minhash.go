@@ -3,14 +3,11 @@ package fingerprint
 import (
 	"encoding/binary"
 	"math"
-	"math/bits"
+	"slices"
 	"strings"
 
 	"github.com/cespare/xxhash/v2"
 )
-
-// mersenne61 is the prime 2^61-1 modulo which the MinHash permutations work.
-const mersenne61 = 1<<61 - 1
 
 // MinHashSeed seeds the SplitMix64 generator that draws the permutation
 // parameters a and b. It is fixed forever: another seed gives other band
@@ -29,47 +26,24 @@ func (s *splitMix64) next() uint64 {
 	return z ^ (z >> 31)
 }
 
-// below61 draws a uniform integer in [lo, 2^61-1) by rejection: the top 61
-// bits of the next output, redrawn while outside the range.
-func (s *splitMix64) below61(lo uint64) uint64 {
-	for {
-		if x := s.next() >> 3; x >= lo && x < mersenne61 {
-			return x
-		}
-	}
-}
-
 // permutationParams returns the parameters of n permutations, interleaved
-// as a0, b0, a1, b1, ...: a in [1, 2^61-1), b in [0, 2^61-1), drawn in that
-// order from SplitMix64 seeded with MinHashSeed. The first k of n are the
-// same for every n >= k.
+// as a0, b0, a1, b1, ...: a is the next SplitMix64 output (seeded with
+// MinHashSeed) with its lowest bit set, b the output after it. The first k
+// of n are the same for every n >= k.
+//
+// Permutation j maps a shingle hash h to a_j·h + b_j modulo 2^64, a
+// bijection of the 64-bit integers since a_j is odd. The shingle hashes are
+// xxHash64 values, already uniform, so these cheap maps order a text's
+// shingles independently enough for the signature to estimate Jaccard
+// similarity (tested) at a third of the cost of a prime-field family.
 func permutationParams(n int) []uint64 {
 	g := splitMix64(MinHashSeed)
 	ab := make([]uint64, 2*n)
-	for i := 0; i < n; i++ {
-		ab[2*i] = g.below61(1)
-		ab[2*i+1] = g.below61(0)
+	for i := range n {
+		ab[2*i] = g.next() | 1
+		ab[2*i+1] = g.next()
 	}
 	return ab
-}
-
-// permute returns (a*h + b) mod (2^61-1) for a, b, h < 2^61-1, exactly
-// (128-bit product, no overflow). Callers reduce a 64-bit hash modulo
-// 2^61-1 first (reduce61), which does not change the result.
-func permute(a, b, h uint64) uint64 {
-	hi, lo := bits.Mul64(a, h) // a*h < 2^122: hi < 2^58
-	// x = hi*2^64 + lo; with 2^61 = 1 (mod 2^61-1), x = (x >> 61) + (x & (2^61-1)).
-	r := (hi<<3 | lo>>61) + (lo & mersenne61) + b // < 3*2^61
-	r = (r & mersenne61) + (r >> 61)              // <= 2^61
-	// Subtract the prime once when r >= it, branch-free: when r < 2^61-1,
-	// r-(2^61-1) wraps around and is the larger.
-	return min(r, r-mersenne61)
-}
-
-// reduce61 returns h mod (2^61-1).
-func reduce61(h uint64) uint64 {
-	r := (h & mersenne61) + (h >> 61)
-	return min(r, r-mersenne61)
 }
 
 // minHasher computes MinHash signatures and LSH band keys; it holds
@@ -96,9 +70,7 @@ func newMinHasher(permutations, bands, shingle int) *minHasher {
 // word n-grams (n = m.shingle) of the normalized text, each the substring
 // from its first word to its last, words separated by one space as in the
 // normalized text. A text with fewer than n words is one shingle, the whole
-// text. Repeated shingles are kept (they do not change a minimum). The
-// hashes are stored modulo 2^61-1, which leaves every permutation's value
-// unchanged.
+// text. Repeated shingles are kept (they do not change a minimum).
 func (m *minHasher) shingleHashes(text string) {
 	m.hashes = m.hashes[:0]
 	// starts[i % n] is the offset of the i-th word; a ring of n offsets.
@@ -117,13 +89,13 @@ func (m *minHasher) shingleHashes(text string) {
 			ring[words%n] = start
 			words++
 			if words >= n {
-				m.hashes = append(m.hashes, reduce61(xxhash.Sum64String(text[ring[(words-n)%n]:end])))
+				m.hashes = append(m.hashes, xxhash.Sum64String(text[ring[(words-n)%n]:end]))
 			}
 		}
 		start = end + 1
 	}
 	if words > 0 && words < n {
-		m.hashes = append(m.hashes, reduce61(xxhash.Sum64String(text)))
+		m.hashes = append(m.hashes, xxhash.Sum64String(text))
 	}
 }
 
@@ -138,22 +110,25 @@ func (m *minHasher) signature() {
 	hs := m.hashes
 	ab := m.ab
 	j := 0
-	// Two permutations per pass over the hashes: independent work for the
+	// Four permutations per pass over the hashes: independent work for the
 	// CPU to overlap.
-	for ; j+1 < n; j += 2 {
+	for ; j+3 < n; j += 4 {
 		a0, b0, a1, b1 := ab[2*j], ab[2*j+1], ab[2*j+2], ab[2*j+3]
-		lo0, lo1 := uint64(math.MaxUint64), uint64(math.MaxUint64)
+		a2, b2, a3, b3 := ab[2*j+4], ab[2*j+5], ab[2*j+6], ab[2*j+7]
+		lo0, lo1, lo2, lo3 := uint64(math.MaxUint64), uint64(math.MaxUint64), uint64(math.MaxUint64), uint64(math.MaxUint64)
 		for _, h := range hs {
-			lo0 = min(lo0, permute(a0, b0, h))
-			lo1 = min(lo1, permute(a1, b1, h))
+			lo0 = min(lo0, a0*h+b0)
+			lo1 = min(lo1, a1*h+b1)
+			lo2 = min(lo2, a2*h+b2)
+			lo3 = min(lo3, a3*h+b3)
 		}
-		m.sig[j], m.sig[j+1] = lo0, lo1
+		m.sig[j], m.sig[j+1], m.sig[j+2], m.sig[j+3] = lo0, lo1, lo2, lo3
 	}
 	for ; j < n; j++ {
 		a, b := ab[2*j], ab[2*j+1]
 		lo := uint64(math.MaxUint64)
 		for _, h := range hs {
-			lo = min(lo, permute(a, b, h))
+			lo = min(lo, a*h+b)
 		}
 		m.sig[j] = lo
 	}
@@ -174,20 +149,23 @@ func (m *minHasher) appendBandKeys(dst []uint64) []uint64 {
 	return dst
 }
 
-// bandKeys returns the band keys of a normalized text.
+// bandKeys returns the band keys of a normalized text, sorted and without
+// repeats (a key hashes its band index, so it still says which band it is).
 func (m *minHasher) bandKeys(text string) []uint64 {
 	m.shingleHashes(text)
 	if len(m.hashes) == 0 {
 		return nil
 	}
 	m.signature()
-	return m.appendBandKeys(make([]uint64, 0, m.bands))
+	keys := m.appendBandKeys(make([]uint64, 0, m.bands))
+	slices.Sort(keys)
+	return slices.Compact(keys)
 }
 
 // MinHashSignature returns the MinHash signature of a normalized text (see
 // NormalizeText) under the given number of permutations and words per
 // shingle: value j is the minimum over the text's shingles s of
-// (a_j*xxhash64(s) + b_j) mod (2^61-1). It returns nil for an empty text.
+// (a_j*xxhash64(s) + b_j) mod 2^64. It returns nil for an empty text.
 func MinHashSignature(text string, permutations, shingleSize int) []uint64 {
 	m := &minHasher{ab: permutationParams(permutations), rows: 1, bands: permutations, shingle: shingleSize}
 	m.shingleHashes(text)
