@@ -564,13 +564,27 @@ func TestClusterIDStableUnderPermutation(t *testing.T) {
 }
 
 func TestDeterministicBytes(t *testing.T) {
-	path := writeFPs(t, synthetic(20000, 3))
+	// Three row groups, so that columns are read in spans; every signal,
+	// near_text over band keys derived from the text keys.
+	rows := synthetic(2*pqio.RowGroupRows+5000, 3)
+	for i := range rows {
+		if k := rows[i].TextKey; k != nil {
+			rows[i].NormalizedText = fmt.Sprint("squad text ", *k%1000, " with words enough to shingle")
+			rows[i].MinHashBands = []uint64{*k % 1000, 1<<40 + *k%777}
+		}
+	}
+	path := writeFPs(t, rows)
+	p := DefaultParams()
+	p.Signals = slices.Clone(Signals)
 	old := runtime.GOMAXPROCS(1)
 	defer runtime.GOMAXPROCS(old)
-	a := runPath(t, path, DefaultParams())
-	b := runPath(t, path, DefaultParams())
+	a := runPath(t, path, p)
+	b := runPath(t, path, p)
 	runtime.GOMAXPROCS(4)
-	c := runPath(t, path, DefaultParams())
+	c := runPath(t, path, p)
+	if a.stats.Edges[SignalNearText] == 0 || a.stats.Edges[schema.SignalCoRepost] == 0 {
+		t.Fatalf("too few edges to compare: %v", a.stats.Edges)
+	}
 	for name, want := range a.files {
 		if !bytes.Equal(b.files[name], want) {
 			t.Errorf("%s: two runs gave different bytes", name)

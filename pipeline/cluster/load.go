@@ -2,9 +2,12 @@ package cluster
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"maps"
 	"math"
 	"math/bits"
+	"runtime"
 	"slices"
 	"sync"
 
@@ -105,11 +108,13 @@ type rowItems struct {
 	chunks [][]occ
 	row    int64 // row of the items in cur
 	cur    []uint64
-	shared sharedFilter // set by findShared once every row is added
+	// Exactly one of these is set once the items are read: shared for
+	// the items of a string signal (all their occurrences are kept
+	// while reading), dropped for a numeric one (occurrences of items
+	// that occur once are dropped while reading and counted per row).
+	shared  *sharedFilter
+	dropped []uint16 // per row; a row has at most 1024 band keys
 }
-
-// findShared sets ri.shared from the items added.
-func (ri *rowItems) findShared() { ri.shared = newSharedFilter(ri.chunks) }
 
 const occChunk = 1 << 15
 
@@ -244,6 +249,11 @@ func load(ctx context.Context, path string, signals []string) (*data, error) {
 	})
 
 	// Signal columns.
+	spans, err := pqio.Spans(path, runtime.GOMAXPROCS(0))
+	if err != nil {
+		return nil, err
+	}
+	var joins []func() // join the parts of columns read in spans
 	items := make([]*rowItems, len(signals))
 	tables := make([]*internTable, len(signals))
 	for i, name := range signals {
@@ -253,17 +263,73 @@ func load(ctx context.Context, path string, signals []string) (*data, error) {
 		items[i] = ri
 		col := signalColumn[name]
 		if sd.numeric {
+			// Numeric items need no interning, so the column is read in
+			// spans of row groups, concurrently, twice: first to find
+			// the items that occur more than once, then to keep only
+			// their occurrences (most band and text keys occur once).
+			// The parts are joined in row order.
+			ri.dropped = make([]uint16, n)
+			parts := make([]*rowItems, len(spans))
 			run(func() error {
-				err := pqio.EachInt64(path, col, func(row, v int64) error {
-					if err := checkRow(row); err != nil {
-						return err
-					}
-					ri.add(row, uint64(v))
-					return nil
-				})
-				ri.flush()
-				ri.findShared()
-				return err
+				values, err := pqio.NumValues(path, col)
+				if err != nil {
+					return err
+				}
+				filters := make([]*sharedFilter, len(spans))
+				errs := make([]error, len(spans))
+				var pwg sync.WaitGroup
+				for j, sp := range spans {
+					f := newSharedFilter(values)
+					filters[j] = f
+					pwg.Go(func() {
+						errs[j] = pqio.EachInt64BatchIn(path, col, sp, func(rows, vals []int64) error {
+							if err := checkRow(rows[len(rows)-1]); err != nil {
+								return err
+							}
+							for _, v := range vals {
+								f.add(uint64(v))
+							}
+							return nil
+						})
+					})
+				}
+				pwg.Wait()
+				if err := errors.Join(errs...); err != nil {
+					return err
+				}
+				shared := filters[0]
+				for _, f := range filters[1:] {
+					shared.merge(f)
+				}
+				for j, sp := range spans {
+					part := &rowItems{row: -1}
+					parts[j] = part
+					pwg.Go(func() {
+						keep := make([]bool, 0, 1024)
+						errs[j] = pqio.EachInt64BatchIn(path, col, sp, func(rows, vals []int64) error {
+							keep = keep[:0]
+							for _, v := range vals {
+								keep = append(keep, shared.has(uint64(v)))
+							}
+							for i, row := range rows {
+								if !keep[i] {
+									ri.dropped[row]++ // rows of different spans differ
+									continue
+								}
+								part.add(row, uint64(vals[i]))
+							}
+							return nil
+						})
+						part.flush()
+					})
+				}
+				pwg.Wait()
+				return errors.Join(errs...)
+			})
+			joins = append(joins, func() {
+				for _, part := range parts {
+					ri.chunks = append(ri.chunks, part.chunks...)
+				}
 			})
 			continue
 		}
@@ -280,13 +346,15 @@ func load(ctx context.Context, path string, signals []string) (*data, error) {
 				return nil
 			})
 			ri.flush()
-			ri.findShared()
 			return err
 		})
 	}
 	wg.Wait()
 	if firstErr != nil {
 		return nil, firstErr
+	}
+	for _, join := range joins {
+		join()
 	}
 	if err := ctx.Err(); err != nil {
 		return nil, err
@@ -340,10 +408,31 @@ func load(ctx context.Context, path string, signals []string) (*data, error) {
 				itemRank = rankOf(t.strs, sd.strs, t.idx)
 			}
 			ri := items[i]
+			if ri.dropped != nil {
+				// Dropped while reading: count those of rows kept.
+				for r, k := range ri.dropped {
+					if rowAcc[r] >= 0 {
+						sd.singletons += int64(k)
+					}
+				}
+				ri.dropped = nil
+			} else {
+				count := 0
+				for _, c := range ri.chunks {
+					count += len(c)
+				}
+				ri.shared = newSharedFilter(count)
+				for _, c := range ri.chunks {
+					for _, o := range c {
+						ri.shared.add(o.item)
+					}
+				}
+			}
+			keep := func(item uint64) bool { return ri.shared == nil || ri.shared.has(item) }
 			kept := 0
 			for _, c := range ri.chunks {
 				for _, o := range c {
-					if rowAcc[o.post] >= 0 && ri.shared.has(o.item) {
+					if rowAcc[o.post] >= 0 && keep(o.item) {
 						kept++
 					}
 				}
@@ -355,7 +444,7 @@ func load(ctx context.Context, path string, signals []string) (*data, error) {
 					if a < 0 {
 						continue
 					}
-					if !ri.shared.has(o.item) {
+					if !keep(o.item) {
 						sd.singletons++
 						continue
 					}
@@ -398,58 +487,84 @@ func (d *data) loadShingles(ctx context.Context, path string) error {
 	if count == 0 {
 		return nil
 	}
-	var sh shingler
-	return pqio.EachBytes(path, colNormalizedText, func(row int64, b []byte) error {
-		if row >= d.rows {
-			return fmt.Errorf("read %s: more rows than the footer's %d", path, d.rows)
-		}
-		if row%65536 == 0 {
-			if err := ctx.Err(); err != nil {
-				return err
-			}
-		}
-		if need[row] {
-			d.shingles[uint32(row)] = sh.shingles(b)
-		}
-		return nil
-	})
+	// Spans of row groups in parallel, each into its own map.
+	spans, err := pqio.Spans(path, runtime.GOMAXPROCS(0))
+	if err != nil {
+		return err
+	}
+	parts := make([]map[uint32][]uint64, len(spans))
+	errs := make([]error, len(spans))
+	var wg sync.WaitGroup
+	for i, sp := range spans {
+		wg.Go(func() {
+			var sh shingler
+			m := map[uint32][]uint64{}
+			parts[i] = m
+			errs[i] = pqio.EachBytesIn(path, colNormalizedText, sp, func(row int64, b []byte) error {
+				if row >= d.rows {
+					return fmt.Errorf("read %s: more rows than the footer's %d", path, d.rows)
+				}
+				if row%65536 == 0 {
+					if err := ctx.Err(); err != nil {
+						return err
+					}
+				}
+				if need[row] {
+					m[uint32(row)] = sh.shingles(b)
+				}
+				return nil
+			})
+		})
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return err
+	}
+	for _, m := range parts {
+		maps.Copy(d.shingles, m)
+	}
+	return nil
 }
 
 // sharedFilter tells the items that occur more than once from most of
 // those that occur once (they pair with nothing). Most MinHash band keys and
-// text keys occur once; dropping their occurrences first spares filling in
-// and sorting them. Two bit sets indexed by a hash of the item, "seen" and
-// "seen again", are set in one pass over the occurrences; an item that
-// occurs once but shares its bit with another item passes as shared, which
-// costs only time, never a result.
+// text keys occur once; dropping their occurrences first spares keeping,
+// filling in and sorting them. Two bit sets indexed by a hash of the item,
+// "seen" and "seen again", are set in one pass over the occurrences; an
+// item that occurs once but shares its bit with another item passes as
+// shared, which costs only time, never a result.
 type sharedFilter struct {
-	shift uint
-	again []uint64
+	shift       uint
+	seen, again []uint64
 }
 
-// newSharedFilter returns the filter of the items of occs.
-func newSharedFilter(occs [][]occ) sharedFilter {
-	n := 0
-	for _, c := range occs {
-		n += len(c)
+// newSharedFilter returns an empty filter sized for about n occurrences,
+// with at least 4 bits each.
+func newSharedFilter(n int) *sharedFilter {
+	logSize := max(16, bits.Len(uint(n))+2)
+	words := 1 << logSize / 64
+	return &sharedFilter{shift: uint(64 - logSize), seen: make([]uint64, words), again: make([]uint64, words)}
+}
+
+// add records one occurrence of item.
+func (f *sharedFilter) add(item uint64) {
+	h := mix64(item) >> f.shift
+	w, m := h>>6, uint64(1)<<(h&63)
+	f.again[w] |= f.seen[w] & m
+	f.seen[w] |= m
+}
+
+// merge adds the occurrences recorded in g, a filter of the same size.
+func (f *sharedFilter) merge(g *sharedFilter) {
+	for w := range f.seen {
+		f.again[w] |= g.again[w] | f.seen[w]&g.seen[w]
+		f.seen[w] |= g.seen[w]
 	}
-	logSize := max(16, bits.Len(uint(n))+2) // at least 4 bits per occurrence
-	f := sharedFilter{shift: uint(64 - logSize), again: make([]uint64, 1<<logSize/64)}
-	seen := make([]uint64, len(f.again))
-	for _, c := range occs {
-		for _, o := range c {
-			h := mix64(o.item) >> f.shift
-			w, m := h>>6, uint64(1)<<(h&63)
-			f.again[w] |= seen[w] & m
-			seen[w] |= m
-		}
-	}
-	return f
 }
 
 // has reports whether item may occur more than once; it is true for every
 // item that does.
-func (f sharedFilter) has(item uint64) bool {
+func (f *sharedFilter) has(item uint64) bool {
 	h := mix64(item) >> f.shift
 	return f.again[h>>6]&(1<<(h&63)) != 0
 }

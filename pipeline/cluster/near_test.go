@@ -93,7 +93,16 @@ func TestSharedFilter(t *testing.T) {
 				singles++
 			}
 		}
-		f := newSharedFilter([][]occ{occs})
+		// Two filters over halves, merged, as load does with spans.
+		f, g := newSharedFilter(len(occs)), newSharedFilter(len(occs))
+		for i, o := range occs {
+			if i < len(occs)/2 {
+				f.add(o.item)
+			} else {
+				g.add(o.item)
+			}
+		}
+		f.merge(g)
 		var got []occ
 		for _, o := range occs {
 			if f.has(o.item) {

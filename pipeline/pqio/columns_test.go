@@ -78,6 +78,56 @@ func TestEachColumn(t *testing.T) {
 		}
 	}
 
+	for col, want := range map[string]int{"at": 3*RowGroupRows + 17, "key": 3*RowGroupRows + 17, "bands": len(want["bands"]) + (3*RowGroupRows + 17) - len(want["bands"])/2} {
+		if got, err := NumValues(path, col); err != nil || got != want {
+			t.Errorf("NumValues(%s) = %d, %v; want %d", col, got, err, want)
+		}
+	}
+
+	// Read in spans, the parts concatenated in order must be the whole.
+	for _, n := range []int{1, 2, 3, 4, 9} {
+		spans, err := Spans(path, n)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(spans) != min(n, 4) || spans[0].First != 0 || spans[len(spans)-1].Last != 4 {
+			t.Errorf("Spans(%d) = %v, want %d spans covering 4 row groups", n, spans, min(n, 4))
+		}
+		for _, col := range []string{"tags", "bands"} {
+			var got []rv
+			for i, sp := range spans {
+				if i > 0 && sp.First != spans[i-1].Last {
+					t.Fatalf("Spans(%d) = %v: not consecutive", n, spans)
+				}
+				if col == "tags" {
+					err = EachBytesIn(path, col, sp, func(row int64, b []byte) error {
+						got = append(got, rv{row, string(b)})
+						return nil
+					})
+				} else {
+					err = EachInt64BatchIn(path, col, sp, func(rows, vals []int64) error {
+						if len(rows) != len(vals) || len(vals) == 0 || len(vals) > columnBatch {
+							t.Fatalf("batch of %d rows, %d values", len(rows), len(vals))
+						}
+						for i, v := range vals {
+							got = append(got, rv{rows[i], fmt.Sprint(v)})
+						}
+						return nil
+					})
+				}
+				if err != nil {
+					t.Fatal(err)
+				}
+			}
+			if !slices.Equal(got, want[col]) {
+				t.Errorf("%s in %d spans: %d values, want %d", col, n, len(got), len(want[col]))
+			}
+		}
+	}
+	if err := EachInt64In(path, "at", Span{3, 9}, func(int64, int64) error { return nil }); err == nil {
+		t.Error("a span past the last row group was read")
+	}
+
 	stop := errors.New("stop")
 	calls := 0
 	if err := EachInt64(path, "at", func(row, v int64) error { calls++; return stop }); !errors.Is(err, stop) || calls != 1 {
