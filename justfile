@@ -18,6 +18,11 @@ bench:
 bench-cluster:
     bash scripts/bench-cluster.sh
 
+# The cluster stage's quality table: synthetic populations (3 seeds, 3x viral,
+# held-out seeds) through the pipeline and `takedown eval`; cluster flags pass through.
+eval-populations *FLAGS:
+    bash scripts/eval-populations.sh {{FLAGS}}
+
 # normalize against DuckDB on the same >= 1 GB tweets CSV: rows/s, MB/s, CPU,
 # peak RSS (installs @duckdb/node-api into a temp dir; see the script's header).
 bench-normalize:

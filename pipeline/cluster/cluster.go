@@ -27,7 +27,7 @@ const Name = "cluster"
 const Version = 3
 
 // SignalCoReply pairs accounts that reply to the same post within the
-// window. It is not on by default.
+// window.
 const SignalCoReply = "co_reply"
 
 // SignalCoHashtagSeq pairs accounts that post the same ordered list of
@@ -126,7 +126,7 @@ func DefaultParams() Params {
 		WindowSeconds:      60,
 		MinWeight:          2,
 		MinScore:           4,
-		Signals:            []string{SignalCoHashtagSeq, schema.SignalCoRepost, schema.SignalCoText, schema.SignalCoURL},
+		Signals:            []string{SignalCoHashtagSeq, schema.SignalCoRepost, SignalCoReply, schema.SignalCoText, schema.SignalCoURL, SignalNearText},
 		MaxEvidencePerEdge: 20,
 		MaxItemAccounts:    50,
 		MinAffinity:        0.02,
