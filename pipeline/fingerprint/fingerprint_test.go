@@ -305,7 +305,11 @@ func TestMinTextRunes(t *testing.T) {
 
 func TestRunDeterministic(t *testing.T) {
 	var posts []schema.Post
-	for i := range 10000 {
+	n := 3*pqio.RowGroupRows + 1000 // several row groups, read by several workers
+	if testing.Short() {
+		n = pqio.RowGroupRows + 1000
+	}
+	for i := range n {
 		posts = append(posts, schema.Post{
 			PostID: fmt.Sprint(i), AccountID: fmt.Sprint("acc", i%97), PostedAt: int64(i * 1000),
 			Text:     fmt.Sprintf("RT @u%d: message number %d &amp; more https://t.co/%d", i%5, i%300, i),

@@ -20,13 +20,16 @@ const columnBatch = 1024
 // several times faster than Each for stages that need a few columns of a
 // wide table. An error from fn stops the read and is returned.
 func EachInt64(path, column string, fn func(row, v int64) error) error {
-	return EachInt64In(path, column, Span{0, -1}, fn)
+	return EachInt64In(path, column, Span{First: 0, Last: -1}, fn)
 }
 
 // Span is a run of consecutive row groups of a file, [First, Last); Last -1
 // means to the end. Spans lets callers read one column in parts
 // concurrently, each part numbering rows from the file's first row.
-type Span struct{ First, Last int }
+type Span struct {
+	First, Last int
+	Rows        int64 // rows in the span (set by Spans)
+}
 
 // Spans splits the row groups of path into at most n spans of about equal
 // row counts, in file order.
@@ -40,17 +43,18 @@ func Spans(path string, n int) ([]Span, error) {
 	total := pf.NumRows()
 	n = max(1, min(n, len(groups)))
 	var spans []Span
-	first, rows := 0, int64(0)
+	first, rows, spanRows := 0, int64(0), int64(0)
 	for g, rg := range groups {
 		rows += rg.NumRows()
+		spanRows += rg.NumRows()
 		// Close a span once it holds its share of the rows.
 		if len(spans) < n-1 && rows*int64(n) >= total*int64(len(spans)+1) {
-			spans = append(spans, Span{first, g + 1})
-			first = g + 1
+			spans = append(spans, Span{First: first, Last: g + 1, Rows: spanRows})
+			first, spanRows = g+1, 0
 		}
 	}
 	if first < len(groups) || len(spans) == 0 {
-		spans = append(spans, Span{first, len(groups)})
+		spans = append(spans, Span{First: first, Last: len(groups), Rows: spanRows})
 	}
 	return spans, nil
 }
@@ -120,7 +124,7 @@ func EachInt64In(path, column string, s Span, fn func(row, v int64) error) error
 // must copy what it keeps. An empty string is a value (fn is called with an
 // empty b); a null or an empty list is not.
 func EachBytes(path, column string, fn func(row int64, b []byte) error) error {
-	return EachBytesIn(path, column, Span{0, -1}, fn)
+	return EachBytesIn(path, column, Span{First: 0, Last: -1}, fn)
 }
 
 // EachBytesIn is EachBytes over the row groups of one span.
