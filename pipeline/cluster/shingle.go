@@ -1,8 +1,6 @@
 package cluster
 
 import (
-	"hash"
-	"hash/fnv"
 	"slices"
 	"unicode"
 	"unicode/utf8"
@@ -22,7 +20,17 @@ func Shingles(text string) []uint64 {
 type shingler struct {
 	buf  []byte // the text's words joined by one space
 	ends []int  // end offset of each word in buf
-	h    hash.Hash64
+}
+
+// fnv1a64 is 64-bit FNV-1a, as hash/fnv's New64a computes it (a test
+// checks), without its interface calls: it runs once per shingle.
+func fnv1a64(b []byte) uint64 {
+	h := uint64(14695981039346656037)
+	for _, c := range b {
+		h ^= uint64(c)
+		h *= 1099511628211
+	}
+	return h
 }
 
 // shingles returns the Shingles of text in a new slice.
@@ -30,7 +38,7 @@ func (s *shingler) shingles(text []byte) []uint64 {
 	s.buf, s.ends = s.buf[:0], s.ends[:0]
 	space := func(i int) (bool, int) {
 		if c := text[i]; c < utf8.RuneSelf {
-			return unicode.IsSpace(rune(c)), 1
+			return c == ' ' || '\t' <= c && c <= '\r', 1 // unicode.IsSpace for ASCII
 		}
 		r, size := utf8.DecodeRune(text[i:])
 		return unicode.IsSpace(r), size
@@ -58,21 +66,13 @@ func (s *shingler) shingles(text []byte) []uint64 {
 	if len(s.ends) == 0 {
 		return nil
 	}
-	if s.h == nil {
-		s.h = fnv.New64a()
-	}
-	hashOf := func(b []byte) uint64 {
-		s.h.Reset()
-		s.h.Write(b)
-		return s.h.Sum64()
-	}
 	if len(s.ends) < 3 {
-		return []uint64{hashOf(s.buf)}
+		return []uint64{fnv1a64(s.buf)}
 	}
 	out := make([]uint64, 0, len(s.ends)-2)
 	start := 0 // offset of word i
 	for i := 0; i+3 <= len(s.ends); i++ {
-		out = append(out, hashOf(s.buf[start:s.ends[i+2]]))
+		out = append(out, fnv1a64(s.buf[start:s.ends[i+2]]))
 		start = s.ends[i] + 1
 	}
 	slices.Sort(out)

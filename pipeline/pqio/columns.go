@@ -84,38 +84,75 @@ func NumValues(path, column string) (int, error) {
 // Batches let fn run tight loops, which matters when each value costs a
 // cache miss (the CPU overlaps the misses of independent iterations).
 func EachInt64BatchIn(path, column string, s Span, fn func(rows, vals []int64) error) error {
-	rows := make([]int64, 0, columnBatch)
-	vals := make([]int64, 0, columnBatch)
-	flush := func() error {
+	var rows, vals []int64
+	buf := make([]parquet.Value, columnBatch)
+	return eachPage(path, column, s, isInt, func(page parquet.Page, row *int64, maxDef byte) error {
+		rows, vals = rows[:0], vals[:0]
+		if data, ok := int64Data(page); ok {
+			k := 0
+			err := pageLevels(page, maxDef, row, func(r int64, ok bool) error {
+				if ok {
+					rows = append(rows, r)
+					vals = append(vals, data[k])
+					k++
+				}
+				return nil
+			})
+			if err != nil {
+				return err
+			}
+			if k != len(data) {
+				return fmt.Errorf("read %s column %q: a page with %d values has %d non-null level slots", path, column, len(data), k)
+			}
+		} else if err := pageValues(page, buf, row, func(r int64, v parquet.Value) error {
+			rows = append(rows, r)
+			vals = append(vals, v.Int64())
+			return nil
+		}); err != nil {
+			return err
+		}
 		if len(vals) == 0 {
 			return nil
 		}
-		err := fn(rows, vals)
-		rows, vals = rows[:0], vals[:0]
-		return err
-	}
-	err := eachValue(path, column, s, func(k parquet.Kind) bool {
-		return k == parquet.Int32 || k == parquet.Int64
-	}, func(row int64, v parquet.Value) error {
-		rows = append(rows, row)
-		vals = append(vals, v.Int64())
-		if len(vals) == columnBatch {
-			return flush()
-		}
-		return nil
+		return fn(rows, vals)
 	})
-	if err != nil {
-		return err
+}
+
+// isInt accepts the physical types EachInt64 reads.
+func isInt(k parquet.Kind) bool { return k == parquet.Int32 || k == parquet.Int64 }
+
+// int64Data returns the non-null values of a page without a dictionary as
+// int64s (int32 values widened); ok is false for pages the fast path does
+// not cover.
+func int64Data(page parquet.Page) ([]int64, bool) {
+	if page.Dictionary() != nil {
+		return nil, false
 	}
-	return flush()
+	switch page.Type().Kind() {
+	case parquet.Int64:
+		d := page.Data()
+		return d.Int64(), true
+	case parquet.Int32:
+		d := page.Data()
+		v := d.Int32()
+		out := make([]int64, len(v))
+		for i, x := range v {
+			out[i] = int64(x)
+		}
+		return out, true
+	}
+	return nil, false
 }
 
 // EachInt64In is EachInt64 over the row groups of one span.
 func EachInt64In(path, column string, s Span, fn func(row, v int64) error) error {
-	return eachValue(path, column, s, func(k parquet.Kind) bool {
-		return k == parquet.Int32 || k == parquet.Int64
-	}, func(row int64, v parquet.Value) error {
-		return fn(row, v.Int64())
+	return EachInt64BatchIn(path, column, s, func(rows, vals []int64) error {
+		for i, v := range vals {
+			if err := fn(rows[i], v); err != nil {
+				return err
+			}
+		}
+		return nil
 	})
 }
 
@@ -129,16 +166,95 @@ func EachBytes(path, column string, fn func(row int64, b []byte) error) error {
 
 // EachBytesIn is EachBytes over the row groups of one span.
 func EachBytesIn(path, column string, s Span, fn func(row int64, b []byte) error) error {
-	return eachValue(path, column, s, func(k parquet.Kind) bool {
+	buf := make([]parquet.Value, columnBatch)
+	return eachPage(path, column, s, func(k parquet.Kind) bool {
 		return k == parquet.ByteArray || k == parquet.FixedLenByteArray
-	}, func(row int64, v parquet.Value) error {
-		return fn(row, v.ByteArray())
+	}, func(page parquet.Page, row *int64, maxDef byte) error {
+		if page.Dictionary() != nil || page.Type().Kind() != parquet.ByteArray {
+			return pageValues(page, buf, row, func(r int64, v parquet.Value) error {
+				return fn(r, v.ByteArray())
+			})
+		}
+		d := page.Data()
+		data, offsets := d.ByteArray()
+		k := 0
+		err := pageLevels(page, maxDef, row, func(r int64, ok bool) error {
+			if !ok {
+				return nil
+			}
+			if k+1 >= len(offsets) {
+				return fmt.Errorf("read %s column %q: a page has more non-null level slots than its %d values", path, column, len(offsets)-1)
+			}
+			b := data[offsets[k]:offsets[k+1]:offsets[k+1]]
+			k++
+			return fn(r, b)
+		})
+		if err == nil && k != len(offsets)-1 {
+			err = fmt.Errorf("read %s column %q: a page with %d values has %d non-null level slots", path, column, len(offsets)-1, k)
+		}
+		return err
 	})
 }
 
 // eachValue streams the leaf values of a top-level column, counting rows by
-// repetition level.
+// repetition level, through parquet.Value: the general path, which the
+// typed readers below take for pages they have no fast path for.
 func eachValue(path, column string, s Span, kindOK func(parquet.Kind) bool, fn func(row int64, v parquet.Value) error) error {
+	buf := make([]parquet.Value, columnBatch)
+	return eachPage(path, column, s, kindOK, func(page parquet.Page, row *int64, _ byte) error {
+		return pageValues(page, buf, row, fn)
+	})
+}
+
+// pageValues calls fn for every non-null value of page, advancing *row at
+// every value that starts a row.
+func pageValues(page parquet.Page, buf []parquet.Value, row *int64, fn func(row int64, v parquet.Value) error) error {
+	vr := page.Values()
+	for {
+		n, err := vr.ReadValues(buf)
+		for _, v := range buf[:n] {
+			if v.RepetitionLevel() == 0 {
+				*row++
+			}
+			if v.IsNull() {
+				continue
+			}
+			if ferr := fn(*row, v); ferr != nil {
+				return ferr
+			}
+		}
+		if errors.Is(err, io.EOF) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+	}
+}
+
+// pageLevels calls slot for every value slot of a page without a
+// dictionary, nulls included: the row it belongs to and whether it holds a
+// value, the k-th non-null value of the page's Data being the k-th slot
+// with ok true. It is the fast path: levels and values are read from the
+// page's buffers, no parquet.Value is made.
+func pageLevels(page parquet.Page, maxDef byte, row *int64, slot func(row int64, ok bool) error) error {
+	rep, def := page.RepetitionLevels(), page.DefinitionLevels()
+	for i := range int(page.NumValues()) {
+		if len(rep) == 0 || rep[i] == 0 {
+			*row++
+		}
+		if err := slot(*row, len(def) == 0 || def[i] == maxDef); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// eachPage opens path and calls fn for every page of one column's leaf in
+// the span, with the row counter (the row of the last value read, -1 before
+// the span's first row) and the leaf's maximum definition level. It
+// releases each page after fn.
+func eachPage(path, column string, s Span, kindOK func(parquet.Kind) bool, fn func(page parquet.Page, row *int64, maxDef byte) error) error {
 	f, pf, err := openFile(path)
 	if err != nil {
 		return err
@@ -170,7 +286,7 @@ func eachValue(path, column string, s Span, kindOK func(parquet.Kind) bool, fn f
 		pages = &groupPages{groups: groups[s.First:last], leaf: col.Index()}
 	}
 	defer pages.Close()
-	buf := make([]parquet.Value, columnBatch)
+	maxDef := byte(col.MaxDefinitionLevel())
 	for {
 		page, err := pages.ReadPage()
 		if errors.Is(err, io.EOF) {
@@ -179,30 +295,11 @@ func eachValue(path, column string, s Span, kindOK func(parquet.Kind) bool, fn f
 		if err != nil {
 			return fmt.Errorf("read %s column %q: %w", path, column, err)
 		}
-		vr := page.Values()
-		for {
-			n, err := vr.ReadValues(buf)
-			for _, v := range buf[:n] {
-				if v.RepetitionLevel() == 0 {
-					row++
-				}
-				if v.IsNull() {
-					continue
-				}
-				if ferr := fn(row, v); ferr != nil {
-					parquet.Release(page)
-					return ferr
-				}
-			}
-			if errors.Is(err, io.EOF) {
-				break
-			}
-			if err != nil {
-				parquet.Release(page)
-				return fmt.Errorf("read %s column %q: %w", path, column, err)
-			}
-		}
+		err = fn(page, &row, maxDef)
 		parquet.Release(page)
+		if err != nil {
+			return err
+		}
 	}
 }
 

@@ -113,7 +113,7 @@ func TestEachColumn(t *testing.T) {
 					})
 				} else {
 					err = EachInt64BatchIn(path, col, sp, func(rows, vals []int64) error {
-						if len(rows) != len(vals) || len(vals) == 0 || len(vals) > columnBatch {
+						if len(rows) != len(vals) || len(vals) == 0 {
 							t.Fatalf("batch of %d rows, %d values", len(rows), len(vals))
 						}
 						for i, v := range vals {
