@@ -3,12 +3,15 @@
 # 1M-row takedown-like CSV on which the reference toolkit (CNT) was timed
 # (232 s on a quiet 2-core machine: preprocess 33 s, co_tweet 12.8 s,
 # co_retweet 78.8 s, co_link 1.7 s, co_similar_tweet 105.5 s), runs
-# normalize, fingerprint and cluster on it through a local dataset, and prints
+# normalize, fingerprint and cluster on it through a local dataset with the
+# signals of the toolkit's four networks (co_text for co_tweet, co_repost for
+# co_retweet, co_url for co_link, near_text for co_similar_tweet), and prints
 # wall time and peak RSS per stage, edges per signal, what the viral-item bound
 # left out and the scores against the planted groups (takedown eval with the
-# generator's truth file); then the cluster stage again with --window auto and
-# with --compat cnt (the toolkit's own networks), each with its wall time, peak
-# RSS and stats.
+# generator's truth file); then the cluster stage again with the default
+# signals (co_reply and co_hashtag_seq added), with --window auto and with
+# --compat cnt (the toolkit's own networks), each with its wall time, peak RSS
+# and stats.
 #
 # Usage: bash scripts/bench-cluster.sh [ROWS]   (default 1000000)
 # Env:   BENCH_DIR (default /tmp/takedown-bench-cluster) keeps the generated
@@ -46,8 +49,9 @@ measure() {
   last_wall=$wall
   printf '%-12s %8s %10s\n' "$label" "$wall" "$rss"
 }
+signals=co_text,co_repost,co_url,near_text # the toolkit's four networks
 for stage in normalize fingerprint cluster; do
-  measure "$stage" "$stage" "local/$name"
+  measure "$stage" "$stage" --signals "$signals" "local/$name"
   total=$(awk -v a="$total" -v b="$last_wall" 'BEGIN { printf "%.2f", a + b }')
 done
 printf '%-12s %8s   (reference toolkit: 232 s; 50x target: 4.6 s)\n' total "$total"
@@ -73,6 +77,11 @@ PY
 echo "== cluster stats"
 cluster_stats
 echo "== quality against the planted groups"
+"$td" eval --truth "$dir/$name.truth.csv" "local/$name"
+
+echo "== cluster with the default signals (co_hashtag_seq and co_reply added)"
+measure "cluster dflt" cluster "local/$name"
+cluster_stats
 "$td" eval --truth "$dir/$name.truth.csv" "local/$name"
 
 echo "== --window auto (CooRnet's coordination interval estimated from the URLs)"
