@@ -10,6 +10,7 @@ import (
 	"runtime"
 	"slices"
 	"sync"
+	"sync/atomic"
 
 	"github.com/takedown-research/takedown/pipeline/pqio"
 	"github.com/takedown-research/takedown/pipeline/schema"
@@ -275,19 +276,17 @@ func load(ctx context.Context, path string, signals []string) (*data, error) {
 				if err != nil {
 					return err
 				}
-				filters := make([]*sharedFilter, len(spans))
+				shared := newSharedFilter(values)
 				errs := make([]error, len(spans))
 				var pwg sync.WaitGroup
 				for j, sp := range spans {
-					f := newSharedFilter(values)
-					filters[j] = f
 					pwg.Go(func() {
 						errs[j] = pqio.EachInt64BatchIn(path, col, sp, func(rows, vals []int64) error {
 							if err := checkRow(rows[len(rows)-1]); err != nil {
 								return err
 							}
 							for _, v := range vals {
-								f.add(uint64(v))
+								shared.addAtomic(uint64(v))
 							}
 							return nil
 						})
@@ -296,10 +295,6 @@ func load(ctx context.Context, path string, signals []string) (*data, error) {
 				pwg.Wait()
 				if err := errors.Join(errs...); err != nil {
 					return err
-				}
-				shared := filters[0]
-				for _, f := range filters[1:] {
-					shared.merge(f)
 				}
 				for j, sp := range spans {
 					part := &rowItems{row: -1}
@@ -465,18 +460,25 @@ func load(ctx context.Context, path string, signals []string) (*data, error) {
 }
 
 // loadShingles sets d.shingles to the shingles of the posts that a
-// near_text candidate pair can involve: those carrying a band key that some
-// other post carries too (the occurrences dropSingletons kept). It reads the
-// normalized_text column after the band keys, so that the texts of the other
-// posts are never kept.
-func (d *data) loadShingles(ctx context.Context, path string) error {
+// near_text candidate pair can involve: those carrying a band key that
+// another account's post carries too. It sorts sd's occurrences (as the
+// sweep does) to find them, and reads the normalized_text column only then,
+// so that no other post's text or shingles are kept.
+func (d *data) loadShingles(ctx context.Context, path string, sd *signalData) error {
+	sortOccs(sd.occ)
 	need := make([]bool, d.rows)
 	count := 0
-	for _, sd := range d.signals {
-		if sd.name != SignalNearText {
-			continue
+	for s := 0; s < len(sd.occ); {
+		e := s + 1
+		for e < len(sd.occ) && sd.occ[e].item == sd.occ[s].item {
+			e++
 		}
-		for _, o := range sd.occ {
+		g := sd.occ[s:e]
+		s = e
+		if !slices.ContainsFunc(g, func(o occ) bool { return o.acc != g[0].acc }) {
+			continue // one account only: no pair
+		}
+		for _, o := range g {
 			if !need[o.post] {
 				need[o.post] = true
 				count++
@@ -532,16 +534,17 @@ func (d *data) loadShingles(ctx context.Context, path string) error {
 // filling in and sorting them. Two bit sets indexed by a hash of the item,
 // "seen" and "seen again", are set in one pass over the occurrences; an
 // item that occurs once but shares its bit with another item passes as
-// shared, which costs only time, never a result.
+// shared, which costs only time and memory, never a result. With 8 bits
+// per occurrence about 1 in 9 such items passes.
 type sharedFilter struct {
 	shift       uint
 	seen, again []uint64
 }
 
 // newSharedFilter returns an empty filter sized for about n occurrences,
-// with at least 4 bits each.
+// with at least 8 bits each.
 func newSharedFilter(n int) *sharedFilter {
-	logSize := max(16, bits.Len(uint(n))+2)
+	logSize := max(16, bits.Len(uint(n))+3)
 	words := 1 << logSize / 64
 	return &sharedFilter{shift: uint(64 - logSize), seen: make([]uint64, words), again: make([]uint64, words)}
 }
@@ -554,11 +557,12 @@ func (f *sharedFilter) add(item uint64) {
 	f.seen[w] |= m
 }
 
-// merge adds the occurrences recorded in g, a filter of the same size.
-func (f *sharedFilter) merge(g *sharedFilter) {
-	for w := range f.seen {
-		f.again[w] |= g.again[w] | f.seen[w]&g.seen[w]
-		f.seen[w] |= g.seen[w]
+// addAtomic is add for goroutines that share the filter.
+func (f *sharedFilter) addAtomic(item uint64) {
+	h := mix64(item) >> f.shift
+	w, m := h>>6, uint64(1)<<(h&63)
+	if atomic.OrUint64(&f.seen[w], m)&m != 0 {
+		atomic.OrUint64(&f.again[w], m)
 	}
 }
 

@@ -88,20 +88,27 @@ type sweepPart struct {
 	rejected     int64
 }
 
-// sortOccs sorts occurrences by (item, time, account, post).
+// sortOccs sorts occurrences by (item, time, account, post), unless they
+// are sorted already.
 func sortOccs(occs []occ) {
-	slices.SortFunc(occs, func(a, b occ) int {
-		if c := cmp.Compare(a.item, b.item); c != 0 {
-			return c
-		}
-		if c := cmp.Compare(a.t, b.t); c != 0 {
-			return c
-		}
-		if c := cmp.Compare(a.acc, b.acc); c != 0 {
-			return c
-		}
-		return cmp.Compare(a.post, b.post)
-	})
+	if slices.IsSortedFunc(occs, cmpOcc) {
+		return
+	}
+	slices.SortFunc(occs, cmpOcc)
+}
+
+// cmpOcc orders occurrences by (item, time, account, post).
+func cmpOcc(a, b occ) int {
+	if c := cmp.Compare(a.item, b.item); c != 0 {
+		return c
+	}
+	if c := cmp.Compare(a.t, b.t); c != 0 {
+		return c
+	}
+	if c := cmp.Compare(a.acc, b.acc); c != 0 {
+		return c
+	}
+	return cmp.Compare(a.post, b.post)
 }
 
 // sweep finds the co-shared items of one signal, with the window w in
