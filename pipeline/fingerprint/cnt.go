@@ -12,20 +12,31 @@ import (
 //
 //	" ".join(social_media_cleaner.sub("", text.lower()).split())
 //
-// with social_media_cleaner = r"@.*?(?=(?:\s|$))": Python's str.lower, then
-// every "@" and what follows it up to the next white space character or the
-// end of the text removed, then runs of white space collapsed into one space
-// and leading and trailing white space dropped. URLs, HTML entities and
-// retweet markers are kept as they are. White space is Python's (str.isspace,
-// which also matches the regular expression's \s): unicode.IsSpace plus the
-// separators U+001C..U+001F.
+// with social_media_cleaner = regex.compile(r"@.*?(?=(?:\s|$))"): Python's
+// str.lower, then every "@" and what follows it up to the next white space
+// character or the end of the text removed, then runs of white space
+// collapsed into one space and leading and trailing white space dropped.
+// URLs, HTML entities and retweet markers are kept as they are.
+//
+// Two notions of white space meet here. The collapse (str.split) uses
+// Python's str.isspace: unicode.IsSpace plus the separators U+001C..U+001F.
+// The cleaner is compiled with the third-party `regex` module, whose \s is
+// unicode.IsSpace alone: U+001C..U+001F do not end a mention, so they are
+// removed with it ("@m\x1cKeep x" gives "x"), while elsewhere they separate
+// words ("a\x1cb" gives "a b").
 func CNTText(text string) string {
 	return string(appendCNTText(nil, text))
 }
 
 // pyIsSpace reports whether Python's str.isspace holds for r.
 func pyIsSpace(r rune) bool {
-	return unicode.IsSpace(r) || (0x1c <= r && r <= 0x1f)
+	return unicode.IsSpace(r) || isInfoSeparator(r)
+}
+
+// isInfoSeparator reports the separators U+001C..U+001F: white space to
+// str.isspace, not to the `regex` module's \s.
+func isInfoSeparator(r rune) bool {
+	return 0x1c <= r && r <= 0x1f
 }
 
 // appendCNTText appends CNTText(text) to dst.
@@ -45,6 +56,9 @@ func appendCNTText(dst []byte, text string) []byte {
 			}
 			dst = append(dst, byte(r))
 			continue
+		}
+		if skip && isInfoSeparator(r) {
+			continue // not \s to the cleaner: part of the mention
 		}
 		if pyIsSpace(r) {
 			skip = false

@@ -48,4 +48,12 @@ func TestCNTTextKeys(t *testing.T) {
 	if CNTText("RT @a: Big news") == CNTText("Big news") {
 		t.Error("CNT keeps the RT marker's letters")
 	}
+	// The cleaner's \s (the `regex` module's) does not match U+001C..U+001F,
+	// str.split's white space does: inside a mention they are removed with
+	// it, elsewhere they separate words.
+	for in, want := range map[string]string{"@m\x1cKeep x": "x", "a\x1cb": "a b", "a@b\x1dc d": "a d"} {
+		if got := CNTText(in); got != want {
+			t.Errorf("CNTText(%q) = %q, want %q", in, got, want)
+		}
+	}
 }

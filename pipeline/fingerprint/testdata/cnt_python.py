@@ -4,14 +4,20 @@ co_tweet preprocessing makes of them, computed by its own rule
 (coordination_network_toolkit/similarity.py, message_preprocessor):
 
     " ".join(social_media_cleaner.sub("", text.lower()).split())
-    social_media_cleaner = re.compile(r"@.*?(?=(?:\\s|$))")
+    social_media_cleaner = regex.compile(r"@.*?(?=(?:\\s|$))")
 
-(the toolkit compiles the cleaner with the `regex` module; for this pattern
-it matches what `re` matches). Run: python3 cnt_python.py > cnt_python.json
+The cleaner is compiled with the third-party `regex` module, as the toolkit
+does: its \\s differs from the standard `re` module's (it does not match
+U+001C..U+001F, which str.isspace and `re` count as white space), so this
+script needs `regex` (pip install regex). Run:
+
+    python3 cnt_python.py > cnt_python.json
 """
-import json, random, re, sys
+import json, random, sys
 
-social_media_cleaner = re.compile(r"@.*?(?=(?:\s|$))")
+import regex
+
+social_media_cleaner = regex.compile(r"@.*?(?=(?:\s|$))")
 
 
 def message_preprocessor(text):
@@ -35,6 +41,11 @@ fixed = [
     "",
     "@only",
     "ǅemal",
+    "@m\x1cKeep x",
+    "a@b\x1dc d",
+    "x @a\x1e\x1fb  c",
+    "\x1c@a\x1c b\x1fc",
+    "@x\x1f",
 ]
 pieces = ["RT", "rt", "@", "@user_1", "@Ωμέγα", "Word", "WORD", "wörd", "ΣΟΦΙΑ", "Σ", "ς", "İ", "ß",
           "https://t.co/XyZ", "http://Example.com/A?b=C", "#Tag", "&amp;", ".", ":", "'", "\u0301",
@@ -45,4 +56,4 @@ cases = [{"in": t, "want": message_preprocessor(t)} for t in fixed]
 for _ in range(400):
     t = "".join(rng.choice(pieces) for _ in range(rng.randint(1, 12)))
     cases.append({"in": t, "want": message_preprocessor(t)})
-json.dump({"python": sys.version.split()[0], "cases": cases}, sys.stdout, ensure_ascii=False, indent=0)
+json.dump({"python": sys.version.split()[0] + ", regex " + regex.__version__, "cases": cases}, sys.stdout, ensure_ascii=False, indent=0)
