@@ -14,7 +14,7 @@ import (
 //	message_id,user_id,username,repost_id,reply_id,message,timestamp,urls
 //
 // with timestamp in seconds since the Unix epoch (possibly fractional) and
-// urls separated by spaces.
+// urls separated by single spaces (the toolkit's row[-1].split(" ")).
 const FormatCNT = "cnt"
 
 var cntLayout = layout{
@@ -88,7 +88,7 @@ func (t *cntTable) mapRecord(rec []string, out *row) *rowError {
 		return e
 	}
 	p.Text = get(rec, t.message)
-	p.URLs = splitSpaces(get(rec, t.urls))
+	p.URLs = splitURLField(get(rec, t.urls))
 	p.Hashtags, p.Mentions = textEntities(p.Text)
 	return nil
 }
@@ -135,14 +135,17 @@ func parseEpochSeconds(s string) (int64, string, bool) {
 	return sec*1000 + ms, schema.PrecisionMillisecond, true
 }
 
-// splitSpaces splits a space-separated list; an empty or blank value is no
-// items (never one empty item).
-func splitSpaces(s string) []string {
-	f := strings.Fields(s)
-	if len(f) == 0 {
+// splitURLField splits the urls field as the toolkit's CSV reader does,
+// Python's s.split(" "): on every single space and nothing else, so doubled,
+// leading and trailing spaces give empty items and a tab or a newline stays
+// inside its item (the toolkit's co_link compares these raw strings). An
+// empty field is no items (the toolkit reads it as one empty URL; the
+// fingerprint stage's cnt_url_keys says so, posts.urls does not).
+func splitURLField(s string) []string {
+	if s == "" {
 		return nil
 	}
-	return f
+	return strings.Split(s, " ")
 }
 
 // isWordRune reports the runes of a hashtag or mention body: letters,

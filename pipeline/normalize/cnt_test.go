@@ -70,18 +70,24 @@ func TestTextEntities(t *testing.T) {
 	}
 }
 
-func TestSplitSpaces(t *testing.T) {
+// TestSplitURLField checks the split of Python's s.split(" "), which the
+// toolkit's CSV reader applies to the urls field (expected values from
+// Python 3.11), except that an empty field is no items.
+func TestSplitURLField(t *testing.T) {
 	for _, c := range []struct {
 		in   string
 		want []string
 	}{
 		{"", nil},
-		{"   ", nil},
+		{" ", []string{"", ""}},
 		{"https://a.example/x", []string{"https://a.example/x"}},
-		{"https://a.example/x  https://b.example/y ", []string{"https://a.example/x", "https://b.example/y"}},
+		{"https://a.example/x  https://b.example/y ", []string{"https://a.example/x", "", "https://b.example/y", ""}},
+		{" a", []string{"", "a"}},
+		{"a\tb c\nd", []string{"a\tb", "c\nd"}},
+		{"a\u00a0b", []string{"a\u00a0b"}},
 	} {
-		if got := splitSpaces(c.in); !reflect.DeepEqual(got, c.want) {
-			t.Errorf("splitSpaces(%q) = %q, want %q", c.in, got, c.want)
+		if got := splitURLField(c.in); !reflect.DeepEqual(got, c.want) {
+			t.Errorf("splitURLField(%q) = %q, want %q", c.in, got, c.want)
 		}
 	}
 }

@@ -27,8 +27,10 @@ import (
 // Name is the stage name.
 const Name = "normalize"
 
-// Version is bumped when the stage's output semantics change.
-const Version = 2
+// Version is bumped when the stage's output semantics change. Version 3
+// splits a cnt file's urls field on single spaces only, keeping empty items,
+// as the coordination-network-toolkit does.
+const Version = 3
 
 // FormatAuto detects each file's format from its header.
 const FormatAuto = "auto"
