@@ -1,9 +1,12 @@
 package fingerprint
 
 import (
+	"slices"
 	"strings"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/cespare/xxhash/v2"
 )
 
 // CNTText returns a post's text as the coordination-network-toolkit
@@ -26,6 +29,26 @@ import (
 // words ("a\x1cb" gives "a b").
 func CNTText(text string) string {
 	return string(appendCNTText(nil, text))
+}
+
+// cntURLKeys returns the cnt_url_keys of a post that is not a repost, whose
+// posts.urls are urls: the coordination-network-toolkit's message_url rows
+// for it. Its CSV reader splits the urls field with Python's split(" ") (the
+// normalize stage splits a cnt file's field the same way, empty items kept)
+// and stores each (message, URL) pair once, comparing the raw strings; an
+// empty field splits into one empty URL, which the normalize stage writes as
+// no item, so no URL gives the key of "". The keys are xxHash64 of each URL,
+// sorted, without duplicates.
+func cntURLKeys(urls []string) []uint64 {
+	if len(urls) == 0 {
+		return []uint64{xxhash.Sum64String("")}
+	}
+	keys := make([]uint64, len(urls))
+	for i, u := range urls {
+		keys[i] = xxhash.Sum64String(u)
+	}
+	slices.Sort(keys)
+	return slices.Compact(keys)
 }
 
 // pyIsSpace reports whether Python's str.isspace holds for r.

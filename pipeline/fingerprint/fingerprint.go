@@ -27,7 +27,8 @@ const Name = "fingerprint"
 
 // Version is bumped when the stage's output semantics change. Version 3
 // added the minhash_bands and cnt_text_key columns; version 4 draws the
-// MinHash permutations modulo 2^64 and stores each post's band keys sorted.
+// MinHash permutations modulo 2^64, stores each post's band keys sorted and
+// adds the cnt_url_keys column.
 const Version = 4
 
 // NormalizerVersion is the version of the text normalizer and of the URL
@@ -118,6 +119,7 @@ type Stats struct {
 	RepostsWithoutID  int64 `json:"reposts_without_id"`
 	Replies           int64 `json:"replies"`
 	WithCNTTextKey    int64 `json:"with_cnt_text_key"`
+	CNTURLKeys        int64 `json:"cnt_url_keys"`
 	MinTextRunes      int   `json:"min_text_runes"`
 	NormalizerVersion int   `json:"normalizer_version"`
 	// MinHashRows is the number of signature values per band,
@@ -139,6 +141,7 @@ func (s *Stats) add(o Stats) {
 	s.RepostsWithoutID += o.RepostsWithoutID
 	s.Replies += o.Replies
 	s.WithCNTTextKey += o.WithCNTTextKey
+	s.CNTURLKeys += o.CNTURLKeys
 }
 
 // Run reads the posts table and writes outDir/fingerprints.parquet, one row
@@ -308,6 +311,8 @@ func (n *normalizer) fingerprint(post *postKeys, p Params, st *Stats) schema.Fin
 		k := xxhash.Sum64(n.buf)
 		fp.CNTTextKey = &k
 		st.WithCNTTextKey++
+		fp.CNTURLKeys = cntURLKeys(post.URLs)
+		st.CNTURLKeys += int64(len(fp.CNTURLKeys))
 	}
 
 	text, textURLs := n.normalize(post.Text, true)

@@ -272,7 +272,7 @@ func TestRunKeys(t *testing.T) {
 	}
 	wantStats := Stats{Posts: 6, WithTextKey: 3, ShortText: 2, WithURL: 2, URLKeys: 3, URLsRejected: 1,
 		TextURLs: 2, WithHashtags: 3, WithHashtagSeq: 2, Reposts: 1, Replies: 1, WithCNTTextKey: 5,
-		MinTextRunes: 12, NormalizerVersion: NormalizerVersion, MinHashRows: 11}
+		CNTURLKeys: 6, MinTextRunes: 12, NormalizerVersion: NormalizerVersion, MinHashRows: 11}
 	if st != wantStats {
 		t.Errorf("stats = %+v\nwant    %+v", st, wantStats)
 	}

@@ -276,8 +276,10 @@ func TestMinHashGolden(t *testing.T) {
 // functions.
 func TestRunMinHashAndCNT(t *testing.T) {
 	posts := []schema.Post{
-		{PostID: "1", AccountID: "a", Text: "Vote for change today, all of you https://t.co/x1"},
-		{PostID: "2", AccountID: "b", Text: "RT @a: Vote for change today", IsRepost: true, RepostOfPostID: "1"},
+		{PostID: "1", AccountID: "a", Text: "Vote for change today, all of you https://t.co/x1",
+			URLs: []string{"https://www.a.example/x/", "", "https://www.a.example/x/"}},
+		{PostID: "2", AccountID: "b", Text: "RT @a: Vote for change today", IsRepost: true, RepostOfPostID: "1",
+			URLs: []string{"https://a.example/x"}},
 		{PostID: "3", AccountID: "c", Text: "short @x"},
 		{PostID: "4", AccountID: "d", Text: "Flagged as a repost without an id", IsRepost: true},
 	}
@@ -301,8 +303,18 @@ func TestRunMinHashAndCNT(t *testing.T) {
 			t.Errorf("post %s: cnt key is not xxhash of %q", r.PostID, CNTText(posts[i].Text))
 		}
 	}
-	if st.WithCNTTextKey != 3 || st.MinHashRows != 11 {
-		t.Errorf("stats: with_cnt_text_key %d (want 3), minhash_rows %d (want 11)", st.WithCNTTextKey, st.MinHashRows)
+	// cnt_url_keys: the raw strings (not canonicalized), each once, "" for
+	// an empty item or no URL, nothing for a repost.
+	raw, empty := xxhashString("https://www.a.example/x/"), xxhashString("")
+	wantURLs := [][]uint64{{min(raw, empty), max(raw, empty)}, nil, {empty}, {empty}}
+	for i, r := range rows {
+		if !slices.Equal(r.CNTURLKeys, wantURLs[i]) {
+			t.Errorf("post %s: cnt_url_keys %x, want %x", r.PostID, r.CNTURLKeys, wantURLs[i])
+		}
+	}
+	if st.WithCNTTextKey != 3 || st.MinHashRows != 11 || st.CNTURLKeys != 4 {
+		t.Errorf("stats: with_cnt_text_key %d (want 3), minhash_rows %d (want 11), cnt_url_keys %d (want 4)",
+			st.WithCNTTextKey, st.MinHashRows, st.CNTURLKeys)
 	}
 }
 

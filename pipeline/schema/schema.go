@@ -142,6 +142,12 @@ type Fingerprint struct {
 	// CNTTextKey is the text key under the coordination-network-toolkit's
 	// own rule (lowercase, mentions dropped), for --compat cnt.
 	CNTTextKey *uint64 `parquet:"cnt_text_key,optional"`
+	// CNTURLKeys are the post's URLs as the coordination-network-toolkit's
+	// CSV reader takes them (raw strings, the urls field split on single
+	// spaces, an empty field being one empty URL), as xxHash64 keys, sorted,
+	// without duplicates; for --compat cnt. Empty exactly when CNTTextKey is
+	// null (the toolkit ignores the URLs of reposts).
+	CNTURLKeys []uint64 `parquet:"cnt_url_keys,list"`
 }
 
 // Signal names used in edges and evidence.
