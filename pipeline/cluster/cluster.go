@@ -23,8 +23,10 @@ import (
 // Name is the stage name.
 const Name = "cluster"
 
-// Version is bumped when the stage's output semantics change.
-const Version = 3
+// Version is bumped when the stage's output semantics change. Version 4:
+// the --compat cnt networks weigh each direction on its own and take the
+// raw URLs of the fingerprints' cnt_url_keys.
+const Version = 4
 
 // SignalCoReply pairs accounts that reply to the same post within the
 // window.

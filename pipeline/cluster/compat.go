@@ -6,10 +6,13 @@ import (
 	"context"
 	"encoding/xml"
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/takedown-research/takedown/pipeline/pqio"
 )
@@ -24,22 +27,12 @@ const (
 	CNTEdgesGraphML = "cnt_edges.graphml"
 )
 
-// cntRow is the part of schema.Fingerprint the compat networks read.
-type cntRow struct {
-	PostID     string   `parquet:"post_id"`
-	AccountID  string   `parquet:"account_id"`
-	PostedAt   int64    `parquet:"posted_at,timestamp(millisecond:utc)"`
-	URLKeys    []string `parquet:"url_keys,list"`
-	RepostKey  string   `parquet:"repost_key"`
-	CNTTextKey *uint64  `parquet:"cnt_text_key,optional"`
-}
-
-// cntOcc is one message carrying one item of a compat network.
-type cntOcc struct {
-	item uint64
-	t    int64
-	acc  uint32
-}
+// Columns of the fingerprints table that only the compat networks read.
+const (
+	colRepostKey  = "repost_key"
+	colCNTTextKey = "cnt_text_key"
+	colCNTURLKeys = "cnt_url_keys"
+)
 
 // CNTEdge is one row of cnt_edges.csv: a directed edge of one of the
 // toolkit's networks.
@@ -49,145 +42,473 @@ type CNTEdge struct {
 	EdgeType       string
 }
 
-// cntNetworks computes the toolkit's co_tweet, co_retweet and co_link
-// networks with its semantics (see docs/stages/cluster.md, "--compat cnt"):
-// the weight of accounts u != v is the number of message pairs (one message
-// of u, one of v) with the same item posted at most window ms apart,
-// inclusive; both directions are listed with the same weight; edges below
-// minWeight are dropped. Rows are sorted by (edge_type, source, target).
-func cntNetworks(ctx context.Context, path string, window int64, minWeight int) ([]CNTEdge, error) {
-	accIdx := map[string]uint32{}
-	var accs []string
-	urlIdx := map[string]uint64{}
-	repIdx := map[string]uint64{}
-	var link, retweet, tweet []cntOcc
-	err := pqio.Each(path, func(batch []cntRow) error {
-		if err := ctx.Err(); err != nil {
-			return err
-		}
-		for i := range batch {
-			f := &batch[i]
-			if f.AccountID == "" || f.PostID == "" {
-				continue
-			}
-			a, ok := accIdx[f.AccountID]
-			if !ok {
-				a = uint32(len(accs))
-				id := strings.Clone(f.AccountID)
-				accIdx[id] = a
-				accs = append(accs, id)
-			}
-			intern := func(m map[string]uint64, s string) uint64 {
-				v, ok := m[s]
-				if !ok {
-					v = uint64(len(m))
-					m[strings.Clone(s)] = v
-				}
-				return v
-			}
-			if f.RepostKey != "" {
-				retweet = append(retweet, cntOcc{intern(repIdx, f.RepostKey), f.PostedAt, a})
-				continue // the toolkit ignores the text and URLs of reposts
-			}
-			if f.CNTTextKey != nil {
-				tweet = append(tweet, cntOcc{*f.CNTTextKey, f.PostedAt, a})
-			}
-			urls := slices.Clone(f.URLKeys)
-			slices.Sort(urls)
-			urls = slices.Compact(urls)
-			if len(urls) == 0 {
-				// The toolkit's CSV reader splits an empty urls field
-				// into one empty URL, which then co-links every such
-				// message.
-				urls = []string{""}
-			}
-			for _, u := range urls {
-				link = append(link, cntOcc{intern(urlIdx, u), f.PostedAt, a})
-			}
-		}
-		return nil
-	})
+// cntOcc is one message carrying one item of a compat network: msg is the
+// message's number (its post id's, see cntNetworks), acc its account's rank.
+type cntOcc struct {
+	item uint64
+	t    int64
+	acc  uint32
+	msg  uint32
+}
+
+// cntTable is what the compat networks read of the fingerprints table, by
+// row.
+type cntTable struct {
+	rows     int
+	acc      []int32  // account number, -1 for an empty account_id
+	accNames []string // by account number
+	msg      []uint32 // number of the row's post_id (first-seen order)
+	msgs     int      // distinct post ids
+	hasMsg   []bool   // post_id not empty
+	times    []int64
+	repost   []uint32 // repost_key number + 1, 0 for none
+	hasText  []bool
+	text     []uint64
+	urlEnd   []uint32 // end of the row's keys in urls
+	urls     []uint64
+}
+
+// readCNTTable reads the columns the compat networks need, each on its own
+// and concurrently (as load does).
+func readCNTTable(ctx context.Context, path string) (*cntTable, error) {
+	total, err := pqio.NumRows(path)
 	if err != nil {
 		return nil, err
 	}
-	var out []CNTEdge
-	for _, nw := range []struct {
-		name string
-		occ  []cntOcc
-	}{{"co_link", link}, {"co_retweet", retweet}, {"co_tweet", tweet}} {
-		if err := ctx.Err(); err != nil {
-			return nil, err
+	if total >= math.MaxUint32 {
+		return nil, fmt.Errorf("read %s: %d posts, more than %d", path, total, uint32(math.MaxUint32)-1)
+	}
+	n := int(total)
+	t := &cntTable{rows: n, acc: make([]int32, n), msg: make([]uint32, n), hasMsg: make([]bool, n),
+		times: make([]int64, n), repost: make([]uint32, n), hasText: make([]bool, n), text: make([]uint64, n),
+		urlEnd: make([]uint32, n)}
+	checkRow := func(row int64) error {
+		if row >= total {
+			return fmt.Errorf("read %s: more rows than the footer's %d", path, total)
 		}
-		occ := nw.occ
-		slices.SortFunc(occ, func(x, y cntOcc) int {
-			if c := cmp.Compare(x.item, y.item); c != 0 {
-				return c
+		if row%65536 == 0 {
+			return ctx.Err()
+		}
+		return nil
+	}
+	var wg sync.WaitGroup
+	errs := make([]error, 6)
+	wg.Go(func() {
+		idx := map[string]int32{}
+		for i := range t.acc {
+			t.acc[i] = -1
+		}
+		errs[0] = pqio.EachBytes(path, colAccountID, func(row int64, b []byte) error {
+			if err := checkRow(row); err != nil {
+				return err
 			}
-			return cmp.Compare(x.t, y.t)
+			if len(b) == 0 {
+				return nil
+			}
+			a, ok := idx[string(b)]
+			if !ok {
+				a = int32(len(t.accNames))
+				s := string(b)
+				idx[s] = a
+				t.accNames = append(t.accNames, s)
+			}
+			t.acc[row] = a
+			return nil
 		})
-		var pairs []uint64
-		for i := range occ {
-			for j := i + 1; j < len(occ) && occ[j].item == occ[i].item && occ[j].t-occ[i].t <= window; j++ {
-				a, b := occ[i].acc, occ[j].acc
-				if a == b {
+	})
+	wg.Go(func() {
+		idx := map[string]uint32{}
+		errs[1] = pqio.EachBytes(path, colPostID, func(row int64, b []byte) error {
+			if err := checkRow(row); err != nil {
+				return err
+			}
+			if len(b) == 0 {
+				return nil
+			}
+			m, ok := idx[string(b)]
+			if !ok {
+				m = uint32(len(idx))
+				idx[string(b)] = m
+			}
+			t.msg[row], t.hasMsg[row] = m, true
+			return nil
+		})
+		t.msgs = len(idx)
+	})
+	wg.Go(func() {
+		errs[2] = pqio.EachInt64(path, colPostedAt, func(row, v int64) error {
+			if err := checkRow(row); err != nil {
+				return err
+			}
+			t.times[row] = v
+			return nil
+		})
+	})
+	wg.Go(func() {
+		idx := map[string]uint32{}
+		errs[3] = pqio.EachBytes(path, colRepostKey, func(row int64, b []byte) error {
+			if err := checkRow(row); err != nil {
+				return err
+			}
+			if len(b) == 0 {
+				return nil
+			}
+			r, ok := idx[string(b)]
+			if !ok {
+				r = uint32(len(idx)) + 1
+				idx[string(b)] = r
+			}
+			t.repost[row] = r
+			return nil
+		})
+	})
+	wg.Go(func() {
+		errs[4] = pqio.EachInt64(path, colCNTTextKey, func(row, v int64) error {
+			if err := checkRow(row); err != nil {
+				return err
+			}
+			t.hasText[row], t.text[row] = true, uint64(v)
+			return nil
+		})
+	})
+	wg.Go(func() {
+		last := int64(-1)
+		errs[5] = pqio.EachInt64(path, colCNTURLKeys, func(row, v int64) error {
+			if err := checkRow(row); err != nil {
+				return err
+			}
+			for r := last + 1; r < row; r++ {
+				t.urlEnd[r] = uint32(len(t.urls))
+			}
+			if len(t.urls) == math.MaxUint32 {
+				return fmt.Errorf("read %s: more than %d cnt_url_keys", path, uint32(math.MaxUint32))
+			}
+			t.urls = append(t.urls, uint64(v))
+			t.urlEnd[row] = uint32(len(t.urls))
+			last = row
+			return nil
+		})
+		for r := last + 1; r < total; r++ {
+			t.urlEnd[r] = uint32(len(t.urls))
+		}
+	})
+	wg.Wait()
+	for i, err := range errs {
+		if err == nil {
+			continue
+		}
+		if col := []string{colCNTTextKey, colCNTURLKeys}[max(i-4, 0)]; i >= 4 && strings.Contains(err.Error(), fmt.Sprintf("no column %q", col)) {
+			return nil, fmt.Errorf("%w (the fingerprints table predates the CNT columns: run `takedown fingerprint` again)", err)
+		}
+		return nil, err
+	}
+	return t, ctx.Err()
+}
+
+// rowURLs returns the cnt_url_keys of row r.
+func (t *cntTable) rowURLs(r int) []uint64 {
+	start := uint32(0)
+	if r > 0 {
+		start = t.urlEnd[r-1]
+	}
+	return t.urls[start:t.urlEnd[r]]
+}
+
+// cntNetworks computes the toolkit's co_tweet, co_retweet and co_link
+// networks with the semantics of its compute_networks.py and CSV
+// preprocessing (see docs/stages/cluster.md, "--compat cnt"): the weight of
+// the directed edge u -> v (u != v) is the number of distinct messages of u
+// that have at least one message of v with the same item posted at most
+// window ms before or after (inclusive); a co_link message counts once
+// however many of its URLs match. Edges below minWeight are dropped, each
+// direction on its own. Rows are sorted by (edge_type, source, target).
+//
+// Messages are identified by post_id, as the toolkit's tables are keyed by
+// message_id: of rows sharing a post_id, only the first counts for co_tweet
+// and co_retweet (its edge table keeps the first row), and for co_link each
+// (post_id, URL) pair counts once, with the first row that has it (its
+// message_url table), a message counting once per account.
+func cntNetworks(ctx context.Context, path string, window int64, minWeight int) ([]CNTEdge, error) {
+	t, err := readCNTTable(ctx, path)
+	if err != nil {
+		return nil, err
+	}
+	// Accounts are ranked by id, so that pair keys sort like the ids.
+	order := make([]int32, len(t.accNames))
+	for i := range order {
+		order[i] = int32(i)
+	}
+	slices.SortFunc(order, func(a, b int32) int { return strings.Compare(t.accNames[a], t.accNames[b]) })
+	rank := make([]uint32, len(order))
+	names := make([]string, len(order))
+	for r, a := range order {
+		rank[a] = uint32(r)
+		names[r] = t.accNames[a]
+	}
+
+	// Occurrences, in row order. Rows without an account or a post id are
+	// left out, as by the stage's own signals. firstRow[m] is the first
+	// row left in with post id m (-1 for none); dup marks the post ids with
+	// more than one such row.
+	use := func(r int) bool { return t.hasMsg[r] && t.acc[r] >= 0 }
+	firstRow := make([]int32, t.msgs)
+	for m := range firstRow {
+		firstRow[m] = -1
+	}
+	dup := map[uint32]bool{}
+	for r := range t.rows {
+		if !use(r) {
+			continue
+		}
+		if m := t.msg[r]; firstRow[m] < 0 {
+			firstRow[m] = int32(r)
+		} else {
+			dup[m] = true
+		}
+	}
+	// co_link messages are numbered m for the first row of post id m; a
+	// later row of the same post id and another account is another message
+	// to the toolkit's join (it counts distinct message ids per account),
+	// numbered from t.msgs on.
+	var link, retweet, tweet []cntOcc
+	accOf := make([]uint32, t.msgs)    // the account of each co_link message
+	linkCount := make([]uint8, t.msgs) // co_link occurrences per message (saturating)
+	seenURL := map[[2]uint64]bool{}    // (post id, URL) of duplicated post ids
+	dupMsg := map[[2]uint32]uint32{}   // (post id, account) of a duplicate row -> message number
+	for r := range t.rows {
+		if !use(r) {
+			continue
+		}
+		m, a, ts := t.msg[r], rank[t.acc[r]], t.times[r]
+		first := firstRow[m] == int32(r)
+		if first {
+			accOf[m] = a
+			switch {
+			case t.repost[r] != 0:
+				retweet = append(retweet, cntOcc{uint64(t.repost[r]), ts, a, m})
+			case t.hasText[r]:
+				tweet = append(tweet, cntOcc{t.text[r], ts, a, m})
+			}
+		}
+		urls := t.rowURLs(r)
+		if t.repost[r] == 0 && t.hasText[r] && len(urls) == 0 {
+			return nil, fmt.Errorf("read %s row %d: a post that is not a repost has no cnt_url_keys (the table predates the column: run `takedown fingerprint` again)", path, r+1)
+		}
+		if len(urls) == 0 {
+			continue
+		}
+		id := m
+		if !first && accOf[m] != a {
+			k := [2]uint32{m, a}
+			v, ok := dupMsg[k]
+			if !ok {
+				v = uint32(len(accOf))
+				dupMsg[k] = v
+				accOf = append(accOf, a)
+				linkCount = append(linkCount, 0)
+			}
+			id = v
+		}
+		for _, u := range urls {
+			if dup[m] {
+				k := [2]uint64{uint64(m), u}
+				if seenURL[k] {
 					continue
 				}
-				pairs = append(pairs, makePair(min(a, b), max(a, b)))
+				seenURL[k] = true
+			}
+			link = append(link, cntOcc{u, ts, a, id})
+			if linkCount[id] < 2 {
+				linkCount[id]++
 			}
 		}
-		slices.Sort(pairs)
-		var es []CNTEdge
-		for i := 0; i < len(pairs); {
-			j := i + 1
-			for j < len(pairs) && pairs[j] == pairs[i] {
-				j++
-			}
-			if w := int64(j - i); w >= int64(minWeight) {
-				a, b := unpair(pairs[i])
-				es = append(es, CNTEdge{accs[a], accs[b], w, nw.name}, CNTEdge{accs[b], accs[a], w, nw.name})
-			}
-			i = j
-		}
-		slices.SortFunc(es, func(x, y CNTEdge) int {
-			if c := strings.Compare(x.Source, y.Source); c != 0 {
-				return c
-			}
-			return strings.Compare(x.Target, y.Target)
+	}
+
+	nets := []struct {
+		name  string
+		occ   []cntOcc
+		multi []uint8 // occurrences per message, when a message can have several
+	}{{"co_link", link, linkCount}, {"co_retweet", retweet, nil}, {"co_tweet", tweet, nil}}
+	// Each network's pairs, then the edges of all three in one slice
+	// allocated once (the CSV of a large table has millions of rows).
+	pairs := make([][]uint64, len(nets))
+	counts := make([]int, len(nets))
+	var wg sync.WaitGroup
+	for i, nw := range nets {
+		wg.Go(func() {
+			pairs[i] = cntPairs(ctx, nw.occ, nw.multi, accOf, len(names), window)
+			counts[i] = cntEdges(pairs[i], names, nw.name, minWeight, nil)
 		})
-		out = append(out, es...)
+	}
+	wg.Wait()
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	out := make([]CNTEdge, 0, counts[0]+counts[1]+counts[2])
+	for i, nw := range nets {
+		out = out[:len(out)+counts[i]]
+		cntEdges(pairs[i], names, nw.name, minWeight, out[len(out)-counts[i]:])
+		pairs[i] = nil
 	}
 	return out, nil
 }
 
-// writeCNT writes the compat networks as the toolkit's CSV
-// (source,target,weight,edge_type) and as GraphML.
-func writeCNT(edges []CNTEdge, outDir string) error {
-	if err := writeFile(filepath.Join(outDir, CNTEdgesCSV), func(w *bufio.Writer) {
-		w.WriteString("source,target,weight,edge_type\n")
-		for _, e := range edges {
-			fmt.Fprintf(w, "%s,%s,%d,%s\n", csvField(e.Source), csvField(e.Target), e.Weight, e.EdgeType)
+// cntPairs returns, sorted, one key source<<32|target per (message,
+// target account) pair of the toolkit's join: a message of account source
+// with an item that a message of another account target also has within
+// window. With multi nil every message has one occurrence; otherwise
+// multi[msg] counts them (up to 2), and the pairs of a message of several
+// are deduplicated across its items, accOf[msg] giving its account. Like
+// the toolkit's join it costs the number of message pairs within the window
+// (there is no viral bound here). It returns nil when ctx is done.
+func cntPairs(ctx context.Context, occ []cntOcc, multi []uint8, accOf []uint32, accounts int, window int64) []uint64 {
+	slices.SortFunc(occ, func(x, y cntOcc) int {
+		if c := cmp.Compare(x.item, y.item); c != 0 {
+			return c
 		}
-	}); err != nil {
-		return err
+		return cmp.Compare(x.t, y.t)
+	})
+	stamp := make([]uint32, accounts) // stamp[acc] == i+1: acc already a target of occ[i]
+	var pairs, msgPairs []uint64
+	for gs := 0; gs < len(occ); {
+		ge := gs + 1
+		for ge < len(occ) && occ[ge].item == occ[gs].item {
+			ge++
+		}
+		lo, hi := gs, gs
+		for i := gs; i < ge && ge-gs > 1; i++ {
+			if i%65536 == 0 && ctx.Err() != nil {
+				return nil
+			}
+			o := &occ[i]
+			for occ[lo].t < o.t-window {
+				lo++
+			}
+			for hi+1 < ge && occ[hi+1].t <= o.t+window {
+				hi++
+			}
+			several := multi != nil && multi[o.msg] > 1
+			for j := lo; j <= hi; j++ {
+				b := occ[j].acc
+				if b == o.acc || stamp[b] == uint32(i+1) {
+					continue
+				}
+				stamp[b] = uint32(i + 1)
+				if several {
+					msgPairs = append(msgPairs, uint64(o.msg)<<32|uint64(b))
+				} else {
+					pairs = append(pairs, uint64(o.acc)<<32|uint64(b))
+				}
+			}
+		}
+		gs = ge
 	}
-	nodes := make([]string, 0, 2*len(edges))
-	for _, e := range edges {
-		nodes = append(nodes, e.Source)
+	if len(msgPairs) > 0 {
+		slices.Sort(msgPairs)
+		for _, p := range slices.Compact(msgPairs) {
+			pairs = append(pairs, uint64(accOf[p>>32])<<32|p&math.MaxUint32)
+		}
+	}
+	slices.Sort(pairs)
+	return pairs
+}
+
+// cntEdges turns sorted (source, target) keys, one per counted message,
+// into the edges of weight >= minWeight: it fills out (when not nil, which
+// must have room) and returns their number.
+func cntEdges(pairs []uint64, names []string, edgeType string, minWeight int, out []CNTEdge) int {
+	n := 0
+	for i := 0; i < len(pairs); {
+		j := i + 1
+		for j < len(pairs) && pairs[j] == pairs[i] {
+			j++
+		}
+		if w := int64(j - i); w >= int64(minWeight) {
+			if out != nil {
+				out[n] = CNTEdge{names[pairs[i]>>32], names[pairs[i]&math.MaxUint32], w, edgeType}
+			}
+			n++
+		}
+		i = j
+	}
+	return n
+}
+
+// writeCNT writes the compat networks as the toolkit's CSV
+// (source,target,weight,edge_type) and as GraphML, concurrently.
+func writeCNT(edges []CNTEdge, outDir string) error {
+	var csvErr, gmlErr error
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		csvErr = writeFile(filepath.Join(outDir, CNTEdgesCSV), func(w *bufio.Writer) {
+			w.WriteString("source,target,weight,edge_type\n")
+			var b []byte
+			for _, e := range edges {
+				b = appendCSVField(b[:0], e.Source)
+				b = append(b, ',')
+				b = appendCSVField(b, e.Target)
+				b = append(b, ',')
+				b = strconv.AppendInt(b, e.Weight, 10)
+				b = append(b, ',')
+				b = append(b, e.EdgeType...)
+				b = append(b, '\n')
+				w.Write(b)
+			}
+		})
+	})
+	wg.Go(func() {
+		gmlErr = writeCNTGraphML(edges, filepath.Join(outDir, CNTEdgesGraphML))
+	})
+	wg.Wait()
+	if csvErr != nil {
+		return csvErr
+	}
+	return gmlErr
+}
+
+// writeCNTGraphML writes one directed graph holding the edges of all three
+// networks (a pair tied in several networks has one edge per network and
+// direction); its nodes are the accounts of the edges, sorted.
+func writeCNTGraphML(edges []CNTEdge, path string) error {
+	seen := map[string]bool{}
+	var nodes []string
+	add := func(s string) {
+		if !seen[s] {
+			seen[s] = true
+			nodes = append(nodes, s)
+		}
+	}
+	for i, e := range edges {
+		if i == 0 || e.Source != edges[i-1].Source {
+			add(e.Source)
+		}
+		add(e.Target)
 	}
 	slices.Sort(nodes)
-	nodes = slices.Compact(nodes)
-	return writeFile(filepath.Join(outDir, CNTEdgesGraphML), func(w *bufio.Writer) {
+	return writeFile(path, func(w *bufio.Writer) {
 		w.WriteString(`<?xml version="1.0" encoding="UTF-8"?>` + "\n")
 		w.WriteString(`<graphml xmlns="http://graphml.graphdrawing.org/xmlns">` + "\n")
 		w.WriteString(`  <key id="weight" for="edge" attr.name="weight" attr.type="long"/>` + "\n")
 		w.WriteString(`  <key id="edge_type" for="edge" attr.name="edge_type" attr.type="string"/>` + "\n")
 		w.WriteString(`  <graph id="cnt" edgedefault="directed">` + "\n")
+		var b []byte
 		for _, n := range nodes {
-			fmt.Fprintf(w, "    <node id=\"%s\"/>\n", xmlEscape(n))
+			b = append(b[:0], `    <node id="`...)
+			b = appendXMLAttr(b, n)
+			b = append(b, "\"/>\n"...)
+			w.Write(b)
 		}
 		for _, e := range edges {
-			fmt.Fprintf(w, "    <edge source=\"%s\" target=\"%s\"><data key=\"weight\">%d</data><data key=\"edge_type\">%s</data></edge>\n",
-				xmlEscape(e.Source), xmlEscape(e.Target), e.Weight, e.EdgeType)
+			b = append(b[:0], `    <edge source="`...)
+			b = appendXMLAttr(b, e.Source)
+			b = append(b, `" target="`...)
+			b = appendXMLAttr(b, e.Target)
+			b = append(b, `"><data key="weight">`...)
+			b = strconv.AppendInt(b, e.Weight, 10)
+			b = append(b, `</data><data key="edge_type">`...)
+			b = append(b, e.EdgeType...)
+			b = append(b, "</data></edge>\n"...)
+			w.Write(b)
 		}
 		w.WriteString("  </graph>\n</graphml>\n")
 	})
@@ -198,7 +519,7 @@ func writeFile(path string, fill func(w *bufio.Writer)) error {
 	if err != nil {
 		return err
 	}
-	w := bufio.NewWriter(f)
+	w := bufio.NewWriterSize(f, 1<<16)
 	fill(w)
 	if err := w.Flush(); err != nil {
 		f.Close()
@@ -207,16 +528,30 @@ func writeFile(path string, fill func(w *bufio.Writer)) error {
 	return f.Close()
 }
 
-// csvField quotes a field that needs it, as encoding/csv does.
-func csvField(s string) string {
-	if strings.ContainsAny(s, ",\"\r\n") || strings.HasPrefix(s, " ") {
-		return `"` + strings.ReplaceAll(s, `"`, `""`) + `"`
+// appendCSVField appends s, quoted when it needs it, as encoding/csv does.
+func appendCSVField(b []byte, s string) []byte {
+	if !strings.ContainsAny(s, ",\"\r\n") && !strings.HasPrefix(s, " ") {
+		return append(b, s...)
 	}
-	return s
+	b = append(b, '"')
+	b = append(b, strings.ReplaceAll(s, `"`, `""`)...)
+	return append(b, '"')
 }
 
-func xmlEscape(s string) string {
-	var b strings.Builder
-	xml.EscapeText(&b, []byte(s))
-	return strings.ReplaceAll(b.String(), `"`, "&#34;")
+// appendXMLAttr appends s escaped for a double-quoted XML attribute, as
+// xml.EscapeText does, plus the double quote.
+func appendXMLAttr(b []byte, s string) []byte {
+	plain := true
+	for _, r := range s {
+		if r < 0x20 || r == '<' || r == '>' || r == '&' || r == '\'' || r == '"' || r >= 0xFFFD {
+			plain = false
+			break
+		}
+	}
+	if plain {
+		return append(b, s...)
+	}
+	var sb strings.Builder
+	xml.EscapeText(&sb, []byte(s))
+	return append(b, strings.ReplaceAll(sb.String(), `"`, "&#34;")...)
 }

@@ -9,26 +9,36 @@ import (
 	"github.com/takedown-research/takedown/pipeline/schema"
 )
 
-// TestCompatCNT checks the toolkit's semantics on a hand-computed fixture
-// (window 60 s, min weight 1): weights count message pairs, the window is
-// inclusive, both directions are listed, reposts carry no text or URL, and
-// messages without a URL co-link through the empty URL.
+// TestCompatCNT checks the toolkit's semantics on a fixture whose expected
+// networks come from running the toolkit's compute_networks.py (see
+// docs/stages/cluster.md for the version) on the equivalent CSV
+// (message_id,user_id,username,repost_id,reply_id,message,timestamp,urls):
+//
+//	1,a,a,,,x,1000,u
+//	2,a,a,,,x,1030,u
+//	3,b,b,,,x,1060,u u
+//	4,c,c,,,x,1120.001,v
+//	5,c,c,r,,y,10001000,w
+//	6,d,d,r,,y,10001060,w
+//	7,e,e,,,,20001000,
+//	8,f,f,,,,20001001,
+//
+// Window 60 s: the weight of u -> v counts u's messages with a match of v,
+// so a -> b is 2 and b -> a 1; the window is inclusive (60 s in, 60.001 s
+// out); reposts carry no text or URL; messages without a URL co-link
+// through the empty URL and empty texts co-tweet.
 func TestCompatCNT(t *testing.T) {
 	ck := func(v uint64) *uint64 { return &v }
+	const u, v, empty = 1, 2, 3 // cnt_url_keys
 	rows := []schema.Fingerprint{
-		// co_tweet: a posts text 1 twice, b once: 2 message pairs a-b.
-		{PostID: "1", AccountID: "a", PostedAt: t0, CNTTextKey: ck(1), URLKeys: []string{"u"}},
-		{PostID: "2", AccountID: "a", PostedAt: t0 + 30000, CNTTextKey: ck(1), URLKeys: []string{"u"}},
-		{PostID: "3", AccountID: "b", PostedAt: t0 + 60000, CNTTextKey: ck(1), URLKeys: []string{"u", "u"}},
-		// c posts text 1 60.001 s after b's: outside every window.
-		{PostID: "4", AccountID: "c", PostedAt: t0 + 120001, CNTTextKey: ck(1), URLKeys: []string{"v"}},
-		// co_retweet: c and d repost r exactly 60 s apart (inclusive); the
-		// repost's text key and URL are ignored.
-		{PostID: "5", AccountID: "c", PostedAt: t0 + 1e7, RepostKey: "r", CNTTextKey: ck(9), URLKeys: []string{"w"}},
-		{PostID: "6", AccountID: "d", PostedAt: t0 + 1e7 + 60000, RepostKey: "r", CNTTextKey: ck(9), URLKeys: []string{"w"}},
-		// Empty URLs: e and f post no URL 1 s apart: one co_link pair.
-		{PostID: "7", AccountID: "e", PostedAt: t0 + 2e7},
-		{PostID: "8", AccountID: "f", PostedAt: t0 + 2e7 + 1000},
+		{PostID: "1", AccountID: "a", PostedAt: t0, CNTTextKey: ck(1), CNTURLKeys: []uint64{u}},
+		{PostID: "2", AccountID: "a", PostedAt: t0 + 30000, CNTTextKey: ck(1), CNTURLKeys: []uint64{u}},
+		{PostID: "3", AccountID: "b", PostedAt: t0 + 60000, CNTTextKey: ck(1), CNTURLKeys: []uint64{u}},
+		{PostID: "4", AccountID: "c", PostedAt: t0 + 120001, CNTTextKey: ck(1), CNTURLKeys: []uint64{v}},
+		{PostID: "5", AccountID: "c", PostedAt: t0 + 1e7, RepostKey: "r", URLKeys: []string{"w"}},
+		{PostID: "6", AccountID: "d", PostedAt: t0 + 1e7 + 60000, RepostKey: "r", URLKeys: []string{"w"}},
+		{PostID: "7", AccountID: "e", PostedAt: t0 + 2e7, CNTTextKey: ck(2), CNTURLKeys: []uint64{empty}},
+		{PostID: "8", AccountID: "f", PostedAt: t0 + 2e7 + 1000, CNTTextKey: ck(2), CNTURLKeys: []uint64{empty}},
 	}
 	p := params(1)
 	p.Compat = CompatCNT
@@ -42,15 +52,14 @@ func TestCompatCNT(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// co_link u: a has 2 messages, b 1, all within 60 s: weight 2.
 	want := "source,target,weight,edge_type\n" +
-		"a,b,2,co_link\nb,a,2,co_link\ne,f,1,co_link\nf,e,1,co_link\n" +
+		"a,b,2,co_link\nb,a,1,co_link\ne,f,1,co_link\nf,e,1,co_link\n" +
 		"c,d,1,co_retweet\nd,c,1,co_retweet\n" +
-		"a,b,2,co_tweet\nb,a,2,co_tweet\n"
+		"a,b,2,co_tweet\nb,a,1,co_tweet\ne,f,1,co_tweet\nf,e,1,co_tweet\n"
 	if string(got) != want {
 		t.Fatalf("cnt_edges.csv:\n%s\nwant:\n%s", got, want)
 	}
-	if st.CNTEdges["co_tweet"] != 2 || st.CNTEdges["co_link"] != 4 {
+	if st.CNTEdges["co_tweet"] != 4 || st.CNTEdges["co_link"] != 4 || st.CNTEdges["co_retweet"] != 2 {
 		t.Fatalf("stats = %v", st.CNTEdges)
 	}
 	gml, err := os.ReadFile(filepath.Join(dir, CNTEdgesGraphML))
@@ -62,15 +71,20 @@ func TestCompatCNT(t *testing.T) {
 			t.Fatalf("graphml lacks %s:\n%s", s, gml)
 		}
 	}
-	// Min weight 2 keeps only the a-b pairs.
+	// Min weight 2 applies per direction: only a -> b is left.
 	p.MinWeight = 2
 	dir2 := t.TempDir()
 	if _, err := Run(t.Context(), Input{FingerprintsPath: path}, p, dir2, nil); err != nil {
 		t.Fatal(err)
 	}
 	got2, _ := os.ReadFile(filepath.Join(dir2, CNTEdgesCSV))
-	if want2 := "source,target,weight,edge_type\na,b,2,co_link\nb,a,2,co_link\na,b,2,co_tweet\nb,a,2,co_tweet\n"; string(got2) != want2 {
+	if want2 := "source,target,weight,edge_type\na,b,2,co_link\na,b,2,co_tweet\n"; string(got2) != want2 {
 		t.Fatalf("min weight 2:\n%s", got2)
+	}
+	// b is only a target now: the GraphML still declares it.
+	gml2, _ := os.ReadFile(filepath.Join(dir2, CNTEdgesGraphML))
+	if !contains(string(gml2), `<node id="b"/>`) {
+		t.Fatalf("graphml lacks node b:\n%s", gml2)
 	}
 }
 
