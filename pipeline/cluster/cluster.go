@@ -356,10 +356,7 @@ func Run(ctx context.Context, in Input, p Params, outDir string, log *slog.Logge
 		if err != nil {
 			return Stats{}, err
 		}
-		st.CNTEdges = map[string]int64{}
-		for _, e := range cnt {
-			st.CNTEdges[e.EdgeType]++
-		}
+		st.CNTEdges = cnt.counts()
 		if err := writeCNT(cnt, outDir); err != nil {
 			return Stats{}, err
 		}

@@ -9,6 +9,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -34,12 +35,31 @@ const (
 	colCNTURLKeys = "cnt_url_keys"
 )
 
-// CNTEdge is one row of cnt_edges.csv: a directed edge of one of the
-// toolkit's networks.
-type CNTEdge struct {
-	Source, Target string
-	Weight         int64
-	EdgeType       string
+// cntEdge is one row of cnt_edges.csv: a directed edge of one of the
+// toolkit's networks, between accounts given by their rank (cntResult.names).
+type cntEdge struct {
+	src, tgt uint32
+	weight   uint32
+}
+
+// cntResult holds the compat networks: the edges of each network, sorted by
+// (source, target), in the order of cntNetworkNames.
+type cntResult struct {
+	names []string // account ids, sorted: an account's rank indexes it
+	edges [3][]cntEdge
+}
+
+// cntNetworkNames are the toolkit's network names (its edge_type), in the
+// order cnt_edges.csv lists them.
+var cntNetworkNames = [3]string{"co_link", "co_retweet", "co_tweet"}
+
+// counts returns the number of edges per network.
+func (c *cntResult) counts() map[string]int64 {
+	m := map[string]int64{}
+	for i, es := range c.edges {
+		m[cntNetworkNames[i]] = int64(len(es))
+	}
+	return m
 }
 
 // cntOcc is one message carrying one item of a compat network: msg is the
@@ -228,7 +248,7 @@ func (t *cntTable) rowURLs(r int) []uint64 {
 // and co_retweet (its edge table keeps the first row), and for co_link each
 // (post_id, URL) pair counts once, with the first row that has it (its
 // message_url table), a message counting once per account.
-func cntNetworks(ctx context.Context, path string, window int64, minWeight int) ([]CNTEdge, error) {
+func cntNetworks(ctx context.Context, path string, window int64, minWeight int) (*cntResult, error) {
 	t, err := readCNTTable(ctx, path)
 	if err != nil {
 		return nil, err
@@ -271,8 +291,7 @@ func cntNetworks(ctx context.Context, path string, window int64, minWeight int) 
 	// to the toolkit's join (it counts distinct message ids per account),
 	// numbered from t.msgs on.
 	var link, retweet, tweet []cntOcc
-	accOf := make([]uint32, t.msgs)    // the account of each co_link message
-	linkCount := make([]uint8, t.msgs) // co_link occurrences per message (saturating)
+	firstAcc := make([]uint32, t.msgs) // the account of post id m's first row
 	seenURL := map[[2]uint64]bool{}    // (post id, URL) of duplicated post ids
 	dupMsg := map[[2]uint32]uint32{}   // (post id, account) of a duplicate row -> message number
 	for r := range t.rows {
@@ -282,7 +301,7 @@ func cntNetworks(ctx context.Context, path string, window int64, minWeight int) 
 		m, a, ts := t.msg[r], rank[t.acc[r]], t.times[r]
 		first := firstRow[m] == int32(r)
 		if first {
-			accOf[m] = a
+			firstAcc[m] = a
 			switch {
 			case t.repost[r] != 0:
 				retweet = append(retweet, cntOcc{uint64(t.repost[r]), ts, a, m})
@@ -298,14 +317,12 @@ func cntNetworks(ctx context.Context, path string, window int64, minWeight int) 
 			continue
 		}
 		id := m
-		if !first && accOf[m] != a {
+		if !first && firstAcc[m] != a {
 			k := [2]uint32{m, a}
 			v, ok := dupMsg[k]
 			if !ok {
-				v = uint32(len(accOf))
+				v = uint32(t.msgs + len(dupMsg))
 				dupMsg[k] = v
-				accOf = append(accOf, a)
-				linkCount = append(linkCount, 0)
 			}
 			id = v
 		}
@@ -318,146 +335,172 @@ func cntNetworks(ctx context.Context, path string, window int64, minWeight int) 
 				seenURL[k] = true
 			}
 			link = append(link, cntOcc{u, ts, a, id})
-			if linkCount[id] < 2 {
-				linkCount[id]++
-			}
 		}
 	}
 
-	nets := []struct {
-		name  string
+	res := &cntResult{names: names}
+	nets := [3]struct {
 		occ   []cntOcc
-		multi []uint8 // occurrences per message, when a message can have several
-	}{{"co_link", link, linkCount}, {"co_retweet", retweet, nil}, {"co_tweet", tweet, nil}}
-	// Each network's pairs, then the edges of all three in one slice
-	// allocated once (the CSV of a large table has millions of rows).
-	pairs := make([][]uint64, len(nets))
-	counts := make([]int, len(nets))
+		multi bool // a message can have several occurrences
+	}{{link, true}, {retweet, false}, {tweet, false}}
 	var wg sync.WaitGroup
+	errs := make([]error, len(nets))
 	for i, nw := range nets {
 		wg.Go(func() {
-			pairs[i] = cntPairs(ctx, nw.occ, nw.multi, accOf, len(names), window)
-			counts[i] = cntEdges(pairs[i], names, nw.name, minWeight, nil)
+			res.edges[i], errs[i] = cntWeigh(ctx, nw.occ, nw.multi, len(names), window, minWeight)
 		})
 	}
 	wg.Wait()
-	if err := ctx.Err(); err != nil {
-		return nil, err
+	for _, err := range errs {
+		if err != nil {
+			return nil, err
+		}
 	}
-	out := make([]CNTEdge, 0, counts[0]+counts[1]+counts[2])
-	for i, nw := range nets {
-		out = out[:len(out)+counts[i]]
-		cntEdges(pairs[i], names, nw.name, minWeight, out[len(out)-counts[i]:])
-		pairs[i] = nil
-	}
-	return out, nil
+	return res, nil
 }
 
-// cntPairs returns, sorted, one key source<<32|target per (message,
-// target account) pair of the toolkit's join: a message of account source
-// with an item that a message of another account target also has within
-// window. With multi nil every message has one occurrence; otherwise
-// multi[msg] counts them (up to 2), and the pairs of a message of several
-// are deduplicated across its items, accOf[msg] giving its account. Like
-// the toolkit's join it costs the number of message pairs within the window
-// (there is no viral bound here). It returns nil when ctx is done.
-func cntPairs(ctx context.Context, occ []cntOcc, multi []uint8, accOf []uint32, accounts int, window int64) []uint64 {
+// cntWeigh returns the edges of one network, sorted by (source, target):
+// for each account u (by rank) and each other account v, the number of
+// messages of u with an occurrence that an occurrence of v matches (the
+// same item, at most window apart), kept when at least minWeight. With
+// multi, a message's occurrences (one per URL) are taken together, so that
+// it counts once per v. Like the toolkit's join this costs the number of
+// occurrence pairs within the window (there is no viral bound here); the
+// accounts are split among GOMAXPROCS workers.
+func cntWeigh(ctx context.Context, occ []cntOcc, multi bool, accounts int, window int64, minWeight int) ([]cntEdge, error) {
 	slices.SortFunc(occ, func(x, y cntOcc) int {
 		if c := cmp.Compare(x.item, y.item); c != 0 {
 			return c
 		}
 		return cmp.Compare(x.t, y.t)
 	})
-	stamp := make([]uint32, accounts) // stamp[acc] == i+1: acc already a target of occ[i]
-	var pairs, msgPairs []uint64
-	for gs := 0; gs < len(occ); {
-		ge := gs + 1
-		for ge < len(occ) && occ[ge].item == occ[gs].item {
-			ge++
-		}
-		lo, hi := gs, gs
-		for i := gs; i < ge && ge-gs > 1; i++ {
-			if i%65536 == 0 && ctx.Err() != nil {
-				return nil
-			}
-			o := &occ[i]
-			for occ[lo].t < o.t-window {
-				lo++
-			}
-			for hi+1 < ge && occ[hi+1].t <= o.t+window {
-				hi++
-			}
-			several := multi != nil && multi[o.msg] > 1
-			for j := lo; j <= hi; j++ {
-				b := occ[j].acc
-				if b == o.acc || stamp[b] == uint32(i+1) {
-					continue
-				}
-				stamp[b] = uint32(i + 1)
-				if several {
-					msgPairs = append(msgPairs, uint64(o.msg)<<32|uint64(b))
-				} else {
-					pairs = append(pairs, uint64(o.acc)<<32|uint64(b))
-				}
-			}
-		}
-		gs = ge
+	// The occurrences of each account: pos[start[a]:start[a+1]], by
+	// message when a message can have several.
+	start := make([]uint32, accounts+1)
+	for i := range occ {
+		start[occ[i].acc+1]++
 	}
-	if len(msgPairs) > 0 {
-		slices.Sort(msgPairs)
-		for _, p := range slices.Compact(msgPairs) {
-			pairs = append(pairs, uint64(accOf[p>>32])<<32|p&math.MaxUint32)
+	for a := range accounts {
+		start[a+1] += start[a]
+	}
+	pos := make([]uint32, len(occ))
+	fill := slices.Clone(start[:accounts])
+	for i := range occ {
+		a := occ[i].acc
+		pos[fill[a]] = uint32(i)
+		fill[a]++
+	}
+	fill = nil
+	if multi {
+		for a := range accounts {
+			ps := pos[start[a]:start[a+1]]
+			if len(ps) > 1 {
+				slices.SortFunc(ps, func(x, y uint32) int { return cmp.Compare(occ[x].msg, occ[y].msg) })
+			}
 		}
 	}
-	slices.Sort(pairs)
-	return pairs
-}
 
-// cntEdges turns sorted (source, target) keys, one per counted message,
-// into the edges of weight >= minWeight: it fills out (when not nil, which
-// must have room) and returns their number.
-func cntEdges(pairs []uint64, names []string, edgeType string, minWeight int, out []CNTEdge) int {
-	n := 0
-	for i := 0; i < len(pairs); {
-		j := i + 1
-		for j < len(pairs) && pairs[j] == pairs[i] {
-			j++
-		}
-		if w := int64(j - i); w >= int64(minWeight) {
-			if out != nil {
-				out[n] = CNTEdge{names[pairs[i]>>32], names[pairs[i]&math.MaxUint32], w, edgeType}
+	// Accounts are weighed in chunks, taken in turn by the workers; the
+	// chunks' edges are concatenated in account order.
+	const chunkAccounts = 512
+	chunks := make([][]cntEdge, (accounts+chunkAccounts-1)/chunkAccounts)
+	var next sync.Mutex
+	nextChunk := 0
+	var wg sync.WaitGroup
+	for range max(1, min(runtime.GOMAXPROCS(0), len(chunks))) {
+		wg.Go(func() {
+			stamp := make([]uint32, accounts) // stamp[v] == cur: v already counted for the current message
+			count := make([]uint32, accounts)
+			var touched []uint32
+			cur := uint32(0)
+			for {
+				next.Lock()
+				c := nextChunk
+				nextChunk++
+				next.Unlock()
+				if c >= len(chunks) || ctx.Err() != nil {
+					return
+				}
+				var es []cntEdge
+				for u := uint32(c * chunkAccounts); u < uint32(min((c+1)*chunkAccounts, accounts)); u++ {
+					ps := pos[start[u]:start[u+1]]
+					for k, p := range ps {
+						o := &occ[p]
+						if k == 0 || !multi || occ[ps[k-1]].msg != o.msg {
+							cur++ // a new message of u
+						}
+						visit := func(j int) {
+							v := occ[j].acc
+							if v == u || stamp[v] == cur {
+								return
+							}
+							stamp[v] = cur
+							if count[v] == 0 {
+								touched = append(touched, v)
+							}
+							count[v]++
+						}
+						for j := int(p) - 1; j >= 0 && occ[j].item == o.item && occ[j].t >= o.t-window; j-- {
+							visit(j)
+						}
+						for j := int(p) + 1; j < len(occ) && occ[j].item == o.item && occ[j].t <= o.t+window; j++ {
+							visit(j)
+						}
+					}
+					slices.Sort(touched)
+					for _, v := range touched {
+						if int64(count[v]) >= int64(minWeight) {
+							es = append(es, cntEdge{u, v, count[v]})
+						}
+						count[v] = 0
+					}
+					touched = touched[:0]
+				}
+				chunks[c] = es
 			}
-			n++
-		}
-		i = j
+		})
 	}
-	return n
+	wg.Wait()
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	n := 0
+	for _, es := range chunks {
+		n += len(es)
+	}
+	out := make([]cntEdge, 0, n)
+	for _, es := range chunks {
+		out = append(out, es...)
+	}
+	return out, nil
 }
 
 // writeCNT writes the compat networks as the toolkit's CSV
 // (source,target,weight,edge_type) and as GraphML, concurrently.
-func writeCNT(edges []CNTEdge, outDir string) error {
+func writeCNT(c *cntResult, outDir string) error {
 	var csvErr, gmlErr error
 	var wg sync.WaitGroup
 	wg.Go(func() {
 		csvErr = writeFile(filepath.Join(outDir, CNTEdgesCSV), func(w *bufio.Writer) {
 			w.WriteString("source,target,weight,edge_type\n")
 			var b []byte
-			for _, e := range edges {
-				b = appendCSVField(b[:0], e.Source)
-				b = append(b, ',')
-				b = appendCSVField(b, e.Target)
-				b = append(b, ',')
-				b = strconv.AppendInt(b, e.Weight, 10)
-				b = append(b, ',')
-				b = append(b, e.EdgeType...)
-				b = append(b, '\n')
-				w.Write(b)
+			for i, es := range c.edges {
+				for _, e := range es {
+					b = appendCSVField(b[:0], c.names[e.src])
+					b = append(b, ',')
+					b = appendCSVField(b, c.names[e.tgt])
+					b = append(b, ',')
+					b = strconv.AppendUint(b, uint64(e.weight), 10)
+					b = append(b, ',')
+					b = append(b, cntNetworkNames[i]...)
+					b = append(b, '\n')
+					w.Write(b)
+				}
 			}
 		})
 	})
 	wg.Go(func() {
-		gmlErr = writeCNTGraphML(edges, filepath.Join(outDir, CNTEdgesGraphML))
+		gmlErr = writeCNTGraphML(c, filepath.Join(outDir, CNTEdgesGraphML))
 	})
 	wg.Wait()
 	if csvErr != nil {
@@ -467,24 +510,16 @@ func writeCNT(edges []CNTEdge, outDir string) error {
 }
 
 // writeCNTGraphML writes one directed graph holding the edges of all three
-// networks (a pair tied in several networks has one edge per network and
-// direction); its nodes are the accounts of the edges, sorted.
-func writeCNTGraphML(edges []CNTEdge, path string) error {
-	seen := map[string]bool{}
-	var nodes []string
-	add := func(s string) {
-		if !seen[s] {
-			seen[s] = true
-			nodes = append(nodes, s)
+// networks, in the order of cnt_edges.csv (a pair tied in several networks
+// has one edge per network and direction); its nodes are the accounts of the
+// edges, sorted.
+func writeCNTGraphML(c *cntResult, path string) error {
+	inEdge := make([]bool, len(c.names))
+	for _, es := range c.edges {
+		for _, e := range es {
+			inEdge[e.src], inEdge[e.tgt] = true, true
 		}
 	}
-	for i, e := range edges {
-		if i == 0 || e.Source != edges[i-1].Source {
-			add(e.Source)
-		}
-		add(e.Target)
-	}
-	slices.Sort(nodes)
 	return writeFile(path, func(w *bufio.Writer) {
 		w.WriteString(`<?xml version="1.0" encoding="UTF-8"?>` + "\n")
 		w.WriteString(`<graphml xmlns="http://graphml.graphdrawing.org/xmlns">` + "\n")
@@ -492,23 +527,28 @@ func writeCNTGraphML(edges []CNTEdge, path string) error {
 		w.WriteString(`  <key id="edge_type" for="edge" attr.name="edge_type" attr.type="string"/>` + "\n")
 		w.WriteString(`  <graph id="cnt" edgedefault="directed">` + "\n")
 		var b []byte
-		for _, n := range nodes {
+		for r, n := range c.names {
+			if !inEdge[r] {
+				continue
+			}
 			b = append(b[:0], `    <node id="`...)
 			b = appendXMLAttr(b, n)
 			b = append(b, "\"/>\n"...)
 			w.Write(b)
 		}
-		for _, e := range edges {
-			b = append(b[:0], `    <edge source="`...)
-			b = appendXMLAttr(b, e.Source)
-			b = append(b, `" target="`...)
-			b = appendXMLAttr(b, e.Target)
-			b = append(b, `"><data key="weight">`...)
-			b = strconv.AppendInt(b, e.Weight, 10)
-			b = append(b, `</data><data key="edge_type">`...)
-			b = append(b, e.EdgeType...)
-			b = append(b, "</data></edge>\n"...)
-			w.Write(b)
+		for i, es := range c.edges {
+			for _, e := range es {
+				b = append(b[:0], `    <edge source="`...)
+				b = appendXMLAttr(b, c.names[e.src])
+				b = append(b, `" target="`...)
+				b = appendXMLAttr(b, c.names[e.tgt])
+				b = append(b, `"><data key="weight">`...)
+				b = strconv.AppendUint(b, uint64(e.weight), 10)
+				b = append(b, `</data><data key="edge_type">`...)
+				b = append(b, cntNetworkNames[i]...)
+				b = append(b, "</data></edge>\n"...)
+				w.Write(b)
+			}
 		}
 		w.WriteString("  </graph>\n</graphml>\n")
 	})

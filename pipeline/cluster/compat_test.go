@@ -1,8 +1,10 @@
 package cluster
 
 import (
+	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -89,3 +91,66 @@ func TestCompatCNT(t *testing.T) {
 }
 
 func contains(s, sub string) bool { return strings.Contains(s, sub) }
+
+// TestCNTWeighReference compares cntWeigh with the toolkit's join written
+// out directly (every pair of occurrences, distinct source messages per
+// account pair) on random networks large enough for several worker chunks,
+// with messages of one and of several occurrences.
+func TestCNTWeighReference(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	for _, multi := range []bool{false, true} {
+		const accounts, msgs = 1500, 4000
+		var occ []cntOcc
+		for m := range uint32(msgs) {
+			acc := uint32(rng.IntN(accounts))
+			ts := int64(rng.IntN(600_000))
+			n := 1
+			if multi {
+				n = 1 + rng.IntN(3)
+			}
+			items := map[uint64]bool{}
+			for range n {
+				items[uint64(rng.IntN(40))] = true
+			}
+			for it := range items {
+				occ = append(occ, cntOcc{it, ts, acc, m})
+			}
+		}
+		const window = 60_000
+		want := map[[2]uint32]map[uint32]bool{} // (source, target) -> source messages
+		for _, a := range occ {
+			for _, b := range occ {
+				if a.item == b.item && a.acc != b.acc && max(a.t-b.t, b.t-a.t) <= window {
+					k := [2]uint32{a.acc, b.acc}
+					if want[k] == nil {
+						want[k] = map[uint32]bool{}
+					}
+					want[k][a.msg] = true
+				}
+			}
+		}
+		for _, minWeight := range []int{1, 2} {
+			got, err := cntWeigh(t.Context(), slices.Clone(occ), multi, accounts, window, minWeight)
+			if err != nil {
+				t.Fatal(err)
+			}
+			n := 0
+			for _, ms := range want {
+				if len(ms) >= minWeight {
+					n++
+				}
+			}
+			if len(got) != n {
+				t.Fatalf("multi %v min weight %d: %d edges, want %d", multi, minWeight, len(got), n)
+			}
+			for i, e := range got {
+				if i > 0 && (got[i-1].src > e.src || got[i-1].src == e.src && got[i-1].tgt >= e.tgt) {
+					t.Fatalf("edges not sorted at %d: %v then %v", i, got[i-1], e)
+				}
+				if w := len(want[[2]uint32{e.src, e.tgt}]); int(e.weight) != w {
+					t.Fatalf("multi %v: %d -> %d weight %d, want %d", multi, e.src, e.tgt, e.weight, w)
+				}
+			}
+		}
+	}
+}
