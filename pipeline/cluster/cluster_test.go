@@ -294,6 +294,44 @@ func TestEvidenceCap(t *testing.T) {
 	}
 }
 
+// TestViralItemBounded: one post reposted by 100,000 accounts within a
+// minute would give 5·10^9 account pairs; the bound leaves its posts out,
+// says so in the stats, and a squad that also reposted it is still found
+// from its rare items.
+func TestViralItemBounded(t *testing.T) {
+	if testing.Short() {
+		t.Skip("100,000 posts")
+	}
+	const n = 100_000
+	rows := make([]schema.Fingerprint, 0, n+15)
+	for i := range n {
+		acc := fmt.Sprint("fan", i)
+		if i < 3 {
+			acc = fmt.Sprint("sq", i+1) // the squad reposted it too
+		}
+		rows = append(rows, schema.Fingerprint{PostID: fmt.Sprint("v", i), AccountID: acc,
+			PostedAt: t0 + int64(i)%60_000, RepostKey: "viral"})
+	}
+	for k := range 5 { // enough rare items to pass min_score
+		for j, a := range []string{"sq1", "sq2", "sq3"} {
+			rows = append(rows, schema.Fingerprint{PostID: fmt.Sprint("s", k, j), AccountID: a,
+				PostedAt: t0 + 3_600_000*int64(k+1) + int64(j)*1000, RepostKey: fmt.Sprint("rare", k)})
+		}
+	}
+	p := DefaultParams()
+	p.Signals = []string{schema.SignalCoRepost}
+	out := run(t, rows, p)
+	if out.stats.BoundedItems != 1 || out.stats.BoundedPosts != n {
+		t.Fatalf("bounded items %d posts %d, want 1 and %d", out.stats.BoundedItems, out.stats.BoundedPosts, n)
+	}
+	if c := out.stats.CandidateEdges[schema.SignalCoRepost]; c != 3 {
+		t.Fatalf("%d candidate edges, want the squad's 3", c)
+	}
+	if out.stats.Clusters != 1 || out.stats.ClusteredAccounts != 3 {
+		t.Fatalf("%d clusters of %d accounts, want the squad", out.stats.Clusters, out.stats.ClusteredAccounts)
+	}
+}
+
 func TestMaxItemAccounts(t *testing.T) {
 	var rows []schema.Fingerprint
 	// Item 1: 10 accounts within 10 s (viral), then a and b again an hour later.
