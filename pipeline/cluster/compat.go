@@ -91,30 +91,18 @@ type cntTable struct {
 // readCNTTable reads the columns the compat networks need, each on its own
 // and concurrently (as load does).
 func readCNTTable(ctx context.Context, path string) (*cntTable, error) {
-	total, err := pqio.NumRows(path)
+	n, checkRow, err := tableRows(ctx, path)
 	if err != nil {
 		return nil, err
 	}
-	if total >= math.MaxUint32 {
-		return nil, fmt.Errorf("read %s: %d posts, more than %d", path, total, uint32(math.MaxUint32)-1)
-	}
-	n := int(total)
+	total := int64(n)
 	t := &cntTable{rows: n, acc: make([]int32, n), msg: make([]uint32, n), hasMsg: make([]bool, n),
 		times: make([]int64, n), repost: make([]uint32, n), hasText: make([]bool, n), text: make([]uint64, n),
 		urlEnd: make([]uint32, n)}
-	checkRow := func(row int64) error {
-		if row >= total {
-			return fmt.Errorf("read %s: more rows than the footer's %d", path, total)
-		}
-		if row%65536 == 0 {
-			return ctx.Err()
-		}
-		return nil
-	}
 	var wg sync.WaitGroup
 	errs := make([]error, 6)
 	wg.Go(func() {
-		idx := map[string]int32{}
+		accs := newInternTable()
 		for i := range t.acc {
 			t.acc[i] = -1
 		}
@@ -122,38 +110,25 @@ func readCNTTable(ctx context.Context, path string) (*cntTable, error) {
 			if err := checkRow(row); err != nil {
 				return err
 			}
-			if len(b) == 0 {
-				return nil
+			if len(b) > 0 {
+				t.acc[row] = int32(accs.id(b))
 			}
-			a, ok := idx[string(b)]
-			if !ok {
-				a = int32(len(t.accNames))
-				s := string(b)
-				idx[s] = a
-				t.accNames = append(t.accNames, s)
-			}
-			t.acc[row] = a
 			return nil
 		})
+		t.accNames = accs.strs
 	})
 	wg.Go(func() {
-		idx := map[string]uint32{}
+		msgs := newInternTable()
 		errs[1] = pqio.EachBytes(path, colPostID, func(row int64, b []byte) error {
 			if err := checkRow(row); err != nil {
 				return err
 			}
-			if len(b) == 0 {
-				return nil
+			if len(b) > 0 {
+				t.msg[row], t.hasMsg[row] = msgs.id(b), true
 			}
-			m, ok := idx[string(b)]
-			if !ok {
-				m = uint32(len(idx))
-				idx[string(b)] = m
-			}
-			t.msg[row], t.hasMsg[row] = m, true
 			return nil
 		})
-		t.msgs = len(idx)
+		t.msgs = len(msgs.strs)
 	})
 	wg.Go(func() {
 		errs[2] = pqio.EachInt64(path, colPostedAt, func(row, v int64) error {
@@ -165,20 +140,14 @@ func readCNTTable(ctx context.Context, path string) (*cntTable, error) {
 		})
 	})
 	wg.Go(func() {
-		idx := map[string]uint32{}
+		reposts := newInternTable()
 		errs[3] = pqio.EachBytes(path, colRepostKey, func(row int64, b []byte) error {
 			if err := checkRow(row); err != nil {
 				return err
 			}
-			if len(b) == 0 {
-				return nil
+			if len(b) > 0 {
+				t.repost[row] = reposts.id(b) + 1 // 0: not a repost
 			}
-			r, ok := idx[string(b)]
-			if !ok {
-				r = uint32(len(idx)) + 1
-				idx[string(b)] = r
-			}
-			t.repost[row] = r
 			return nil
 		})
 	})

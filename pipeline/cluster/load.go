@@ -144,19 +144,39 @@ func (ri *rowItems) flush() {
 	ri.cur = ri.cur[:0]
 }
 
+// tableRows returns the row count of the fingerprints table at path, which
+// must leave row numbers within uint32, and a check for each row a column
+// read gives: within the footer's count, and every 65,536 rows ctx.
+func tableRows(ctx context.Context, path string) (int, func(row int64) error, error) {
+	total, err := pqio.NumRows(path)
+	if err != nil {
+		return 0, nil, err
+	}
+	if total >= math.MaxUint32 {
+		return 0, nil, fmt.Errorf("read %s: %d posts, more than %d", path, total, uint32(math.MaxUint32)-1)
+	}
+	check := func(row int64) error {
+		if row >= total {
+			return fmt.Errorf("read %s: more rows than the footer's %d", path, total)
+		}
+		if row%65536 == 0 {
+			return ctx.Err()
+		}
+		return nil
+	}
+	return int(total), check, nil
+}
+
 // load reads the columns of the fingerprints table that the signals need.
 // Every column is read on its own (pqio.EachInt64, pqio.EachBytes), all of
 // them concurrently; the results are combined by row number, so the data
 // do not depend on scheduling.
 func load(ctx context.Context, path string, signals []string) (*data, error) {
-	total, err := pqio.NumRows(path)
+	n, checkRow, err := tableRows(ctx, path)
 	if err != nil {
 		return nil, err
 	}
-	if total >= math.MaxUint32 {
-		return nil, fmt.Errorf("read %s: %d posts, more than %d", path, total, uint32(math.MaxUint32)-1)
-	}
-	n := int(total)
+	total := int64(n)
 	d := &data{rows: total}
 	var (
 		wg       sync.WaitGroup
@@ -176,15 +196,6 @@ func load(ctx context.Context, path string, signals []string) (*data, error) {
 				fail(err)
 			}
 		})
-	}
-	checkRow := func(row int64) error {
-		if row >= total {
-			return fmt.Errorf("read %s: more rows than the footer's %d", path, total)
-		}
-		if row%65536 == 0 {
-			return ctx.Err()
-		}
-		return nil
 	}
 
 	// Base columns: account ids (numbered in first-seen order, -1 for an
