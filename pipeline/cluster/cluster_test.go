@@ -300,7 +300,7 @@ func TestEvidenceCap(t *testing.T) {
 // from its rare items.
 func TestViralItemBounded(t *testing.T) {
 	if testing.Short() {
-		t.Skip("100,000 posts")
+		t.Skip("short mode: writes and clusters 100,000 posts (runs in the full suite)")
 	}
 	const n = 100_000
 	rows := make([]schema.Fingerprint, 0, n+15)

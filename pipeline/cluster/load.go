@@ -109,12 +109,11 @@ type rowItems struct {
 	chunks [][]occ
 	row    int64 // row of the items in cur
 	cur    []uint64
-	// Exactly one of these is set once the items are read: shared for
-	// the items of a string signal (all their occurrences are kept
-	// while reading), dropped for a numeric one (occurrences of items
-	// that occur once are dropped while reading and counted per row).
-	shared  *sharedFilter
-	dropped []uint16 // per row; a row has at most 1024 band keys
+	// dropped counts, per row, the occurrences of a numeric signal's
+	// items that occur once, dropped while reading (nil for a string
+	// signal, whose occurrences are all kept while reading and filtered
+	// after). A row has at most 1024 band keys.
+	dropped []uint16
 }
 
 const occChunk = 1 << 15
@@ -414,6 +413,7 @@ func load(ctx context.Context, path string, signals []string) (*data, error) {
 				itemRank = rankOf(t.strs, sd.strs, t.idx)
 			}
 			ri := items[i]
+			var shared *sharedFilter // string signals: filter now
 			if ri.dropped != nil {
 				// Dropped while reading: count those of rows kept.
 				for r, k := range ri.dropped {
@@ -427,14 +427,14 @@ func load(ctx context.Context, path string, signals []string) (*data, error) {
 				for _, c := range ri.chunks {
 					count += len(c)
 				}
-				ri.shared = newSharedFilter(count)
+				shared = newSharedFilter(count)
 				for _, c := range ri.chunks {
 					for _, o := range c {
-						ri.shared.add(o.item)
+						shared.add(o.item)
 					}
 				}
 			}
-			keep := func(item uint64) bool { return ri.shared == nil || ri.shared.has(item) }
+			keep := func(item uint64) bool { return shared == nil || shared.has(item) }
 			kept := 0
 			for _, c := range ri.chunks {
 				for _, o := range c {

@@ -26,10 +26,7 @@ func EachInt64(path, column string, fn func(row, v int64) error) error {
 // Span is a run of consecutive row groups of a file, [First, Last); Last -1
 // means to the end. Spans lets callers read one column in parts
 // concurrently, each part numbering rows from the file's first row.
-type Span struct {
-	First, Last int
-	Rows        int64 // rows in the span (set by Spans)
-}
+type Span struct{ First, Last int }
 
 // Spans splits the row groups of path into at most n spans of about equal
 // row counts, in file order.
@@ -43,18 +40,17 @@ func Spans(path string, n int) ([]Span, error) {
 	total := pf.NumRows()
 	n = max(1, min(n, len(groups)))
 	var spans []Span
-	first, rows, spanRows := 0, int64(0), int64(0)
+	first, rows := 0, int64(0)
 	for g, rg := range groups {
 		rows += rg.NumRows()
-		spanRows += rg.NumRows()
 		// Close a span once it holds its share of the rows.
 		if len(spans) < n-1 && rows*int64(n) >= total*int64(len(spans)+1) {
-			spans = append(spans, Span{First: first, Last: g + 1, Rows: spanRows})
-			first, spanRows = g+1, 0
+			spans = append(spans, Span{First: first, Last: g + 1})
+			first = g + 1
 		}
 	}
 	if first < len(groups) || len(spans) == 0 {
-		spans = append(spans, Span{First: first, Last: len(groups), Rows: spanRows})
+		spans = append(spans, Span{First: first, Last: len(groups)})
 	}
 	return spans, nil
 }
