@@ -199,11 +199,13 @@ const pipelineDepth = 2
 // fingerprintAll reads the posts, fingerprints them and writes the rows in
 // input order, the three steps overlapping:
 //
-//	pqio.Each --batches--> fingerprint (workers share a batch) --rows--> w.Write
-//	(reader goroutine)     (worker goroutine)                          (caller)
+//	pqio.Groups --row groups--> fingerprint (workers share a batch) --rows--> w.Write
+//	(reader goroutine)          (worker goroutine)                          (caller)
 //
-// Every batch is fingerprinted by all workers, each on a contiguous part, and
-// written whole before the next, so the output order is the input order for
+// The reader reads the columns it needs of one row group at a time (no row
+// goes through reflection). Every batch of writeBatch rows is fingerprinted
+// by all workers, each on a contiguous part, and written whole before the
+// next, so the output order is the input order for
 // any GOMAXPROCS. Stats are sums, so they do not depend on the split.
 func fingerprintAll(ctx context.Context, postsPath string, p Params, w *pqio.Writer[schema.Fingerprint], st *Stats) error {
 	ctx, cancel := context.WithCancel(ctx)
@@ -214,47 +216,50 @@ func fingerprintAll(ctx context.Context, postsPath string, p Params, w *pqio.Wri
 		norms[i] = newNormalizer()
 		norms[i].mh = newMinHasher(p.MinHashPermutations, p.MinHashBands, p.ShingleSize)
 	}
-	batches := make(chan []postKeys, pipelineDepth)
+	// Batches are whole row groups, read column by column into buffers
+	// that go back to the reader once the batch is fingerprinted (the rows
+	// made from it keep only strings, which stay valid).
+	free := make(chan *postGroup, 2) // one being read, one being fingerprinted
+	for range cap(free) {
+		free <- new(postGroup)
+	}
+	batches := make(chan *postGroup)
 	readErr := make(chan error, 1)
 	go func() {
 		defer close(batches)
-		readErr <- pqio.Each(postsPath, func(batch []postKeys) error {
-			if err := ctx.Err(); err != nil {
-				return err
-			}
-			select {
-			case batches <- slices.Clone(batch): // Each reuses batch
-				return nil
-			case <-ctx.Done():
-				return ctx.Err()
-			}
-		})
+		readErr <- readPosts(ctx, postsPath, free, batches)
 	}()
 	rows := make(chan []schema.Fingerprint, pipelineDepth)
 	parts := make([]Stats, workers)
 	go func() {
 		defer close(rows)
-		for batch := range batches {
-			out := make([]schema.Fingerprint, len(batch))
-			chunk := (len(batch) + workers - 1) / workers
-			var wg sync.WaitGroup
-			for wi := range workers {
-				lo, hi := wi*chunk, min((wi+1)*chunk, len(batch))
-				if lo >= hi {
-					break
-				}
-				wg.Go(func() {
-					for i := lo; i < hi; i++ {
-						out[i] = norms[wi].fingerprint(&batch[i], p, &parts[wi])
+		for pg := range batches {
+			// The group is fingerprinted in parts of writeBatch rows, so
+			// that few rows wait for the writer at a time.
+			for first := 0; first < pg.n; first += writeBatch {
+				out := make([]schema.Fingerprint, min(writeBatch, pg.n-first))
+				chunk := (len(out) + workers - 1) / workers
+				var wg sync.WaitGroup
+				for wi := range workers {
+					lo, hi := wi*chunk, min((wi+1)*chunk, len(out))
+					if lo >= hi {
+						break
 					}
-				})
+					wg.Go(func() {
+						for i := lo; i < hi; i++ {
+							post := pg.post(first + i)
+							out[i] = norms[wi].fingerprint(&post, p, &parts[wi])
+						}
+					})
+				}
+				wg.Wait()
+				select {
+				case rows <- out:
+				case <-ctx.Done():
+					return
+				}
 			}
-			wg.Wait()
-			select {
-			case rows <- out:
-			case <-ctx.Done():
-				return
-			}
+			free <- pg
 		}
 	}()
 	var werr error
@@ -278,6 +283,78 @@ func fingerprintAll(ctx context.Context, postsPath string, p Params, w *pqio.Wri
 	}
 	for _, s := range parts {
 		st.add(s)
+	}
+	return nil
+}
+
+// writeBatch is the number of rows per call to the writer. The writer
+// closes a page when its buffer is full after a write, so this sets the
+// page boundaries, hence the file's bytes.
+const writeBatch = 4096
+
+// postGroup is one row group of the posts table, n rows, column by column.
+type postGroup struct {
+	n                                      int
+	ids, accounts, texts, replies, reposts pqio.Strings
+	hashtags, urls                         pqio.Strings
+	postedAt                               pqio.Int64s
+	isRepost                               pqio.Bools
+}
+
+// post returns row r of the group.
+func (pg *postGroup) post(r int) postKeys {
+	return postKeys{
+		PostID:         pg.ids.One(r),
+		AccountID:      pg.accounts.One(r),
+		PostedAt:       pg.postedAt.One(r),
+		Text:           pg.texts.One(r),
+		ReplyToPostID:  pg.replies.One(r),
+		IsRepost:       pg.isRepost.One(r),
+		RepostOfPostID: pg.reposts.One(r),
+		Hashtags:       pg.hashtags.Row(r),
+		URLs:           pg.urls.Row(r),
+	}
+}
+
+// readPosts reads the posts table one row group at a time into buffers
+// taken from free and sends them, in file order, to out.
+func readPosts(ctx context.Context, path string, free <-chan *postGroup, out chan<- *postGroup) error {
+	g, err := pqio.OpenGroups(path)
+	if err != nil {
+		return err
+	}
+	defer g.Close()
+	for gi := range g.Len() {
+		var pg *postGroup
+		select {
+		case pg = <-free:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+		for _, c := range []struct {
+			name string
+			into *pqio.Strings
+		}{
+			{"post_id", &pg.ids}, {"account_id", &pg.accounts}, {"text", &pg.texts},
+			{"reply_to_post_id", &pg.replies}, {"repost_of_post_id", &pg.reposts},
+			{"hashtags", &pg.hashtags}, {"urls", &pg.urls},
+		} {
+			if err := g.ReadStrings(gi, c.name, c.into); err != nil {
+				return err
+			}
+		}
+		if err := g.ReadInt64s(gi, "posted_at", &pg.postedAt); err != nil {
+			return err
+		}
+		if err := g.ReadBools(gi, "is_repost", &pg.isRepost); err != nil {
+			return err
+		}
+		pg.n = g.Rows(gi)
+		select {
+		case out <- pg:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
 	}
 	return nil
 }

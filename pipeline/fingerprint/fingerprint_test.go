@@ -320,7 +320,7 @@ func TestRunDeterministic(t *testing.T) {
 	}
 	path := writePosts(t, posts)
 	old := runtime.GOMAXPROCS(1)
-	_, st1, b1 := runStage(t, path, DefaultParams())
+	fps, st1, b1 := runStage(t, path, DefaultParams())
 	runtime.GOMAXPROCS(4)
 	_, st4, b4 := runStage(t, path, DefaultParams())
 	runtime.GOMAXPROCS(old)
@@ -329,6 +329,22 @@ func TestRunDeterministic(t *testing.T) {
 	}
 	if st1 != st4 {
 		t.Fatalf("stats differ: %+v vs %+v", st1, st4)
+	}
+	// The stage reads the posts column by column, a row group at a time:
+	// every output row must still be its input row.
+	for i, fp := range fps {
+		p := posts[i]
+		wantRepost := ""
+		if p.IsRepost {
+			wantRepost = p.RepostOfPostID
+		}
+		if fp.PostID != p.PostID || fp.AccountID != p.AccountID || fp.PostedAt != p.PostedAt ||
+			fp.RepostKey != wantRepost || (fp.TextKey == nil) != p.IsRepost || len(fp.URLKeys) != 1 {
+			t.Fatalf("row %d: %+v, from post %+v", i, fp, p)
+		}
+	}
+	if len(fps) != n {
+		t.Fatalf("%d rows, want %d", len(fps), n)
 	}
 }
 
