@@ -1,4 +1,4 @@
-// The DuckDB side of scripts/bench-normalize.sh: the same tweets CSV to zstd
+// The DuckDB side of scripts/bench-normalize.sh: the same tweets CSV to Snappy
 // Parquet, with the post columns takedown writes, lists parsed and counts cast.
 // Usage: node duck.mjs IN.csv OUT.parquet   (needs @duckdb/node-api installed)
 import { DuckDBInstance } from '@duckdb/node-api';
@@ -17,6 +17,6 @@ await c.run(`COPY (SELECT tweetid AS post_id, userid AS account_id,
   TRY_CAST(reply_count AS BIGINT) AS replies, TRY_CAST(quote_count AS BIGINT) AS quotes,
   TRY_CAST(latitude AS DOUBLE) AS latitude, TRY_CAST(longitude AS DOUBLE) AS longitude
   FROM read_csv('${inp}', all_varchar = true, header = true, quote = '"', escape = '"'))
-  TO '${out}' (FORMAT parquet, COMPRESSION zstd)`);
+  TO '${out}' (FORMAT parquet, COMPRESSION snappy)`);
 const r = await c.runAndReadAll(`SELECT count(*) FROM '${out}'`);
 console.log(`duckdb rows=${r.getRows()[0][0]} seconds=${((Date.now() - t0) / 1000).toFixed(2)}`);
