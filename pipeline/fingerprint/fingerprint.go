@@ -58,6 +58,11 @@ type Params struct {
 	// as the rest of the stage and only the cluster stage's near_text signal
 	// reads them, so the runner sets this when near_text is asked for.
 	MinHash bool `json:"minhash"`
+	// CNT turns on the cnt_text_key and cnt_url_keys columns, the
+	// coordination-network-toolkit's own text and URL keys. Only the cluster
+	// stage's --compat cnt reads them, so the runner sets this when that is
+	// asked for; without it both columns are empty (null, no keys).
+	CNT bool `json:"cnt"`
 }
 
 // maxShingleSize bounds ShingleSize.
@@ -67,7 +72,9 @@ const maxShingleSize = 16
 const maxPermutations = 1024
 
 // DefaultParams returns the default parameters: 128 permutations in 11
-// bands of 11 rows (threshold (1/11)^(1/11) = 0.804), word 3-grams.
+// bands of 11 rows (threshold (1/11)^(1/11) = 0.804), word 3-grams; MinHash
+// on (the cluster stage's near_text is on by default), the toolkit's keys
+// off (its --compat is off by default).
 func DefaultParams() Params {
 	return Params{MinTextRunes: 12, NormalizerVersion: NormalizerVersion, MinHashtagSeq: 3,
 		MinHashPermutations: 128, MinHashBands: 11, ShingleSize: 3, MinHash: true}
@@ -381,7 +388,7 @@ func (n *normalizer) fingerprint(post *postKeys, p Params, st *Stats) schema.Fin
 	if fp.ReplyKey != "" {
 		st.Replies++
 	}
-	if post.RepostOfPostID == "" {
+	if p.CNT && post.RepostOfPostID == "" {
 		// The coordination-network-toolkit leaves posts with a repost id
 		// out of co_tweet, and only those.
 		n.buf = appendCNTText(n.buf[:0], post.Text)

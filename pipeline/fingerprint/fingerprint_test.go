@@ -206,6 +206,7 @@ func TestRunKeys(t *testing.T) {
 		{PostID: "6", AccountID: "f", PostedAt: 6000, Text: "tags only here", Hashtags: []string{"change", "vote"}},
 	}
 	p := DefaultParams()
+	p.CNT = true
 	p.MinHashtagSeq = 2 // post 6 has a sequence of two
 	rows, st, _ := runStage(t, writePosts(t, posts), p)
 	for i, r := range rows {

@@ -284,6 +284,7 @@ func TestRunMinHashAndCNT(t *testing.T) {
 		{PostID: "4", AccountID: "d", Text: "Flagged as a repost without an id", IsRepost: true},
 	}
 	p := DefaultParams()
+	p.CNT = true
 	rows, st, _ := runStage(t, writePosts(t, posts), p)
 	want := MinHashBandKeys(MinHashSignature(rows[0].NormalizedText, p.MinHashPermutations, p.ShingleSize), p.MinHashBands)
 	slices.Sort(want) // the column holds them sorted
@@ -315,6 +316,18 @@ func TestRunMinHashAndCNT(t *testing.T) {
 	if st.WithCNTTextKey != 3 || st.MinHashRows != 11 || st.CNTURLKeys != 4 {
 		t.Errorf("stats: with_cnt_text_key %d (want 3), minhash_rows %d (want 11), cnt_url_keys %d (want 4)",
 			st.WithCNTTextKey, st.MinHashRows, st.CNTURLKeys)
+	}
+
+	// Without CNT (the default) both columns are empty.
+	p.CNT = false
+	rows, st, _ = runStage(t, writePosts(t, posts), p)
+	for _, r := range rows {
+		if r.CNTTextKey != nil || len(r.CNTURLKeys) != 0 {
+			t.Errorf("post %s: cnt keys %v %x without CNT", r.PostID, r.CNTTextKey, r.CNTURLKeys)
+		}
+	}
+	if st.WithCNTTextKey != 0 || st.CNTURLKeys != 0 {
+		t.Errorf("stats without CNT: with_cnt_text_key %d, cnt_url_keys %d, want 0", st.WithCNTTextKey, st.CNTURLKeys)
 	}
 }
 

@@ -105,8 +105,10 @@ func (r *Runner) Run(ctx context.Context, o Options) ([]Result, error) {
 	if err := o.Params.Validate(); err != nil {
 		return nil, err
 	}
-	// MinHash band keys are computed only when a signal reads them.
+	// MinHash band keys and the toolkit's keys are computed only when the
+	// cluster stage reads them.
 	o.Params.Fingerprint.MinHash = slices.Contains(o.Params.Cluster.Signals, cluster.SignalNearText)
+	o.Params.Fingerprint.CNT = o.Params.Cluster.Compat == cluster.CompatCNT
 	stages, err := StageRange(o.From, o.To)
 	if err != nil {
 		return nil, err

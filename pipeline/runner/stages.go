@@ -75,10 +75,13 @@ func (e *execEnv) runID(name string) string {
 	return "(unknown)"
 }
 
-// checkBandKeys refuses the near_text signal over a fingerprint run made
-// without MinHash band keys, naming that run.
-func (e *execEnv) checkBandKeys(signals []string) error {
-	if !slices.Contains(signals, cluster.SignalNearText) {
+// checkKeys refuses a cluster run that reads keys its fingerprint run was
+// made without, naming that run: MinHash band keys for the near_text signal,
+// the toolkit's keys for --compat cnt.
+func (e *execEnv) checkKeys(p cluster.Params) error {
+	nearText := slices.Contains(p.Signals, cluster.SignalNearText)
+	cnt := p.Compat == cluster.CompatCNT
+	if !nearText && !cnt {
 		return nil
 	}
 	name := up(fingerprint.Name, schema.TableFingerprints)
@@ -87,12 +90,16 @@ func (e *execEnv) checkBandKeys(signals []string) error {
 	if err != nil {
 		return err
 	}
-	p, err := decode(m.Params, fingerprint.DefaultParams())
+	fp, err := decode(m.Params, fingerprint.DefaultParams())
 	if err != nil {
 		return err
 	}
-	if !p.MinHash {
+	if nearText && !fp.MinHash {
 		return fmt.Errorf("%w: near_text needs MinHash band keys, and fingerprint run %s was made without them: run `takedown run --from fingerprint --signals ...,near_text %s` (the same --signals computes them)",
+			ErrUpstream, id, e.desc.Name)
+	}
+	if cnt && !fp.CNT {
+		return fmt.Errorf("%w: --compat cnt needs the toolkit's text and URL keys, and fingerprint run %s was made without them: run `takedown run --from fingerprint --compat cnt %s` (the same --compat computes them)",
 			ErrUpstream, id, e.desc.Name)
 	}
 	return nil
@@ -209,7 +216,7 @@ var defs = []stageDef{
 			if err != nil {
 				return nil, err
 			}
-			if err := e.checkBandKeys(p.Signals); err != nil {
+			if err := e.checkKeys(p); err != nil {
 				return nil, err
 			}
 			st, err := cluster.Run(ctx, cluster.Input{FingerprintsPath: fp}, p, e.outDir, e.log)
