@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"os"
 
 	"github.com/parquet-go/parquet-go"
@@ -47,14 +48,13 @@ func (g *Groups) Close() error { return g.f.Close() }
 // Strings holds one column of strings, or of lists of strings, over the
 // rows of one row group: row r's values are Values[Starts[r]:Starts[r+1]].
 // A required column has one value per row; a null or an empty list has
-// none. Every value of a group is a substring of one string allocated for
-// the group, so values cost no allocation each and stay valid after the
-// next read, while Values and Starts themselves are overwritten by it.
+// none. The values of a page without a dictionary are substrings of one
+// string allocated for the page, so they cost no allocation each. Values
+// stay valid after the next read, while the slices Values and Starts are
+// overwritten by it.
 type Strings struct {
 	Values []string
 	Starts []int32
-	buf    []byte
-	offs   []int32
 }
 
 // Row returns the values of row r.
@@ -99,28 +99,37 @@ func (s *Bools) One(r int) bool {
 // ReadStrings reads one byte-array column (or list of them) of row group
 // group into s.
 func (g *Groups) ReadStrings(group int, column string, s *Strings) error {
-	s.buf, s.offs, s.Starts = s.buf[:0], append(s.offs[:0], 0), s.Starts[:0]
-	add := func(b []byte) {
-		s.buf = append(s.buf, b...)
-		s.offs = append(s.offs, int32(len(s.buf)))
-	}
+	s.Values, s.Starts = s.Values[:0], s.Starts[:0]
+	next := func() int32 { return int32(len(s.Values)) }
 	vals := make([]parquet.Value, columnBatch)
 	err := g.eachPage(group, column, isBytes, func(page parquet.Page, maxDef byte) error {
-		if len(s.buf) > 1<<31-1-int(page.Size()) {
-			return fmt.Errorf("read %s column %q: row group %d holds over 2 GiB of values", g.path, column, group)
+		if len(s.Values) > math.MaxInt32-int(page.NumValues()) {
+			return fmt.Errorf("read %s column %q: row group %d holds over 2^31 values", g.path, column, group)
 		}
 		if page.Dictionary() != nil || page.Type().Kind() != parquet.ByteArray {
-			return pageSlots(page, vals, &s.Starts, func() int32 { return int32(len(s.offs) - 1) },
-				func(v parquet.Value) { add(v.ByteArray()) })
+			return pageSlots(page, vals, &s.Starts, next, func(v parquet.Value) {
+				s.Values = append(s.Values, string(v.ByteArray()))
+			})
 		}
 		d := page.Data()
 		data, offsets := d.ByteArray()
+		// The page's values are consecutive in data: one string holds them
+		// all, and each value is a substring of it.
+		all := string(data)
+		if len(page.RepetitionLevels()) == 0 && len(page.DefinitionLevels()) == 0 {
+			// A required top-level column: one value per row.
+			for k := range len(offsets) - 1 {
+				s.Starts = append(s.Starts, next())
+				s.Values = append(s.Values, all[offsets[k]:offsets[k+1]])
+			}
+			return nil
+		}
 		k := 0
-		err := levelSlots(page, maxDef, &s.Starts, func() int32 { return int32(len(s.offs) - 1) }, func() error {
+		err := levelSlots(page, maxDef, &s.Starts, next, func() error {
 			if k+1 >= len(offsets) {
 				return fmt.Errorf("read %s column %q: a page has more non-null level slots than its %d values", g.path, column, len(offsets)-1)
 			}
-			add(data[offsets[k]:offsets[k+1]])
+			s.Values = append(s.Values, all[offsets[k]:offsets[k+1]])
 			k++
 			return nil
 		})
@@ -132,17 +141,8 @@ func (g *Groups) ReadStrings(group int, column string, s *Strings) error {
 	if err != nil {
 		return err
 	}
-	n := len(s.offs) - 1
-	s.Starts = append(s.Starts, int32(n))
-	if err := g.checkRows(group, column, s.Starts); err != nil {
-		return err
-	}
-	all := string(s.buf)
-	s.Values = s.Values[:0]
-	for i := range n {
-		s.Values = append(s.Values, all[s.offs[i]:s.offs[i+1]])
-	}
-	return nil
+	s.Starts = append(s.Starts, next())
+	return g.checkRows(group, column, s.Starts)
 }
 
 // ReadInt64s reads one int32 or int64 column (or list of them) of row group
