@@ -71,13 +71,13 @@ const maxShingleSize = 16
 // maxPermutations bounds MinHashPermutations.
 const maxPermutations = 1024
 
-// DefaultParams returns the default parameters: 128 permutations in 11
-// bands of 11 rows (threshold (1/11)^(1/11) = 0.804), word 3-grams; MinHash
+// DefaultParams returns the default parameters: 64 permutations in 8 bands
+// of 8 rows (threshold (1/8)^(1/8) = 0.771), word 3-grams; MinHash
 // on (the cluster stage's near_text is on by default), the toolkit's keys
 // off (its --compat is off by default).
 func DefaultParams() Params {
 	return Params{MinTextRunes: 12, NormalizerVersion: NormalizerVersion, MinHashtagSeq: 3,
-		MinHashPermutations: 128, MinHashBands: 11, ShingleSize: 3, MinHash: true}
+		MinHashPermutations: 64, MinHashBands: 8, ShingleSize: 3, MinHash: true}
 }
 
 // Validate reports a usage error naming the flag.

@@ -273,7 +273,7 @@ func TestRunKeys(t *testing.T) {
 	}
 	wantStats := Stats{Posts: 6, WithTextKey: 3, ShortText: 2, WithURL: 2, URLKeys: 3, URLsRejected: 1,
 		TextURLs: 2, WithHashtags: 3, WithHashtagSeq: 2, Reposts: 1, Replies: 1, WithCNTTextKey: 5,
-		CNTURLKeys: 6, MinTextRunes: 12, NormalizerVersion: NormalizerVersion, MinHashRows: 11}
+		CNTURLKeys: 6, MinTextRunes: 12, NormalizerVersion: NormalizerVersion, MinHashRows: 8}
 	if st != wantStats {
 		t.Errorf("stats = %+v\nwant    %+v", st, wantStats)
 	}
@@ -453,7 +453,7 @@ func BenchmarkRunFile(b *testing.B) {
 
 func BenchmarkBandKeys(b *testing.B) {
 	text := NormalizeText("RT @someone: This is a typical tweet about #politics with a link https://t.co/AbCdEf1234 and some more words")
-	for _, c := range []struct{ perms, bands int }{{128, 11}, {63, 7}} {
+	for _, c := range []struct{ perms, bands int }{{64, 8}, {128, 11}} {
 		b.Run(fmt.Sprintf("%dx%d", c.perms, c.bands), func(b *testing.B) {
 			m := newMinHasher(c.perms, c.bands, DefaultParams().ShingleSize)
 			b.ReportAllocs()

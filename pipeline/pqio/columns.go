@@ -80,11 +80,11 @@ func NumValues(path, column string) (int, error) {
 // Batches let fn run tight loops, which matters when each value costs a
 // cache miss (the CPU overlaps the misses of independent iterations).
 func EachInt64BatchIn(path, column string, s Span, fn func(rows, vals []int64) error) error {
-	var rows, vals []int64
+	var rows, vals, wide []int64
 	buf := make([]parquet.Value, columnBatch)
 	return eachPage(path, column, s, isInt, func(page parquet.Page, row *int64, maxDef byte) error {
 		rows, vals = rows[:0], vals[:0]
-		if data, ok := int64Data(page); ok {
+		if data, ok := int64Data(page, &wide); ok {
 			k := 0
 			err := pageLevels(page, maxDef, row, func(r int64, ok bool) error {
 				if ok {
@@ -118,9 +118,9 @@ func EachInt64BatchIn(path, column string, s Span, fn func(rows, vals []int64) e
 func isInt(k parquet.Kind) bool { return k == parquet.Int32 || k == parquet.Int64 }
 
 // int64Data returns the non-null values of a page without a dictionary as
-// int64s (int32 values widened); ok is false for pages the fast path does
-// not cover.
-func int64Data(page parquet.Page) ([]int64, bool) {
+// int64s (int32 values widened into *wide, which is reused from page to
+// page); ok is false for pages the fast path does not cover.
+func int64Data(page parquet.Page, wide *[]int64) ([]int64, bool) {
 	if page.Dictionary() != nil {
 		return nil, false
 	}
@@ -130,11 +130,11 @@ func int64Data(page parquet.Page) ([]int64, bool) {
 		return d.Int64(), true
 	case parquet.Int32:
 		d := page.Data()
-		v := d.Int32()
-		out := make([]int64, len(v))
-		for i, x := range v {
-			out[i] = int64(x)
+		out := (*wide)[:0]
+		for _, x := range d.Int32() {
+			out = append(out, int64(x))
 		}
+		*wide = out
 		return out, true
 	}
 	return nil, false

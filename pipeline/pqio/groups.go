@@ -151,8 +151,9 @@ func (g *Groups) ReadInt64s(group int, column string, s *Int64s) error {
 	s.Values, s.Starts = s.Values[:0], s.Starts[:0]
 	next := func() int32 { return int32(len(s.Values)) }
 	vals := make([]parquet.Value, columnBatch)
+	var wide []int64
 	err := g.eachPage(group, column, isInt, func(page parquet.Page, maxDef byte) error {
-		data, ok := int64Data(page)
+		data, ok := int64Data(page, &wide)
 		if !ok {
 			return pageSlots(page, vals, &s.Starts, next, func(v parquet.Value) { s.Values = append(s.Values, v.Int64()) })
 		}
