@@ -64,6 +64,24 @@ func (a *asyncWriter[T]) Write(rows ...T) error {
 	return nil
 }
 
+// Hand queues rows themselves, without a copy: the caller must not touch
+// them again. It returns an empty buffer to fill next (a written batch's,
+// or nil) and reports an earlier write's error.
+func (a *asyncWriter[T]) Hand(rows []T) ([]T, error) {
+	if a.failed.Load() {
+		return nil, a.wait()
+	}
+	var b []T
+	select {
+	case b = <-a.free:
+	default:
+	}
+	if len(rows) > 0 {
+		a.ch <- rows
+	}
+	return b, nil
+}
+
 // wait stops the goroutine once the queue is written and returns the first
 // write error. It may be called more than once.
 func (a *asyncWriter[T]) wait() error {

@@ -252,6 +252,12 @@ type rowWriter[T any] interface {
 	Write(rows ...T) error
 }
 
+// hander is a rowWriter that can also take a buffer of rows over without
+// copying it (asyncWriter.Hand).
+type hander[T any] interface {
+	Hand(rows []T) ([]T, error)
+}
+
 // normalizer holds the state of one run.
 type normalizer struct {
 	dataset string
@@ -411,11 +417,21 @@ func (n *normalizer) flush(all bool) error {
 		n.accBuf = n.accBuf[:0]
 	}
 	if len(n.postBuf) > 0 && (all || len(n.postBuf) >= batchRows) {
-		if err := n.posts.Write(n.postBuf...); err != nil {
-			return err
+		if h, ok := n.posts.(hander[schema.Post]); ok {
+			// Posts are the bulk of the bytes: hand the buffer over
+			// rather than copy it.
+			next, err := h.Hand(n.postBuf)
+			if err != nil {
+				return err
+			}
+			n.postBuf = next
+		} else {
+			if err := n.posts.Write(n.postBuf...); err != nil {
+				return err
+			}
+			clear(n.postBuf)
+			n.postBuf = n.postBuf[:0]
 		}
-		clear(n.postBuf)
-		n.postBuf = n.postBuf[:0]
 	}
 	if len(n.rejBuf) > 0 && (all || len(n.rejBuf) >= batchRows) {
 		if err := n.rejects.Write(n.rejBuf...); err != nil {
