@@ -9,7 +9,7 @@
 # removed at the end), DUCKDB_NODE_VERSION (default 1.5.6-r.1).
 #
 # takedown: `takedown normalize` on a local dataset holding the file: CSV ->
-# accounts, posts (lists parsed, times, ids checked), rejects; Snappy Parquet (pqio format version 3).
+# accounts, posts (lists parsed, times, ids checked), rejects; Snappy Parquet (pqio format version 4).
 # DuckDB: read_csv(all_varchar) -> the same post columns with hashtags, urls
 # and mentions parsed into lists and counts cast -> COPY TO Snappy Parquet,
 # through the npm package @duckdb/node-api installed into the temp dir.
