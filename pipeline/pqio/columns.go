@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"sync"
 
 	"github.com/parquet-go/parquet-go"
 )
@@ -75,36 +74,13 @@ func NumValues(path, column string) (int, error) {
 	return int(n), nil
 }
 
-// DataBytes returns the uncompressed size in bytes the footer of path
-// records for one column's chunks (values, levels and page headers): an
-// upper bound of the bytes its values take, for sizing buffers.
-func DataBytes(path, column string) (int64, error) {
-	f, pf, err := openFile(path)
-	if err != nil {
-		return 0, err
-	}
-	defer f.Close()
-	col, err := leafColumn(pf, path, column)
-	if err != nil {
-		return 0, err
-	}
-	n := int64(0)
-	for _, rg := range pf.Metadata().RowGroups {
-		n += rg.Columns[col.Index()].MetaData.TotalUncompressedSize
-	}
-	return n, nil
-}
-
 // EachInt64BatchIn is EachInt64In with the values handed over in batches:
 // fn gets the row numbers and values of up to a page's worth of non-null
 // values at a time, in row order. The slices are reused after fn returns.
 // Batches let fn run tight loops, which matters when each value costs a
 // cache miss (the CPU overlaps the misses of independent iterations).
 func EachInt64BatchIn(path, column string, s Span, fn func(rows, vals []int64) error) error {
-	bufs := int64Bufs.Get().(*[3][]int64)
-	defer int64Bufs.Put(bufs)
-	rows, vals, wide := bufs[0][:0], bufs[1][:0], bufs[2][:0]
-	defer func() { bufs[0], bufs[1], bufs[2] = rows, vals, wide }()
+	var rows, vals, wide []int64
 	buf := make([]parquet.Value, columnBatch)
 	return eachPage(path, column, s, isInt, func(page parquet.Page, row *int64, maxDef byte) error {
 		rows, vals = rows[:0], vals[:0]
@@ -137,12 +113,6 @@ func EachInt64BatchIn(path, column string, s Span, fn func(rows, vals []int64) e
 		return fn(rows, vals)
 	})
 }
-
-// int64Bufs recycles the page-sized buffers of EachInt64BatchIn (row
-// numbers, values, widened int32 values) between calls: the stages call it
-// once per column, span and pass, and growing fresh ones each time cost
-// the cluster stage 0.06 s of CPU on the 1M-row benchmark file.
-var int64Bufs = sync.Pool{New: func() any { return new([3][]int64) }}
 
 // isInt accepts the physical types EachInt64 reads.
 func isInt(k parquet.Kind) bool { return k == parquet.Int32 || k == parquet.Int64 }

@@ -84,15 +84,6 @@ func TestEachColumn(t *testing.T) {
 		}
 	}
 
-	// DataBytes bounds the bytes of the values: "p<i>" or "" for every row.
-	idBytes := 0
-	for _, v := range want["id"] {
-		idBytes += len(v.v)
-	}
-	if got, err := DataBytes(path, "id"); err != nil || got < int64(idBytes) || got > int64(idBytes)+int64(8*len(want["id"]))+4096 {
-		t.Errorf("DataBytes(id) = %d, %v; want between %d and about 4 bytes more per value", got, err, idBytes)
-	}
-
 	// Read in spans, the parts concatenated in order must be the whole.
 	for _, n := range []int{1, 2, 3, 4, 9} {
 		spans, err := Spans(path, n)
