@@ -43,6 +43,9 @@ type globals struct {
 	stderr    io.Writer
 	log       *slog.Logger
 	tty       bool
+	// memProfile is the --memprofile file, opened before the command and
+	// written when it ends.
+	memProfile *os.File
 }
 
 // exitError carries an exit code chosen by a command (e.g. verify mismatch).
@@ -136,11 +139,11 @@ func newApp(g *globals) *cli.App {
 				g.tty = term.IsTerminal(int(f.Fd()))
 			}
 			g.log = newLogger(g)
-			return startCPUProfile(c.String("cpuprofile"))
+			return g.startProfiles(c.String("cpuprofile"), c.String("memprofile"))
 		},
 		After: func(c *cli.Context) error {
 			pprof.StopCPUProfile()
-			return writeMemProfile(c.String("memprofile"))
+			return g.writeMemProfile()
 		},
 		OnUsageError: func(c *cli.Context, err error, isSubcommand bool) error {
 			return usageError{err}
@@ -204,34 +207,51 @@ func guardCommands(cmds []*cli.Command, onUsage cli.OnUsageErrorFunc) {
 	}
 }
 
-// startCPUProfile starts a CPU profile written to path; "" profiles nothing.
-func startCPUProfile(path string) error {
-	if path == "" {
-		return nil
-	}
-	f, err := os.Create(path)
+// startProfiles opens the profile files (a path that cannot be created is
+// a usage error before the command runs) and starts the CPU profile; ""
+// profiles nothing.
+func (g *globals) startProfiles(cpuPath, memPath string) error {
+	cpu, err := createProfile("cpuprofile", cpuPath)
 	if err != nil {
-		return usagef("--cpuprofile: %v", err)
+		return err
 	}
-	if err := pprof.StartCPUProfile(f); err != nil {
-		f.Close()
-		return usagef("--cpuprofile: %v", err)
+	if g.memProfile, err = createProfile("memprofile", memPath); err != nil {
+		if cpu != nil {
+			cpu.Close()
+		}
+		return err
+	}
+	if cpu != nil {
+		if err := pprof.StartCPUProfile(cpu); err != nil {
+			cpu.Close()
+			return usagef("--cpuprofile: %v", err)
+		}
 	}
 	return nil
 }
 
-// writeMemProfile writes a heap profile to path; "" writes nothing. Its
-// alloc_space sample counts every byte allocated since the start, which on
-// a machine where fresh memory is costly to touch points at the allocations
-// worth removing.
-func writeMemProfile(path string) error {
+// createProfile creates the file of a profile flag; "" creates none.
+func createProfile(flag, path string) (*os.File, error) {
 	if path == "" {
-		return nil
+		return nil, nil
 	}
 	f, err := os.Create(path)
 	if err != nil {
-		return usagef("--memprofile: %v", err)
+		return nil, usagef("--%s: %v", flag, err)
 	}
+	return f, nil
+}
+
+// writeMemProfile writes the heap profile, if asked for. Its alloc_space
+// sample counts every byte allocated since the start, which on a machine
+// where fresh memory is costly to touch points at the allocations worth
+// removing.
+func (g *globals) writeMemProfile() error {
+	if g.memProfile == nil {
+		return nil
+	}
+	f := g.memProfile
+	g.memProfile = nil
 	if err := pprof.Lookup("allocs").WriteTo(f, 0); err != nil {
 		f.Close()
 		return fmt.Errorf("--memprofile: %w", err)

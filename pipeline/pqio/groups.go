@@ -45,153 +45,133 @@ func (g *Groups) Rows(i int) int { return int(g.rows[i]) }
 // Close closes the file.
 func (g *Groups) Close() error { return g.f.Close() }
 
-// Strings holds one column of strings, or of lists of strings, over the
-// rows of one row group: row r's values are Values[Starts[r]:Starts[r+1]].
-// A required column has one value per row; a null or an empty list has
-// none. The values of a page without a dictionary are substrings of one
-// string allocated for the page, so they cost no allocation each. Values
-// stay valid after the next read, while the slices Values and Starts are
-// overwritten by it.
-type Strings struct {
-	Values []string
+// GroupColumn holds one column, or list column, over the rows of one row
+// group: row r's values are Values[Starts[r]:Starts[r+1]]. A required
+// column has one value per row; a null or an empty list has none. A read
+// overwrites the slices Values and Starts.
+type GroupColumn[V any] struct {
+	Values []V
 	Starts []int32
 }
 
 // Row returns the values of row r.
-func (s *Strings) Row(r int) []string {
-	return s.Values[s.Starts[r]:s.Starts[r+1]:s.Starts[r+1]]
+func (c *GroupColumn[V]) Row(r int) []V {
+	return c.Values[c.Starts[r]:c.Starts[r+1]:c.Starts[r+1]]
 }
 
-// One returns the first value of row r, or "" when it has none.
-func (s *Strings) One(r int) string {
-	if s.Starts[r] == s.Starts[r+1] {
-		return ""
+// One returns the first value of row r, or the zero value when it has none.
+func (c *GroupColumn[V]) One(r int) V {
+	if c.Starts[r] == c.Starts[r+1] {
+		var zero V
+		return zero
 	}
-	return s.Values[s.Starts[r]]
+	return c.Values[c.Starts[r]]
 }
 
-// Int64s is Strings for a column of int32 or int64 values (timestamps and
-// unsigned integers included, as their two's-complement int64).
-type Int64s struct {
-	Values []int64
-	Starts []int32
-}
+// Strings is a column of strings (byte arrays). The values of a page
+// without a dictionary are substrings of one string allocated for the
+// page, so they cost no allocation each, and they stay valid after the
+// next read.
+type Strings = GroupColumn[string]
 
-// One returns the first value of row r, or 0 when it has none.
-func (s *Int64s) One(r int) int64 {
-	if s.Starts[r] == s.Starts[r+1] {
-		return 0
-	}
-	return s.Values[s.Starts[r]]
-}
+// Int64s is a column of int32 or int64 values (timestamps and unsigned
+// integers included, as their two's-complement int64).
+type Int64s = GroupColumn[int64]
 
-// Bools is Strings for a column of booleans.
-type Bools struct {
-	Values []bool
-	Starts []int32
-}
-
-// One returns the first value of row r, or false when it has none.
-func (s *Bools) One(r int) bool {
-	return s.Starts[r] != s.Starts[r+1] && s.Values[s.Starts[r]]
-}
+// Bools is a column of booleans.
+type Bools = GroupColumn[bool]
 
 // ReadStrings reads one byte-array column (or list of them) of row group
 // group into s.
 func (g *Groups) ReadStrings(group int, column string, s *Strings) error {
-	s.Values, s.Starts = s.Values[:0], s.Starts[:0]
-	next := func() int32 { return int32(len(s.Values)) }
-	vals := make([]parquet.Value, columnBatch)
-	err := g.eachPage(group, column, isBytes, func(page parquet.Page, maxDef byte) error {
-		if len(s.Values) > math.MaxInt32-int(page.NumValues()) {
-			return fmt.Errorf("read %s column %q: row group %d holds over 2^31 values", g.path, column, group)
-		}
-		if page.Dictionary() != nil || page.Type().Kind() != parquet.ByteArray {
-			return pageSlots(page, vals, &s.Starts, next, func(v parquet.Value) {
-				s.Values = append(s.Values, string(v.ByteArray()))
-			})
-		}
-		d := page.Data()
-		data, offsets := d.ByteArray()
-		// The page's values are consecutive in data: one string holds them
-		// all, and each value is a substring of it.
-		all := string(data)
-		if len(page.RepetitionLevels()) == 0 && len(page.DefinitionLevels()) == 0 {
-			// A required top-level column: one value per row.
-			for k := range len(offsets) - 1 {
-				s.Starts = append(s.Starts, next())
+	return readColumn(g, group, column, isBytes, s, func(v parquet.Value) string { return string(v.ByteArray()) },
+		func(page parquet.Page, maxDef byte, next func() int32) (bool, error) {
+			if page.Dictionary() != nil || page.Type().Kind() != parquet.ByteArray {
+				return false, nil
+			}
+			d := page.Data()
+			data, offsets := d.ByteArray()
+			// The page's values are consecutive in data: one string holds
+			// them all, and each value is a substring of it.
+			all := string(data)
+			if len(page.RepetitionLevels()) == 0 && len(page.DefinitionLevels()) == 0 {
+				// A required top-level column: one value per row.
+				for k := range len(offsets) - 1 {
+					s.Starts = append(s.Starts, next())
+					s.Values = append(s.Values, all[offsets[k]:offsets[k+1]])
+				}
+				return true, nil
+			}
+			return true, g.fastSlots(page, maxDef, column, &s.Starts, next, len(offsets)-1, func(k int) {
 				s.Values = append(s.Values, all[offsets[k]:offsets[k+1]])
-			}
-			return nil
-		}
-		k := 0
-		err := levelSlots(page, maxDef, &s.Starts, next, func() error {
-			if k+1 >= len(offsets) {
-				return fmt.Errorf("read %s column %q: a page has more non-null level slots than its %d values", g.path, column, len(offsets)-1)
-			}
-			s.Values = append(s.Values, all[offsets[k]:offsets[k+1]])
-			k++
-			return nil
+			})
 		})
-		if err == nil && k != len(offsets)-1 {
-			err = fmt.Errorf("read %s column %q: a page with %d values has %d non-null level slots", g.path, column, len(offsets)-1, k)
-		}
-		return err
-	})
-	if err != nil {
-		return err
-	}
-	s.Starts = append(s.Starts, next())
-	return g.checkRows(group, column, s.Starts)
 }
 
 // ReadInt64s reads one int32 or int64 column (or list of them) of row group
 // group into s.
 func (g *Groups) ReadInt64s(group int, column string, s *Int64s) error {
-	s.Values, s.Starts = s.Values[:0], s.Starts[:0]
-	next := func() int32 { return int32(len(s.Values)) }
-	vals := make([]parquet.Value, columnBatch)
 	var wide []int64
-	err := g.eachPage(group, column, isInt, func(page parquet.Page, maxDef byte) error {
-		data, ok := int64Data(page, &wide)
-		if !ok {
-			return pageSlots(page, vals, &s.Starts, next, func(v parquet.Value) { s.Values = append(s.Values, v.Int64()) })
-		}
-		k := 0
-		err := levelSlots(page, maxDef, &s.Starts, next, func() error {
-			if k >= len(data) {
-				return fmt.Errorf("read %s column %q: a page has more non-null level slots than its %d values", g.path, column, len(data))
+	return readColumn(g, group, column, isInt, s, parquet.Value.Int64,
+		func(page parquet.Page, maxDef byte, next func() int32) (bool, error) {
+			data, ok := int64Data(page, &wide)
+			if !ok {
+				return false, nil
 			}
-			s.Values = append(s.Values, data[k])
-			k++
-			return nil
+			return true, g.fastSlots(page, maxDef, column, &s.Starts, next, len(data), func(k int) {
+				s.Values = append(s.Values, data[k])
+			})
 		})
-		if err == nil && k != len(data) {
-			err = fmt.Errorf("read %s column %q: a page with %d values has %d non-null level slots", g.path, column, len(data), k)
-		}
-		return err
-	})
-	if err != nil {
-		return err
-	}
-	s.Starts = append(s.Starts, next())
-	return g.checkRows(group, column, s.Starts)
 }
 
 // ReadBools reads one boolean column (or list of them) of row group group
 // into s.
 func (g *Groups) ReadBools(group int, column string, s *Bools) error {
-	s.Values, s.Starts = s.Values[:0], s.Starts[:0]
-	next := func() int32 { return int32(len(s.Values)) }
+	return readColumn(g, group, column, func(k parquet.Kind) bool { return k == parquet.Boolean }, s, parquet.Value.Boolean,
+		func(parquet.Page, byte, func() int32) (bool, error) { return false, nil })
+}
+
+// readColumn reads one column of row group group into c: each page through
+// fast, which reports whether it took the page, or else value by value
+// through parquet.Value, converted by conv.
+func readColumn[V any](g *Groups, group int, column string, kindOK func(parquet.Kind) bool, c *GroupColumn[V],
+	conv func(parquet.Value) V, fast func(page parquet.Page, maxDef byte, next func() int32) (bool, error)) error {
+	c.Values, c.Starts = c.Values[:0], c.Starts[:0]
+	next := func() int32 { return int32(len(c.Values)) }
 	vals := make([]parquet.Value, columnBatch)
-	err := g.eachPage(group, column, func(k parquet.Kind) bool { return k == parquet.Boolean }, func(page parquet.Page, _ byte) error {
-		return pageSlots(page, vals, &s.Starts, next, func(v parquet.Value) { s.Values = append(s.Values, v.Boolean()) })
+	err := g.eachPage(group, column, kindOK, func(page parquet.Page, maxDef byte) error {
+		if len(c.Values) > math.MaxInt32-int(page.NumValues()) {
+			return fmt.Errorf("read %s column %q: row group %d holds over 2^31 values", g.path, column, group)
+		}
+		if ok, err := fast(page, maxDef, next); ok || err != nil {
+			return err
+		}
+		return pageSlots(page, vals, &c.Starts, next, func(v parquet.Value) { c.Values = append(c.Values, conv(v)) })
 	})
 	if err != nil {
 		return err
 	}
-	s.Starts = append(s.Starts, next())
-	return g.checkRows(group, column, s.Starts)
+	c.Starts = append(c.Starts, next())
+	return g.checkRows(group, column, c.Starts)
+}
+
+// fastSlots walks the level slots of a page whose n non-null values the
+// caller reads from its buffers: value(k) takes the k-th. It reports a page
+// whose levels and values disagree.
+func (g *Groups) fastSlots(page parquet.Page, maxDef byte, column string, starts *[]int32, next func() int32, n int, value func(k int)) error {
+	k := 0
+	err := levelSlots(page, maxDef, starts, next, func() error {
+		if k >= n {
+			return fmt.Errorf("read %s column %q: a page has more non-null level slots than its %d values", g.path, column, n)
+		}
+		value(k)
+		k++
+		return nil
+	})
+	if err == nil && k != n {
+		err = fmt.Errorf("read %s column %q: a page with %d values has %d non-null level slots", g.path, column, n, k)
+	}
+	return err
 }
 
 // isBytes accepts the physical types ReadStrings and EachBytes read.
