@@ -10,7 +10,8 @@
 # left out and the scores against the planted groups (takedown eval with the
 # generator's truth file); then the cluster stage again with the default
 # signals (co_reply and co_hashtag_seq added), with --window auto and with
-# --compat cnt (the toolkit's own networks), each with its wall time, peak RSS
+# --compat cnt (the toolkit's own networks, after the fingerprint stage again
+# with the toolkit's keys), each with its wall time, peak RSS
 # and stats.
 #
 # Usage: bash scripts/bench-cluster.sh [ROWS]   (default 1000000)
@@ -90,6 +91,9 @@ cluster_stats
 "$td" eval --truth "$dir/$name.truth.csv" "local/$name"
 
 echo "== --compat cnt (also the coordination-network-toolkit's co_tweet/co_retweet/co_link networks)"
+# The toolkit's text and URL keys are computed only when --compat cnt asks
+# for them, so the fingerprint stage runs again first.
+measure "fprint cnt" fingerprint --compat cnt "local/$name"
 measure "cluster cnt" cluster --compat cnt "local/$name"
 cluster_stats
 run=$(dirname "$(ls -t "$ws"/runs/local/"$name"/cluster/*/manifest.json | head -1)")
