@@ -5,5 +5,6 @@ package main
 import "os"
 
 func main() {
+	adviseHugePages()
 	os.Exit(run(os.Args, os.Stdout, os.Stderr))
 }
