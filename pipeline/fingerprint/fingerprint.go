@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"log/slog"
 	"path/filepath"
+	"reflect"
 	"runtime"
 	"slices"
 	"strings"
@@ -54,9 +55,10 @@ type Params struct {
 	MinHashBands int `json:"minhash_bands"`
 	// ShingleSize is the number of words per MinHash shingle.
 	ShingleSize int `json:"shingle_size"`
-	// MinHash turns the MinHash band keys on. They cost about as much CPU
-	// as the rest of the stage and only the cluster stage's near_text signal
-	// reads them, so the runner sets this when near_text is asked for.
+	// MinHash turns the MinHash band keys on. With 121 permutations they
+	// cost about as much CPU as the rest of the stage; with the default 64,
+	// about a quarter of the stage's CPU. Only the cluster stage's near_text
+	// signal reads them, so the runner sets this when near_text is asked for.
 	MinHash bool `json:"minhash"`
 	// CNT turns on the cnt_text_key and cnt_url_keys columns, the
 	// coordination-network-toolkit's own text and URL keys. Only the cluster
@@ -186,7 +188,8 @@ func Run(ctx context.Context, in Input, p Params, outDir string, log *slog.Logge
 }
 
 // postKeys holds the columns of the posts table the stage reads (the
-// reader skips the others). Its tags must equal schema.Post's; a test checks.
+// reader skips the others); its tags name them (postColumn). They must
+// equal schema.Post's; a test checks.
 type postKeys struct {
 	PostID         string   `parquet:"post_id"`
 	AccountID      string   `parquet:"account_id"`
@@ -323,6 +326,14 @@ func (pg *postGroup) post(r int) postKeys {
 	}
 }
 
+// postColumn returns the posts-table column of a postKeys field: the name
+// in its tag.
+func postColumn(field string) string {
+	f, _ := reflect.TypeFor[postKeys]().FieldByName(field)
+	name, _, _ := strings.Cut(f.Tag.Get("parquet"), ",")
+	return name
+}
+
 // readPosts reads the posts table one row group at a time into buffers
 // taken from free and sends them, in file order, to out.
 func readPosts(ctx context.Context, path string, free <-chan *postGroup, out chan<- *postGroup) error {
@@ -339,21 +350,21 @@ func readPosts(ctx context.Context, path string, free <-chan *postGroup, out cha
 			return ctx.Err()
 		}
 		for _, c := range []struct {
-			name string
-			into *pqio.Strings
+			field string
+			into  *pqio.Strings
 		}{
-			{"post_id", &pg.ids}, {"account_id", &pg.accounts}, {"text", &pg.texts},
-			{"reply_to_post_id", &pg.replies}, {"repost_of_post_id", &pg.reposts},
-			{"hashtags", &pg.hashtags}, {"urls", &pg.urls},
+			{"PostID", &pg.ids}, {"AccountID", &pg.accounts}, {"Text", &pg.texts},
+			{"ReplyToPostID", &pg.replies}, {"RepostOfPostID", &pg.reposts},
+			{"Hashtags", &pg.hashtags}, {"URLs", &pg.urls},
 		} {
-			if err := g.ReadStrings(gi, c.name, c.into); err != nil {
+			if err := g.ReadStrings(gi, postColumn(c.field), c.into); err != nil {
 				return err
 			}
 		}
-		if err := g.ReadInt64s(gi, "posted_at", &pg.postedAt); err != nil {
+		if err := g.ReadInt64s(gi, postColumn("PostedAt"), &pg.postedAt); err != nil {
 			return err
 		}
-		if err := g.ReadBools(gi, "is_repost", &pg.isRepost); err != nil {
+		if err := g.ReadBools(gi, postColumn("IsRepost"), &pg.isRepost); err != nil {
 			return err
 		}
 		pg.n = g.Rows(gi)

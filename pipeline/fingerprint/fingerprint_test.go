@@ -163,6 +163,9 @@ func TestPostKeysTags(t *testing.T) {
 		if !ok || pf.Type != f.Type || pf.Tag != f.Tag {
 			t.Errorf("postKeys.%s %s %q does not match schema.Post", f.Name, f.Type, f.Tag)
 		}
+		if col := postColumn(f.Name); col == "" || !strings.HasPrefix(string(f.Tag), `parquet:"`+col) {
+			t.Errorf("postColumn(%s) = %q, tag %q", f.Name, col, f.Tag)
+		}
 	}
 }
 
