@@ -821,10 +821,6 @@ func TestLoadMatchesRows(t *testing.T) {
 	// occurrence, and count each dropped one as an item.
 	for _, sd := range d.signals {
 		all := want[sd.name]
-		n := map[string]int{}
-		for _, x := range all {
-			n[x.item]++
-		}
 		var got []o
 		for _, x := range sd.occ {
 			if d.times[x.post] != x.t {
@@ -834,7 +830,8 @@ func TestLoadMatchesRows(t *testing.T) {
 		}
 		slices.SortFunc(got, less)
 		slices.SortFunc(all, less)
-		var gotShared, wantShared []o
+		wantShared, singles, n := sharedAndSingles(all, func(x o) string { return x.item })
+		var gotShared []o
 		gotSingles := 0
 		for _, x := range got {
 			if n[x.item] > 1 {
@@ -844,14 +841,6 @@ func TestLoadMatchesRows(t *testing.T) {
 			gotSingles++
 			if _, found := slices.BinarySearchFunc(all, x, less); !found {
 				t.Errorf("%s: occurrence %+v is not in the table", sd.name, x)
-			}
-		}
-		singles := 0
-		for _, x := range all {
-			if n[x.item] > 1 {
-				wantShared = append(wantShared, x)
-			} else {
-				singles++
 			}
 		}
 		if len(wantShared) == 0 || !slices.Equal(gotShared, wantShared) {

@@ -81,19 +81,7 @@ func TestSharedFilter(t *testing.T) {
 			}
 			occs = append(occs, occ{item: item, post: uint32(i)})
 		}
-		count := map[uint64]int{}
-		for _, o := range occs {
-			count[o.item]++
-		}
-		var shared []occ
-		singles := 0
-		for _, o := range occs {
-			if count[o.item] > 1 {
-				shared = append(shared, o)
-			} else {
-				singles++
-			}
-		}
+		shared, singles, count := sharedAndSingles(occs, func(o occ) uint64 { return o.item })
 		// Two goroutines over halves of one filter, as load does with
 		// spans, and the plain add.
 		f, g := newSharedFilter(len(occs)), newSharedFilter(len(occs))
@@ -267,4 +255,22 @@ func TestMinAffinity(t *testing.T) {
 	if out := run(t, rows, p); out.stats.Clusters != 2 {
 		t.Fatalf("without the filter: %d clusters", out.stats.Clusters)
 	}
+}
+
+// sharedAndSingles counts the items of xs (key gives an element's item) and
+// returns the elements whose item occurs more than once, in order, the
+// number of the others, and the counts.
+func sharedAndSingles[T any, K comparable](xs []T, key func(T) K) (shared []T, singles int, count map[K]int) {
+	count = map[K]int{}
+	for _, x := range xs {
+		count[key(x)]++
+	}
+	for _, x := range xs {
+		if count[key(x)] > 1 {
+			shared = append(shared, x)
+		} else {
+			singles++
+		}
+	}
+	return shared, singles, count
 }
