@@ -11,7 +11,7 @@ go build -o "$out/takedown" ./cmd/takedown
 go build -o "$out/peakrss" ./scripts/peakrss
 
 echo "== Go benchmarks"
-go test -run '^$' -bench . -benchmem -benchtime 3x ./pipeline/... | grep -E '^(Benchmark|ok|PASS)' || true
+go test -run '^$' -bench . -benchmem -benchtime 3x ./pipeline/... ./internal/... | grep -E '^(Benchmark|ok|PASS)' || true
 
 echo "== whole pipeline (normalize -> summarize) on generated archives"
 printf '%-10s %-12s %10s %14s %12s\n' posts stage wall_s posts_per_s peak_MiB

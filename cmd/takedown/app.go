@@ -18,9 +18,9 @@ import (
 	"github.com/takedown-research/takedown/datasets"
 	"github.com/takedown-research/takedown/pipeline/fetch"
 	"github.com/takedown-research/takedown/pipeline/normalize"
-	"github.com/takedown-research/takedown/pipeline/pqio"
-	"github.com/takedown-research/takedown/pipeline/runner"
-	"github.com/takedown-research/takedown/pipeline/store"
+	"github.com/takedown-research/takedown/internal/pqio"
+	"github.com/takedown-research/takedown/internal/runner"
+	"github.com/takedown-research/takedown/internal/store"
 )
 
 // Exit codes. docs/reproducibility.md documents this table; keep them stable.

@@ -13,7 +13,7 @@ import (
 
 	"github.com/takedown-research/takedown/datasets"
 	"github.com/takedown-research/takedown/pipeline/fetch"
-	"github.com/takedown-research/takedown/pipeline/store"
+	"github.com/takedown-research/takedown/internal/store"
 )
 
 func datasetsCommand(g *globals) *cli.Command {

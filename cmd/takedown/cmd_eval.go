@@ -7,10 +7,10 @@ import (
 
 	"github.com/urfave/cli/v2"
 
-	"github.com/takedown-research/takedown/pipeline/evaluate"
-	"github.com/takedown-research/takedown/pipeline/pqio"
-	"github.com/takedown-research/takedown/pipeline/schema"
-	"github.com/takedown-research/takedown/pipeline/store"
+	"github.com/takedown-research/takedown/internal/evaluate"
+	"github.com/takedown-research/takedown/internal/pqio"
+	"github.com/takedown-research/takedown/internal/schema"
+	"github.com/takedown-research/takedown/internal/store"
 )
 
 // evalOptions are the flags of `takedown eval`.

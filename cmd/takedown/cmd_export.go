@@ -10,7 +10,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
-	"github.com/takedown-research/takedown/pipeline/pqio"
+	"github.com/takedown-research/takedown/internal/pqio"
 )
 
 // exportOptions are the flags of `takedown export`.

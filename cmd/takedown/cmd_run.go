@@ -13,7 +13,7 @@ import (
 	"github.com/takedown-research/takedown/pipeline/cluster"
 	"github.com/takedown-research/takedown/pipeline/fetch"
 	"github.com/takedown-research/takedown/pipeline/normalize"
-	"github.com/takedown-research/takedown/pipeline/runner"
+	"github.com/takedown-research/takedown/internal/runner"
 )
 
 const defaultDataset = "demo"

@@ -7,7 +7,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
-	"github.com/takedown-research/takedown/pipeline/pqio"
+	"github.com/takedown-research/takedown/internal/pqio"
 )
 
 // showOptions are the flags of `takedown show`.

@@ -6,7 +6,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
-	"github.com/takedown-research/takedown/pipeline/runner"
+	"github.com/takedown-research/takedown/internal/runner"
 )
 
 func statusCommand(g *globals) *cli.Command {

@@ -6,7 +6,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
-	"github.com/takedown-research/takedown/pipeline/synth"
+	"github.com/takedown-research/takedown/internal/synth"
 )
 
 func synthCommand(g *globals) *cli.Command {

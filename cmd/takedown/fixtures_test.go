@@ -12,7 +12,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/takedown-research/takedown/pipeline/synth"
+	"github.com/takedown-research/takedown/internal/synth"
 )
 
 // startFixtureServer serves a synthetic release laid out like the Twitter

@@ -15,7 +15,7 @@ import (
 	"strings"
 	"sync"
 
-	"github.com/takedown-research/takedown/pipeline/pqio"
+	"github.com/takedown-research/takedown/internal/pqio"
 )
 
 // CompatCNT is the Params.Compat value that also writes the

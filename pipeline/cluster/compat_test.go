@@ -8,7 +8,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/takedown-research/takedown/pipeline/schema"
+	"github.com/takedown-research/takedown/internal/schema"
 )
 
 // TestCompatCNT checks the toolkit's semantics on a fixture whose expected

@@ -13,7 +13,7 @@ import (
 	"gonum.org/v1/gonum/graph"
 	"gonum.org/v1/gonum/graph/community"
 
-	"github.com/takedown-research/takedown/pipeline/schema"
+	"github.com/takedown-research/takedown/internal/schema"
 )
 
 // ClusterID returns the id of the cluster whose members are the given

@@ -12,8 +12,8 @@ import (
 	"sync"
 	"sync/atomic"
 
-	"github.com/takedown-research/takedown/pipeline/pqio"
-	"github.com/takedown-research/takedown/pipeline/schema"
+	"github.com/takedown-research/takedown/internal/pqio"
+	"github.com/takedown-research/takedown/internal/schema"
 )
 
 // data is the fingerprints table reduced to what the sweep needs. Accounts

@@ -10,7 +10,7 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/takedown-research/takedown/pipeline/schema"
+	"github.com/takedown-research/takedown/internal/schema"
 )
 
 func TestShinglesAndJaccard(t *testing.T) {

@@ -6,7 +6,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/takedown-research/takedown/pipeline/schema"
+	"github.com/takedown-research/takedown/internal/schema"
 )
 
 // windowFixture is a set of URLs whose coordination interval is worked out

@@ -19,7 +19,7 @@ import (
 	"time"
 
 	"github.com/takedown-research/takedown/datasets"
-	"github.com/takedown-research/takedown/pipeline/store"
+	"github.com/takedown-research/takedown/internal/store"
 )
 
 // DownloadOptions say how fetch downloads. None of them changes what lands

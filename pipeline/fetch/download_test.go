@@ -22,7 +22,7 @@ import (
 	"time"
 
 	"github.com/takedown-research/takedown/datasets"
-	"github.com/takedown-research/takedown/pipeline/store"
+	"github.com/takedown-research/takedown/internal/store"
 )
 
 // body is a deterministic file of n bytes (CSV-like text).

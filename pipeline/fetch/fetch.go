@@ -23,9 +23,9 @@ import (
 	"strings"
 
 	"github.com/takedown-research/takedown/datasets"
-	"github.com/takedown-research/takedown/pipeline/archive"
-	"github.com/takedown-research/takedown/pipeline/store"
-	"github.com/takedown-research/takedown/pipeline/synth"
+	"github.com/takedown-research/takedown/internal/archive"
+	"github.com/takedown-research/takedown/internal/store"
+	"github.com/takedown-research/takedown/internal/synth"
 )
 
 // Name is the stage name.

@@ -10,7 +10,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/takedown-research/takedown/pipeline/schema"
+	"github.com/takedown-research/takedown/internal/schema"
 )
 
 const cntHeader = "message_id,user_id,username,repost_id,reply_id,message,timestamp,urls\n"

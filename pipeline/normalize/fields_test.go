@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/takedown-research/takedown/pipeline/schema"
+	"github.com/takedown-research/takedown/internal/schema"
 	"unicode/utf8"
 )
 

@@ -3,7 +3,7 @@ package normalize
 import (
 	"strings"
 
-	"github.com/takedown-research/takedown/pipeline/schema"
+	"github.com/takedown-research/takedown/internal/schema"
 )
 
 // FormatFiveThirtyEight is the FiveThirtyEight / Clemson University IRA

@@ -12,8 +12,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/takedown-research/takedown/pipeline/pqio"
-	"github.com/takedown-research/takedown/pipeline/schema"
+	"github.com/takedown-research/takedown/internal/pqio"
+	"github.com/takedown-research/takedown/internal/schema"
 )
 
 // Headers of the two twitter-io tweets layouts and the users layout.

@@ -4,7 +4,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/takedown-research/takedown/pipeline/schema"
+	"github.com/takedown-research/takedown/internal/schema"
 )
 
 // FormatNBC is NBC News' 2018 release of deleted IRA tweets: tweets.csv and

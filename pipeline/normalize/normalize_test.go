@@ -13,7 +13,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/takedown-research/takedown/pipeline/schema"
+	"github.com/takedown-research/takedown/internal/schema"
 )
 
 func TestParamsValidate(t *testing.T) {

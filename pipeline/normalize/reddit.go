@@ -4,7 +4,7 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/takedown-research/takedown/pipeline/schema"
+	"github.com/takedown-research/takedown/internal/schema"
 )
 
 // FormatReddit is the archive of Reddit's April 2018 list of suspicious

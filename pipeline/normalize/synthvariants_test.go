@@ -8,8 +8,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/takedown-research/takedown/pipeline/schema"
-	"github.com/takedown-research/takedown/pipeline/synth"
+	"github.com/takedown-research/takedown/internal/schema"
+	"github.com/takedown-research/takedown/internal/synth"
 )
 
 // TestSynthVariants normalizes every quirk variant of the synthetic

@@ -1,7 +1,7 @@
 package normalize
 
 import (
-	"github.com/takedown-research/takedown/pipeline/schema"
+	"github.com/takedown-research/takedown/internal/schema"
 )
 
 // FormatTwitterIO is the Twitter/X information-operations layout

@@ -19,8 +19,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/takedown-research/takedown/pipeline/runner"
-	"github.com/takedown-research/takedown/pipeline/store"
+	"github.com/takedown-research/takedown/internal/runner"
+	"github.com/takedown-research/takedown/internal/store"
 	"github.com/takedown-research/takedown/pipeline/summarize"
 )
 

@@ -4,8 +4,8 @@ import (
 	"fmt"
 	"path/filepath"
 
-	"github.com/takedown-research/takedown/pipeline/pqio"
-	"github.com/takedown-research/takedown/pipeline/schema"
+	"github.com/takedown-research/takedown/internal/pqio"
+	"github.com/takedown-research/takedown/internal/schema"
 )
 
 // creationCounts returns the accounts created per UTC day, for sorted days,

@@ -7,7 +7,7 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/takedown-research/takedown/pipeline/schema"
+	"github.com/takedown-research/takedown/internal/schema"
 )
 
 // Limits of the network picture in report.html.

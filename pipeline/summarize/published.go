@@ -7,8 +7,8 @@ import (
 	"strings"
 
 	"github.com/takedown-research/takedown/datasets"
-	"github.com/takedown-research/takedown/pipeline/pqio"
-	"github.com/takedown-research/takedown/pipeline/schema"
+	"github.com/takedown-research/takedown/internal/pqio"
+	"github.com/takedown-research/takedown/internal/schema"
 )
 
 // notComputed is the computed value of a published figure summarize cannot

@@ -9,7 +9,7 @@ import (
 	"testing"
 
 	"github.com/takedown-research/takedown/datasets"
-	"github.com/takedown-research/takedown/pipeline/schema"
+	"github.com/takedown-research/takedown/internal/schema"
 )
 
 func TestAccountCreationTables(t *testing.T) {

@@ -8,8 +8,8 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/takedown-research/takedown/pipeline/pqio"
-	"github.com/takedown-research/takedown/pipeline/schema"
+	"github.com/takedown-research/takedown/internal/pqio"
+	"github.com/takedown-research/takedown/internal/schema"
 )
 
 // clusterView is one cluster with its ranked lists, shared by the tables and

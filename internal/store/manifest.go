@@ -21,8 +21,8 @@ const ManifestName = "manifest.json"
 
 // Code version and VCS revision of the binary, injected at build time with
 //
-//	-ldflags "-X github.com/takedown-research/takedown/pipeline/store.CodeVersion=v0.1.0
-//	          -X github.com/takedown-research/takedown/pipeline/store.Revision=$(git rev-parse HEAD)"
+//	-ldflags "-X github.com/takedown-research/takedown/internal/store.CodeVersion=v0.1.0
+//	          -X github.com/takedown-research/takedown/internal/store.Revision=$(git rev-parse HEAD)"
 //
 // They are provenance only and never enter a run id.
 var (

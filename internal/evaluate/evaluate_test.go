@@ -7,8 +7,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/takedown-research/takedown/pipeline/pqio"
-	"github.com/takedown-research/takedown/pipeline/schema"
+	"github.com/takedown-research/takedown/internal/pqio"
+	"github.com/takedown-research/takedown/internal/schema"
 )
 
 const synthTruth = `account_id,group,role,behaviours

@@ -8,7 +8,7 @@ import (
 	"testing"
 
 	"github.com/takedown-research/takedown/datasets"
-	"github.com/takedown-research/takedown/pipeline/store"
+	"github.com/takedown-research/takedown/internal/store"
 	"github.com/takedown-research/takedown/pipeline/summarize"
 )
 

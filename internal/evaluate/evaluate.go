@@ -15,8 +15,8 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/takedown-research/takedown/pipeline/pqio"
-	"github.com/takedown-research/takedown/pipeline/schema"
+	"github.com/takedown-research/takedown/internal/pqio"
+	"github.com/takedown-research/takedown/internal/schema"
 )
 
 // Truth formats ReadTruth recognises by their header.

@@ -15,8 +15,8 @@ import (
 	"github.com/takedown-research/takedown/pipeline/fetch"
 	"github.com/takedown-research/takedown/pipeline/fingerprint"
 	"github.com/takedown-research/takedown/pipeline/normalize"
-	"github.com/takedown-research/takedown/pipeline/schema"
-	"github.com/takedown-research/takedown/pipeline/store"
+	"github.com/takedown-research/takedown/internal/schema"
+	"github.com/takedown-research/takedown/internal/store"
 	"github.com/takedown-research/takedown/pipeline/summarize"
 )
 

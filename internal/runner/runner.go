@@ -25,9 +25,9 @@ import (
 	"github.com/takedown-research/takedown/pipeline/cluster"
 	"github.com/takedown-research/takedown/pipeline/fetch"
 	"github.com/takedown-research/takedown/pipeline/normalize"
-	"github.com/takedown-research/takedown/pipeline/pqio"
-	"github.com/takedown-research/takedown/pipeline/schema"
-	"github.com/takedown-research/takedown/pipeline/store"
+	"github.com/takedown-research/takedown/internal/pqio"
+	"github.com/takedown-research/takedown/internal/schema"
+	"github.com/takedown-research/takedown/internal/store"
 )
 
 // Errors the CLI maps to exit codes.
