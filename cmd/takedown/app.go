@@ -16,11 +16,11 @@ import (
 	"golang.org/x/term"
 
 	"github.com/takedown-research/takedown/datasets"
-	"github.com/takedown-research/takedown/pipeline/fetch"
-	"github.com/takedown-research/takedown/pipeline/normalize"
 	"github.com/takedown-research/takedown/internal/pqio"
 	"github.com/takedown-research/takedown/internal/runner"
 	"github.com/takedown-research/takedown/internal/store"
+	"github.com/takedown-research/takedown/pipeline/fetch"
+	"github.com/takedown-research/takedown/pipeline/normalize"
 )
 
 // Exit codes. docs/reproducibility.md documents this table; keep them stable.

@@ -12,8 +12,8 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/takedown-research/takedown/datasets"
-	"github.com/takedown-research/takedown/pipeline/fetch"
 	"github.com/takedown-research/takedown/internal/store"
+	"github.com/takedown-research/takedown/pipeline/fetch"
 )
 
 func datasetsCommand(g *globals) *cli.Command {

@@ -10,10 +10,10 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/takedown-research/takedown/internal/runner"
 	"github.com/takedown-research/takedown/pipeline/cluster"
 	"github.com/takedown-research/takedown/pipeline/fetch"
 	"github.com/takedown-research/takedown/pipeline/normalize"
-	"github.com/takedown-research/takedown/internal/runner"
 )
 
 const defaultDataset = "demo"

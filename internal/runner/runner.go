@@ -22,12 +22,12 @@ import (
 	"time"
 
 	"github.com/takedown-research/takedown/datasets"
-	"github.com/takedown-research/takedown/pipeline/cluster"
-	"github.com/takedown-research/takedown/pipeline/fetch"
-	"github.com/takedown-research/takedown/pipeline/normalize"
 	"github.com/takedown-research/takedown/internal/pqio"
 	"github.com/takedown-research/takedown/internal/schema"
 	"github.com/takedown-research/takedown/internal/store"
+	"github.com/takedown-research/takedown/pipeline/cluster"
+	"github.com/takedown-research/takedown/pipeline/fetch"
+	"github.com/takedown-research/takedown/pipeline/normalize"
 )
 
 // Errors the CLI maps to exit codes.

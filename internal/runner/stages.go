@@ -11,12 +11,12 @@ import (
 	"strings"
 
 	"github.com/takedown-research/takedown/datasets"
+	"github.com/takedown-research/takedown/internal/schema"
+	"github.com/takedown-research/takedown/internal/store"
 	"github.com/takedown-research/takedown/pipeline/cluster"
 	"github.com/takedown-research/takedown/pipeline/fetch"
 	"github.com/takedown-research/takedown/pipeline/fingerprint"
 	"github.com/takedown-research/takedown/pipeline/normalize"
-	"github.com/takedown-research/takedown/internal/schema"
-	"github.com/takedown-research/takedown/internal/store"
 	"github.com/takedown-research/takedown/pipeline/summarize"
 )
 

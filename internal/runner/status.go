@@ -7,8 +7,8 @@ import (
 	"path/filepath"
 
 	"github.com/takedown-research/takedown/datasets"
-	"github.com/takedown-research/takedown/pipeline/fetch"
 	"github.com/takedown-research/takedown/internal/store"
+	"github.com/takedown-research/takedown/pipeline/fetch"
 )
 
 // States of a stage in Status.
