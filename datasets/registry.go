@@ -3,12 +3,13 @@
 package datasets
 
 import (
+	"github.com/takedown-research/takedown/internal/errkind"
+
 	"bytes"
 	"crypto/sha256"
 	"embed"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io/fs"
 	"sort"
@@ -22,7 +23,7 @@ import (
 var files embed.FS
 
 // ErrUnknown means no descriptor has the requested name.
-var ErrUnknown = errors.New("unknown dataset")
+var ErrUnknown = errkind.New(errkind.Usage, "unknown dataset")
 
 // File is one file of a release.
 type File struct {

@@ -15,24 +15,14 @@ import (
 	"github.com/urfave/cli/v2"
 	"golang.org/x/term"
 
-	"github.com/takedown-research/takedown/datasets"
-	"github.com/takedown-research/takedown/internal/pqio"
+	"github.com/takedown-research/takedown/internal/errkind"
 	"github.com/takedown-research/takedown/internal/runner"
 	"github.com/takedown-research/takedown/internal/store"
-	"github.com/takedown-research/takedown/pipeline/fetch"
-	"github.com/takedown-research/takedown/pipeline/normalize"
 )
 
-// Exit codes. docs/reproducibility.md documents this table; keep them stable.
-const (
-	exitOK          = 0
-	exitFailure     = 1
-	exitUsage       = 2
-	exitInput       = 3
-	exitMismatch    = 4
-	exitWorkspace   = 5
-	exitInterrupted = 130
-)
+// exitOK is the exit code of success; every other code comes from the
+// error's kind (internal/errkind, documented in docs/reproducibility.md).
+const exitOK = 0
 
 // globals are the flags every command shares.
 type globals struct {
@@ -48,13 +38,15 @@ type globals struct {
 	memProfile *os.File
 }
 
-// exitError carries an exit code chosen by a command (e.g. verify mismatch).
+// exitError is a command's own failure of a given kind (e.g. verify found
+// a mismatch), with the message to print.
 type exitError struct {
-	code int
+	kind errkind.Kind
 	msg  string
 }
 
-func (e *exitError) Error() string { return e.msg }
+func (e *exitError) Error() string      { return e.msg }
+func (e *exitError) Kind() errkind.Kind { return e.kind }
 
 // run builds the app, runs it and maps the outcome to an exit code. It is
 // what main and the testscript tests call.
@@ -66,54 +58,50 @@ func run(args []string, stdout, stderr io.Writer) int {
 	err := app.RunContext(ctx, args)
 	code := exitCode(err)
 	if err != nil && code != exitOK {
+		msg := errorMessage(err)
 		if g.log != nil && g.json {
-			g.log.Error(err.Error(), "event", "error", "exit_code", code)
+			g.log.Error(msg, "event", "error", "kind", errkind.Of(err).String(), "exit_code", code)
 		} else {
-			fmt.Fprintf(stderr, "takedown: %v\n", err)
+			fmt.Fprintf(stderr, "takedown: %s\n", msg)
 		}
 	}
 	return code
 }
 
-func exitCode(err error) int {
-	var ee *exitError
-	switch {
-	case err == nil:
-		return exitOK
-	case errors.As(err, &ee):
-		return ee.code
-	case errors.Is(err, context.Canceled):
-		return exitInterrupted
-	case errors.Is(err, runner.ErrUsage), errors.Is(err, datasets.ErrUnknown), isUsage(err),
-		errors.Is(err, runner.ErrNoTable), errors.Is(err, pqio.ErrNotSeekable):
-		return exitUsage
-	case errors.Is(err, normalize.ErrUnknownHeader), errors.Is(err, normalize.ErrCorruptArchive), errors.Is(err, normalize.ErrRecordTooLarge), errors.Is(err, normalize.ErrMixedHashing), errors.Is(err, fetch.ErrNoSource), errors.Is(err, fetch.ErrDigestMismatch), errors.Is(err, fetch.ErrBadArchive), errors.Is(err, errInput):
-		return exitInput
-	case errors.Is(err, runner.ErrMismatch):
-		return exitMismatch
-	case errors.Is(err, store.ErrWorkspace), errors.Is(err, store.ErrBusy), errors.Is(err, store.ErrLockVersion), errors.Is(err, store.ErrManifestVersion):
-		return exitWorkspace
-	case errors.Is(err, runner.ErrUpstream):
-		return exitUsage
+// errorMessage is what the user reads: a full disk and an interruption say
+// so first, whatever operation they stopped.
+func errorMessage(err error) string {
+	switch errkind.Of(err) {
+	case errkind.DiskFull:
+		return "disk full: " + err.Error() + " (free space or choose another --workspace; the unfinished run was removed)"
+	case errkind.Interrupted:
+		if errors.Is(err, context.Canceled) {
+			return "interrupted; the workspace is as it was before this run"
+		}
+		return "interrupted: " + err.Error()
 	}
-	return exitFailure
+	return err.Error()
+}
+
+// exitCode maps an error to the process exit code by its kind alone.
+func exitCode(err error) int {
+	if err == nil {
+		return exitOK
+	}
+	return errkind.Of(err).ExitCode()
 }
 
 // usageError marks errors of flag parsing and argument checks.
 type usageError struct{ err error }
 
-func (e usageError) Error() string { return e.err.Error() }
-func (e usageError) Unwrap() error { return e.err }
-
-func isUsage(err error) bool {
-	var u usageError
-	return errors.As(err, &u)
-}
+func (e usageError) Error() string    { return e.err.Error() }
+func (e usageError) Unwrap() error    { return e.err }
+func (usageError) Kind() errkind.Kind { return errkind.Usage }
 
 func usagef(format string, a ...any) error { return usageError{fmt.Errorf(format, a...)} }
 
 // errInput marks unreadable or invalid input files given on the command line.
-var errInput = errors.New("input not usable")
+var errInput = errkind.New(errkind.BadInput, "input not usable")
 
 func newApp(g *globals) *cli.App {
 	app := &cli.App{

@@ -6,6 +6,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/takedown-research/takedown/internal/errkind"
 	"github.com/takedown-research/takedown/internal/runner"
 )
 
@@ -53,7 +54,7 @@ func statusCommand(g *globals) *cli.Command {
 				}
 			}
 			if bad > 0 {
-				return &exitError{code: exitMismatch, msg: fmt.Sprintf("status: %d of %d stages not current", bad, len(st))}
+				return &exitError{kind: errkind.Mismatch, msg: fmt.Sprintf("status: %d of %d stages not current", bad, len(st))}
 			}
 			return nil
 		},

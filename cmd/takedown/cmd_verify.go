@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 
+	"github.com/takedown-research/takedown/internal/errkind"
 	"github.com/urfave/cli/v2"
 )
 
@@ -48,7 +49,7 @@ func verifyCommand(g *globals) *cli.Command {
 				}
 			}
 			if bad > 0 {
-				return &exitError{code: exitMismatch, msg: fmt.Sprintf("verify: %d of %d runs differ", bad, len(res))}
+				return &exitError{kind: errkind.Mismatch, msg: fmt.Sprintf("verify: %d of %d runs differ", bad, len(res))}
 			}
 			g.out("verified %d runs: every output recomputed byte-identical\n", len(res))
 			return nil

@@ -10,6 +10,8 @@
 package archive
 
 import (
+	"github.com/takedown-research/takedown/internal/errkind"
+
 	"archive/zip"
 	"bytes"
 	"compress/gzip"
@@ -26,9 +28,9 @@ import (
 var (
 	// ErrUnsafe means the archive breaks a safety rule: path traversal, a
 	// symlink out, too many entries, or a zip bomb.
-	ErrUnsafe = errors.New("unsafe archive")
+	ErrUnsafe = errkind.New(errkind.BadInput, "unsafe archive")
 	// ErrCorrupt means the bytes are not a readable archive.
-	ErrCorrupt = errors.New("corrupt archive")
+	ErrCorrupt = errkind.New(errkind.BadInput, "corrupt archive")
 )
 
 // Limits bound what an archive may hold.

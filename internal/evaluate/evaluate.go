@@ -6,9 +6,10 @@
 package evaluate
 
 import (
+	"github.com/takedown-research/takedown/internal/errkind"
+
 	"cmp"
 	"encoding/csv"
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -30,7 +31,7 @@ const (
 )
 
 // ErrTruthFormat means a truth file has a header this package does not know.
-var ErrTruthFormat = errors.New("unknown truth file layout")
+var ErrTruthFormat = errkind.New(errkind.BadInput, "unknown truth file layout")
 
 // Truth maps account ids to planted groups.
 type Truth struct {

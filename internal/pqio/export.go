@@ -1,6 +1,8 @@
 package pqio
 
 import (
+	"github.com/takedown-research/takedown/internal/errkind"
+
 	"bufio"
 	"encoding/base64"
 	"encoding/csv"
@@ -33,11 +35,11 @@ var Formats = []string{FormatCSV, FormatJSONL, FormatArrow}
 
 // ErrUnsupportedColumn means a Parquet column has a shape the exporter does
 // not convert (anything but a scalar or a list of scalars).
-var ErrUnsupportedColumn = errors.New("unsupported column")
+var ErrUnsupportedColumn = errkind.New(errkind.Failure, "unsupported column")
 
 // ErrNotSeekable means Arrow IPC file output was asked for on a stream such
 // as a pipe; the file format writes its footer with seeks.
-var ErrNotSeekable = errors.New("arrow output needs a file (use --out FILE)")
+var ErrNotSeekable = errkind.New(errkind.Usage, "arrow output needs a file (use --out FILE)")
 
 // leafKind is the value kind of one exported column's leaf.
 type leafKind int

@@ -9,9 +9,10 @@
 package runner
 
 import (
+	"github.com/takedown-research/takedown/internal/errkind"
+
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"log/slog"
 	"os"
@@ -33,11 +34,11 @@ import (
 // Errors the CLI maps to exit codes.
 var (
 	// ErrUsage means a parameter or argument is invalid.
-	ErrUsage = errors.New("usage")
+	ErrUsage = errkind.New(errkind.Usage, "usage")
 	// ErrUpstream means a stage's upstream stage has no current run.
-	ErrUpstream = errors.New("upstream stage not run")
+	ErrUpstream = errkind.New(errkind.Usage, "upstream stage not run")
 	// ErrMismatch means verify found outputs that differ from their manifest.
-	ErrMismatch = errors.New("verification mismatch")
+	ErrMismatch = errkind.New(errkind.Mismatch, "verification mismatch")
 )
 
 // Runner runs stages in one workspace.

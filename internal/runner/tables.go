@@ -1,7 +1,8 @@
 package runner
 
 import (
-	"errors"
+	"github.com/takedown-research/takedown/internal/errkind"
+
 	"fmt"
 	"io/fs"
 	"os"
@@ -11,7 +12,7 @@ import (
 )
 
 // ErrNoTable means no run of the dataset has the requested table.
-var ErrNoTable = errors.New("no such table")
+var ErrNoTable = errkind.New(errkind.Usage, "no such table")
 
 // TableRef locates one table of one run.
 type TableRef struct {

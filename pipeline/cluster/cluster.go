@@ -16,6 +16,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/takedown-research/takedown/internal/errkind"
 	"github.com/takedown-research/takedown/internal/pqio"
 	"github.com/takedown-research/takedown/internal/schema"
 )
@@ -59,7 +60,7 @@ const NormalizerVersion = 1
 // ErrNormalizerVersion means the fingerprints table was made by another
 // normalizer version than this stage expects; the fingerprint stage must be
 // run again.
-var ErrNormalizerVersion = errors.New("fingerprints made by another normalizer version")
+var ErrNormalizerVersion = errkind.New(errkind.Usage, "fingerprints made by another normalizer version")
 
 // Role values of schema.ClusterMember.Role.
 const (

@@ -12,9 +12,10 @@
 package fetch
 
 import (
+	"github.com/takedown-research/takedown/internal/errkind"
+
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"log/slog"
 	"os"
@@ -37,13 +38,13 @@ const Version = 1
 // Errors of fetch, mapped to exit codes by the CLI.
 var (
 	// ErrNoSource means the release cannot be fetched from what was given.
-	ErrNoSource = errors.New("no source for dataset")
+	ErrNoSource = errkind.New(errkind.BadInput, "no source for dataset")
 	// ErrDigestMismatch means a file's bytes differ from the digest the
 	// registry or a local descriptor pinned.
-	ErrDigestMismatch = errors.New("digest mismatch")
+	ErrDigestMismatch = errkind.New(errkind.BadInput, "digest mismatch")
 	// ErrBadArchive means a landed zip or gzip file is corrupt or unsafe
 	// (path traversal, symlinks out, a zip bomb).
-	ErrBadArchive = errors.New("bad archive")
+	ErrBadArchive = errkind.New(errkind.BadInput, "bad archive")
 )
 
 // Params are the fetch parameters. Fetch has none that change its output:

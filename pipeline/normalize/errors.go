@@ -1,6 +1,6 @@
 package normalize
 
-import "errors"
+import "github.com/takedown-research/takedown/internal/errkind"
 
 // Sentinel errors of the normalize stage. Each one means the input data is
 // invalid (the CLI maps them to exit code 3); the wrapping error names the
@@ -9,23 +9,23 @@ var (
 	// ErrUnknownHeader means a file's header matches no known layout. The
 	// wrapping error lists, for each layout that was tried, the columns it
 	// expected and did not find.
-	ErrUnknownHeader = errors.New("header matches no known layout")
+	ErrUnknownHeader = errkind.New(errkind.BadInput, "header matches no known layout")
 
 	// ErrCorruptArchive means a zip or gzip container cannot be read: a bad
 	// directory, a bad checksum, a stream cut short, or an unsupported
 	// compression method.
-	ErrCorruptArchive = errors.New("corrupt or unsupported archive")
+	ErrCorruptArchive = errkind.New(errkind.BadInput, "corrupt or unsupported archive")
 
 	// ErrRecordTooLarge means one CSV record grew beyond MaxRecordBytes,
 	// which in practice means a quote that is never closed. The stage stops
 	// rather than hold the rest of the file in memory.
-	ErrRecordTooLarge = errors.New("csv record too large")
+	ErrRecordTooLarge = errkind.New(errkind.BadInput, "csv record too large")
 
 	// ErrMixedHashing means a dataset combines the hashed and the unhashed
 	// form of a release (file names with "_hashed" and "_unhashed"): the
 	// same accounts would appear under two ids. Describe them as two
 	// datasets.
-	ErrMixedHashing = errors.New("hashed and unhashed files mixed in one dataset")
+	ErrMixedHashing = errkind.New(errkind.BadInput, "hashed and unhashed files mixed in one dataset")
 )
 
 // MaxRecordBytes bounds the bytes of one CSV record (the largest real tweet

@@ -1,0 +1,5 @@
+//go:build !unix
+
+package errkind
+
+func isQuota(error) bool { return false }
