@@ -288,6 +288,9 @@ func (r *Runner) plan(lock *store.Lock, desc datasets.Descriptor, def stageDef, 
 		refs = append(refs, ref)
 	}
 	sort.Slice(refs, func(i, j int) bool { return refs[i].Name < refs[j].Name })
+	if err := r.checkUpstreamTables(desc.Name, refs); err != nil {
+		return nil, err
+	}
 	return refs, nil
 }
 

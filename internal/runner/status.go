@@ -85,6 +85,7 @@ func (r *Runner) Status(dataset string) ([]StageStatus, error) {
 		if m.StageVersion != def.version {
 			s.Reasons = append(s.Reasons, fmt.Sprintf("stage version changed: run made by v%d, this program is v%d", m.StageVersion, def.version))
 		}
+		s.Reasons = append(s.Reasons, tableVersionReasons(desc.Name, def.name, e.RunID, m.Outputs)...)
 		if upstreamBad != "" {
 			s.Reasons = append(s.Reasons, fmt.Sprintf("upstream stage %s is not current", upstreamBad))
 		} else if inputs, err := r.plan(lock, desc, def, ""); err != nil {

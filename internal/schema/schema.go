@@ -29,12 +29,20 @@ const (
 )
 
 // Versions of each table's layout. A version changes when a column is added,
-// removed or changes meaning; readers reject versions they do not know.
+// removed or changes meaning; readers reject versions they do not know (the
+// runner checks the version an upstream run's manifest records before a
+// stage reads its table). The version is recorded in the manifest, not in the
+// run id: bump the version of the stage that writes the table with it, so
+// that a rerun gets a new run id (the golden test in internal/runner fails
+// otherwise).
+//
+// fingerprints 2: the minhash_bands, cnt_text_key and cnt_url_keys columns
+// (added under fingerprint stage versions 3 and 4 at layout 1).
 var Versions = map[string]int{
 	TableAccounts:       2,
 	TablePosts:          1,
 	TableRejects:        1,
-	TableFingerprints:   1,
+	TableFingerprints:   2,
 	TableEdges:          1,
 	TableEvidence:       1,
 	TableClusters:       1,

@@ -29,8 +29,10 @@ const Name = "fingerprint"
 // Version is bumped when the stage's output semantics change. Version 3
 // added the minhash_bands and cnt_text_key columns; version 4 draws the
 // MinHash permutations modulo 2^64, stores each post's band keys sorted and
-// adds the cnt_url_keys column.
-const Version = 4
+// adds the cnt_url_keys column; version 5 writes the same bytes as table
+// layout 2 (schema.Versions), which names those three columns, so that a
+// rerun gets a new run id and a manifest with the new layout.
+const Version = 5
 
 // NormalizerVersion is the version of the text normalizer and of the URL
 // canonicalizer. Changing either changes keys, so it is a parameter (it
