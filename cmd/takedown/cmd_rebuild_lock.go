@@ -40,6 +40,9 @@ func rebuildLockCommand(g *globals) *cli.Command {
 				g.out("  skipped %-32s %-11s %s  %s\n", s.Dataset, s.Stage, s.ID, s.Reason)
 			}
 			g.out("linked %d runs, skipped %d; see `takedown status DATASET`\n", len(res.Linked), len(res.Skipped))
+			if len(res.Skipped) > 0 {
+				g.out("skipped runs are not current: `takedown run DATASET` rebuilds a damaged current run, and `takedown gc` removes them\n")
+			}
 			return nil
 		},
 	}

@@ -50,7 +50,7 @@ func (w *Workspace) ReadCurrent() (*Lock, error) {
 	}
 	var l Lock
 	if err := json.Unmarshal(b, &l); err != nil {
-		return nil, fmt.Errorf("%w: %s: %v: run `takedown rebuild-lock` to re-link the published runs from their manifests (do not delete it: gc removes every run no lock names)", ErrLockDamaged, w.LockPath(), err)
+		return nil, fmt.Errorf("%w: %s: %v: run `takedown rebuild-lock`, which writes it anew from the manifests of the published runs (they are all kept)", ErrLockDamaged, w.LockPath(), err)
 	}
 	if l.Version != LockVersion {
 		return nil, fmt.Errorf("read %s: %w %d", w.LockPath(), ErrLockVersion, l.Version)
