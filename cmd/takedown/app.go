@@ -147,6 +147,7 @@ func newApp(g *globals) *cli.App {
 			statusCommand(g),
 			verifyCommand(g),
 			gcCommand(g),
+			rebuildLockCommand(g),
 			synthCommand(g),
 			datasetsCommand(g),
 			exportCommand(g),

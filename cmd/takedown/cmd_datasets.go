@@ -3,7 +3,6 @@ package main
 import (
 	"encoding/json"
 	"fmt"
-	"os"
 	"path/filepath"
 	"sort"
 	"strconv"
@@ -223,18 +222,10 @@ type localFile struct {
 
 // localState reads the workspace without creating it.
 func localState(root string, d datasets.Descriptor) localFetch {
-	abs, _ := filepath.Abs(root)
-	st := localFetch{Workspace: abs, StageRuns: map[string]string{}}
-	if _, err := os.Stat(filepath.Join(root, "takedown.lock")); err != nil {
-		st.Partial = nilIfEmpty(fetch.PartialDownloads(root, d.Name))
-		return st
-	}
-	ws, err := store.Open(root)
-	if err != nil {
-		st.Error = err.Error()
-		return st
-	}
-	lock, err := ws.ReadLock()
+	ws := store.At(root)
+	st := localFetch{Workspace: ws.Root, StageRuns: map[string]string{}}
+	st.Partial = nilIfEmpty(fetch.PartialDownloads(ws, d.Name))
+	lock, err := ws.ReadCurrent()
 	if err != nil {
 		st.Error = err.Error()
 		return st
@@ -243,7 +234,6 @@ func localState(root string, d datasets.Descriptor) localFetch {
 		st.StageRuns[stage] = e.RunID
 	}
 	st.Pins = lock.Pins[d.Name]
-	st.Partial = nilIfEmpty(fetch.PartialDownloads(root, d.Name))
 	e, ok := lock.Entry(d.Name, fetch.Name)
 	if !ok {
 		return st

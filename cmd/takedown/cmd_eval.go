@@ -10,7 +10,6 @@ import (
 	"github.com/takedown-research/takedown/internal/evaluate"
 	"github.com/takedown-research/takedown/internal/pqio"
 	"github.com/takedown-research/takedown/internal/schema"
-	"github.com/takedown-research/takedown/internal/store"
 )
 
 // evalOptions are the flags of `takedown eval`.
@@ -49,13 +48,13 @@ func runEval(g *globals, o evalOptions) error {
 	if err != nil {
 		return err
 	}
-	clusters, err := r.Table(o.dataset, schema.TableClusters, o.runID)
+	clusters, err := r.Table(o.dataset, schema.TableClusters, o.runID, true)
 	if err != nil {
 		return err
 	}
 	truthPath, truthName := o.truth, filepath.Base(o.truth)
 	if truthPath == "" {
-		if truthPath, truthName, err = truthSource(r.WS, o.dataset); err != nil {
+		if truthPath, truthName, err = r.SourceByRole(o.dataset, "truth"); err != nil {
 			return err
 		}
 	}
@@ -68,13 +67,17 @@ func runEval(g *globals, o evalOptions) error {
 		return err
 	}
 	var universe []string
-	if acc, err := r.Table(o.dataset, schema.TableAccounts, ""); err == nil {
+	if acc, err := r.Table(o.dataset, schema.TableAccounts, "", true); err == nil {
 		rows, err := pqio.ReadAll[schema.Account](acc.Path)
 		if err != nil {
 			return err
 		}
 		for _, a := range rows {
 			universe = append(universe, a.AccountID)
+		}
+		if n, all := truth.Matched(universe), len(truth.Group); 2*n < all {
+			return fmt.Errorf("%w: truth file %s: %d of %d ids match accounts of dataset %s: is it the truth of another dataset?",
+				errInput, truthPath, n, all, o.dataset)
 		}
 	} else if !truth.Complete {
 		return fmt.Errorf("truth file %s lists only planted accounts, so the organic ones come from the accounts table, which is not available: %w", truthPath, err)
@@ -105,27 +108,4 @@ func runEval(g *globals, o evalOptions) error {
 		g.out("  warning: %d clustered accounts are not in the truth file (counted as organic)\n", s.UnknownInClust)
 	}
 	return nil
-}
-
-// truthSource returns the path and file name of the dataset's fetched
-// source with role truth.
-func truthSource(ws *store.Workspace, dataset string) (path, name string, err error) {
-	lock, err := ws.ReadLock()
-	if err != nil {
-		return "", "", err
-	}
-	e, ok := lock.Entry(dataset, "fetch")
-	if !ok {
-		return "", "", usagef("dataset %s has no fetch run; run it first or give --truth FILE", dataset)
-	}
-	list, err := store.ReadSourceList(filepath.Join(ws.RunDir(dataset, "fetch", e.RunID), store.SourceListName))
-	if err != nil {
-		return "", "", err
-	}
-	for _, f := range list {
-		if f.Role == "truth" {
-			return ws.SourcePath(f.SHA256), f.Name, nil
-		}
-	}
-	return "", "", usagef("dataset %s has no source with role truth; give --truth FILE", dataset)
 }

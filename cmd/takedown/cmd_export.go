@@ -15,11 +15,12 @@ import (
 
 // exportOptions are the flags of `takedown export`.
 type exportOptions struct {
-	dataset string
-	runID   string
-	table   string
-	format  string
-	out     string
+	dataset  string
+	runID    string
+	table    string
+	format   string
+	out      string
+	noVerify bool
 }
 
 func exportCommand(g *globals) *cli.Command {
@@ -31,12 +32,16 @@ func exportCommand(g *globals) *cli.Command {
 			"from the run takedown.lock names as current for --dataset; with --run, from that run.\n" +
 			"CSV and JSON lines write timestamps as RFC 3339 UTC strings, lists as JSON arrays and bytes\n" +
 			"as base64; Arrow keeps the Parquet types (timestamp[ms, UTC], list<utf8>) and needs --out.\n" +
-			"See docs/export.md for one-liners in pandas, polars, DuckDB and R.",
+			"See docs/export.md for one-liners in pandas, polars, DuckDB and R.\n" +
+			"The table file's size and sha256 are checked against its run's manifest first: a file that\n" +
+			"differs is refused with exit code 4, naming its stage and `takedown run DATASET`, which\n" +
+			"repairs it (--no-verify exports it anyway).",
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "dataset", Aliases: []string{"d"}, Value: defaultDataset, Usage: "dataset whose table to export"},
 			&cli.StringFlag{Name: "run", Usage: "export from this run id instead of the current one"},
 			&cli.StringFlag{Name: "format", Aliases: []string{"f"}, Value: pqio.FormatCSV, Usage: "csv, jsonl or arrow"},
 			&cli.StringFlag{Name: "out", Aliases: []string{"o"}, Usage: "output file (default: stdout; required for arrow)"},
+			&cli.BoolFlag{Name: "no-verify", Usage: "export the table even when its bytes differ from its run's manifest"},
 		},
 		Action: func(c *cli.Context) error {
 			if c.NArg() != 1 {
@@ -44,7 +49,7 @@ func exportCommand(g *globals) *cli.Command {
 			}
 			o := exportOptions{
 				dataset: c.String("dataset"), runID: c.String("run"), table: c.Args().First(),
-				format: strings.ToLower(c.String("format")), out: c.String("out"),
+				format: strings.ToLower(c.String("format")), out: c.String("out"), noVerify: c.Bool("no-verify"),
 			}
 			return runExport(g, o)
 		},
@@ -62,7 +67,7 @@ func runExport(g *globals, o exportOptions) error {
 	if err != nil {
 		return err
 	}
-	ref, err := r.Table(o.dataset, o.table, o.runID)
+	ref, err := r.Table(o.dataset, o.table, o.runID, !o.noVerify)
 	if err != nil {
 		return err
 	}

@@ -7,21 +7,28 @@ import (
 func gcCommand(g *globals) *cli.Command {
 	return &cli.Command{
 		Name:  "gc",
-		Usage: "remove runs and sources that takedown.lock no longer reaches",
+		Usage: "remove runs and sources that takedown.lock no longer reaches, and leftovers of killed runs",
 		Description: "The roots are the runs named in takedown.lock and the sources their fetch runs list.\n" +
-			"Everything else under runs/, sources/ and tmp/ is removed (listed only, with --dry-run).",
-		Flags: []cli.Flag{&cli.BoolFlag{Name: "dry-run", Aliases: []string{"n"}, Usage: "list what would be removed, remove nothing"}},
+			"Everything else under runs/, sources/ and tmp/ (staging dirs of killed runs, partial\n" +
+			"downloads) is removed (listed only, with --dry-run).\n" +
+			"gc refuses (exit code 2) when there is no takedown.lock, or when it would remove every run\n" +
+			"of the workspace or every run of a dataset: a lost or damaged lock is repaired with\n" +
+			"`takedown rebuild-lock`, which re-links the published runs; --all removes them anyway.",
+		Flags: []cli.Flag{
+			&cli.BoolFlag{Name: "dry-run", Aliases: []string{"n"}, Usage: "list what would be removed, remove nothing"},
+			&cli.BoolFlag{Name: "all", Usage: "remove unreachable runs even when they are every run of the workspace or of a dataset, or there is no takedown.lock"},
+		},
 		Action: func(c *cli.Context) error {
 			r, err := openRunner(g)
 			if err != nil {
 				return err
 			}
-			unlock, err := r.WS.Mutex()
+			unlock, err := r.WS.Exclusive()
 			if err != nil {
 				return err
 			}
 			defer unlock()
-			garbage, err := r.WS.FindGarbage()
+			garbage, err := r.WS.FindGarbage(c.Bool("all"))
 			if err != nil {
 				return err
 			}

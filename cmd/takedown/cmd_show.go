@@ -12,11 +12,12 @@ import (
 
 // showOptions are the flags of `takedown show`.
 type showOptions struct {
-	dataset string
-	runID   string
-	table   string
-	rows    int
-	width   int
+	dataset  string
+	runID    string
+	table    string
+	rows     int
+	width    int
+	noVerify bool
 }
 
 func showCommand(g *globals) *cli.Command {
@@ -25,12 +26,16 @@ func showCommand(g *globals) *cli.Command {
 		Usage:     "print the first rows of a table in the terminal",
 		ArgsUsage: "TABLE",
 		Description: "TABLE is read from the current run of --dataset (or from --run). Cells longer than\n" +
-			"--width characters are cut with an ellipsis; null is printed as null.",
+			"--width characters are cut with an ellipsis; null is printed as null.\n" +
+			"The table file's size and sha256 are checked against its run's manifest first: a file that\n" +
+			"differs is refused with exit code 4, naming its stage and `takedown run DATASET`, which\n" +
+			"repairs it (--no-verify reads it anyway).",
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "dataset", Aliases: []string{"d"}, Value: defaultDataset, Usage: "dataset whose table to show"},
 			&cli.StringFlag{Name: "run", Usage: "show the table of this run id instead of the current one"},
 			&cli.IntFlag{Name: "n", Value: 10, Usage: "rows to print"},
 			&cli.IntFlag{Name: "width", Value: 40, Usage: "widest cell, in characters"},
+			&cli.BoolFlag{Name: "no-verify", Usage: "read the table even when its bytes differ from its run's manifest"},
 		},
 		Action: func(c *cli.Context) error {
 			if c.NArg() != 1 {
@@ -38,7 +43,7 @@ func showCommand(g *globals) *cli.Command {
 			}
 			return runShow(g, showOptions{
 				dataset: c.String("dataset"), runID: c.String("run"), table: c.Args().First(),
-				rows: c.Int("n"), width: c.Int("width"),
+				rows: c.Int("n"), width: c.Int("width"), noVerify: c.Bool("no-verify"),
 			})
 		},
 	}
@@ -55,7 +60,7 @@ func runShow(g *globals, o showOptions) error {
 	if err != nil {
 		return err
 	}
-	ref, err := r.Table(o.dataset, o.table, o.runID)
+	ref, err := r.Table(o.dataset, o.table, o.runID, !o.noVerify)
 	if err != nil {
 		return err
 	}

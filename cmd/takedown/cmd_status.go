@@ -17,6 +17,10 @@ func statusCommand(g *globals) *cli.Command {
 		ArgsUsage: "[DATASET]  (default: demo)",
 		Description: "A stage is current when its locked run would get the same run id today (same stage\n" +
 			"version, recorded parameters and input digests) and its outputs on disk match the manifest.\n" +
+			"A stage is damaged when a file of its run differs from the manifest, or the manifest does not\n" +
+			"describe its run (another run id, unreadable, or edited since takedown.lock recorded its digest).\n" +
+			"Also reported: leftovers of killed runs in tmp/ (gc removes them), and published runs when\n" +
+			"takedown.lock names none of the dataset's runs (rebuild-lock re-links them).\n" +
 			"Exit code 4 when any stage is stale or damaged, 0 when all are current or not run.",
 		Action: func(c *cli.Context) error {
 			ds, err := datasetArg(c)
@@ -31,6 +35,10 @@ func statusCommand(g *globals) *cli.Command {
 			if err != nil {
 				return err
 			}
+			notes, err := r.Notes(ds)
+			if err != nil {
+				return err
+			}
 			bad := 0
 			for _, s := range st {
 				if s.State == runner.StateStale || s.State == runner.StateDamaged {
@@ -39,7 +47,8 @@ func statusCommand(g *globals) *cli.Command {
 			}
 			if g.json {
 				b, _ := json.Marshal(st)
-				g.log.Info("status", "event", "status", "dataset", ds, "stages", json.RawMessage(b))
+				n, _ := json.Marshal(notes)
+				g.log.Info("status", "event", "status", "dataset", ds, "stages", json.RawMessage(b), "workspace", json.RawMessage(n))
 			} else {
 				g.out("dataset %s  workspace %s\n", ds, r.WS.Root)
 				for _, s := range st {
@@ -52,6 +61,16 @@ func statusCommand(g *globals) *cli.Command {
 						g.out("      %s\n", why)
 					}
 				}
+				if notes.Unlinked > 0 {
+					g.out("takedown.lock names no run of %s, but runs/ holds %d published runs of it: `takedown rebuild-lock` re-links them\n",
+						ds, notes.Unlinked)
+				}
+				if n := len(notes.Leftovers.Entries); n > 0 {
+					g.out("%d leftovers of killed runs in tmp/ (%s): takedown gc removes them\n", n, humanBytes(notes.Leftovers.Bytes))
+				}
+				if notes.Busy {
+					g.out("another takedown process is using the workspace (tmp/ holds its staging)\n")
+				}
 			}
 			if bad > 0 {
 				return &exitError{kind: errkind.Mismatch, msg: fmt.Sprintf("status: %d of %d stages not current", bad, len(st))}
@@ -59,4 +78,17 @@ func statusCommand(g *globals) *cli.Command {
 			return nil
 		},
 	}
+}
+
+// humanBytes formats a size with a binary-free decimal unit (kB, MB, GB).
+func humanBytes(n int64) string {
+	switch {
+	case n >= 1e9:
+		return fmt.Sprintf("%.1f GB", float64(n)/1e9)
+	case n >= 1e6:
+		return fmt.Sprintf("%.0f MB", float64(n)/1e6)
+	case n >= 1e3:
+		return fmt.Sprintf("%.0f kB", float64(n)/1e3)
+	}
+	return fmt.Sprintf("%d bytes", n)
 }

@@ -289,3 +289,20 @@ func f1(p, r float64) float64 {
 	}
 	return 2 * p * r / (p + r)
 }
+
+// Matched counts the truth file's account ids that are in universe (the
+// accounts of the dataset being scored). A truth file of another dataset
+// matches few or none.
+func (t *Truth) Matched(universe []string) int {
+	in := make(map[string]bool, len(universe))
+	for _, id := range universe {
+		in[id] = true
+	}
+	n := 0
+	for id := range t.Group {
+		if in[id] {
+			n++
+		}
+	}
+	return n
+}

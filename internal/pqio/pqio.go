@@ -50,11 +50,28 @@ type Writer[T any] struct {
 	rows int64
 }
 
+// TestHookCreate is for tests only and nil otherwise: when set, Create
+// calls it after creating path and writes the rows into the file it returns
+// instead (when not nil), e.g. /dev/full to fail with ENOSPC as a full disk
+// does, through the real error path of the writer, the stage and the store.
+var TestHookCreate func(path string) (*os.File, error)
+
 // Create opens path for writing rows of type T.
 func Create[T any](path string) (*Writer[T], error) {
 	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
 	if err != nil {
 		return nil, fmt.Errorf("create %s: %w", path, err)
+	}
+	if TestHookCreate != nil {
+		hf, err := TestHookCreate(path)
+		if err != nil {
+			f.Close()
+			return nil, fmt.Errorf("create %s: %w", path, err)
+		}
+		if hf != nil {
+			f.Close()
+			f = hf
+		}
 	}
 	buf := bufio.NewWriterSize(f, 1<<20)
 	w := parquet.NewGenericWriter[T](buf,

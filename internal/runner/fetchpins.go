@@ -1,7 +1,6 @@
 package runner
 
 import (
-	"fmt"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -34,10 +33,9 @@ func (r *Runner) setAside(dir string) (restore, discard func(), err error) {
 	if _, err := os.Stat(dir); err != nil {
 		return noop, noop, nil
 	}
-	aside := filepath.Join(r.WS.Root, "tmp", "refetch-"+filepath.Base(dir))
-	os.RemoveAll(aside)
-	if err := os.Rename(dir, aside); err != nil {
-		return nil, nil, fmt.Errorf("%w: set aside %s: %v", store.ErrWorkspace, dir, err)
+	aside, err := r.WS.MoveAside(dir, "refetch")
+	if err != nil {
+		return nil, nil, err
 	}
 	return func() {
 			if _, err := os.Stat(dir); err != nil {

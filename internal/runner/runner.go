@@ -13,7 +13,9 @@ import (
 
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -118,12 +120,12 @@ func (r *Runner) Run(ctx context.Context, o Options) ([]Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	unlock, err := r.WS.Mutex()
+	unlock, err := r.WS.Exclusive()
 	if err != nil {
 		return nil, err
 	}
 	defer unlock()
-	lock, err := r.WS.ReadLock()
+	lock, err := r.WS.ReadCurrent()
 	if err != nil {
 		return nil, err
 	}
@@ -170,28 +172,36 @@ func (r *Runner) runStage(ctx context.Context, lock *store.Lock, desc datasets.D
 			return Result{}, err
 		}
 	}
-	if m, err := store.ReadManifest(dir); err == nil {
-		problems := store.CheckOutputs(dir, m)
-		if name == fetch.Name {
-			problems = append(problems, r.checkSources(dir)...)
-		}
+	run, err := r.WS.ReadRun(desc.Name, name, runID)
+	switch {
+	case err == nil:
+		problems := r.runProblems(lock, run)
 		if len(problems) == 0 {
-			lock.Set(m)
-			if err := r.WS.WriteLock(lock); err != nil {
+			if err := lock.Set(run); err != nil {
+				return Result{}, err
+			}
+			if err := r.WS.WriteCurrent(lock); err != nil {
 				return Result{}, err
 			}
 			log.Info("cache hit", "event", "stage_cached")
-			return Result{Stage: name, RunID: runID, Cached: true, Dir: dir, Stats: m.Stats}, nil
+			return Result{Stage: name, RunID: runID, Cached: true, Dir: dir, Stats: run.Manifest.Stats}, nil
 		}
 		log.Warn("published run is damaged; recomputing it", "event", "stage_damaged", "problems", problems)
-		if err := os.RemoveAll(dir); err != nil {
-			return Result{}, fmt.Errorf("remove damaged run %s: %w", dir, err)
+		if err := r.removeDamaged(dir); err != nil {
+			return Result{}, err
 		}
+	case errors.Is(err, store.ErrDamaged):
+		log.Warn("published run is damaged; recomputing it", "event", "stage_damaged", "problems", []store.Problem{{File: store.ManifestName, Reason: err.Error()}})
+		if err := r.removeDamaged(dir); err != nil {
+			return Result{}, err
+		}
+	case !errors.Is(err, fs.ErrNotExist):
+		return Result{}, err
 	}
 	log.Info("running", "event", "stage_start")
 	start := time.Now()
 	fx := fetchExtra{fromDir: o.FromDir, download: o.Download, pins: lock.Pins[desc.Name]}
-	m, err := r.execute(ctx, desc, def, rawParams, inputs, runID, fx, log, true)
+	run, err = r.publish(ctx, desc, def, rawParams, inputs, runID, fx, log)
 	if err != nil {
 		restore()
 		return Result{}, err
@@ -200,51 +210,107 @@ func (r *Runner) runStage(ctx context.Context, lock *store.Lock, desc datasets.D
 	if name == fetch.Name {
 		r.recordPins(lock, desc, dir, log)
 	}
-	lock.Set(m)
-	if err := r.WS.WriteLock(lock); err != nil {
+	if err := lock.Set(run); err != nil {
 		return Result{}, err
 	}
+	if err := r.WS.WriteCurrent(lock); err != nil {
+		return Result{}, err
+	}
+	m := run.Manifest
 	wall := time.Since(start).Milliseconds()
 	log.Info("done", "event", "stage_done", "wall_ms", wall)
 	return Result{Stage: name, RunID: runID, Dir: dir, Stats: m.Stats, WallMillis: wall}, nil
 }
 
-// execute runs a stage into a staging dir. With publish it renames the
-// staging dir into place; without, it returns the manifest of the scratch
-// run and removes it (used by verify).
-func (r *Runner) execute(ctx context.Context, desc datasets.Descriptor, def stageDef, rawParams json.RawMessage,
-	inputs []store.InputRef, runID string, fx fetchExtra, log *slog.Logger, publish bool) (*store.Manifest, error) {
-	st, err := r.WS.Begin(desc.Name, def.name, runID)
+// runProblems lists what is wrong with a published run whose manifest
+// describes it: output files that differ from the manifest, a fetch's
+// missing sources, and a manifest whose bytes differ from the digest
+// takedown.lock recorded for it (when the lock names this run).
+func (r *Runner) runProblems(lock *store.Lock, run *store.Run) []store.Problem {
+	problems := store.CheckOutputs(run.Dir, run.Manifest)
+	if run.Stage == fetch.Name {
+		problems = append(problems, r.checkSources(run.Dir)...)
+	}
+	if p, ok := manifestEdited(lock, run); ok {
+		problems = append(problems, p)
+	}
+	return problems
+}
+
+// manifestEdited reports a run's manifest whose sha256 differs from the one
+// takedown.lock recorded for it. A lock entry without the digest (written
+// before it was recorded) checks nothing.
+func manifestEdited(lock *store.Lock, run *store.Run) (store.Problem, bool) {
+	e, ok := lock.Entry(run.Dataset, run.Stage)
+	if !ok || e.RunID != run.ID || e.ManifestSHA256 == "" || e.ManifestSHA256 == run.ManifestSHA256 {
+		return store.Problem{}, false
+	}
+	return store.Problem{File: store.ManifestName, Reason: fmt.Sprintf("manifest edited: sha256 %.12s, takedown.lock recorded %.12s", run.ManifestSHA256, e.ManifestSHA256)}, true
+}
+
+// removeDamaged moves a damaged run directory out of runs/ and removes it.
+// Callers hold Exclusive.
+func (r *Runner) removeDamaged(dir string) error {
+	aside, err := r.WS.MoveAside(dir, "damaged")
+	if err != nil {
+		return fmt.Errorf("remove damaged run: %w", err)
+	}
+	if err := os.RemoveAll(aside); err != nil {
+		return fmt.Errorf("remove damaged run %s (moved to %s): %w", dir, aside, err)
+	}
+	return nil
+}
+
+// publish runs a stage into a staging dir and publishes it.
+func (r *Runner) publish(ctx context.Context, desc datasets.Descriptor, def stageDef, rawParams json.RawMessage,
+	inputs []store.InputRef, runID string, fx fetchExtra, log *slog.Logger) (*store.Run, error) {
+	st, m, err := r.stage(ctx, desc, def, rawParams, inputs, runID, fx, log)
 	if err != nil {
 		return nil, err
+	}
+	if err := ctx.Err(); err != nil {
+		st.Discard()
+		return nil, err
+	}
+	return st.Publish(m, tableInfo)
+}
+
+// recompute runs a stage into a scratch staging dir, describes its outputs
+// and removes it (used by verify).
+func (r *Runner) recompute(ctx context.Context, desc datasets.Descriptor, def stageDef, rawParams json.RawMessage,
+	inputs []store.InputRef, runID string, log *slog.Logger) (*store.Manifest, error) {
+	st, m, err := r.stage(ctx, desc, def, rawParams, inputs, runID, fetchExtra{}, log)
+	if err != nil {
+		return nil, err
+	}
+	defer st.Discard()
+	return st.Describe(m, tableInfo)
+}
+
+// stage runs a stage into a new staging dir and returns it with the
+// manifest to publish; on error the staging dir is removed.
+func (r *Runner) stage(ctx context.Context, desc datasets.Descriptor, def stageDef, rawParams json.RawMessage,
+	inputs []store.InputRef, runID string, fx fetchExtra, log *slog.Logger) (*store.Staging, *store.Manifest, error) {
+	st, err := r.WS.Begin(desc.Name, def.name, runID)
+	if err != nil {
+		return nil, nil, err
 	}
 	env := &execEnv{ws: r.WS, desc: desc, params: rawParams, inputs: inputs, outDir: st.Dir, fromDir: fx.fromDir, fx: fx, log: log}
 	stats, err := def.exec(ctx, env)
 	if err != nil {
 		st.Discard()
 		if ctx.Err() != nil {
-			return nil, ctx.Err()
+			return nil, nil, ctx.Err()
 		}
-		return nil, fmt.Errorf("%s %s: %w", def.name, desc.Name, err)
+		return nil, nil, fmt.Errorf("%s %s: %w", def.name, desc.Name, err)
 	}
 	rawStats, err := json.Marshal(stats)
 	if err != nil {
 		st.Discard()
-		return nil, fmt.Errorf("encode stats: %w", err)
+		return nil, nil, fmt.Errorf("encode stats: %w", err)
 	}
-	m := &store.Manifest{StageVersion: def.version, Params: rawParams, Inputs: inputs, Stats: rawStats}
-	if !publish {
-		defer st.Discard()
-		return st.Describe(m, tableInfo)
-	}
-	if err := ctx.Err(); err != nil {
-		st.Discard()
-		return nil, err
-	}
-	if _, err := st.Publish(m, tableInfo); err != nil {
-		return nil, err
-	}
-	return m, nil
+	m := &store.Manifest{StageVersion: def.version, RunVersion: def.runVersion(), Params: rawParams, Inputs: inputs, Stats: rawStats}
+	return st, m, nil
 }
 
 // plan lists the inputs of a stage from the current lock.

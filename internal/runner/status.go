@@ -2,7 +2,9 @@ package runner
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 
@@ -37,7 +39,7 @@ func (r *Runner) Status(dataset string) ([]StageStatus, error) {
 	if err != nil {
 		return nil, err
 	}
-	lock, err := r.WS.ReadLock()
+	lock, err := r.WS.ReadCurrent()
 	if err != nil {
 		return nil, err
 	}
@@ -53,16 +55,20 @@ func (r *Runner) Status(dataset string) ([]StageStatus, error) {
 			continue
 		}
 		s.RunID = e.RunID
-		dir := r.WS.RunDir(desc.Name, def.name, e.RunID)
-		m, err := store.ReadManifest(dir)
+		run, err := r.WS.ReadRun(desc.Name, def.name, e.RunID)
 		if err != nil {
 			s.State = StateDamaged
-			s.Reasons = append(s.Reasons, "run directory or manifest missing: "+err.Error())
+			if errors.Is(err, fs.ErrNotExist) {
+				s.Reasons = append(s.Reasons, "run directory missing: "+r.WS.RunDir(desc.Name, def.name, e.RunID))
+			} else {
+				s.Reasons = append(s.Reasons, err.Error())
+			}
 			out = append(out, s)
 			upstreamBad = def.name
 			continue
 		}
-		for _, p := range store.CheckOutputs(dir, m) {
+		m := run.Manifest
+		for _, p := range store.CheckOutputs(run.Dir, m) {
 			s.Reasons = append(s.Reasons, fmt.Sprintf("output %s %s", p.File, p.Reason))
 		}
 		for _, o := range m.Outputs {
@@ -70,8 +76,11 @@ func (r *Runner) Status(dataset string) ([]StageStatus, error) {
 				s.Reasons = append(s.Reasons, fmt.Sprintf("takedown.lock records a different digest for %s", o.File))
 			}
 		}
+		if p, ok := manifestEdited(lock, run); ok {
+			s.Reasons = append(s.Reasons, p.Reason)
+		}
 		if def.name == fetch.Name {
-			for _, p := range r.checkSources(dir) {
+			for _, p := range r.checkSources(run.Dir) {
 				s.Reasons = append(s.Reasons, fmt.Sprintf("source %s: %s", p.File, p.Reason))
 			}
 		}
@@ -151,7 +160,7 @@ func (r *Runner) Verify(ctx context.Context, dataset, runID string) ([]VerifyRes
 	if err != nil {
 		return nil, err
 	}
-	lock, err := r.WS.ReadLock()
+	lock, err := r.WS.ReadCurrent()
 	if err != nil {
 		return nil, err
 	}
@@ -180,7 +189,7 @@ func (r *Runner) Verify(ctx context.Context, dataset, runID string) ([]VerifyRes
 		if err := ctx.Err(); err != nil {
 			return out, err
 		}
-		res, err := r.verifyRun(ctx, desc, def, ids[i])
+		res, err := r.verifyRun(ctx, lock, desc, def, ids[i])
 		if err != nil {
 			return out, err
 		}
@@ -189,15 +198,18 @@ func (r *Runner) Verify(ctx context.Context, dataset, runID string) ([]VerifyRes
 	return out, nil
 }
 
-func (r *Runner) verifyRun(ctx context.Context, desc datasets.Descriptor, def stageDef, runID string) (VerifyResult, error) {
+func (r *Runner) verifyRun(ctx context.Context, lock *store.Lock, desc datasets.Descriptor, def stageDef, runID string) (VerifyResult, error) {
 	res := VerifyResult{Dataset: desc.Name, Stage: def.name, RunID: runID}
-	dir := r.WS.RunDir(desc.Name, def.name, runID)
-	m, err := store.ReadManifest(dir)
+	run, err := r.WS.ReadRun(desc.Name, def.name, runID)
 	if err != nil {
 		res.Mismatches = append(res.Mismatches, store.Problem{File: store.ManifestName, Reason: err.Error()})
 		return res, nil
 	}
+	dir, m := run.Dir, run.Manifest
 	res.Mismatches = append(res.Mismatches, store.CheckOutputs(dir, m)...)
+	if p, ok := manifestEdited(lock, run); ok {
+		res.Mismatches = append(res.Mismatches, p)
+	}
 	for _, in := range m.Inputs {
 		if in.Name == descriptorPrefix+desc.Name {
 			if in.SHA256 != desc.Digest() {
@@ -230,7 +242,7 @@ func (r *Runner) verifyRun(ctx context.Context, desc datasets.Descriptor, def st
 		return res, nil
 	}
 	log := r.Log.With("dataset", desc.Name, "stage", def.name, "run_id", runID)
-	again, err := r.execute(ctx, desc, def, m.Params, m.Inputs, runID+"-verify", fetchExtra{}, log, false)
+	again, err := r.recompute(ctx, desc, def, m.Params, m.Inputs, runID+"-verify", log)
 	if err != nil {
 		return res, err
 	}

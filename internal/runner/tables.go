@@ -2,6 +2,7 @@ package runner
 
 import (
 	"github.com/takedown-research/takedown/internal/errkind"
+	"github.com/takedown-research/takedown/internal/store"
 
 	"fmt"
 	"io/fs"
@@ -27,8 +28,68 @@ type TableRef struct {
 // empty (any stage of the dataset), else in the stage run takedown.lock
 // names as current. An unknown table gives an error wrapping ErrNoTable that
 // lists the tables there are; a table whose stage has not run wraps
-// ErrUpstream.
-func (r *Runner) Table(dataset, table, runID string) (TableRef, error) {
+// ErrUpstream. With verify, the file's size and sha256 are checked against
+// the run's manifest (and takedown.lock, for a current run) first: a file
+// that differs, or a run whose manifest does not describe it, gives an
+// error wrapping store.ErrDamaged (exit 4) that names the stage and the
+// command that repairs it.
+func (r *Runner) Table(dataset, table, runID string, verify bool) (TableRef, error) {
+	ref, err := r.findTable(dataset, table, runID)
+	if err != nil || !verify {
+		return ref, err
+	}
+	return ref, r.checkTable(ref)
+}
+
+// checkTable compares a table file with its run's manifest and lock entry.
+func (r *Runner) checkTable(ref TableRef) error {
+	lock, err := r.WS.ReadCurrent()
+	if err != nil {
+		return err
+	}
+	e, ok := lock.Entry(ref.Dataset, ref.Stage)
+	current := ok && e.RunID == ref.RunID
+	repair := fmt.Sprintf("repair it with `takedown run %s`", ref.Dataset)
+	if !current {
+		repair = fmt.Sprintf("it is not the current %s run: `takedown run %s` with the parameters of its manifest rebuilds it", ref.Stage, ref.Dataset)
+	}
+	damaged := func(why string) error {
+		return fmt.Errorf("%w: table %s of %s (%s run %s): %s; %s (show and export read it anyway with --no-verify)",
+			store.ErrDamaged, ref.Table, ref.Dataset, ref.Stage, ref.RunID, why, repair)
+	}
+	run, err := r.WS.ReadRun(ref.Dataset, ref.Stage, ref.RunID)
+	if err != nil {
+		return damaged(err.Error())
+	}
+	file := filepath.Base(ref.Path)
+	o, ok := run.Manifest.Output(file)
+	if !ok {
+		return damaged("the manifest lists no " + file)
+	}
+	if current && e.Outputs[file] != o.SHA256 {
+		return damaged(fmt.Sprintf("takedown.lock records another digest for %s", file))
+	}
+	if p, ok := manifestEdited(lock, run); ok {
+		return damaged(p.Reason)
+	}
+	info, err := os.Stat(ref.Path)
+	if err != nil {
+		return damaged(file + " missing")
+	}
+	if info.Size() != o.Bytes {
+		return damaged(fmt.Sprintf("%s has %d bytes, the manifest says %d", file, info.Size(), o.Bytes))
+	}
+	d, _, err := store.FileDigest(ref.Path)
+	if err != nil {
+		return fmt.Errorf("read %s: %w", ref.Path, err)
+	}
+	if d != o.SHA256 {
+		return damaged(fmt.Sprintf("%s has sha256 %.12s, the manifest says %.12s", file, d, o.SHA256))
+	}
+	return nil
+}
+
+func (r *Runner) findTable(dataset, table, runID string) (TableRef, error) {
 	file := strings.TrimSuffix(table, ".parquet") + ".parquet"
 	table = strings.TrimSuffix(file, ".parquet")
 	if runID != "" {
@@ -49,7 +110,7 @@ func (r *Runner) Table(dataset, table, runID string) (TableRef, error) {
 		return TableRef{}, fmt.Errorf("no run %s of dataset %s in %s (see takedown status --dataset %s): %w",
 			runID, dataset, r.WS.Root, dataset, ErrNoTable)
 	}
-	lock, err := r.WS.ReadLock()
+	lock, err := r.WS.ReadCurrent()
 	if err != nil {
 		return TableRef{}, err
 	}

@@ -14,7 +14,7 @@ import (
 
 func TestTable(t *testing.T) {
 	r := newRunner(t)
-	if _, err := r.Table("demo", "posts", ""); !errors.Is(err, ErrUpstream) {
+	if _, err := r.Table("demo", "posts", "", true); !errors.Is(err, ErrUpstream) {
 		t.Fatalf("before any run: %v, want ErrUpstream", err)
 	}
 	res := runDemo(t, r, 2)
@@ -35,7 +35,7 @@ func TestTable(t *testing.T) {
 		{table: "posts", runID: "00000000000000000000", errHas: "no run 00000000000000000000 of dataset demo"},
 	}
 	for _, tc := range tests {
-		ref, err := r.Table("demo", tc.table, tc.runID)
+		ref, err := r.Table("demo", tc.table, tc.runID, true)
 		if tc.stage == "" {
 			if !errors.Is(err, ErrNoTable) || !strings.Contains(err.Error(), tc.errHas) {
 				t.Errorf("Table(%q, %q): %v, want ErrNoTable with %q", tc.table, tc.runID, err, tc.errHas)

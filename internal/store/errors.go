@@ -10,6 +10,16 @@ var (
 	ErrManifestVersion = errkind.New(errkind.Workspace, "unknown manifest version")
 	// ErrLockVersion means takedown.lock was written by an unknown format version.
 	ErrLockVersion = errkind.New(errkind.Workspace, "unknown lock file version")
+	// ErrLockDamaged means takedown.lock cannot be read as a lock file;
+	// `takedown rebuild-lock` re-links the published runs from their manifests.
+	ErrLockDamaged = errkind.New(errkind.Workspace, "takedown.lock damaged")
 	// ErrBusy means another takedown process holds the workspace lock.
 	ErrBusy = errkind.New(errkind.Busy, "workspace busy")
+	// ErrDamaged means a published run does not match its manifest, or its
+	// manifest does not describe it (another run id, unreadable, edited).
+	ErrDamaged = errkind.New(errkind.Mismatch, "run damaged")
+	// ErrUnsafeGC means gc would remove every run of the workspace or of a
+	// dataset, or there is no takedown.lock to say what is current: it
+	// refuses unless told --all.
+	ErrUnsafeGC = errkind.New(errkind.Usage, "gc refused")
 )

@@ -6,14 +6,17 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"path/filepath"
 	"sort"
 )
 
 // LockVersion is the version of the takedown.lock format.
 const LockVersion = 1
 
-// Lock is the content of takedown.lock: for each dataset and stage, the run
-// that is current and the digests of its outputs.
+// Lock is the content of the lock file takedown.lock, the record of what is
+// current: for each dataset and stage, the run that is current, the digests
+// of its outputs and of its manifest. (It is not a mutex: the process lock
+// is Workspace.Exclusive.) ReadCurrent reads it, WriteCurrent writes it.
 type Lock struct {
 	Version  int                             `json:"version"`
 	Datasets map[string]map[string]LockEntry `json:"datasets"`
@@ -27,10 +30,17 @@ type Lock struct {
 type LockEntry struct {
 	RunID   string            `json:"run_id"`
 	Outputs map[string]string `json:"outputs"` // file -> sha256
+	// ManifestSHA256 is the sha256 of the run's manifest.json bytes, so an
+	// edited manifest (its stats, say) is seen. Locks written before it
+	// existed lack it: the manifest is then unchecked until the next run
+	// of the stage records it.
+	ManifestSHA256 string `json:"manifest_sha256,omitempty"`
 }
 
-// ReadLock reads takedown.lock; a missing file is an empty lock.
-func (w *Workspace) ReadLock() (*Lock, error) {
+// ReadCurrent reads takedown.lock, the record of current runs; a missing
+// file is an empty record. A file that does not parse wraps ErrLockDamaged
+// and says to run `takedown rebuild-lock`.
+func (w *Workspace) ReadCurrent() (*Lock, error) {
 	b, err := os.ReadFile(w.LockPath())
 	if errors.Is(err, fs.ErrNotExist) {
 		return &Lock{Version: LockVersion, Datasets: map[string]map[string]LockEntry{}}, nil
@@ -40,7 +50,7 @@ func (w *Workspace) ReadLock() (*Lock, error) {
 	}
 	var l Lock
 	if err := json.Unmarshal(b, &l); err != nil {
-		return nil, fmt.Errorf("read %s: %w (delete it to start over; runs are kept)", w.LockPath(), err)
+		return nil, fmt.Errorf("%w: %s: %v: run `takedown rebuild-lock`, which writes it anew from the manifests of the published runs (they are all kept)", ErrLockDamaged, w.LockPath(), err)
 	}
 	if l.Version != LockVersion {
 		return nil, fmt.Errorf("read %s: %w %d", w.LockPath(), ErrLockVersion, l.Version)
@@ -57,16 +67,27 @@ func (l *Lock) Entry(dataset, stage string) (LockEntry, bool) {
 	return e, ok
 }
 
-// Set records m as the current run of its stage.
-func (l *Lock) Set(m *Manifest) {
-	if l.Datasets[m.Dataset] == nil {
-		l.Datasets[m.Dataset] = map[string]LockEntry{}
+// Set records run as the current run of its stage. The run id recorded is
+// the run directory's name; a run whose manifest names another run id,
+// dataset or stage is refused (ErrDamaged), so the lock never names a run
+// id no directory holds.
+func (l *Lock) Set(run *Run) error {
+	m := run.Manifest
+	if m == nil || filepath.Base(run.Dir) != run.ID {
+		return fmt.Errorf("%w: internal: run %s is not read from its directory %s", ErrDamaged, run.ID, run.Dir)
+	}
+	if why := m.describes(run.Dataset, run.Stage, run.ID); why != "" {
+		return fmt.Errorf("%w: %s: %s", ErrDamaged, run.Dir, why)
+	}
+	if l.Datasets[run.Dataset] == nil {
+		l.Datasets[run.Dataset] = map[string]LockEntry{}
 	}
 	outs := make(map[string]string, len(m.Outputs))
 	for _, o := range m.Outputs {
 		outs[o.File] = o.SHA256
 	}
-	l.Datasets[m.Dataset][m.Stage] = LockEntry{RunID: m.RunID, Outputs: outs}
+	l.Datasets[run.Dataset][run.Stage] = LockEntry{RunID: run.ID, Outputs: outs, ManifestSHA256: run.ManifestSHA256}
+	return nil
 }
 
 // Pin returns the pinned sha256 of a dataset's file.
@@ -96,8 +117,8 @@ func (l *Lock) DatasetNames() []string {
 	return out
 }
 
-// WriteLock replaces takedown.lock atomically. Callers hold Mutex.
-func (w *Workspace) WriteLock(l *Lock) error {
+// WriteCurrent replaces takedown.lock atomically. Callers hold Exclusive.
+func (w *Workspace) WriteCurrent(l *Lock) error {
 	l.Version = LockVersion
 	b, err := json.MarshalIndent(l, "", "  ")
 	if err != nil {

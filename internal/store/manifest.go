@@ -65,17 +65,22 @@ type Timings struct {
 
 // Manifest describes one immutable run.
 type Manifest struct {
-	ManifestVersion int             `json:"manifest_version"`
-	Dataset         string          `json:"dataset"`
-	Stage           string          `json:"stage"`
-	StageVersion    int             `json:"stage_version"`
-	RunID           string          `json:"run_id"`
-	Params          json.RawMessage `json:"params"`
-	Inputs          []InputRef      `json:"inputs"`
-	Outputs         []Output        `json:"outputs"`
-	Stats           json.RawMessage `json:"stats,omitempty"`
-	Code            Code            `json:"code"`
-	Timings         Timings         `json:"timings"`
+	ManifestVersion int    `json:"manifest_version"`
+	Dataset         string `json:"dataset"`
+	Stage           string `json:"stage"`
+	StageVersion    int    `json:"stage_version"`
+	// RunVersion is the version string that entered the run id (stage
+	// version and Parquet format version, e.g. "3+pqio4"), so the run id
+	// can be recomputed from the manifest alone. Manifests written before
+	// it was recorded lack it.
+	RunVersion string          `json:"run_version,omitempty"`
+	RunID      string          `json:"run_id"`
+	Params     json.RawMessage `json:"params"`
+	Inputs     []InputRef      `json:"inputs"`
+	Outputs    []Output        `json:"outputs"`
+	Stats      json.RawMessage `json:"stats,omitempty"`
+	Code       Code            `json:"code"`
+	Timings    Timings         `json:"timings"`
 }
 
 // CurrentCode describes the running binary. Values injected with -ldflags
@@ -137,21 +142,15 @@ func CanonicalJSON(v any) ([]byte, error) {
 	return json.Marshal(generic)
 }
 
-// ReadManifest reads and checks the manifest of the run in dir.
+// ReadManifest reads and checks the manifest of the run in dir. It does not
+// check that the manifest describes that directory: Workspace.ReadRun does.
 func ReadManifest(dir string) (*Manifest, error) {
 	p := filepath.Join(dir, ManifestName)
 	b, err := os.ReadFile(p)
 	if err != nil {
 		return nil, fmt.Errorf("read manifest %s: %w", p, err)
 	}
-	var m Manifest
-	if err := json.Unmarshal(b, &m); err != nil {
-		return nil, fmt.Errorf("read manifest %s: %w", p, err)
-	}
-	if m.ManifestVersion != ManifestVersion {
-		return nil, fmt.Errorf("read manifest %s: %w %d (this program reads %d)", p, ErrManifestVersion, m.ManifestVersion, ManifestVersion)
-	}
-	return &m, nil
+	return decodeManifest(p, b)
 }
 
 // Output returns the output with the given file name.

@@ -1,14 +1,16 @@
 package store
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io/fs"
 	"os"
 	"path/filepath"
 	"sort"
 	"strings"
+	"syscall"
 	"time"
 )
 
@@ -32,7 +34,7 @@ type Staging struct {
 func (w *Workspace) Begin(dataset, stage, runID string) (*Staging, error) {
 	dir, err := os.MkdirTemp(w.tmpDir(), stage+"-"+runID+"-")
 	if err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrWorkspace, err)
+		return nil, fmt.Errorf("%w: %w", ErrWorkspace, err)
 	}
 	return &Staging{ws: w, Dir: dir, dataset: dataset, stage: stage, runID: runID, started: time.Now()}, nil
 }
@@ -42,13 +44,18 @@ func (s *Staging) Discard() { os.RemoveAll(s.Dir) }
 
 // Publish fills in the outputs, code and timings of m, writes manifest.json,
 // fsyncs every file and renames the staging directory to its run directory.
-// If that run directory already exists (another process published the same
-// run), the staging directory is discarded and the existing run is kept.
-func (s *Staging) Publish(m *Manifest, rows TableInfo) (string, error) {
+// If that run directory already exists and is intact (another process
+// published the same run), the staging directory is discarded and the
+// existing run is returned. If it exists but is damaged (its manifest does
+// not parse or does not describe it, or its files differ from it), it is
+// moved aside into tmp/, the new run takes its place, and the damaged one is
+// removed. Callers hold Exclusive. The Run returned carries the sha256 of the
+// manifest bytes written, for the lock entry.
+func (s *Staging) Publish(m *Manifest, rows TableInfo) (*Run, error) {
 	outs, err := s.collectOutputs(rows)
 	if err != nil {
 		s.Discard()
-		return "", err
+		return nil, err
 	}
 	m.ManifestVersion = ManifestVersion
 	m.Dataset, m.Stage, m.RunID = s.dataset, s.stage, s.runID
@@ -63,33 +70,58 @@ func (s *Staging) Publish(m *Manifest, rows TableInfo) (string, error) {
 	b, err := json.MarshalIndent(m, "", "  ")
 	if err != nil {
 		s.Discard()
-		return "", fmt.Errorf("encode manifest: %w", err)
+		return nil, fmt.Errorf("encode manifest: %w", err)
 	}
-	if err := writeFileAtomic(filepath.Join(s.Dir, ManifestName), append(b, '\n')); err != nil {
+	b = append(b, '\n')
+	if err := writeFileAtomic(filepath.Join(s.Dir, ManifestName), b); err != nil {
 		s.Discard()
-		return "", fmt.Errorf("write manifest: %w", err)
+		return nil, fmt.Errorf("write manifest: %w", err)
 	}
 	if err := syncDir(s.Dir); err != nil {
 		s.Discard()
-		return "", err
+		return nil, err
 	}
 	dst := s.ws.RunDir(s.dataset, s.stage, s.runID)
 	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
 		s.Discard()
-		return "", fmt.Errorf("%w: %v", ErrWorkspace, err)
+		return nil, fmt.Errorf("%w: %w", ErrWorkspace, err)
 	}
-	if err := os.Rename(s.Dir, dst); err != nil {
-		s.Discard()
-		if errors.Is(err, fs.ErrExist) || isNotEmpty(err) {
-			return dst, nil
+	err = os.Rename(s.Dir, dst)
+	if errors.Is(err, syscall.ENOTEMPTY) || errors.Is(err, syscall.EEXIST) {
+		if run, ok := s.ws.intact(s.dataset, s.stage, s.runID); ok {
+			s.Discard()
+			return run, nil
 		}
-		return "", fmt.Errorf("publish run %s: %w", s.runID, err)
+		aside, aerr := s.ws.MoveAside(dst, "damaged")
+		if aerr != nil {
+			s.Discard()
+			return nil, aerr
+		}
+		if err = os.Rename(s.Dir, dst); err != nil {
+			os.Rename(aside, dst)
+		} else {
+			os.RemoveAll(aside)
+		}
 	}
-	return dst, syncDir(filepath.Dir(dst))
+	if err != nil {
+		s.Discard()
+		return nil, fmt.Errorf("publish run %s: %w", s.runID, err)
+	}
+	if err := syncDir(filepath.Dir(dst)); err != nil {
+		return nil, err
+	}
+	sum := sha256.Sum256(b)
+	return &Run{Dataset: s.dataset, Stage: s.stage, ID: s.runID, Dir: dst, Manifest: m, ManifestSHA256: hex.EncodeToString(sum[:])}, nil
 }
 
-func isNotEmpty(err error) bool {
-	return err != nil && strings.Contains(err.Error(), "directory not empty")
+// intact returns the published run when its manifest describes it and its
+// files match the manifest.
+func (w *Workspace) intact(dataset, stage, id string) (*Run, bool) {
+	run, err := w.ReadRun(dataset, stage, id)
+	if err != nil || len(CheckOutputs(run.Dir, run.Manifest)) > 0 {
+		return nil, false
+	}
+	return run, true
 }
 
 // collectOutputs digests every regular file of the staging dir, in name order,

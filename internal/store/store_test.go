@@ -80,10 +80,11 @@ func TestPublishAndTamper(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(st.Dir, "a.txt"), []byte("hello"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	dir, err := st.Publish(&Manifest{StageVersion: 1, Params: []byte(`{}`)}, nil)
+	run, err := st.Publish(&Manifest{StageVersion: 1, Params: []byte(`{}`)}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
+	dir := run.Dir
 	if dir != ws.RunDir("twitter-io/x", "normalize", "abc") {
 		t.Fatalf("published to %s", dir)
 	}
@@ -135,13 +136,18 @@ func TestLockRoundTripAndGC(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	m, _ := ReadManifest(ws.RunDir("demo", "fetch", "r1"))
-	l, _ := ws.ReadLock()
-	l.Set(m)
-	if err := ws.WriteLock(l); err != nil {
+	run, err := ws.ReadRun("demo", "fetch", "r1")
+	if err != nil {
 		t.Fatal(err)
 	}
-	l2, err := ws.ReadLock()
+	l, _ := ws.ReadCurrent()
+	if err := l.Set(run); err != nil {
+		t.Fatal(err)
+	}
+	if err := ws.WriteCurrent(l); err != nil {
+		t.Fatal(err)
+	}
+	l2, err := ws.ReadCurrent()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -149,7 +155,7 @@ func TestLockRoundTripAndGC(t *testing.T) {
 		t.Fatalf("lock entry %+v", e)
 	}
 	os.MkdirAll(filepath.Join(ws.Root, "tmp", "normalize-x-123"), 0o755)
-	g, err := ws.FindGarbage()
+	g, err := ws.FindGarbage(false)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -188,17 +194,17 @@ func TestOpenUnwritable(t *testing.T) {
 	}
 }
 
-func TestMutexExclusive(t *testing.T) {
+func TestExclusive(t *testing.T) {
 	ws, _ := Open(t.TempDir())
-	unlock, err := ws.Mutex()
+	unlock, err := ws.Exclusive()
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := ws.Mutex(); !errors.Is(err, ErrBusy) {
+	if _, err := ws.Exclusive(); !errors.Is(err, ErrBusy) {
 		t.Fatalf("second lock: %v", err)
 	}
 	unlock()
-	u2, err := ws.Mutex()
+	u2, err := ws.Exclusive()
 	if err != nil {
 		t.Fatal(err)
 	}

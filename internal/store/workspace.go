@@ -14,6 +14,7 @@ package store
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -32,17 +33,17 @@ type Workspace struct {
 func Open(root string) (*Workspace, error) {
 	abs, err := filepath.Abs(root)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %s: %v", ErrWorkspace, root, err)
+		return nil, fmt.Errorf("%w: %s: %w", ErrWorkspace, root, err)
 	}
 	w := &Workspace{Root: abs}
 	for _, d := range []string{w.Root, w.sourcesDir(), w.runsDir(), w.tmpDir()} {
 		if err := os.MkdirAll(d, 0o755); err != nil {
-			return nil, fmt.Errorf("%w: %v (choose another --workspace or fix its permissions)", ErrWorkspace, err)
+			return nil, fmt.Errorf("%w: %w (choose another --workspace or fix its permissions)", ErrWorkspace, err)
 		}
 	}
-	probe, err := os.CreateTemp(w.tmpDir(), "probe-*")
+	probe, err := os.CreateTemp(w.tmpDir(), probePrefix+"*")
 	if err != nil {
-		return nil, fmt.Errorf("%w: %s is not writable: %v (choose another --workspace or fix its permissions)", ErrWorkspace, w.Root, err)
+		return nil, fmt.Errorf("%w: %s is not writable: %w (choose another --workspace or fix its permissions)", ErrWorkspace, w.Root, err)
 	}
 	probe.Close()
 	os.Remove(probe.Name())
@@ -53,8 +54,66 @@ func (w *Workspace) sourcesDir() string { return filepath.Join(w.Root, "sources"
 func (w *Workspace) runsDir() string    { return filepath.Join(w.Root, "runs") }
 func (w *Workspace) tmpDir() string     { return filepath.Join(w.Root, "tmp") }
 
-// LockPath is the path of takedown.lock.
-func (w *Workspace) LockPath() string { return filepath.Join(w.Root, "takedown.lock") }
+// At names the workspace at root without creating or checking anything,
+// for commands that only look (datasets show). Open creates and checks.
+func At(root string) *Workspace {
+	abs, err := filepath.Abs(root)
+	if err != nil {
+		abs = root
+	}
+	return &Workspace{Root: abs}
+}
+
+// LockName is the file name of the record of current runs.
+const LockName = "takedown.lock"
+
+// LockPath is the path of takedown.lock, the record of current runs.
+func (w *Workspace) LockPath() string { return filepath.Join(w.Root, LockName) }
+
+// HasLockFile reports whether takedown.lock exists.
+func (w *Workspace) HasLockFile() bool {
+	_, err := os.Stat(w.LockPath())
+	return err == nil
+}
+
+// DownloadDir is where the partial downloads of a dataset live (resumed by
+// the next fetch; never a source).
+func (w *Workspace) DownloadDir(dataset string) string {
+	return filepath.Join(w.tmpDir(), downloadsName, strings.ReplaceAll(dataset, "/", "_"))
+}
+
+const downloadsName = "downloads"
+
+// probePrefix names the file Open writes to check that tmp/ is writable.
+const probePrefix = "probe-"
+
+// TempDir creates a private directory under tmp/ (name pattern as for
+// os.MkdirTemp) for a stage's scratch files.
+func (w *Workspace) TempDir(pattern string) (string, error) {
+	dir, err := os.MkdirTemp(w.tmpDir(), pattern)
+	if err != nil {
+		return "", fmt.Errorf("%w: %w", ErrWorkspace, err)
+	}
+	return dir, nil
+}
+
+// MoveAside renames dir (a run directory) into tmp/ under a fresh name and
+// returns that name, so it is out of the way of a new publication but not
+// yet gone. Callers hold Exclusive.
+func (w *Workspace) MoveAside(dir, prefix string) (string, error) {
+	aside, err := os.MkdirTemp(w.tmpDir(), prefix+"-"+filepath.Base(dir)+"-")
+	if err != nil {
+		return "", fmt.Errorf("%w: %w", ErrWorkspace, err)
+	}
+	// The directory was made for its unique name: os.Rename does not
+	// replace a directory. Callers hold Exclusive, so tmp/ is theirs.
+	os.Remove(aside)
+	if err := os.Rename(dir, aside); err != nil {
+		os.Remove(aside)
+		return "", fmt.Errorf("%w: move %s aside: %w", ErrWorkspace, dir, err)
+	}
+	return aside, nil
+}
 
 // RunDir is the directory of a published run.
 func (w *Workspace) RunDir(dataset, stage, runID string) string {
@@ -78,7 +137,7 @@ func (w *Workspace) HasSource(digest string) bool {
 func (w *Workspace) PutSource(r io.Reader) (digest string, size int64, err error) {
 	f, err := os.CreateTemp(w.tmpDir(), "source-*")
 	if err != nil {
-		return "", 0, fmt.Errorf("%w: %v", ErrWorkspace, err)
+		return "", 0, fmt.Errorf("%w: %w", ErrWorkspace, err)
 	}
 	tmp := f.Name()
 	defer func() {
@@ -101,7 +160,7 @@ func (w *Workspace) PutSource(r io.Reader) (digest string, size int64, err error
 	digest = hex.EncodeToString(h.Sum(nil))
 	dst := w.SourcePath(digest)
 	if err = os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
-		return "", 0, fmt.Errorf("%w: %v", ErrWorkspace, err)
+		return "", 0, fmt.Errorf("%w: %w", ErrWorkspace, err)
 	}
 	if err = os.Rename(tmp, dst); err != nil {
 		return "", 0, fmt.Errorf("publish source: %w", err)
@@ -127,14 +186,15 @@ func FileDigest(path string) (string, int64, error) {
 	return hex.EncodeToString(h.Sum(nil)), n, nil
 }
 
-// Mutex takes an exclusive advisory lock on the workspace, so that two
-// processes never update takedown.lock or publish the same run at once. It
-// returns the function that releases it.
-func (w *Workspace) Mutex() (func(), error) {
+// Exclusive takes the process lock of the workspace (an advisory lock on
+// .mutex), so that two processes never update takedown.lock or publish the
+// same run at once. It returns the function that releases it. (takedown.lock
+// is not a mutex: it is the record of current runs, see ReadCurrent.)
+func (w *Workspace) Exclusive() (func(), error) {
 	p := filepath.Join(w.Root, ".mutex")
 	f, err := os.OpenFile(p, os.O_CREATE|os.O_RDWR, 0o644)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrWorkspace, err)
+		return nil, fmt.Errorf("%w: %w", ErrWorkspace, err)
 	}
 	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
 		f.Close()
@@ -152,7 +212,7 @@ func syncDir(dir string) error {
 		return err
 	}
 	defer d.Close()
-	if err := d.Sync(); err != nil && !strings.Contains(err.Error(), "invalid argument") {
+	if err := d.Sync(); err != nil && !errors.Is(err, syscall.EINVAL) {
 		return fmt.Errorf("sync %s: %w", dir, err)
 	}
 	return nil

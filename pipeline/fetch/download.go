@@ -134,14 +134,13 @@ type partMeta struct {
 
 // downloadDir is where partial downloads live; they never appear as sources.
 func downloadDir(ws *store.Workspace, dataset string) string {
-	return filepath.Join(ws.Root, "tmp", "downloads", strings.ReplaceAll(dataset, "/", "_"))
+	return ws.DownloadDir(dataset)
 }
 
-// PartialDownloads lists the partial files of a dataset in the workspace at
-// root (name -> bytes so far).
-func PartialDownloads(root, dataset string) map[string]int64 {
-	dir := filepath.Join(root, "tmp", "downloads", strings.ReplaceAll(dataset, "/", "_"))
-	es, _ := os.ReadDir(dir)
+// PartialDownloads lists the partial files of a dataset in the workspace
+// (name -> bytes so far).
+func PartialDownloads(ws *store.Workspace, dataset string) map[string]int64 {
+	es, _ := os.ReadDir(ws.DownloadDir(dataset))
 	out := map[string]int64{}
 	for _, e := range es {
 		if name, ok := strings.CutSuffix(e.Name(), ".part"); ok {
@@ -167,7 +166,7 @@ func download(ctx context.Context, in Input, log *slog.Logger) (store.SourceList
 			ErrNoSource, in.Descriptor.Name, strings.Join(missing, ", "), fileNames(in.Descriptor))
 	}
 	if err := os.MkdirAll(downloadDir(in.Workspace, in.Descriptor.Name), 0o755); err != nil {
-		return nil, fmt.Errorf("%w: %v", store.ErrWorkspace, err)
+		return nil, fmt.Errorf("%w: %w", store.ErrWorkspace, err)
 	}
 	if fc, ok := o.Progress.(interface{ SetFiles(int) }); ok {
 		fc.SetFiles(len(in.Descriptor.Files))
@@ -253,7 +252,7 @@ func downloadFile(ctx context.Context, in Input, f datasets.File, o DownloadOpti
 			if isDiskFull(de.err) {
 				what = "disk full"
 			}
-			return store.SourceFile{}, fmt.Errorf("%w: %s: writing %s into %s: %v; the partial file was removed: free space there (or use another --workspace) and fetch again",
+			return store.SourceFile{}, fmt.Errorf("%w: %s: writing %s into %s: %w; the partial file was removed: free space there (or use another --workspace) and fetch again",
 				store.ErrWorkspace, what, f.Name, filepath.Dir(part), de.err)
 		}
 		if ctx.Err() != nil {
@@ -488,14 +487,14 @@ func landPart(in Input, f datasets.File, part, want, wantFrom string) (store.Sou
 	}
 	dst := in.Workspace.SourcePath(digest)
 	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
-		return store.SourceFile{}, fmt.Errorf("%w: %v", store.ErrWorkspace, err)
+		return store.SourceFile{}, fmt.Errorf("%w: %w", store.ErrWorkspace, err)
 	}
 	if pf, err := os.Open(part); err == nil {
 		pf.Sync()
 		pf.Close()
 	}
 	if err := os.Rename(part, dst); err != nil {
-		return store.SourceFile{}, fmt.Errorf("%w: publish %s: %v", store.ErrWorkspace, f.Name, err)
+		return store.SourceFile{}, fmt.Errorf("%w: publish %s: %w", store.ErrWorkspace, f.Name, err)
 	}
 	os.Remove(part + ".json")
 	return store.SourceFile{Name: f.Name, Role: f.Role, SHA256: digest, Bytes: n}, nil

@@ -287,7 +287,7 @@ func TestDownloadFaults(t *testing.T) {
 				if n := checkStore(t, in.Workspace); n != 1 {
 					t.Errorf("%d sources in the store, want 1", n)
 				}
-				if parts := PartialDownloads(in.Workspace.Root, in.Descriptor.Name); len(parts) != 0 {
+				if parts := PartialDownloads(in.Workspace, in.Descriptor.Name); len(parts) != 0 {
 					t.Errorf("partial files left: %v", parts)
 				}
 			} else {
@@ -344,7 +344,7 @@ func TestDownloadDiskFull(t *testing.T) {
 	if !strings.Contains(err.Error(), "disk full") {
 		t.Errorf("error does not say disk full: %v", err)
 	}
-	if parts := PartialDownloads(in.Workspace.Root, in.Descriptor.Name); len(parts) != 0 {
+	if parts := PartialDownloads(in.Workspace, in.Descriptor.Name); len(parts) != 0 {
 		t.Errorf("partial file kept after a full disk: %v", parts)
 	}
 	if fsrv.count["/a.csv"] != 1 {

@@ -121,9 +121,9 @@ func generate(ctx context.Context, in Input, log *slog.Logger) (store.SourceList
 	if err := cfg.Validate(); err != nil {
 		return nil, fmt.Errorf("dataset %s: generator config: %w", in.Descriptor.Name, err)
 	}
-	tmp, err := os.MkdirTemp(filepath.Join(in.Workspace.Root, "tmp"), "synth-")
+	tmp, err := in.Workspace.TempDir("synth-")
 	if err != nil {
-		return nil, fmt.Errorf("%w: %v", store.ErrWorkspace, err)
+		return nil, err
 	}
 	defer os.RemoveAll(tmp)
 	files, err := synth.Write(ctx, cfg, tmp)
@@ -158,7 +158,7 @@ func importDir(ctx context.Context, in Input, log *slog.Logger) (store.SourceLis
 		}
 		sf, err := land(in.Workspace, p, f.Name, f.Role)
 		if err != nil && isDiskFull(err) {
-			return nil, fmt.Errorf("%w: disk full: %v; free space in the workspace (or use another --workspace) and fetch again", store.ErrWorkspace, err)
+			return nil, fmt.Errorf("%w: disk full: %w; free space in the workspace (or use another --workspace) and fetch again", store.ErrWorkspace, err)
 		}
 		if err != nil {
 			return nil, fmt.Errorf("%w %s: %v", ErrNoSource, in.Descriptor.Name, err)
