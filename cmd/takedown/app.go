@@ -61,10 +61,21 @@ func (e *exitError) Error() string { return e.msg }
 func run(args []string, stdout, stderr io.Writer) int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	return runContext(ctx, args, stdout, stderr)
+}
+
+// runContext is run under a context that a signal cancels. A command that
+// ends with an error after the context was canceled (or with
+// context.Canceled) was interrupted: it says so, not "context canceled",
+// and exits 130.
+func runContext(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	g := &globals{stdout: stdout, stderr: stderr}
 	app := newApp(g)
-	err := app.RunContext(ctx, args)
+	err := app.RunContext(ctx, hoistGlobalFlags(app, args))
 	code := exitCode(err)
+	if err != nil && (ctx.Err() != nil || errors.Is(err, context.Canceled)) {
+		err, code = errInterrupted, exitInterrupted
+	}
 	if err != nil && code != exitOK {
 		if g.log != nil && g.json {
 			g.log.Error(err.Error(), "event", "error", "exit_code", code)
@@ -74,6 +85,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 	return code
 }
+
+// errInterrupted is what a command stopped by SIGINT or SIGTERM reports.
+var errInterrupted = errors.New("interrupted (nothing half-done was published; run the command again to go on)")
 
 func exitCode(err error) int {
 	var ee *exitError

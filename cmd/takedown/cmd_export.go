@@ -62,7 +62,7 @@ func runExport(g *globals, o exportOptions) error {
 	if err != nil {
 		return err
 	}
-	ref, err := r.Table(o.dataset, o.table, o.runID)
+	ref, err := findTable(r, o.dataset, o.table, o.runID)
 	if err != nil {
 		return err
 	}

@@ -2,12 +2,15 @@ package main
 
 import (
 	"fmt"
+	"os"
 	"strings"
 	"unicode/utf8"
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/takedown-research/takedown/datasets"
 	"github.com/takedown-research/takedown/internal/pqio"
+	"github.com/takedown-research/takedown/internal/runner"
 )
 
 // showOptions are the flags of `takedown show`.
@@ -55,7 +58,7 @@ func runShow(g *globals, o showOptions) error {
 	if err != nil {
 		return err
 	}
-	ref, err := r.Table(o.dataset, o.table, o.runID)
+	ref, err := findTable(r, o.dataset, o.table, o.runID)
 	if err != nil {
 		return err
 	}
@@ -66,6 +69,35 @@ func runShow(g *globals, o showOptions) error {
 	g.out("%s  (%s run %s, %d of %d rows)\n", ref.Table, ref.Stage, ref.RunID, len(rows), total)
 	g.out("%s", formatGrid(names, rows, o.width))
 	return nil
+}
+
+// findTable locates the table that show or export reads. It checks first what runner.Table
+// cannot tell well from the CLI's side: an unknown dataset (with the nearest
+// names), a run id that is no run of the dataset, and a dataset that has no
+// current run, each with a command that exists to go on with. An unknown
+// table of a run that exists lists the tables there are (runner.Table).
+func findTable(r *runner.Runner, dataset, table, runID string) (runner.TableRef, error) {
+	if _, err := datasets.Lookup(r.WS.Root, dataset); err != nil {
+		return runner.TableRef{}, err
+	}
+	if runID != "" {
+		for _, stage := range runner.Stages {
+			if _, err := os.Stat(r.WS.RunDir(dataset, stage, runID)); err == nil {
+				return r.Table(dataset, table, runID)
+			}
+		}
+		return runner.TableRef{}, fmt.Errorf("dataset %s has no run %s in %s (`takedown status %s` shows the current run ids): %w",
+			dataset, runID, r.WS.Root, dataset, runner.ErrNoTable)
+	}
+	lock, err := r.WS.ReadLock()
+	if err != nil {
+		return runner.TableRef{}, err
+	}
+	if len(lock.Datasets[dataset]) == 0 {
+		return runner.TableRef{}, fmt.Errorf("dataset %s has no current runs in %s (run `takedown run %s` first): %w",
+			dataset, r.WS.Root, dataset, runner.ErrUpstream)
+	}
+	return r.Table(dataset, table, "")
 }
 
 // formatGrid aligns a header and rows in columns separated by two spaces.

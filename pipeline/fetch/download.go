@@ -163,7 +163,7 @@ func download(ctx context.Context, in Input, log *slog.Logger) (store.SourceList
 		}
 	}
 	if len(missing) > 0 {
-		return nil, fmt.Errorf("%w %s: the registry knows no URL for %s; put the release's files %s in a folder and use --from DIR",
+		return nil, fmt.Errorf("%w %s: the registry knows no URL for %s; put the release's files %s in a folder and use --from-dir DIR",
 			ErrNoSource, in.Descriptor.Name, strings.Join(missing, ", "), fileNames(in.Descriptor))
 	}
 	if err := os.MkdirAll(downloadDir(in.Workspace, in.Descriptor.Name), 0o755); err != nil {
@@ -282,10 +282,10 @@ func downloadFile(ctx context.Context, in Input, f datasets.File, o DownloadOpti
 	}
 	if lastErr != nil {
 		o.Progress.Done(f.Name, lastErr)
-		hint := "check the network, or download the file by hand and use --from DIR"
+		hint := "check the network, or download the file by hand and use --from-dir DIR"
 		var he *httpError
 		if errors.As(lastErr, &he) && (he.status == 404 || he.status == 403 || he.status == 410) {
-			hint = "the file is not at this URL (any more): use --mirror BASE, or bring the file with --from DIR"
+			hint = "the file is not at this URL (any more): use --mirror BASE, or bring the file with --from-dir DIR"
 		}
 		if _, err := os.Stat(part); err == nil {
 			hint += "; the partial download is kept and a later fetch resumes it"
