@@ -86,8 +86,8 @@ func findTable(r *runner.Runner, dataset, table, runID string) (runner.TableRef,
 				return r.Table(dataset, table, runID)
 			}
 		}
-		return runner.TableRef{}, fmt.Errorf("dataset %s has no run %s in %s (`takedown status %s` shows the current run ids): %w",
-			dataset, runID, r.WS.Root, dataset, runner.ErrNoTable)
+		return runner.TableRef{}, fmt.Errorf("no run %s of dataset %s in %s (`takedown status %s` shows the current run ids): %w",
+			runID, dataset, r.WS.Root, dataset, runner.ErrNoTable)
 	}
 	lock, err := r.WS.ReadLock()
 	if err != nil {
