@@ -49,7 +49,7 @@ func runEval(g *globals, o evalOptions) error {
 	if err != nil {
 		return err
 	}
-	clusters, err := r.Table(o.dataset, schema.TableClusters, o.runID)
+	clusters, err := findTable(r, o.dataset, schema.TableClusters, o.runID)
 	if err != nil {
 		return err
 	}
