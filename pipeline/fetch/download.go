@@ -15,7 +15,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"time"
 
 	"github.com/takedown-research/takedown/datasets"
@@ -499,9 +498,4 @@ func landPart(in Input, f datasets.File, part, want, wantFrom string) (store.Sou
 	}
 	os.Remove(part + ".json")
 	return store.SourceFile{Name: f.Name, Role: f.Role, SHA256: digest, Bytes: n}, nil
-}
-
-// isDiskFull reports whether err is a full disk or quota.
-func isDiskFull(err error) bool {
-	return errors.Is(err, syscall.ENOSPC) || errors.Is(err, syscall.EDQUOT)
 }
