@@ -53,10 +53,21 @@ func (e *exitError) Kind() errkind.Kind { return e.kind }
 func run(args []string, stdout, stderr io.Writer) int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	return runContext(ctx, args, stdout, stderr)
+}
+
+// runContext is run under a context that a signal cancels. A command that
+// ends with an error after the context was canceled (or with
+// context.Canceled) was interrupted: it says so, not "context canceled",
+// and exits 130.
+func runContext(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	g := &globals{stdout: stdout, stderr: stderr}
 	app := newApp(g)
-	err := app.RunContext(ctx, args)
+	err := app.RunContext(ctx, hoistGlobalFlags(app, args))
 	code := exitCode(err)
+	if err != nil && (ctx.Err() != nil || errors.Is(err, context.Canceled)) {
+		err, code = errInterrupted, errkind.Interrupted.ExitCode()
+	}
 	if err != nil && code != exitOK {
 		msg := errorMessage(err)
 		if g.log != nil && g.json {
@@ -68,20 +79,18 @@ func run(args []string, stdout, stderr io.Writer) int {
 	return code
 }
 
-// errorMessage is what the user reads: a full disk and an interruption say
-// so first, whatever operation they stopped.
+// errorMessage is what the user reads: a full disk says so first, whatever
+// operation it stopped.
 func errorMessage(err error) string {
 	switch errkind.Of(err) {
 	case errkind.DiskFull:
 		return "disk full: " + err.Error() + " (free space or choose another --workspace; the unfinished run was removed)"
-	case errkind.Interrupted:
-		if errors.Is(err, context.Canceled) {
-			return "interrupted; the workspace is as it was before this run"
-		}
-		return "interrupted: " + err.Error()
 	}
 	return err.Error()
 }
+
+// errInterrupted is what a command stopped by SIGINT or SIGTERM reports.
+var errInterrupted = errkind.New(errkind.Interrupted, "interrupted (nothing half-done was published; run the command again to go on)")
 
 // exitCode maps an error to the process exit code by its kind alone.
 func exitCode(err error) int {

@@ -148,7 +148,12 @@ func runCommand(g *globals) *cli.Command {
 func stageCommand(g *globals, stage, usage string) *cli.Command {
 	flags := paramFlags()
 	if stage == "fetch" {
-		flags = append(flags, &cli.StringFlag{Name: "from", Aliases: []string{"from-dir"}, Usage: "import the release's files from this folder (the files a researcher downloaded by hand)"})
+		flags = append(flags,
+			&cli.StringFlag{Name: "from-dir", Usage: "import the release's files from this folder (the files a researcher downloaded by hand)"},
+			// The old name, kept so that `fetch --from DIR` in existing
+			// scripts and the registry's dataset descriptions still works;
+			// help shows --from-dir only, since in run --from is a stage.
+			&cli.StringFlag{Name: "from", Hidden: true, Usage: "old name of --from-dir"})
 		flags = append(flags, downloadFlags()...)
 	}
 	return &cli.Command{
@@ -165,12 +170,25 @@ func stageCommand(g *globals, stage, usage string) *cli.Command {
 			}
 			o := runner.Options{Dataset: ds, From: stage, To: stage, Params: paramsFrom(c)}
 			if stage == "fetch" {
-				o.FromDir = c.String("from")
+				if o.FromDir, err = fromDirFlag(c); err != nil {
+					return err
+				}
 				o.Download, o.Refetch, o.Repin = downloadOptionsFrom(c), c.Bool("refetch"), c.Bool("repin")
 			}
 			return doRun(c, g, o)
 		},
 	}
+}
+
+// fromDirFlag is fetch's folder: --from-dir, or its old name --from.
+func fromDirFlag(c *cli.Context) (string, error) {
+	if c.IsSet("from") {
+		if c.IsSet("from-dir") {
+			return "", usagef("give the folder once, with --from-dir (--from is its old name)")
+		}
+		return c.String("from"), nil
+	}
+	return c.String("from-dir"), nil
 }
 
 func doRun(c *cli.Context, g *globals, o runner.Options) error {

@@ -9,12 +9,16 @@ import (
 	"regexp"
 	"slices"
 	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/rogpeppe/go-internal/testscript"
 )
 
-var update = flag.Bool("update", false, "rewrite the expected output in testdata/script from the actual output")
+// update rewrites goldens: `go test ./cmd/takedown -update` rewrites the
+// file of every failing `cmp` in testdata/script (testscript's
+// UpdateScripts) and the flag tables of docs/stages (flagdocs_test.go).
+var update = flag.Bool("update", false, "rewrite the expected output in testdata/script and the flag tables in docs/stages from the actual output")
 
 func TestMain(m *testing.M) {
 	testscript.Main(m, map[string]func(){
@@ -32,6 +36,7 @@ func TestScripts(t *testing.T) {
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
 			"exits":      cmdExits,
 			"cmp-runids": cmdCmpRunIDs,
+			"redact":     cmdRedact,
 		},
 		Setup: func(e *testscript.Env) error {
 			e.Setenv("TAKEDOWN_WORKSPACE", filepath.Join(e.WorkDir, "ws"))
@@ -91,4 +96,16 @@ func cmdCmpRunIDs(ts *testscript.TestScript, neg bool, args []string) {
 	if slices.Equal(a, b) == neg {
 		ts.Fatalf("run ids: %v vs %v", a, b)
 	}
+}
+
+// cmdRedact writes a file, or stdout or stderr, to another file with the
+// script's $WORK directory written as the literal $WORK, so that output
+// naming the workspace can be compared with cmp (whose goldens -update
+// rewrites, unlike cmpenv's): redact SRC DST.
+func cmdRedact(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 2 {
+		ts.Fatalf("usage: redact SRC DST")
+	}
+	text := strings.ReplaceAll(ts.ReadFile(args[0]), ts.Getenv("WORK"), "$WORK")
+	ts.Check(os.WriteFile(ts.MkAbs(args[1]), []byte(text), 0o644))
 }

@@ -1,6 +1,7 @@
 package runner
 
 import (
+	"github.com/takedown-research/takedown/datasets"
 	"github.com/takedown-research/takedown/internal/errkind"
 	"github.com/takedown-research/takedown/internal/store"
 
@@ -90,6 +91,9 @@ func (r *Runner) checkTable(ref TableRef) error {
 }
 
 func (r *Runner) findTable(dataset, table, runID string) (TableRef, error) {
+	if _, err := datasets.Lookup(r.WS.Root, dataset); err != nil {
+		return TableRef{}, err
+	}
 	file := strings.TrimSuffix(table, ".parquet") + ".parquet"
 	table = strings.TrimSuffix(file, ".parquet")
 	if runID != "" {
@@ -107,7 +111,7 @@ func (r *Runner) findTable(dataset, table, runID string) (TableRef, error) {
 			return TableRef{}, fmt.Errorf("run %s (%s %s) has no table %q; it has: %s: %w",
 				runID, dataset, stage, table, listOrNone(known), ErrNoTable)
 		}
-		return TableRef{}, fmt.Errorf("no run %s of dataset %s in %s (see takedown status --dataset %s): %w",
+		return TableRef{}, fmt.Errorf("no run %s of dataset %s in %s (`takedown status %s` shows the current run ids): %w",
 			runID, dataset, r.WS.Root, dataset, ErrNoTable)
 	}
 	lock, err := r.WS.ReadCurrent()
@@ -130,7 +134,7 @@ func (r *Runner) findTable(dataset, table, runID string) (TableRef, error) {
 		}
 	}
 	if len(known) == 0 {
-		return TableRef{}, fmt.Errorf("dataset %s has no current runs in %s (run `takedown run --dataset %s` first): %w",
+		return TableRef{}, fmt.Errorf("dataset %s has no current runs in %s (run `takedown run %s` first): %w",
 			dataset, r.WS.Root, dataset, ErrUpstream)
 	}
 	slices.Sort(known)

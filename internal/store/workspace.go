@@ -14,13 +14,11 @@ package store
 import (
 	"crypto/sha256"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
 	"strings"
-	"syscall"
 )
 
 // Workspace is an opened workspace directory.
@@ -188,34 +186,28 @@ func FileDigest(path string) (string, int64, error) {
 
 // Exclusive takes the process lock of the workspace (an advisory lock on
 // .mutex), so that two processes never update takedown.lock or publish the
-// same run at once. It returns the function that releases it. (takedown.lock
-// is not a mutex: it is the record of current runs, see ReadCurrent.)
+// same run at once. It does not wait: a workspace locked by another process
+// is ErrBusy. It returns the function that releases it. The lock is flock(2)
+// on Unix and LockFileEx on Windows (mutex_*.go); both belong to the open
+// file, so the system drops it when the process dies. (takedown.lock is not
+// a mutex: it is the record of current runs, see ReadCurrent.)
 func (w *Workspace) Exclusive() (func(), error) {
 	p := filepath.Join(w.Root, ".mutex")
 	f, err := os.OpenFile(p, os.O_CREATE|os.O_RDWR, 0o644)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrWorkspace, err)
 	}
-	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+	if busy, err := lockFile(f); err != nil {
 		f.Close()
-		return nil, fmt.Errorf("%w: another takedown process is using %s", ErrBusy, w.Root)
+		if busy {
+			return nil, fmt.Errorf("%w: another takedown process is using %s", ErrBusy, w.Root)
+		}
+		return nil, fmt.Errorf("%w: lock %s: %w", ErrWorkspace, p, err)
 	}
 	return func() {
-		syscall.Flock(int(f.Fd()), syscall.LOCK_UN)
+		unlockFile(f)
 		f.Close()
 	}, nil
-}
-
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	if err := d.Sync(); err != nil && !errors.Is(err, syscall.EINVAL) {
-		return fmt.Errorf("sync %s: %w", dir, err)
-	}
-	return nil
 }
 
 // writeFileAtomic writes data to path through a temp file in the same

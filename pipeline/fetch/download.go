@@ -15,7 +15,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"time"
 
 	"github.com/takedown-research/takedown/datasets"
@@ -162,7 +161,7 @@ func download(ctx context.Context, in Input, log *slog.Logger) (store.SourceList
 		}
 	}
 	if len(missing) > 0 {
-		return nil, fmt.Errorf("%w %s: the registry knows no URL for %s; put the release's files %s in a folder and use --from DIR",
+		return nil, fmt.Errorf("%w %s: the registry knows no URL for %s; put the release's files %s in a folder and use --from-dir DIR",
 			ErrNoSource, in.Descriptor.Name, strings.Join(missing, ", "), fileNames(in.Descriptor))
 	}
 	if err := os.MkdirAll(downloadDir(in.Workspace, in.Descriptor.Name), 0o755); err != nil {
@@ -281,10 +280,10 @@ func downloadFile(ctx context.Context, in Input, f datasets.File, o DownloadOpti
 	}
 	if lastErr != nil {
 		o.Progress.Done(f.Name, lastErr)
-		hint := "check the network, or download the file by hand and use --from DIR"
+		hint := "check the network, or download the file by hand and use --from-dir DIR"
 		var he *httpError
 		if errors.As(lastErr, &he) && (he.status == 404 || he.status == 403 || he.status == 410) {
-			hint = "the file is not at this URL (any more): use --mirror BASE, or bring the file with --from DIR"
+			hint = "the file is not at this URL (any more): use --mirror BASE, or bring the file with --from-dir DIR"
 		}
 		if _, err := os.Stat(part); err == nil {
 			hint += "; the partial download is kept and a later fetch resumes it"
@@ -498,9 +497,4 @@ func landPart(in Input, f datasets.File, part, want, wantFrom string) (store.Sou
 	}
 	os.Remove(part + ".json")
 	return store.SourceFile{Name: f.Name, Role: f.Role, SHA256: digest, Bytes: n}, nil
-}
-
-// isDiskFull reports whether err is a full disk or quota.
-func isDiskFull(err error) bool {
-	return errors.Is(err, syscall.ENOSPC) || errors.Is(err, syscall.EDQUOT)
 }

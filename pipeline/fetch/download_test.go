@@ -258,7 +258,7 @@ func TestDownloadFaults(t *testing.T) {
 				http.NotFound(w, r)
 				return true
 			},
-			wantErr: ErrNoSource, msg: "--from DIR",
+			wantErr: ErrNoSource, msg: "--from-dir DIR",
 			check: func(t *testing.T, s *faultServer, path string) {
 				if s.count[path] != 1 {
 					t.Errorf("a 404 was retried: %d requests", s.count[path])
@@ -364,8 +364,8 @@ func TestDownloadNoNetwork(t *testing.T) {
 	in.Download.Retries = 5
 	start := time.Now()
 	_, err := download(context.Background(), in, discard)
-	if !errors.Is(err, ErrNoSource) || !strings.Contains(err.Error(), dead+"/a.zip") || !strings.Contains(err.Error(), "--from DIR") {
-		t.Fatalf("err = %v, want ErrNoSource naming the URL and suggesting --from", err)
+	if !errors.Is(err, ErrNoSource) || !strings.Contains(err.Error(), dead+"/a.zip") || !strings.Contains(err.Error(), "--from-dir DIR") {
+		t.Fatalf("err = %v, want ErrNoSource naming the URL and suggesting --from-dir", err)
 	}
 	if d := time.Since(start); d > 5*time.Second {
 		t.Errorf("took %v to give up on a dead host", d)

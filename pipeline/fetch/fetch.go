@@ -3,7 +3,7 @@
 // list of what it landed (name, role, sha256, bytes).
 //
 // Files come from the generator (the synthetic demo, landed exactly as a
-// download would), from a local folder (--from, or the paths a local
+// download would), from a local folder (--from-dir, or the paths a local
 // descriptor recorded), or are downloaded from their URLs with resume and
 // retries (download.go). Every file is verified against the sha256 the
 // registry or a local descriptor pins, or else against the trust-on-first-use
@@ -194,7 +194,7 @@ func mismatch(dataset, file, where, got, want, from string) error {
 	if from == "takedown.lock (first fetch)" {
 		msg += ". THE PUBLISHER CHANGED THE FILE since this workspace first fetched it (Twitter re-issued the IRA files in February 2019)." +
 			" Results computed from the old bytes stay valid for them. To accept the new bytes, run: takedown fetch --repin " + dataset +
-			"; to keep the old ones, bring them with --from DIR"
+			"; to keep the old ones, bring them with --from-dir DIR"
 	} else {
 		msg += " (a publisher may have re-issued the file, or the download is damaged)"
 	}
@@ -273,7 +273,7 @@ func land(ws *store.Workspace, path, name, role string) (store.SourceFile, error
 	return store.SourceFile{Name: name, Role: role, SHA256: digest, Bytes: n}, nil
 }
 
-// FilePath is where a release file is read from: the --from folder when one
+// FilePath is where a release file is read from: the --from-dir folder when one
 // is given, else the path a local descriptor recorded.
 func FilePath(f datasets.File, fromDir string) string {
 	if fromDir != "" || f.Path == "" {

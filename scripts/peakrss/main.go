@@ -1,8 +1,13 @@
+//go:build unix
+
 // Command peakrss runs a command and prints its wall time and peak resident
 // memory (the maximum RSS of the process and its waited-for children), for
 // the benchmark script.
 //
 //	go run ./scripts/peakrss -- takedown run demo
+//
+// It builds on Unix only: it reads getrusage's ru_maxrss, which Windows
+// has no counterpart of in os.ProcessState.
 package main
 
 import (
@@ -27,11 +32,11 @@ func main() {
 	start := time.Now()
 	err := cmd.Run()
 	wall := time.Since(start)
-	var maxKB int64
+	var maxBytes int64
 	if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
-		maxKB = ru.Maxrss
+		maxBytes = int64(ru.Maxrss) * maxrssUnit
 	}
-	fmt.Fprintf(os.Stderr, "peakrss: wall %.2f s, peak RSS %.1f MiB\n", wall.Seconds(), float64(maxKB)/1024)
+	fmt.Fprintf(os.Stderr, "peakrss: wall %.2f s, peak RSS %.1f MiB\n", wall.Seconds(), float64(maxBytes)/(1<<20))
 	if err != nil {
 		if ee, ok := err.(*exec.ExitError); ok {
 			os.Exit(ee.ExitCode())

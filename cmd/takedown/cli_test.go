@@ -1,0 +1,67 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/takedown-research/takedown/internal/errkind"
+)
+
+func TestHoistGlobalFlags(t *testing.T) {
+	app := newApp(&globals{})
+	cases := []struct{ in, want string }{
+		{"takedown run -w X", "takedown -w X run"},
+		{"takedown run --workspace=X demo", "takedown --workspace=X run demo"},
+		{"takedown status --json", "takedown --json status"},
+		{"takedown -q run --window 30 -w X demo", "takedown -q -w X run --window 30 demo"},
+		// Global flags before the command stay, values included.
+		{"takedown -w run status", "takedown -w run status"},
+		// The command's own --json is the command's.
+		{"takedown datasets list --json", "takedown datasets list --json"},
+		{"takedown eval --json --quiet", "takedown --quiet eval --json"},
+		// A value of the command's own flag is not a global flag.
+		{"takedown show --dataset -q posts", "takedown show --dataset -q posts"},
+		// After the positional argument too (the guard would refuse it otherwise).
+		{"takedown run demo --json", "takedown --json run demo"},
+		// Nothing after --.
+		{"takedown run -- --json", "takedown run -- --json"},
+		// Not a command: left for urfave/cli to refuse.
+		{"takedown nosuch --json", "takedown nosuch --json"},
+		{"takedown", "takedown"},
+	}
+	for _, tc := range cases {
+		got := strings.Join(hoistGlobalFlags(app, strings.Fields(tc.in)), " ")
+		if got != tc.want {
+			t.Errorf("hoist(%q) = %q, want %q", tc.in, got, tc.want)
+		}
+	}
+}
+
+// TestInterrupted runs a command under a canceled context, as SIGINT or
+// SIGTERM leaves it: it says "interrupted", not "context canceled", and
+// exits 130.
+func TestInterrupted(t *testing.T) {
+	ws := filepath.Join(t.TempDir(), "ws")
+	for _, args := range [][]string{
+		{"takedown", "-w", ws, "run"},
+		{"takedown", "-w", ws, "--json", "run"},
+	} {
+		ctx, cancel := context.WithCancel(context.Background())
+		cancel()
+		var stdout, stderr bytes.Buffer
+		code := runContext(ctx, args, &stdout, &stderr)
+		if code != errkind.Interrupted.ExitCode() {
+			t.Errorf("%v: exit %d, want %d; stderr: %s", args, code, errkind.Interrupted.ExitCode(), &stderr)
+		}
+		if !strings.Contains(stderr.String(), "interrupted") || strings.Contains(stderr.String(), "context canceled") {
+			t.Errorf("%v: stderr %q, want it to say interrupted (and not context canceled)", args, &stderr)
+		}
+		if slices.Contains(args, "--json") && !strings.Contains(stderr.String(), `"exit_code":130`) {
+			t.Errorf("%v: JSON error event lacks exit_code 130: %s", args, &stderr)
+		}
+	}
+}
