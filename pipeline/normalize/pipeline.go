@@ -161,7 +161,7 @@ func (n *normalizer) produce(ctx context.Context, p *producer, jobs chan<- *batc
 	defer rc.Close()
 	fail := func(line int64, err error) error {
 		if t.s.compressed && !errors.Is(err, ErrRecordTooLarge) && !errors.Is(err, ErrCorruptArchive) {
-			err = fmt.Errorf("%w: %v", ErrCorruptArchive, err)
+			err = fmt.Errorf("%w: %w", ErrCorruptArchive, err)
 		}
 		if line > 0 {
 			return fmt.Errorf("%s: after the record at line %d: %w", t.name, line, err)
