@@ -2,6 +2,16 @@ package normalize
 
 import "errors"
 
+// inputError is a sentinel that is also another, broader one: errors.Is
+// holds for both.
+type inputError struct {
+	msg  string
+	also error
+}
+
+func (e *inputError) Error() string { return e.msg }
+func (e *inputError) Unwrap() error { return e.also }
+
 // Sentinel errors of the normalize stage. Each one means the input data is
 // invalid (the CLI maps them to exit code 3); the wrapping error names the
 // file, and where it applies the line and column.
@@ -10,6 +20,12 @@ var (
 	// wrapping error lists, for each layout that was tried, the columns it
 	// expected and did not find.
 	ErrUnknownHeader = errors.New("header matches no known layout")
+
+	// ErrNotText means a file is not UTF-8 text: UTF-16 or UTF-32 (with or
+	// without a byte order mark), or binary (see sniffText). The wrapping
+	// error names the file and says how to convert it. It is also an
+	// ErrUnknownHeader (errors.Is holds for both): no header can be read.
+	ErrNotText error = &inputError{msg: "not UTF-8 CSV text", also: ErrUnknownHeader}
 
 	// ErrCorruptArchive means a zip or gzip container cannot be read: a bad
 	// directory, a bad checksum, a stream cut short, or an unsupported

@@ -1,6 +1,7 @@
 package normalize
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"fmt"
@@ -169,7 +170,19 @@ func (n *normalizer) produce(ctx context.Context, p *producer, jobs chan<- *batc
 		return fmt.Errorf("%s: %w", t.name, err)
 	}
 
-	rr := newRecordReader(rc)
+	// The first bytes say whether the stream is UTF-8 text at all: UTF-16
+	// or binary bytes would otherwise surface as bare quote errors.
+	br := bufio.NewReaderSize(rc, 64<<10)
+	head, err := br.Peek(sniffBytes)
+	if err != nil && err != io.EOF && err != bufio.ErrBufferFull {
+		setHead(streamHead{err: fail(0, err)})
+		return
+	}
+	if kind, evidence := sniffText(head); kind != textUTF8 {
+		setHead(streamHead{err: notTextError(t, t.s.container, kind, evidence)})
+		return
+	}
+	rr := newRecordReader(br)
 	hrec, err := rr.next()
 	switch {
 	case err == io.EOF:

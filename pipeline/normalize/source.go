@@ -20,8 +20,9 @@ const (
 // stream is one CSV byte stream inside a source file: the file itself, its
 // gunzipped content, or one zip entry.
 type stream struct {
-	entry string // zip entry name; empty otherwise
-	open  func() (io.ReadCloser, error)
+	entry     string // zip entry name; empty otherwise
+	container string // the source file's container: containerPlain, containerZip or containerGzip
+	open      func() (io.ReadCloser, error)
 	// compressed streams turn read errors into ErrCorruptArchive.
 	compressed bool
 }
@@ -101,6 +102,7 @@ func openSource(f SourceFile) (*source, error) {
 		for _, e := range entries {
 			s.streams = append(s.streams, stream{
 				entry:      e.Name,
+				container:  containerZip,
 				compressed: true,
 				open: func() (io.ReadCloser, error) {
 					rc, err := z.Open(e.Name)
@@ -115,6 +117,7 @@ func openSource(f SourceFile) (*source, error) {
 		s.container = containerGzip
 		size := st.Size()
 		s.streams = []stream{{
+			container:  containerGzip,
 			compressed: true,
 			open: func() (io.ReadCloser, error) {
 				if _, err := file.Seek(0, io.SeekStart); err != nil {
@@ -136,6 +139,7 @@ func openSource(f SourceFile) (*source, error) {
 		}
 		s.container = containerPlain
 		s.streams = []stream{{
+			container: containerPlain,
 			open: func() (io.ReadCloser, error) {
 				if _, err := file.Seek(0, io.SeekStart); err != nil {
 					return nil, fmt.Errorf("seek %s: %w", f.Name, err)
