@@ -32,9 +32,10 @@ var (
 	// compression method.
 	ErrCorruptArchive = errors.New("corrupt or unsupported archive")
 
-	// ErrRecordTooLarge means one CSV record grew beyond MaxRecordBytes,
-	// which in practice means a quote that is never closed. The stage stops
-	// rather than hold the rest of the file in memory.
+	// ErrRecordTooLarge means a quoted field opened in a record is never
+	// closed: the record would run over MaxRecordBytes to the end of the
+	// file (or the header alone is over the limit). A record over the limit
+	// that ends is not an error: it is a too_large reject.
 	ErrRecordTooLarge = errors.New("csv record too large")
 
 	// ErrMixedHashing means a dataset combines the hashed and the unhashed
@@ -44,6 +45,7 @@ var (
 	ErrMixedHashing = errors.New("hashed and unhashed files mixed in one dataset")
 )
 
-// MaxRecordBytes bounds the bytes of one CSV record (the largest real tweet
-// record is a few kilobytes).
+// MaxRecordBytes bounds the bytes of one CSV record without its line
+// terminator (the largest real tweet record is a few kilobytes). A longer
+// record is rejected (too_large) without being held in memory.
 const MaxRecordBytes = 16 << 20

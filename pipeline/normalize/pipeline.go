@@ -114,6 +114,10 @@ func mapBatch(b *batch) {
 		rec := &b.recs[i]
 		m := &b.res[i]
 		m.utf8Field = -1
+		if rec.tooLarge != "" {
+			m.err = reject(ReasonTooLarge, "%s", rec.tooLarge)
+			continue
+		}
 		if rec.perr != nil && !rec.last {
 			if f := lenientFields(rec.raw, b.ncol); f != nil {
 				rec.fields, rec.perr, m.quoteRepaired = f, nil, true
@@ -182,7 +186,7 @@ func (n *normalizer) produce(ctx context.Context, p *producer, jobs chan<- *batc
 		setHead(streamHead{err: notTextError(t, t.s.container, kind, evidence)})
 		return
 	}
-	rr := newRecordReader(br)
+	rr := newRecordReaderLimit(br, n.maxRecord)
 	hrec, err := rr.next()
 	switch {
 	case err == io.EOF:
@@ -190,6 +194,9 @@ func (n *normalizer) produce(ctx context.Context, p *producer, jobs chan<- *batc
 		return
 	case err != nil:
 		setHead(streamHead{err: fail(0, err)})
+		return
+	case hrec.tooLarge != "":
+		setHead(streamHead{err: fmt.Errorf("%s: line %d: %w: the first record (the header) is a %s: not a CSV file?", t.name, hrec.line, ErrRecordTooLarge, hrec.tooLarge)})
 		return
 	case hrec.perr != nil:
 		setHead(streamHead{err: fmt.Errorf("%s: line %d: %w: header is not valid CSV: %v", t.name, hrec.line, ErrUnknownHeader, hrec.perr)})
