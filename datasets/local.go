@@ -35,18 +35,12 @@ func localPath(root, name string) string {
 // by AddLocal) or else in the registry.
 func Lookup(root, name string) (Descriptor, error) {
 	if err := ValidateName(name); err == nil {
-		b, err := os.ReadFile(localPath(root, name))
+		d, err := readLocal(root, name)
 		if err == nil {
-			var d Descriptor
-			dec := json.NewDecoder(bytes.NewReader(b))
-			dec.DisallowUnknownFields()
-			if err := dec.Decode(&d); err != nil {
-				return Descriptor{}, fmt.Errorf("local dataset %s: %w", localPath(root, name), err)
-			}
 			return d, nil
 		}
 		if !errors.Is(err, fs.ErrNotExist) {
-			return Descriptor{}, fmt.Errorf("local dataset %s: %w", name, err)
+			return Descriptor{}, err
 		}
 	}
 	d, err := Get(name)
@@ -103,9 +97,44 @@ func RoleOf(name string) string {
 	}
 }
 
+// FormatAuto is the descriptor format that lets normalize detect each
+// file's format from its header.
+const FormatAuto = "auto"
+
+// Formats are the archive formats a descriptor may name: FormatAuto, then
+// the formats of the normalize stage, in its detection order (a test of
+// cmd/takedown checks that they agree with normalize.Formats).
+var Formats = []string{FormatAuto, "twitter-io", "fivethirtyeight", "nbc", "reddit", "cnt"}
+
+// Errors of AddLocal and RemoveLocal. They are mistakes in a command line.
+var (
+	// ErrBadFormat means a descriptor names a format not in Formats.
+	ErrBadFormat = errors.New("unknown format")
+	// ErrExists means a local dataset of that name exists with other files
+	// or another format.
+	ErrExists = errors.New("local dataset already exists")
+	// ErrNotLocal means a name is not a local dataset of the workspace.
+	ErrNotLocal = errors.New("not a local dataset")
+)
+
+// ValidateFormat checks a descriptor's format against Formats.
+func ValidateFormat(format string) error {
+	for _, f := range Formats {
+		if f == format {
+			return nil
+		}
+	}
+	return fmt.Errorf("%w %q: want one of %s", ErrBadFormat, format, strings.Join(Formats, ", "))
+}
+
 // AddLocal writes a descriptor for a researcher's own files into the
 // workspace at root. Every file is pinned by its sha256, so later fetches
-// of the dataset must find the same bytes. It refuses names of the registry.
+// of the dataset must find the same bytes. It refuses names of the registry
+// and formats not in Formats. Adding a name again with the same files (by
+// name, role and sha256) and format rewrites the descriptor (the files may
+// have moved); with other files or another format it is refused (ErrExists)
+// naming both: a descriptor's files are pinned, and runs computed from them
+// must not silently change meaning. RemoveLocal frees the name.
 func AddLocal(root string, d Descriptor) (string, error) {
 	if err := ValidateName(d.Name); err != nil {
 		return "", err
@@ -113,8 +142,18 @@ func AddLocal(root string, d Descriptor) (string, error) {
 	if _, err := Get(d.Name); err == nil {
 		return "", fmt.Errorf("dataset %s is in the registry; choose another name for a local dataset", d.Name)
 	}
+	if err := ValidateFormat(d.Format); err != nil {
+		return "", fmt.Errorf("dataset %s: %w", d.Name, err)
+	}
 	if len(d.Files) == 0 {
 		return "", fmt.Errorf("dataset %s: no files given", d.Name)
+	}
+	if old, err := readLocal(root, d.Name); err == nil {
+		if err := sameContent(old, d); err != nil {
+			return "", err
+		}
+	} else if !errors.Is(err, fs.ErrNotExist) {
+		return "", err
 	}
 	p := localPath(root, d.Name)
 	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
@@ -129,6 +168,78 @@ func AddLocal(root string, d Descriptor) (string, error) {
 		return "", err
 	}
 	return p, os.Rename(tmp, p)
+}
+
+// readLocal reads the local descriptor of name; fs.ErrNotExist when there
+// is none.
+func readLocal(root, name string) (Descriptor, error) {
+	b, err := os.ReadFile(localPath(root, name))
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return Descriptor{}, err
+		}
+		return Descriptor{}, fmt.Errorf("local dataset %s: %w", name, err)
+	}
+	var d Descriptor
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&d); err != nil {
+		return Descriptor{}, fmt.Errorf("local dataset %s: %w", localPath(root, name), err)
+	}
+	return d, nil
+}
+
+// sameContent reports, as an ErrExists error, how d differs from the
+// descriptor old of the same name: its files (name, role, sha256, in any
+// order) or its format. Paths, title and citation may change.
+func sameContent(old, d Descriptor) error {
+	key := func(ds Descriptor) []string {
+		var out []string
+		for _, f := range ds.Files {
+			out = append(out, f.Name+" "+f.Role+" "+f.SHA256)
+		}
+		sort.Strings(out)
+		return out
+	}
+	if old.Format == d.Format && strings.Join(key(old), "\n") == strings.Join(key(d), "\n") {
+		return nil
+	}
+	list := func(ds Descriptor) string {
+		var out []string
+		for _, f := range ds.Files {
+			out = append(out, fmt.Sprintf("%s (%s, sha256 %.12s)", f.Name, f.Role, f.SHA256))
+		}
+		return strings.Join(out, ", ")
+	}
+	what := "other files"
+	if old.Format != d.Format {
+		what = fmt.Sprintf("another format (it has %s, this add gives %s)", old.Format, d.Format)
+		if strings.Join(key(old), "\n") != strings.Join(key(d), "\n") {
+			what = "other files and " + what
+		}
+	}
+	return fmt.Errorf("%w: %s has %s: it has %s; this add gives %s. To replace it, remove it first (takedown datasets remove %s), or add these files under another name",
+		ErrExists, d.Name, what, list(old), list(d), d.Name)
+}
+
+// RemoveLocal removes the local descriptor of name from the workspace at
+// root. Fetched files and runs stay (they are keyed by content); the name
+// can then be added again.
+func RemoveLocal(root, name string) (string, error) {
+	if err := ValidateName(name); err != nil {
+		return "", err
+	}
+	p := localPath(root, name)
+	if err := os.Remove(p); err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			if _, err := Get(name); err == nil {
+				return "", fmt.Errorf("%w: %s is a registry release (only datasets added with takedown datasets add can be removed)", ErrNotLocal, name)
+			}
+			return "", fmt.Errorf("%w: this workspace has no %s (takedown datasets list shows the local datasets)", ErrNotLocal, name)
+		}
+		return "", err
+	}
+	return p, nil
 }
 
 // HasPaths reports whether every file of the descriptor has a local path,

@@ -87,7 +87,7 @@ func datasetsCommand(g *globals) *cli.Command {
 					"ground truth for evaluation and are not normalized. Run ids do not depend on where the\n" +
 					"files are, only on their bytes.",
 				Flags: []cli.Flag{
-					&cli.StringFlag{Name: "format", Value: "twitter-io", Usage: "archive format of the files"},
+					&cli.StringFlag{Name: "format", Value: "twitter-io", Usage: "archive format of the files: " + strings.Join(datasets.Formats, ", ") + " (auto: detected from each file's header)"},
 					&cli.StringFlag{Name: "title", Usage: "a one-line title"},
 					&cli.StringFlag{Name: "citation", Usage: "how to cite the data"},
 				},
@@ -98,6 +98,9 @@ func datasetsCommand(g *globals) *cli.Command {
 					name := c.Args().First()
 					if err := datasets.ValidateName(name); err != nil {
 						return usageError{err}
+					}
+					if err := datasets.ValidateFormat(c.String("format")); err != nil {
+						return usagef("--format: %v", err)
 					}
 					d := datasets.Descriptor{
 						Name: name, Title: c.String("title"), Platform: "local", Format: c.String("format"),
@@ -124,6 +127,22 @@ func datasetsCommand(g *globals) *cli.Command {
 						return usageError{err}
 					}
 					g.out("added %s (%d files) in %s\n", name, len(d.Files), p)
+					return nil
+				},
+			},
+			{
+				Name:      "remove",
+				Usage:     "remove a local dataset's descriptor (fetched files and runs stay), so that its name can be added again",
+				ArgsUsage: "NAME",
+				Action: func(c *cli.Context) error {
+					if c.NArg() != 1 {
+						return usagef("datasets remove takes one NAME")
+					}
+					p, err := datasets.RemoveLocal(g.workspace, c.Args().First())
+					if err != nil {
+						return usageError{err}
+					}
+					g.out("removed %s (%s)\n", c.Args().First(), p)
 					return nil
 				},
 			},

@@ -1,12 +1,14 @@
 // Package archive opens the zip and gzip files platforms publish, safely:
 // it never writes entries to disk, refuses names that would escape a folder
-// (../, absolute or drive paths), symlinks that point out of the archive,
-// more entries than a limit, and entries whose expansion ratio or size marks
-// a zip bomb. Limits are checked on the declared sizes when an archive is
-// opened and again on the bytes actually read, since declared sizes can lie.
+// (../, absolute or drive paths), symlink entries, more entries than a limit,
+// and entries whose expansion ratio or size marks a zip bomb. Limits are
+// checked on the declared sizes when an archive is opened and again on the
+// bytes actually decompressed, since declared sizes can lie: Zip.Open
+// inflates an entry itself and counts what it produces, so the limits stop a
+// lying entry before anything else reads its bytes.
 //
 // It is a helper package, not a stage: fetch validates every archive it lands
-// with it, and normalize may read archives through it.
+// with it, and normalize reads every zip and gzip through it.
 package archive
 
 import (
@@ -14,20 +16,25 @@ import (
 
 	"archive/zip"
 	"bytes"
+	"compress/flate"
 	"compress/gzip"
 	"errors"
 	"fmt"
+	"hash"
+	"hash/crc32"
 	"io"
 	"os"
 	"path"
 	"sort"
 	"strings"
+	"sync/atomic"
 )
 
 // Errors of the package. Both mean the archive must not be used.
 var (
 	// ErrUnsafe means the archive breaks a safety rule: path traversal, a
-	// symlink out, too many entries, or a zip bomb.
+	// symlink, too many entries, or a zip bomb (declared or actual sizes
+	// over the limits).
 	ErrUnsafe = errkind.New(errkind.BadInput, "unsafe archive")
 	// ErrCorrupt means the bytes are not a readable archive.
 	ErrCorrupt = errkind.New(errkind.BadInput, "corrupt archive")
@@ -92,6 +99,9 @@ type Zip struct {
 	lim     Limits
 	entries []Entry
 	files   map[string]*zip.File
+	// read counts the bytes decompressed from all entries opened so far
+	// (entries may be read concurrently).
+	read atomic.Int64
 }
 
 // OpenZip opens a zip archive and checks its directory against the limits
@@ -135,10 +145,7 @@ func (z *Zip) check() error {
 		}
 		mode := zf.Mode()
 		if mode&os.ModeSymlink != 0 {
-			if err := z.checkSymlink(zf); err != nil {
-				return err
-			}
-			continue
+			return z.symlinkError(zf)
 		}
 		if mode.IsDir() || strings.HasSuffix(name, "/") {
 			continue
@@ -174,22 +181,23 @@ func (l Limits) ratio(size, comp uint64) error {
 	return nil
 }
 
-func (z *Zip) checkSymlink(zf *zip.File) error {
-	rc, err := zf.Open()
-	if err != nil {
-		return fmt.Errorf("%w: %s: symlink %q: %v", ErrCorrupt, z.path, zf.Name, err)
+// symlinkError refuses a symlink entry, naming its target. Published
+// releases hold no links, and a link is never read as data: one pointing
+// out of the archive could expose a file of the host once extracted, one
+// inside would read the same data twice.
+func (z *Zip) symlinkError(zf *zip.File) error {
+	target := "?"
+	if rc, err := zf.Open(); err == nil {
+		b, _ := io.ReadAll(io.LimitReader(rc, 4096))
+		rc.Close()
+		target = string(b)
 	}
-	defer rc.Close()
-	target, err := io.ReadAll(io.LimitReader(rc, 4096))
-	if err != nil {
-		return fmt.Errorf("%w: %s: symlink %q: %v", ErrCorrupt, z.path, zf.Name, err)
+	joined := path.Join(path.Dir(zf.Name), target)
+	where := "inside the archive"
+	if path.IsAbs(target) || strings.HasPrefix(target, "\\") || joined == ".." || strings.HasPrefix(joined, "../") {
+		where = "outside the archive"
 	}
-	t := string(target)
-	joined := path.Join(path.Dir(zf.Name), t)
-	if path.IsAbs(t) || strings.HasPrefix(t, "\\") || joined == ".." || strings.HasPrefix(joined, "../") {
-		return fmt.Errorf("%w: %s: entry %q is a symlink to %q, outside the archive", ErrUnsafe, z.path, zf.Name, t)
-	}
-	return nil
+	return fmt.Errorf("%w: %s: entry %q is a symlink to %q, %s: archives of data files must hold no links (extract the archive and zip the files the links point to)", ErrUnsafe, z.path, zf.Name, target, where)
 }
 
 // SafeName checks an entry name: relative, no "..", no backslashes or drive
@@ -216,33 +224,71 @@ func SafeName(name string) error {
 // Entries lists the archive's files (not folders or symlinks), by name.
 func (z *Zip) Entries() []Entry { return z.entries }
 
-// DataEntries lists the entries that hold data: Entries without the
-// __MACOSX/ and .DS_Store litter of archives made on a Mac.
+// Skipped reports whether an entry holds no data and is not read: a path
+// with a __MACOSX folder (the resource forks of archives made on a Mac), or
+// a hidden file (a base name starting with "."; .DS_Store, ._name). Folders
+// and symlinks are never entries (Entries). This is the one rule for both
+// fetch (which checks the inner file a descriptor names) and normalize
+// (which reads every data entry).
+func Skipped(name string) bool {
+	if strings.HasPrefix(path.Base(name), ".") {
+		return true
+	}
+	for _, part := range strings.Split(name, "/") {
+		if part == "__MACOSX" {
+			return true
+		}
+	}
+	return false
+}
+
+// DataEntries lists the entries that hold data: Entries without those
+// Skipped reports, by name.
 func (z *Zip) DataEntries() []Entry {
 	var out []Entry
 	for _, e := range z.entries {
-		base := path.Base(e.Name)
-		if strings.HasPrefix(e.Name, "__MACOSX/") || base == ".DS_Store" {
-			continue
+		if !Skipped(e.Name) {
+			out = append(out, e)
 		}
-		out = append(out, e)
 	}
 	return out
 }
 
-// Open returns a reader of one entry that fails once the entry yields more
-// bytes than it declared or than the limits allow, and checks its CRC at EOF.
+// Open returns a reader of one entry. It inflates the entry itself from the
+// zip's raw bytes (stored and deflated entries; other methods are
+// ErrCorrupt) and counts the bytes it produces, so its limits run before
+// any other check: it fails with ErrUnsafe once the entry yields more bytes
+// than it declares, or expands beyond MaxRatio times its compressed size
+// (past RatioFloor), or the entries read from this archive together pass
+// MaxBytes. At the end of the entry it checks the size and the CRC-32
+// (ErrCorrupt).
 func (z *Zip) Open(name string) (io.ReadCloser, error) {
 	zf, ok := z.files[name]
 	if !ok {
 		return nil, fmt.Errorf("%s: no entry %q", z.path, name)
 	}
-	rc, err := zf.Open()
+	raw, err := zf.OpenRaw()
 	if err != nil {
 		return nil, fmt.Errorf("%w: %s: entry %q: %v", ErrCorrupt, z.path, name, err)
 	}
-	max := int64(zf.UncompressedSize64)
-	return &limitedRC{rc: rc, max: max, what: z.path + ": entry " + name}, nil
+	var rc io.ReadCloser
+	switch zf.Method {
+	case zip.Store:
+		rc = io.NopCloser(raw)
+	case zip.Deflate:
+		rc = flate.NewReader(raw)
+	default:
+		return nil, fmt.Errorf("%w: %s: entry %q: compression method %d is not supported (only stored and deflated entries are)", ErrCorrupt, z.path, name, zf.Method)
+	}
+	what := z.path + ": entry " + name
+	return &countingRC{
+		rc:  rc,
+		lim: z.lim, what: what,
+		declared: int64(zf.UncompressedSize64), hasDeclared: true,
+		compressed: int64(zf.CompressedSize64),
+		total:      &z.read,
+		crc:        crc32.NewIEEE(), wantCRC: zf.CRC32,
+	}, nil
 }
 
 // Close closes the archive file.
@@ -259,7 +305,7 @@ func (z *Zip) Verify() error {
 		_, err = io.Copy(io.Discard, rc)
 		rc.Close()
 		if err != nil {
-			if errors.Is(err, ErrUnsafe) {
+			if errors.Is(err, ErrUnsafe) || errors.Is(err, ErrCorrupt) {
 				return err
 			}
 			return fmt.Errorf("%w: %s: entry %q: %v", ErrCorrupt, z.path, e.Name, err)
@@ -268,23 +314,66 @@ func (z *Zip) Verify() error {
 	return nil
 }
 
-type limitedRC struct {
-	rc   io.ReadCloser
-	max  int64
-	n    int64
-	what string
+// countingRC counts the bytes a decompressor actually yields and fails with
+// ErrUnsafe as soon as they pass a limit: the size the entry declares (zip),
+// MaxRatio times the compressed size once past RatioFloor, or MaxBytes for
+// all the streams sharing total. At EOF a zip entry's size and CRC-32 are
+// checked (ErrCorrupt). Errors of the decompressor are ErrCorrupt.
+type countingRC struct {
+	rc          io.ReadCloser
+	lim         Limits
+	what        string
+	declared    int64 // the entry's declared size, when hasDeclared
+	hasDeclared bool
+	compressed  int64 // compressed bytes; 0 when unknown
+	total       *atomic.Int64
+	crc         hash.Hash32 // nil: no checksum to check
+	wantCRC     uint32
+	n           int64
+	err         error // sticky
 }
 
-func (l *limitedRC) Read(p []byte) (int, error) {
-	n, err := l.rc.Read(p)
-	l.n += int64(n)
-	if l.n > l.max {
-		return n, fmt.Errorf("%w: %s yields more bytes than the %d it declares (a zip bomb?)", ErrUnsafe, l.what, l.max)
+func (c *countingRC) Read(p []byte) (int, error) {
+	if c.err != nil {
+		return 0, c.err
+	}
+	n, err := c.rc.Read(p)
+	c.n += int64(n)
+	total := c.total.Add(int64(n))
+	switch {
+	case c.hasDeclared && c.n > c.declared:
+		c.err = fmt.Errorf("%w: %s yields more bytes than the %d it declares (a zip bomb?)", ErrUnsafe, c.what, c.declared)
+	case c.compressed > 0 && c.n > c.lim.RatioFloor && float64(c.n) > float64(c.compressed)*c.lim.MaxRatio:
+		c.err = fmt.Errorf("%w: %s expands %d compressed bytes to more than %d, above the ratio limit of %g (a zip bomb?)", ErrUnsafe, c.what, c.compressed, c.n-1, c.lim.MaxRatio)
+	case total > c.lim.MaxBytes:
+		c.err = fmt.Errorf("%w: %s: the archive yields more than %d bytes, the limit (a zip bomb?)", ErrUnsafe, c.what, c.lim.MaxBytes)
+	}
+	if c.err != nil {
+		return 0, c.err
+	}
+	if c.crc != nil {
+		c.crc.Write(p[:n])
+	}
+	switch {
+	case err == io.EOF:
+		if c.hasDeclared && c.n != c.declared {
+			c.err = fmt.Errorf("%w: %s yields %d bytes, not the %d it declares (the archive may be truncated: fetch it again)", ErrCorrupt, c.what, c.n, c.declared)
+		} else if c.crc != nil && c.wantCRC != 0 && c.crc.Sum32() != c.wantCRC {
+			c.err = fmt.Errorf("%w: %s: checksum mismatch (the archive is damaged: fetch it again)", ErrCorrupt, c.what)
+		}
+		if c.err != nil {
+			return n, c.err
+		}
+	case err != nil:
+		if !errors.Is(err, ErrUnsafe) && !errors.Is(err, ErrCorrupt) {
+			err = fmt.Errorf("%w: %s: %v", ErrCorrupt, c.what, err)
+		}
+		c.err = err
 	}
 	return n, err
 }
 
-func (l *limitedRC) Close() error { return l.rc.Close() }
+func (c *countingRC) Close() error { return c.rc.Close() }
 
 // Match maps a wanted inner file name to an entry: the exact name, else the
 // one entry with that base name (downloads often flatten or add folders),
@@ -316,27 +405,15 @@ func Match(entries []Entry, want string) (Entry, error) {
 	return Entry{}, fmt.Errorf("no entry matches %q (entries: %s)", want, strings.Join(names, ", "))
 }
 
-// GzipReader decompresses r and fails once the output exceeds the limits:
-// MaxBytes, or MaxRatio times compressedSize when compressedSize > 0.
+// GzipReader decompresses r and counts the bytes it yields: it fails with
+// ErrUnsafe once they pass MaxBytes, or MaxRatio times compressedSize (past
+// RatioFloor) when compressedSize > 0. A damaged stream is ErrCorrupt.
 func GzipReader(r io.Reader, compressedSize int64, lim Limits) (io.ReadCloser, error) {
 	zr, err := gzip.NewReader(r)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrCorrupt, err)
 	}
-	max := lim.MaxBytes
-	if compressedSize > 0 {
-		if byRatio := int64(float64(compressedSize) * lim.MaxRatio); byRatio < max {
-			max = max64(byRatio, lim.RatioFloor)
-		}
-	}
-	return &limitedRC{rc: zr, max: max, what: "gzip stream"}, nil
-}
-
-func max64(a, b int64) int64 {
-	if a > b {
-		return a
-	}
-	return b
+	return &countingRC{rc: zr, lim: lim, what: "gzip stream", compressed: compressedSize, total: new(atomic.Int64)}, nil
 }
 
 // Check validates the archive at p when it is one (by its first bytes): a

@@ -46,9 +46,10 @@ func writeZip(t *testing.T, entries []entry) string {
 	return p
 }
 
-// writeLyingZip writes a zip whose one entry declares declared bytes but
-// inflates to body.
-func writeLyingZip(t *testing.T, body []byte, declared uint64) string {
+// writeLyingZip writes a zip whose one entry declares declared bytes (and
+// CRC-32 crc, when not 0) but inflates to body. The headers are written raw,
+// so archive/zip does not compute them.
+func writeLyingZip(t *testing.T, body []byte, declared uint64, crc uint32) string {
 	t.Helper()
 	var comp bytes.Buffer
 	fw, _ := flate.NewWriter(&comp, flate.BestCompression)
@@ -56,7 +57,10 @@ func writeLyingZip(t *testing.T, body []byte, declared uint64) string {
 	fw.Close()
 	var buf bytes.Buffer
 	zw := zip.NewWriter(&buf)
-	h := &zip.FileHeader{Name: "data.csv", Method: zip.Deflate, CRC32: crc32.ChecksumIEEE(body),
+	if crc == 0 {
+		crc = crc32.ChecksumIEEE(body)
+	}
+	h := &zip.FileHeader{Name: "data.csv", Method: zip.Deflate, CRC32: crc,
 		CompressedSize64: uint64(comp.Len()), UncompressedSize64: declared}
 	w, err := zw.CreateRaw(h)
 	if err != nil {
@@ -84,7 +88,8 @@ func TestOpenZip(t *testing.T) {
 		msg     string
 	}{
 		{"plain", []entry{{name: "ira_tweets_csv_hashed.csv", body: csv}}, nil, ""},
-		{"folder and inner symlink", []entry{{name: "d/", body: nil}, {name: "d/x.csv", body: csv}, {name: "d/link", body: []byte("x.csv"), symlink: true}}, nil, ""},
+		{"folder", []entry{{name: "d/", body: nil}, {name: "d/x.csv", body: csv}}, nil, ""},
+		{"symlink inside", []entry{{name: "d/x.csv", body: csv}, {name: "d/link.csv", body: []byte("x.csv"), symlink: true}}, ErrUnsafe, `entry "d/link.csv" is a symlink to "x.csv", inside the archive`},
 		{"dotdot", []entry{{name: "../../evil.csv", body: csv}}, ErrUnsafe, "traversal"},
 		{"inner dotdot", []entry{{name: "a/../../evil.csv", body: csv}}, ErrUnsafe, "traversal"},
 		{"absolute", []entry{{name: "/etc/cron.d/x", body: csv}}, ErrUnsafe, "absolute"},
@@ -120,17 +125,105 @@ func TestOpenZip(t *testing.T) {
 	}
 }
 
+// TestLyingSizes reads entries whose headers lie about their uncompressed
+// size. The archive's own counting reader must stop an entry that yields
+// more than it declares, with ErrUnsafe, before archive/zip's size or
+// checksum checks could (they would give zip.ErrFormat or zip.ErrChecksum,
+// which Open never lets through): without the limit this test fails.
 func TestLyingSizes(t *testing.T) {
-	body := bytes.Repeat([]byte("a,b,c\n"), 50_000)
-	p := writeLyingZip(t, body, 100)
-	z, err := OpenZip(p, DefaultLimits())
+	body := bytes.Repeat([]byte("a,b,c\n"), 50_000) // 300,000 bytes
+	cases := []struct {
+		name     string
+		declared uint64
+		crc      uint32 // 0: the body's
+		want     error
+		msg      string
+	}{
+		{"declares less", 100, 0, ErrUnsafe, "yields more bytes than the 100 it declares"},
+		{"declares less, bad crc", 100, 1, ErrUnsafe, "yields more bytes than the 100 it declares"},
+		{"declares more", uint64(len(body)) + 10, 0, ErrCorrupt, "yields 300000 bytes, not the 300010 it declares"},
+		{"bad crc", uint64(len(body)), 1, ErrCorrupt, "checksum mismatch"},
+		{"honest", uint64(len(body)), 0, nil, ""},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			p := writeLyingZip(t, body, c.declared, c.crc)
+			z, err := OpenZip(p, DefaultLimits())
+			if err != nil {
+				t.Fatalf("OpenZip: %v", err) // declared sizes look harmless
+			}
+			defer z.Close()
+			rc, err := z.Open("data.csv")
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := io.ReadAll(rc)
+			rc.Close()
+			if c.want == nil {
+				if err != nil || !bytes.Equal(got, body) {
+					t.Fatalf("read %d bytes, err %v", len(got), err)
+				}
+				return
+			}
+			if !errors.Is(err, c.want) || !strings.Contains(err.Error(), c.msg) {
+				t.Fatalf("err = %v, want %v mentioning %q", err, c.want, c.msg)
+			}
+			if c.want == ErrUnsafe && (errors.Is(err, ErrCorrupt) || len(got) > int(c.declared)) {
+				t.Fatalf("err = %v after %d bytes: the limit must stop the entry at its declared size", err, len(got))
+			}
+			if errors.Is(err, zip.ErrFormat) || errors.Is(err, zip.ErrChecksum) {
+				t.Fatalf("err = %v comes from archive/zip", err)
+			}
+			if err := z.Verify(); !errors.Is(err, c.want) {
+				t.Fatalf("Verify = %v, want %v", err, c.want)
+			}
+		})
+	}
+}
+
+// TestTotalBytesRead checks the limit on the bytes read from an archive in
+// total, over every entry opened: reading an entry a second time passes it.
+func TestTotalBytesRead(t *testing.T) {
+	body := bytes.Repeat([]byte("x,y\n"), 10_000) // 40,000 bytes
+	p := writeZip(t, []entry{{name: "a.csv", body: body}})
+	lim := DefaultLimits()
+	lim.MaxBytes = 60_000
+	z, err := OpenZip(p, lim)
 	if err != nil {
-		t.Fatalf("OpenZip: %v", err) // declared sizes look harmless
+		t.Fatal(err)
 	}
 	defer z.Close()
-	err = z.Verify()
-	if !errors.Is(err, ErrUnsafe) && !errors.Is(err, ErrCorrupt) {
-		t.Fatalf("Verify = %v, want an unsafe or corrupt archive error", err)
+	for i, want := range []error{nil, ErrUnsafe} {
+		rc, err := z.Open("a.csv")
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = io.Copy(io.Discard, rc)
+		rc.Close()
+		if !errors.Is(err, want) || (want != nil && !strings.Contains(err.Error(), "more than 60000 bytes")) {
+			t.Fatalf("read %d: err = %v, want %v", i+1, err, want)
+		}
+	}
+}
+
+func TestSkipped(t *testing.T) {
+	for name, want := range map[string]bool{
+		"tweets.csv": false, "./tweets.csv": false, "d/tweets.csv": false, "MACOSX.csv": false,
+		"__MACOSX/._tweets.csv": true, "d/__MACOSX/x.csv": true, ".DS_Store": true,
+		"d/.DS_Store": true, "d/._tweets.csv": true, ".hidden.csv": true,
+	} {
+		if got := Skipped(name); got != want {
+			t.Errorf("Skipped(%q) = %v, want %v", name, got, want)
+		}
+	}
+	p := writeZip(t, []entry{{name: "__MACOSX/._a.csv", body: []byte("x")}, {name: "d/.DS_Store", body: []byte("x")}, {name: "d/a.csv", body: []byte("a\n")}})
+	z, err := OpenZip(p, DefaultLimits())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer z.Close()
+	if es := z.DataEntries(); len(es) != 1 || es[0].Name != "d/a.csv" {
+		t.Fatalf("DataEntries = %+v", es)
 	}
 }
 

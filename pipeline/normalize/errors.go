@@ -11,14 +11,20 @@ var (
 	// expected and did not find.
 	ErrUnknownHeader = errkind.New(errkind.BadInput, "header matches no known layout")
 
+	// ErrNotText means a file is not UTF-8 text: UTF-16 or UTF-32 (with or
+	// without a byte order mark), or binary (see sniffText). The wrapping
+	// error names the file and says how to convert it.
+	ErrNotText = errkind.New(errkind.BadInput, "not UTF-8 CSV text")
+
 	// ErrCorruptArchive means a zip or gzip container cannot be read: a bad
 	// directory, a bad checksum, a stream cut short, or an unsupported
 	// compression method.
 	ErrCorruptArchive = errkind.New(errkind.BadInput, "corrupt or unsupported archive")
 
-	// ErrRecordTooLarge means one CSV record grew beyond MaxRecordBytes,
-	// which in practice means a quote that is never closed. The stage stops
-	// rather than hold the rest of the file in memory.
+	// ErrRecordTooLarge means a quoted field opened in a record is never
+	// closed: the record would run over MaxRecordBytes to the end of the
+	// file (or the header alone is over the limit). A record over the limit
+	// that ends is not an error: it is a too_large reject.
 	ErrRecordTooLarge = errkind.New(errkind.BadInput, "csv record too large")
 
 	// ErrMixedHashing means a dataset combines the hashed and the unhashed
@@ -28,6 +34,7 @@ var (
 	ErrMixedHashing = errkind.New(errkind.BadInput, "hashed and unhashed files mixed in one dataset")
 )
 
-// MaxRecordBytes bounds the bytes of one CSV record (the largest real tweet
-// record is a few kilobytes).
+// MaxRecordBytes bounds the bytes of one CSV record without its line
+// terminator (the largest real tweet record is a few kilobytes). A longer
+// record is rejected (too_large) without being held in memory.
 const MaxRecordBytes = 16 << 20

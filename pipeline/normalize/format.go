@@ -91,6 +91,7 @@ const (
 	ReasonBadList     = "bad_list"     // a list value does not parse
 	ReasonDuplicateID = "duplicate_id" // an account id already seen in a users file
 	ReasonIDRounded   = "id_rounded"   // an id a spreadsheet turned into a float ("9.06E+17"): the id is lost
+	ReasonTooLarge    = "too_large"    // the record is longer than MaxRecordBytes; raw keeps its first RejectRawPrefix bytes
 )
 
 // Warning codes counted in FileStats.Warnings.

@@ -29,8 +29,10 @@ const Name = "normalize"
 
 // Version is bumped when the stage's output semantics change. Version 3
 // splits a cnt file's urls field on single spaces only, keeping empty items,
-// as the coordination-network-toolkit does.
-const Version = 3
+// as the coordination-network-toolkit does. Version 4 rejects a record over
+// MaxRecordBytes (too_large, raw cut to RejectRawPrefix bytes) and reads on,
+// where version 3 stopped with ErrRecordTooLarge.
+const Version = 4
 
 // FormatAuto detects each file's format from its header.
 const FormatAuto = "auto"
@@ -263,6 +265,8 @@ type normalizer struct {
 	dataset string
 	allowed []format
 	log     *slog.Logger
+	// maxRecord is the largest record read (MaxRecordBytes; tests lower it).
+	maxRecord int64
 
 	accounts rowWriter[schema.Account]
 	posts    rowWriter[schema.Post]
@@ -286,14 +290,15 @@ type normalizer struct {
 func newNormalizer(dataset string, allowed []format, log *slog.Logger,
 	accounts rowWriter[schema.Account], posts rowWriter[schema.Post], rejects rowWriter[schema.Reject]) *normalizer {
 	return &normalizer{
-		dataset:  dataset,
-		allowed:  allowed,
-		log:      log,
-		accounts: accounts,
-		posts:    posts,
-		rejects:  rejects,
-		usersIDs: map[string]struct{}{},
-		authors:  map[string]*schema.Account{},
+		dataset:   dataset,
+		maxRecord: MaxRecordBytes,
+		allowed:   allowed,
+		log:       log,
+		accounts:  accounts,
+		posts:     posts,
+		rejects:   rejects,
+		usersIDs:  map[string]struct{}{},
+		authors:   map[string]*schema.Account{},
 	}
 }
 

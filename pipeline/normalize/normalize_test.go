@@ -533,8 +533,17 @@ func TestRecordTooLarge(t *testing.T) {
 	body := quoteAll(tweetsCols) + `"1","` + strings.Repeat("a", MaxRecordBytes+1024)
 	f := writeSource(t, t.TempDir(), "open-quote.csv", []byte(body))
 	_, err := Run(context.Background(), Input{Dataset: "d", Files: []SourceFile{f}}, DefaultParams(), t.TempDir(), nil)
-	if !errors.Is(err, ErrRecordTooLarge) || !strings.Contains(err.Error(), "open-quote.csv") {
+	if !errors.Is(err, ErrRecordTooLarge) || !strings.Contains(err.Error(), "open-quote.csv") || !strings.Contains(err.Error(), "line 2 opens a quoted field that is never closed") {
 		t.Fatalf("err = %v", err)
+	}
+	// The same record, closed, is a too_large reject; the next is read.
+	big := tweet(0, map[string]string{"tweet_text": strings.Repeat("a", MaxRecordBytes+1024)})
+	r := run(t, writeSource(t, t.TempDir(), "big.csv", []byte(csvText(tweetsCols, tweet(1, nil), big, tweet(2, nil)))))
+	if got := reasons(r); len(got) != 1 || got[0] != ReasonTooLarge || len(r.posts) != 2 {
+		t.Fatalf("rejects %v, posts %d", got, len(r.posts))
+	}
+	if rj := r.rejects[0]; rj.SourceLine != 3 || len(rj.Raw) != RejectRawPrefix || !strings.HasPrefix(csvText(tweetsCols, big), quoteAll(tweetsCols)+string(rj.Raw)) {
+		t.Fatalf("reject line %d, %d raw bytes", rj.SourceLine, len(rj.Raw))
 	}
 }
 

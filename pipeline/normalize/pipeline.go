@@ -1,6 +1,7 @@
 package normalize
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"fmt"
@@ -113,6 +114,10 @@ func mapBatch(b *batch) {
 		rec := &b.recs[i]
 		m := &b.res[i]
 		m.utf8Field = -1
+		if rec.tooLarge != "" {
+			m.err = reject(ReasonTooLarge, "%s", rec.tooLarge)
+			continue
+		}
 		if rec.perr != nil && !rec.last {
 			if f := lenientFields(rec.raw, b.ncol); f != nil {
 				rec.fields, rec.perr, m.quoteRepaired = f, nil, true
@@ -161,7 +166,7 @@ func (n *normalizer) produce(ctx context.Context, p *producer, jobs chan<- *batc
 	defer rc.Close()
 	fail := func(line int64, err error) error {
 		if t.s.compressed && !errors.Is(err, ErrRecordTooLarge) && !errors.Is(err, ErrCorruptArchive) {
-			err = fmt.Errorf("%w: %v", ErrCorruptArchive, err)
+			err = fmt.Errorf("%w: %w", ErrCorruptArchive, err)
 		}
 		if line > 0 {
 			return fmt.Errorf("%s: after the record at line %d: %w", t.name, line, err)
@@ -169,7 +174,19 @@ func (n *normalizer) produce(ctx context.Context, p *producer, jobs chan<- *batc
 		return fmt.Errorf("%s: %w", t.name, err)
 	}
 
-	rr := newRecordReader(rc)
+	// The first bytes say whether the stream is UTF-8 text at all: UTF-16
+	// or binary bytes would otherwise surface as bare quote errors.
+	br := bufio.NewReaderSize(rc, 64<<10)
+	head, err := br.Peek(sniffBytes)
+	if err != nil && err != io.EOF && err != bufio.ErrBufferFull {
+		setHead(streamHead{err: fail(0, err)})
+		return
+	}
+	if kind, evidence := sniffText(head); kind != textUTF8 {
+		setHead(streamHead{err: notTextError(t, t.s.container, kind, evidence)})
+		return
+	}
+	rr := newRecordReaderLimit(br, n.maxRecord)
 	hrec, err := rr.next()
 	switch {
 	case err == io.EOF:
@@ -177,6 +194,9 @@ func (n *normalizer) produce(ctx context.Context, p *producer, jobs chan<- *batc
 		return
 	case err != nil:
 		setHead(streamHead{err: fail(0, err)})
+		return
+	case hrec.tooLarge != "":
+		setHead(streamHead{err: fmt.Errorf("%s: line %d: %w: the first record (the header) is a %s: not a CSV file?", t.name, hrec.line, ErrRecordTooLarge, hrec.tooLarge)})
 		return
 	case hrec.perr != nil:
 		setHead(streamHead{err: fmt.Errorf("%s: line %d: %w: header is not valid CSV: %v", t.name, hrec.line, ErrUnknownHeader, hrec.perr)})

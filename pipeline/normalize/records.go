@@ -13,34 +13,61 @@ import (
 // released, so that the raw bytes of a CSV record can be recovered from the
 // offsets csv.Reader reports. It holds at most one record plus csv.Reader's
 // read-ahead.
+//
+// It also bounds a record: it hands csv.Reader at most limit+2 bytes (a
+// record of limit bytes and a CRLF) past the start of the record being read,
+// and fails with errTooLarge when asked for more. recordReader then skips
+// the record itself (skipTooLarge) and starts a new csv.Reader after it.
 type tracker struct {
 	r        io.Reader
 	buf      []byte
 	base     int64 // absolute offset of buf[0]
+	pos      int64 // bytes handed to csv.Reader so far (absolute offset)
+	total    int64 // bytes read from r so far: base+len(buf)
 	released int64 // bytes before this offset are no longer needed
-	total    int64 // bytes read so far
+	limit    int64 // the largest record, in bytes without its line terminator
 	eof      bool
 	err      error // the first read error other than io.EOF
+	tooLarge bool  // csv.Reader asked for more than limit+2 bytes of one record
 }
+
+// errTooLarge is the tracker's read error for a record over the limit; it
+// never leaves recordReader.
+var errTooLarge = errors.New("record over the size limit")
 
 // Read implements io.Reader.
 func (t *tracker) Read(p []byte) (int, error) {
 	if t.err != nil {
 		return 0, t.err
 	}
+	allowed := t.released + t.limit + 2 - t.pos
+	if t.tooLarge || allowed <= 0 {
+		t.tooLarge = true
+		return 0, errTooLarge
+	}
+	if int64(len(p)) > allowed {
+		p = p[:allowed]
+	}
+	if t.pos < t.total {
+		// Bytes read ahead while a record over the limit was skipped.
+		n := copy(p, t.buf[t.pos-t.base:])
+		t.pos += int64(n)
+		return n, nil
+	}
+	if t.eof {
+		return 0, io.EOF
+	}
 	n, err := t.r.Read(p)
 	if n > 0 {
 		t.buf = append(t.buf, p[:n]...)
 		t.total += int64(n)
+		t.pos += int64(n)
 	}
 	switch {
 	case err == io.EOF:
 		t.eof = true
 	case err != nil:
 		t.err = err
-	case t.total-t.released > MaxRecordBytes:
-		t.err = fmt.Errorf("%w: more than %d bytes without a record end (a quote never closed?)", ErrRecordTooLarge, MaxRecordBytes)
-		err = t.err
 	}
 	return n, err
 }
@@ -80,39 +107,66 @@ type record struct {
 	perr   *csv.ParseError // set when the record could not be parsed
 	last   bool            // the record runs to the end of the input
 	nl     bool            // the record ended with a line terminator
+	// tooLarge, when set, says how the record passed the size limit; raw
+	// then holds only its first RejectRawPrefix bytes and fields is nil.
+	tooLarge string
 }
 
+// RejectRawPrefix is how many bytes of a record over MaxRecordBytes the
+// rejects table keeps in raw (reason too_large).
+const RejectRawPrefix = 64 << 10
+
 // recordReader reads CSV records strictly (RFC 4180 quoting, no lazy
-// quotes) and keeps the raw bytes of each record.
+// quotes) and keeps the raw bytes of each record. A record longer than the
+// limit is skipped (its end found by RFC 4180 quoting) and returned with
+// tooLarge set and a prefix of its bytes; reading goes on after it.
 type recordReader struct {
 	t    *tracker
 	csv  *csv.Reader
 	prev int64 // offset where the next record starts
+	line int64 // line at offset prev (1-based)
+	// offBase and lineBase are the offset and the line before the start of
+	// the current csv.Reader, which counts from 0 and 1.
+	offBase, lineBase int64
+	prefix            []byte // raw prefix of the last record over the limit
 }
 
 // utf8BOM is the byte order mark some exports put before the header.
 var utf8BOM = []byte{0xEF, 0xBB, 0xBF}
 
-// newRecordReader reads records from r. A leading UTF-8 byte order mark is
-// skipped.
-func newRecordReader(r io.Reader) *recordReader {
+// newRecordReader reads records of up to MaxRecordBytes from r. A leading
+// UTF-8 byte order mark is skipped.
+func newRecordReader(r io.Reader) *recordReader { return newRecordReaderLimit(r, MaxRecordBytes) }
+
+// newRecordReaderLimit reads records of up to limit bytes from r.
+func newRecordReaderLimit(r io.Reader, limit int64) *recordReader {
 	br := bufio.NewReaderSize(r, 64<<10)
 	if b, err := br.Peek(3); err == nil && bytes.Equal(b, utf8BOM) {
 		br.Discard(3)
 	}
-	t := &tracker{r: br}
-	c := csv.NewReader(t)
+	rr := &recordReader{t: &tracker{r: br, limit: limit}, line: 1}
+	rr.restart()
+	return rr
+}
+
+// restart starts a new csv.Reader at offset prev, line line.
+func (rr *recordReader) restart() {
+	c := csv.NewReader(rr.t)
 	c.ReuseRecord = true
 	c.LazyQuotes = false
 	c.FieldsPerRecord = -1
-	return &recordReader{t: t, csv: c}
+	rr.csv, rr.offBase, rr.lineBase = c, rr.prev, rr.line-1
 }
 
 // next reads one record. It returns io.EOF at the end of the input; any
-// other error is a read error of the underlying stream (see tracker.err).
+// other error is a read error of the underlying stream (see tracker.err),
+// or ErrRecordTooLarge for a quoted field never closed over the limit.
 func (rr *recordReader) next() (record, error) {
 	rr.t.release(rr.prev)
 	fields, err := rr.csv.Read()
+	if rr.t.tooLarge {
+		return rr.skipTooLarge()
+	}
 	if err == io.EOF {
 		return record{}, io.EOF
 	}
@@ -127,8 +181,9 @@ func (rr *recordReader) next() (record, error) {
 		// A parse error caused by a read error: report the read error.
 		return record{}, rr.t.err
 	}
-	off := rr.csv.InputOffset()
+	off := rr.offBase + rr.csv.InputOffset()
 	raw := rr.t.slice(rr.prev, off)
+	rr.line += int64(bytes.Count(raw, []byte{'\n'}))
 	rr.prev = off
 	rec := record{last: rr.t.eof && off == rr.t.total}
 	raw = trimLeadingBlankLines(raw)
@@ -141,13 +196,209 @@ func (rr *recordReader) next() (record, error) {
 	}
 	rec.raw = raw
 	if perr != nil {
-		rec.perr = perr
-		rec.line = int64(perr.StartLine)
-		return rec, nil
+		p := *perr
+		p.StartLine += int(rr.lineBase)
+		p.Line += int(rr.lineBase)
+		rec.perr = &p
+		rec.line = int64(p.StartLine)
+	} else {
+		line, _ := rr.csv.FieldPos(0)
+		rec.line = int64(line) + rr.lineBase
+		rec.fields = fields
 	}
-	line, _ := rr.csv.FieldPos(0)
-	rec.line = int64(line)
-	rec.fields = fields
+	if int64(len(raw)) > rr.t.limit {
+		// Within limit+2 bytes with its terminator, yet over the limit.
+		rec.raw, rec.fields, rec.perr = raw[:min(len(raw), RejectRawPrefix)], nil, nil
+		rec.tooLarge = rr.tooLargeDetail(int64(len(raw)), rec.line, rec.line+int64(bytes.Count(raw, []byte{'\n'})))
+	}
+	return rec, nil
+}
+
+func (rr *recordReader) tooLargeDetail(size, from, to int64) string {
+	lines := fmt.Sprintf("line %d", from)
+	if to > from {
+		lines = fmt.Sprintf("lines %d-%d", from, to)
+	}
+	keep := ""
+	if size > RejectRawPrefix {
+		keep = fmt.Sprintf("; raw keeps its first %d bytes", RejectRawPrefix)
+	}
+	return fmt.Sprintf("record of %d bytes (%s) is longer than the limit of %d bytes%s", size, lines, rr.t.limit, keep)
+}
+
+// Quoting states of skipTooLarge.
+const (
+	skipStart         = iota // before the record's first byte (blank lines are skipped)
+	skipFieldStart           // at the start of a field
+	skipUnquoted             // in an unquoted field (a quote is a plain byte)
+	skipQuoted               // in a quoted field
+	skipQuoteInQuoted        // after a quote in a quoted field: closing, or the first of ""
+)
+
+// skipTooLarge reads the record that starts at prev to its end, without
+// holding it: it keeps RejectRawPrefix bytes, and counts bytes and lines.
+// The end is the first line end outside a quoted field (RFC 4180; a quote
+// inside an unquoted field is a plain byte). Reading then resumes after it
+// with a new csv.Reader. A quoted field still open at the end of the input
+// is ErrRecordTooLarge: the rest of the file would be one record.
+func (rr *recordReader) skipTooLarge() (record, error) {
+	t := rr.t
+	state := skipStart
+	cr := false // skipStart: a '\r' that may begin a blank "\r\n"
+	line := rr.line
+	var startLine, start, size int64 = 0, -1, 0
+	rr.prefix = rr.prefix[:0]
+	var rec record
+	prevCR := false  // the last byte of the record was '\r'
+	end := int64(-1) // offset after the record's terminator
+	off := t.released
+	// A record within the limit can get here when blank lines before it
+	// took the budget: it must be kept whole to be parsed.
+	keep := max(RejectRawPrefix, int(min(t.limit, 1<<40)))
+	scan := func(chunk []byte) {
+		for i, c := range chunk {
+			at := off + int64(i)
+			if state == skipStart {
+				switch {
+				case c == '\n':
+					line++
+					cr = false
+					continue
+				case c == '\r' && !cr:
+					cr = true
+					continue
+				}
+				state, start, startLine = skipFieldStart, at, line
+				if cr {
+					start--
+					rr.prefix = append(rr.prefix, '\r')
+					cr = false
+				}
+			}
+			if c == '\n' && state != skipQuoted {
+				size = at - start
+				end = at + 1
+				rec.nl = true
+				if prevCR {
+					size-- // a CRLF terminator
+				}
+				return
+			}
+			prevCR = c == '\r'
+			if c == '\n' {
+				line++
+			}
+			if len(rr.prefix) < keep {
+				rr.prefix = append(rr.prefix, c)
+			}
+			switch state {
+			case skipFieldStart:
+				switch c {
+				case '"':
+					state = skipQuoted
+				case ',':
+				default:
+					state = skipUnquoted
+				}
+			case skipUnquoted:
+				if c == ',' {
+					state = skipFieldStart
+				}
+			case skipQuoted:
+				if c == '"' {
+					state = skipQuoteInQuoted
+				}
+			case skipQuoteInQuoted:
+				switch c {
+				case '"':
+					state = skipQuoted
+				case ',':
+					state = skipFieldStart
+				default:
+					state = skipUnquoted
+				}
+			}
+		}
+	}
+	// First the bytes already read, then the rest of the stream.
+	buffered := t.buf[t.released-t.base:]
+	scan(buffered)
+	var leftover []byte
+	if end >= 0 {
+		leftover = append([]byte(nil), t.buf[end-t.base:]...)
+	} else {
+		off += int64(len(buffered))
+		chunk := make([]byte, 64<<10)
+		for end < 0 && !t.eof {
+			if t.err != nil {
+				return record{}, t.err
+			}
+			n, err := t.r.Read(chunk)
+			scan(chunk[:n])
+			if end >= 0 {
+				leftover = append(leftover, chunk[end-off:n]...)
+			}
+			off += int64(n)
+			t.total = off
+			switch {
+			case err == io.EOF:
+				t.eof = true
+			case err != nil:
+				t.err = err
+				return record{}, err
+			}
+		}
+	}
+	if end < 0 {
+		// The input ended inside the record.
+		switch state {
+		case skipStart:
+			return record{}, io.EOF
+		case skipQuoted:
+			return record{}, fmt.Errorf("%w: the record at line %d opens a quoted field that is never closed: %d bytes to the end of the file, more than the limit of %d (close the quote, or cut the file before line %d)",
+				ErrRecordTooLarge, startLine, off-start, t.limit, startLine)
+		}
+		size = off - start
+		end = off
+		rec.last = true
+	}
+	if int64(len(rr.prefix)) > size {
+		rr.prefix = rr.prefix[:size] // the '\r' of a CRLF terminator
+	}
+	rec.line = startLine
+	rec.raw = rr.prefix
+	if size <= t.limit {
+		// Over the budget only with the blank lines before it: parse it.
+		c := csv.NewReader(bytes.NewReader(rec.raw))
+		c.FieldsPerRecord = -1
+		fields, err := c.Read()
+		var perr *csv.ParseError
+		switch {
+		case errors.As(err, &perr):
+			p := *perr
+			p.StartLine += int(startLine - 1)
+			p.Line += int(startLine - 1)
+			rec.perr = &p
+		case err != nil:
+			rec.perr = &csv.ParseError{StartLine: int(startLine), Line: int(startLine), Column: 1, Err: err}
+		default:
+			rec.fields = fields
+		}
+	} else {
+		rec.raw = rec.raw[:min(len(rec.raw), RejectRawPrefix)]
+		rec.tooLarge = rr.tooLargeDetail(size, startLine, line)
+	}
+	// Resume after the record.
+	t.buf = append(t.buf[:0], leftover...)
+	t.base, t.pos, t.released = end, end, end
+	t.total = end + int64(len(leftover))
+	t.tooLarge = false
+	rr.prev = end
+	rr.line = line
+	if rec.nl {
+		rr.line++
+	}
+	rr.restart()
 	return rec, nil
 }
 

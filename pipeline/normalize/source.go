@@ -1,16 +1,13 @@
 package normalize
 
 import (
-	"archive/zip"
 	"bufio"
 	"bytes"
-	"compress/gzip"
 	"fmt"
 	"io"
 	"os"
-	"path"
-	"sort"
-	"strings"
+
+	"github.com/takedown-research/takedown/internal/archive"
 )
 
 // Container kinds of a source file, detected from its first bytes.
@@ -23,8 +20,9 @@ const (
 // stream is one CSV byte stream inside a source file: the file itself, its
 // gunzipped content, or one zip entry.
 type stream struct {
-	entry string // zip entry name; empty otherwise
-	open  func() (io.ReadCloser, error)
+	entry     string // zip entry name; empty otherwise
+	container string // the source file's container: containerPlain, containerZip or containerGzip
+	open      func() (io.ReadCloser, error)
 	// compressed streams turn read errors into ErrCorruptArchive.
 	compressed bool
 }
@@ -34,17 +32,29 @@ type source struct {
 	container string
 	streams   []stream
 	f         *os.File
+	zip       *archive.Zip // set for a zip; it owns the file
 }
 
 // Close closes the underlying file.
-func (s *source) Close() error { return s.f.Close() }
+func (s *source) Close() error {
+	if s.zip != nil {
+		return s.zip.Close()
+	}
+	return s.f.Close()
+}
+
+// archiveLimits bound what normalize decompresses (see internal/archive).
+var archiveLimits = archive.DefaultLimits()
+
+// archiveError names the source file in an error of the archive package; it
+// is an ErrCorruptArchive and keeps archive.ErrUnsafe or archive.ErrCorrupt.
+func archiveError(name string, err error) error {
+	return fmt.Errorf("%s: %w: %w", name, ErrCorruptArchive, err)
+}
 
 // Magic numbers of containers we read and of some we do not.
 var (
-	magicZip      = []byte("PK\x03\x04")
-	magicZipEmpty = []byte("PK\x05\x06")
-	magicGzip     = []byte{0x1f, 0x8b}
-	unsupported   = []struct {
+	unsupported = []struct {
 		magic []byte
 		name  string
 	}{
@@ -74,49 +84,48 @@ func openSource(f SourceFile) (*source, error) {
 	head = head[:n]
 	s := &source{f: file}
 	switch {
-	case bytes.HasPrefix(head, magicZip) || bytes.HasPrefix(head, magicZipEmpty):
-		s.container = containerZip
-		zr, err := zip.NewReader(file, st.Size())
+	case archive.IsZip(head):
+		// The zip is read through internal/archive: its safety rules (names,
+		// symlinks, entry count, declared sizes) are checked here, and its
+		// limits on the bytes actually inflated run as each entry is read.
+		file.Close()
+		z, err := archive.OpenZip(f.Path, archiveLimits)
 		if err != nil {
-			file.Close()
-			return nil, fmt.Errorf("%s: %w: %v", f.Name, ErrCorruptArchive, err)
+			return nil, archiveError(f.Name, err)
 		}
-		var files []*zip.File
-		for _, zf := range zr.File {
-			if skipZipEntry(zf) {
-				continue
-			}
-			files = append(files, zf)
-		}
-		if len(files) == 0 {
-			file.Close()
+		s.container, s.zip = containerZip, z
+		entries := z.DataEntries() // by name; without folders, __MACOSX/ and hidden files
+		if len(entries) == 0 {
+			z.Close()
 			return nil, fmt.Errorf("%s: %w: zip holds no data file", f.Name, ErrCorruptArchive)
 		}
-		sort.SliceStable(files, func(i, j int) bool { return files[i].Name < files[j].Name })
-		for _, zf := range files {
+		for _, e := range entries {
 			s.streams = append(s.streams, stream{
-				entry:      zf.Name,
+				entry:      e.Name,
+				container:  containerZip,
 				compressed: true,
 				open: func() (io.ReadCloser, error) {
-					rc, err := zf.Open()
+					rc, err := z.Open(e.Name)
 					if err != nil {
-						return nil, fmt.Errorf("%s!%s: %w: %v", f.Name, zf.Name, ErrCorruptArchive, err)
+						return nil, archiveError(f.Name, err)
 					}
 					return rc, nil
 				},
 			})
 		}
-	case bytes.HasPrefix(head, magicGzip):
+	case archive.IsGzip(head):
 		s.container = containerGzip
+		size := st.Size()
 		s.streams = []stream{{
+			container:  containerGzip,
 			compressed: true,
 			open: func() (io.ReadCloser, error) {
 				if _, err := file.Seek(0, io.SeekStart); err != nil {
 					return nil, fmt.Errorf("seek %s: %w", f.Name, err)
 				}
-				zr, err := gzip.NewReader(bufio.NewReaderSize(file, 256<<10))
+				zr, err := archive.GzipReader(bufio.NewReaderSize(file, 256<<10), size, archiveLimits)
 				if err != nil {
-					return nil, fmt.Errorf("%s: %w: %v", f.Name, ErrCorruptArchive, err)
+					return nil, archiveError(f.Name, err)
 				}
 				return zr, nil
 			},
@@ -130,6 +139,7 @@ func openSource(f SourceFile) (*source, error) {
 		}
 		s.container = containerPlain
 		s.streams = []stream{{
+			container: containerPlain,
 			open: func() (io.ReadCloser, error) {
 				if _, err := file.Seek(0, io.SeekStart); err != nil {
 					return nil, fmt.Errorf("seek %s: %w", f.Name, err)
@@ -139,17 +149,4 @@ func openSource(f SourceFile) (*source, error) {
 		}}
 	}
 	return s, nil
-}
-
-// skipZipEntry reports zip entries that are not data: directories, macOS
-// resource forks and hidden files.
-func skipZipEntry(zf *zip.File) bool {
-	name := zf.Name
-	if zf.FileInfo().IsDir() || strings.HasSuffix(name, "/") {
-		return true
-	}
-	if strings.HasPrefix(name, "__MACOSX/") || strings.Contains(name, "/__MACOSX/") {
-		return true
-	}
-	return strings.HasPrefix(path.Base(name), ".")
 }

@@ -1,0 +1,63 @@
+package datasets
+
+import (
+	"errors"
+	"strings"
+	"testing"
+)
+
+func TestAddLocal(t *testing.T) {
+	users := File{Name: "x_users.csv", Role: "users", SHA256: strings.Repeat("a", 64), Bytes: 10, Path: "/data/x_users.csv"}
+	tweets := File{Name: "x_tweets.csv", Role: "tweets", SHA256: strings.Repeat("b", 64), Bytes: 20, Path: "/data/x_tweets.csv"}
+	other := File{Name: "y_tweets.csv", Role: "tweets", SHA256: strings.Repeat("c", 64), Bytes: 30, Path: "/data/y_tweets.csv"}
+	moved := tweets
+	moved.Path = "/elsewhere/x_tweets.csv"
+	desc := func(format string, files ...File) Descriptor {
+		return Descriptor{Name: "local/x", Title: "x", Platform: "local", Format: format, Local: true, Files: files}
+	}
+	root := t.TempDir()
+	steps := []struct {
+		name string
+		d    Descriptor
+		want error  // nil: added
+		msg  string // in the error
+	}{
+		{"first", desc("twitter-io", users, tweets), nil, ""},
+		{"same files again", desc("twitter-io", tweets, users), nil, ""},
+		{"same bytes moved", desc("twitter-io", users, moved), nil, ""},
+		{"other files", desc("twitter-io", users, other), ErrExists,
+			"local dataset already exists: local/x has other files: it has x_users.csv (users, sha256 aaaaaaaaaaaa), x_tweets.csv (tweets, sha256 bbbbbbbbbbbb); " +
+				"this add gives x_users.csv (users, sha256 aaaaaaaaaaaa), y_tweets.csv (tweets, sha256 cccccccccccc). " +
+				"To replace it, remove it first (takedown datasets remove local/x), or add these files under another name"},
+		{"other format", desc("cnt", users, tweets), ErrExists, "local/x has another format (it has twitter-io, this add gives cnt)"},
+		{"bogus format", desc("bogus", users, tweets), ErrBadFormat, `unknown format "bogus": want one of auto, twitter-io, fivethirtyeight, nbc, reddit, cnt`},
+	}
+	for _, s := range steps {
+		_, err := AddLocal(root, s.d)
+		if s.want == nil {
+			if err != nil {
+				t.Fatalf("%s: %v", s.name, err)
+			}
+			continue
+		}
+		if !errors.Is(err, s.want) || !strings.Contains(err.Error(), s.msg) {
+			t.Fatalf("%s: err = %v\nwant %v with %q", s.name, err, s.want, s.msg)
+		}
+	}
+	d, err := Lookup(root, "local/x")
+	if err != nil || d.Files[1].Path != moved.Path {
+		t.Fatalf("Lookup = %+v, %v: the last accepted add must be kept", d, err)
+	}
+	// Removed, the name takes other files.
+	if _, err := RemoveLocal(root, "local/x"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := AddLocal(root, desc("cnt", other)); err != nil {
+		t.Fatal(err)
+	}
+	for name, msg := range map[string]string{"local/none": "this workspace has no local/none", "demo": "demo is a registry release"} {
+		if _, err := RemoveLocal(root, name); !errors.Is(err, ErrNotLocal) || !strings.Contains(err.Error(), msg) {
+			t.Errorf("RemoveLocal(%s) = %v", name, err)
+		}
+	}
+}
