@@ -109,7 +109,7 @@ func (e *execEnv) clusterInput(path string, p cluster.Params) (cluster.Input, er
 			ErrUpstream, id, e.desc.Name)
 	}
 	if toolkit && !fp.Toolkit {
-		return in, fmt.Errorf("%w: --compat cnt needs the coordination-network-toolkit's text and URL keys, and fingerprint run %s was made without them: run `takedown run --from fingerprint --compat cnt %s` (the same --compat computes them)",
+		return in, fmt.Errorf("%w: --compat cnt needs the toolkit's text and URL keys, and fingerprint run %s was made without them: run `takedown run --from fingerprint --compat cnt %s` (the same --compat computes them)",
 			ErrUpstream, id, e.desc.Name)
 	}
 	if nearText {

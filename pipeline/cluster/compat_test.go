@@ -154,3 +154,22 @@ func TestToolkitWeighReference(t *testing.T) {
 		}
 	}
 }
+
+// TestParseCompat: --compat takes the toolkit's short name and its full
+// name, both as the one Params.Compat value (one run id); Validate refuses
+// the rest.
+func TestParseCompat(t *testing.T) {
+	for in, want := range map[string]string{
+		"": "", "cnt": CompatToolkit, "coordination-network-toolkit": CompatToolkit, "toolkit": "toolkit",
+	} {
+		got := ParseCompat(in)
+		if got != want {
+			t.Errorf("ParseCompat(%q) = %q, want %q", in, got, want)
+		}
+		p := DefaultParams()
+		p.Compat = got
+		if err := p.Validate(); (err == nil) != (want != "toolkit") {
+			t.Errorf("Validate with --compat %q: %v", in, err)
+		}
+	}
+}
