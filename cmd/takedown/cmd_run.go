@@ -61,9 +61,9 @@ func paramFlags() []cli.Flag {
 		&cli.Float64Flag{Name: "resolution", Value: d.Cluster.Resolution, Category: "cluster",
 			Usage: "Louvain modularity resolution (with --communities louvain)"},
 		&cli.Float64Flag{Name: "near-threshold", Value: d.Cluster.NearThreshold, Category: "cluster",
-			Usage: "near_text: Jaccard similarity of word 3-gram shingles a MinHash candidate pair needs, in (0,1]"},
+			Usage: "near_text: Jaccard similarity of shingles (of --shingle-size words, as the band keys) a MinHash candidate pair needs, in (0,1]"},
 		&cli.StringFlag{Name: "compat", Value: d.Cluster.Compat, Category: "cluster",
-			Usage: "cnt: also write the coordination-network-toolkit's co_tweet/co_retweet/co_link networks (cnt_edges.csv, .graphml)"},
+			Usage: "cnt (or coordination-network-toolkit): also write the coordination-network-toolkit's co_tweet/co_retweet/co_link networks (cnt_edges.csv, .graphml)"},
 		&cli.IntFlag{Name: "top-n", Value: d.Summarize.TopN, Category: "summarize",
 			Usage: "entries in each top list of the summaries"},
 		&cli.IntFlag{Name: "burst-days", Value: d.Summarize.BurstDays, Category: "summarize",
@@ -101,7 +101,7 @@ func paramsFrom(c *cli.Context) runner.Params {
 	p.Cluster.Communities = c.String("communities")
 	p.Cluster.Resolution = c.Float64("resolution")
 	p.Cluster.NearThreshold = c.Float64("near-threshold")
-	p.Cluster.Compat = c.String("compat")
+	p.Cluster.Compat = cluster.ParseCompat(c.String("compat"))
 	p.Summarize.TopN = c.Int("top-n")
 	p.Summarize.BurstDays = c.Int("burst-days")
 	p.Summarize.BurstMinAccounts = c.Int("burst-min-accounts")

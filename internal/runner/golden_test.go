@@ -215,7 +215,7 @@ func goldenRuns(t *testing.T) []goldenEntry {
 	r := newRunner(t)
 	res := runDemo(t, r, 2)
 	p := DefaultParams()
-	p.Cluster.Compat = cluster.CompatCNT
+	p.Cluster.Compat = cluster.CompatToolkit
 	name := addGoldenSynth(t, r)
 	more, err := r.Run(context.Background(), Options{Dataset: name, Params: p})
 	if err != nil {

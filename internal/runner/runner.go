@@ -111,7 +111,7 @@ func (r *Runner) Run(ctx context.Context, o Options) ([]Result, error) {
 	// MinHash band keys and the toolkit's keys are computed only when the
 	// cluster stage reads them.
 	o.Params.Fingerprint.MinHash = slices.Contains(o.Params.Cluster.Signals, cluster.SignalNearText)
-	o.Params.Fingerprint.CNT = o.Params.Cluster.Compat == cluster.CompatCNT
+	o.Params.Fingerprint.Toolkit = o.Params.Cluster.Compat == cluster.CompatToolkit
 	stages, err := StageRange(o.From, o.To)
 	if err != nil {
 		return nil, err

@@ -75,34 +75,47 @@ func (e *execEnv) runID(name string) string {
 	return "(unknown)"
 }
 
-// checkKeys refuses a cluster run that reads keys its fingerprint run was
-// made without, naming that run: MinHash band keys for the near_text signal,
-// the toolkit's keys for --compat cnt.
-func (e *execEnv) checkKeys(p cluster.Params) error {
-	nearText := slices.Contains(p.Signals, cluster.SignalNearText)
-	cnt := p.Compat == cluster.CompatCNT
-	if !nearText && !cnt {
-		return nil
-	}
-	name := up(fingerprint.Name, schema.TableFingerprints)
-	id := e.runID(name)
+// fingerprintParams returns the parameters of the fingerprint run whose
+// table the cluster run reads, from its manifest.
+func (e *execEnv) fingerprintParams() (fingerprint.Params, string, error) {
+	id := e.runID(up(fingerprint.Name, schema.TableFingerprints))
 	m, err := store.ReadManifest(e.ws.RunDir(e.desc.Name, fingerprint.Name, id))
 	if err != nil {
-		return err
+		return fingerprint.Params{}, id, err
 	}
 	fp, err := decode(m.Params, fingerprint.DefaultParams())
+	return fp, id, err
+}
+
+// clusterInput returns the cluster stage's input: the fingerprints table
+// and, for near_text, the shingle size its fingerprint run hashed (the
+// cluster stage verifies candidates on the same shingles). It refuses a
+// cluster run that reads keys its fingerprint run was made without, naming
+// that run: MinHash band keys for the near_text signal, the toolkit's keys
+// for --compat cnt.
+func (e *execEnv) clusterInput(path string, p cluster.Params) (cluster.Input, error) {
+	in := cluster.Input{FingerprintsPath: path}
+	nearText := slices.Contains(p.Signals, cluster.SignalNearText)
+	toolkit := p.Compat == cluster.CompatToolkit
+	if !nearText && !toolkit {
+		return in, nil
+	}
+	fp, id, err := e.fingerprintParams()
 	if err != nil {
-		return err
+		return in, err
 	}
 	if nearText && !fp.MinHash {
-		return fmt.Errorf("%w: near_text needs MinHash band keys, and fingerprint run %s was made without them: run `takedown run --from fingerprint --signals ...,near_text %s` (the same --signals computes them)",
+		return in, fmt.Errorf("%w: near_text needs MinHash band keys, and fingerprint run %s was made without them: run `takedown run --from fingerprint --signals ...,near_text %s` (the same --signals computes them)",
 			ErrUpstream, id, e.desc.Name)
 	}
-	if cnt && !fp.CNT {
-		return fmt.Errorf("%w: --compat cnt needs the toolkit's text and URL keys, and fingerprint run %s was made without them: run `takedown run --from fingerprint --compat cnt %s` (the same --compat computes them)",
+	if toolkit && !fp.Toolkit {
+		return in, fmt.Errorf("%w: --compat cnt needs the toolkit's text and URL keys, and fingerprint run %s was made without them: run `takedown run --from fingerprint --compat cnt %s` (the same --compat computes them)",
 			ErrUpstream, id, e.desc.Name)
 	}
-	return nil
+	if nearText {
+		in.ShingleSize = fp.ShingleSize
+	}
+	return in, nil
 }
 
 // path returns where an input's bytes are.
@@ -216,10 +229,11 @@ var defs = []stageDef{
 			if err != nil {
 				return nil, err
 			}
-			if err := e.checkKeys(p); err != nil {
+			in, err := e.clusterInput(fp, p)
+			if err != nil {
 				return nil, err
 			}
-			st, err := cluster.Run(ctx, cluster.Input{FingerprintsPath: fp}, p, e.outDir, e.log)
+			st, err := cluster.Run(ctx, in, p, e.outDir, e.log)
 			if errors.Is(err, cluster.ErrNormalizerVersion) {
 				return nil, fmt.Errorf("%w: cluster stage version %d refuses fingerprint run %s (run `takedown fingerprint` again): %v",
 					ErrUpstream, cluster.Version, e.runID(up(fingerprint.Name, schema.TableFingerprints)), err)

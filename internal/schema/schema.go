@@ -147,15 +147,15 @@ type Fingerprint struct {
 	// signature (empty when the text is too short); two posts sharing a band
 	// key are near-duplicate candidates.
 	MinHashBands []uint64 `parquet:"minhash_bands,list,uncompressed"`
-	// CNTTextKey is the text key under the coordination-network-toolkit's
+	// ToolkitTextKey is the text key under the coordination-network-toolkit's
 	// own rule (lowercase, mentions dropped), for --compat cnt.
-	CNTTextKey *uint64 `parquet:"cnt_text_key,optional"`
-	// CNTURLKeys are the post's URLs as the coordination-network-toolkit's
+	ToolkitTextKey *uint64 `parquet:"cnt_text_key,optional"`
+	// ToolkitURLKeys are the post's URLs as the coordination-network-toolkit's
 	// CSV reader takes them (raw strings, the urls field split on single
 	// spaces, an empty field being one empty URL), as xxHash64 keys, sorted,
-	// without duplicates; for --compat cnt. Empty exactly when CNTTextKey is
+	// without duplicates; for --compat cnt. Empty exactly when ToolkitTextKey is
 	// null (the toolkit ignores the URLs of reposts).
-	CNTURLKeys []uint64 `parquet:"cnt_url_keys,list"`
+	ToolkitURLKeys []uint64 `parquet:"cnt_url_keys,list"`
 }
 
 // Signal names used in edges and evidence.

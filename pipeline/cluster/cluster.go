@@ -18,6 +18,7 @@ import (
 
 	"github.com/takedown-research/takedown/internal/errkind"
 	"github.com/takedown-research/takedown/internal/pqio"
+	"github.com/takedown-research/takedown/internal/rules"
 	"github.com/takedown-research/takedown/internal/schema"
 )
 
@@ -26,8 +27,11 @@ const Name = "cluster"
 
 // Version is bumped when the stage's output semantics change. Version 4:
 // the --compat cnt networks weigh each direction on its own and take the
-// raw URLs of the fingerprints' cnt_url_keys.
-const Version = 4
+// raw URLs of the fingerprints' cnt_url_keys. Version 5: near_text verifies
+// its candidates on the shingles the fingerprint run hashed
+// (rules.AppendShingles with the run's --shingle-size, Input.ShingleSize),
+// no longer on FNV-1a word 3-grams of its own.
+const Version = 5
 
 // SignalCoReply pairs accounts that reply to the same post within the
 // window.
@@ -40,8 +44,9 @@ const SignalCoHashtagSeq = "co_hashtag_seq"
 
 // SignalNearText pairs accounts whose posts are near-duplicates: they share
 // a MinHash LSH band key (fingerprints column minhash_bands) and the Jaccard
-// similarity of their word 3-gram shingle sets is at least
-// Params.NearThreshold.
+// similarity of their shingle sets is at least Params.NearThreshold. The
+// shingles are those the band keys were made of: rules.AppendShingles with
+// the fingerprint run's shingle size (Input.ShingleSize).
 const SignalNearText = "near_text"
 
 // SignalCoDomain pairs accounts that link to the same domain (fingerprints
@@ -52,14 +57,10 @@ const SignalCoDomain = "co_domain"
 // Signals lists every signal this stage knows, in the order of their names.
 var Signals = []string{SignalCoDomain, SignalCoHashtagSeq, schema.SignalCoRepost, SignalCoReply, schema.SignalCoText, schema.SignalCoURL, SignalNearText}
 
-// NormalizerVersion is the fingerprint normalizer version whose keys this
-// stage understands. Fingerprints made by another version are refused with
-// an error wrapping ErrNormalizerVersion.
-const NormalizerVersion = 1
-
 // ErrNormalizerVersion means the fingerprints table was made by another
-// normalizer version than this stage expects; the fingerprint stage must be
-// run again.
+// version of the rules (its normalizer_version column) than this build's
+// rules.Version, the one it verifies near-duplicates with; the fingerprint
+// stage must be run again.
 var ErrNormalizerVersion = errkind.New(errkind.Usage, "fingerprints made by another normalizer version")
 
 // Role values of schema.ClusterMember.Role.
@@ -108,10 +109,11 @@ type Params struct {
 	// Resolution is the Louvain modularity resolution (1 is classic
 	// modularity; higher gives smaller communities).
 	Resolution float64 `json:"resolution"`
-	// NearThreshold is the Jaccard similarity of word 3-gram shingle sets
-	// a near_text candidate pair needs, in (0, 1].
+	// NearThreshold is the Jaccard similarity of shingle sets (the
+	// fingerprint run's, Input.ShingleSize) a near_text candidate pair
+	// needs, in (0, 1].
 	NearThreshold float64 `json:"near_threshold"`
-	// Compat "cnt" also writes the coordination-network-toolkit's
+	// Compat "cnt" (CompatToolkit) also writes the coordination-network-toolkit's
 	// co_tweet, co_retweet and co_link networks with its semantics
 	// (cnt_edges.csv, cnt_edges.graphml); "" writes only the tables.
 	Compat string `json:"compat"`
@@ -190,8 +192,8 @@ func (p Params) Validate() error {
 	if math.IsNaN(p.NearThreshold) || p.NearThreshold <= 0 || p.NearThreshold > 1 {
 		return fmt.Errorf("--near-threshold must be in (0, 1], got %v", p.NearThreshold)
 	}
-	if p.Compat != "" && p.Compat != CompatCNT {
-		return fmt.Errorf("--compat must be empty or %q, got %q", CompatCNT, p.Compat)
+	if p.Compat != "" && p.Compat != CompatToolkit {
+		return fmt.Errorf("--compat must be empty or %q (or %q), got %q", CompatToolkit, CompatToolkitLong, p.Compat)
 	}
 	if math.IsNaN(p.Resolution) || math.IsInf(p.Resolution, 0) || p.Resolution <= 0 {
 		return fmt.Errorf("--resolution must be a finite number > 0, got %v", p.Resolution)
@@ -219,10 +221,27 @@ func ParseWindow(s string) (seconds float64, auto bool, err error) {
 // windowMillis returns the window in milliseconds, rounded to the nearest.
 func (p Params) windowMillis() int64 { return int64(math.Round(p.WindowSeconds * 1000)) }
 
-// Input names the upstream file this stage reads.
+// Input names the upstream file this stage reads and what the run that
+// made it used.
 type Input struct {
 	// FingerprintsPath is the absolute path of the fingerprints table.
 	FingerprintsPath string
+	// ShingleSize is the words per shingle of the fingerprint run that
+	// made the table (its --shingle-size): near_text verifies its MinHash
+	// candidates on shingles of that size, the ones the band keys were
+	// made of. It is needed, in [1, rules.MaxShingleSize], only when
+	// near_text is among the signals. It is not a parameter: it is a fact
+	// of the input, whose digest is already in the run id.
+	ShingleSize int
+}
+
+// validate checks the input against the parameters.
+func (in Input) validate(p Params) error {
+	if slices.Contains(p.Signals, SignalNearText) && (in.ShingleSize < 1 || in.ShingleSize > rules.MaxShingleSize) {
+		return fmt.Errorf("near_text needs the fingerprint run's shingle size (Input.ShingleSize) in [1, %d], got %d",
+			rules.MaxShingleSize, in.ShingleSize)
+	}
+	return nil
 }
 
 // Stats are deterministic counts about one run. The maps have one entry per
@@ -254,13 +273,19 @@ type Stats struct {
 	BoundedPosts      int64            `json:"bounded_posts"`
 	BoundedBySignal   map[string]int64 `json:"bounded_items_by_signal"`
 	NearRejected      int64            `json:"near_rejected_pairs"`
-	CNTEdges          map[string]int64 `json:"cnt_edges_by_type,omitempty"`
+	// NearShingleSize is the words per shingle near_text verified on
+	// (Input.ShingleSize); 0 without near_text.
+	NearShingleSize int              `json:"near_shingle_size,omitempty"`
+	ToolkitEdges    map[string]int64 `json:"cnt_edges_by_type,omitempty"`
 }
 
 // Run reads the fingerprints table and writes edges, evidence and clusters
 // into outDir.
 func Run(ctx context.Context, in Input, p Params, outDir string, log *slog.Logger) (Stats, error) {
 	if err := p.Validate(); err != nil {
+		return Stats{}, err
+	}
+	if err := in.validate(p); err != nil {
 		return Stats{}, err
 	}
 	if log == nil {
@@ -309,6 +334,9 @@ func Run(ctx context.Context, in Input, p Params, outDir string, log *slog.Logge
 		Edges:           map[string]int64{},
 		BoundedBySignal: map[string]int64{},
 	}
+	if slices.Contains(signals, SignalNearText) {
+		st.NearShingleSize = in.ShingleSize
+	}
 
 	// Signals are independent: each runs in its own goroutine over its own
 	// data and the results are combined in signal-name order, so the output
@@ -321,7 +349,7 @@ func Run(ctx context.Context, in Input, p Params, outDir string, log *slog.Logge
 			if sd.name == SignalNearText {
 				// Only this goroutine uses the shingles: reading them
 				// overlaps the other signals' sweeps.
-				if errs[i] = d.loadShingles(ctx, in.FingerprintsPath, sd); errs[i] != nil {
+				if errs[i] = d.loadShingles(ctx, in.FingerprintsPath, in.ShingleSize, sd); errs[i] != nil {
 					return
 				}
 			}
@@ -352,13 +380,13 @@ func Run(ctx context.Context, in Input, p Params, outDir string, log *slog.Logge
 	if err := write(d, results, p, outDir, &st); err != nil {
 		return Stats{}, err
 	}
-	if p.Compat == CompatCNT {
-		cnt, err := cntNetworks(ctx, in.FingerprintsPath, w, p.MinWeight)
+	if p.Compat == CompatToolkit {
+		tk, err := toolkitNetworks(ctx, in.FingerprintsPath, w, p.MinWeight)
 		if err != nil {
 			return Stats{}, err
 		}
-		st.CNTEdges = cnt.counts()
-		if err := writeCNT(cnt, outDir); err != nil {
+		st.ToolkitEdges = tk.counts()
+		if err := writeToolkit(tk, outDir); err != nil {
 			return Stats{}, err
 		}
 	}

@@ -17,6 +17,7 @@ import (
 	"testing"
 
 	"github.com/takedown-research/takedown/internal/pqio"
+	"github.com/takedown-research/takedown/internal/rules"
 	"github.com/takedown-research/takedown/internal/schema"
 )
 
@@ -40,7 +41,7 @@ func writeFPs(t testing.TB, rows []schema.Fingerprint) string {
 	rows = slices.Clone(rows)
 	for i := range rows {
 		if rows[i].NormalizerVersion == 0 {
-			rows[i].NormalizerVersion = NormalizerVersion
+			rows[i].NormalizerVersion = rules.Version
 		}
 	}
 	p := filepath.Join(t.TempDir(), "fingerprints.parquet")
@@ -63,10 +64,19 @@ func run(t testing.TB, rows []schema.Fingerprint, p Params) output {
 	return runPath(t, writeFPs(t, rows), p)
 }
 
+// testShingleSize is the shingle size the tests' fingerprints were made
+// with: the fingerprint stage's default.
+const testShingleSize = 3
+
 func runPath(t testing.TB, path string, p Params) output {
 	t.Helper()
+	return runInput(t, Input{FingerprintsPath: path, ShingleSize: testShingleSize}, p)
+}
+
+func runInput(t testing.TB, in Input, p Params) output {
+	t.Helper()
 	dir := t.TempDir()
-	st, err := Run(context.Background(), Input{FingerprintsPath: path}, p, dir, nil)
+	st, err := Run(context.Background(), in, p, dir, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -707,7 +717,7 @@ func TestCancelled(t *testing.T) {
 	path := writeFPs(t, synthetic(1000, 1))
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	if _, err := Run(ctx, Input{FingerprintsPath: path}, DefaultParams(), t.TempDir(), nil); err == nil {
+	if _, err := Run(ctx, Input{FingerprintsPath: path, ShingleSize: testShingleSize}, DefaultParams(), t.TempDir(), nil); err == nil {
 		t.Fatal("want an error from a cancelled context")
 	}
 }
@@ -719,7 +729,7 @@ func BenchmarkRun200k(b *testing.B) {
 	for b.Loop() {
 		dir := b.TempDir()
 		var err error
-		st, err = Run(context.Background(), Input{FingerprintsPath: path}, DefaultParams(), dir, nil)
+		st, err = Run(context.Background(), Input{FingerprintsPath: path, ShingleSize: testShingleSize}, DefaultParams(), dir, nil)
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -854,7 +864,7 @@ func TestLoadMatchesRows(t *testing.T) {
 		if sd.name != SignalNearText {
 			continue
 		}
-		if err := d.loadShingles(context.Background(), path, sd); err != nil {
+		if err := d.loadShingles(context.Background(), path, testShingleSize, sd); err != nil {
 			t.Fatal(err)
 		}
 		// Shingles exactly for the posts of band keys two accounts share.
@@ -875,7 +885,7 @@ func TestLoadMatchesRows(t *testing.T) {
 			t.Fatalf("near_text: %d posts with shingles, want %d", len(d.shingles), len(want))
 		}
 		for post := range want {
-			if !slices.Equal(d.shingles[post], Shingles(fmt.Sprint("text number ", post%7, " of a few"))) {
+			if !slices.Equal(d.shingles[post], shingleSet(fmt.Sprint("text number ", post%7, " of a few"), testShingleSize)) {
 				t.Fatalf("post %d: shingles differ", post)
 			}
 		}
@@ -974,12 +984,12 @@ func TestMinScore(t *testing.T) {
 
 func TestRefusesOtherNormalizerVersion(t *testing.T) {
 	rows := []schema.Fingerprint{fp("p1", "a", 0, 7), fp("p2", "b", 10, 7)}
-	rows[1].NormalizerVersion = NormalizerVersion + 1
-	_, err := Run(context.Background(), Input{FingerprintsPath: writeFPs(t, rows)}, DefaultParams(), t.TempDir(), nil)
+	rows[1].NormalizerVersion = rules.Version + 1
+	_, err := Run(context.Background(), Input{FingerprintsPath: writeFPs(t, rows), ShingleSize: testShingleSize}, DefaultParams(), t.TempDir(), nil)
 	if !errors.Is(err, ErrNormalizerVersion) {
 		t.Fatalf("Run = %v, want ErrNormalizerVersion", err)
 	}
-	if !strings.Contains(err.Error(), fmt.Sprintf("normalizer_version %d", NormalizerVersion+1)) {
+	if !strings.Contains(err.Error(), fmt.Sprintf("normalizer_version %d", rules.Version+1)) {
 		t.Errorf("error %q does not name the version found", err)
 	}
 }

@@ -18,62 +18,78 @@ import (
 	"github.com/takedown-research/takedown/internal/pqio"
 )
 
-// CompatCNT is the Params.Compat value that also writes the
+// CompatToolkit is the Params.Compat value that also writes the
 // coordination-network-toolkit's co_tweet, co_retweet and co_link networks.
-const CompatCNT = "cnt"
+// It is the toolkit's usual short name ("cnt" here and in the docs never
+// means a count).
+const CompatToolkit = "cnt"
+
+// CompatToolkitLong is the toolkit's full name, which --compat accepts as
+// CompatToolkit (ParseCompat).
+const CompatToolkitLong = "coordination-network-toolkit"
+
+// ParseCompat returns the Params.Compat value of a --compat flag value: the
+// toolkit's full name becomes CompatToolkit (so that both spellings make the
+// same run id); anything else is returned as it is, for Validate to check.
+func ParseCompat(s string) string {
+	if s == CompatToolkitLong {
+		return CompatToolkit
+	}
+	return s
+}
 
 // Files written in --compat cnt mode, next to the three tables.
 const (
-	CNTEdgesCSV     = "cnt_edges.csv"
-	CNTEdgesGraphML = "cnt_edges.graphml"
+	ToolkitEdgesCSV     = "cnt_edges.csv"
+	ToolkitEdgesGraphML = "cnt_edges.graphml"
 )
 
 // Columns of the fingerprints table that only the compat networks read.
 const (
-	colRepostKey  = "repost_key"
-	colCNTTextKey = "cnt_text_key"
-	colCNTURLKeys = "cnt_url_keys"
+	colRepostKey      = "repost_key"
+	colToolkitTextKey = "cnt_text_key"
+	colToolkitURLKeys = "cnt_url_keys"
 )
 
-// cntEdge is one row of cnt_edges.csv: a directed edge of one of the
-// toolkit's networks, between accounts given by their rank (cntResult.names).
-type cntEdge struct {
+// toolkitEdge is one row of cnt_edges.csv: a directed edge of one of the
+// toolkit's networks, between accounts given by their rank (toolkitResult.names).
+type toolkitEdge struct {
 	src, tgt uint32
 	weight   uint32
 }
 
-// cntResult holds the compat networks: the edges of each network, sorted by
-// (source, target), in the order of cntNetworkNames.
-type cntResult struct {
+// toolkitResult holds the compat networks: the edges of each network, sorted by
+// (source, target), in the order of toolkitNetworkNames.
+type toolkitResult struct {
 	names []string // account ids, sorted: an account's rank indexes it
-	edges [3][]cntEdge
+	edges [3][]toolkitEdge
 }
 
-// cntNetworkNames are the toolkit's network names (its edge_type), in the
+// toolkitNetworkNames are the toolkit's network names (its edge_type), in the
 // order cnt_edges.csv lists them.
-var cntNetworkNames = [3]string{"co_link", "co_retweet", "co_tweet"}
+var toolkitNetworkNames = [3]string{"co_link", "co_retweet", "co_tweet"}
 
 // counts returns the number of edges per network.
-func (c *cntResult) counts() map[string]int64 {
+func (c *toolkitResult) counts() map[string]int64 {
 	m := map[string]int64{}
 	for i, es := range c.edges {
-		m[cntNetworkNames[i]] = int64(len(es))
+		m[toolkitNetworkNames[i]] = int64(len(es))
 	}
 	return m
 }
 
-// cntOcc is one message carrying one item of a compat network: msg is the
-// message's number (its post id's, see cntNetworks), acc its account's rank.
-type cntOcc struct {
+// toolkitOcc is one message carrying one item of a compat network: msg is the
+// message's number (its post id's, see toolkitNetworks), acc its account's rank.
+type toolkitOcc struct {
 	item uint64
 	t    int64
 	acc  uint32
 	msg  uint32
 }
 
-// cntTable is what the compat networks read of the fingerprints table, by
+// toolkitTable is what the compat networks read of the fingerprints table, by
 // row.
-type cntTable struct {
+type toolkitTable struct {
 	rows     int
 	acc      []int32  // account number, -1 for an empty account_id
 	accNames []string // by account number
@@ -88,15 +104,15 @@ type cntTable struct {
 	urls     []uint64
 }
 
-// readCNTTable reads the columns the compat networks need, each on its own
+// readToolkitTable reads the columns the compat networks need, each on its own
 // and concurrently (as load does).
-func readCNTTable(ctx context.Context, path string) (*cntTable, error) {
+func readToolkitTable(ctx context.Context, path string) (*toolkitTable, error) {
 	n, checkRow, err := tableRows(ctx, path)
 	if err != nil {
 		return nil, err
 	}
 	total := int64(n)
-	t := &cntTable{rows: n, acc: make([]int32, n), msg: make([]uint32, n), hasMsg: make([]bool, n),
+	t := &toolkitTable{rows: n, acc: make([]int32, n), msg: make([]uint32, n), hasMsg: make([]bool, n),
 		times: make([]int64, n), repost: make([]uint32, n), hasText: make([]bool, n), text: make([]uint64, n),
 		urlEnd: make([]uint32, n)}
 	var wg sync.WaitGroup
@@ -152,7 +168,7 @@ func readCNTTable(ctx context.Context, path string) (*cntTable, error) {
 		})
 	})
 	wg.Go(func() {
-		errs[4] = pqio.EachInt64(path, colCNTTextKey, func(row, v int64) error {
+		errs[4] = pqio.EachInt64(path, colToolkitTextKey, func(row, v int64) error {
 			if err := checkRow(row); err != nil {
 				return err
 			}
@@ -162,7 +178,7 @@ func readCNTTable(ctx context.Context, path string) (*cntTable, error) {
 	})
 	wg.Go(func() {
 		last := int64(-1)
-		errs[5] = pqio.EachInt64(path, colCNTURLKeys, func(row, v int64) error {
+		errs[5] = pqio.EachInt64(path, colToolkitURLKeys, func(row, v int64) error {
 			if err := checkRow(row); err != nil {
 				return err
 			}
@@ -186,8 +202,8 @@ func readCNTTable(ctx context.Context, path string) (*cntTable, error) {
 		if err == nil {
 			continue
 		}
-		if col := []string{colCNTTextKey, colCNTURLKeys}[max(i-4, 0)]; i >= 4 && strings.Contains(err.Error(), fmt.Sprintf("no column %q", col)) {
-			return nil, fmt.Errorf("%w (the fingerprints table predates the CNT columns: run `takedown fingerprint` again)", err)
+		if col := []string{colToolkitTextKey, colToolkitURLKeys}[max(i-4, 0)]; i >= 4 && strings.Contains(err.Error(), fmt.Sprintf("no column %q", col)) {
+			return nil, fmt.Errorf("%w (the fingerprints table predates the coordination-network-toolkit columns (cnt_text_key, cnt_url_keys): run `takedown fingerprint` again)", err)
 		}
 		return nil, err
 	}
@@ -195,7 +211,7 @@ func readCNTTable(ctx context.Context, path string) (*cntTable, error) {
 }
 
 // rowURLs returns the cnt_url_keys of row r.
-func (t *cntTable) rowURLs(r int) []uint64 {
+func (t *toolkitTable) rowURLs(r int) []uint64 {
 	start := uint32(0)
 	if r > 0 {
 		start = t.urlEnd[r-1]
@@ -203,7 +219,7 @@ func (t *cntTable) rowURLs(r int) []uint64 {
 	return t.urls[start:t.urlEnd[r]]
 }
 
-// cntNetworks computes the toolkit's co_tweet, co_retweet and co_link
+// toolkitNetworks computes the toolkit's co_tweet, co_retweet and co_link
 // networks with the semantics of its compute_networks.py and CSV
 // preprocessing (see docs/stages/cluster.md, "--compat cnt"): the weight of
 // the directed edge u -> v (u != v) is the number of distinct messages of u
@@ -217,8 +233,8 @@ func (t *cntTable) rowURLs(r int) []uint64 {
 // and co_retweet (its edge table keeps the first row), and for co_link each
 // (post_id, URL) pair counts once, with the first row that has it (its
 // message_url table), a message counting once per account.
-func cntNetworks(ctx context.Context, path string, window int64, minWeight int) (*cntResult, error) {
-	t, err := readCNTTable(ctx, path)
+func toolkitNetworks(ctx context.Context, path string, window int64, minWeight int) (*toolkitResult, error) {
+	t, err := readToolkitTable(ctx, path)
 	if err != nil {
 		return nil, err
 	}
@@ -259,7 +275,7 @@ func cntNetworks(ctx context.Context, path string, window int64, minWeight int) 
 	// later row of the same post id and another account is another message
 	// to the toolkit's join (it counts distinct message ids per account),
 	// numbered from t.msgs on.
-	var link, retweet, tweet []cntOcc
+	var link, retweet, tweet []toolkitOcc
 	firstAcc := make([]uint32, t.msgs) // the account of post id m's first row
 	seenURL := map[[2]uint64]bool{}    // (post id, URL) of duplicated post ids
 	dupMsg := map[[2]uint32]uint32{}   // (post id, account) of a duplicate row -> message number
@@ -273,9 +289,9 @@ func cntNetworks(ctx context.Context, path string, window int64, minWeight int) 
 			firstAcc[m] = a
 			switch {
 			case t.repost[r] != 0:
-				retweet = append(retweet, cntOcc{uint64(t.repost[r]), ts, a, m})
+				retweet = append(retweet, toolkitOcc{uint64(t.repost[r]), ts, a, m})
 			case t.hasText[r]:
-				tweet = append(tweet, cntOcc{t.text[r], ts, a, m})
+				tweet = append(tweet, toolkitOcc{t.text[r], ts, a, m})
 			}
 		}
 		urls := t.rowURLs(r)
@@ -303,20 +319,20 @@ func cntNetworks(ctx context.Context, path string, window int64, minWeight int) 
 				}
 				seenURL[k] = true
 			}
-			link = append(link, cntOcc{u, ts, a, id})
+			link = append(link, toolkitOcc{u, ts, a, id})
 		}
 	}
 
-	res := &cntResult{names: names}
+	res := &toolkitResult{names: names}
 	nets := [3]struct {
-		occ   []cntOcc
+		occ   []toolkitOcc
 		multi bool // a message can have several occurrences
 	}{{link, true}, {retweet, false}, {tweet, false}}
 	var wg sync.WaitGroup
 	errs := make([]error, len(nets))
 	for i, nw := range nets {
 		wg.Go(func() {
-			res.edges[i], errs[i] = cntWeigh(ctx, nw.occ, nw.multi, len(names), window, minWeight)
+			res.edges[i], errs[i] = toolkitWeigh(ctx, nw.occ, nw.multi, len(names), window, minWeight)
 		})
 	}
 	wg.Wait()
@@ -328,7 +344,7 @@ func cntNetworks(ctx context.Context, path string, window int64, minWeight int) 
 	return res, nil
 }
 
-// cntWeigh returns the edges of one network, sorted by (source, target):
+// toolkitWeigh returns the edges of one network, sorted by (source, target):
 // for each account u (by rank) and each other account v, the number of
 // messages of u with an occurrence that an occurrence of v matches (the
 // same item, at most window apart), kept when at least minWeight. With
@@ -336,8 +352,8 @@ func cntNetworks(ctx context.Context, path string, window int64, minWeight int) 
 // it counts once per v. Like the toolkit's join this costs the number of
 // occurrence pairs within the window (there is no viral bound here); the
 // accounts are split among GOMAXPROCS workers.
-func cntWeigh(ctx context.Context, occ []cntOcc, multi bool, accounts int, window int64, minWeight int) ([]cntEdge, error) {
-	slices.SortFunc(occ, func(x, y cntOcc) int {
+func toolkitWeigh(ctx context.Context, occ []toolkitOcc, multi bool, accounts int, window int64, minWeight int) ([]toolkitEdge, error) {
+	slices.SortFunc(occ, func(x, y toolkitOcc) int {
 		if c := cmp.Compare(x.item, y.item); c != 0 {
 			return c
 		}
@@ -372,7 +388,7 @@ func cntWeigh(ctx context.Context, occ []cntOcc, multi bool, accounts int, windo
 	// Accounts are weighed in chunks, taken in turn by the workers; the
 	// chunks' edges are concatenated in account order.
 	const chunkAccounts = 512
-	chunks := make([][]cntEdge, (accounts+chunkAccounts-1)/chunkAccounts)
+	chunks := make([][]toolkitEdge, (accounts+chunkAccounts-1)/chunkAccounts)
 	var next sync.Mutex
 	nextChunk := 0
 	var wg sync.WaitGroup
@@ -390,7 +406,7 @@ func cntWeigh(ctx context.Context, occ []cntOcc, multi bool, accounts int, windo
 				if c >= len(chunks) || ctx.Err() != nil {
 					return
 				}
-				var es []cntEdge
+				var es []toolkitEdge
 				for u := uint32(c * chunkAccounts); u < uint32(min((c+1)*chunkAccounts, accounts)); u++ {
 					ps := pos[start[u]:start[u+1]]
 					for k, p := range ps {
@@ -419,7 +435,7 @@ func cntWeigh(ctx context.Context, occ []cntOcc, multi bool, accounts int, windo
 					slices.Sort(touched)
 					for _, v := range touched {
 						if int64(count[v]) >= int64(minWeight) {
-							es = append(es, cntEdge{u, v, count[v]})
+							es = append(es, toolkitEdge{u, v, count[v]})
 						}
 						count[v] = 0
 					}
@@ -437,20 +453,20 @@ func cntWeigh(ctx context.Context, occ []cntOcc, multi bool, accounts int, windo
 	for _, es := range chunks {
 		n += len(es)
 	}
-	out := make([]cntEdge, 0, n)
+	out := make([]toolkitEdge, 0, n)
 	for _, es := range chunks {
 		out = append(out, es...)
 	}
 	return out, nil
 }
 
-// writeCNT writes the compat networks as the toolkit's CSV
+// writeToolkit writes the compat networks as the toolkit's CSV
 // (source,target,weight,edge_type) and as GraphML, concurrently.
-func writeCNT(c *cntResult, outDir string) error {
+func writeToolkit(c *toolkitResult, outDir string) error {
 	var csvErr, gmlErr error
 	var wg sync.WaitGroup
 	wg.Go(func() {
-		csvErr = writeFile(filepath.Join(outDir, CNTEdgesCSV), func(w *bufio.Writer) {
+		csvErr = writeFile(filepath.Join(outDir, ToolkitEdgesCSV), func(w *bufio.Writer) {
 			w.WriteString("source,target,weight,edge_type\n")
 			var b []byte
 			for i, es := range c.edges {
@@ -461,7 +477,7 @@ func writeCNT(c *cntResult, outDir string) error {
 					b = append(b, ',')
 					b = strconv.AppendUint(b, uint64(e.weight), 10)
 					b = append(b, ',')
-					b = append(b, cntNetworkNames[i]...)
+					b = append(b, toolkitNetworkNames[i]...)
 					b = append(b, '\n')
 					w.Write(b)
 				}
@@ -469,7 +485,7 @@ func writeCNT(c *cntResult, outDir string) error {
 		})
 	})
 	wg.Go(func() {
-		gmlErr = writeCNTGraphML(c, filepath.Join(outDir, CNTEdgesGraphML))
+		gmlErr = writeToolkitGraphML(c, filepath.Join(outDir, ToolkitEdgesGraphML))
 	})
 	wg.Wait()
 	if csvErr != nil {
@@ -478,11 +494,11 @@ func writeCNT(c *cntResult, outDir string) error {
 	return gmlErr
 }
 
-// writeCNTGraphML writes one directed graph holding the edges of all three
+// writeToolkitGraphML writes one directed graph holding the edges of all three
 // networks, in the order of cnt_edges.csv (a pair tied in several networks
 // has one edge per network and direction); its nodes are the accounts of the
 // edges, sorted.
-func writeCNTGraphML(c *cntResult, path string) error {
+func writeToolkitGraphML(c *toolkitResult, path string) error {
 	inEdge := make([]bool, len(c.names))
 	for _, es := range c.edges {
 		for _, e := range es {
@@ -514,7 +530,7 @@ func writeCNTGraphML(c *cntResult, path string) error {
 				b = append(b, `"><data key="weight">`...)
 				b = strconv.AppendUint(b, uint64(e.weight), 10)
 				b = append(b, `</data><data key="edge_type">`...)
-				b = append(b, cntNetworkNames[i]...)
+				b = append(b, toolkitNetworkNames[i]...)
 				b = append(b, "</data></edge>\n"...)
 				w.Write(b)
 			}

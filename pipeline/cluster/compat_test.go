@@ -11,7 +11,7 @@ import (
 	"github.com/takedown-research/takedown/internal/schema"
 )
 
-// TestCompatCNT checks the toolkit's semantics on a fixture whose expected
+// TestCompatToolkit checks the toolkit's semantics on a fixture whose expected
 // networks come from running the toolkit's compute_networks.py (see
 // docs/stages/cluster.md for the version) on the equivalent CSV
 // (message_id,user_id,username,repost_id,reply_id,message,timestamp,urls):
@@ -29,28 +29,28 @@ import (
 // so a -> b is 2 and b -> a 1; the window is inclusive (60 s in, 60.001 s
 // out); reposts carry no text or URL; messages without a URL co-link
 // through the empty URL and empty texts co-tweet.
-func TestCompatCNT(t *testing.T) {
+func TestCompatToolkit(t *testing.T) {
 	ck := func(v uint64) *uint64 { return &v }
 	const u, v, empty = 1, 2, 3 // cnt_url_keys
 	rows := []schema.Fingerprint{
-		{PostID: "1", AccountID: "a", PostedAt: t0, CNTTextKey: ck(1), CNTURLKeys: []uint64{u}},
-		{PostID: "2", AccountID: "a", PostedAt: t0 + 30000, CNTTextKey: ck(1), CNTURLKeys: []uint64{u}},
-		{PostID: "3", AccountID: "b", PostedAt: t0 + 60000, CNTTextKey: ck(1), CNTURLKeys: []uint64{u}},
-		{PostID: "4", AccountID: "c", PostedAt: t0 + 120001, CNTTextKey: ck(1), CNTURLKeys: []uint64{v}},
+		{PostID: "1", AccountID: "a", PostedAt: t0, ToolkitTextKey: ck(1), ToolkitURLKeys: []uint64{u}},
+		{PostID: "2", AccountID: "a", PostedAt: t0 + 30000, ToolkitTextKey: ck(1), ToolkitURLKeys: []uint64{u}},
+		{PostID: "3", AccountID: "b", PostedAt: t0 + 60000, ToolkitTextKey: ck(1), ToolkitURLKeys: []uint64{u}},
+		{PostID: "4", AccountID: "c", PostedAt: t0 + 120001, ToolkitTextKey: ck(1), ToolkitURLKeys: []uint64{v}},
 		{PostID: "5", AccountID: "c", PostedAt: t0 + 1e7, RepostKey: "r", URLKeys: []string{"w"}},
 		{PostID: "6", AccountID: "d", PostedAt: t0 + 1e7 + 60000, RepostKey: "r", URLKeys: []string{"w"}},
-		{PostID: "7", AccountID: "e", PostedAt: t0 + 2e7, CNTTextKey: ck(2), CNTURLKeys: []uint64{empty}},
-		{PostID: "8", AccountID: "f", PostedAt: t0 + 2e7 + 1000, CNTTextKey: ck(2), CNTURLKeys: []uint64{empty}},
+		{PostID: "7", AccountID: "e", PostedAt: t0 + 2e7, ToolkitTextKey: ck(2), ToolkitURLKeys: []uint64{empty}},
+		{PostID: "8", AccountID: "f", PostedAt: t0 + 2e7 + 1000, ToolkitTextKey: ck(2), ToolkitURLKeys: []uint64{empty}},
 	}
 	p := params(1)
-	p.Compat = CompatCNT
+	p.Compat = CompatToolkit
 	path := writeFPs(t, rows)
 	dir := t.TempDir()
-	st, err := Run(t.Context(), Input{FingerprintsPath: path}, p, dir, nil)
+	st, err := Run(t.Context(), Input{FingerprintsPath: path, ShingleSize: testShingleSize}, p, dir, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	got, err := os.ReadFile(filepath.Join(dir, CNTEdgesCSV))
+	got, err := os.ReadFile(filepath.Join(dir, ToolkitEdgesCSV))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -61,10 +61,10 @@ func TestCompatCNT(t *testing.T) {
 	if string(got) != want {
 		t.Fatalf("cnt_edges.csv:\n%s\nwant:\n%s", got, want)
 	}
-	if st.CNTEdges["co_tweet"] != 4 || st.CNTEdges["co_link"] != 4 || st.CNTEdges["co_retweet"] != 2 {
-		t.Fatalf("stats = %v", st.CNTEdges)
+	if st.ToolkitEdges["co_tweet"] != 4 || st.ToolkitEdges["co_link"] != 4 || st.ToolkitEdges["co_retweet"] != 2 {
+		t.Fatalf("stats = %v", st.ToolkitEdges)
 	}
-	gml, err := os.ReadFile(filepath.Join(dir, CNTEdgesGraphML))
+	gml, err := os.ReadFile(filepath.Join(dir, ToolkitEdgesGraphML))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -76,15 +76,15 @@ func TestCompatCNT(t *testing.T) {
 	// Min weight 2 applies per direction: only a -> b is left.
 	p.MinWeight = 2
 	dir2 := t.TempDir()
-	if _, err := Run(t.Context(), Input{FingerprintsPath: path}, p, dir2, nil); err != nil {
+	if _, err := Run(t.Context(), Input{FingerprintsPath: path, ShingleSize: testShingleSize}, p, dir2, nil); err != nil {
 		t.Fatal(err)
 	}
-	got2, _ := os.ReadFile(filepath.Join(dir2, CNTEdgesCSV))
+	got2, _ := os.ReadFile(filepath.Join(dir2, ToolkitEdgesCSV))
 	if want2 := "source,target,weight,edge_type\na,b,2,co_link\na,b,2,co_tweet\n"; string(got2) != want2 {
 		t.Fatalf("min weight 2:\n%s", got2)
 	}
 	// b is only a target now: the GraphML still declares it.
-	gml2, _ := os.ReadFile(filepath.Join(dir2, CNTEdgesGraphML))
+	gml2, _ := os.ReadFile(filepath.Join(dir2, ToolkitEdgesGraphML))
 	if !contains(string(gml2), `<node id="b"/>`) {
 		t.Fatalf("graphml lacks node b:\n%s", gml2)
 	}
@@ -92,15 +92,15 @@ func TestCompatCNT(t *testing.T) {
 
 func contains(s, sub string) bool { return strings.Contains(s, sub) }
 
-// TestCNTWeighReference compares cntWeigh with the toolkit's join written
+// TestToolkitWeighReference compares toolkitWeigh with the toolkit's join written
 // out directly (every pair of occurrences, distinct source messages per
 // account pair) on random networks large enough for several worker chunks,
 // with messages of one and of several occurrences.
-func TestCNTWeighReference(t *testing.T) {
+func TestToolkitWeighReference(t *testing.T) {
 	rng := rand.New(rand.NewPCG(1, 2))
 	for _, multi := range []bool{false, true} {
 		const accounts, msgs = 1500, 4000
-		var occ []cntOcc
+		var occ []toolkitOcc
 		for m := range uint32(msgs) {
 			acc := uint32(rng.IntN(accounts))
 			ts := int64(rng.IntN(600_000))
@@ -113,7 +113,7 @@ func TestCNTWeighReference(t *testing.T) {
 				items[uint64(rng.IntN(40))] = true
 			}
 			for it := range items {
-				occ = append(occ, cntOcc{it, ts, acc, m})
+				occ = append(occ, toolkitOcc{it, ts, acc, m})
 			}
 		}
 		const window = 60_000
@@ -130,7 +130,7 @@ func TestCNTWeighReference(t *testing.T) {
 			}
 		}
 		for _, minWeight := range []int{1, 2} {
-			got, err := cntWeigh(t.Context(), slices.Clone(occ), multi, accounts, window, minWeight)
+			got, err := toolkitWeigh(t.Context(), slices.Clone(occ), multi, accounts, window, minWeight)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -151,6 +151,25 @@ func TestCNTWeighReference(t *testing.T) {
 					t.Fatalf("multi %v: %d -> %d weight %d, want %d", multi, e.src, e.tgt, e.weight, w)
 				}
 			}
+		}
+	}
+}
+
+// TestParseCompat: --compat takes the toolkit's short name and its full
+// name, both as the one Params.Compat value (one run id); Validate refuses
+// the rest.
+func TestParseCompat(t *testing.T) {
+	for in, want := range map[string]string{
+		"": "", "cnt": CompatToolkit, "coordination-network-toolkit": CompatToolkit, "toolkit": "toolkit",
+	} {
+		got := ParseCompat(in)
+		if got != want {
+			t.Errorf("ParseCompat(%q) = %q, want %q", in, got, want)
+		}
+		p := DefaultParams()
+		p.Compat = got
+		if err := p.Validate(); (err == nil) != (want != "toolkit") {
+			t.Errorf("Validate with --compat %q: %v", in, err)
 		}
 	}
 }

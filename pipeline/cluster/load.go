@@ -13,6 +13,7 @@ import (
 	"sync/atomic"
 
 	"github.com/takedown-research/takedown/internal/pqio"
+	"github.com/takedown-research/takedown/internal/rules"
 	"github.com/takedown-research/takedown/internal/schema"
 )
 
@@ -251,9 +252,9 @@ func load(ctx context.Context, path string, signals []string) (*data, error) {
 	})
 	run(func() error {
 		return pqio.EachInt64(path, colNormalizerVersion, func(row, v int64) error {
-			if v != NormalizerVersion {
-				return fmt.Errorf("%s row %d: normalizer_version %d, this cluster stage expects %d: %w",
-					path, row+1, v, NormalizerVersion, ErrNormalizerVersion)
+			if v != rules.Version {
+				return fmt.Errorf("%s row %d: normalizer_version %d, this cluster stage expects %d (rules.Version): %w",
+					path, row+1, v, rules.Version, ErrNormalizerVersion)
 			}
 			return nil
 		})
@@ -470,12 +471,13 @@ func load(ctx context.Context, path string, signals []string) (*data, error) {
 	return d, nil
 }
 
-// loadShingles sets d.shingles to the shingles of the posts that a
-// near_text candidate pair can involve: those carrying a band key that
+// loadShingles sets d.shingles to the shingle sets (rules.AppendShingles of
+// size words, sorted, without repeats) of the posts that a near_text
+// candidate pair can involve: those carrying a band key that
 // another account's post carries too. It sorts sd's occurrences (as the
 // sweep does) to find them, and reads the normalized_text column only then,
 // so that no other post's text or shingles are kept.
-func (d *data) loadShingles(ctx context.Context, path string, sd *signalData) error {
+func (d *data) loadShingles(ctx context.Context, path string, size int, sd *signalData) error {
 	sortOccs(sd.occ)
 	need := make([]bool, d.rows)
 	count := 0
@@ -510,7 +512,7 @@ func (d *data) loadShingles(ctx context.Context, path string, sd *signalData) er
 	var wg sync.WaitGroup
 	for i, sp := range spans {
 		wg.Go(func() {
-			var sh shingler
+			var buf []uint64
 			m := map[uint32][]uint64{}
 			parts[i] = m
 			errs[i] = pqio.EachBytesIn(path, colNormalizedText, sp, func(row int64, b []byte) error {
@@ -523,7 +525,9 @@ func (d *data) loadShingles(ctx context.Context, path string, sd *signalData) er
 					}
 				}
 				if need[row] {
-					m[uint32(row)] = sh.shingles(b)
+					buf = rules.AppendShingles(buf[:0], b, size)
+					slices.Sort(buf)
+					m[uint32(row)] = slices.Clone(slices.Compact(buf))
 				}
 				return nil
 			})

@@ -3,19 +3,27 @@ package cluster
 import (
 	"bytes"
 	"fmt"
-	"hash/fnv"
 	"math"
 	"slices"
 	"strings"
 	"sync"
 	"testing"
 
+	"github.com/takedown-research/takedown/internal/rules"
 	"github.com/takedown-research/takedown/internal/schema"
 )
 
-func TestShinglesAndJaccard(t *testing.T) {
-	a := Shingles("the quick brown fox jumps")    // 3 shingles
-	b := Shingles("the quick brown fox  sleeps ") // shares "the quick brown", "quick brown fox"
+// shingleSet is the set near_text verifies a text on: its shingles of
+// size words, sorted, without repeats.
+func shingleSet(text string, size int) []uint64 {
+	s := rules.AppendShingles(nil, text, size)
+	slices.Sort(s)
+	return slices.Compact(s)
+}
+
+func TestJaccard(t *testing.T) {
+	a := shingleSet("the quick brown fox jumps", 3)  // 3 shingles
+	b := shingleSet("the quick brown fox sleeps", 3) // shares "the quick brown", "quick brown fox"
 	if len(a) != 3 || len(b) != 3 {
 		t.Fatalf("shingles: %d, %d, want 3, 3", len(a), len(b))
 	}
@@ -25,46 +33,8 @@ func TestShinglesAndJaccard(t *testing.T) {
 	if got := Jaccard(a, a); got != 1 {
 		t.Fatalf("Jaccard(a, a) = %v", got)
 	}
-	if len(Shingles("two words")) != 1 || Shingles("  ") != nil {
-		t.Fatal("short texts")
-	}
-	if Jaccard(nil, nil) != 0 {
+	if Jaccard(nil, nil) != 0 || Jaccard(a, nil) != 0 {
 		t.Fatal("empty sets")
-	}
-}
-
-// TestShinglesReference checks Shingles against the definition written
-// plainly: strings.Fields, strings.Join and hash/fnv.
-func TestShinglesReference(t *testing.T) {
-	ref := func(text string) []uint64 {
-		words := strings.Fields(text)
-		if len(words) == 0 {
-			return nil
-		}
-		hash := func(ws []string) uint64 {
-			h := fnv.New64a()
-			h.Write([]byte(strings.Join(ws, " ")))
-			return h.Sum64()
-		}
-		if len(words) < 3 {
-			return []uint64{hash(words)}
-		}
-		var out []uint64
-		for i := 0; i+3 <= len(words); i++ {
-			out = append(out, hash(words[i:i+3]))
-		}
-		slices.Sort(out)
-		return slices.Compact(out)
-	}
-	for _, text := range []string{
-		"", " ", "one", "one two", "  one  two ", "a b c", "a b c d e f a b c",
-		"tab\tand\nnewline  words here", "nbsp\u00a0and\u3000ideographic space here",
-		"invalid \xff\xfe bytes stay in words", "émoji 🙂 and accents café au lait",
-		"\u0085next line\u2028separator\u2029 para",
-	} {
-		if got, want := Shingles(text), ref(text); !slices.Equal(got, want) {
-			t.Errorf("Shingles(%q) = %x, want %x", text, got, want)
-		}
 	}
 }
 
@@ -158,10 +128,49 @@ func TestNearText(t *testing.T) {
 	if out.stats.NearRejected == 0 {
 		t.Fatal("the dissimilar candidate was not counted as rejected")
 	}
+	if out.stats.NearShingleSize != testShingleSize {
+		t.Fatalf("stats: near_shingle_size %d, want %d", out.stats.NearShingleSize, testShingleSize)
+	}
 	// A threshold above 9/11 drops both pairs.
 	p.NearThreshold = 0.9
 	if out := run(t, rows, p); len(out.edges) != 0 {
 		t.Fatalf("threshold 0.9: edges = %+v", out.edges)
+	}
+}
+
+// TestNearTextShingleSize checks that near_text verifies on shingles of the
+// size the fingerprint run used (Input.ShingleSize), not a size of its own:
+// base and near share 9 of 11 distinct word 3-grams (Jaccard 0.818) but only
+// 7 of 9 word 5-grams (0.778), so at the threshold 0.8 the pair is kept on
+// 3-gram fingerprints and rejected on 5-gram ones.
+func TestNearTextShingleSize(t *testing.T) {
+	base := "w1 w2 w3 w4 w5 w6 w7 w8 w9 w10 w11 w12"
+	near := "w1 w2 w3 w4 w5 w6 w7 w8 w9 w10 w11 x12"
+	if j3, j5 := Jaccard(shingleSet(base, 3), shingleSet(near, 3)), Jaccard(shingleSet(base, 5), shingleSet(near, 5)); math.Abs(j3-9.0/11) > 1e-12 || math.Abs(j5-7.0/9) > 1e-12 {
+		t.Fatalf("Jaccard: 3-grams %v, 5-grams %v; want 9/11, 7/9", j3, j5)
+	}
+	path := writeFPs(t, []schema.Fingerprint{nearFP("1", "a", 0, base, 7), nearFP("2", "b", 5000, near, 7)})
+	p := params(1)
+	p.Signals = []string{SignalNearText}
+	p.NearThreshold = 0.8
+	three := runInput(t, Input{FingerprintsPath: path, ShingleSize: 3}, p)
+	if len(three.edges) != 1 || three.stats.NearRejected != 0 || three.stats.NearShingleSize != 3 {
+		t.Fatalf("3-gram fingerprints: edges %+v, rejected %d, shingle size %d", three.edges, three.stats.NearRejected, three.stats.NearShingleSize)
+	}
+	five := runInput(t, Input{FingerprintsPath: path, ShingleSize: 5}, p)
+	if len(five.edges) != 0 || five.stats.NearRejected != 1 || five.stats.NearShingleSize != 5 {
+		t.Fatalf("5-gram fingerprints: edges %+v, rejected %d, shingle size %d", five.edges, five.stats.NearRejected, five.stats.NearShingleSize)
+	}
+	// Without the size there is nothing to verify on.
+	for _, size := range []int{0, rules.MaxShingleSize + 1} {
+		if _, err := Run(t.Context(), Input{FingerprintsPath: path, ShingleSize: size}, p, t.TempDir(), nil); err == nil || !strings.Contains(err.Error(), "shingle size") {
+			t.Errorf("ShingleSize %d: Run = %v, want an error about the shingle size", size, err)
+		}
+	}
+	// Other signals do not need it.
+	p.Signals = []string{schema.SignalCoText}
+	if _, err := Run(t.Context(), Input{FingerprintsPath: path}, p, t.TempDir(), nil); err != nil {
+		t.Errorf("co_text without a shingle size: %v", err)
 	}
 }
 

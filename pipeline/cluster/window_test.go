@@ -102,7 +102,7 @@ func TestWindowAuto(t *testing.T) {
 	// Without a URL shared twice there is nothing to estimate from.
 	p = params(1)
 	p.WindowSeconds, p.WindowAuto = 0, true
-	_, err := Run(context.Background(), Input{FingerprintsPath: writeFPs(t, rows[len(rows)-4:])}, p, t.TempDir(), nil)
+	_, err := Run(context.Background(), Input{FingerprintsPath: writeFPs(t, rows[len(rows)-4:]), ShingleSize: testShingleSize}, p, t.TempDir(), nil)
 	if err == nil || !strings.Contains(err.Error(), "--window auto: no URL") {
 		t.Errorf("no URLs: err = %v", err)
 	}

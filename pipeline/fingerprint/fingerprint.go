@@ -20,6 +20,7 @@ import (
 	"github.com/cespare/xxhash/v2"
 
 	"github.com/takedown-research/takedown/internal/pqio"
+	"github.com/takedown-research/takedown/internal/rules"
 	"github.com/takedown-research/takedown/internal/schema"
 )
 
@@ -34,17 +35,14 @@ const Name = "fingerprint"
 // rerun gets a new run id and a manifest with the new layout.
 const Version = 5
 
-// NormalizerVersion is the version of the text normalizer and of the URL
-// canonicalizer. Changing either changes keys, so it is a parameter (it
-// enters the run id) and is recorded in Stats.
-const NormalizerVersion = 1
-
 // Params are the stage's parameters.
 type Params struct {
 	// MinTextRunes is the minimum length, in runes, of a normalized text
 	// that gets a text key; shorter texts get a null text_key.
 	MinTextRunes int `json:"min_text_runes"`
-	// NormalizerVersion must equal the package's NormalizerVersion.
+	// NormalizerVersion must equal rules.Version, the version of the text,
+	// hashtag and URL rules that make the keys. It is a parameter so that it
+	// enters the run id, and it is recorded in Stats and in every row.
 	NormalizerVersion int `json:"normalizer_version"`
 	// MinHashtagSeq is the number of hashtags a post needs for a
 	// hashtag_seq_key (the ordered list); shorter lists get none.
@@ -55,22 +53,23 @@ type Params struct {
 	MinHashPermutations int `json:"minhash_permutations"`
 	// MinHashBands is the number of LSH band keys per text.
 	MinHashBands int `json:"minhash_bands"`
-	// ShingleSize is the number of words per MinHash shingle.
+	// ShingleSize is the number of words per MinHash shingle
+	// (rules.AppendShingles). The cluster stage verifies near_text
+	// candidates on shingles of the same size: the runner passes it on.
 	ShingleSize int `json:"shingle_size"`
 	// MinHash turns the MinHash band keys on. With 121 permutations they
 	// cost about as much CPU as the rest of the stage; with the default 64,
 	// about a quarter of the stage's CPU. Only the cluster stage's near_text
 	// signal reads them, so the runner sets this when near_text is asked for.
 	MinHash bool `json:"minhash"`
-	// CNT turns on the cnt_text_key and cnt_url_keys columns, the
+	// Toolkit turns on the cnt_text_key and cnt_url_keys columns, the
 	// coordination-network-toolkit's own text and URL keys. Only the cluster
 	// stage's --compat cnt reads them, so the runner sets this when that is
-	// asked for; without it both columns are empty (null, no keys).
-	CNT bool `json:"cnt"`
+	// asked for; without it both columns are empty (null, no keys). Its
+	// JSON name stays "cnt", the --compat value, so that run ids and
+	// manifests of earlier runs keep their meaning.
+	Toolkit bool `json:"cnt"`
 }
-
-// maxShingleSize bounds ShingleSize.
-const maxShingleSize = 16
 
 // maxPermutations bounds MinHashPermutations.
 const maxPermutations = 1024
@@ -80,7 +79,7 @@ const maxPermutations = 1024
 // on (the cluster stage's near_text is on by default), the toolkit's keys
 // off (its --compat is off by default).
 func DefaultParams() Params {
-	return Params{MinTextRunes: 12, NormalizerVersion: NormalizerVersion, MinHashtagSeq: 3,
+	return Params{MinTextRunes: 12, NormalizerVersion: rules.Version, MinHashtagSeq: 3,
 		MinHashPermutations: 64, MinHashBands: 8, ShingleSize: 3, MinHash: true}
 }
 
@@ -99,12 +98,12 @@ func (p Params) Validate() error {
 		return fmt.Errorf("--minhash-bands must be in [1, --minhash-permutations (%d)], got %d",
 			p.MinHashPermutations, p.MinHashBands)
 	}
-	if p.ShingleSize < 1 || p.ShingleSize > maxShingleSize {
-		return fmt.Errorf("--shingle-size must be in [1, %d], got %d", maxShingleSize, p.ShingleSize)
+	if p.ShingleSize < 1 || p.ShingleSize > rules.MaxShingleSize {
+		return fmt.Errorf("--shingle-size must be in [1, %d], got %d", rules.MaxShingleSize, p.ShingleSize)
 	}
-	if p.NormalizerVersion != NormalizerVersion {
-		return fmt.Errorf("normalizer_version must be %d (the only one this build has), got %d",
-			NormalizerVersion, p.NormalizerVersion)
+	if p.NormalizerVersion != rules.Version {
+		return fmt.Errorf("normalizer_version must be %d (rules.Version, the only one this build has), got %d",
+			rules.Version, p.NormalizerVersion)
 	}
 	return nil
 }
@@ -117,22 +116,22 @@ type Input struct {
 
 // Stats are deterministic counts about one run.
 type Stats struct {
-	Posts             int64 `json:"posts"`
-	WithTextKey       int64 `json:"with_text_key"`
-	ShortText         int64 `json:"short_text"`
-	WithURL           int64 `json:"with_url"`
-	URLKeys           int64 `json:"url_keys"`
-	URLsRejected      int64 `json:"urls_rejected"`
-	TextURLs          int64 `json:"text_urls"`
-	WithHashtags      int64 `json:"with_hashtags"`
-	WithHashtagSeq    int64 `json:"with_hashtag_seq"`
-	Reposts           int64 `json:"reposts"`
-	RepostsWithoutID  int64 `json:"reposts_without_id"`
-	Replies           int64 `json:"replies"`
-	WithCNTTextKey    int64 `json:"with_cnt_text_key"`
-	CNTURLKeys        int64 `json:"cnt_url_keys"`
-	MinTextRunes      int   `json:"min_text_runes"`
-	NormalizerVersion int   `json:"normalizer_version"`
+	Posts              int64 `json:"posts"`
+	WithTextKey        int64 `json:"with_text_key"`
+	ShortText          int64 `json:"short_text"`
+	WithURL            int64 `json:"with_url"`
+	URLKeys            int64 `json:"url_keys"`
+	URLsRejected       int64 `json:"urls_rejected"`
+	TextURLs           int64 `json:"text_urls"`
+	WithHashtags       int64 `json:"with_hashtags"`
+	WithHashtagSeq     int64 `json:"with_hashtag_seq"`
+	Reposts            int64 `json:"reposts"`
+	RepostsWithoutID   int64 `json:"reposts_without_id"`
+	Replies            int64 `json:"replies"`
+	WithToolkitTextKey int64 `json:"with_cnt_text_key"`
+	ToolkitURLKeys     int64 `json:"cnt_url_keys"`
+	MinTextRunes       int   `json:"min_text_runes"`
+	NormalizerVersion  int   `json:"normalizer_version"`
 	// MinHashRows is the number of signature values per band,
 	// minhash_permutations/minhash_bands.
 	MinHashRows int `json:"minhash_rows"`
@@ -151,8 +150,8 @@ func (s *Stats) add(o Stats) {
 	s.Reposts += o.Reposts
 	s.RepostsWithoutID += o.RepostsWithoutID
 	s.Replies += o.Replies
-	s.WithCNTTextKey += o.WithCNTTextKey
-	s.CNTURLKeys += o.CNTURLKeys
+	s.WithToolkitTextKey += o.WithToolkitTextKey
+	s.ToolkitURLKeys += o.ToolkitURLKeys
 }
 
 // Run reads the posts table and writes outDir/fingerprints.parquet, one row
@@ -223,10 +222,9 @@ func fingerprintAll(ctx context.Context, postsPath string, p Params, w *pqio.Wri
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	workers := max(1, runtime.GOMAXPROCS(0))
-	norms := make([]*normalizer, workers)
-	for i := range norms {
-		norms[i] = newNormalizer()
-		norms[i].mh = newMinHasher(p.MinHashPermutations, p.MinHashBands, p.ShingleSize)
+	ws := make([]*worker, workers)
+	for i := range ws {
+		ws[i] = newWorker(p)
 	}
 	// Batches are whole row groups, read column by column into buffers
 	// that go back to the reader once the batch is fingerprinted (the rows
@@ -260,7 +258,7 @@ func fingerprintAll(ctx context.Context, postsPath string, p Params, w *pqio.Wri
 					wg.Go(func() {
 						for i := lo; i < hi; i++ {
 							post := pg.post(first + i)
-							out[i] = norms[wi].fingerprint(&post, p, &parts[wi])
+							out[i] = ws[wi].fingerprint(&post, p, &parts[wi])
 						}
 					})
 				}
@@ -379,8 +377,24 @@ func readPosts(ctx context.Context, path string, free <-chan *postGroup, out cha
 	return nil
 }
 
+// worker is the state of one goroutine of fingerprintAll: the rules'
+// normalizer, the MinHash buffers and buffers reused from post to post.
+type worker struct {
+	rules *rules.Normalizer
+	mh    *minHasher
+	dig   *xxhash.Digest
+	buf   []byte
+	tags  []string
+	urls  []string
+}
+
+func newWorker(p Params) *worker {
+	return &worker{rules: rules.NewNormalizer(), dig: xxhash.New(),
+		mh: newMinHasher(p.MinHashPermutations, p.MinHashBands, p.ShingleSize)}
+}
+
 // fingerprint computes the keys of one post.
-func (n *normalizer) fingerprint(post *postKeys, p Params, st *Stats) schema.Fingerprint {
+func (n *worker) fingerprint(post *postKeys, p Params, st *Stats) schema.Fingerprint {
 	st.Posts++
 	fp := schema.Fingerprint{
 		PostID:    post.PostID,
@@ -401,18 +415,18 @@ func (n *normalizer) fingerprint(post *postKeys, p Params, st *Stats) schema.Fin
 	if fp.ReplyKey != "" {
 		st.Replies++
 	}
-	if p.CNT && post.RepostOfPostID == "" {
+	if p.Toolkit && post.RepostOfPostID == "" {
 		// The coordination-network-toolkit leaves posts with a repost id
 		// out of co_tweet, and only those.
-		n.buf = appendCNTText(n.buf[:0], post.Text)
+		n.buf = appendToolkitText(n.buf[:0], post.Text)
 		k := xxhash.Sum64(n.buf)
-		fp.CNTTextKey = &k
-		st.WithCNTTextKey++
-		fp.CNTURLKeys = cntURLKeys(post.URLs)
-		st.CNTURLKeys += int64(len(fp.CNTURLKeys))
+		fp.ToolkitTextKey = &k
+		st.WithToolkitTextKey++
+		fp.ToolkitURLKeys = toolkitURLKeys(post.URLs)
+		st.ToolkitURLKeys += int64(len(fp.ToolkitURLKeys))
 	}
 
-	text, textURLs := n.normalize(post.Text, true)
+	text, textURLs := n.rules.Text(post.Text, true)
 	fp.NormalizedText = text
 	if !repost {
 		if utf8.RuneCountInString(text) >= p.MinTextRunes {
@@ -429,15 +443,15 @@ func (n *normalizer) fingerprint(post *postKeys, p Params, st *Stats) schema.Fin
 
 	urls := n.urls[:0]
 	for _, raw := range post.URLs {
-		if c, ok := CanonicalURL(raw); ok {
+		if c, ok := rules.CanonicalURL(raw); ok {
 			urls = append(urls, c)
 		} else if strings.TrimSpace(raw) != "" {
 			st.URLsRejected++
 		}
 	}
 	for _, raw := range textURLs {
-		c, ok := CanonicalURL(raw)
-		if !ok || urlHost(c) == "t.co" {
+		c, ok := rules.CanonicalURL(raw)
+		if !ok || rules.URLHost(c) == "t.co" {
 			continue
 		}
 		st.TextURLs++
@@ -450,7 +464,7 @@ func (n *normalizer) fingerprint(post *postKeys, p Params, st *Stats) schema.Fin
 		fp.URLKeys = urls
 		domains := make([]string, len(urls))
 		for i, u := range urls {
-			domains[i] = RegistrableDomain(u)
+			domains[i] = rules.RegistrableDomain(u)
 		}
 		slices.Sort(domains)
 		fp.DomainKeys = slices.Compact(domains)
@@ -460,7 +474,7 @@ func (n *normalizer) fingerprint(post *postKeys, p Params, st *Stats) schema.Fin
 
 	tags := n.tags[:0]
 	for _, h := range post.Hashtags {
-		if t := n.normalizeHashtag(h); t != "" {
+		if t := n.rules.Hashtag(h); t != "" {
 			tags = append(tags, t)
 		}
 	}
@@ -480,7 +494,7 @@ func (n *normalizer) fingerprint(post *postKeys, p Params, st *Stats) schema.Fin
 }
 
 // joinedHash returns the xxHash64 of ss joined with "\n".
-func (n *normalizer) joinedHash(ss []string) uint64 {
+func (n *worker) joinedHash(ss []string) uint64 {
 	n.dig.Reset()
 	for i, s := range ss {
 		if i > 0 {

@@ -17,109 +17,9 @@ import (
 	"github.com/cespare/xxhash/v2"
 
 	"github.com/takedown-research/takedown/internal/pqio"
+	"github.com/takedown-research/takedown/internal/rules"
 	"github.com/takedown-research/takedown/internal/schema"
 )
-
-func TestNormalizeText(t *testing.T) {
-	cases := []struct {
-		name, in, want string
-	}{
-		{"plain", "Hello world, this is it", "hello world, this is it"},
-		{"rt prefix", "RT @some_user: Vote today!", "vote today!"},
-		{"rt prefix lowercase no colon", "rt @x vote today", "vote today"},
-		{"chained rt", "RT @a: RT @b: Vote today", "vote today"},
-		{"rt inside kept", "I said RT @a: no", "i said rt : no"},
-		{"https url", "Read this https://t.co/AbC123 now", "read this now"},
-		{"bare url", "Read this bit.ly/xyz now", "read this now"},
-		{"different short links match", "Big news https://t.co/aaa", "big news"},
-		{"mentions", "@alice @bob_2 thanks for this", "thanks for this"},
-		{"entities", "Tom &amp; Jerry &lt;3 &quot;ok&quot;", `tom & jerry <3 "ok"`},
-		{"entity mention", "&#64;alice hi", "hi"},
-		{"nfkc fullwidth", "ＨＥＬＬＯ　ｗｏｒｌｄ", "hello world"},
-		{"fullwidth url", "see ｈｔｔｐｓ：／／ｅｘａｍｐｌｅ．ｃｏｍ/x", "see"},
-		{"case fold", "STRASSE Straße ΣΊΣΥΦΟΣ", "strasse strasse σίσυφοσ"},
-		{"whitespace", "  a\t\tb \n\n c  ", "a b c"},
-		{"zero width", "vo\u200bte\u200d now", "vote now"},
-		{"hashtags kept", "Join us #MAGA #Vote2016", "join us #maga #vote2016"},
-		{"empty", "", ""},
-		{"only url and mention", "@x https://example.com/a", ""},
-		{"doc example 1", "RT @a: Vote &amp; SHARE https://t.co/x1 #Vote", "vote & share #vote"},
-		{"doc example 2", "vote & share https://t.co/y2 #vote", "vote & share #vote"},
-		{"trailing punctuation kept", "see https://example.com/a). ok", "see ). ok"},
-	}
-	for _, c := range cases {
-		t.Run(c.name, func(t *testing.T) {
-			if got := NormalizeText(c.in); got != c.want {
-				t.Errorf("NormalizeText(%q) = %q, want %q", c.in, got, c.want)
-			}
-			if got := NormalizeText(c.want); got != c.want {
-				t.Errorf("not idempotent: NormalizeText(%q) = %q", c.want, got)
-			}
-		})
-	}
-}
-
-func TestCanonicalURL(t *testing.T) {
-	cases := []struct {
-		in   string
-		want string
-		ok   bool
-	}{
-		{"HTTP://WWW.Example.COM/Path/", "http://example.com/Path", true},
-		{"HTTP://WWW.Example.COM:80/Story/?utm_source=tw&b=2&a=1#top", "http://example.com/Story?a=1&b=2", true},
-		{"https://example.com:443/a", "https://example.com/a", true},
-		{"http://example.com:80/a", "http://example.com/a", true},
-		{"http://example.com:8080/a", "http://example.com:8080/a", true},
-		{"https://example.com/a#section", "https://example.com/a", true},
-		{"https://example.com/a?utm_source=tw&utm_medium=x&id=3", "https://example.com/a?id=3", true},
-		{"https://example.com/a?fbclid=abc&gclid=d&ref=tw&igshid=1", "https://example.com/a", true},
-		{"https://example.com/a?b=2&a=1&c", "https://example.com/a?a=1&b=2&c", true},
-		{"https://example.com/?", "https://example.com", true},
-		{"https://example.com///", "https://example.com", true},
-		{"https://twitter.com/x/status/1?s=20&t=abc", "https://twitter.com/x/status/1", true},
-		{"https://example.com/search?s=20", "https://example.com/search?s=20", true},
-		{"example.com/a", "http://example.com/a", true},
-		{"https://user:pw@example.com/a", "https://example.com/a", true},
-		{"https://example.com./a", "https://example.com/a", true},
-		{"https://[2001:db8::1]:443/a", "https://[2001:db8::1]/a", true},
-		{"https://example.com/a%20b", "https://example.com/a%20b", true},
-		{"  https://example.com/a  ", "https://example.com/a", true},
-		{"ftp://example.com/a", "", false},
-		{"mailto:a@example.com", "", false},
-		{"", "", false},
-		{"not a url", "", false},
-		{"https://", "", false},
-		{"http://www./x", "", false},
-	}
-	for _, c := range cases {
-		got, ok := CanonicalURL(c.in)
-		if got != c.want || ok != c.ok {
-			t.Errorf("CanonicalURL(%q) = %q, %v; want %q, %v", c.in, got, ok, c.want, c.ok)
-		}
-		if ok {
-			if again, _ := CanonicalURL(got); again != got {
-				t.Errorf("not idempotent: CanonicalURL(%q) = %q", got, again)
-			}
-		}
-	}
-}
-
-func TestRegistrableDomain(t *testing.T) {
-	cases := map[string]string{
-		"https://news.bbc.co.uk/a":  "bbc.co.uk",
-		"https://example.com":       "example.com",
-		"https://a.b.example.com/x": "example.com",
-		"http://127.0.0.1:8080/x":   "127.0.0.1",
-		"https://[2001:db8::1]/a":   "2001:db8::1",
-		"https://co.uk/a":           "co.uk",
-		"https://foo.blogspot.com/": "foo.blogspot.com",
-	}
-	for in, want := range cases {
-		if got := RegistrableDomain(in); got != want {
-			t.Errorf("RegistrableDomain(%q) = %q, want %q", in, got, want)
-		}
-	}
-}
 
 func TestValidate(t *testing.T) {
 	if err := DefaultParams().Validate(); err != nil {
@@ -209,12 +109,12 @@ func TestRunKeys(t *testing.T) {
 		{PostID: "6", AccountID: "f", PostedAt: 6000, Text: "tags only here", Hashtags: []string{"change", "vote"}},
 	}
 	p := DefaultParams()
-	p.CNT = true
+	p.Toolkit = true
 	p.MinHashtagSeq = 2 // post 6 has a sequence of two
 	rows, st, _ := runStage(t, writePosts(t, posts), p)
 	for i, r := range rows {
-		if r.NormalizerVersion != NormalizerVersion {
-			t.Errorf("row %d: normalizer_version %d, want %d", i, r.NormalizerVersion, NormalizerVersion)
+		if r.NormalizerVersion != rules.Version {
+			t.Errorf("row %d: normalizer_version %d, want %d", i, r.NormalizerVersion, rules.Version)
 		}
 	}
 	if len(rows) != len(posts) {
@@ -275,8 +175,8 @@ func TestRunKeys(t *testing.T) {
 		t.Errorf("no hashtags: keys must be null")
 	}
 	wantStats := Stats{Posts: 6, WithTextKey: 3, ShortText: 2, WithURL: 2, URLKeys: 3, URLsRejected: 1,
-		TextURLs: 2, WithHashtags: 3, WithHashtagSeq: 2, Reposts: 1, Replies: 1, WithCNTTextKey: 5,
-		CNTURLKeys: 6, MinTextRunes: 12, NormalizerVersion: NormalizerVersion, MinHashRows: 8}
+		TextURLs: 2, WithHashtags: 3, WithHashtagSeq: 2, Reposts: 1, Replies: 1, WithToolkitTextKey: 5,
+		ToolkitURLKeys: 6, MinTextRunes: 12, NormalizerVersion: rules.Version, MinHashRows: 8}
 	if st != wantStats {
 		t.Errorf("stats = %+v\nwant    %+v", st, wantStats)
 	}
@@ -365,49 +265,6 @@ func TestRunCancelled(t *testing.T) {
 	}
 }
 
-// benchTexts are typical texts for the normalizer benchmarks.
-var benchTexts = map[string]string{
-	"rt_link":   "RT @someone: This is a typical tweet about #politics with a link https://t.co/AbCdEf1234",
-	"plain":     "Just a plain sentence without anything special in it, quite long though.",
-	"bare_link": "Ｆｕｌｌｗｉｄｔｈ text and &amp; entities @mention www.example.com/path",
-	"unicode":   "Привет всем! Это обычный твит о #политике @друг https://t.co/XyZ",
-}
-
-func BenchmarkNormalizeText(b *testing.B) {
-	for name, text := range benchTexts {
-		b.Run(name, func(b *testing.B) {
-			n := newNormalizer()
-			b.ReportAllocs()
-			for b.Loop() {
-				n.normalize(text, true)
-			}
-		})
-	}
-}
-
-// TestURLFastPaths checks that the shortcuts around the xurls expressions
-// agree with them: mayHoldURL never rejects a token xurls.Relaxed matches,
-// and leadingHTTPURL finds the same URL as xurls.Strict.
-func TestURLFastPaths(t *testing.T) {
-	tokens := []string{
-		"example.com", "example.com/path", "Example.COM.", "bit.ly/abc", "foo@bar.org", "U.S.", "e.g.",
-		"sentence.Next", "3.50", "1.2.3.4", "10.0.0.1:8080/x", "[::1]", "2001:db8::1", "12:30",
-		"mailto:a@b.org", "tel:+123", "https://t.co/x)", "https://en.wikipedia.org/wiki/Foo_(bar)",
-		"(https://example.com/a).", "https://example.com/a?b=1&c=2,", "http://x.org/a#frag!", "xn--p1ai.xn--p1ai",
-		"пример.рф", "word", "end.", "...", "a..b", "file.txt", "HTTPS://EXAMPLE.COM/A", "https://example.com/é",
-	}
-	for _, tok := range tokens {
-		if removeURLRe.MatchString(tok) && !mayHoldURL(tok) {
-			t.Errorf("mayHoldURL(%q) = false, but xurls.Relaxed matches %q", tok, removeURLRe.FindString(tok))
-		}
-		if u, _, ok := leadingHTTPURL(tok); ok {
-			if want := keyURLRe.FindString(tok); u != want {
-				t.Errorf("leadingHTTPURL(%q) = %q, xurls.Strict finds %q", tok, u, want)
-			}
-		}
-	}
-}
-
 func BenchmarkRun100k(b *testing.B) {
 	texts := []string{
 		"RT @someone: This is a typical tweet about #politics with a link https://t.co/AbCdEf%d",
@@ -455,7 +312,7 @@ func BenchmarkRunFile(b *testing.B) {
 }
 
 func BenchmarkBandKeys(b *testing.B) {
-	text := NormalizeText("RT @someone: This is a typical tweet about #politics with a link https://t.co/AbCdEf1234 and some more words")
+	text := rules.NormalizeText("RT @someone: This is a typical tweet about #politics with a link https://t.co/AbCdEf1234 and some more words")
 	for _, c := range []struct{ perms, bands int }{{64, 8}, {128, 11}} {
 		b.Run(fmt.Sprintf("%dx%d", c.perms, c.bands), func(b *testing.B) {
 			m := newMinHasher(c.perms, c.bands, DefaultParams().ShingleSize)

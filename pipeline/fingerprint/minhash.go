@@ -4,9 +4,10 @@ import (
 	"encoding/binary"
 	"math"
 	"slices"
-	"strings"
 
 	"github.com/cespare/xxhash/v2"
+
+	"github.com/takedown-research/takedown/internal/rules"
 )
 
 // MinHashSeed seeds the SplitMix64 generator that draws the permutation
@@ -66,37 +67,11 @@ func newMinHasher(permutations, bands, shingle int) *minHasher {
 	return &minHasher{ab: permutationParams(bands * rows), rows: rows, bands: bands, shingle: shingle}
 }
 
-// shingleHashes sets m.hashes to the xxHash64 of every shingle of text: the
-// word n-grams (n = m.shingle) of the normalized text, each the substring
-// from its first word to its last, words separated by one space as in the
-// normalized text. A text with fewer than n words is one shingle, the whole
-// text. Repeated shingles are kept (they do not change a minimum).
+// shingleHashes sets m.hashes to the shingles of text
+// (rules.AppendShingles with m.shingle words per shingle), repeats kept
+// (they do not change a minimum).
 func (m *minHasher) shingleHashes(text string) {
-	m.hashes = m.hashes[:0]
-	// starts[i % n] is the offset of the i-th word; a ring of n offsets.
-	var ring [maxShingleSize]int
-	n := m.shingle
-	words := 0
-	start := 0
-	for start <= len(text) {
-		end := strings.IndexByte(text[start:], ' ')
-		if end < 0 {
-			end = len(text)
-		} else {
-			end += start
-		}
-		if end > start { // normalized text has no empty words; be safe
-			ring[words%n] = start
-			words++
-			if words >= n {
-				m.hashes = append(m.hashes, xxhash.Sum64String(text[ring[(words-n)%n]:end]))
-			}
-		}
-		start = end + 1
-	}
-	if words > 0 && words < n {
-		m.hashes = append(m.hashes, xxhash.Sum64String(text))
-	}
+	m.hashes = rules.AppendShingles(m.hashes[:0], text, m.shingle)
 }
 
 // signature sets m.sig to the MinHash signature of m.hashes over the
@@ -163,7 +138,7 @@ func (m *minHasher) bandKeys(text string) []uint64 {
 }
 
 // MinHashSignature returns the MinHash signature of a normalized text (see
-// NormalizeText) under the given number of permutations and words per
+// rules.NormalizeText) under the given number of permutations and words per
 // shingle: value j is the minimum over the text's shingles s of
 // (a_j*xxhash64(s) + b_j) mod 2^64. It returns nil for an empty text.
 func MinHashSignature(text string, permutations, shingleSize int) []uint64 {

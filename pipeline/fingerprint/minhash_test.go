@@ -14,6 +14,7 @@ import (
 
 	"github.com/cespare/xxhash/v2"
 
+	"github.com/takedown-research/takedown/internal/rules"
 	"github.com/takedown-research/takedown/internal/schema"
 )
 
@@ -105,8 +106,8 @@ func TestMinHashProperties(t *testing.T) {
 	rng := rand.New(rand.NewPCG(3, 4))
 
 	// Texts that normalize alike share every band.
-	a := m.bandKeys(NormalizeText("RT @x: Breaking NEWS about the vote today https://t.co/1 #Vote"))
-	b := m.bandKeys(NormalizeText("breaking news about   the vote today @y https://t.co/2 #vote"))
+	a := m.bandKeys(rules.NormalizeText("RT @x: Breaking NEWS about the vote today https://t.co/1 #Vote"))
+	b := m.bandKeys(rules.NormalizeText("breaking news about   the vote today @y https://t.co/2 #vote"))
 	if len(a) != p.MinHashBands || !slices.Equal(a, b) {
 		t.Errorf("same normalized text: bands %x and %x", a, b)
 	}
@@ -249,7 +250,7 @@ func TestMinHashGolden(t *testing.T) {
 	}
 	var got []golden
 	for _, s := range texts {
-		n := NormalizeText(s)
+		n := rules.NormalizeText(s)
 		sig := MinHashSignature(n, p.MinHashPermutations, p.ShingleSize)
 		got = append(got, golden{Text: n, Signature: sig, Bands: MinHashBandKeys(sig, p.MinHashBands)})
 	}
@@ -285,9 +286,9 @@ func TestMinHashGolden(t *testing.T) {
 	}
 }
 
-// TestRunMinHashAndCNT checks the stage's two columns against the exported
+// TestRunMinHashAndToolkit checks the stage's two columns against the exported
 // functions.
-func TestRunMinHashAndCNT(t *testing.T) {
+func TestRunMinHashAndToolkit(t *testing.T) {
 	posts := []schema.Post{
 		{PostID: "1", AccountID: "a", Text: "Vote for change today, all of you https://t.co/x1",
 			URLs: []string{"https://www.a.example/x/", "", "https://www.a.example/x/"}},
@@ -297,7 +298,7 @@ func TestRunMinHashAndCNT(t *testing.T) {
 		{PostID: "4", AccountID: "d", Text: "Flagged as a repost without an id", IsRepost: true},
 	}
 	p := DefaultParams()
-	p.CNT = true
+	p.Toolkit = true
 	rows, st, _ := runStage(t, writePosts(t, posts), p)
 	want := MinHashBandKeys(MinHashSignature(rows[0].NormalizedText, p.MinHashPermutations, p.ShingleSize), p.MinHashBands)
 	slices.Sort(want) // the column holds them sorted
@@ -311,10 +312,10 @@ func TestRunMinHashAndCNT(t *testing.T) {
 	}
 	for i, r := range rows {
 		hasKey := posts[i].RepostOfPostID == ""
-		if (r.CNTTextKey != nil) != hasKey {
-			t.Errorf("post %s: cnt key %v, want present=%v", r.PostID, r.CNTTextKey, hasKey)
-		} else if hasKey && *r.CNTTextKey != xxhashString(CNTText(posts[i].Text)) {
-			t.Errorf("post %s: cnt key is not xxhash of %q", r.PostID, CNTText(posts[i].Text))
+		if (r.ToolkitTextKey != nil) != hasKey {
+			t.Errorf("post %s: toolkit text key %v, want present=%v", r.PostID, r.ToolkitTextKey, hasKey)
+		} else if hasKey && *r.ToolkitTextKey != xxhashString(ToolkitText(posts[i].Text)) {
+			t.Errorf("post %s: toolkit text key is not xxhash of %q", r.PostID, ToolkitText(posts[i].Text))
 		}
 	}
 	// cnt_url_keys: the raw strings (not canonicalized), each once, "" for
@@ -322,25 +323,25 @@ func TestRunMinHashAndCNT(t *testing.T) {
 	raw, empty := xxhashString("https://www.a.example/x/"), xxhashString("")
 	wantURLs := [][]uint64{{min(raw, empty), max(raw, empty)}, nil, {empty}, {empty}}
 	for i, r := range rows {
-		if !slices.Equal(r.CNTURLKeys, wantURLs[i]) {
-			t.Errorf("post %s: cnt_url_keys %x, want %x", r.PostID, r.CNTURLKeys, wantURLs[i])
+		if !slices.Equal(r.ToolkitURLKeys, wantURLs[i]) {
+			t.Errorf("post %s: cnt_url_keys %x, want %x", r.PostID, r.ToolkitURLKeys, wantURLs[i])
 		}
 	}
-	if st.WithCNTTextKey != 3 || st.MinHashRows != 8 || st.CNTURLKeys != 4 {
+	if st.WithToolkitTextKey != 3 || st.MinHashRows != 8 || st.ToolkitURLKeys != 4 {
 		t.Errorf("stats: with_cnt_text_key %d (want 3), minhash_rows %d (want 8), cnt_url_keys %d (want 4)",
-			st.WithCNTTextKey, st.MinHashRows, st.CNTURLKeys)
+			st.WithToolkitTextKey, st.MinHashRows, st.ToolkitURLKeys)
 	}
 
-	// Without CNT (the default) both columns are empty.
-	p.CNT = false
+	// Without Toolkit (the default) both columns are empty.
+	p.Toolkit = false
 	rows, st, _ = runStage(t, writePosts(t, posts), p)
 	for _, r := range rows {
-		if r.CNTTextKey != nil || len(r.CNTURLKeys) != 0 {
-			t.Errorf("post %s: cnt keys %v %x without CNT", r.PostID, r.CNTTextKey, r.CNTURLKeys)
+		if r.ToolkitTextKey != nil || len(r.ToolkitURLKeys) != 0 {
+			t.Errorf("post %s: toolkit keys %v %x without Toolkit", r.PostID, r.ToolkitTextKey, r.ToolkitURLKeys)
 		}
 	}
-	if st.WithCNTTextKey != 0 || st.CNTURLKeys != 0 {
-		t.Errorf("stats without CNT: with_cnt_text_key %d, cnt_url_keys %d, want 0", st.WithCNTTextKey, st.CNTURLKeys)
+	if st.WithToolkitTextKey != 0 || st.ToolkitURLKeys != 0 {
+		t.Errorf("stats without Toolkit: with_cnt_text_key %d, cnt_url_keys %d, want 0", st.WithToolkitTextKey, st.ToolkitURLKeys)
 	}
 }
 

@@ -25,7 +25,7 @@ var formats = []format{
 	fiveThirtyEight{},
 	nbc{},
 	reddit{},
-	cnt{},
+	toolkit{},
 }
 
 // binding is a header matched to a layout.

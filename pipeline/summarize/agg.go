@@ -2,12 +2,8 @@ package summarize
 
 import (
 	"cmp"
-	"net"
-	"net/url"
 	"slices"
 	"strings"
-
-	"golang.org/x/net/publicsuffix"
 )
 
 const dayMillis = 86_400_000
@@ -205,43 +201,10 @@ func findBursts(days []int64, window, minAccounts int) []burst {
 	return out
 }
 
-// canonHashtag lowercases a hashtag and drops a leading '#'.
-func canonHashtag(s string) string {
-	return strings.ToLower(strings.TrimPrefix(strings.TrimSpace(s), "#"))
-}
-
 // canonMention drops a leading '@'. Case is kept: mentions are often hashed
 // ids, and base64 hashes are case-sensitive.
 func canonMention(s string) string {
 	return strings.TrimPrefix(strings.TrimSpace(s), "@")
-}
-
-// domainOf returns the registrable domain (eTLD+1, from the public suffix list
-// compiled into golang.org/x/net) of a URL, lowercased; the host itself for IP
-// addresses and hosts without a public suffix; "" when there is no host.
-func domainOf(raw string) string {
-	s := strings.TrimSpace(raw)
-	if s == "" {
-		return ""
-	}
-	if !strings.Contains(s, "://") {
-		s = "http://" + s
-	}
-	u, err := url.Parse(s)
-	if err != nil {
-		return ""
-	}
-	h := strings.TrimSuffix(strings.ToLower(u.Hostname()), ".")
-	if h == "" {
-		return ""
-	}
-	if net.ParseIP(h) != nil {
-		return h
-	}
-	if d, err := publicsuffix.EffectiveTLDPlusOne(h); err == nil {
-		return d
-	}
-	return h
 }
 
 // appendUnique appends v to list unless it is empty or already present.

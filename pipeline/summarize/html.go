@@ -137,7 +137,7 @@ func (s *state) htmlReport(r *results) []byte {
 	w("</div>\n%s", networkChart(r))
 
 	w("<h2 id=\"entities\">Top entities of the release</h2>\n")
-	w("<p>Posts carrying each value (a value repeated within a post counts once); hashtags lowercased, domains registrable.</p>\n")
+	w("<p>Posts carrying each value (a value repeated within a post counts once); hashtags normalized as the fingerprint keys them (case-folded, NFKC, leading # dropped), domains registrable.</p>\n")
 	w("%s", s.entityChart(r))
 
 	w("<h2 id=\"rejects\">Rejected records</h2>\n")

@@ -96,8 +96,8 @@ func (s *state) comparePublished(r *results, pub *datasets.Published) []schema.P
 	}
 	same := func(v string) string { return v }
 	ranked("top_languages", pub.TopLanguages, s.rel.counts[kLanguage], same, "")
-	ranked("top_hashtags", pub.TopHashtags, s.rel.counts[kHashtag], canonHashtag,
-		"summarize lowercases hashtags, merging spellings that differ in case")
+	ranked("top_hashtags", pub.TopHashtags, s.rel.counts[kHashtag], s.rules.Hashtag,
+		"summarize normalizes hashtags as the fingerprint stage keys them (case folding, NFKC), merging spellings that differ in case or width")
 	ranked("top_clients", pub.TopClients, s.rel.counts[kClient], same, "")
 	return out
 }

@@ -12,12 +12,14 @@ import (
 	"strings"
 
 	"github.com/takedown-research/takedown/internal/pqio"
+	"github.com/takedown-research/takedown/internal/rules"
 	"github.com/takedown-research/takedown/internal/schema"
 )
 
 // state holds everything the passes accumulate.
 type state struct {
-	p Params
+	p     Params
+	rules *rules.Normalizer // the hashtag rule of the fingerprint stage's keys
 
 	ids      map[string]uint32 // account ids seen in posts and fingerprints, interned
 	clusters []*clusterAgg     // sorted by cluster id
@@ -58,6 +60,7 @@ type state struct {
 func newState(p Params) *state {
 	return &state{
 		p:             p,
+		rules:         rules.NewNormalizer(),
 		ids:           map[string]uint32{},
 		memberOf:      map[string][]*clusterAgg{},
 		rel:           newScopeAgg(),
@@ -239,13 +242,13 @@ func (s *state) readPosts(ctx context.Context, path string) error {
 			v.values[kClient] = appendUnique(v.values[kClient], strings.TrimSpace(p.Client))
 			v.values[kLanguage] = appendUnique(v.values[kLanguage], strings.TrimSpace(p.Language))
 			for _, h := range p.Hashtags {
-				v.values[kHashtag] = appendUnique(v.values[kHashtag], canonHashtag(h))
+				v.values[kHashtag] = appendUnique(v.values[kHashtag], s.rules.Hashtag(h))
 			}
 			for _, m := range p.Mentions {
 				v.values[kMention] = appendUnique(v.values[kMention], canonMention(m))
 			}
 			for _, u := range p.URLs {
-				v.values[kDomain] = appendUnique(v.values[kDomain], domainOf(u))
+				v.values[kDomain] = appendUnique(v.values[kDomain], rules.Domain(u))
 			}
 			s.rel.add(&v)
 			for _, c := range s.memberOf[p.AccountID] {

@@ -217,7 +217,7 @@ func (s *state) report(r *results) []byte {
 
 	w("## Top entities of the release\n\n")
 	w("Counts are posts carrying the value (a value repeated within one post counts once); " +
-		"hashtags are lowercased; domains are registrable domains.\n\n")
+		"hashtags are normalized as the fingerprint stage keys them (case-folded, NFKC, leading `#` dropped); domains are registrable domains.\n\n")
 	for _, k := range []int{kHashtag, kDomain, kMention, kClient, kLanguage} {
 		prefix := ""
 		if k == kHashtag {

@@ -78,9 +78,9 @@ func TestPublishedComparison(t *testing.T) {
 					Note: "the size of the original CSV; see the fetch stage's sources.json for the bytes actually fetched; published: computed from files by X"},
 				{Measure: "last_post", Published: "2019-01-04 05:00", Computed: "2019-01-04 04:00", Differs: true,
 					Note: "times compared to the minute, UTC; published: computed from files by X"},
-				// Hashtags are compared lowercased: #Vote and #vote count as one.
+				// Hashtags are compared normalized: #Vote and #vote count as one.
 				{Measure: "top_hashtags[1] VOTE", Published: "3", Computed: "2", Differs: true,
-					Note: "computed -1; summarize lowercases hashtags, merging spellings that differ in case; published: computed from files by X"},
+					Note: "computed -1; summarize normalizes hashtags as the fingerprint stage keys them (case folding, NFKC), merging spellings that differ in case or width; published: computed from files by X"},
 				{Measure: "top_hashtags[2] nocount", Published: "nocount", Computed: notComputed, Differs: true,
 					Note: `published entry is not "value:count"; published: computed from files by X`},
 				{Measure: "top_clients[1] we:b", Published: "1", Computed: "0", Differs: true,

@@ -36,7 +36,11 @@ import (
 const Name = "summarize"
 
 // Version is bumped when the meaning of the stage's outputs changes.
-const Version = 2
+// Version 3: hashtags and domains are counted with the rules the
+// fingerprint stage keys them with (internal/rules): hashtags case-folded
+// and NFKC-normalized with every leading '#' dropped, instead of lowercased
+// with one '#' dropped; domains of http(s) URLs only, as in domain_keys.
+const Version = 3
 
 // ReportFile is the name of the Markdown report written next to the tables.
 const ReportFile = "report.md"

@@ -8,37 +8,37 @@ import (
 	"github.com/takedown-research/takedown/internal/schema"
 )
 
-// FormatCNT is the CSV input layout of the coordination-network-toolkit
+// FormatToolkit is the CSV input layout of the coordination-network-toolkit
 // (github.com/QUT-Digital-Observatory/coordination-network-toolkit):
 //
 //	message_id,user_id,username,repost_id,reply_id,message,timestamp,urls
 //
 // with timestamp in seconds since the Unix epoch (possibly fractional) and
 // urls separated by single spaces (the toolkit's row[-1].split(" ")).
-const FormatCNT = "cnt"
+const FormatToolkit = "cnt"
 
-var cntLayout = layout{
+var toolkitLayout = layout{
 	kind:     "posts",
 	required: []string{"message_id", "user_id", "message", "timestamp"},
 	optional: []string{"username", "repost_id", "reply_id", "urls"},
 	excludes: []string{"tweetid", "tweet_text"},
 }
 
-// cnt implements format for the coordination-network-toolkit layout.
-type cnt struct{}
+// toolkit implements format for the coordination-network-toolkit layout.
+type toolkit struct{}
 
 // name implements format.
-func (cnt) name() string { return FormatCNT }
+func (toolkit) name() string { return FormatToolkit }
 
 // detect implements format.
-func (cnt) detect(h *header) (*binding, []string) {
-	missing, extra, problem := cntLayout.match(h)
+func (toolkit) detect(h *header) (*binding, []string) {
+	missing, extra, problem := toolkitLayout.match(h)
 	if problem != "" {
 		return nil, []string{problem}
 	}
 	return &binding{
-		format: FormatCNT, kind: cntLayout.kind, missing: missing, extra: extra,
-		table: &cntTable{
+		format: FormatToolkit, kind: toolkitLayout.kind, missing: missing, extra: extra,
+		table: &toolkitTable{
 			messageID: h.col("message_id"),
 			userID:    h.col("user_id"),
 			username:  h.col("username"),
@@ -51,13 +51,13 @@ func (cnt) detect(h *header) (*binding, []string) {
 	}, nil
 }
 
-// cntTable maps records of a coordination-network-toolkit file.
-type cntTable struct {
+// toolkitTable maps records of a coordination-network-toolkit file.
+type toolkitTable struct {
 	messageID, userID, username, repostID, replyID, message, timestamp, urls twCol
 }
 
 // mapRecord implements table.
-func (t *cntTable) mapRecord(rec []string, out *row) *rowError {
+func (t *toolkitTable) mapRecord(rec []string, out *row) *rowError {
 	out.hasPost = true
 	p := &out.post
 	id := get(rec, t.messageID)

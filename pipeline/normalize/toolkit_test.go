@@ -14,7 +14,7 @@ import (
 	"github.com/takedown-research/takedown/internal/schema"
 )
 
-const cntHeader = "message_id,user_id,username,repost_id,reply_id,message,timestamp,urls\n"
+const toolkitHeader = "message_id,user_id,username,repost_id,reply_id,message,timestamp,urls\n"
 
 func TestParseEpochSeconds(t *testing.T) {
 	for _, c := range []struct {
@@ -93,8 +93,8 @@ func TestSplitURLField(t *testing.T) {
 	}
 }
 
-func TestCNTFile(t *testing.T) {
-	body := cntHeader +
+func TestToolkitFile(t *testing.T) {
+	body := toolkitHeader +
 		"1,u1,user1,,,hello #tag @u2 world,1500000000,https://a.example/1 https://b.example/2\n" +
 		"2,u2,user2,ext5,,,1500000060,\n" +
 		"3,u1,user1,,1,\"a reply, with a comma\",1500000120.25,\n" +
@@ -110,7 +110,7 @@ func TestCNTFile(t *testing.T) {
 		t.Fatalf("%d posts", len(r.posts))
 	}
 	fs := r.stats.Files[0]
-	if fs.Format != FormatCNT || fs.Kind != "posts" || fs.RowsIn != 7 || fs.RowsWritten != 3 {
+	if fs.Format != FormatToolkit || fs.Kind != "posts" || fs.RowsIn != 7 || fs.RowsWritten != 3 {
 		t.Errorf("file stats %+v", fs)
 	}
 	p := r.posts[0]
@@ -142,13 +142,13 @@ func TestCNTFile(t *testing.T) {
 	}
 }
 
-func TestCNTFormatParam(t *testing.T) {
+func TestToolkitFormatParam(t *testing.T) {
 	dir := t.TempDir()
-	f := writeSource(t, dir, "x.csv", []byte(cntHeader+"1,u1,user1,,,hi,1500000000,\n"))
+	f := writeSource(t, dir, "x.csv", []byte(toolkitHeader+"1,u1,user1,,,hi,1500000000,\n"))
 	for _, c := range []struct {
 		format string
 		ok     bool
-	}{{FormatAuto, true}, {FormatCNT, true}, {FormatTwitterIO, false}} {
+	}{{FormatAuto, true}, {FormatToolkit, true}, {FormatTwitterIO, false}} {
 		out := t.TempDir()
 		_, err := Run(context.Background(), Input{Dataset: "d", Files: []SourceFile{f}}, Params{Format: c.format}, out, nil)
 		if (err == nil) != c.ok {
@@ -161,11 +161,11 @@ func TestWithFormatHint(t *testing.T) {
 	for _, c := range []struct {
 		param, desc, want string
 	}{
-		{FormatAuto, FormatCNT, FormatCNT},
+		{FormatAuto, FormatToolkit, FormatToolkit},
 		{FormatAuto, FormatTwitterIO, FormatAuto}, // the default of datasets add: auto-detect
 		{FormatAuto, "no-such-format", FormatAuto},
 		{FormatAuto, "", FormatAuto},
-		{FormatTwitterIO, FormatCNT, FormatTwitterIO}, // an explicit flag wins
+		{FormatTwitterIO, FormatToolkit, FormatTwitterIO}, // an explicit flag wins
 	} {
 		if got := WithFormatHint(Params{Format: c.param}, c.desc).Format; got != c.want {
 			t.Errorf("WithFormatHint(%s, %s) = %s, want %s", c.param, c.desc, got, c.want)
@@ -221,9 +221,9 @@ func fuzzFile(t *testing.T, dir string, header, body []byte) {
 	}
 }
 
-// FuzzCNTFile fuzzes the body of a coordination-network-toolkit file,
+// FuzzToolkitFile fuzzes the body of a coordination-network-toolkit file,
 // seeded from rows of /work/shared/bench/takedown_like_csv.py output.
-func FuzzCNTFile(f *testing.F) {
+func FuzzToolkitFile(f *testing.F) {
 	for _, s := range []string{
 		"99386,u10124,user10124,,,@u7846 w34 w1 w717 w60 w9 w2839 w3 w332 w122 w1473 w1,1501451567,\n" +
 			"7343,u9735,user9735,,ext1,w223 w16 w0 #tag3,1502389971,\n" +
@@ -236,7 +236,7 @@ func FuzzCNTFile(f *testing.F) {
 	}
 	dir := f.TempDir()
 	f.Fuzz(func(t *testing.T, b []byte) {
-		fuzzFile(t, dir, []byte(cntHeader), b)
+		fuzzFile(t, dir, []byte(toolkitHeader), b)
 		for _, line := range strings.Split(string(b), "\n") {
 			textEntities(line) // must not panic
 		}

@@ -1,17 +1,12 @@
-package fingerprint
+package rules
 
 import (
 	"html"
-	"net"
-	"net/url"
 	"regexp"
-	"slices"
 	"strings"
 	"unicode"
 	"unicode/utf8"
 
-	"github.com/cespare/xxhash/v2"
-	"golang.org/x/net/publicsuffix"
 	"golang.org/x/text/cases"
 	"golang.org/x/text/unicode/norm"
 	"mvdan.cc/xurls/v2"
@@ -31,22 +26,19 @@ var (
 	keyURLRe = xurls.Strict()
 )
 
-// normalizer holds the per-goroutine state of text normalization: a
-// cases.Caser is stateful and must not be shared between goroutines, and the
-// byte buffers are reused from one text to the next.
-type normalizer struct {
+// Normalizer holds the per-goroutine state of text and hashtag
+// normalization: a cases.Caser is stateful and must not be shared between
+// goroutines, and the byte buffers are reused from one text to the next. A
+// Normalizer must not be used by two goroutines at once.
+type Normalizer struct {
 	fold cases.Caser
-	sb   strings.Builder
 	buf  []byte
 	buf2 []byte
-	mh   *minHasher
-	dig  *xxhash.Digest
-	tags []string
-	urls []string
 }
 
-func newNormalizer() *normalizer {
-	return &normalizer{fold: cases.Fold(), dig: xxhash.New()}
+// NewNormalizer returns a Normalizer.
+func NewNormalizer() *Normalizer {
+	return &Normalizer{fold: cases.Fold()}
 }
 
 // NormalizeText returns the normalized form of a post's text, the string
@@ -56,19 +48,20 @@ func newNormalizer() *normalizer {
 // spaces and joiners) and collapses runs of white space into one space.
 // Hashtags are kept as words, with their "#".
 func NormalizeText(s string) string {
-	text, _ := newNormalizer().normalize(s, false)
+	text, _ := NewNormalizer().Text(s, false)
 	return text
 }
 
-// normalize returns the normalized text and, when wantURLs is set, the raw
-// URLs with a scheme found in the text (before case folding).
+// Text returns NormalizeText(s) and, when wantURLs is set, the raw URLs
+// with a scheme found in the text (before case folding), in text order: the
+// URLs whose canonical forms (CanonicalURL) become url keys.
 //
 // Texts that are plain ASCII after NFKC (most posts) take a fast path that
 // gives the same bytes: NFKC and case folding of ASCII text are the identity
 // and ASCII lowercasing, ASCII holds no format (Cf) characters, and its
 // white space is "\t\n\v\f\r ". The retweet marker and mentions are
 // removed by hand-written scanners equivalent to rtPrefix and mentionRe.
-func (n *normalizer) normalize(s string, wantURLs bool) (string, []string) {
+func (n *Normalizer) Text(s string, wantURLs bool) (string, []string) {
 	if strings.IndexByte(s, '&') >= 0 {
 		s = html.UnescapeString(s)
 	}
@@ -251,7 +244,7 @@ func appendASCIINormal(dst []byte, s string) []byte {
 // hold one: a token with "://", with a ':' followed by more text, or with a
 // '.' followed by a letter or digit. This gives the same matches as running
 // them over the whole text, at a fraction of the cost.
-func (n *normalizer) removeURLs(s string, wantURLs bool) (string, []string) {
+func (n *Normalizer) removeURLs(s string, wantURLs bool) (string, []string) {
 	var found []string
 	out := n.buf2[:0]
 	copied := false // whether out holds the text up to the current token
@@ -426,156 +419,4 @@ func mayHoldURL(tok string) bool {
 // isWordByte reports whether c is an ASCII word character, as \b sees it.
 func isWordByte(c byte) bool {
 	return ('a' <= c && c <= 'z') || ('A' <= c && c <= 'Z') || ('0' <= c && c <= '9') || c == '_'
-}
-
-// normalizeHashtag returns the lowercased form of a hashtag without its "#".
-func (n *normalizer) normalizeHashtag(h string) string {
-	if isASCII(h) {
-		// NFKC and case folding of ASCII are the identity and lowercasing.
-		return strings.ToLower(strings.TrimLeft(strings.TrimSpace(h), "#"))
-	}
-	h = norm.NFKC.String(strings.TrimSpace(h))
-	h = strings.TrimLeft(h, "#")
-	return norm.NFKC.String(n.fold.String(h))
-}
-
-// trackingParams are query parameters that identify a click or a campaign,
-// not the resource; CanonicalURL drops them on every host.
-var trackingParams = map[string]bool{
-	"fbclid": true, "gclid": true, "dclid": true, "gbraid": true, "wbraid": true,
-	"msclkid": true, "yclid": true, "twclid": true, "ttclid": true,
-	"igshid": true, "igsh": true, "mc_cid": true, "mc_eid": true,
-	"_hsenc": true, "_hsmi": true, "mkt_tok": true, "oly_anon_id": true, "oly_enc_id": true,
-	"ref": true, "ref_src": true, "ref_url": true, "spm": true, "si": true,
-	"__twitter_impression": true, "cmpid": true, "ncid": true, "sr_share": true,
-}
-
-// hostTrackingParams are dropped only on the hosts named.
-var hostTrackingParams = map[string]map[string]bool{
-	"twitter.com":        {"s": true, "t": true},
-	"mobile.twitter.com": {"s": true, "t": true},
-	"x.com":              {"s": true, "t": true},
-	"youtube.com":        {"feature": true},
-	"m.youtube.com":      {"feature": true},
-	"youtu.be":           {"feature": true},
-	"facebook.com":       {"mibextid": true},
-	"m.facebook.com":     {"mibextid": true},
-}
-
-// CanonicalURL returns the canonical form of an http(s) URL and true, or
-// false when raw is not an http(s) URL with a host. A URL without a scheme
-// is read as http. The canonical form lowercases the scheme and host, drops
-// a leading "www.", a trailing dot of the host, user info, default ports
-// (80 for http, 443 for https), the fragment, tracking query parameters
-// (utm_*, fbclid, gclid, ref, igshid and others) and trailing slashes of the
-// path, and sorts the remaining query parameters by name, then by their raw
-// text. Path and query keep their original percent-encoding.
-func CanonicalURL(raw string) (string, bool) {
-	s := strings.TrimSpace(raw)
-	if s == "" || strings.ContainsAny(s, " \t\r\n") {
-		return "", false
-	}
-	schemeless := !strings.Contains(s, "://")
-	if schemeless {
-		s = "http://" + s
-	}
-	u, err := url.Parse(s)
-	if err != nil || (schemeless && u.User != nil) {
-		return "", false
-	}
-	scheme := strings.ToLower(u.Scheme)
-	if scheme != "http" && scheme != "https" {
-		return "", false
-	}
-	host := strings.TrimPrefix(strings.ToLower(u.Hostname()), "www.")
-	host = strings.TrimSuffix(host, ".")
-	if host == "" {
-		return "", false
-	}
-	port := u.Port()
-	if (scheme == "http" && port == "80") || (scheme == "https" && port == "443") {
-		port = ""
-	}
-	var b strings.Builder
-	b.WriteString(scheme)
-	b.WriteString("://")
-	if strings.Contains(host, ":") {
-		b.WriteString("[" + host + "]")
-	} else {
-		b.WriteString(host)
-	}
-	if port != "" {
-		b.WriteString(":" + port)
-	}
-	b.WriteString(strings.TrimRight(u.EscapedPath(), "/"))
-	if q := canonicalQuery(u.RawQuery, hostTrackingParams[host]); q != "" {
-		b.WriteString("?" + q)
-	}
-	return b.String(), true
-}
-
-// canonicalQuery drops tracking parameters and sorts the others.
-func canonicalQuery(raw string, extra map[string]bool) string {
-	if raw == "" {
-		return ""
-	}
-	type param struct{ key, raw string }
-	var ps []param
-	for part := range strings.SplitSeq(raw, "&") {
-		if part == "" {
-			continue
-		}
-		k, _, _ := strings.Cut(part, "=")
-		if dk, err := url.QueryUnescape(k); err == nil {
-			k = dk
-		}
-		k = strings.ToLower(k)
-		if strings.HasPrefix(k, "utm_") || trackingParams[k] || extra[k] {
-			continue
-		}
-		ps = append(ps, param{k, part})
-	}
-	slices.SortFunc(ps, func(a, b param) int {
-		if c := strings.Compare(a.key, b.key); c != 0 {
-			return c
-		}
-		return strings.Compare(a.raw, b.raw)
-	})
-	parts := make([]string, len(ps))
-	for i, p := range ps {
-		parts[i] = p.raw
-	}
-	return strings.Join(parts, "&")
-}
-
-// urlHost returns the host of a canonical URL, without port or brackets.
-func urlHost(canonical string) string {
-	_, rest, _ := strings.Cut(canonical, "://")
-	if i := strings.IndexAny(rest, "/?"); i >= 0 {
-		rest = rest[:i]
-	}
-	if strings.HasPrefix(rest, "[") {
-		if i := strings.IndexByte(rest, ']'); i > 0 {
-			return rest[1:i]
-		}
-	}
-	if h, _, err := net.SplitHostPort(rest); err == nil {
-		return h
-	}
-	return rest
-}
-
-// RegistrableDomain returns the registrable domain (eTLD+1) of a canonical
-// URL's host, the host itself for IP addresses and for hosts that are a
-// public suffix or otherwise have no eTLD+1.
-func RegistrableDomain(canonical string) string {
-	host := urlHost(canonical)
-	if net.ParseIP(host) != nil {
-		return host
-	}
-	d, err := publicsuffix.EffectiveTLDPlusOne(host)
-	if err != nil {
-		return host
-	}
-	return d
 }

@@ -1,4 +1,4 @@
-package fingerprint
+package rules
 
 import (
 	"html"
@@ -13,7 +13,7 @@ import (
 // referenceNormalize is the normalizer written with regular expressions
 // (normalizer version 1 as first written): the fast normalizer must give the
 // same text and URLs for every input.
-func referenceNormalize(n *normalizer, s string) (string, []string) {
+func referenceNormalize(n *Normalizer, s string) (string, []string) {
 	if strings.IndexByte(s, '&') >= 0 {
 		s = htmlUnescape(s)
 	}
@@ -77,17 +77,17 @@ func randomText(rng *rand.Rand) string {
 	return b.String()
 }
 
-func checkAgainstReference(t *testing.T, n *normalizer, s string) {
+func checkAgainstReference(t *testing.T, n *Normalizer, s string) {
 	t.Helper()
-	want, wantURLs := referenceNormalize(newNormalizer(), s)
-	got, gotURLs := n.normalize(s, true)
+	want, wantURLs := referenceNormalize(NewNormalizer(), s)
+	got, gotURLs := n.Text(s, true)
 	if got != want || strings.Join(gotURLs, "\n") != strings.Join(wantURLs, "\n") {
 		t.Errorf("normalize(%q) = %q %q, reference %q %q", s, got, gotURLs, want, wantURLs)
 	}
 }
 
 func TestNormalizeMatchesReference(t *testing.T) {
-	n := newNormalizer()
+	n := NewNormalizer()
 	rng := rand.New(rand.NewPCG(5, 6))
 	for range 50000 {
 		checkAgainstReference(t, n, randomText(rng))
@@ -102,7 +102,7 @@ func FuzzNormalizeMatchesReference(f *testing.F) {
 		f.Add(p)
 	}
 	f.Add("RT @a: Vote &amp; SHARE https://t.co/x1 #Vote")
-	n := newNormalizer()
+	n := NewNormalizer()
 	f.Fuzz(func(t *testing.T, s string) {
 		checkAgainstReference(t, n, s)
 	})
@@ -134,7 +134,7 @@ func htmlUnescape(s string) string { return html.UnescapeString(s) }
 func BenchmarkNormalizeReference(b *testing.B) {
 	for name, text := range benchTexts {
 		b.Run(name, func(b *testing.B) {
-			n := newNormalizer()
+			n := NewNormalizer()
 			b.ReportAllocs()
 			for b.Loop() {
 				referenceNormalize(n, text)

@@ -6,10 +6,10 @@ import (
 	"testing"
 )
 
-// TestCNTTextPython compares CNTText with the toolkit's own Python rule on
+// TestToolkitTextPython compares ToolkitText with the toolkit's own Python rule on
 // the texts of testdata/cnt_python.json, which testdata/cnt_python.py wrote
 // by running that rule (see the script for the Python version).
-func TestCNTTextPython(t *testing.T) {
+func TestToolkitTextPython(t *testing.T) {
 	b, err := os.ReadFile("testdata/cnt_python.json")
 	if err != nil {
 		t.Fatal(err)
@@ -25,35 +25,35 @@ func TestCNTTextPython(t *testing.T) {
 		t.Fatalf("only %d cases", len(data.Cases))
 	}
 	for _, c := range data.Cases {
-		if got := CNTText(c.In); got != c.Want {
-			t.Errorf("CNTText(%q) = %q, Python %s gives %q", c.In, got, data.Python, c.Want)
+		if got := ToolkitText(c.In); got != c.Want {
+			t.Errorf("ToolkitText(%q) = %q, Python %s gives %q", c.In, got, data.Python, c.Want)
 		}
 	}
 }
 
-func TestCNTTextKeys(t *testing.T) {
+func TestToolkitTextKeys(t *testing.T) {
 	cases := []struct{ a, b string }{
 		{"Vote NOW @alice", "vote now"},
 		{"vote   now\n", "VOTE now @bob @carol"},
 	}
 	for _, c := range cases {
-		if CNTText(c.a) != CNTText(c.b) {
-			t.Errorf("CNTText(%q) = %q and CNTText(%q) = %q should match", c.a, CNTText(c.a), c.b, CNTText(c.b))
+		if ToolkitText(c.a) != ToolkitText(c.b) {
+			t.Errorf("ToolkitText(%q) = %q and ToolkitText(%q) = %q should match", c.a, ToolkitText(c.a), c.b, ToolkitText(c.b))
 		}
 	}
 	// Unlike text_key, different short links and an RT marker make different texts.
-	if CNTText("Big news https://t.co/aaa") == CNTText("Big news https://t.co/bbb") {
-		t.Error("CNT keeps URLs: different links must differ")
+	if ToolkitText("Big news https://t.co/aaa") == ToolkitText("Big news https://t.co/bbb") {
+		t.Error("the coordination-network-toolkit keeps URLs: different links must differ")
 	}
-	if CNTText("RT @a: Big news") == CNTText("Big news") {
-		t.Error("CNT keeps the RT marker's letters")
+	if ToolkitText("RT @a: Big news") == ToolkitText("Big news") {
+		t.Error("the coordination-network-toolkit keeps the RT marker's letters")
 	}
 	// The cleaner's \s (the `regex` module's) does not match U+001C..U+001F,
 	// str.split's white space does: inside a mention they are removed with
 	// it, elsewhere they separate words.
 	for in, want := range map[string]string{"@m\x1cKeep x": "x", "a\x1cb": "a b", "a@b\x1dc d": "a d"} {
-		if got := CNTText(in); got != want {
-			t.Errorf("CNTText(%q) = %q, want %q", in, got, want)
+		if got := ToolkitText(in); got != want {
+			t.Errorf("ToolkitText(%q) = %q, want %q", in, got, want)
 		}
 	}
 }

@@ -9,7 +9,7 @@ import (
 	"github.com/cespare/xxhash/v2"
 )
 
-// CNTText returns a post's text as the coordination-network-toolkit
+// ToolkitText returns a post's text as the coordination-network-toolkit
 // (QUT Digital Observatory, coordination_network_toolkit/similarity.py,
 // message_preprocessor) prepares it for its co_tweet network:
 //
@@ -27,11 +27,11 @@ import (
 // unicode.IsSpace alone: U+001C..U+001F do not end a mention, so they are
 // removed with it ("@m\x1cKeep x" gives "x"), while elsewhere they separate
 // words ("a\x1cb" gives "a b").
-func CNTText(text string) string {
-	return string(appendCNTText(nil, text))
+func ToolkitText(text string) string {
+	return string(appendToolkitText(nil, text))
 }
 
-// cntURLKeys returns the cnt_url_keys of a post that is not a repost, whose
+// toolkitURLKeys returns the cnt_url_keys of a post that is not a repost, whose
 // posts.urls are urls: the coordination-network-toolkit's message_url rows
 // for it. Its CSV reader splits the urls field with Python's split(" ") (the
 // normalize stage splits a cnt file's field the same way, empty items kept)
@@ -39,7 +39,7 @@ func CNTText(text string) string {
 // empty field splits into one empty URL, which the normalize stage writes as
 // no item, so no URL gives the key of "". The keys are xxHash64 of each URL,
 // sorted, without duplicates.
-func cntURLKeys(urls []string) []uint64 {
+func toolkitURLKeys(urls []string) []uint64 {
 	if len(urls) == 0 {
 		return []uint64{xxhash.Sum64String("")}
 	}
@@ -62,8 +62,8 @@ func isInfoSeparator(r rune) bool {
 	return 0x1c <= r && r <= 0x1f
 }
 
-// appendCNTText appends CNTText(text) to dst.
-func appendCNTText(dst []byte, text string) []byte {
+// appendToolkitText appends ToolkitText(text) to dst.
+func appendToolkitText(dst []byte, text string) []byte {
 	space := false
 	start := len(dst)
 	skip := false // inside an @... run
