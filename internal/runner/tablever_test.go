@@ -121,10 +121,16 @@ func TestUpstreamTableVersionChecked(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			defer os.WriteFile(filepath.Join(fpDir, store.ManifestName), orig, 0o644)
+			lockBytes, err := os.ReadFile(r.WS.LockPath())
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer os.WriteFile(r.WS.LockPath(), lockBytes, 0o644)
 			if c.name == "older" && c.layout == 0 {
 				t.Skip("layout 1 has no older version")
 			}
 			setTableVersion(t, fpDir, "fingerprints.parquet", c.layout)
+			relinkManifest(t, r, "fingerprint", fpDir)
 			st, err := r.Status("demo")
 			if err != nil {
 				t.Fatal(err)
@@ -165,5 +171,26 @@ func TestUpstreamTableVersionChecked(t *testing.T) {
 		if s.State != StateCurrent {
 			t.Errorf("after restoring the manifest %s is %s: %v", s.Stage, s.State, s.Reasons)
 		}
+	}
+}
+
+// relinkManifest records the manifest's new digest in takedown.lock, as if an
+// older program had made and linked the run (else the edit is, rightly, a
+// damaged manifest).
+func relinkManifest(t *testing.T, r *Runner, stage, dir string) {
+	t.Helper()
+	d, _, err := store.FileDigest(filepath.Join(dir, store.ManifestName))
+	if err != nil {
+		t.Fatal(err)
+	}
+	l, err := r.WS.ReadCurrent()
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := l.Datasets["demo"][stage]
+	e.ManifestSHA256 = d
+	l.Datasets["demo"][stage] = e
+	if err := r.WS.WriteCurrent(l); err != nil {
+		t.Fatal(err)
 	}
 }
