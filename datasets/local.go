@@ -11,6 +11,8 @@ import (
 	"regexp"
 	"sort"
 	"strings"
+
+	"github.com/takedown-research/takedown/internal/errkind"
 )
 
 // LocalDir is the folder of a workspace that holds local descriptors.
@@ -109,12 +111,12 @@ var Formats = []string{FormatAuto, "twitter-io", "fivethirtyeight", "nbc", "redd
 // Errors of AddLocal and RemoveLocal. They are mistakes in a command line.
 var (
 	// ErrBadFormat means a descriptor names a format not in Formats.
-	ErrBadFormat = errors.New("unknown format")
+	ErrBadFormat = errkind.New(errkind.Usage, "unknown format")
 	// ErrExists means a local dataset of that name exists with other files
 	// or another format.
-	ErrExists = errors.New("local dataset already exists")
+	ErrExists = errkind.New(errkind.Usage, "local dataset already exists")
 	// ErrNotLocal means a name is not a local dataset of the workspace.
-	ErrNotLocal = errors.New("not a local dataset")
+	ErrNotLocal = errkind.New(errkind.Usage, "not a local dataset")
 )
 
 // ValidateFormat checks a descriptor's format against Formats.
