@@ -3,6 +3,7 @@ package runner
 import (
 	"github.com/takedown-research/takedown/datasets"
 	"github.com/takedown-research/takedown/internal/errkind"
+	"github.com/takedown-research/takedown/internal/schema"
 	"github.com/takedown-research/takedown/internal/store"
 
 	"fmt"
@@ -161,4 +162,21 @@ func listOrNone(xs []string) string {
 		return "none"
 	}
 	return strings.Join(xs, ", ")
+}
+
+// TypedTable is Table with verify that also checks the layout version the
+// run's manifest records for the table against package schema, for readers
+// that decode its rows into schema types: a table in another layout gives a
+// *TableVersionError rather than rows read into the wrong fields.
+func (r *Runner) TypedTable(dataset, table, runID string) (TableRef, error) {
+	ref, err := r.Table(dataset, table, runID, true)
+	if err != nil {
+		return ref, err
+	}
+	run, err := r.WS.ReadRun(ref.Dataset, ref.Stage, ref.RunID)
+	if err != nil {
+		return ref, err
+	}
+	o, _ := run.Manifest.Output(filepath.Base(ref.Path))
+	return ref, checkTableVersion(ref.Dataset, ref.Stage, ref.RunID, o, schema.Versions)
 }
