@@ -27,6 +27,7 @@ const exitOK = 0
 // globals are the flags every command shares.
 type globals struct {
 	workspace string
+	studyFile string // the study file chosen (--study, ./takedown.yaml), or ""
 	json      bool
 	quiet     bool
 	stdout    io.Writer
@@ -120,18 +121,22 @@ func newApp(g *globals) *cli.App {
 		ErrWriter:       g.stderr,
 		HideHelpCommand: true,
 		Version:         store.CodeVersion + " (" + store.Revision + ")",
-		Flags: []cli.Flag{
+		Flags: append([]cli.Flag{
 			&cli.StringFlag{Name: "workspace", Aliases: []string{"w"}, Value: "./takedown-work", EnvVars: []string{"TAKEDOWN_WORKSPACE"},
 				Usage: "workspace directory holding sources, runs and takedown.lock"},
 			&cli.BoolFlag{Name: "json", Usage: "write one JSON event per line on stderr (for schedulers)"},
 			&cli.BoolFlag{Name: "quiet", Aliases: []string{"q"}, Usage: "print nothing but errors"},
 			&cli.StringFlag{Name: "cpuprofile", Usage: "write a Go CPU profile of the command to this file (go tool pprof reads it)"},
 			&cli.StringFlag{Name: "memprofile", Usage: "write a Go heap profile (allocations since the start, live memory at the end) to this file when the command ends"},
-		},
+		}, studyFlags()...),
 		Before: func(c *cli.Context) error {
 			g.workspace = c.String("workspace")
 			g.json = c.Bool("json")
 			g.quiet = c.Bool("quiet")
+			var err error
+			if g.studyFile, err = studyPath(c); err != nil {
+				return err
+			}
 			if f, ok := g.stderr.(*os.File); ok {
 				g.tty = term.IsTerminal(int(f.Fd()))
 			}
@@ -162,6 +167,8 @@ func newApp(g *globals) *cli.App {
 			exportCommand(g),
 			showCommand(g),
 			evalCommand(g),
+			studyCommand(g),
+			pathCommand(g),
 		},
 	}
 	guardCommands(app.Commands, app.OnUsageError)

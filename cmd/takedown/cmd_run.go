@@ -75,37 +75,56 @@ func paramFlags() []cli.Flag {
 
 func paramsFrom(c *cli.Context) runner.Params {
 	p := runner.DefaultParams()
-	p.Normalize.Format = c.String("format")
-	p.Fingerprint.MinTextRunes = c.Int("min-text-runes")
-	// --window was checked by its flag Action.
-	p.Cluster.WindowSeconds, p.Cluster.WindowAuto, _ = cluster.ParseWindow(c.String("window"))
-	p.Cluster.MinWeight = c.Int("min-weight")
-	p.Cluster.MinScore = c.Float64("min-score")
-	p.Fingerprint.MinHashtagSeq = c.Int("min-hashtag-seq")
-	p.Fingerprint.MinHashPermutations = c.Int("minhash-permutations")
-	p.Fingerprint.MinHashBands = c.Int("minhash-bands")
-	p.Fingerprint.ShingleSize = c.Int("shingle-size")
-	var sig []string
-	for _, s := range c.StringSlice("signals") {
-		for _, part := range strings.Split(s, ",") {
-			if part = strings.TrimSpace(part); part != "" {
-				sig = append(sig, part)
+	applyParamFlags(c, &p, false)
+	return p
+}
+
+// applyParamFlags sets p's parameters from the command's flags: every one,
+// or with onlySet only those given on the command line (over a study
+// file's). It returns the names of the flags it applied.
+func applyParamFlags(c *cli.Context, p *runner.Params, onlySet bool) []string {
+	var applied []string
+	set := func(name string, apply func()) {
+		if !onlySet || c.IsSet(name) {
+			apply()
+			if c.IsSet(name) {
+				applied = append(applied, "--"+name)
 			}
 		}
 	}
-	p.Cluster.Signals = sig
-	p.Cluster.MaxEvidencePerEdge = c.Int("max-evidence-per-edge")
-	p.Cluster.MaxItemAccounts = c.Int("max-item-accounts")
-	p.Cluster.MinAffinity = c.Float64("min-affinity")
-	p.Cluster.ScorePercentile = c.Float64("score-percentile")
-	p.Cluster.Communities = c.String("communities")
-	p.Cluster.Resolution = c.Float64("resolution")
-	p.Cluster.NearThreshold = c.Float64("near-threshold")
-	p.Cluster.Compat = cluster.ParseCompat(c.String("compat"))
-	p.Summarize.TopN = c.Int("top-n")
-	p.Summarize.BurstDays = c.Int("burst-days")
-	p.Summarize.BurstMinAccounts = c.Int("burst-min-accounts")
-	return p
+	set("format", func() { p.Normalize.Format = c.String("format") })
+	set("min-text-runes", func() { p.Fingerprint.MinTextRunes = c.Int("min-text-runes") })
+	// --window was checked by its flag Action.
+	set("window", func() { p.Cluster.WindowSeconds, p.Cluster.WindowAuto, _ = cluster.ParseWindow(c.String("window")) })
+	set("min-weight", func() { p.Cluster.MinWeight = c.Int("min-weight") })
+	set("min-score", func() { p.Cluster.MinScore = c.Float64("min-score") })
+	set("min-hashtag-seq", func() { p.Fingerprint.MinHashtagSeq = c.Int("min-hashtag-seq") })
+	set("minhash-permutations", func() { p.Fingerprint.MinHashPermutations = c.Int("minhash-permutations") })
+	set("minhash-bands", func() { p.Fingerprint.MinHashBands = c.Int("minhash-bands") })
+	set("shingle-size", func() { p.Fingerprint.ShingleSize = c.Int("shingle-size") })
+	set("signals", func() {
+		var sig []string
+		for _, s := range c.StringSlice("signals") {
+			for _, part := range strings.Split(s, ",") {
+				if part = strings.TrimSpace(part); part != "" {
+					sig = append(sig, part)
+				}
+			}
+		}
+		p.Cluster.Signals = sig
+	})
+	set("max-evidence-per-edge", func() { p.Cluster.MaxEvidencePerEdge = c.Int("max-evidence-per-edge") })
+	set("max-item-accounts", func() { p.Cluster.MaxItemAccounts = c.Int("max-item-accounts") })
+	set("min-affinity", func() { p.Cluster.MinAffinity = c.Float64("min-affinity") })
+	set("score-percentile", func() { p.Cluster.ScorePercentile = c.Float64("score-percentile") })
+	set("communities", func() { p.Cluster.Communities = c.String("communities") })
+	set("resolution", func() { p.Cluster.Resolution = c.Float64("resolution") })
+	set("near-threshold", func() { p.Cluster.NearThreshold = c.Float64("near-threshold") })
+	set("compat", func() { p.Cluster.Compat = cluster.ParseCompat(c.String("compat")) })
+	set("top-n", func() { p.Summarize.TopN = c.Int("top-n") })
+	set("burst-days", func() { p.Summarize.BurstDays = c.Int("burst-days") })
+	set("burst-min-accounts", func() { p.Summarize.BurstMinAccounts = c.Int("burst-min-accounts") })
+	return applied
 }
 
 func datasetArg(c *cli.Context) (string, error) {
@@ -132,15 +151,22 @@ func runCommand(g *globals) *cli.Command {
 			"whose run id is already published is a cache hit and does no work.",
 		Flags: flags,
 		Action: func(c *cli.Context) error {
-			ds, err := datasetArg(c)
+			o := runner.Options{
+				From: c.String("from"), To: c.String("to"), FromDir: c.String("from-dir"),
+				Download: downloadOptionsFrom(c), Refetch: c.Bool("refetch"), Repin: c.Bool("repin"),
+			}
+			s, err := g.loadStudy()
 			if err != nil {
 				return err
 			}
-			return doRun(c, g, runner.Options{
-				Dataset: ds, From: c.String("from"), To: c.String("to"),
-				Params: paramsFrom(c), FromDir: c.String("from-dir"),
-				Download: downloadOptionsFrom(c), Refetch: c.Bool("refetch"), Repin: c.Bool("repin"),
-			})
+			if s != nil {
+				return studyRun(c, g, s, o)
+			}
+			if o.Dataset, err = datasetArg(c); err != nil {
+				return err
+			}
+			o.Params = paramsFrom(c)
+			return doRun(c, g, o)
 		},
 	}
 }
@@ -175,6 +201,13 @@ func stageCommand(g *globals, stage, usage string) *cli.Command {
 				}
 				o.Download, o.Refetch, o.Repin = downloadOptionsFrom(c), c.Bool("refetch"), c.Bool("repin")
 			}
+			s, err := g.loadStudy()
+			if err != nil {
+				return err
+			}
+			if s != nil {
+				return studyRun(c, g, s, o)
+			}
 			return doRun(c, g, o)
 		},
 	}
@@ -192,6 +225,28 @@ func fromDirFlag(c *cli.Context) (string, error) {
 }
 
 func doRun(c *cli.Context, g *globals, o runner.Options) error {
+	if err := prepareRun(g, &o); err != nil {
+		return err
+	}
+	r, err := openRunner(g)
+	if err != nil {
+		return err
+	}
+	start := time.Now()
+	results, err := r.Run(c.Context, o)
+	if err != nil {
+		return err
+	}
+	printResults(g, r.WS.Root, o, results)
+	if !g.json {
+		g.out("done in %.1fs\n", time.Since(start).Seconds())
+	}
+	return nil
+}
+
+// prepareRun checks the download options and sets how downloads report
+// progress.
+func prepareRun(g *globals, o *runner.Options) error {
 	if o.Download.Mirror != "" {
 		if _, err := fetch.MirrorURL("https://example.org/x", o.Download.Mirror); err != nil {
 			return usageError{err}
@@ -203,30 +258,35 @@ func doRun(c *cli.Context, g *globals, o runner.Options) error {
 	case g.tty && !g.quiet:
 		o.Download.Progress = fetch.BarProgress(g.stderr)
 	}
-	r, err := openRunner(g)
-	if err != nil {
-		return err
-	}
-	start := time.Now()
-	results, err := r.Run(c.Context, o)
-	if err != nil {
-		return err
-	}
+	return nil
+}
+
+// printResults reports the stage results of one run of a dataset (in a
+// variant, for a study's).
+func printResults(g *globals, root string, o runner.Options, results []runner.Result) {
 	if g.json {
 		for _, res := range results {
-			g.log.Info("stage result", "event", "result", "stage", res.Stage, "run_id", res.RunID, "cached", res.Cached,
-				"dir", res.Dir, "stats", res.Stats)
+			attrs := []any{"event", "result", "stage", res.Stage, "run_id", res.RunID, "cached", res.Cached,
+				"dir", res.Dir, "stats", res.Stats}
+			if o.Variant != "" {
+				attrs = append(attrs, "variant", o.Variant)
+			}
+			g.log.Info("stage result", attrs...)
 		}
-		return nil
+		return
 	}
-	g.out("dataset %s  workspace %s\n", o.Dataset, r.WS.Root)
+	head := fmt.Sprintf("dataset %s  workspace %s", o.Dataset, root)
+	if o.Variant != "" {
+		head = fmt.Sprintf("dataset %s  variant %s", o.Dataset, o.Variant)
+	}
+	g.out("%s\n", head)
 	for _, res := range results {
 		state := fmt.Sprintf("ran in %s", (time.Duration(res.WallMillis) * time.Millisecond).String())
 		if res.Cached {
 			state = "cache hit (no work)"
 		}
 		g.out("  %-11s %s  %-22s %s\n", res.Stage, res.RunID, state, statLine(res))
-		if res.Stage == normalize.Name && !g.quiet {
+		if res.Stage == normalize.Name && !g.quiet && o.Variant == "" {
 			g.out("%s", normalizeTable(res))
 		}
 	}
@@ -240,8 +300,6 @@ func doRun(c *cli.Context, g *globals, o runner.Options) error {
 			g.out("report:  %s\n         %s\n", filepath.Join(res.Dir, "report.html"), filepath.Join(res.Dir, "report.md"))
 		}
 	}
-	g.out("done in %.1fs\n", time.Since(start).Seconds())
-	return nil
 }
 
 // normalizeTable renders the per-file table of a normalize result, or

@@ -23,6 +23,11 @@ func statusCommand(g *globals) *cli.Command {
 			"takedown.lock names none of the dataset's runs (rebuild-lock re-links them).\n" +
 			"Exit code 4 when any stage is stale or damaged, 0 when all are current or not run.",
 		Action: func(c *cli.Context) error {
+			if s, err := g.loadStudy(); err != nil {
+				return err
+			} else if s != nil {
+				return studyStatus(c, g, s)
+			}
 			ds, err := datasetArg(c)
 			if err != nil {
 				return err

@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"github.com/takedown-research/takedown/internal/errkind"
+	"github.com/takedown-research/takedown/internal/runner"
 	"github.com/urfave/cli/v2"
 )
 
@@ -21,6 +22,11 @@ func verifyCommand(g *globals) *cli.Command {
 			if c.NArg() > 1 {
 				return usagef("verify takes at most one RUN-ID")
 			}
+			if s, err := g.loadStudy(); err != nil {
+				return err
+			} else if s != nil && c.NArg() == 0 && !c.IsSet("dataset") {
+				return studyVerify(c, g, s)
+			}
 			r, err := openRunner(g)
 			if err != nil {
 				return err
@@ -34,19 +40,7 @@ func verifyCommand(g *globals) *cli.Command {
 				if !v.OK {
 					bad++
 				}
-				if g.json {
-					b, _ := json.Marshal(v.Mismatches)
-					g.log.Info("verify", "event", "verify", "dataset", v.Dataset, "stage", v.Stage, "run_id", v.RunID, "ok", v.OK, "mismatches", json.RawMessage(b))
-					continue
-				}
-				state := "identical"
-				if !v.OK {
-					state = "MISMATCH"
-				}
-				g.out("  %-11s %s  %s\n", v.Stage, v.RunID, state)
-				for _, p := range v.Mismatches {
-					g.out("      %s: %s\n", p.File, p.Reason)
-				}
+				printVerify(g, v)
 			}
 			if bad > 0 {
 				return &exitError{kind: errkind.Mismatch, msg: fmt.Sprintf("verify: %d of %d runs differ", bad, len(res))}
@@ -54,5 +48,22 @@ func verifyCommand(g *globals) *cli.Command {
 			g.out("verified %d runs: every output recomputed byte-identical\n", len(res))
 			return nil
 		},
+	}
+}
+
+// printVerify reports one verified run.
+func printVerify(g *globals, v runner.VerifyResult) {
+	if g.json {
+		b, _ := json.Marshal(v.Mismatches)
+		g.log.Info("verify", "event", "verify", "dataset", v.Dataset, "stage", v.Stage, "run_id", v.RunID, "ok", v.OK, "mismatches", json.RawMessage(b))
+		return
+	}
+	state := "identical"
+	if !v.OK {
+		state = "MISMATCH"
+	}
+	g.out("  %-11s %s  %s\n", v.Stage, v.RunID, state)
+	for _, p := range v.Mismatches {
+		g.out("      %s: %s\n", p.File, p.Reason)
 	}
 }

@@ -21,7 +21,7 @@ type fetchExtra struct {
 // dropFetch forgets a dataset's pins and current fetch (fetch --repin), so
 // that the next fetch plans from the descriptor alone and pins anew.
 func dropFetch(lock *store.Lock, dataset string) {
-	delete(lock.Pins, dataset)
+	lock.DropPins(dataset)
 	delete(lock.Datasets[dataset], fetch.Name)
 }
 

@@ -61,6 +61,12 @@ type Options struct {
 	// Refetch runs fetch again even when it is current, checking the files
 	// against their pins; Repin does so accepting new bytes (new pins).
 	Refetch, Repin bool
+	// Variant is the study variant the runs are recorded under in
+	// takedown.lock ("" for the study's own runs, or a plain run's).
+	Variant string
+	// Study names the study whose run this is ("name@sha256 prefix"),
+	// recorded with each current run; "" for runs without a study file.
+	Study string
 }
 
 // Result is the outcome of one stage.
@@ -102,16 +108,22 @@ func StageRange(from, to string) ([]string, error) {
 	return Stages[fi : ti+1], nil
 }
 
+// effective sets the parameters that follow from others: MinHash band keys
+// and the toolkit's keys are computed only when the cluster stage reads
+// them.
+func effective(p Params) Params {
+	p.Fingerprint.MinHash = slices.Contains(p.Cluster.Signals, cluster.SignalNearText)
+	p.Fingerprint.Toolkit = p.Cluster.Compat == cluster.CompatToolkit
+	return p
+}
+
 // Run runs every stage of the range that is not current, in order. A stage
 // whose run id already has a published, intact run is a cache hit.
 func (r *Runner) Run(ctx context.Context, o Options) ([]Result, error) {
 	if err := o.Params.Validate(); err != nil {
 		return nil, err
 	}
-	// MinHash band keys and the toolkit's keys are computed only when the
-	// cluster stage reads them.
-	o.Params.Fingerprint.MinHash = slices.Contains(o.Params.Cluster.Signals, cluster.SignalNearText)
-	o.Params.Fingerprint.Toolkit = o.Params.Cluster.Compat == cluster.CompatToolkit
+	o.Params = effective(o.Params)
 	stages, err := StageRange(o.From, o.To)
 	if err != nil {
 		return nil, err
@@ -125,10 +137,11 @@ func (r *Runner) Run(ctx context.Context, o Options) ([]Result, error) {
 		return nil, err
 	}
 	defer unlock()
-	lock, err := r.WS.ReadCurrent()
+	root, err := r.WS.ReadCurrent()
 	if err != nil {
 		return nil, err
 	}
+	lock := root.Variant(o.Variant)
 	var results []Result
 	for _, name := range stages {
 		if err := ctx.Err(); err != nil {
@@ -177,10 +190,7 @@ func (r *Runner) runStage(ctx context.Context, lock *store.Lock, desc datasets.D
 	case err == nil:
 		problems := r.runProblems(lock, run)
 		if len(problems) == 0 {
-			if err := lock.Set(run); err != nil {
-				return Result{}, err
-			}
-			if err := r.WS.WriteCurrent(lock); err != nil {
+			if err := r.record(lock, run, o); err != nil {
 				return Result{}, err
 			}
 			log.Info("cache hit", "event", "stage_cached")
@@ -200,7 +210,7 @@ func (r *Runner) runStage(ctx context.Context, lock *store.Lock, desc datasets.D
 	}
 	log.Info("running", "event", "stage_start")
 	start := time.Now()
-	fx := fetchExtra{fromDir: o.FromDir, download: o.Download, pins: lock.Pins[desc.Name]}
+	fx := fetchExtra{fromDir: o.FromDir, download: o.Download, pins: lock.PinsOf(desc.Name)}
 	run, err = r.publish(ctx, desc, def, rawParams, inputs, runID, fx, log)
 	if err != nil {
 		restore()
@@ -210,16 +220,23 @@ func (r *Runner) runStage(ctx context.Context, lock *store.Lock, desc datasets.D
 	if name == fetch.Name {
 		r.recordPins(lock, desc, dir, log)
 	}
-	if err := lock.Set(run); err != nil {
-		return Result{}, err
-	}
-	if err := r.WS.WriteCurrent(lock); err != nil {
+	if err := r.record(lock, run, o); err != nil {
 		return Result{}, err
 	}
 	m := run.Manifest
 	wall := time.Since(start).Milliseconds()
 	log.Info("done", "event", "stage_done", "wall_ms", wall)
 	return Result{Stage: name, RunID: runID, Dir: dir, Stats: m.Stats, WallMillis: wall}, nil
+}
+
+// record makes run the current run of its stage (in o's variant) and
+// writes takedown.lock.
+func (r *Runner) record(lock *store.Lock, run *store.Run, o Options) error {
+	if err := lock.Set(run); err != nil {
+		return err
+	}
+	lock.SetStudy(run.Dataset, run.Stage, o.Study)
+	return r.WS.WriteCurrent(lock)
 }
 
 // runProblems lists what is wrong with a published run whose manifest

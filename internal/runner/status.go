@@ -1,12 +1,15 @@
 package runner
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
+	"sort"
 
 	"github.com/takedown-research/takedown/datasets"
 	"github.com/takedown-research/takedown/internal/store"
@@ -35,13 +38,35 @@ type StageStatus struct {
 // as recorded, same input digests as the upstream stages now hold) and its
 // outputs on disk still match their manifest.
 func (r *Runner) Status(dataset string) ([]StageStatus, error) {
+	return r.StatusOf(dataset, StatusOptions{})
+}
+
+// StatusOptions select what StatusOf checks.
+type StatusOptions struct {
+	// Variant is the study variant whose runs are checked ("" for the
+	// study's own runs, or a plain workspace's).
+	Variant string
+	// Want, when set, are the parameters the runs must have been made
+	// with (a study's): a run made with others is stale, with the
+	// parameters that differ as the reason.
+	Want *Params
+}
+
+// StatusOf is Status for a variant's runs, or against wanted parameters.
+func (r *Runner) StatusOf(dataset string, o StatusOptions) ([]StageStatus, error) {
 	desc, err := datasets.Lookup(r.WS.Root, dataset)
 	if err != nil {
 		return nil, err
 	}
-	lock, err := r.WS.ReadCurrent()
+	root, err := r.WS.ReadCurrent()
 	if err != nil {
 		return nil, err
+	}
+	lock := root.Variant(o.Variant)
+	var want *Params
+	if o.Want != nil {
+		p := effective(*o.Want)
+		want = &p
 	}
 	var out []StageStatus
 	upstreamBad := ""
@@ -95,6 +120,9 @@ func (r *Runner) Status(dataset string) ([]StageStatus, error) {
 			s.Reasons = append(s.Reasons, fmt.Sprintf("stage version changed: run made by v%d, this program is v%d", m.StageVersion, def.version))
 		}
 		s.Reasons = append(s.Reasons, tableVersionReasons(desc.Name, def.name, e.RunID, m.Outputs)...)
+		if want != nil {
+			s.Reasons = append(s.Reasons, paramReasons(def, desc, *want, m.Params)...)
+		}
 		if upstreamBad != "" {
 			s.Reasons = append(s.Reasons, fmt.Sprintf("upstream stage %s is not current", upstreamBad))
 		} else if inputs, err := r.plan(lock, desc, def, ""); err != nil {
@@ -156,14 +184,20 @@ type VerifyResult struct {
 // byte for byte (by sha256) with the published manifest and with the files
 // on disk. With runID empty it verifies every current stage of the dataset.
 func (r *Runner) Verify(ctx context.Context, dataset, runID string) ([]VerifyResult, error) {
+	return r.VerifyVariant(ctx, dataset, runID, "")
+}
+
+// VerifyVariant is Verify for the current runs of a study variant.
+func (r *Runner) VerifyVariant(ctx context.Context, dataset, runID, variant string) ([]VerifyResult, error) {
 	desc, err := datasets.Lookup(r.WS.Root, dataset)
 	if err != nil {
 		return nil, err
 	}
-	lock, err := r.WS.ReadCurrent()
+	root, err := r.WS.ReadCurrent()
 	if err != nil {
 		return nil, err
 	}
+	lock := root.Variant(variant)
 	var targets []stageDef
 	var ids []string
 	for _, def := range defs {
@@ -272,6 +306,42 @@ func compareOutputs(published, recomputed []store.Output) []store.Problem {
 	}
 	for f := range pm {
 		out = append(out, store.Problem{File: f, Reason: "published file not produced by recomputation"})
+	}
+	return out
+}
+
+// paramReasons says which parameters of a stage differ between a run's
+// recorded ones and the wanted set.
+func paramReasons(def stageDef, desc datasets.Descriptor, want Params, got json.RawMessage) []string {
+	params := def.params(want)
+	if def.withDescriptor != nil {
+		params = def.withDescriptor(params, desc)
+	}
+	b, err := store.CanonicalJSON(params)
+	if err != nil || bytes.Equal(b, got) {
+		return nil
+	}
+	var w, g map[string]any
+	if json.Unmarshal(b, &w) != nil || json.Unmarshal(got, &g) != nil {
+		return []string{"the study asks for other parameters"}
+	}
+	var keys []string
+	for k := range w {
+		keys = append(keys, k)
+	}
+	for k := range g {
+		if _, ok := w[k]; !ok {
+			keys = append(keys, k)
+		}
+	}
+	sort.Strings(keys)
+	var out []string
+	for _, k := range keys {
+		wb, _ := json.Marshal(w[k])
+		gb, _ := json.Marshal(g[k])
+		if !bytes.Equal(wb, gb) {
+			out = append(out, fmt.Sprintf("the study asks for %s %s, the run has %s", k, wb, gb))
+		}
 	}
 	return out
 }

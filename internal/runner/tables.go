@@ -92,6 +92,21 @@ func (r *Runner) checkTable(ref TableRef) error {
 }
 
 func (r *Runner) findTable(dataset, table, runID string) (TableRef, error) {
+	return r.findTableIn(dataset, table, runID, "")
+}
+
+// StablePath is the stable path of a current table (store's
+// current/<table>/dataset=<name>/part-0.parquet, or a variant's), checked
+// to be one of the dataset's current tables.
+func (r *Runner) StablePath(dataset, table, variant string) (TableRef, string, error) {
+	ref, err := r.findTableIn(dataset, table, "", variant)
+	if err != nil {
+		return ref, "", err
+	}
+	return ref, r.WS.CurrentTablePath(variant, ref.Dataset, ref.Table), nil
+}
+
+func (r *Runner) findTableIn(dataset, table, runID, variant string) (TableRef, error) {
 	if _, err := datasets.Lookup(r.WS.Root, dataset); err != nil {
 		return TableRef{}, err
 	}
@@ -115,10 +130,15 @@ func (r *Runner) findTable(dataset, table, runID string) (TableRef, error) {
 		return TableRef{}, fmt.Errorf("no run %s of dataset %s in %s (`takedown status %s` shows the current run ids): %w",
 			runID, dataset, r.WS.Root, dataset, ErrNoTable)
 	}
-	lock, err := r.WS.ReadCurrent()
+	root, err := r.WS.ReadCurrent()
 	if err != nil {
 		return TableRef{}, err
 	}
+	if variant != "" && !slices.Contains(root.VariantNames(), variant) {
+		return TableRef{}, fmt.Errorf("no runs of variant %s in %s (variants: %s): %w",
+			variant, r.WS.Root, listOrNone(root.VariantNames()), ErrNoTable)
+	}
+	lock := root.Variant(variant)
 	var known []string
 	for _, stage := range Stages {
 		e, ok := lock.Entry(dataset, stage)

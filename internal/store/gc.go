@@ -31,26 +31,24 @@ func (w *Workspace) FindGarbage(all bool) (*Garbage, error) {
 	}
 	keepRuns := map[string]bool{}
 	keepSources := map[string]bool{}
-	for _, ds := range l.DatasetNames() {
-		for stage, e := range l.Datasets[ds] {
-			dir := w.RunDir(ds, stage, e.RunID)
-			keepRuns[dir] = true
-			m, err := ReadManifest(dir)
-			if err != nil {
-				continue
-			}
-			for _, in := range m.Inputs {
-				if in.RunID == "" {
-					keepSources[in.SHA256] = true
-				}
-			}
-			// fetch names its sources as outputs of sources.json; keep every
-			// digest listed in any manifest input or in a locked fetch's list.
-			for _, d := range sourceDigestsOf(dir) {
-				keepSources[d] = true
+	l.Entries(func(_, ds, stage string, e LockEntry) {
+		dir := w.RunDir(ds, stage, e.RunID)
+		keepRuns[dir] = true
+		m, err := ReadManifest(dir)
+		if err != nil {
+			return
+		}
+		for _, in := range m.Inputs {
+			if in.RunID == "" {
+				keepSources[in.SHA256] = true
 			}
 		}
-	}
+		// fetch names its sources as outputs of sources.json; keep every
+		// digest listed in any manifest input or in a locked fetch's list.
+		for _, d := range sourceDigestsOf(dir) {
+			keepSources[d] = true
+		}
+	})
 	g := &Garbage{}
 	runsOf, dropOf := map[string]int{}, map[string]int{}
 	for _, p := range w.runDirs() {

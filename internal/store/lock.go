@@ -24,6 +24,12 @@ type Lock struct {
 	// the bytes its first fetch landed, for files the registry gives no
 	// digest for. Every later fetch of the file must find the same bytes.
 	Pins map[string]map[string]string `json:"pins,omitempty"`
+	// Variants are the current runs of a study's variants: variant ->
+	// dataset -> stage, beside the study's own runs in Datasets.
+	Variants map[string]map[string]map[string]LockEntry `json:"variants,omitempty"`
+
+	// root is the whole lock when this one is the view of a variant.
+	root *Lock
 }
 
 // LockEntry is the current run of one stage of one dataset.
@@ -35,6 +41,10 @@ type LockEntry struct {
 	// existed lack it: the manifest is then unchecked until the next run
 	// of the stage records it.
 	ManifestSHA256 string `json:"manifest_sha256,omitempty"`
+	// Study is the name and file sha256 of the study whose run made this
+	// run current ("name@sha256-prefix"); empty for runs made current by a
+	// command without a study file.
+	Study string `json:"study,omitempty"`
 }
 
 // ReadCurrent reads takedown.lock, the record of current runs; a missing
@@ -59,6 +69,76 @@ func (w *Workspace) ReadCurrent() (*Lock, error) {
 		l.Datasets = map[string]map[string]LockEntry{}
 	}
 	return &l, nil
+}
+
+// Variant returns the view of a variant's runs: Entry, Set and the pins
+// read and change the variant's section of l, and WriteCurrent of the view
+// writes l whole. The variant "" is l itself.
+func (l *Lock) Variant(name string) *Lock {
+	if name == "" {
+		return l
+	}
+	if l.root != nil {
+		return l.root.Variant(name)
+	}
+	if l.Variants == nil {
+		l.Variants = map[string]map[string]map[string]LockEntry{}
+	}
+	if l.Variants[name] == nil {
+		l.Variants[name] = map[string]map[string]LockEntry{}
+	}
+	return &Lock{Version: l.Version, Datasets: l.Variants[name], root: l}
+}
+
+// VariantNames lists the variants with runs, sorted.
+func (l *Lock) VariantNames() []string {
+	if l.root != nil {
+		return l.root.VariantNames()
+	}
+	var out []string
+	for v := range l.Variants {
+		out = append(out, v)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// Entries calls fn for every current run of l, its variants included
+// (variant "" for the study's own runs), in a fixed order.
+func (l *Lock) Entries(fn func(variant, dataset, stage string, e LockEntry)) {
+	if l.root != nil {
+		l.root.Entries(fn)
+		return
+	}
+	each := func(variant string, m map[string]map[string]LockEntry) {
+		var names []string
+		for ds := range m {
+			names = append(names, ds)
+		}
+		sort.Strings(names)
+		for _, ds := range names {
+			var stages []string
+			for st := range m[ds] {
+				stages = append(stages, st)
+			}
+			sort.Strings(stages)
+			for _, st := range stages {
+				fn(variant, ds, st, m[ds][st])
+			}
+		}
+	}
+	each("", l.Datasets)
+	for _, v := range l.VariantNames() {
+		each(v, l.Variants[v])
+	}
+}
+
+// SetStudy records which study made the current run of a stage current.
+func (l *Lock) SetStudy(dataset, stage, study string) {
+	if e, ok := l.Datasets[dataset][stage]; ok {
+		e.Study = study
+		l.Datasets[dataset][stage] = e
+	}
 }
 
 // Entry returns the current run of a stage.
@@ -92,12 +172,36 @@ func (l *Lock) Set(run *Run) error {
 
 // Pin returns the pinned sha256 of a dataset's file.
 func (l *Lock) Pin(dataset, file string) (string, bool) {
+	if l.root != nil {
+		return l.root.Pin(dataset, file)
+	}
 	d, ok := l.Pins[dataset][file]
 	return d, ok
 }
 
+// PinsOf returns the pins of a dataset's files (file -> sha256).
+func (l *Lock) PinsOf(dataset string) map[string]string {
+	if l.root != nil {
+		return l.root.PinsOf(dataset)
+	}
+	return l.Pins[dataset]
+}
+
+// DropPins forgets the pins of a dataset's files.
+func (l *Lock) DropPins(dataset string) {
+	if l.root != nil {
+		l.root.DropPins(dataset)
+		return
+	}
+	delete(l.Pins, dataset)
+}
+
 // SetPin pins a dataset's file to a sha256.
 func (l *Lock) SetPin(dataset, file, digest string) {
+	if l.root != nil {
+		l.root.SetPin(dataset, file, digest)
+		return
+	}
 	if l.Pins == nil {
 		l.Pins = map[string]map[string]string{}
 	}
@@ -117,8 +221,13 @@ func (l *Lock) DatasetNames() []string {
 	return out
 }
 
-// WriteCurrent replaces takedown.lock atomically. Callers hold Exclusive.
+// WriteCurrent replaces takedown.lock atomically, then makes the stable
+// paths of current tables (current/, variants/) match it. Callers hold
+// Exclusive.
 func (w *Workspace) WriteCurrent(l *Lock) error {
+	if l.root != nil {
+		l = l.root
+	}
 	l.Version = LockVersion
 	b, err := json.MarshalIndent(l, "", "  ")
 	if err != nil {
@@ -127,5 +236,5 @@ func (w *Workspace) WriteCurrent(l *Lock) error {
 	if err := writeFileAtomic(w.LockPath(), append(b, '\n')); err != nil {
 		return fmt.Errorf("write %s: %w", w.LockPath(), err)
 	}
-	return nil
+	return w.linkCurrent(l)
 }

@@ -9,6 +9,8 @@
 //	<root>/sources/sha256/ab/abcdef...          fetched archive files, content-addressed
 //	<root>/runs/<dataset>/<stage>/<run-id>/     immutable outputs + manifest.json
 //	<root>/tmp/                                 staging; never read as output
+//	<root>/current/<table>/dataset=<name>/      links to the current runs' tables (current.go)
+//	<root>/variants/<table>/variant=<v>/...     the same for a study's variants
 package store
 
 import (

@@ -422,7 +422,7 @@ func (p *parser) yamlErr(err error, where string) error {
 	if errors.As(err, &ye) && ye.GetToken() != nil {
 		pos := ye.GetToken().Position
 		msg := ye.GetMessage()
-		if key := p.keyAt(pos.Line); key != "" && !strings.Contains(msg, key) {
+		if key := p.keyAt(pos.Line, pos.Column); key != "" && !strings.Contains(msg, key) {
 			msg = fmt.Sprintf("%s: %s", key, msg)
 		}
 		if where != "" {
@@ -433,19 +433,27 @@ func (p *parser) yamlErr(err error, where string) error {
 	return fmt.Errorf("%w: %s: %v", ErrStudy, p.path, err)
 }
 
-// keyAt is the mapping key written on a line of the file, or "".
-func (p *parser) keyAt(line int) string {
+// keyAt is the mapping key written before column col of a line of the
+// file (the key of the value there), or "".
+func (p *parser) keyAt(line, col int) string {
 	lines := strings.Split(string(p.src), "\n")
 	if line < 1 || line > len(lines) {
 		return ""
 	}
-	l := strings.TrimSpace(lines[line-1])
-	l = strings.TrimSpace(strings.TrimPrefix(l, "- "))
-	key, _, ok := strings.Cut(l, ":")
-	if !ok || strings.ContainsAny(key, " {[\"'") {
+	l := lines[line-1]
+	if col >= 1 && col-1 <= len(l) {
+		l = l[:col-1]
+	}
+	l = strings.TrimRight(l, " ")
+	if !strings.HasSuffix(l, ":") {
+		// The token is the key itself (an unknown field).
 		return ""
 	}
-	return key
+	l = strings.TrimSuffix(l, ":")
+	if k := strings.LastIndexAny(l, " {,-"); k >= 0 {
+		l = l[k+1:]
+	}
+	return l
 }
 
 // hint adds what to do for the common mistakes.
