@@ -6,11 +6,13 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"net/url"
 	"strings"
 
 	"github.com/urfave/cli/v2"
 
 	"github.com/takedown-research/takedown/internal/pqio"
+	"github.com/takedown-research/takedown/internal/study"
 )
 
 // exportOptions are the flags of `takedown export`.
@@ -35,7 +37,9 @@ func exportCommand(g *globals) *cli.Command {
 			"See docs/export.md for one-liners in pandas, polars, DuckDB and R.\n" +
 			"The table file's size and sha256 are checked against its run's manifest first: a file that\n" +
 			"differs is refused with exit code 4, naming its stage and `takedown run DATASET`, which\n" +
-			"repairs it (--no-verify exports it anyway).",
+			"repairs it (--no-verify exports it anyway).\n" +
+			"With a study file (and no --dataset or --run), --out is a folder and every dataset of the\n" +
+			"study is written to OUT/<table>/dataset=<name>/part-0.<format>, Hive-partitioned as current/.",
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "dataset", Aliases: []string{"d"}, Value: defaultDataset, Usage: "dataset whose table to export"},
 			&cli.StringFlag{Name: "run", Usage: "export from this run id instead of the current one"},
@@ -50,6 +54,15 @@ func exportCommand(g *globals) *cli.Command {
 			o := exportOptions{
 				dataset: c.String("dataset"), runID: c.String("run"), table: c.Args().First(),
 				format: strings.ToLower(c.String("format")), out: c.String("out"), noVerify: c.Bool("no-verify"),
+			}
+			if !c.IsSet("dataset") && !c.IsSet("run") {
+				s, err := g.loadStudy()
+				if err != nil {
+					return err
+				}
+				if s != nil {
+					return studyExport(g, s, o)
+				}
 			}
 			return runExport(g, o)
 		},
@@ -104,6 +117,32 @@ func runExport(g *globals, o exportOptions) error {
 		"table", ref.Table, "format", o.format, "rows", n, "out", o.out)
 	if o.out != "" {
 		g.out("exported %d rows of %s (%s run %s) to %s\n", n, ref.Table, ref.Stage, ref.RunID, o.out)
+	}
+	return nil
+}
+
+// studyExport writes a table of every dataset of a study into a folder,
+// one file per dataset, laid out as the workspace's current/ folder.
+func studyExport(g *globals, s *study.Study, o exportOptions) error {
+	if o.out == "" {
+		return usagef("in a study, export writes one file per dataset: give --out FOLDER (or --dataset D for one dataset to stdout)")
+	}
+	ext := map[string]string{pqio.FormatCSV: "csv", pqio.FormatJSONL: "jsonl", pqio.FormatArrow: "arrow"}[o.format]
+	if ext == "" {
+		return usagef("--format must be one of %s, got %q", strings.Join(pqio.Formats, ", "), o.format)
+	}
+	folder := o.out
+	for _, d := range s.Datasets {
+		do := o
+		do.dataset = d.Name
+		table := strings.TrimSuffix(o.table, ".parquet")
+		do.out = filepath.Join(folder, table, "dataset="+url.PathEscape(d.Name), "part-0."+ext)
+		if err := os.MkdirAll(filepath.Dir(do.out), 0o755); err != nil {
+			return fmt.Errorf("export %s: %w", do.out, err)
+		}
+		if err := runExport(g, do); err != nil {
+			return err
+		}
 	}
 	return nil
 }

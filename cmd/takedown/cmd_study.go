@@ -23,7 +23,7 @@ import (
 func studyFlags() []cli.Flag {
 	return []cli.Flag{
 		&cli.StringFlag{Name: "study", Aliases: []string{"f"}, EnvVars: []string{"TAKEDOWN_STUDY"},
-			Usage: "study file (default: ./" + study.FileName + " when present): run, status and verify work on its datasets and parameters"},
+			Usage: "study file (default: ./" + study.FileName + " when present): run, status, verify and export work on its datasets and parameters"},
 		&cli.BoolFlag{Name: "no-study", Usage: "ignore ./" + study.FileName + " and use flags and defaults only"},
 	}
 }

@@ -87,6 +87,18 @@ func TestStudyTwoDatasetsWithSweep(t *testing.T) {
 		t.Errorf("path = %q, want %q", out, want)
 	}
 
+	// export writes every dataset of the study, laid out as current/.
+	ex := filepath.Join(dir, "ex")
+	cli(0, "--study", studyFile, "export", "--out", ex, "clusters")
+	for _, p := range []string{"clusters/dataset=demo/part-0.csv", "clusters/dataset=local%2Fother/part-0.csv"} {
+		if _, err := os.Stat(filepath.Join(ex, p)); err != nil {
+			t.Errorf("study export: %v", err)
+		}
+	}
+	if _, errOut := cli(2, "--study", studyFile, "export", "clusters"); !strings.Contains(errOut, "--out FOLDER") {
+		t.Errorf("study export without --out: %q", errOut)
+	}
+
 	// A flag over the study: said, recorded as not the study's, and seen by status.
 	_, errOut := cli(0, "--study", studyFile, "run", "--window", "30", "demo")
 	if !strings.Contains(errOut, "--window override the study file") {
