@@ -11,6 +11,7 @@ import (
 	"runtime/pprof"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/urfave/cli/v2"
 	"golang.org/x/term"
@@ -28,6 +29,7 @@ const exitOK = 0
 type globals struct {
 	workspace string
 	studyFile string // the study file chosen (--study, ./takedown.yaml), or ""
+	wait      time.Duration
 	json      bool
 	quiet     bool
 	stdout    io.Writer
@@ -126,6 +128,7 @@ func newApp(g *globals) *cli.App {
 				Usage: "workspace directory holding sources, runs and takedown.lock"},
 			&cli.BoolFlag{Name: "json", Usage: "write one JSON event per line on stderr (for schedulers)"},
 			&cli.BoolFlag{Name: "quiet", Aliases: []string{"q"}, Usage: "print nothing but errors"},
+			&cli.DurationFlag{Name: "wait", Usage: "wait up to this long (e.g. 10m) for a dataset or workspace another takedown process holds, instead of exiting with the busy code 75"},
 			&cli.StringFlag{Name: "cpuprofile", Usage: "write a Go CPU profile of the command to this file (go tool pprof reads it)"},
 			&cli.StringFlag{Name: "memprofile", Usage: "write a Go heap profile (allocations since the start, live memory at the end) to this file when the command ends"},
 		}, studyFlags()...),
@@ -133,6 +136,7 @@ func newApp(g *globals) *cli.App {
 			g.workspace = c.String("workspace")
 			g.json = c.Bool("json")
 			g.quiet = c.Bool("quiet")
+			g.wait = c.Duration("wait")
 			var err error
 			if g.studyFile, err = studyPath(c); err != nil {
 				return err
@@ -269,7 +273,7 @@ func openRunner(g *globals) (*runner.Runner, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &runner.Runner{WS: ws, Log: g.log}, nil
+	return &runner.Runner{WS: ws, Log: g.log, Wait: g.wait}, nil
 }
 
 // out prints to stdout unless --quiet.

@@ -23,7 +23,7 @@ func gcCommand(g *globals) *cli.Command {
 			if err != nil {
 				return err
 			}
-			unlock, err := r.WS.Exclusive()
+			unlock, err := r.WS.Exclusive(r.Wait)
 			if err != nil {
 				return err
 			}

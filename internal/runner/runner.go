@@ -47,6 +47,9 @@ var (
 type Runner struct {
 	WS  *store.Workspace
 	Log *slog.Logger
+	// Wait is how long to wait for a workspace or dataset another process
+	// holds before giving up with ErrBusy; 0 gives up at once.
+	Wait time.Duration
 }
 
 // Options select what Run does.
@@ -132,7 +135,7 @@ func (r *Runner) Run(ctx context.Context, o Options) ([]Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	unlock, err := r.WS.Exclusive()
+	unlock, err := r.WS.ExclusiveDataset(desc.Name, r.Wait)
 	if err != nil {
 		return nil, err
 	}
@@ -231,12 +234,28 @@ func (r *Runner) runStage(ctx context.Context, lock *store.Lock, desc datasets.D
 
 // record makes run the current run of its stage (in o's variant) and
 // writes takedown.lock.
+//
+// The change is made to lock (this run's view, which plans the next
+// stages) and to takedown.lock as it is on disk now (store.UpdateCurrent),
+// so that runs of other datasets in other processes keep their entries:
+// only this dataset's entry of the stage and its pins are written.
 func (r *Runner) record(lock *store.Lock, run *store.Run, o Options) error {
 	if err := lock.Set(run); err != nil {
 		return err
 	}
 	lock.SetStudy(run.Dataset, run.Stage, o.Study)
-	return r.WS.WriteCurrent(lock)
+	return r.WS.UpdateCurrent(func(disk *store.Lock) error {
+		view := disk.Variant(o.Variant)
+		if err := view.Set(run); err != nil {
+			return err
+		}
+		view.SetStudy(run.Dataset, run.Stage, o.Study)
+		disk.DropPins(run.Dataset)
+		for file, d := range lock.PinsOf(run.Dataset) {
+			disk.SetPin(run.Dataset, file, d)
+		}
+		return nil
+	})
 }
 
 // runProblems lists what is wrong with a published run whose manifest

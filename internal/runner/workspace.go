@@ -44,7 +44,7 @@ type Relinked struct {
 // sources are pinned anew for files the registry gives no digest for. A
 // lock written by a newer program (ErrLockVersion) is left alone.
 func (r *Runner) RebuildLock() (*Relinked, error) {
-	unlock, err := r.WS.Exclusive()
+	unlock, err := r.WS.Exclusive(r.Wait)
 	if err != nil {
 		return nil, err
 	}
@@ -147,7 +147,7 @@ type Notes struct {
 // Notes gathers the workspace notes for a dataset's status.
 func (r *Runner) Notes(dataset string) (Notes, error) {
 	var n Notes
-	if unlock, err := r.WS.Exclusive(); err == nil {
+	if unlock, err := r.WS.Exclusive(0); err == nil {
 		n.Leftovers = r.WS.FindLeftovers()
 		unlock()
 	} else if errors.Is(err, store.ErrBusy) {

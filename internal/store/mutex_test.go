@@ -2,9 +2,13 @@ package store
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"os/exec"
+	"strings"
+	"sync"
 	"testing"
+	"time"
 )
 
 // mutexChildEnv names the workspace a child test process tries to lock.
@@ -22,7 +26,7 @@ func TestMutexChild(t *testing.T) {
 	if err != nil {
 		os.Exit(4)
 	}
-	unlock, err := ws.Exclusive()
+	unlock, err := ws.Exclusive(0)
 	switch {
 	case errors.Is(err, ErrBusy):
 		os.Exit(3)
@@ -56,7 +60,7 @@ func TestMutexAcrossProcesses(t *testing.T) {
 		t.Fatalf("child: %v\n%s", err, out)
 		return -1
 	}
-	unlock, err := ws.Exclusive()
+	unlock, err := ws.Exclusive(0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -68,9 +72,77 @@ func TestMutexAcrossProcesses(t *testing.T) {
 		t.Fatalf("child after release: exit %d, want 0 (lock taken)", code)
 	}
 	// The child released it too: this process takes it again.
-	u2, err := ws.Exclusive()
+	u2, err := ws.Exclusive(0)
 	if err != nil {
 		t.Fatalf("after the child: %v", err)
 	}
 	u2()
+}
+
+// TestDatasetLocks: runs of different datasets hold the workspace at once,
+// a second run of one dataset is busy (or waits), gc's exclusive lock waits
+// for every run, and UpdateCurrent keeps each writer's entries.
+func TestDatasetLocks(t *testing.T) {
+	ws, err := Open(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err := ws.ExclusiveDataset("demo", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := ws.ExclusiveDataset("local/other", 0)
+	if err != nil {
+		t.Fatalf("another dataset while demo runs: %v", err)
+	}
+	if _, err := ws.ExclusiveDataset("demo", 0); !errors.Is(err, ErrBusy) || !strings.Contains(err.Error(), "dataset demo") {
+		t.Fatalf("demo twice: %v, want ErrBusy naming the dataset", err)
+	}
+	if _, err := ws.Exclusive(0); !errors.Is(err, ErrBusy) {
+		t.Fatalf("gc while datasets run: %v, want ErrBusy", err)
+	}
+	start := time.Now()
+	if _, err := ws.ExclusiveDataset("demo", 150*time.Millisecond); !errors.Is(err, ErrBusy) || !strings.Contains(err.Error(), "waited 150ms") {
+		t.Fatalf("demo twice with a wait: %v", err)
+	}
+	if time.Since(start) < 150*time.Millisecond {
+		t.Fatal("did not wait")
+	}
+	// A waiter gets the lock when the holder lets go.
+	go func() { time.Sleep(100 * time.Millisecond); a() }()
+	a2, err := ws.ExclusiveDataset("demo", 5*time.Second)
+	if err != nil {
+		t.Fatalf("waiting for demo: %v", err)
+	}
+	a2()
+	b()
+	unlock, err := ws.Exclusive(0)
+	if err != nil {
+		t.Fatalf("gc after the runs: %v", err)
+	}
+	unlock()
+
+	// Concurrent read-modify-writes of takedown.lock lose nothing.
+	var wg sync.WaitGroup
+	for i := range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			ds := fmt.Sprintf("ds%d", i)
+			if err := ws.UpdateCurrent(func(l *Lock) error {
+				l.Datasets[ds] = map[string]LockEntry{"fetch": {RunID: "r" + ds}}
+				return nil
+			}); err != nil {
+				t.Error(err)
+			}
+		}()
+	}
+	wg.Wait()
+	l, err := ws.ReadCurrent()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(l.Datasets) != 8 {
+		t.Fatalf("the lock holds %d datasets after 8 concurrent updates, want 8", len(l.Datasets))
+	}
 }

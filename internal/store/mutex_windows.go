@@ -9,15 +9,18 @@ import (
 	"golang.org/x/sys/windows"
 )
 
-// lockFile takes a non-blocking exclusive LockFileEx lock on the first byte
+// lockFile takes a non-blocking LockFileEx lock, exclusive or shared, on the first byte
 // of f. The lock belongs to the handle, so a second open of the same file is
 // refused even within one process, and Windows drops it when the handle is
 // closed or the process dies. It reports busy when another holder has it;
 // err is any other failure.
-func lockFile(f *os.File) (busy bool, err error) {
+func lockFile(f *os.File, shared bool) (busy bool, err error) {
 	var ol windows.Overlapped
-	err = windows.LockFileEx(windows.Handle(f.Fd()),
-		windows.LOCKFILE_EXCLUSIVE_LOCK|windows.LOCKFILE_FAIL_IMMEDIATELY, 0, 1, 0, &ol)
+	flags := uint32(windows.LOCKFILE_FAIL_IMMEDIATELY)
+	if !shared {
+		flags |= windows.LOCKFILE_EXCLUSIVE_LOCK
+	}
+	err = windows.LockFileEx(windows.Handle(f.Fd()), flags, 0, 1, 0, &ol)
 	if errors.Is(err, windows.ERROR_LOCK_VIOLATION) {
 		return true, err
 	}

@@ -196,15 +196,15 @@ func TestOpenUnwritable(t *testing.T) {
 
 func TestExclusive(t *testing.T) {
 	ws, _ := Open(t.TempDir())
-	unlock, err := ws.Exclusive()
+	unlock, err := ws.Exclusive(0)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := ws.Exclusive(); !errors.Is(err, ErrBusy) {
+	if _, err := ws.Exclusive(0); !errors.Is(err, ErrBusy) {
 		t.Fatalf("second lock: %v", err)
 	}
 	unlock()
-	u2, err := ws.Exclusive()
+	u2, err := ws.Exclusive(0)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -21,6 +21,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 )
 
 // Workspace is an opened workspace directory.
@@ -186,25 +187,93 @@ func FileDigest(path string) (string, int64, error) {
 	return hex.EncodeToString(h.Sum(nil)), n, nil
 }
 
-// Exclusive takes the process lock of the workspace (an advisory lock on
-// .mutex), so that two processes never update takedown.lock or publish the
-// same run at once. It does not wait: a workspace locked by another process
-// is ErrBusy. It returns the function that releases it. The lock is flock(2)
-// on Unix and LockFileEx on Windows (mutex_*.go); both belong to the open
-// file, so the system drops it when the process dies. (takedown.lock is not
-// a mutex: it is the record of current runs, see ReadCurrent.)
-func (w *Workspace) Exclusive() (func(), error) {
-	p := filepath.Join(w.Root, ".mutex")
+// Locks. A stage run of a dataset holds the workspace shared and its
+// dataset exclusively, so runs of different datasets go on at once, two
+// runs of one dataset do not, and gc and rebuild-lock (which hold the
+// workspace exclusively) wait for all of them. Each lock is flock(2) on
+// Unix and LockFileEx on Windows (mutex_*.go) on a file of its own; both
+// belong to the open file, so the system drops them when the process dies.
+// (takedown.lock is not a mutex: it is the record of current runs, see
+// ReadCurrent; UpdateCurrent serializes its read-modify-write.)
+//
+// Without a wait, a lock another process holds is ErrBusy at once; with
+// one, it is tried again until the wait is over.
+
+// Exclusive locks the whole workspace: no stage run of any dataset, gc or
+// rebuild-lock in another process. It returns the function that releases it.
+func (w *Workspace) Exclusive(wait time.Duration) (func(), error) {
+	return w.lock(filepath.Join(w.Root, ".mutex"), false, time.Now().Add(wait), wait, "another takedown process is using "+w.Root)
+}
+
+// ExclusiveDataset locks one dataset for a stage run: the workspace shared
+// (other datasets may run) and the dataset exclusively.
+func (w *Workspace) ExclusiveDataset(dataset string, wait time.Duration) (func(), error) {
+	deadline := time.Now().Add(wait)
+	unlockWS, err := w.lock(filepath.Join(w.Root, ".mutex"), true, deadline, wait, "gc or rebuild-lock is running in "+w.Root)
+	if err != nil {
+		return nil, err
+	}
+	if err := os.MkdirAll(w.locksDir(), 0o755); err != nil {
+		unlockWS()
+		return nil, fmt.Errorf("%w: %w", ErrWorkspace, err)
+	}
+	name := strings.ReplaceAll(dataset, "/", "%2F") + ".mutex"
+	unlockDS, err := w.lock(filepath.Join(w.locksDir(), name), false, deadline, wait,
+		"another takedown process is running dataset "+dataset+" in "+w.Root)
+	if err != nil {
+		unlockWS()
+		return nil, err
+	}
+	return func() { unlockDS(); unlockWS() }, nil
+}
+
+func (w *Workspace) locksDir() string { return filepath.Join(w.Root, "locks") }
+
+// UpdateCurrent applies fn to takedown.lock as it is on disk now and writes
+// the result, holding a short lock of its own so that processes running
+// other datasets do not lose each other's changes.
+func (w *Workspace) UpdateCurrent(fn func(*Lock) error) error {
+	unlock, err := w.lock(filepath.Join(w.Root, ".lock-mutex"), false, time.Now().Add(time.Minute), time.Minute, "takedown.lock is being written by another process")
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	l, err := w.ReadCurrent()
+	if err != nil {
+		return err
+	}
+	if err := fn(l); err != nil {
+		return err
+	}
+	return w.WriteCurrent(l)
+}
+
+// lock takes a lock on the file p, trying again until the deadline; wait
+// is the whole wait asked for, for the message.
+func (w *Workspace) lock(p string, shared bool, deadline time.Time, wait time.Duration, busyMsg string) (func(), error) {
 	f, err := os.OpenFile(p, os.O_CREATE|os.O_RDWR, 0o644)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrWorkspace, err)
 	}
-	if busy, err := lockFile(f); err != nil {
-		f.Close()
-		if busy {
-			return nil, fmt.Errorf("%w: another takedown process is using %s", ErrBusy, w.Root)
+	pause := 50 * time.Millisecond
+	for {
+		busy, err := lockFile(f, shared)
+		if err == nil {
+			break
 		}
-		return nil, fmt.Errorf("%w: lock %s: %w", ErrWorkspace, p, err)
+		if !busy {
+			f.Close()
+			return nil, fmt.Errorf("%w: lock %s: %w", ErrWorkspace, p, err)
+		}
+		if !time.Now().Before(deadline) {
+			f.Close()
+			if wait > 0 {
+				return nil, fmt.Errorf("%w: %s (waited %s)", ErrBusy, busyMsg, wait)
+			}
+			return nil, fmt.Errorf("%w: %s", ErrBusy, busyMsg)
+		}
+		time.Sleep(min(pause, time.Until(deadline)))
+		pause = min(2*pause, time.Second)
 	}
 	return func() {
 		unlockFile(f)
