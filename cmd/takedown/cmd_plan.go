@@ -39,7 +39,7 @@ func planCommand(g *globals) *cli.Command {
 		&cli.StringFlag{Name: "logs", Category: "resources", Value: "takedown-logs", Usage: "slurm: directory of the task logs (one per task, STAGE_JOBID_INDEX.log)"},
 		&cli.StringFlag{Name: "image", Category: "kubernetes", Usage: "k8s/argo: container image holding the takedown program"},
 		&cli.StringFlag{Name: "namespace", Category: "kubernetes", Usage: "k8s/argo: namespace of the jobs"},
-		&cli.IntFlag{Name: "parallelism", Category: "kubernetes", Usage: "k8s/argo: pods of a stage at once (default: all its tasks)"},
+		&cli.IntFlag{Name: "parallelism", Category: "resources", Usage: "tasks of a stage at once (slurm --array=0-N%P, k8s parallelism, argo parallelism; default: all)"},
 		&cli.StringFlag{Name: "claim", Category: "kubernetes", Usage: "k8s/argo: PersistentVolumeClaim mounted at the workspace path"},
 	}, paramFlags()...)
 	return &cli.Command{
@@ -187,6 +187,7 @@ func writePlan(c *cli.Context, g *globals, engine string, p *plan.Plan, workspac
 		err = plan.Slurm(w, p, plan.SlurmOptions{
 			CPUs: c.Int("cpus-per-task"), Mem: c.String("mem"), Time: c.String("time"),
 			Partition: c.String("partition"), Account: c.String("account"), Logs: logs, Retries: c.Int("retries"),
+			Parallel: c.Int("parallelism"),
 		})
 	default:
 		ko := plan.KubeOptions{

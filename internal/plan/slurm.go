@@ -17,6 +17,7 @@ type SlurmOptions struct {
 	Account   string
 	Logs      string // directory of the task logs, absolute
 	Retries   int    // runs again of a task that exits 75 (busy)
+	Parallel  int    // tasks of a stage at once (--array=0-N%P); 0 = no limit
 }
 
 // slurmStage is what the template needs of a stage.
@@ -44,7 +45,7 @@ func Slurm(w io.Writer, p *Plan, o SlurmOptions) error {
 		st := slurmStage{Var: shellVar(s.Name), Name: s.Name}
 		opt := []string{
 			"--job-name=" + p.JobName(s.Name),
-			fmt.Sprintf("--array=0-%d", len(s.Tasks)-1),
+			"--array=" + arrayRange(len(s.Tasks), o.Parallel),
 			"--output=" + filepath.Join(o.Logs, s.Name+"_%A_%a.log"),
 		}
 		if o.CPUs > 0 {
@@ -74,6 +75,15 @@ func Slurm(w io.Writer, p *Plan, o SlurmOptions) error {
 		stages = append(stages, st)
 	}
 	return slurmTemplate.Execute(w, map[string]any{"Plan": p, "Stages": stages, "Logs": o.Logs})
+}
+
+// arrayRange is sbatch's --array value for n tasks, at most limit at once.
+func arrayRange(n, limit int) string {
+	r := fmt.Sprintf("0-%d", n-1)
+	if limit > 0 && limit < n {
+		r += fmt.Sprintf("%%%d", limit)
+	}
+	return r
 }
 
 // shellVar is a stage's name as a shell variable name.
