@@ -125,17 +125,17 @@ labels_{{$i}}=({{range .Labels}}{{q .}} {{end}})
 {{- end}}
 [ "${1:-}" = --wait ] || exit 0
 
-# Wait until no job of the plan is pending or running.
-ids=$(IFS=,; echo "${jobs[*]}")
-while [ -n "$(squeue -h -j "$ids" -o %i 2>/dev/null)" ]; do sleep 2; done
-# Check every task: scontrol keeps finished jobs for MinJobAge (300s).
+# Wait for each stage in turn and check its tasks as soon as it ends
+# (scontrol keeps a finished job for MinJobAge, 300s by default).
 failed=0
 for i in "${!stages[@]}"; do
+  while [ -n "$(squeue -h -j "${jobs[$i]}" -o %i 2>/dev/null)" ]; do sleep 2; done
   declare -n labels="labels_$i"
+  n=0
   while read -r line; do
     field() { sed -n "s/.* $1=\([^ ]*\).*/\1/p" <<<" $line"; }
     state=$(field JobState) task=$(field ArrayTaskId) code=$(field ExitCode) log=$(field StdOut)
-    if [ "$state" = COMPLETED ] && [ "$code" = 0:0 ]; then continue; fi
+    if [ "$state" = COMPLETED ] && [ "$code" = 0:0 ]; then n=$((n+1)); continue; fi
     failed=1
     if [ -n "$task" ] && [ "$task" -eq "$task" ] 2>/dev/null; then
       echo "FAILED: stage ${stages[$i]} task $task (${labels[$task]}): job ${jobs[$i]}_$task $state, exit code $code, log $log" >&2
@@ -144,6 +144,7 @@ for i in "${!stages[@]}"; do
       echo "NOT RUN: stage ${stages[$i]} tasks ${task:-?}: job ${jobs[$i]} $state ($(field Reason))" >&2
     fi
   done < <(scontrol show job -o "${jobs[$i]}" 2>&1)
+  echo "${stages[$i]}: $n of ${#labels[@]} tasks exited 0"
 done
 if [ "$failed" = 1 ]; then exit 1; fi
 echo "all {{len .Stages}} stages done: every task exited 0"

@@ -112,13 +112,14 @@ func TestSlurmWait(t *testing.T) {
 		want     []string
 	}{
 		{"all ok", map[int]string{1: ok(1, 0) + ok(1, 1), 2: ok(2, 0) + ok(2, 1)}, false,
-			[]string{"all 2 stages done: every task exited 0"}},
+			[]string{"fetch: 2 of 2 tasks exited 0\nnormalize: 2 of 2 tasks exited 0\nall 2 stages done: every task exited 0"}},
 		{"fetch of local/other fails", map[int]string{
 			1: ok(1, 0) + "JobId=12 ArrayJobId=1 ArrayTaskId=1 JobName=x JobState=FAILED Reason=NonZeroExitCode ExitCode=3:0 DerivedExitCode=0:0 StdOut=/logs/fetch_1_1.log\n",
 			2: "JobId=2 ArrayJobId=2 ArrayTaskId=0-1 JobName=x JobState=CANCELLED Reason=DependencyNeverSatisfied ExitCode=0:0 StdOut=/logs/normalize_2_%a.log\n",
 		}, true, []string{
 			"FAILED: stage fetch task 1 (local/other): job 1_1 FAILED, exit code 3:0, log /logs/fetch_1_1.log",
 			"NOT RUN: stage normalize tasks 0-1: job 2 CANCELLED (DependencyNeverSatisfied)",
+			"fetch: 1 of 2 tasks exited 0", "normalize: 0 of 2 tasks exited 0",
 		}},
 		{"job gone", map[int]string{1: ok(1, 0) + ok(1, 1), 2: "slurm_load_jobs error: Invalid job id specified\n"}, true,
 			[]string{"NOT RUN: stage normalize tasks ?: job 2"}},
