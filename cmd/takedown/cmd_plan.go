@@ -87,6 +87,9 @@ func planOptions(c *cli.Context, g *globals, engine string) (plan.Options, error
 			if o.Program, err = os.Executable(); err != nil {
 				return o, fmt.Errorf("the path of this program (give --binary): %w", err)
 			}
+			if strings.Contains(o.Program, "go-build") {
+				fmt.Fprintf(g.stderr, "takedown: warning: the tasks run %s, a temporary build of go run that will be gone; build takedown (go build -o DIR ./cmd/takedown) or give --binary\n", o.Program)
+			}
 		}
 	} else if strings.ContainsRune(o.Program, filepath.Separator) && !filepath.IsAbs(o.Program) {
 		if o.Program, err = filepath.Abs(o.Program); err != nil {
