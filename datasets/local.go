@@ -165,11 +165,28 @@ func AddLocal(root string, d Descriptor) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	tmp := p + ".tmp"
-	if err := os.WriteFile(tmp, append(b, '\n'), 0o644); err != nil {
+	// A temporary file of its own: tasks of a scheduler that run a study's
+	// datasets at once in one workspace each write the same descriptors.
+	f, err := os.CreateTemp(filepath.Dir(p), filepath.Base(p)+".*.tmp")
+	if err != nil {
 		return "", err
 	}
-	return p, os.Rename(tmp, p)
+	tmp := f.Name()
+	_, err = f.Write(append(b, '\n'))
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Chmod(tmp, 0o644)
+	}
+	if err == nil {
+		err = os.Rename(tmp, p)
+	}
+	if err != nil {
+		os.Remove(tmp)
+		return "", err
+	}
+	return p, nil
 }
 
 // readLocal reads the local descriptor of name; fs.ErrNotExist when there

@@ -2,7 +2,9 @@ package datasets
 
 import (
 	"errors"
+	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 )
 
@@ -59,5 +61,38 @@ func TestAddLocal(t *testing.T) {
 		if _, err := RemoveLocal(root, name); !errors.Is(err, ErrNotLocal) || !strings.Contains(err.Error(), msg) {
 			t.Errorf("RemoveLocal(%s) = %v", name, err)
 		}
+	}
+}
+
+// TestAddLocalConcurrent adds one descriptor from many goroutines at once,
+// as the tasks of a scheduler running a study's datasets in one workspace
+// do: every add succeeds and no temporary file is left.
+func TestAddLocalConcurrent(t *testing.T) {
+	root := t.TempDir()
+	d := Descriptor{Name: "local/x", Title: "x", Platform: "local", Format: "twitter-io", Local: true,
+		Files: []File{{Name: "x_tweets.csv", Role: "tweets", SHA256: strings.Repeat("b", 64), Bytes: 20, Path: "/data/x_tweets.csv"}}}
+	var wg sync.WaitGroup
+	errs := make(chan error, 16)
+	for range 16 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_, err := AddLocal(root, d)
+			errs <- err
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	left, _ := filepath.Glob(filepath.Join(root, "datasets", "*", "*.tmp"))
+	if len(left) > 0 {
+		t.Fatalf("temporary files left: %v", left)
+	}
+	if _, err := Lookup(root, "local/x"); err != nil {
+		t.Fatal(err)
 	}
 }

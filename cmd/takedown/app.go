@@ -172,6 +172,7 @@ func newApp(g *globals) *cli.App {
 			showCommand(g),
 			evalCommand(g),
 			studyCommand(g),
+			planCommand(g),
 			pathCommand(g),
 		},
 	}

@@ -34,9 +34,11 @@ func TestScripts(t *testing.T) {
 		Dir:           filepath.Join("testdata", "script"),
 		UpdateScripts: *update,
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
-			"exits":      cmdExits,
-			"cmp-runids": cmdCmpRunIDs,
-			"redact":     cmdRedact,
+			"exits":       cmdExits,
+			"cmp-runids":  cmdCmpRunIDs,
+			"redact":      cmdRedact,
+			"run-plan":    cmdRunPlan,
+			"cmp-outputs": cmdCmpOutputs,
 		},
 		Setup: func(e *testscript.Env) error {
 			e.Setenv("TAKEDOWN_WORKSPACE", filepath.Join(e.WorkDir, "ws"))
