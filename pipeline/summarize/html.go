@@ -41,6 +41,7 @@ table{border-collapse:collapse;margin:8px 0 16px;font-size:14px}td,th{border:1px
 th{background:#f4f4f4}td.n{text-align:right;font-variant-numeric:tabular-nums}tr.differs td{background:#fde2e1}
 code{font-size:13px;background:#f4f4f4;padding:0 3px}.note{color:#555;font-size:13px}
 svg.chart{display:block;max-width:100%;height:auto;margin:8px 0;font-family:"DejaVu Sans",Helvetica,Arial,sans-serif}
+pre.cmd{background:#f4f4f4;padding:8px 10px;font-size:13px;white-space:pre-wrap;overflow-wrap:anywhere}td code{overflow-wrap:anywhere}
 .legend span{display:inline-block;margin-right:14px;font-size:13px}.legend i{display:inline-block;width:12px;height:12px;margin-right:4px;vertical-align:-1px}`
 
 // htmlReport renders report.html: one self-contained file (inline CSS and
@@ -55,9 +56,11 @@ func (s *state) htmlReport(r *results) []byte {
 	w("<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n")
 	w("<title>Release summary: %s</title>\n<style>\n%s\n</style>\n</head>\n<body>\n", esc(rel.Dataset), htmlStyle)
 	w("<h1>Release summary: <code>%s</code></h1>\n", esc(rel.Dataset))
-	w("<p class=\"note\">Written by the <code>%s</code> stage (version %d) from the dataset's canonical tables. "+
-		"All times are UTC. The numbers are also in the stage's Parquet tables; the run id of this "+
-		"stage, in <code>takedown.lock</code> and the directory name, is what to cite.</p>\n", Name, Version)
+	w("<p class=\"note\">Written by the <code>%s</code> stage (version %d), run <code>%s</code>, from the dataset's canonical tables. "+
+		"All times are UTC. The numbers are also in the stage's Parquet tables; the run id, "+
+		"also in <code>takedown.lock</code> and the directory name, is what to cite. "+
+		"The section Provenance at the end names every input and how to recompute this run.</p>\n",
+		Name, Version, esc(s.provRows()[len(s.provRows())-1].runID))
 
 	w("<h2 id=\"headline\">Headline numbers</h2>\n<table>\n")
 	row := func(k, v string) { w("<tr><th>%s</th><td class=\"n\">%s</td></tr>\n", esc(k), esc(v)) }
@@ -150,6 +153,7 @@ func (s *state) htmlReport(r *results) []byte {
 		}
 		w("</table>\n")
 	}
+	s.htmlProvenance(&b)
 	w("</body>\n</html>\n")
 	return []byte(b.String())
 }

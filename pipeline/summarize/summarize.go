@@ -84,6 +84,11 @@ type Params struct {
 	// them with the computed values. The runner fills it in, so editing a
 	// descriptor's figures gives a new run id.
 	Published *datasets.Published `json:"published,omitempty"`
+	// Provenance names the dataset, its citation, the upstream runs and
+	// their parameters, for the reports; the runner fills it in, so that
+	// they enter the run id (see Provenance). Nil when the stage is run
+	// outside the runner: the reports then say so.
+	Provenance *Provenance `json:"provenance,omitempty"`
 }
 
 // DefaultParams returns the parameters used when none are given.
@@ -106,9 +111,13 @@ func (p Params) Validate() error {
 }
 
 // Input names the dataset and the absolute paths of the upstream tables.
-// Every path is required.
+// Every path is required. RunID and RunVersion name the run being computed
+// (its run id is a hash of the parameters and input digests, so printing it
+// keeps the report a function of the run id); they are optional.
 type Input struct {
 	Dataset          string
+	RunID            string
+	RunVersion       string
 	AccountsPath     string
 	PostsPath        string
 	RejectsPath      string
@@ -184,6 +193,7 @@ func Run(ctx context.Context, in Input, p Params, outDir string, log *slog.Logge
 		return Stats{}, fmt.Errorf("summarize: %w", err)
 	}
 	st := newState(p)
+	st.in = in
 	if err := st.readClusters(ctx, in.ClustersPath); err != nil {
 		return Stats{}, err
 	}
