@@ -182,11 +182,11 @@ func (s *state) htmlPublished(b *strings.Builder, r *results) {
 
 // timelineChart draws posts per day (or per bucket of days) as bars.
 func (s *state) timelineChart() string {
-	svg := newSVG("chart-timeline", "posts per day", chartWidth, 300)
-	p := plotArea{70, 16, chartWidth - 90, 240}
+	svg := newSVG("chart-timeline", "posts per day", chartWidth, 320)
+	frame := plotArea{0, 8, chartWidth, 312}
 	days := s.rel.days
 	if len(days) == 0 {
-		svg.bars(p, barSeries{})
+		svg.bars(frame, barSeries{xTitle: "day (UTC)", yTitle: "posts"})
 		return svg.String()
 	}
 	var first, last int64
@@ -203,7 +203,12 @@ func (s *state) timelineChart() string {
 	span := last - first + 1
 	bucket := (span + maxBars - 1) / maxBars
 	nb := int((span + bucket - 1) / bucket)
-	bs := barSeries{values: make([]int64, nb), labels: make([]string, nb), titles: make([]string, nb), fills: make([]string, nb)}
+	bs := barSeries{values: make([]int64, nb), labels: make([]string, nb), titles: make([]string, nb), fills: make([]string, nb),
+		xTitle: "day (UTC), one bar = 1 day", yTitle: "posts per day"}
+	if bucket > 1 {
+		bs.xTitle = fmt.Sprintf("day (UTC), one bar = %d days", bucket)
+		bs.yTitle = fmt.Sprintf("posts per %d days", bucket)
+	}
 	for d, c := range days {
 		bs.values[(d-first)/bucket] += c
 	}
@@ -220,12 +225,7 @@ func (s *state) timelineChart() string {
 			bs.labels[i] = fmtDay(start)
 		}
 	}
-	svg.bars(p, bs)
-	unit := "one bar = 1 day"
-	if bucket > 1 {
-		unit = fmt.Sprintf("one bar = %d days", bucket)
-	}
-	svg.text(p.x+p.w, 12, "end", "11", unit)
+	svg.bars(frame, bs)
 	return svg.String()
 }
 
@@ -239,15 +239,17 @@ func monthLabel(m int64) string { return fmt.Sprintf("%04d-%02d", m/12, m%12+1) 
 
 // creationChart draws accounts created per month.
 func creationChart(r *results) string {
-	svg := newSVG("chart-creation", "accounts created per month", chartWidth, 300)
-	p := plotArea{70, 16, chartWidth - 90, 240}
+	svg := newSVG("chart-creation", "accounts created per month", chartWidth, 320)
+	frame := plotArea{0, 8, chartWidth, 312}
+	const xTitle, yTitle = "month of account creation (UTC)", "accounts created"
 	if len(r.creationDays) == 0 {
-		svg.bars(p, barSeries{})
+		svg.bars(frame, barSeries{xTitle: xTitle, yTitle: yTitle})
 		return svg.String()
 	}
 	first, last := monthIndex(r.creationDays[0]), monthIndex(r.creationDays[len(r.creationDays)-1])
 	nb := int(last - first + 1)
-	bs := barSeries{values: make([]int64, nb), labels: make([]string, nb), titles: make([]string, nb), fills: make([]string, nb)}
+	bs := barSeries{values: make([]int64, nb), labels: make([]string, nb), titles: make([]string, nb), fills: make([]string, nb),
+		xTitle: xTitle, yTitle: yTitle}
 	for _, d := range r.creationDays {
 		bs.values[monthIndex(d)-first]++
 	}
@@ -279,7 +281,7 @@ func creationChart(r *results) string {
 			}
 		}
 	}
-	svg.bars(p, bs)
+	svg.bars(frame, bs)
 	return svg.String()
 }
 
@@ -303,10 +305,11 @@ func sizeBucketLabel(i int) string {
 
 // clusterSizeChart draws the number of clusters per size bucket.
 func clusterSizeChart(r *results) string {
-	svg := newSVG("chart-cluster-sizes", "clusters by size", chartWidth, 260)
-	p := plotArea{70, 16, chartWidth - 90, 200}
+	svg := newSVG("chart-cluster-sizes", "clusters by size", chartWidth, 280)
+	frame := plotArea{0, 20, chartWidth, 260}
+	const xTitle, yTitle = "cluster size (accounts)", "clusters"
 	if len(r.clusters) == 0 {
-		svg.bars(p, barSeries{})
+		svg.bars(frame, barSeries{xTitle: xTitle, yTitle: yTitle})
 		return svg.String()
 	}
 	counts := make([]int64, len(sizeBuckets))
@@ -318,16 +321,15 @@ func clusterSizeChart(r *results) string {
 		accounts[i] += v.row.Size
 		used = max(used, i+1)
 	}
-	bs := barSeries{values: counts[:used], labels: make([]string, used), titles: make([]string, used), fills: make([]string, used)}
+	bs := barSeries{values: counts[:used], labels: make([]string, used), titles: make([]string, used), fills: make([]string, used),
+		xTitle: xTitle, yTitle: yTitle}
 	for i := range used {
 		bs.labels[i] = sizeBucketLabel(i)
 		bs.fills[i] = colSizes
 		bs.titles[i] = fmt.Sprintf("%s accounts: %s clusters, %s accounts in all", sizeBucketLabel(i), num(counts[i]), num(accounts[i]))
 	}
-	svg.bars(p, bs)
+	p, top := svg.bars(frame, bs)
 	bw := p.w / float64(used)
-	top := niceStep(slices.Max(counts), 5)
-	top = max(top, (slices.Max(counts)+top-1)/top*top)
 	for i := range used {
 		if counts[i] > 0 {
 			h := float64(counts[i]) / float64(top) * p.h
@@ -369,11 +371,14 @@ func networkChart(r *results) string {
 }
 
 func drawNetwork(svg *svgDoc, n *network, p plotArea) {
-	title := fmt.Sprintf("cluster %s: %s accounts", n.clusterID, num(n.size))
+	suffix := ": " + num(n.size) + " accounts"
 	if int64(len(n.nodes)) < n.size {
-		title += fmt.Sprintf(" (the %d with most ties shown)", len(n.nodes))
+		suffix += fmt.Sprintf(" (%d with most ties shown)", len(n.nodes))
 	}
-	svg.text(p.x, p.y-10, "start", "12", title)
+	// The cluster id is clipped, never the counts, so that the title stays
+	// within its panel.
+	id := clipWidth(n.clusterID, max(p.w-textWidth("cluster "+suffix, 12), 48), 12)
+	svg.text(p.x, p.y-10, "start", "12", "cluster "+id+suffix)
 	svg.raw(`<rect x="%s" y="%s" width="%s" height="%s" fill="none" stroke="%s"/>`+"\n", f1(p.x), f1(p.y), f1(p.w), f1(p.h), colGrid)
 	side := min(p.w, p.h) - 24
 	ox := p.x + (p.w-side)/2
@@ -417,16 +422,16 @@ func (s *state) entityChart(r *results) string {
 	kinds := []int{kHashtag, kDomain, kMention, kClient, kLanguage}
 	rows := max(s.p.TopN, 5)
 	panelH := float64(rows)*18 + 10
-	const panelW = chartWidth / 2
-	h := int((panelH+36)*float64((len(kinds)+1)/2)) + 10
+	const panelW, panelGap = chartWidth / 2, 56.0
+	h := int((panelH+panelGap)*float64((len(kinds)+1)/2)) + 10
 	svg := newSVG("chart-top-entities", "top entities", chartWidth, h)
 	for i, k := range kinds {
 		prefix := ""
 		if k == kHashtag {
 			prefix = "#"
 		}
-		p := plotArea{float64(i%2) * panelW, 28 + float64(i/2)*(panelH+36), panelW - 10, panelH}
-		svg.hbars(p, kindTitle(k), r.releaseTop[k], prefix)
+		p := plotArea{float64(i%2)*panelW + 4, 28 + float64(i/2)*(panelH+panelGap), panelW - 14, panelH}
+		svg.hbars(p, kindTitle(k), "posts carrying the value", r.releaseTop[k], prefix)
 	}
 	return svg.String()
 }
