@@ -217,7 +217,7 @@ func (s *state) reportProvenance(b *bytes.Buffer) {
 	if pv != nil && len(pv.Sources) > 0 {
 		w("Archive files the normalize run read:\n\n| file | sha256 | bytes |\n|---|---|---|\n")
 		for _, f := range pv.Sources {
-			w("| %s | %s | %s |\n", cell(md(f.Name, 200)), code(f.SHA256), num(f.Bytes))
+			w("| %s | %s | %s |\n", md(f.Name, 200), cell(code(f.SHA256)), num(f.Bytes))
 		}
 		w("\n")
 	}
@@ -232,7 +232,8 @@ func (s *state) reportProvenance(b *bytes.Buffer) {
 	}
 }
 
-// cell makes text safe inside a Markdown table cell.
+// cell makes a code span safe inside a Markdown table cell (md already
+// escapes the pipes of plain text).
 func cell(s string) string { return strings.ReplaceAll(s, "|", `\|`) }
 
 // htmlProvenance renders the provenance section of report.html.
