@@ -40,7 +40,11 @@ const Name = "summarize"
 // fingerprint stage keys them with (internal/rules): hashtags case-folded
 // and NFKC-normalized with every leading '#' dropped, instead of lowercased
 // with one '#' dropped; domains of http(s) URLs only, as in domain_keys.
-const Version = 3
+// Version 4: the reports name their run and its provenance (dataset,
+// citation, upstream runs and parameters, source files, the commands that
+// recompute it), the parameters carry it (provenance), and the charts have
+// axis titles and labels clipped to fit.
+const Version = 4
 
 // ReportFile is the name of the Markdown report written next to the tables.
 const ReportFile = "report.md"
