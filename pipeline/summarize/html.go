@@ -41,7 +41,7 @@ table{border-collapse:collapse;margin:8px 0 16px;font-size:14px}td,th{border:1px
 th{background:#f4f4f4}td.n{text-align:right;font-variant-numeric:tabular-nums}tr.differs td{background:#fde2e1}
 code{font-size:13px;background:#f4f4f4;padding:0 3px}.note{color:#555;font-size:13px}
 svg.chart{display:block;max-width:100%;height:auto;margin:8px 0;font-family:"DejaVu Sans",Helvetica,Arial,sans-serif}
-pre.cmd{background:#f4f4f4;padding:8px 10px;font-size:13px;white-space:pre-wrap;overflow-wrap:anywhere}td code{overflow-wrap:anywhere}
+pre.cmd{background:#f4f4f4;padding:8px 10px;font-size:13px;white-space:pre-wrap;overflow-wrap:anywhere}td code{overflow-wrap:anywhere}td.id code{white-space:nowrap;overflow-wrap:normal}
 .legend span{display:inline-block;margin-right:14px;font-size:13px}.legend i{display:inline-block;width:12px;height:12px;margin-right:4px;vertical-align:-1px}`
 
 // htmlReport renders report.html: one self-contained file (inline CSS and

@@ -268,7 +268,7 @@ func (s *state) htmlProvenance(b *strings.Builder) {
 		if r.self {
 			stage += " (this run)"
 		}
-		w("<tr><td>%s</td><td><code>%s</code></td><td><code>%s</code></td><td><code>%s</code></td></tr>\n",
+		w("<tr><td>%s</td><td class=\"id\"><code>%s</code></td><td class=\"id\"><code>%s</code></td><td><code>%s</code></td></tr>\n",
 			stage, esc(r.runID), esc(r.version), esc(r.params))
 	}
 	w("</table>\n")

@@ -53,7 +53,7 @@ func TestProvenanceInReports(t *testing.T) {
 				"run <code>r0000000000000000001</code>",
 				"<h2 id=\"provenance\">Provenance</h2>",
 				"<tr><th>cite as</th><td>Cite the test release.</td></tr>",
-				"<tr><td>cluster</td><td><code>c0000000000000000001</code></td><td><code>5+pqio4</code></td><td><code>signals=[&#34;co_text&#34;,&#34;co_url&#34;], window_seconds=120</code></td></tr>",
+				"<tr><td>cluster</td><td class=\"id\"><code>c0000000000000000001</code></td><td class=\"id\"><code>5+pqio4</code></td><td><code>signals=[&#34;co_text&#34;,&#34;co_url&#34;], window_seconds=120</code></td></tr>",
 				"<pre class=\"cmd\">takedown fetch test/ds\ntakedown run --window 120 --signals co_text,co_url test/ds\ntakedown verify --dataset test/ds r0000000000000000001</pre>",
 			},
 		},

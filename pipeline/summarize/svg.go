@@ -245,7 +245,7 @@ func (s *svgDoc) hbars(p plotArea, title, xTitle string, items []ranked, prefix 
 	for _, it := range items {
 		peak = max(peak, it.count)
 	}
-	const labelW = 150.0
+	const labelW = 180.0
 	rowH := min(18, p.h/float64(len(items)))
 	barMax := p.w - labelW - textWidth(num(peak), 11) - 8
 	for i, it := range items {
