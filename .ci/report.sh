@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # CI part for the HTML report: installs Debian's Chromium and renders the
-# demo's report.html in it (pipeline/summarize/browser_test.go). With
+# demo's report.html in it (pipeline/summarize/browser_test.go): charts laid
+# out and drawn, axis titles present, every chart label inside its chart and
+# clear of the others (also on a page with long labels and hostile text). With
 # TAKEDOWN_REQUIRE_BROWSER=1 a missing browser fails the test instead of
 # skipping it.
 set -euo pipefail

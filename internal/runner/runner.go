@@ -168,11 +168,16 @@ func (r *Runner) runStage(ctx context.Context, lock *store.Lock, desc datasets.D
 	if def.withDescriptor != nil {
 		params = def.withDescriptor(params, desc)
 	}
-	rawParams, err := store.CanonicalJSON(params)
+	inputs, err := r.plan(lock, desc, def, o.FromDir)
 	if err != nil {
 		return Result{}, err
 	}
-	inputs, err := r.plan(lock, desc, def, o.FromDir)
+	if def.withInputs != nil {
+		if params, err = def.withInputs(r.WS, params, desc, inputs); err != nil {
+			return Result{}, err
+		}
+	}
+	rawParams, err := store.CanonicalJSON(params)
 	if err != nil {
 		return Result{}, err
 	}
@@ -300,7 +305,7 @@ func (r *Runner) removeDamaged(dir string) error {
 // publish runs a stage into a staging dir and publishes it.
 func (r *Runner) publish(ctx context.Context, desc datasets.Descriptor, def stageDef, rawParams json.RawMessage,
 	inputs []store.InputRef, runID string, fx fetchExtra, log *slog.Logger) (*store.Run, error) {
-	st, m, err := r.stage(ctx, desc, def, rawParams, inputs, runID, fx, log)
+	st, m, err := r.stage(ctx, desc, def, rawParams, inputs, runID, runID, fx, log)
 	if err != nil {
 		return nil, err
 	}
@@ -315,7 +320,7 @@ func (r *Runner) publish(ctx context.Context, desc datasets.Descriptor, def stag
 // and removes it (used by verify).
 func (r *Runner) recompute(ctx context.Context, desc datasets.Descriptor, def stageDef, rawParams json.RawMessage,
 	inputs []store.InputRef, runID string, log *slog.Logger) (*store.Manifest, error) {
-	st, m, err := r.stage(ctx, desc, def, rawParams, inputs, runID, fetchExtra{}, log)
+	st, m, err := r.stage(ctx, desc, def, rawParams, inputs, runID+"-verify", runID, fetchExtra{}, log)
 	if err != nil {
 		return nil, err
 	}
@@ -326,12 +331,12 @@ func (r *Runner) recompute(ctx context.Context, desc datasets.Descriptor, def st
 // stage runs a stage into a new staging dir and returns it with the
 // manifest to publish; on error the staging dir is removed.
 func (r *Runner) stage(ctx context.Context, desc datasets.Descriptor, def stageDef, rawParams json.RawMessage,
-	inputs []store.InputRef, runID string, fx fetchExtra, log *slog.Logger) (*store.Staging, *store.Manifest, error) {
-	st, err := r.WS.Begin(desc.Name, def.name, runID)
+	inputs []store.InputRef, stagingID, runID string, fx fetchExtra, log *slog.Logger) (*store.Staging, *store.Manifest, error) {
+	st, err := r.WS.Begin(desc.Name, def.name, stagingID)
 	if err != nil {
 		return nil, nil, err
 	}
-	env := &execEnv{ws: r.WS, desc: desc, params: rawParams, inputs: inputs, outDir: st.Dir, fromDir: fx.fromDir, fx: fx, log: log}
+	env := &execEnv{ws: r.WS, desc: desc, params: rawParams, inputs: inputs, outDir: st.Dir, fromDir: fx.fromDir, fx: fx, log: log, self: runID}
 	stats, err := def.exec(ctx, env)
 	if err != nil {
 		st.Discard()

@@ -63,6 +63,9 @@ type execEnv struct {
 	fromDir string
 	fx      fetchExtra
 	log     *slog.Logger
+	// self is the id of the run being computed (the staging directory's
+	// name differs when verify recomputes it).
+	self string
 }
 
 // runID returns the run id of the upstream run an input comes from.
@@ -150,6 +153,13 @@ type stageDef struct {
 	// withDescriptor, when set, completes the parameters with figures from
 	// the dataset's descriptor, so that they enter the run id.
 	withDescriptor func(params any, d datasets.Descriptor) any
+	// withInputs, when set, completes the parameters from the planned
+	// inputs (the manifests of the upstream runs), so that they enter the
+	// run id too.
+	withInputs func(ws *store.Workspace, params any, d datasets.Descriptor, inputs []store.InputRef) (any, error)
+	// decodeParams decodes recorded parameters (status completes them again
+	// with withDescriptor and withInputs to see whether they still hold).
+	decodeParams func(raw json.RawMessage) (any, error)
 	// reads names the upstream (stage, file) pairs the stage reads; fetch
 	// and normalize plan their inputs specially.
 	reads []string
@@ -249,6 +259,12 @@ var defs = []stageDef{
 			sp.Published = d.Published
 			return sp
 		},
+		withInputs: summarizeProvenance,
+		decodeParams: func(raw json.RawMessage) (any, error) {
+			p, err := decode(raw, summarize.DefaultParams())
+			p.Published, p.Provenance = nil, nil
+			return p, err
+		},
 		reads: []string{
 			up(normalize.Name, schema.TableAccounts), up(normalize.Name, schema.TablePosts),
 			up(normalize.Name, schema.TableRejects), up(fingerprint.Name, schema.TableFingerprints),
@@ -259,7 +275,7 @@ var defs = []stageDef{
 			if err != nil {
 				return nil, err
 			}
-			in := summarize.Input{Dataset: e.desc.Name}
+			in := summarize.Input{Dataset: e.desc.Name, RunID: e.self, RunVersion: stageDef{version: summarize.Version}.runVersion()}
 			for _, f := range []struct {
 				dst  *string
 				name string
@@ -287,4 +303,58 @@ func defOf(name string) (stageDef, bool) {
 		}
 	}
 	return stageDef{}, false
+}
+
+// summarizeProvenance fills in summarize's Params.Provenance: the dataset
+// and its citation from the descriptor, and from the manifests of the
+// normalize, fingerprint and cluster runs it reads their run ids, run
+// versions and parameters, the archive files normalize read, and the flags
+// of `takedown run` that give all the parameters.
+func summarizeProvenance(ws *store.Workspace, params any, d datasets.Descriptor, inputs []store.InputRef) (any, error) {
+	sp := params.(summarize.Params)
+	pv := &summarize.Provenance{Dataset: summarize.DatasetInfo{
+		Title: d.Title, Publisher: d.Publisher, ReleaseDate: d.ReleaseDate, Licence: d.Licence,
+		Citation: d.Citation, BibTeX: d.BibTeX(),
+	}}
+	all := DefaultParams()
+	all.Summarize = sp
+	for _, stage := range []string{normalize.Name, fingerprint.Name, cluster.Name} {
+		id := ""
+		for _, in := range inputs {
+			if strings.HasPrefix(in.Name, stage+"/") {
+				id = in.RunID
+				break
+			}
+		}
+		if id == "" {
+			return nil, fmt.Errorf("internal: summarize reads no %s table", stage)
+		}
+		m, err := store.ReadManifest(ws.RunDir(d.Name, stage, id))
+		if err != nil {
+			return nil, err
+		}
+		pv.Upstream = append(pv.Upstream, summarize.UpstreamRun{Stage: stage, RunID: id, RunVersion: m.RunVersion, Params: m.Params})
+		switch stage {
+		case normalize.Name:
+			for _, in := range m.Inputs {
+				if name, ok := strings.CutPrefix(in.Name, sourcePrefix); ok {
+					pv.Sources = append(pv.Sources, summarize.SourceFile{Name: name, SHA256: in.SHA256, Bytes: in.Bytes})
+				}
+			}
+			all.Normalize, err = decode(m.Params, all.Normalize)
+		case fingerprint.Name:
+			all.Fingerprint, err = decode(m.Params, all.Fingerprint)
+		case cluster.Name:
+			all.Cluster, err = decode(m.Params, all.Cluster)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("%s run %s: %w", stage, id, err)
+		}
+	}
+	pv.RunArgs = RunArgs(all, d)
+	if pv.RunArgs == nil {
+		pv.RunArgs = []string{}
+	}
+	sp.Provenance = pv
+	return sp, nil
 }

@@ -129,7 +129,16 @@ func (r *Runner) StatusOf(dataset string, o StatusOptions) ([]StageStatus, error
 			s.Reasons = append(s.Reasons, err.Error())
 		} else {
 			s.Reasons = append(s.Reasons, diffInputs(m.Inputs, inputs)...)
-			if expected, err := store.RunID(desc.Name, def.name, def.runVersion(), m.Params, inputs); err == nil && expected != e.RunID {
+			params := any(m.Params)
+			if p, ok, err := r.completedParams(def, desc, m.Params, inputs); err != nil {
+				s.Reasons = append(s.Reasons, err.Error())
+			} else if ok {
+				params = p
+				if len(s.Reasons) == 0 {
+					s.Reasons = append(s.Reasons, "the parameters filled in from the dataset's descriptor or the upstream runs changed (an upstream run was replaced, e.g. by one with other parameters that wrote the same tables)")
+				}
+			}
+			if expected, err := store.RunID(desc.Name, def.name, def.runVersion(), params, inputs); err == nil && expected != e.RunID {
 				s.Expected = expected
 				if len(s.Reasons) == 0 {
 					s.Reasons = append(s.Reasons, "run id differs from the one its recorded parameters and inputs give")
@@ -276,7 +285,7 @@ func (r *Runner) verifyRun(ctx context.Context, lock *store.Lock, desc datasets.
 		return res, nil
 	}
 	log := r.Log.With("dataset", desc.Name, "stage", def.name, "run_id", runID)
-	again, err := r.recompute(ctx, desc, def, m.Params, m.Inputs, runID+"-verify", log)
+	again, err := r.recompute(ctx, desc, def, m.Params, m.Inputs, runID, log)
 	if err != nil {
 		return res, err
 	}
@@ -329,11 +338,9 @@ func paramReasons(def stageDef, desc datasets.Descriptor, want Params, got json.
 	for k := range w {
 		keys = append(keys, k)
 	}
-	for k := range g {
-		if _, ok := w[k]; !ok {
-			keys = append(keys, k)
-		}
-	}
+	// Keys the wanted set lacks are filled in by the runner from the
+	// dataset or the upstream runs (summarize's provenance): not the
+	// study's to ask for.
 	sort.Strings(keys)
 	var out []string
 	for _, k := range keys {
@@ -344,4 +351,34 @@ func paramReasons(def stageDef, desc datasets.Descriptor, want Params, got json.
 		}
 	}
 	return out
+}
+
+// completedParams completes a run's recorded parameters again, for a stage
+// whose parameters the runner fills in from the descriptor and the upstream
+// runs, and reports whether the result differs from the record.
+func (r *Runner) completedParams(def stageDef, desc datasets.Descriptor, recorded json.RawMessage, inputs []store.InputRef) (json.RawMessage, bool, error) {
+	if def.decodeParams == nil {
+		return nil, false, nil
+	}
+	p, err := def.decodeParams(recorded)
+	if err != nil {
+		return nil, false, err
+	}
+	if def.withDescriptor != nil {
+		p = def.withDescriptor(p, desc)
+	}
+	if def.withInputs != nil {
+		if p, err = def.withInputs(r.WS, p, desc, inputs); err != nil {
+			return nil, false, err
+		}
+	}
+	raw, err := store.CanonicalJSON(p)
+	if err != nil {
+		return nil, false, err
+	}
+	old, err := store.CanonicalJSON(recorded)
+	if err != nil {
+		return nil, false, err
+	}
+	return raw, !bytes.Equal(raw, old), nil
 }

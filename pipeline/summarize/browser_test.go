@@ -79,18 +79,36 @@ func chromium(t *testing.T, bin string, args ...string) []byte {
 }
 
 // checkScript runs in the page after load. For every chart it records the
-// rendered size and how many data marks have a non-empty box, into a <pre>
-// that --dump-dom prints.
+// rendered size, how many data marks have a non-empty box, how many axis
+// titles it has, every text whose box is not inside the chart's box (the
+// SVG clips it there) and every pair of texts whose boxes overlap; and for
+// the page, how many script and img elements it holds. It writes the result
+// into a <pre> that --dump-dom prints.
 const checkScript = `<script>
 (function () {
-  var out = {};
+  var out = {charts: {}, scripts: document.querySelectorAll("script").length,
+             imgs: document.querySelectorAll("img").length};
+  function box(r) { return [r.left, r.top, r.right, r.bottom].map(function (v) { return Math.round(v * 10) / 10; }); }
   document.querySelectorAll("svg.chart").forEach(function (svg) {
-    var r = svg.getBoundingClientRect(), drawn = 0;
+    var r = svg.getBoundingClientRect(), drawn = 0, outside = [], overlaps = [], texts = [];
     svg.querySelectorAll(".m").forEach(function (m) {
       var b = m.getBBox();
       if (b.width > 0 && b.height > 0) drawn++;
     });
-    out[svg.id] = {width: r.width, height: r.height, drawn: drawn};
+    svg.querySelectorAll("text").forEach(function (t) {
+      var b = t.getBoundingClientRect();
+      if (b.width === 0 && b.height === 0) return;
+      if (b.left < r.left - 0.5 || b.top < r.top - 0.5 || b.right > r.right + 0.5 || b.bottom > r.bottom + 0.5)
+        outside.push(t.textContent + " " + JSON.stringify(box(b)) + " not in " + JSON.stringify(box(r)));
+      texts.push([t.textContent, b]);
+    });
+    for (var i = 0; i < texts.length; i++) for (var j = i + 1; j < texts.length; j++) {
+      var a = texts[i][1], c = texts[j][1];
+      var w = Math.min(a.right, c.right) - Math.max(a.left, c.left), h = Math.min(a.bottom, c.bottom) - Math.max(a.top, c.top);
+      if (w > 1 && h > 1) overlaps.push(texts[i][0] + " / " + texts[j][0]);
+    }
+    out.charts[svg.id] = {width: r.width, height: r.height, drawn: drawn, outside: outside, overlaps: overlaps,
+      xtitles: svg.querySelectorAll("text.xt").length, ytitles: svg.querySelectorAll("text.yt").length};
   });
   var pre = document.createElement("pre");
   pre.id = "chart-check";
@@ -99,10 +117,73 @@ const checkScript = `<script>
 })();
 </script>`
 
+// chartBox is what checkScript records of one chart.
+type chartBox struct {
+	Width, Height     float64
+	Drawn             int
+	Outside, Overlaps []string
+	XTitles, YTitles  int
+}
+
+// pageCheck is what checkScript records of one page.
+type pageCheck struct {
+	Charts  map[string]chartBox
+	Scripts int
+	Imgs    int
+}
+
+// probe renders page in Chromium with checkScript added and returns what
+// the script found.
+func probe(t *testing.T, bin string, page []byte) pageCheck {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "probe.html")
+	withScript := strings.Replace(string(page), "</body>", checkScript+"\n</body>", 1)
+	if err := os.WriteFile(path, []byte(withScript), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	dom := chromium(t, bin, "--window-size=1200,3000", "--dump-dom", "file://"+path)
+	t.Logf("dump-dom took %v", time.Since(start).Round(time.Millisecond))
+	m := regexp.MustCompile(`<pre id="chart-check">(.*?)</pre>`).FindSubmatch(dom)
+	if m == nil {
+		t.Fatalf("the check script did not run; DOM:\n%.2000s", dom)
+	}
+	raw := strings.NewReplacer("&quot;", `"`, "&lt;", "<", "&gt;", ">", "&amp;", "&").Replace(string(m[1]))
+	var pc pageCheck
+	if err := json.Unmarshal([]byte(raw), &pc); err != nil {
+		t.Fatalf("chart check %s: %v", raw, err)
+	}
+	return pc
+}
+
+// checkLabels fails for every chart text outside its chart or overlapping
+// another, and every chart but the network without both axis titles.
+func checkLabels(t *testing.T, page string, pc pageCheck) {
+	t.Helper()
+	for _, id := range summarize.ChartIDs {
+		c := pc.Charts[id]
+		for _, o := range c.Outside {
+			t.Errorf("%s: %s chart label runs out of the chart: %s", page, id, o)
+		}
+		for _, o := range c.Overlaps {
+			t.Errorf("%s: %s chart labels overlap: %s", page, id, o)
+		}
+		if id != "chart-network" && (c.XTitles == 0 || c.YTitles == 0) {
+			t.Errorf("%s: %s chart has %d x and %d y axis titles, want both", page, id, c.XTitles, c.YTitles)
+		}
+	}
+	// The probe itself is the only script; escaped data makes no element.
+	if pc.Scripts != 1 || pc.Imgs != 0 {
+		t.Errorf("%s: the rendered page has %d script and %d img elements, want 1 (the probe) and 0", page, pc.Scripts, pc.Imgs)
+	}
+}
+
 // TestReportInBrowser runs the demo through every stage, then renders its
 // report.html in headless Chromium: every chart must be laid out with a
-// non-empty size and drawn marks, and a screenshot must show each chart's
-// colour and not be blank.
+// non-empty size, drawn marks and axis titles, no label may run out of its
+// chart or overlap another, and a screenshot must show each chart's colour
+// and not be blank. A report with the longest labels and hostile text from
+// data must lay out its labels as well and make no element of that text.
 func TestReportInBrowser(t *testing.T) {
 	bin := findBrowser(t)
 	ws, err := store.Open(filepath.Join(t.TempDir(), "ws"))
@@ -122,29 +203,10 @@ func TestReportInBrowser(t *testing.T) {
 	}
 
 	// 1. The DOM after layout, with the check script added to a copy.
-	probe := filepath.Join(t.TempDir(), "probe.html")
-	withScript := strings.Replace(string(page), "</body>", checkScript+"\n</body>", 1)
-	if err := os.WriteFile(probe, []byte(withScript), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	start := time.Now()
-	dom := chromium(t, bin, "--window-size=1200,3000", "--dump-dom", "file://"+probe)
-	t.Logf("dump-dom took %v", time.Since(start).Round(time.Millisecond))
-	m := regexp.MustCompile(`<pre id="chart-check">(.*?)</pre>`).FindSubmatch(dom)
-	if m == nil {
-		t.Fatalf("the check script did not run; DOM:\n%.2000s", dom)
-	}
-	type box struct {
-		Width, Height float64
-		Drawn         int
-	}
-	var charts map[string]box
-	if err := json.Unmarshal(bytes.ReplaceAll(m[1], []byte("&quot;"), []byte(`"`)), &charts); err != nil {
-		t.Fatalf("chart check %s: %v", m[1], err)
-	}
+	pc := probe(t, bin, page)
 	nodes := strings.Count(string(page), "<circle class=\"m\"")
 	for _, id := range summarize.ChartIDs {
-		c, ok := charts[id]
+		c, ok := pc.Charts[id]
 		switch {
 		case !ok:
 			t.Errorf("chart %s is not in the rendered page", id)
@@ -153,15 +215,17 @@ func TestReportInBrowser(t *testing.T) {
 		case c.Drawn == 0:
 			t.Errorf("chart %s has no visible marks", id)
 		}
-		t.Logf("%s: %.0fx%.0f px, %d marks drawn", id, c.Width, c.Height, c.Drawn)
+		t.Logf("%s: %.0fx%.0f px, %d marks drawn, %d x and %d y axis titles", id, c.Width, c.Height, c.Drawn, c.XTitles, c.YTitles)
 	}
-	if c := charts["chart-network"]; c.Drawn != nodes {
+	if c := pc.Charts["chart-network"]; c.Drawn != nodes {
 		t.Errorf("network: %d of %d nodes drawn", c.Drawn, nodes)
 	}
+	checkLabels(t, "demo report", pc)
+	checkLabels(t, "long-label report", probe(t, bin, summarize.LongLabelHTML(t)))
 
 	// 2. A screenshot of the report itself.
 	shot := filepath.Join(t.TempDir(), "report.png")
-	start = time.Now()
+	start := time.Now()
 	chromium(t, bin, "--window-size=1200,5200", "--screenshot="+shot, "file://"+report)
 	t.Logf("screenshot took %v", time.Since(start).Round(time.Millisecond))
 	f, err := os.Open(shot)

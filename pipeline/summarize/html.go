@@ -41,6 +41,7 @@ table{border-collapse:collapse;margin:8px 0 16px;font-size:14px}td,th{border:1px
 th{background:#f4f4f4}td.n{text-align:right;font-variant-numeric:tabular-nums}tr.differs td{background:#fde2e1}
 code{font-size:13px;background:#f4f4f4;padding:0 3px}.note{color:#555;font-size:13px}
 svg.chart{display:block;max-width:100%;height:auto;margin:8px 0;font-family:"DejaVu Sans",Helvetica,Arial,sans-serif}
+pre.cmd{background:#f4f4f4;padding:8px 10px;font-size:13px;white-space:pre-wrap;overflow-wrap:anywhere}td code{overflow-wrap:anywhere}td.id code{white-space:nowrap;overflow-wrap:normal}
 .legend span{display:inline-block;margin-right:14px;font-size:13px}.legend i{display:inline-block;width:12px;height:12px;margin-right:4px;vertical-align:-1px}`
 
 // htmlReport renders report.html: one self-contained file (inline CSS and
@@ -55,9 +56,11 @@ func (s *state) htmlReport(r *results) []byte {
 	w("<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n")
 	w("<title>Release summary: %s</title>\n<style>\n%s\n</style>\n</head>\n<body>\n", esc(rel.Dataset), htmlStyle)
 	w("<h1>Release summary: <code>%s</code></h1>\n", esc(rel.Dataset))
-	w("<p class=\"note\">Written by the <code>%s</code> stage (version %d) from the dataset's canonical tables. "+
-		"All times are UTC. The numbers are also in the stage's Parquet tables; the run id of this "+
-		"stage, in <code>takedown.lock</code> and the directory name, is what to cite.</p>\n", Name, Version)
+	w("<p class=\"note\">Written by the <code>%s</code> stage (version %d), run <code>%s</code>, from the dataset's canonical tables. "+
+		"All times are UTC. The numbers are also in the stage's Parquet tables; the run id, "+
+		"also in <code>takedown.lock</code> and the directory name, is what to cite. "+
+		"The section Provenance at the end names every input and how to recompute this run.</p>\n",
+		Name, Version, esc(s.provRows()[len(s.provRows())-1].runID))
 
 	w("<h2 id=\"headline\">Headline numbers</h2>\n<table>\n")
 	row := func(k, v string) { w("<tr><th>%s</th><td class=\"n\">%s</td></tr>\n", esc(k), esc(v)) }
@@ -150,6 +153,7 @@ func (s *state) htmlReport(r *results) []byte {
 		}
 		w("</table>\n")
 	}
+	s.htmlProvenance(&b)
 	w("</body>\n</html>\n")
 	return []byte(b.String())
 }
@@ -178,11 +182,11 @@ func (s *state) htmlPublished(b *strings.Builder, r *results) {
 
 // timelineChart draws posts per day (or per bucket of days) as bars.
 func (s *state) timelineChart() string {
-	svg := newSVG("chart-timeline", "posts per day", chartWidth, 300)
-	p := plotArea{70, 16, chartWidth - 90, 240}
+	svg := newSVG("chart-timeline", "posts per day", chartWidth, 320)
+	frame := plotArea{0, 8, chartWidth, 312}
 	days := s.rel.days
 	if len(days) == 0 {
-		svg.bars(p, barSeries{})
+		svg.bars(frame, barSeries{xTitle: "day (UTC)", yTitle: "posts"})
 		return svg.String()
 	}
 	var first, last int64
@@ -199,7 +203,12 @@ func (s *state) timelineChart() string {
 	span := last - first + 1
 	bucket := (span + maxBars - 1) / maxBars
 	nb := int((span + bucket - 1) / bucket)
-	bs := barSeries{values: make([]int64, nb), labels: make([]string, nb), titles: make([]string, nb), fills: make([]string, nb)}
+	bs := barSeries{values: make([]int64, nb), labels: make([]string, nb), titles: make([]string, nb), fills: make([]string, nb),
+		xTitle: "day (UTC), one bar = 1 day", yTitle: "posts per day"}
+	if bucket > 1 {
+		bs.xTitle = fmt.Sprintf("day (UTC), one bar = %d days", bucket)
+		bs.yTitle = fmt.Sprintf("posts per %d days", bucket)
+	}
 	for d, c := range days {
 		bs.values[(d-first)/bucket] += c
 	}
@@ -216,12 +225,7 @@ func (s *state) timelineChart() string {
 			bs.labels[i] = fmtDay(start)
 		}
 	}
-	svg.bars(p, bs)
-	unit := "one bar = 1 day"
-	if bucket > 1 {
-		unit = fmt.Sprintf("one bar = %d days", bucket)
-	}
-	svg.text(p.x+p.w, 12, "end", "11", unit)
+	svg.bars(frame, bs)
 	return svg.String()
 }
 
@@ -235,15 +239,17 @@ func monthLabel(m int64) string { return fmt.Sprintf("%04d-%02d", m/12, m%12+1) 
 
 // creationChart draws accounts created per month.
 func creationChart(r *results) string {
-	svg := newSVG("chart-creation", "accounts created per month", chartWidth, 300)
-	p := plotArea{70, 16, chartWidth - 90, 240}
+	svg := newSVG("chart-creation", "accounts created per month", chartWidth, 320)
+	frame := plotArea{0, 8, chartWidth, 312}
+	const xTitle, yTitle = "month of account creation (UTC)", "accounts created"
 	if len(r.creationDays) == 0 {
-		svg.bars(p, barSeries{})
+		svg.bars(frame, barSeries{xTitle: xTitle, yTitle: yTitle})
 		return svg.String()
 	}
 	first, last := monthIndex(r.creationDays[0]), monthIndex(r.creationDays[len(r.creationDays)-1])
 	nb := int(last - first + 1)
-	bs := barSeries{values: make([]int64, nb), labels: make([]string, nb), titles: make([]string, nb), fills: make([]string, nb)}
+	bs := barSeries{values: make([]int64, nb), labels: make([]string, nb), titles: make([]string, nb), fills: make([]string, nb),
+		xTitle: xTitle, yTitle: yTitle}
 	for _, d := range r.creationDays {
 		bs.values[monthIndex(d)-first]++
 	}
@@ -275,7 +281,7 @@ func creationChart(r *results) string {
 			}
 		}
 	}
-	svg.bars(p, bs)
+	svg.bars(frame, bs)
 	return svg.String()
 }
 
@@ -299,10 +305,11 @@ func sizeBucketLabel(i int) string {
 
 // clusterSizeChart draws the number of clusters per size bucket.
 func clusterSizeChart(r *results) string {
-	svg := newSVG("chart-cluster-sizes", "clusters by size", chartWidth, 260)
-	p := plotArea{70, 16, chartWidth - 90, 200}
+	svg := newSVG("chart-cluster-sizes", "clusters by size", chartWidth, 280)
+	frame := plotArea{0, 20, chartWidth, 260}
+	const xTitle, yTitle = "cluster size (accounts)", "clusters"
 	if len(r.clusters) == 0 {
-		svg.bars(p, barSeries{})
+		svg.bars(frame, barSeries{xTitle: xTitle, yTitle: yTitle})
 		return svg.String()
 	}
 	counts := make([]int64, len(sizeBuckets))
@@ -314,16 +321,15 @@ func clusterSizeChart(r *results) string {
 		accounts[i] += v.row.Size
 		used = max(used, i+1)
 	}
-	bs := barSeries{values: counts[:used], labels: make([]string, used), titles: make([]string, used), fills: make([]string, used)}
+	bs := barSeries{values: counts[:used], labels: make([]string, used), titles: make([]string, used), fills: make([]string, used),
+		xTitle: xTitle, yTitle: yTitle}
 	for i := range used {
 		bs.labels[i] = sizeBucketLabel(i)
 		bs.fills[i] = colSizes
 		bs.titles[i] = fmt.Sprintf("%s accounts: %s clusters, %s accounts in all", sizeBucketLabel(i), num(counts[i]), num(accounts[i]))
 	}
-	svg.bars(p, bs)
+	p, top := svg.bars(frame, bs)
 	bw := p.w / float64(used)
-	top := niceStep(slices.Max(counts), 5)
-	top = max(top, (slices.Max(counts)+top-1)/top*top)
 	for i := range used {
 		if counts[i] > 0 {
 			h := float64(counts[i]) / float64(top) * p.h
@@ -365,11 +371,14 @@ func networkChart(r *results) string {
 }
 
 func drawNetwork(svg *svgDoc, n *network, p plotArea) {
-	title := fmt.Sprintf("cluster %s: %s accounts", n.clusterID, num(n.size))
+	suffix := ": " + num(n.size) + " accounts"
 	if int64(len(n.nodes)) < n.size {
-		title += fmt.Sprintf(" (the %d with most ties shown)", len(n.nodes))
+		suffix += fmt.Sprintf(" (%d with most ties shown)", len(n.nodes))
 	}
-	svg.text(p.x, p.y-10, "start", "12", title)
+	// The cluster id is clipped, never the counts, so that the title stays
+	// within its panel.
+	id := clipWidth(n.clusterID, max(p.w-textWidth("cluster "+suffix, 12), 48), 12)
+	svg.text(p.x, p.y-10, "start", "12", "cluster "+id+suffix)
 	svg.raw(`<rect x="%s" y="%s" width="%s" height="%s" fill="none" stroke="%s"/>`+"\n", f1(p.x), f1(p.y), f1(p.w), f1(p.h), colGrid)
 	side := min(p.w, p.h) - 24
 	ox := p.x + (p.w-side)/2
@@ -413,16 +422,16 @@ func (s *state) entityChart(r *results) string {
 	kinds := []int{kHashtag, kDomain, kMention, kClient, kLanguage}
 	rows := max(s.p.TopN, 5)
 	panelH := float64(rows)*18 + 10
-	const panelW = chartWidth / 2
-	h := int((panelH+36)*float64((len(kinds)+1)/2)) + 10
+	const panelW, panelGap = chartWidth / 2, 56.0
+	h := int((panelH+panelGap)*float64((len(kinds)+1)/2)) + 10
 	svg := newSVG("chart-top-entities", "top entities", chartWidth, h)
 	for i, k := range kinds {
 		prefix := ""
 		if k == kHashtag {
 			prefix = "#"
 		}
-		p := plotArea{float64(i%2) * panelW, 28 + float64(i/2)*(panelH+36), panelW - 10, panelH}
-		svg.hbars(p, kindTitle(k), r.releaseTop[k], prefix)
+		p := plotArea{float64(i%2)*panelW + 4, 28 + float64(i/2)*(panelH+panelGap), panelW - 14, panelH}
+		svg.hbars(p, kindTitle(k), "posts carrying the value", r.releaseTop[k], prefix)
 	}
 	return svg.String()
 }

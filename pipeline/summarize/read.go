@@ -19,6 +19,7 @@ import (
 // state holds everything the passes accumulate.
 type state struct {
 	p     Params
+	in    Input             // the dataset and run names, for the reports
 	rules *rules.Normalizer // the hashtag rule of the fingerprint stage's keys
 
 	ids      map[string]uint32 // account ids seen in posts and fingerprints, interned

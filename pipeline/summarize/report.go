@@ -148,9 +148,11 @@ func (s *state) report(r *results) []byte {
 	w := func(format string, args ...any) { fmt.Fprintf(&b, format, args...) }
 
 	w("# Release summary: %s\n\n", code(rel.Dataset))
-	w("Written by the `%s` stage (version %d) from the dataset's canonical tables. "+
+	w("Written by the `%s` stage (version %d), run %s, from the dataset's canonical tables. "+
 		"All times are UTC. The same numbers are in `release_summary.parquet`, "+
-		"`cluster_summary.parquet`, `daily_timeline.parquet` and `top_entities.parquet`.\n\n", Name, Version)
+		"`cluster_summary.parquet`, `daily_timeline.parquet` and `top_entities.parquet`. "+
+		"Where every input comes from, and how to recompute this run, is under "+
+		"[Provenance](#provenance) at the end.\n\n", Name, Version, code(s.provRows()[len(s.provRows())-1].runID))
 
 	w("## Headline numbers\n\n")
 	w("| measure | value |\n|---|---|\n")
@@ -238,6 +240,8 @@ func (s *state) report(r *results) []byte {
 			w("| %s | %s |\n", code(e.value), num(e.count))
 		}
 	}
+	w("\n")
+	s.reportProvenance(&b)
 	return b.Bytes()
 }
 

@@ -40,7 +40,11 @@ const Name = "summarize"
 // fingerprint stage keys them with (internal/rules): hashtags case-folded
 // and NFKC-normalized with every leading '#' dropped, instead of lowercased
 // with one '#' dropped; domains of http(s) URLs only, as in domain_keys.
-const Version = 3
+// Version 4: the reports name their run and its provenance (dataset,
+// citation, upstream runs and parameters, source files, the commands that
+// recompute it), the parameters carry it (provenance), and the charts have
+// axis titles and labels clipped to fit.
+const Version = 4
 
 // ReportFile is the name of the Markdown report written next to the tables.
 const ReportFile = "report.md"
@@ -84,6 +88,11 @@ type Params struct {
 	// them with the computed values. The runner fills it in, so editing a
 	// descriptor's figures gives a new run id.
 	Published *datasets.Published `json:"published,omitempty"`
+	// Provenance names the dataset, its citation, the upstream runs and
+	// their parameters, for the reports; the runner fills it in, so that
+	// they enter the run id (see Provenance). Nil when the stage is run
+	// outside the runner: the reports then say so.
+	Provenance *Provenance `json:"provenance,omitempty"`
 }
 
 // DefaultParams returns the parameters used when none are given.
@@ -106,9 +115,13 @@ func (p Params) Validate() error {
 }
 
 // Input names the dataset and the absolute paths of the upstream tables.
-// Every path is required.
+// Every path is required. RunID and RunVersion name the run being computed
+// (its run id is a hash of the parameters and input digests, so printing it
+// keeps the report a function of the run id); they are optional.
 type Input struct {
 	Dataset          string
+	RunID            string
+	RunVersion       string
 	AccountsPath     string
 	PostsPath        string
 	RejectsPath      string
@@ -184,6 +197,7 @@ func Run(ctx context.Context, in Input, p Params, outDir string, log *slog.Logge
 		return Stats{}, fmt.Errorf("summarize: %w", err)
 	}
 	st := newState(p)
+	st.in = in
 	if err := st.readClusters(ctx, in.ClustersPath); err != nil {
 		return Stats{}, err
 	}

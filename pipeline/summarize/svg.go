@@ -6,6 +6,7 @@ import (
 	"math"
 	"strconv"
 	"strings"
+	"unicode"
 	"unicode/utf8"
 )
 
@@ -114,18 +115,55 @@ func niceStep(peak int64, maxTicks int) int64 {
 // plotArea is the rectangle the marks of a chart use.
 type plotArea struct{ x, y, w, h float64 }
 
-// yAxis draws horizontal grid lines and tick labels for counts up to peak,
-// and returns the scale top (a multiple of the step at or above peak).
-func (s *svgDoc) yAxis(p plotArea, peak int64) int64 {
-	step := niceStep(peak, 5)
-	top := max(step, (peak+step-1)/step*step)
-	for v := int64(0); v <= top; v += step {
-		y := p.y + p.h - float64(v)/float64(top)*p.h
-		s.line(p.x, y, p.x+p.w, y, colGrid, 1, "")
-		s.text(p.x-6, y+4, "end", "11", num(v))
+// textWidth estimates, generously, how wide s is drawn at a font size of
+// size px: DejaVu Sans (the report's font) is at most about 0.65 em for
+// lower-case letters, digits and punctuation and about 1 em for capitals and
+// wide letters; East Asian wide characters and symbols (drawn from
+// whichever fallback font has them) take 1.1 em. Labels are clipped to it,
+// so that no label runs out of its chart.
+func textWidth(s string, size float64) float64 {
+	w := 0.0
+	for _, r := range s {
+		switch {
+		case r >= 0x1100 && (r <= 0x115f || r >= 0x2e80 && r <= 0xa4cf || r >= 0xac00 && r <= 0xd7a3 ||
+			r >= 0xf900 && r <= 0xfaff || r >= 0xfe30 && r <= 0xfe4f || r >= 0xff00 && r <= 0xff60 ||
+			r >= 0xffe0 && r <= 0xffe6 || r >= 0x1f000):
+			w += 1.1
+		case r >= 0x2000:
+			w += 1.0 // symbols, arrows, dingbats, other scripts' fallbacks
+		case unicode.IsUpper(r) || strings.ContainsRune("mwMW@%&", r):
+			w += 1.0
+		default:
+			w += 0.65
+		}
 	}
-	s.line(p.x, p.y+p.h, p.x+p.w, p.y+p.h, colAxis, 1, "")
-	return top
+	return w * size
+}
+
+// clipWidth shortens s, with an ellipsis, until textWidth says it fits in
+// maxW px at size px.
+func clipWidth(s string, maxW, size float64) string {
+	s = strings.Join(strings.Fields(s), " ")
+	if textWidth(s, size) <= maxW {
+		return s
+	}
+	r := []rune(s)
+	for len(r) > 0 && textWidth(string(r), size)+size > maxW {
+		r = r[:len(r)-1]
+	}
+	return string(r) + "…"
+}
+
+// axisTitle writes the title of an axis: class "xt" centred under the x
+// axis at (x, y), or class "yt" rotated to read upwards, centred on (x, y).
+func (s *svgDoc) axisTitle(axis string, x, y float64, body string) {
+	if axis == "y" {
+		fmt.Fprintf(&s.b, `<text class="yt" transform="translate(%s %s) rotate(-90)" text-anchor="middle" font-size="12" fill="%s">%s</text>`+"\n",
+			f1(x), f1(y), colAxis, esc(body))
+		return
+	}
+	fmt.Fprintf(&s.b, `<text class="xt" x="%s" y="%s" text-anchor="middle" font-size="12" fill="%s">%s</text>`+"\n",
+		f1(x), f1(y), colAxis, esc(body))
 }
 
 // barSeries is a bar chart over consecutive buckets.
@@ -134,19 +172,46 @@ type barSeries struct {
 	labels []string // x label per bucket; "" for none
 	titles []string // tooltip per bucket
 	fills  []string // colour per bucket
+	xTitle string   // what a bucket is
+	yTitle string   // what a bar counts
 }
 
-// bars draws a vertical bar chart of series into p.
-func (s *svgDoc) bars(p plotArea, bs barSeries) {
-	if len(bs.values) == 0 {
-		s.text(p.x+p.w/2, p.y+p.h/2, "middle", "13", "no data")
-		return
-	}
+// Bar chart margins, in px: the y title's band on the left, the gap between
+// tick labels and the axis, room under the axis for tick labels and the x
+// title, and on the right for half the last tick label.
+const (
+	yTitleBand  = 24.0
+	tickGap     = 6.0
+	xLabelBand  = 44.0
+	rightMargin = 40.0
+)
+
+// bars draws a vertical bar chart of bs into frame, with a y axis whose tick
+// labels are as wide as they need, and both axis titles; it returns the
+// plot area of the bars and the scale top.
+func (s *svgDoc) bars(frame plotArea, bs barSeries) (plotArea, int64) {
 	peak := int64(0)
 	for _, v := range bs.values {
 		peak = max(peak, v)
 	}
-	top := s.yAxis(p, peak)
+	step := niceStep(peak, 5)
+	top := max(step, (peak+step-1)/step*step)
+	tickW := textWidth(num(top), 11)
+	p := plotArea{x: frame.x + yTitleBand + tickW + tickGap, y: frame.y + 6}
+	p.w = frame.x + frame.w - rightMargin - p.x
+	p.h = frame.h - 6 - xLabelBand
+	s.axisTitle("y", frame.x+14, p.y+p.h/2, bs.yTitle)
+	s.axisTitle("x", p.x+p.w/2, p.y+p.h+38, bs.xTitle)
+	if len(bs.values) == 0 {
+		s.text(p.x+p.w/2, p.y+p.h/2, "middle", "13", "no data")
+		return p, top
+	}
+	for v := int64(0); v <= top; v += step {
+		y := p.y + p.h - float64(v)/float64(top)*p.h
+		s.line(p.x, y, p.x+p.w, y, colGrid, 1, "")
+		s.text(p.x-tickGap, y+4, "end", "11", num(v))
+	}
+	s.line(p.x, p.y+p.h, p.x+p.w, p.y+p.h, colAxis, 1, "")
 	bw := p.w / float64(len(bs.values))
 	gap := 0.0
 	if bw >= 4 {
@@ -163,11 +228,15 @@ func (s *svgDoc) bars(p plotArea, bs barSeries) {
 			s.text(x+bw/2, p.y+p.h+17, "middle", "11", l)
 		}
 	}
+	return p, top
 }
 
-// hbars draws a horizontal bar chart of ranked values into p.
-func (s *svgDoc) hbars(p plotArea, title string, items []ranked, prefix string) {
-	s.text(p.x, p.y-8, "start", "13", title)
+// hbars draws a horizontal bar chart of ranked values into p: the panel's
+// title names the values (the y axis), xTitle what the bars count, under
+// them.
+func (s *svgDoc) hbars(p plotArea, title, xTitle string, items []ranked, prefix string) {
+	fmt.Fprintf(&s.b, `<text class="yt" x="%s" y="%s" text-anchor="start" font-size="13">%s</text>`+"\n",
+		f1(p.x), f1(p.y-8), esc(title))
 	if len(items) == 0 {
 		s.text(p.x, p.y+16, "start", "12", "none")
 		return
@@ -176,14 +245,15 @@ func (s *svgDoc) hbars(p plotArea, title string, items []ranked, prefix string) 
 	for _, it := range items {
 		peak = max(peak, it.count)
 	}
-	labelW := 150.0
+	const labelW = 180.0
 	rowH := min(18, p.h/float64(len(items)))
-	barMax := p.w - labelW - 60
+	barMax := p.w - labelW - textWidth(num(peak), 11) - 8
 	for i, it := range items {
 		y := p.y + float64(i)*rowH
-		s.text(p.x+labelW-6, y+rowH*0.7, "end", "11", clip(prefix+it.value, 21))
+		s.text(p.x+labelW-6, y+rowH*0.7, "end", "11", clipWidth(prefix+it.value, labelW-10, 11))
 		w := float64(it.count) / float64(max(peak, 1)) * barMax
 		s.rect(p.x+labelW, y+rowH*0.15, w, rowH*0.7, colEntity, prefix+it.value+": "+num(it.count)+" posts")
 		s.text(p.x+labelW+w+4, y+rowH*0.7, "start", "11", num(it.count))
 	}
+	s.axisTitle("x", p.x+labelW+barMax/2, p.y+float64(len(items))*rowH+16, xTitle)
 }
