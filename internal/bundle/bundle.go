@@ -96,7 +96,11 @@ type Options struct {
 	License string
 	// Title of the bundle; empty makes one from the dataset names.
 	Title string
-	// Software names the program and its version for the citation.
+}
+
+// packOptions are the options with the program that made the runs.
+type packOptions struct {
+	Options
 	Software store.Code
 }
 
@@ -121,7 +125,7 @@ type entry struct {
 
 // packed is what the metadata files are built from.
 type packed struct {
-	opts     Options
+	opts     packOptions
 	datasets []packedDataset
 	entries  []entry
 	date     string // YYYY-MM-DD of the last run's end
@@ -169,7 +173,7 @@ func Pack(ws *store.Workspace, o Options, out string) (*Summary, error) {
 	}
 	names = dedupe(names)
 	sub := &store.Lock{Version: store.LockVersion, Datasets: map[string]map[string]store.LockEntry{}}
-	p := &packed{opts: o}
+	p := &packed{opts: packOptions{Options: o}}
 	with := map[string]bool{}
 	for _, s := range o.WithOutputs {
 		with[s] = true
@@ -225,7 +229,10 @@ func Pack(ws *store.Workspace, o Options, out string) (*Summary, error) {
 				}
 			}
 			if end := run.Manifest.Timings.FinishedAt; end > last {
-				last = end
+				// The program named in the citation is the one that made
+				// the last run, so the bundle's bytes do not depend on
+				// the program that packs it.
+				last, p.opts.Software = end, run.Manifest.Code
 			}
 			pd.runs = append(pd.runs, pr)
 			if _, ok := run.Manifest.Output(store.SourceListName); ok {

@@ -26,7 +26,6 @@ import (
 func (r *Runner) Pack(o bundle.Options, out string) (*bundle.Summary, error) {
 	o.Stages = Stages
 	o.WithOutputs = []string{fetch.Name, summarize.Name}
-	o.Software = store.CurrentCode()
 	return bundle.Pack(r.WS, o, out)
 }
 
