@@ -192,4 +192,6 @@ func ParseManifest(name string, b []byte) (*Manifest, error) { return decodeMani
 // Describes says why m is not the manifest of run id of dataset's stage
 // (another id, dataset or stage, or parameters and inputs that hash to
 // another run id), or "" when it is.
-func (m *Manifest) Describes(dataset, stage, id string) string { return m.describes(dataset, stage, id) }
+func (m *Manifest) Describes(dataset, stage, id string) string {
+	return m.describes(dataset, stage, id)
+}
