@@ -11,7 +11,7 @@ import (
 func packCommand(g *globals) *cli.Command {
 	return &cli.Command{
 		Name:      "pack",
-		Usage:     "write a citable bundle of current runs (manifests, lock, summary tables, reports, CITATION.cff, RO-Crate) that `takedown verify BUNDLE` recomputes",
+		Usage:     "write a citable bundle of current runs (CITATION.cff, RO-Crate) that `takedown verify BUNDLE` recomputes anywhere",
 		ArgsUsage: "[DATASET...]",
 		Description: "Without DATASET, packs every dataset with current runs. --out FILE.zip writes a zip file, any\n" +
 			"other --out a new directory; the bytes depend only on the runs packed. Sources are named by\n" +

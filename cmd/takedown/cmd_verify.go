@@ -4,10 +4,13 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"os"
+	"strings"
 
 	"github.com/takedown-research/takedown/internal/bundle"
 	"github.com/takedown-research/takedown/internal/errkind"
 	"github.com/takedown-research/takedown/internal/runner"
+	"github.com/takedown-research/takedown/internal/store"
 	"github.com/urfave/cli/v2"
 )
 
@@ -30,6 +33,9 @@ func verifyCommand(g *globals) *cli.Command {
 			}
 			if arg := c.Args().First(); arg != "" && bundle.IsBundle(arg) {
 				return verifyBundle(c, g, arg)
+			} else if looksLikePath(arg) {
+				return fmt.Errorf("%w: %s is not a bundle (a zip file or a directory written by `takedown pack`); a RUN-ID is %d hex digits",
+					bundle.ErrNotBundle, arg, store.RunIDLength)
 			}
 			if c.IsSet("from-dir") {
 				return usagef("--from-dir is for verifying a BUNDLE")
@@ -68,6 +74,18 @@ func verifyCommand(g *globals) *cli.Command {
 			return nil
 		},
 	}
+}
+
+// looksLikePath reports whether a verify argument is meant as a bundle
+// path rather than a run id.
+func looksLikePath(arg string) bool {
+	if arg == "" {
+		return false
+	}
+	if _, err := os.Stat(arg); err == nil {
+		return true
+	}
+	return strings.HasSuffix(strings.ToLower(arg), ".zip") || strings.ContainsAny(arg, `/\`)
 }
 
 // bundleDownloadFlags are the download settings verify uses for sources a
