@@ -29,6 +29,8 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"regexp"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -270,7 +272,11 @@ func Pack(ws *store.Workspace, o Options, out string) (*Summary, error) {
 		return nil, err
 	}
 	p.entries = append(p.entries, entry{name: CrateName, data: crate})
-	sort.Slice(p.entries, func(i, j int) bool { return p.entries[i].name < p.entries[j].name })
+	sort.SliceStable(p.entries, func(i, j int) bool { return p.entries[i].name < p.entries[j].name })
+	p.entries = slices.CompactFunc(p.entries, func(a, b entry) bool {
+		// Two datasets may share a source file: it is packed once.
+		return a.name == b.name && a.data == nil && b.data == nil && a.path == b.path
+	})
 	for i := 1; i < len(p.entries); i++ {
 		if p.entries[i].name == p.entries[i-1].name {
 			return nil, fmt.Errorf("%w: two files of the bundle are both %s (is the study file named like one of them?)", errkind.New(errkind.Usage, "bundle"), p.entries[i].name)
@@ -523,8 +529,36 @@ func Open(p string) (*Bundle, error) {
 		b.Close()
 		return nil, fmt.Errorf("%w: %s: %s does not parse as a version %d lock", ErrNotBundle, p, LockName, store.LockVersion)
 	}
+	if err := checkNames(&l); err != nil {
+		b.Close()
+		return nil, fmt.Errorf("%w: %s: %s: %w", ErrNotBundle, p, LockName, err)
+	}
 	b.Lock = &l
 	return b, nil
+}
+
+var (
+	stageName = regexp.MustCompile(`^[a-z][a-z0-9_-]*$`)
+	runID     = regexp.MustCompile(fmt.Sprintf(`^[0-9a-f]{%d}$`, store.RunIDLength))
+)
+
+// checkNames checks every dataset name, stage name and run id of a
+// bundle's lock, which become paths of the workspace that verifies it.
+func checkNames(l *store.Lock) error {
+	for ds, stages := range l.Datasets {
+		if err := datasets.ValidateName(ds); err != nil {
+			return err
+		}
+		for stage, e := range stages {
+			if !stageName.MatchString(stage) {
+				return fmt.Errorf("dataset %s: stage name %q", ds, stage)
+			}
+			if !runID.MatchString(e.RunID) {
+				return fmt.Errorf("dataset %s: stage %s: run id %q is not %d hex digits", ds, stage, e.RunID, store.RunIDLength)
+			}
+		}
+	}
+	return nil
 }
 
 // Close releases the bundle.
