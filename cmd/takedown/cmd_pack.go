@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"strings"
 
 	"github.com/urfave/cli/v2"
 
@@ -20,7 +21,7 @@ func packCommand(g *globals) *cli.Command {
 			&cli.StringFlag{Name: "out", Aliases: []string{"o"}, Required: true, Usage: "the bundle to write: FILE.zip, or a new directory"},
 			&cli.StringFlag{Name: "study", Usage: "a study file to copy as-is into the bundle"},
 			&cli.BoolFlag{Name: "with-sources", Usage: "copy the source files into the bundle (verify then needs no download)"},
-			&cli.StringSliceFlag{Name: "author", Usage: `an author of the results for CITATION.cff: "Family, Given" or a name (repeat for several)`},
+			&cli.GenericFlag{Name: "author", Value: &authorList{}, Usage: `an author of the results for CITATION.cff: "Family, Given" or a name (repeat for several)`},
 			&cli.StringFlag{Name: "license", Value: "CC-BY-4.0", Usage: "SPDX licence id of the results"},
 			&cli.StringFlag{Name: "title", Usage: "title of the bundle (default: takedown results for DATASET...)"},
 		},
@@ -31,7 +32,7 @@ func packCommand(g *globals) *cli.Command {
 			}
 			sum, err := r.Pack(bundle.Options{
 				Datasets: c.Args().Slice(), Study: c.String("study"), WithSources: c.Bool("with-sources"),
-				Authors: c.StringSlice("author"), License: c.String("license"), Title: c.String("title"),
+				Authors: *c.Generic("author").(*authorList), License: c.String("license"), Title: c.String("title"),
 			}, c.String("out"))
 			if err != nil {
 				return err
@@ -52,3 +53,14 @@ func packCommand(g *globals) *cli.Command {
 		},
 	}
 }
+
+// authorList collects --author values whole: a StringSliceFlag would split
+// "Family, Given" at its comma.
+type authorList []string
+
+func (a *authorList) Set(v string) error {
+	*a = append(*a, v)
+	return nil
+}
+
+func (a *authorList) String() string { return strings.Join(*a, "; ") }

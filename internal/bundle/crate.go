@@ -14,18 +14,21 @@ import (
 
 // Profiles and vocabularies the RO-Crate metadata conforms to.
 const (
-	CrateSpec           = "https://w3id.org/ro/crate/1.1"
-	ProcessRunCrate     = "https://w3id.org/ro/wfrun/process/0.5"
-	WorkflowRunCrate    = "https://w3id.org/ro/wfrun/workflow/0.5"
-	WorkflowROCrate     = "https://w3id.org/workflowhub/workflow-ro-crate/1.0"
-	crateContext        = "https://w3id.org/ro/crate/1.1/context"
-	workflowRunContext  = "https://w3id.org/ro/terms/workflow-run/context"
-	repoURL             = "https://github.com/takedown-research/takedown"
-	goLanguage          = "https://go.dev/"
-	completedStatus     = "http://schema.org/CompletedActionStatus"
-	parquetMediaType    = "application/vnd.apache.parquet"
-	spdxPrefix          = "https://spdx.org/licenses/"
-	workflowDescription = "takedown's pipeline: fetch lands a release's files, normalize parses them into accounts, posts and rejects tables, fingerprint computes content keys per post, cluster finds coordinated account groups, summarize writes summary tables and reports. Every stage run is identified by the hash of its dataset, stage version, parameters and input digests."
+	CrateSpec          = "https://w3id.org/ro/crate/1.1"
+	ProcessRunCrate    = "https://w3id.org/ro/wfrun/process/0.5"
+	WorkflowRunCrate   = "https://w3id.org/ro/wfrun/workflow/0.5"
+	WorkflowROCrate    = "https://w3id.org/workflowhub/workflow-ro-crate/1.0"
+	crateContext       = "https://w3id.org/ro/crate/1.1/context"
+	workflowRunContext = "https://w3id.org/ro/terms/workflow-run/context"
+	repoURL            = "https://github.com/takedown-research/takedown"
+	goLanguage         = "https://go.dev/"
+	completedStatus    = "http://schema.org/CompletedActionStatus"
+	parquetMediaType   = "application/vnd.apache.parquet"
+	spdxPrefix         = "https://spdx.org/licenses/"
+	// formalParameterProfile is the Bioschemas profile FormalParameter
+	// entities follow.
+	formalParameterProfile = "https://bioschemas.org/profiles/FormalParameter/1.0-RELEASE"
+	workflowDescription    = "takedown's pipeline: fetch lands a release's files, normalize parses them into accounts, posts and rejects tables, fingerprint computes content keys per post, cluster finds coordinated account groups, summarize writes summary tables and reports. Every stage run is identified by the hash of its dataset, stage version, parameters and input digests."
 )
 
 // ref is a JSON-LD reference to an entity.
@@ -99,6 +102,24 @@ func (p *packed) crate() ([]byte, error) {
 		root["license"] = id(spdxPrefix + p.opts.License)
 	}
 	g.add(root)
+	// The authors given ran the runs: they are the crate's authors and
+	// each action's agent.
+	var agents []ref
+	for i, a := range p.opts.Authors {
+		c := person(a)
+		if c == (cffPerson{Name: ""}) {
+			continue
+		}
+		e := map[string]any{"@id": fmt.Sprintf("#author-%d", i+1), "@type": "Organization", "name": c.Name}
+		if c.FamilyNames != "" {
+			e["@type"], e["name"], e["familyName"], e["givenName"] = "Person", c.GivenNames+" "+c.FamilyNames, c.FamilyNames, c.GivenNames
+		}
+		g.add(e)
+		agents = append(agents, id(e["@id"].(string)))
+	}
+	if len(agents) > 0 {
+		root["author"] = agents
+	}
 	for _, pr := range []struct{ url, name, version string }{
 		{ProcessRunCrate, "Process Run Crate", "0.5"},
 		{WorkflowRunCrate, "Workflow Run Crate", "0.5"},
@@ -189,10 +210,19 @@ func (p *packed) crate() ([]byte, error) {
 		for _, r := range d.runs {
 			m := r.m
 			swID := fmt.Sprintf("#software/takedown-%s-%s", m.Stage, m.RunVersion)
+			params, err := propertyValues(m, swID)
+			if err != nil {
+				return nil, err
+			}
+			var formal []ref
+			for _, pv := range params {
+				formal = append(formal, pv["exampleOfWork"].(ref))
+			}
 			g.add(map[string]any{
 				"@id": swID, "@type": "SoftwareApplication", "name": "takedown " + m.Stage,
-				"version": m.RunVersion, "softwareVersion": fmt.Sprintf("stage version %d", m.StageVersion),
-				"url": repoURL, "isPartOf": id(repoURL),
+				"softwareVersion": m.RunVersion, "url": repoURL, "isPartOf": id(repoURL),
+				"description": fmt.Sprintf("the %s stage at stage version %d; its run version (stage version + Parquet writer version) enters every run id", m.Stage, m.StageVersion),
+				"input":       nonNil(formal),
 			})
 			var object, result []ref
 			for _, in := range m.Inputs {
@@ -213,11 +243,13 @@ func (p *packed) crate() ([]byte, error) {
 					object = append(object, id(iid))
 				}
 			}
-			params, err := propertyValues(m)
-			if err != nil {
-				return nil, err
-			}
 			for _, pv := range params {
+				fp := pv["exampleOfWork"].(ref)["@id"]
+				g.add(map[string]any{
+					"@id": fp, "@type": "FormalParameter", "name": pv["name"], "additionalType": pv["additionalType"],
+					"conformsTo": id(formalParameterProfile), "description": "parameter of takedown " + m.Stage,
+				})
+				delete(pv, "additionalType")
 				g.add(pv)
 				object = append(object, id(pv["@id"].(string)))
 			}
@@ -256,6 +288,7 @@ func (p *packed) crate() ([]byte, error) {
 				"startTime":    m.Timings.StartedAt,
 				"endTime":      m.Timings.FinishedAt,
 				"actionStatus": id(completedStatus),
+				"agent":        nonNil(agents),
 				"subjectOf":    id(mf),
 				"description":  fmt.Sprintf("code version %s, revision %s, %s", m.Code.Version, m.Code.Revision, m.Code.GoVersion),
 			})
@@ -332,9 +365,10 @@ func nonNil(r []ref) []ref {
 }
 
 // propertyValues turns a run's parameters (a JSON object) into one
-// PropertyValue per top-level key; a value that is not a string is its
-// JSON text.
-func propertyValues(m *store.Manifest) ([]map[string]any, error) {
+// PropertyValue per top-level key, an example of the stage's
+// FormalParameter of that name; a value that is not a string is its JSON
+// text. additionalType (the FormalParameter's) is taken from the JSON kind.
+func propertyValues(m *store.Manifest, swID string) ([]map[string]any, error) {
 	var params map[string]json.RawMessage
 	if len(m.Params) > 0 && string(m.Params) != "null" {
 		if err := json.Unmarshal(m.Params, &params); err != nil {
@@ -348,15 +382,27 @@ func propertyValues(m *store.Manifest) ([]map[string]any, error) {
 	sort.Strings(keys)
 	var out []map[string]any
 	for _, k := range keys {
-		v := string(params[k])
+		raw := strings.TrimSpace(string(params[k]))
+		v, kind := raw, "Text"
 		var s string
-		if json.Unmarshal(params[k], &s) == nil {
+		switch {
+		case json.Unmarshal(params[k], &s) == nil:
 			v = s
+		case raw == "true" || raw == "false":
+			kind = "Boolean"
+		case strings.HasPrefix(raw, "{"):
+			kind = "PropertyValue"
+		case strings.HasPrefix(raw, "[") || raw == "null":
+		case strings.ContainsAny(raw, ".eE"):
+			kind = "Float"
+		default:
+			kind = "Integer"
 		}
 		out = append(out, map[string]any{
 			"@id":   fmt.Sprintf("#param/%s/%s", m.RunID, k),
 			"@type": "PropertyValue", "name": k, "value": v,
-			"description": "parameter of takedown " + m.Stage,
+			"exampleOfWork":  id(swID + "/param/" + k),
+			"additionalType": kind,
 		})
 	}
 	return out, nil
