@@ -136,6 +136,34 @@ func TestPackDemo(t *testing.T) {
 			t.Errorf("%s: ok=%v with an edited report.md", v.Stage, v.OK)
 		}
 	}
+	// An edited manifest (its digest is not the bundle lock's): that run
+	// is not rerun, nor is any run that reads it.
+	var fp Result
+	for _, rr := range res {
+		if rr.Stage == "fingerprint" {
+			fp = rr
+		}
+	}
+	mpath := filepath.Join(dir, "b", "runs", "demo", "fingerprint", fp.RunID, "manifest.json")
+	mb, err := os.ReadFile(mpath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(mpath, append(mb, ' '), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, v := range verify(filepath.Join(dir, "b")) {
+		before := v.Stage == "fetch" || v.Stage == "normalize"
+		if v.OK != before {
+			t.Errorf("%s: ok=%v with an edited fingerprint manifest", v.Stage, v.OK)
+		}
+		if !before && len(v.Problems) == 0 {
+			t.Errorf("%s: not rerun without a problem saying why", v.Stage)
+		}
+		if v.Stage == "fingerprint" && !strings.Contains(v.Problems[0].Reason, "edited") {
+			t.Errorf("fingerprint: problem %q does not say the manifest was edited", v.Problems[0].Reason)
+		}
+	}
 }
 
 // TestVerifyBundleMissingSources: a bundle of a dataset whose sources are
