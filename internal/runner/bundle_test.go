@@ -21,6 +21,9 @@ import (
 // fresh workspace recomputes every output identical, and a tampered report
 // in a copy of the bundle is found.
 func TestPackDemo(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs the demo pipeline three times")
+	}
 	r := newRunner(t)
 	res := runDemo(t, r, 2)
 	dir := t.TempDir()
@@ -169,6 +172,9 @@ func TestPackDemo(t *testing.T) {
 // TestVerifyBundleMissingSources: a bundle of a dataset whose sources are
 // nowhere to be had ends with SourcesMissingError naming each sha256.
 func TestVerifyBundleMissingSources(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs the pipeline")
+	}
 	r := newRunner(t)
 	name := addGoldenSynth(t, r)
 	if _, err := r.Run(context.Background(), Options{Dataset: name, Params: DefaultParams()}); err != nil {
