@@ -164,6 +164,7 @@ func newApp(g *globals) *cli.App {
 			stageCommand(g, "summarize", "write release and cluster summary tables and the Markdown and HTML reports"),
 			statusCommand(g),
 			verifyCommand(g),
+			packCommand(g),
 			gcCommand(g),
 			rebuildLockCommand(g),
 			synthCommand(g),

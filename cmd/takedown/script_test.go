@@ -39,6 +39,7 @@ func TestScripts(t *testing.T) {
 			"redact":      cmdRedact,
 			"run-plan":    cmdRunPlan,
 			"cmp-outputs": cmdCmpOutputs,
+			"append":      cmdAppend,
 		},
 		Setup: func(e *testscript.Env) error {
 			e.Setenv("TAKEDOWN_WORKSPACE", filepath.Join(e.WorkDir, "ws"))
@@ -110,4 +111,22 @@ func cmdRedact(ts *testscript.TestScript, neg bool, args []string) {
 	}
 	text := strings.ReplaceAll(ts.ReadFile(args[0]), ts.Getenv("WORK"), "$WORK")
 	ts.Check(os.WriteFile(ts.MkAbs(args[1]), []byte(text), 0o644))
+}
+
+// cmdAppend appends a line of text to the one file a glob matches (a run
+// directory's name is a run id): append GLOB TEXT.
+func cmdAppend(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 2 {
+		ts.Fatalf("usage: append GLOB TEXT")
+	}
+	m, err := filepath.Glob(ts.MkAbs(args[0]))
+	ts.Check(err)
+	if len(m) != 1 {
+		ts.Fatalf("append: %s matches %d files, want 1", args[0], len(m))
+	}
+	f, err := os.OpenFile(m[0], os.O_APPEND|os.O_WRONLY, 0)
+	ts.Check(err)
+	_, err = f.WriteString(args[1] + "\n")
+	ts.Check(err)
+	ts.Check(f.Close())
 }

@@ -184,3 +184,14 @@ func CheckOutputs(dir string, m *Manifest) []Problem {
 	}
 	return out
 }
+
+// ParseManifest parses and checks manifest bytes read from name (a path or
+// a bundle entry), as ReadManifest does for a file.
+func ParseManifest(name string, b []byte) (*Manifest, error) { return decodeManifest(name, b) }
+
+// Describes says why m is not the manifest of run id of dataset's stage
+// (another id, dataset or stage, or parameters and inputs that hash to
+// another run id), or "" when it is.
+func (m *Manifest) Describes(dataset, stage, id string) string {
+	return m.describes(dataset, stage, id)
+}
