@@ -45,6 +45,7 @@ gonb --install --force_deps --logtostderr 2>&1 | grep -i "installed" || true
 
 export TAKEDOWN_WORKSPACE="${TAKEDOWN_WORKSPACE:-$(mktemp -d)/ws}"
 out=${NOTEBOOKS_OUT:-$(mktemp -d)}
+mkdir -p "$out"
 for nb in notebooks/*.ipynb; do
   echo "== notebooks: execute $nb"
   start=$(date +%s)
