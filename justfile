@@ -33,7 +33,8 @@ lint:
     gofmt -l $(git ls-files '*.go')
     go vet ./...
 
-# Execute the tutorials in notebooks/ headless (installs Jupyter and GoNB; see .ci/notebooks.sh).
+# Execute the tutorials in notebooks/ headless and check their charts (installs Jupyter, pandas
+# and matplotlib from Debian, and GoNB; see .ci/notebooks.sh).
 notebooks:
     bash .ci/notebooks.sh
 
