@@ -10,6 +10,7 @@ package runner
 
 import (
 	"github.com/takedown-research/takedown/internal/errkind"
+	"github.com/takedown-research/takedown/internal/progress"
 
 	"context"
 	"encoding/json"
@@ -47,6 +48,9 @@ var (
 type Runner struct {
 	WS  *store.Workspace
 	Log *slog.Logger
+	// Progress reports how far each stage run has come (a bar on a
+	// terminal, progress events with --json); nil reports nothing.
+	Progress progress.Reporter
 }
 
 // Options select what Run does.
@@ -71,6 +75,8 @@ type Result struct {
 	Dir        string          `json:"dir"`
 	Stats      json.RawMessage `json:"stats,omitempty"`
 	WallMillis int64           `json:"wall_ms"`
+	// Outputs are the run's output files as its manifest lists them.
+	Outputs []store.Output `json:"outputs"`
 }
 
 // StageRange returns the stages from..to inclusive.
@@ -184,7 +190,7 @@ func (r *Runner) runStage(ctx context.Context, lock *store.Lock, desc datasets.D
 				return Result{}, err
 			}
 			log.Info("cache hit", "event", "stage_cached")
-			return Result{Stage: name, RunID: runID, Cached: true, Dir: dir, Stats: run.Manifest.Stats}, nil
+			return Result{Stage: name, RunID: runID, Cached: true, Dir: dir, Stats: run.Manifest.Stats, Outputs: run.Manifest.Outputs}, nil
 		}
 		log.Warn("published run is damaged; recomputing it", "event", "stage_damaged", "problems", problems)
 		if err := r.removeDamaged(dir); err != nil {
@@ -219,7 +225,7 @@ func (r *Runner) runStage(ctx context.Context, lock *store.Lock, desc datasets.D
 	m := run.Manifest
 	wall := time.Since(start).Milliseconds()
 	log.Info("done", "event", "stage_done", "wall_ms", wall)
-	return Result{Stage: name, RunID: runID, Dir: dir, Stats: m.Stats, WallMillis: wall}, nil
+	return Result{Stage: name, RunID: runID, Dir: dir, Stats: m.Stats, WallMillis: wall, Outputs: m.Outputs}, nil
 }
 
 // runProblems lists what is wrong with a published run whose manifest
@@ -296,6 +302,11 @@ func (r *Runner) stage(ctx context.Context, desc datasets.Descriptor, def stageD
 		return nil, nil, err
 	}
 	env := &execEnv{ws: r.WS, desc: desc, params: rawParams, inputs: inputs, outDir: st.Dir, fromDir: fx.fromDir, fx: fx, log: log}
+	if r.Progress != nil {
+		t := r.Progress.Stage(desc.Name, def.name, runID)
+		env.meter = t
+		defer t.End()
+	}
 	stats, err := def.exec(ctx, env)
 	if err != nil {
 		st.Discard()

@@ -12,6 +12,7 @@ import (
 	"strings"
 
 	"github.com/takedown-research/takedown/internal/pqio"
+	"github.com/takedown-research/takedown/internal/progress"
 	"github.com/takedown-research/takedown/internal/rules"
 	"github.com/takedown-research/takedown/internal/schema"
 )
@@ -19,6 +20,7 @@ import (
 // state holds everything the passes accumulate.
 type state struct {
 	p     Params
+	meter progress.Meter    // rows read of the input tables
 	rules *rules.Normalizer // the hashtag rule of the fingerprint stage's keys
 
 	ids      map[string]uint32 // account ids seen in posts and fingerprints, interned
@@ -60,6 +62,7 @@ type state struct {
 func newState(p Params) *state {
 	return &state{
 		p:             p,
+		meter:         progress.Or(nil),
 		rules:         rules.NewNormalizer(),
 		ids:           map[string]uint32{},
 		memberOf:      map[string][]*clusterAgg{},
@@ -85,6 +88,7 @@ func (s *state) readClusters(ctx context.Context, path string) error {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
+		s.meter.Add(int64(len(batch)))
 		for _, m := range batch {
 			c := byID[m.ClusterID]
 			if c == nil {
@@ -132,6 +136,7 @@ func (s *state) readEdges(ctx context.Context, path string) error {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
+		s.meter.Add(int64(len(batch)))
 		for _, e := range batch {
 			s.edges++
 			s.addNetEdge(e.AccountA, e.AccountB, e.Signal)
@@ -169,6 +174,7 @@ func (s *state) readAccounts(ctx context.Context, path string) error {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
+		s.meter.Add(int64(len(batch)))
 		for _, a := range batch {
 			s.accounts++
 			if a.InUsersFile {
@@ -213,6 +219,7 @@ func (s *state) readPosts(ctx context.Context, path string) error {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
+		s.meter.Add(int64(len(batch)))
 		for i := range batch {
 			p := &batch[i]
 			writeID(order, p.PostID)
@@ -342,6 +349,7 @@ func (s *state) fingerprintPass(ctx context.Context, path string, reposted func(
 		if err := ctx.Err(); err != nil {
 			return err
 		}
+		s.meter.Add(int64(len(batch)))
 		for i := range batch {
 			f := &batch[i]
 			writeID(order, f.PostID)
@@ -419,6 +427,7 @@ func (s *state) readRejects(ctx context.Context, path string) error {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
+		s.meter.Add(int64(len(batch)))
 		for i := range batch {
 			s.rejects++
 			inc(s.rejectReasons, batch[i].Reason, 1)
