@@ -16,6 +16,7 @@ import (
 	"golang.org/x/term"
 
 	"github.com/takedown-research/takedown/internal/errkind"
+	"github.com/takedown-research/takedown/internal/progress"
 	"github.com/takedown-research/takedown/internal/runner"
 	"github.com/takedown-research/takedown/internal/store"
 )
@@ -262,7 +263,20 @@ func openRunner(g *globals) (*runner.Runner, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &runner.Runner{WS: ws, Log: g.log}, nil
+	return &runner.Runner{WS: ws, Log: g.log, Progress: g.progress()}, nil
+}
+
+// progress is how stage runs report progress: "progress" events with
+// --json, a bar on a terminal (for stages that run longer than
+// progress.BarDelay), and nothing otherwise or with --quiet.
+func (g *globals) progress() progress.Reporter {
+	switch {
+	case g.json:
+		return progress.JSON(g.log, nil)
+	case g.tty && !g.quiet:
+		return progress.Bar(g.stderr, nil)
+	}
+	return nil
 }
 
 // out prints to stdout unless --quiet.

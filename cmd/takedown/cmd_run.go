@@ -197,11 +197,8 @@ func doRun(c *cli.Context, g *globals, o runner.Options) error {
 			return usageError{err}
 		}
 	}
-	switch {
-	case g.json:
+	if g.json {
 		o.Download.Progress = fetch.JSONProgress(g.log)
-	case g.tty && !g.quiet:
-		o.Download.Progress = fetch.BarProgress(g.stderr)
 	}
 	r, err := openRunner(g)
 	if err != nil {
@@ -214,8 +211,8 @@ func doRun(c *cli.Context, g *globals, o runner.Options) error {
 	}
 	if g.json {
 		for _, res := range results {
-			g.log.Info("stage result", "event", "result", "stage", res.Stage, "run_id", res.RunID, "cached", res.Cached,
-				"dir", res.Dir, "stats", res.Stats)
+			g.log.Info("stage result", "event", "result", "dataset", o.Dataset, "stage", res.Stage, "run_id", res.RunID, "cached", res.Cached,
+				"dir", res.Dir, "wall_ms", res.WallMillis, "outputs", res.Outputs, "stats", res.Stats)
 		}
 		return nil
 	}
