@@ -6,7 +6,7 @@
 # and 5 and seed 5 with three times the viral activity, held out), runs
 # the pipeline to the cluster stage with the default parameters (or the
 # cluster flags given as arguments) and prints one row per population from
-# `takedown eval --json`.
+# `takedown eval -o json`.
 #
 # Usage: bash scripts/eval-populations.sh [CLUSTER FLAGS...]
 # Env:   EVAL_DIR (default /tmp/takedown-eval) keeps the generated archives.
@@ -27,7 +27,7 @@ for pop in s1:1:1 s2:2:1 s3:3:1 s1v3:1:3 s4:4:1 s5:5:1 s5v3:5:3; do
   fi
   "$td" --quiet datasets add "local/$name" "$out"/* >/dev/null
   "$td" --quiet run --to cluster "$@" "local/$name"
-  "$td" eval --json "local/$name" | python3 -c '
+  "$td" eval -o json "local/$name" | python3 -c '
 import json, sys
 seed, viral = sys.argv[1:3]
 r = json.load(sys.stdin)

@@ -17,6 +17,7 @@ import (
 	"golang.org/x/term"
 
 	"github.com/takedown-research/takedown/internal/errkind"
+	"github.com/takedown-research/takedown/internal/progress"
 	"github.com/takedown-research/takedown/internal/runner"
 	"github.com/takedown-research/takedown/internal/store"
 )
@@ -275,7 +276,20 @@ func openRunner(g *globals) (*runner.Runner, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &runner.Runner{WS: ws, Log: g.log, Wait: g.wait}, nil
+	return &runner.Runner{WS: ws, Log: g.log, Progress: g.progress(), Wait: g.wait}, nil
+}
+
+// progress is how stage runs report progress: "progress" events with
+// --json, a bar on a terminal (for stages that run longer than
+// progress.BarDelay), and nothing otherwise or with --quiet.
+func (g *globals) progress() progress.Reporter {
+	switch {
+	case g.json:
+		return progress.JSON(g.log, nil)
+	case g.tty && !g.quiet:
+		return progress.Bar(g.stderr, nil)
+	}
+	return nil
 }
 
 // out prints to stdout unless --quiet.

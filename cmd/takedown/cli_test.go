@@ -3,6 +3,8 @@ package main
 import (
 	"bytes"
 	"context"
+	"fmt"
+	"io"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -63,5 +65,49 @@ func TestInterrupted(t *testing.T) {
 		if slices.Contains(args, "--json") && !strings.Contains(stderr.String(), `"exit_code":130`) {
 			t.Errorf("%v: JSON error event lacks exit_code 130: %s", args, &stderr)
 		}
+	}
+}
+
+// TestProgressReporter: a bar only on a terminal (and not with --quiet),
+// events with --json, nothing otherwise. Tests never run on a terminal:
+// g.tty is set by the app from stderr, and demo.txtar checks that `run`
+// then writes nothing on stderr.
+func TestProgressReporter(t *testing.T) {
+	tests := []struct {
+		json, tty, quiet bool
+		want             string
+	}{
+		{false, false, false, "none"},
+		{false, true, false, "bar"},
+		{false, true, true, "none"},
+		{true, false, false, "events"},
+		{true, true, false, "events"},
+		{true, false, true, "events"},
+	}
+	for _, tc := range tests {
+		g := &globals{json: tc.json, tty: tc.tty, quiet: tc.quiet, stderr: io.Discard}
+		g.log = newLogger(g)
+		got := "none"
+		switch r := g.progress(); {
+		case r == nil:
+		case strings.Contains(fmt.Sprintf("%T", r), "bar"):
+			got = "bar"
+		case strings.Contains(fmt.Sprintf("%T", r), "json"):
+			got = "events"
+		default:
+			got = fmt.Sprintf("%T", r)
+		}
+		if got != tc.want {
+			t.Errorf("json=%v tty=%v quiet=%v: %s, want %s", tc.json, tc.tty, tc.quiet, got, tc.want)
+		}
+	}
+	var stderr bytes.Buffer
+	g := &globals{stdout: io.Discard, stderr: &stderr}
+	app := newApp(g)
+	if err := app.Run([]string{"takedown", "-w", t.TempDir(), "status"}); err != nil && exitCode(err) != 0 {
+		t.Fatal(err)
+	}
+	if g.tty {
+		t.Fatal("a bytes.Buffer stderr is taken for a terminal")
 	}
 }

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"fmt"
 	"path/filepath"
 	"sort"
@@ -24,7 +23,7 @@ func datasetsCommand(g *globals) *cli.Command {
 				Name:  "list",
 				Usage: "list every release in the registry and every local dataset of the workspace",
 				Flags: []cli.Flag{
-					&cli.BoolFlag{Name: "json", Usage: "print the descriptors as JSON"},
+					outputFlag(), oldJSONFlag(),
 					&cli.StringFlag{Name: "platform", Usage: "only this platform (twitter, reddit, synthetic, local)"},
 					&cli.StringFlag{Name: "country", Usage: "only releases attributed to this country (case-insensitive, part of the name is enough)"},
 					&cli.StringFlag{Name: "year", Usage: "only releases published in this year (YYYY)"},
@@ -35,23 +34,26 @@ func datasetsCommand(g *globals) *cli.Command {
 				Name:      "show",
 				Usage:     "print one dataset's descriptor and what of it is already fetched in the workspace",
 				ArgsUsage: "NAME",
-				Flags:     []cli.Flag{&cli.BoolFlag{Name: "json", Usage: "print the descriptor and the local state as JSON"}},
+				Flags:     []cli.Flag{outputFlag(), oldJSONFlag()},
 				Action: func(c *cli.Context) error {
 					if c.NArg() != 1 {
 						return usagef("datasets show takes one NAME")
+					}
+					asJSON, err := wantJSON(c, g)
+					if err != nil {
+						return err
 					}
 					d, err := datasets.Lookup(g.workspace, c.Args().First())
 					if err != nil {
 						return err
 					}
 					st := localState(g.workspace, d)
-					if c.Bool("json") || g.json {
-						b, _ := json.MarshalIndent(struct {
+					if asJSON {
+						return printDocument(g, struct {
+							Schema int `json:"schema"`
 							datasets.Descriptor
 							Local localFetch `json:"local_state"`
-						}{d, st}, "", "  ")
-						g.out("%s\n", b)
-						return nil
+						}{DocumentSchema, d, st})
 					}
 					printDescriptor(g, d, st)
 					return nil
@@ -151,6 +153,10 @@ func datasetsCommand(g *globals) *cli.Command {
 }
 
 func listDatasets(c *cli.Context, g *globals) error {
+	asJSON, err := wantJSON(c, g)
+	if err != nil {
+		return err
+	}
 	all, err := datasets.All()
 	if err != nil {
 		return err
@@ -179,13 +185,14 @@ func listDatasets(c *cli.Context, g *globals) error {
 		}
 		out = append(out, d)
 	}
-	if c.Bool("json") || g.json {
+	if asJSON {
 		if out == nil {
 			out = []datasets.Descriptor{}
 		}
-		b, _ := json.MarshalIndent(out, "", "  ")
-		g.out("%s\n", b)
-		return nil
+		return printDocument(g, struct {
+			Schema   int                   `json:"schema"`
+			Datasets []datasets.Descriptor `json:"datasets"`
+		}{DocumentSchema, out})
 	}
 	if len(out) == 0 {
 		g.out("no dataset matches (datasets list without filters shows all %d)\n", len(all))

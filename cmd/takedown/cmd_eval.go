@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"fmt"
 	"path/filepath"
 
@@ -31,14 +30,18 @@ func evalCommand(g *globals) *cli.Command {
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "truth", Usage: "truth CSV: account_id,group,... (synth) or user_id,group (takedown_like_csv.py)"},
 			&cli.StringFlag{Name: "run", Usage: "score the clusters of this cluster run id instead of the current one"},
-			&cli.BoolFlag{Name: "json", Usage: "print the scores as one JSON object on stdout"},
+			outputFlag(), oldJSONFlag(),
 		},
 		Action: func(c *cli.Context) error {
 			ds, err := datasetArg(c)
 			if err != nil {
 				return err
 			}
-			return runEval(g, evalOptions{dataset: ds, truth: c.String("truth"), runID: c.String("run"), json: c.Bool("json")})
+			asJSON, err := wantJSON(c, g)
+			if err != nil {
+				return err
+			}
+			return runEval(g, evalOptions{dataset: ds, truth: c.String("truth"), runID: c.String("run"), json: asJSON})
 		},
 	}
 }
@@ -84,17 +87,13 @@ func runEval(g *globals, o evalOptions) error {
 	}
 	s := evaluate.Score(pred, truth, universe)
 	if o.json {
-		b, err := json.Marshal(struct {
+		return printDocument(g, struct {
+			Schema       int    `json:"schema"`
 			Dataset      string `json:"dataset"`
 			ClusterRunID string `json:"cluster_run_id"`
 			Truth        string `json:"truth"`
 			evaluate.Scores
-		}{o.dataset, clusters.RunID, truthName, s})
-		if err != nil {
-			return err
-		}
-		fmt.Fprintf(g.stdout, "%s\n", b)
-		return nil
+		}{DocumentSchema, o.dataset, clusters.RunID, truthName, s})
 	}
 	g.out("dataset %s  cluster run %s  truth %s (%s)\n", o.dataset, clusters.RunID, truthName, truth.Format)
 	g.out("  accounts %d: planted %d in %d groups, organic %d; clustered %d in %d clusters\n",

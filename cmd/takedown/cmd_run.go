@@ -252,11 +252,8 @@ func prepareRun(g *globals, o *runner.Options) error {
 			return usageError{err}
 		}
 	}
-	switch {
-	case g.json:
+	if g.json {
 		o.Download.Progress = fetch.JSONProgress(g.log)
-	case g.tty && !g.quiet:
-		o.Download.Progress = fetch.BarProgress(g.stderr)
 	}
 	return nil
 }
@@ -266,8 +263,8 @@ func prepareRun(g *globals, o *runner.Options) error {
 func printResults(g *globals, root string, o runner.Options, results []runner.Result) {
 	if g.json {
 		for _, res := range results {
-			attrs := []any{"event", "result", "stage", res.Stage, "run_id", res.RunID, "cached", res.Cached,
-				"dir", res.Dir, "stats", res.Stats}
+			attrs := []any{"event", "result", "dataset", o.Dataset, "stage", res.Stage, "run_id", res.RunID, "cached", res.Cached,
+				"dir", res.Dir, "wall_ms", res.WallMillis, "outputs", res.Outputs, "stats", res.Stats}
 			if o.Variant != "" {
 				attrs = append(attrs, "variant", o.Variant)
 			}

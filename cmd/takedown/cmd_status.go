@@ -22,6 +22,7 @@ func statusCommand(g *globals) *cli.Command {
 			"Also reported: leftovers of killed runs in tmp/ (gc removes them), and published runs when\n" +
 			"takedown.lock names none of the dataset's runs (rebuild-lock re-links them).\n" +
 			"Exit code 4 when any stage is stale or damaged, 0 when all are current or not run.",
+		Flags: []cli.Flag{outputFlag()},
 		Action: func(c *cli.Context) error {
 			if s, err := g.loadStudy(); err != nil {
 				return err
@@ -29,6 +30,10 @@ func statusCommand(g *globals) *cli.Command {
 				return studyStatus(c, g, s)
 			}
 			ds, err := datasetArg(c)
+			if err != nil {
+				return err
+			}
+			asJSON, err := wantJSON(c, g)
 			if err != nil {
 				return err
 			}
@@ -54,7 +59,16 @@ func statusCommand(g *globals) *cli.Command {
 				b, _ := json.Marshal(st)
 				n, _ := json.Marshal(notes)
 				g.log.Info("status", "event", "status", "dataset", ds, "stages", json.RawMessage(b), "workspace", json.RawMessage(n))
-			} else {
+			}
+			switch {
+			case asJSON:
+				if notes.Leftovers.Entries == nil {
+					notes.Leftovers.Entries = []string{}
+				}
+				if err := printDocument(g, statusDocument{Schema: DocumentSchema, Dataset: ds, Workspace: r.WS.Root, Stages: st, Notes: notes}); err != nil {
+					return err
+				}
+			case !g.json:
 				g.out("dataset %s  workspace %s\n", ds, r.WS.Root)
 				for _, s := range st {
 					id := s.RunID
@@ -83,6 +97,15 @@ func statusCommand(g *globals) *cli.Command {
 			return nil
 		},
 	}
+}
+
+// statusDocument is the result of status -o json.
+type statusDocument struct {
+	Schema    int                  `json:"schema"`
+	Dataset   string               `json:"dataset"`
+	Workspace string               `json:"workspace"`
+	Stages    []runner.StageStatus `json:"stages"`
+	Notes     runner.Notes         `json:"notes"`
 }
 
 // humanBytes formats a size with a binary-free decimal unit (kB, MB, GB).

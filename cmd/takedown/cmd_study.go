@@ -226,7 +226,7 @@ func studyVerify(c *cli.Context, g *globals, s *study.Study) error {
 			if !v.OK {
 				bad++
 			}
-			printVerify(g, v)
+			printVerify(g, v, false)
 		}
 	}
 	if bad > 0 {

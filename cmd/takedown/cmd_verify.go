@@ -26,6 +26,7 @@ func verifyCommand(g *globals) *cli.Command {
 		Flags: append([]cli.Flag{
 			&cli.StringFlag{Name: "dataset", Aliases: []string{"d"}, Value: defaultDataset, Usage: "dataset whose runs to verify"},
 			&cli.StringFlag{Name: "from-dir", Usage: "BUNDLE: a folder holding source files the bundle lacks (found by name or sha256)"},
+			outputFlag(),
 		}, bundleDownloadFlags()...),
 		Action: func(c *cli.Context) error {
 			if c.NArg() > 1 {
@@ -45,6 +46,10 @@ func verifyCommand(g *globals) *cli.Command {
 			} else if s != nil && c.NArg() == 0 && !c.IsSet("dataset") {
 				return studyVerify(c, g, s)
 			}
+			asJSON, err := wantJSON(c, g)
+			if err != nil {
+				return err
+			}
 			r, err := openRunner(g)
 			if err != nil {
 				return err
@@ -58,10 +63,22 @@ func verifyCommand(g *globals) *cli.Command {
 				if !v.OK {
 					bad++
 				}
-				printVerify(g, v)
+				printVerify(g, v, asJSON)
+			}
+			if asJSON {
+				if res == nil {
+					res = []runner.VerifyResult{}
+				}
+				doc := verifyDocument{Schema: DocumentSchema, Dataset: c.String("dataset"), OK: bad == 0, Runs: res}
+				if err := printDocument(g, doc); err != nil {
+					return err
+				}
 			}
 			if bad > 0 {
 				return &exitError{kind: errkind.Mismatch, msg: fmt.Sprintf("verify: %d of %d runs differ", bad, len(res))}
+			}
+			if g.json || asJSON {
+				return nil
 			}
 			g.out("verified %d runs: every output recomputed byte-identical\n", len(res))
 			return nil
@@ -70,10 +87,14 @@ func verifyCommand(g *globals) *cli.Command {
 }
 
 // printVerify reports one verified run.
-func printVerify(g *globals, v runner.VerifyResult) {
+// With asJSON (verify -o json) nothing is printed: the caller writes the
+// result document.
+func printVerify(g *globals, v runner.VerifyResult, asJSON bool) {
 	if g.json {
 		b, _ := json.Marshal(v.Mismatches)
 		g.log.Info("verify", "event", "verify", "dataset", v.Dataset, "stage", v.Stage, "run_id", v.RunID, "ok", v.OK, "mismatches", json.RawMessage(b))
+	}
+	if g.json || asJSON {
 		return
 	}
 	state := "identical"
@@ -169,4 +190,12 @@ func verifyBundle(c *cli.Context, g *globals, path string) error {
 	}
 	g.out("verified %d runs, %d files: every output recomputed byte-identical to the bundle\n", len(res), files)
 	return nil
+}
+
+// verifyDocument is the result of verify -o json.
+type verifyDocument struct {
+	Schema  int                   `json:"schema"`
+	Dataset string                `json:"dataset"`
+	OK      bool                  `json:"ok"`
+	Runs    []runner.VerifyResult `json:"runs"`
 }

@@ -12,9 +12,52 @@ import (
 // always.
 func newLogger(g *globals) *slog.Logger {
 	if g.json {
-		return slog.New(slog.NewJSONHandler(g.stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
+		h := slog.NewJSONHandler(g.stderr, &slog.HandlerOptions{Level: slog.LevelInfo})
+		return slog.New(&eventHandler{h: h.WithAttrs([]slog.Attr{slog.Int("schema", EventSchema)})})
 	}
 	return slog.New(&humanHandler{g: g})
+}
+
+// EventSchema is the version of the --json event stream: the "schema"
+// field of every event. It changes when an event loses a field or a
+// field changes meaning (added events and fields keep it); the events and
+// their fields are listed in events.go and docs/reproducibility.md.
+const EventSchema = 1
+
+// eventHandler gives every record an "event" field: the informational
+// lines of the stages, which have none, are events "log".
+type eventHandler struct {
+	h        slog.Handler
+	hasEvent bool // an attribute added with WithAttrs is "event"
+}
+
+func (h *eventHandler) Enabled(ctx context.Context, l slog.Level) bool { return h.h.Enabled(ctx, l) }
+
+func (h *eventHandler) Handle(ctx context.Context, r slog.Record) error {
+	if !h.hasEvent {
+		has := false
+		r.Attrs(func(a slog.Attr) bool {
+			has = a.Key == "event"
+			return !has
+		})
+		if !has {
+			r = r.Clone()
+			r.AddAttrs(slog.String("event", "log"))
+		}
+	}
+	return h.h.Handle(ctx, r)
+}
+
+func (h *eventHandler) WithAttrs(as []slog.Attr) slog.Handler {
+	has := h.hasEvent
+	for _, a := range as {
+		has = has || a.Key == "event"
+	}
+	return &eventHandler{h: h.h.WithAttrs(as), hasEvent: has}
+}
+
+func (h *eventHandler) WithGroup(name string) slog.Handler {
+	return &eventHandler{h: h.h.WithGroup(name), hasEvent: h.hasEvent}
 }
 
 // humanHandler prints warnings and, on a terminal, stage progress.

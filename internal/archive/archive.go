@@ -107,6 +107,14 @@ type Zip struct {
 // OpenZip opens a zip archive and checks its directory against the limits
 // and the safety rules. Close it when done.
 func OpenZip(p string, lim Limits) (*Zip, error) {
+	return OpenZipCounted(p, lim, nil)
+}
+
+// OpenZipCounted is OpenZip that calls onRead with the number of bytes of
+// every read of the archive file (its directory and the compressed data of
+// the entries read), so that a caller can tell how much of the file it has
+// gone through. A nil onRead counts nothing.
+func OpenZipCounted(p string, lim Limits, onRead func(n int64)) (*Zip, error) {
 	f, err := os.Open(p)
 	if err != nil {
 		return nil, err
@@ -116,7 +124,11 @@ func OpenZip(p string, lim Limits) (*Zip, error) {
 		f.Close()
 		return nil, err
 	}
-	r, err := zip.NewReader(f, info.Size())
+	var ra io.ReaderAt = f
+	if onRead != nil {
+		ra = countingReaderAt{f, onRead}
+	}
+	r, err := zip.NewReader(ra, info.Size())
 	if errors.Is(err, zip.ErrInsecurePath) {
 		f.Close()
 		return nil, fmt.Errorf("%w: %s: %v", ErrUnsafe, p, err)
@@ -443,4 +455,18 @@ func Check(p string, lim Limits) ([]Entry, error) {
 		}
 	}
 	return nil, nil
+}
+
+// countingReaderAt reports the bytes of every ReadAt.
+type countingReaderAt struct {
+	r      io.ReaderAt
+	onRead func(int64)
+}
+
+func (c countingReaderAt) ReadAt(p []byte, off int64) (int, error) {
+	n, err := c.r.ReadAt(p, off)
+	if n > 0 {
+		c.onRead(int64(n))
+	}
+	return n, err
 }

@@ -10,6 +10,7 @@ package runner
 
 import (
 	"github.com/takedown-research/takedown/internal/errkind"
+	"github.com/takedown-research/takedown/internal/progress"
 
 	"context"
 	"encoding/json"
@@ -50,6 +51,9 @@ type Runner struct {
 	// Wait is how long to wait for a workspace or dataset another process
 	// holds before giving up with ErrBusy; 0 gives up at once.
 	Wait time.Duration
+	// Progress reports how far each stage run has come (a bar on a
+	// terminal, progress events with --json); nil reports nothing.
+	Progress progress.Reporter
 }
 
 // Options select what Run does.
@@ -80,6 +84,8 @@ type Result struct {
 	Dir        string          `json:"dir"`
 	Stats      json.RawMessage `json:"stats,omitempty"`
 	WallMillis int64           `json:"wall_ms"`
+	// Outputs are the run's output files as its manifest lists them.
+	Outputs []store.Output `json:"outputs"`
 }
 
 // StageRange returns the stages from..to inclusive.
@@ -202,7 +208,7 @@ func (r *Runner) runStage(ctx context.Context, lock *store.Lock, desc datasets.D
 				return Result{}, err
 			}
 			log.Info("cache hit", "event", "stage_cached")
-			return Result{Stage: name, RunID: runID, Cached: true, Dir: dir, Stats: run.Manifest.Stats}, nil
+			return Result{Stage: name, RunID: runID, Cached: true, Dir: dir, Stats: run.Manifest.Stats, Outputs: run.Manifest.Outputs}, nil
 		}
 		log.Warn("published run is damaged; recomputing it", "event", "stage_damaged", "problems", problems)
 		if err := r.removeDamaged(dir); err != nil {
@@ -234,7 +240,7 @@ func (r *Runner) runStage(ctx context.Context, lock *store.Lock, desc datasets.D
 	m := run.Manifest
 	wall := time.Since(start).Milliseconds()
 	log.Info("done", "event", "stage_done", "wall_ms", wall)
-	return Result{Stage: name, RunID: runID, Dir: dir, Stats: m.Stats, WallMillis: wall}, nil
+	return Result{Stage: name, RunID: runID, Dir: dir, Stats: m.Stats, WallMillis: wall, Outputs: m.Outputs}, nil
 }
 
 // record makes run the current run of its stage (in o's variant) and
@@ -337,6 +343,11 @@ func (r *Runner) stage(ctx context.Context, desc datasets.Descriptor, def stageD
 		return nil, nil, err
 	}
 	env := &execEnv{ws: r.WS, desc: desc, params: rawParams, inputs: inputs, outDir: st.Dir, fromDir: fx.fromDir, fx: fx, log: log, self: runID}
+	if r.Progress != nil {
+		t := r.Progress.Stage(desc.Name, def.name, runID)
+		env.meter = t
+		defer t.End()
+	}
 	stats, err := def.exec(ctx, env)
 	if err != nil {
 		st.Discard()

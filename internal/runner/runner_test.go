@@ -70,8 +70,12 @@ func TestDemoDeterministicAcrossWorkspacesAndGOMAXPROCS(t *testing.T) {
 		t.Skip("runs the whole demo pipeline twice; covered without -short")
 	}
 	a, b := newRunner(t), newRunner(t)
+	// b reports progress, a does not: the bytes must not differ.
+	rec := newRecorder()
+	b.Progress = rec
 	ra := runDemo(t, a, 1)
 	rb := runDemo(t, b, 4)
+	checkProgress(t, rec)
 	for i := range ra {
 		if ra[i].RunID != rb[i].RunID {
 			t.Errorf("%s: run id %s vs %s", ra[i].Stage, ra[i].RunID, rb[i].RunID)
@@ -124,6 +128,36 @@ func TestDemoDeterministicAcrossWorkspacesAndGOMAXPROCS(t *testing.T) {
 	for _, r := range again {
 		if !r.Cached {
 			t.Errorf("second run recomputed %s", r.Stage)
+		}
+	}
+}
+
+// checkProgress checks what the demo's stages counted: every phase, and
+// the counts that must reach their totals.
+func checkProgress(t *testing.T, rec *recorder) {
+	t.Helper()
+	t.Logf("progress of the demo:\n%s", rec)
+	want := []string{"fetch/land bytes", "normalize/ bytes", "fingerprint/ rows", "cluster/load rows", "cluster/sweep items", "cluster/pairs pairs", "summarize/ rows"}
+	if got := rec.order; strings.Join(got, ",") != strings.Join(want, ",") {
+		t.Fatalf("phases %q, want %q", got, want)
+	}
+	for _, k := range want {
+		c := rec.phases[k]
+		switch k {
+		case "cluster/sweep items":
+			if c.total != -1 || c.done <= 0 {
+				t.Errorf("%s: %d of %d, want a count without a total", k, c.done, c.total)
+			}
+		case "normalize/ bytes":
+			// Zip entries are read compressed, with the archive's
+			// directory; local headers may be skipped.
+			if c.total <= 0 || c.done < c.total*9/10 || c.done > c.total*11/10 {
+				t.Errorf("%s: %d of %d bytes read", k, c.done, c.total)
+			}
+		default:
+			if c.total <= 0 || c.done != c.total {
+				t.Errorf("%s: %d of %d", k, c.done, c.total)
+			}
 		}
 	}
 }

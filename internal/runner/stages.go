@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/takedown-research/takedown/datasets"
+	"github.com/takedown-research/takedown/internal/progress"
 	"github.com/takedown-research/takedown/internal/schema"
 	"github.com/takedown-research/takedown/internal/store"
 	"github.com/takedown-research/takedown/pipeline/cluster"
@@ -66,6 +67,8 @@ type execEnv struct {
 	// self is the id of the run being computed (the staging directory's
 	// name differs when verify recomputes it).
 	self string
+	// meter counts the stage's progress; nil when nothing reports it.
+	meter progress.Meter
 }
 
 // runID returns the run id of the upstream run an input comes from.
@@ -187,7 +190,7 @@ var defs = []stageDef{
 			if err != nil {
 				return nil, err
 			}
-			return fetch.Run(ctx, fetch.Input{Descriptor: e.desc, Workspace: e.ws, FromDir: e.fromDir, Pins: e.fx.pins, Download: e.fx.download}, p, e.outDir, e.log)
+			return fetch.Run(ctx, fetch.Input{Descriptor: e.desc, Workspace: e.ws, FromDir: e.fromDir, Pins: e.fx.pins, Download: e.fx.download, Progress: e.meter}, p, e.outDir, e.log)
 		},
 	},
 	{
@@ -201,7 +204,7 @@ var defs = []stageDef{
 			if err != nil {
 				return nil, err
 			}
-			in := normalize.Input{Dataset: e.desc.Name}
+			in := normalize.Input{Dataset: e.desc.Name, Progress: e.meter}
 			for _, ref := range e.inputs {
 				if name, ok := strings.CutPrefix(ref.Name, sourcePrefix); ok {
 					in.Files = append(in.Files, normalize.SourceFile{Name: name, Path: inputPath(e.ws, e.desc.Name, ref)})
@@ -223,7 +226,7 @@ var defs = []stageDef{
 			if err != nil {
 				return nil, err
 			}
-			return fingerprint.Run(ctx, fingerprint.Input{PostsPath: posts}, p, e.outDir, e.log)
+			return fingerprint.Run(ctx, fingerprint.Input{PostsPath: posts, Progress: e.meter}, p, e.outDir, e.log)
 		},
 	},
 	{
@@ -243,6 +246,7 @@ var defs = []stageDef{
 			if err != nil {
 				return nil, err
 			}
+			in.Progress = e.meter
 			st, err := cluster.Run(ctx, in, p, e.outDir, e.log)
 			if errors.Is(err, cluster.ErrNormalizerVersion) {
 				return nil, fmt.Errorf("%w: cluster stage version %d refuses fingerprint run %s (run `takedown fingerprint` again): %v",
@@ -275,7 +279,7 @@ var defs = []stageDef{
 			if err != nil {
 				return nil, err
 			}
-			in := summarize.Input{Dataset: e.desc.Name, RunID: e.self, RunVersion: stageDef{version: summarize.Version}.runVersion()}
+			in := summarize.Input{Dataset: e.desc.Name, RunID: e.self, RunVersion: stageDef{version: summarize.Version}.runVersion(), Progress: e.meter}
 			for _, f := range []struct {
 				dst  *string
 				name string

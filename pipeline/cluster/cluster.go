@@ -18,6 +18,7 @@ import (
 
 	"github.com/takedown-research/takedown/internal/errkind"
 	"github.com/takedown-research/takedown/internal/pqio"
+	"github.com/takedown-research/takedown/internal/progress"
 	"github.com/takedown-research/takedown/internal/rules"
 	"github.com/takedown-research/takedown/internal/schema"
 )
@@ -233,6 +234,9 @@ type Input struct {
 	// near_text is among the signals. It is not a parameter: it is a fact
 	// of the input, whose digest is already in the run id.
 	ShingleSize int
+	// Progress counts the phases: rows loaded, items swept, pairs
+	// written; nil counts nothing.
+	Progress progress.Meter
 }
 
 // validate checks the input against the parameters.
@@ -302,7 +306,7 @@ func Run(ctx context.Context, in Input, p Params, outDir string, log *slog.Logge
 		loadSignals = append(slices.Clone(signals), schema.SignalCoURL)
 		slices.Sort(loadSignals)
 	}
-	d, err := load(ctx, in.FingerprintsPath, loadSignals)
+	d, err := load(ctx, in.FingerprintsPath, loadSignals, in.Progress)
 	if err != nil {
 		return Stats{}, err
 	}
@@ -341,6 +345,7 @@ func Run(ctx context.Context, in Input, p Params, outDir string, log *slog.Logge
 	// Signals are independent: each runs in its own goroutine over its own
 	// data and the results are combined in signal-name order, so the output
 	// does not depend on scheduling.
+	d.meter().Phase("sweep", progress.Items, -1)
 	results := make([]*signalResult, len(d.signals))
 	errs := make([]error, len(d.signals))
 	var wg sync.WaitGroup
@@ -418,6 +423,7 @@ func write(d *data, results []*signalResult, p Params, outDir string, st *Stats)
 		return a.sig - b.sig
 	})
 
+	d.meter().Phase("pairs", progress.Pairs, int64(len(all)))
 	var wg sync.WaitGroup
 	var edgesErr, evidenceErr error
 	wg.Go(func() {
@@ -487,6 +493,7 @@ func writeEdges(d *data, all []edgeRef, path string) error {
 				ew.Abort()
 				return err
 			}
+			d.meter().Add(int64(len(buf)))
 			buf = buf[:0]
 		}
 	}
@@ -494,6 +501,7 @@ func writeEdges(d *data, all []edgeRef, path string) error {
 		ew.Abort()
 		return err
 	}
+	d.meter().Add(int64(len(buf)))
 	return ew.Close()
 }
 

@@ -765,7 +765,7 @@ func TestLoadMatchesRows(t *testing.T) {
 		}
 	}
 	path := writeFPs(t, rows)
-	d, err := load(context.Background(), path, slices.Clone(Signals))
+	d, err := load(context.Background(), path, slices.Clone(Signals), nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -13,6 +13,7 @@ import (
 	"sync/atomic"
 
 	"github.com/takedown-research/takedown/internal/pqio"
+	"github.com/takedown-research/takedown/internal/progress"
 	"github.com/takedown-research/takedown/internal/rules"
 	"github.com/takedown-research/takedown/internal/schema"
 )
@@ -29,7 +30,11 @@ type data struct {
 	postCount     []int32             // posts per account number
 	signals       []*signalData       // in signal-name order
 	shingles      map[uint32][]uint64 // sorted shingle hashes of the posts near_text may pair (loadShingles)
+	progress      progress.Meter      // the stage's Meter (Input.Progress); use meter()
 }
+
+// meter is the stage's Meter, never nil.
+func (d *data) meter() progress.Meter { return progress.Or(d.progress) }
 
 // occ is one occurrence of an item: a post that carries it.
 type occ struct {
@@ -171,13 +176,14 @@ func tableRows(ctx context.Context, path string) (int, func(row int64) error, er
 // Every column is read on its own (pqio.EachInt64, pqio.EachBytes), all of
 // them concurrently; the results are combined by row number, so the data
 // do not depend on scheduling.
-func load(ctx context.Context, path string, signals []string) (*data, error) {
+func load(ctx context.Context, path string, signals []string, m progress.Meter) (*data, error) {
 	n, checkRow, err := tableRows(ctx, path)
 	if err != nil {
 		return nil, err
 	}
 	total := int64(n)
-	d := &data{rows: total}
+	d := &data{rows: total, progress: m}
+	d.meter().Phase("load", progress.Rows, total)
 	var (
 		wg       sync.WaitGroup
 		mu       sync.Mutex
@@ -206,15 +212,20 @@ func load(ctx context.Context, path string, signals []string) (*data, error) {
 		for i := range rowAcc {
 			rowAcc[i] = -1
 		}
-		return pqio.EachBytes(path, colAccountID, func(row int64, b []byte) error {
+		err := pqio.EachBytes(path, colAccountID, func(row int64, b []byte) error {
 			if err := checkRow(row); err != nil {
 				return err
 			}
 			if len(b) > 0 {
 				rowAcc[row] = int32(accs.id(b))
 			}
+			if (row+1)%65536 == 0 {
+				d.meter().Add(65536)
+			}
 			return nil
 		})
+		d.meter().Add(total % 65536)
+		return err
 	})
 	postEnd := make([]uint32, n) // end offset of each row's post id in postBytes
 	var postBytes []byte

@@ -301,6 +301,7 @@ func sweepItems(ctx context.Context, name string, occs []occ, d *data, p Params,
 			if err := ctx.Err(); err != nil {
 				return nil, err
 			}
+			d.meter().Add(4096)
 		}
 		if len(g) < 2 {
 			continue
@@ -405,6 +406,7 @@ func sweepItems(ctx context.Context, name string, occs []occ, d *data, p Params,
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
+	d.meter().Add(int64(groups % 4096))
 	return r, nil
 }
 

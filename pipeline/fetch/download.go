@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/takedown-research/takedown/datasets"
+	"github.com/takedown-research/takedown/internal/progress"
 	"github.com/takedown-research/takedown/internal/store"
 )
 
@@ -167,9 +168,9 @@ func download(ctx context.Context, in Input, log *slog.Logger) (store.SourceList
 	if err := os.MkdirAll(downloadDir(in.Workspace, in.Descriptor.Name), 0o755); err != nil {
 		return nil, fmt.Errorf("%w: %w", store.ErrWorkspace, err)
 	}
-	if fc, ok := o.Progress.(interface{ SetFiles(int) }); ok {
-		fc.SetFiles(len(in.Descriptor.Files))
-	}
+	m := progress.Or(in.Progress)
+	m.Phase("download", progress.Bytes, knownBytes(in.Descriptor.Files))
+	o.Progress = meterProgress{o.Progress, m}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	list := make(store.SourceList, len(in.Descriptor.Files))

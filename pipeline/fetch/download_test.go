@@ -502,18 +502,3 @@ func TestImportFindsRenamedFiles(t *testing.T) {
 		t.Fatalf("err = %v, want a loud digest mismatch", err)
 	}
 }
-
-func TestBarProgress(t *testing.T) {
-	var buf bytes.Buffer
-	p := BarProgress(&buf)
-	p.(interface{ SetFiles(int) }).SetFiles(2)
-	p.Start("a.zip", 1000, 0)
-	p.Add("a.zip", 1000)
-	p.Done("a.zip", nil)
-	p.Start("b.zip", 500, 100)
-	p.Add("b.zip", 400)
-	p.Done("b.zip", nil)
-	if !strings.Contains(buf.String(), "[1/2] a.zip") || !strings.Contains(buf.String(), "[2/2] b.zip") {
-		t.Errorf("bar output lacks the file counter:\n%q", buf.String())
-	}
-}

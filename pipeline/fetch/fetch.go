@@ -13,6 +13,7 @@ package fetch
 
 import (
 	"github.com/takedown-research/takedown/internal/errkind"
+	"github.com/takedown-research/takedown/internal/progress"
 
 	"context"
 	"encoding/json"
@@ -68,6 +69,9 @@ type Input struct {
 	Pins map[string]string
 	// Download says how to download (mirror, retries, progress...).
 	Download DownloadOptions
+	// Progress counts the bytes downloaded, imported or generated into the
+	// source store; nil counts nothing.
+	Progress progress.Meter
 }
 
 // Stats lists the files landed.
@@ -130,9 +134,17 @@ func generate(ctx context.Context, in Input, log *slog.Logger) (store.SourceList
 	if err != nil {
 		return nil, fmt.Errorf("generate %s: %w", in.Descriptor.Name, err)
 	}
+	m := progress.Or(in.Progress)
+	var total int64
+	for _, f := range files {
+		if st, err := os.Stat(filepath.Join(tmp, f.Name)); err == nil {
+			total += st.Size()
+		}
+	}
+	m.Phase("land", progress.Bytes, total)
 	var list store.SourceList
 	for _, f := range files {
-		sf, err := land(in.Workspace, filepath.Join(tmp, f.Name), f.Name, f.Role)
+		sf, err := land(in.Workspace, filepath.Join(tmp, f.Name), f.Name, f.Role, m)
 		if err != nil {
 			return nil, err
 		}
@@ -143,6 +155,8 @@ func generate(ctx context.Context, in Input, log *slog.Logger) (store.SourceList
 }
 
 func importDir(ctx context.Context, in Input, log *slog.Logger) (store.SourceList, error) {
+	m := progress.Or(in.Progress)
+	m.Phase("import", progress.Bytes, knownBytes(in.Descriptor.Files))
 	var list store.SourceList
 	for _, f := range in.Descriptor.Files {
 		if err := ctx.Err(); err != nil {
@@ -156,7 +170,7 @@ func importDir(ctx context.Context, in Input, log *slog.Logger) (store.SourceLis
 		if err := checkArchive(p, f); err != nil {
 			return nil, err
 		}
-		sf, err := land(in.Workspace, p, f.Name, f.Role)
+		sf, err := land(in.Workspace, p, f.Name, f.Role, m)
 		if err != nil && isDiskFull(err) {
 			return nil, fmt.Errorf("%w: disk full: %w; free space in the workspace (or use another --workspace) and fetch again", store.ErrWorkspace, err)
 		}
@@ -260,17 +274,30 @@ func FindFile(f datasets.File, dir, digest string) (string, error) {
 	return "", fmt.Errorf("%s: no file %s (nor one ending in _%s or with its pinned digest)", dir, f.Name, f.Name)
 }
 
-func land(ws *store.Workspace, path, name, role string) (store.SourceFile, error) {
+func land(ws *store.Workspace, path, name, role string, m progress.Meter) (store.SourceFile, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return store.SourceFile{}, err
 	}
 	defer f.Close()
-	digest, n, err := ws.PutSource(f)
+	digest, n, err := ws.PutSource(progress.Reader(f, m))
 	if err != nil {
 		return store.SourceFile{}, fmt.Errorf("land %s: %w", path, err)
 	}
 	return store.SourceFile{Name: name, Role: role, SHA256: digest, Bytes: n}, nil
+}
+
+// knownBytes is the sum of the files' sizes the descriptor gives, or -1
+// when it lacks one.
+func knownBytes(files []datasets.File) int64 {
+	var n int64
+	for _, f := range files {
+		if f.Bytes <= 0 {
+			return -1
+		}
+		n += f.Bytes
+	}
+	return n
 }
 
 // FilePath is where a release file is read from: the --from-dir folder when one

@@ -1,12 +1,10 @@
 package fetch
 
 import (
-	"fmt"
-	"io"
 	"log/slog"
 	"sync"
 
-	"github.com/schollz/progressbar/v3"
+	"github.com/takedown-research/takedown/internal/progress"
 )
 
 // Progress receives the byte counts of downloads. Calls for different files
@@ -85,79 +83,14 @@ func (p *jsonProgress) Done(file string, err error) {
 	p.log.Info("download", "event", "fetch_progress", "file", file, "bytes", have, "total", total, "state", state)
 }
 
-// BarProgress draws a progress bar on a terminal w: bytes of all files
-// (the sum of the sizes the servers announced so far), described by the
-// file being downloaded, its number and its own percentage.
-func BarProgress(w io.Writer) Progress {
-	return &barProgress{w: w, sizes: map[string]int64{}, have: map[string]int64{}}
+// meterProgress passes download progress on and counts the bytes on a
+// progress.Meter (the stage's bytes downloaded).
+type meterProgress struct {
+	Progress
+	m progress.Meter
 }
 
-// SetFiles tells the bar how many files there are.
-func (p *barProgress) SetFiles(n int) {
-	p.mu.Lock()
-	p.files = n
-	p.mu.Unlock()
-}
-
-type barProgress struct {
-	mu    sync.Mutex
-	w     io.Writer
-	files int
-	done  int
-	sizes map[string]int64
-	have  map[string]int64
-	bar   *progressbar.ProgressBar
-}
-
-func (p *barProgress) Start(file string, total, have int64) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	p.sizes[file], p.have[file] = total, have
-	var sum, got int64
-	for f, s := range p.sizes {
-		if s > 0 {
-			sum += s
-		}
-		got += p.have[f]
-	}
-	if p.bar != nil {
-		p.bar.Finish()
-		fmt.Fprintln(p.w)
-	}
-	p.bar = progressbar.NewOptions64(sum,
-		progressbar.OptionSetWriter(p.w),
-		progressbar.OptionShowBytes(true),
-		progressbar.OptionSetWidth(30),
-		progressbar.OptionThrottle(200_000_000),
-		progressbar.OptionSetDescription(p.desc(file)),
-		progressbar.OptionClearOnFinish())
-	p.bar.Set64(got)
-}
-
-func (p *barProgress) desc(file string) string {
-	s := fmt.Sprintf("[%d/%d] %s", p.done+1, p.files, file)
-	if t := p.sizes[file]; t > 0 {
-		s += fmt.Sprintf(" %d%%", p.have[file]*100/t)
-	}
-	return s
-}
-
-func (p *barProgress) Add(file string, n int64) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	p.have[file] += n
-	if p.bar != nil {
-		p.bar.Describe(p.desc(file))
-		p.bar.Add64(n)
-	}
-}
-
-func (p *barProgress) Done(file string, err error) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	p.done++
-	if p.done == p.files && p.bar != nil {
-		p.bar.Finish()
-		fmt.Fprintln(p.w)
-	}
+func (p meterProgress) Add(file string, n int64) {
+	p.Progress.Add(file, n)
+	p.m.Add(n)
 }

@@ -20,6 +20,7 @@ import (
 	"github.com/cespare/xxhash/v2"
 
 	"github.com/takedown-research/takedown/internal/pqio"
+	"github.com/takedown-research/takedown/internal/progress"
 	"github.com/takedown-research/takedown/internal/rules"
 	"github.com/takedown-research/takedown/internal/schema"
 )
@@ -112,6 +113,8 @@ func (p Params) Validate() error {
 type Input struct {
 	// PostsPath is the absolute path of the posts table.
 	PostsPath string
+	// Progress counts the posts written; nil counts nothing.
+	Progress progress.Meter
 }
 
 // Stats are deterministic counts about one run.
@@ -173,7 +176,13 @@ func Run(ctx context.Context, in Input, p Params, outDir string, log *slog.Logge
 	}
 	st := Stats{MinTextRunes: p.MinTextRunes, NormalizerVersion: p.NormalizerVersion,
 		MinHashRows: p.MinHashPermutations / p.MinHashBands}
-	if err := fingerprintAll(ctx, in.PostsPath, p, w, &st); err != nil {
+	m := progress.Or(in.Progress)
+	total, err := pqio.NumRows(in.PostsPath)
+	if err != nil {
+		total = -1
+	}
+	m.Phase("", progress.Rows, total)
+	if err := fingerprintAll(ctx, in.PostsPath, p, w, &st, m); err != nil {
 		w.Abort()
 		if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
 			return Stats{}, err
@@ -218,7 +227,7 @@ const pipelineDepth = 2
 // by all workers, each on a contiguous part, and written whole before the
 // next, so the output order is the input order for
 // any GOMAXPROCS. Stats are sums, so they do not depend on the split.
-func fingerprintAll(ctx context.Context, postsPath string, p Params, w *pqio.Writer[schema.Fingerprint], st *Stats) error {
+func fingerprintAll(ctx context.Context, postsPath string, p Params, w *pqio.Writer[schema.Fingerprint], st *Stats, m progress.Meter) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	workers := max(1, runtime.GOMAXPROCS(0))
@@ -278,6 +287,7 @@ func fingerprintAll(ctx context.Context, postsPath string, p Params, w *pqio.Wri
 			if werr = w.Write(out...); werr != nil {
 				cancel()
 			}
+			m.Add(int64(len(out)))
 		}
 	}
 	// rows is closed: the worker goroutine is done, so parts are final.

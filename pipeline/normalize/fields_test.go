@@ -11,8 +11,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/takedown-research/takedown/internal/schema"
 	"unicode/utf8"
+
+	"github.com/takedown-research/takedown/internal/schema"
 )
 
 func TestParseList(t *testing.T) {

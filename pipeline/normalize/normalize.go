@@ -21,6 +21,7 @@ import (
 	"strings"
 
 	"github.com/takedown-research/takedown/internal/pqio"
+	"github.com/takedown-research/takedown/internal/progress"
 	"github.com/takedown-research/takedown/internal/schema"
 )
 
@@ -75,6 +76,8 @@ type SourceFile struct {
 type Input struct {
 	Dataset string
 	Files   []SourceFile
+	// Progress counts the bytes of the files read; nil counts nothing.
+	Progress progress.Meter
 }
 
 // FileStats counts one CSV stream: a plain or gzipped file, or one zip
@@ -167,6 +170,7 @@ func Run(ctx context.Context, in Input, p Params, outDir string, log *slog.Logge
 		return Stats{}, err
 	}
 	n := newNormalizer(in.Dataset, allowed, log, w.accountsQ, w.postsQ, w.rejectsQ)
+	n.progress = in.Progress
 	files := append([]SourceFile(nil), in.Files...)
 	sort.SliceStable(files, func(i, j int) bool {
 		if files[i].Name != files[j].Name {
@@ -262,9 +266,10 @@ type hander[T any] interface {
 
 // normalizer holds the state of one run.
 type normalizer struct {
-	dataset string
-	allowed []format
-	log     *slog.Logger
+	dataset  string
+	progress progress.Meter
+	allowed  []format
+	log      *slog.Logger
 	// maxRecord is the largest record read (MaxRecordBytes; tests lower it).
 	maxRecord int64
 

@@ -6,12 +6,15 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"runtime"
 	"slices"
 	"strconv"
 	"strings"
 	"sync"
 	"unicode/utf8"
+
+	"github.com/takedown-research/takedown/internal/progress"
 )
 
 // The stage reads its files as a pipeline whose output does not depend on
@@ -297,8 +300,16 @@ func (n *normalizer) produce(ctx context.Context, p *producer, jobs chan<- *batc
 // to the writers in order.
 func (n *normalizer) files(ctx context.Context, files []SourceFile) error {
 	var tasks []streamTask
+	m := progress.Or(n.progress)
+	var total int64
 	for _, f := range files {
-		src, err := openSource(f)
+		if st, err := os.Stat(f.Path); err == nil {
+			total += st.Size()
+		}
+	}
+	m.Phase("", progress.Bytes, total)
+	for _, f := range files {
+		src, err := openSource(f, m)
 		if err != nil {
 			return err
 		}

@@ -8,6 +8,7 @@ import (
 	"os"
 
 	"github.com/takedown-research/takedown/internal/archive"
+	"github.com/takedown-research/takedown/internal/progress"
 )
 
 // Container kinds of a source file, detected from its first bytes.
@@ -68,8 +69,9 @@ var (
 
 // openSource opens f and lists the CSV streams it holds. The container is
 // detected from magic bytes, never from the name: content-store paths have
-// no extension.
-func openSource(f SourceFile) (*source, error) {
+// no extension. The bytes of the file read through its streams (for a zip,
+// its directory and the compressed entries) are counted on m.
+func openSource(f SourceFile, m progress.Meter) (*source, error) {
 	file, err := os.Open(f.Path)
 	if err != nil {
 		return nil, fmt.Errorf("open %s: %w", f.Name, err)
@@ -89,7 +91,7 @@ func openSource(f SourceFile) (*source, error) {
 		// symlinks, entry count, declared sizes) are checked here, and its
 		// limits on the bytes actually inflated run as each entry is read.
 		file.Close()
-		z, err := archive.OpenZip(f.Path, archiveLimits)
+		z, err := archive.OpenZipCounted(f.Path, archiveLimits, m.Add)
 		if err != nil {
 			return nil, archiveError(f.Name, err)
 		}
@@ -123,7 +125,7 @@ func openSource(f SourceFile) (*source, error) {
 				if _, err := file.Seek(0, io.SeekStart); err != nil {
 					return nil, fmt.Errorf("seek %s: %w", f.Name, err)
 				}
-				zr, err := archive.GzipReader(bufio.NewReaderSize(file, 256<<10), size, archiveLimits)
+				zr, err := archive.GzipReader(bufio.NewReaderSize(progress.Reader(file, m), 256<<10), size, archiveLimits)
 				if err != nil {
 					return nil, archiveError(f.Name, err)
 				}
@@ -144,7 +146,7 @@ func openSource(f SourceFile) (*source, error) {
 				if _, err := file.Seek(0, io.SeekStart); err != nil {
 					return nil, fmt.Errorf("seek %s: %w", f.Name, err)
 				}
-				return io.NopCloser(file), nil
+				return io.NopCloser(progress.Reader(file, m)), nil
 			},
 		}}
 	}

@@ -12,6 +12,7 @@ import (
 	"strings"
 
 	"github.com/takedown-research/takedown/internal/pqio"
+	"github.com/takedown-research/takedown/internal/progress"
 	"github.com/takedown-research/takedown/internal/rules"
 	"github.com/takedown-research/takedown/internal/schema"
 )
@@ -20,6 +21,7 @@ import (
 type state struct {
 	p     Params
 	in    Input             // the dataset and run names, for the reports
+	meter progress.Meter    // rows read of the input tables
 	rules *rules.Normalizer // the hashtag rule of the fingerprint stage's keys
 
 	ids      map[string]uint32 // account ids seen in posts and fingerprints, interned
@@ -61,6 +63,7 @@ type state struct {
 func newState(p Params) *state {
 	return &state{
 		p:             p,
+		meter:         progress.Or(nil),
 		rules:         rules.NewNormalizer(),
 		ids:           map[string]uint32{},
 		memberOf:      map[string][]*clusterAgg{},
@@ -86,6 +89,7 @@ func (s *state) readClusters(ctx context.Context, path string) error {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
+		s.meter.Add(int64(len(batch)))
 		for _, m := range batch {
 			c := byID[m.ClusterID]
 			if c == nil {
@@ -133,6 +137,7 @@ func (s *state) readEdges(ctx context.Context, path string) error {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
+		s.meter.Add(int64(len(batch)))
 		for _, e := range batch {
 			s.edges++
 			s.addNetEdge(e.AccountA, e.AccountB, e.Signal)
@@ -170,6 +175,7 @@ func (s *state) readAccounts(ctx context.Context, path string) error {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
+		s.meter.Add(int64(len(batch)))
 		for _, a := range batch {
 			s.accounts++
 			if a.InUsersFile {
@@ -214,6 +220,7 @@ func (s *state) readPosts(ctx context.Context, path string) error {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
+		s.meter.Add(int64(len(batch)))
 		for i := range batch {
 			p := &batch[i]
 			writeID(order, p.PostID)
@@ -343,6 +350,7 @@ func (s *state) fingerprintPass(ctx context.Context, path string, reposted func(
 		if err := ctx.Err(); err != nil {
 			return err
 		}
+		s.meter.Add(int64(len(batch)))
 		for i := range batch {
 			f := &batch[i]
 			writeID(order, f.PostID)
@@ -420,6 +428,7 @@ func (s *state) readRejects(ctx context.Context, path string) error {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
+		s.meter.Add(int64(len(batch)))
 		for i := range batch {
 			s.rejects++
 			inc(s.rejectReasons, batch[i].Reason, 1)

@@ -30,6 +30,8 @@ import (
 	"path/filepath"
 
 	"github.com/takedown-research/takedown/datasets"
+	"github.com/takedown-research/takedown/internal/pqio"
+	"github.com/takedown-research/takedown/internal/progress"
 )
 
 // Name is the stage name.
@@ -128,6 +130,9 @@ type Input struct {
 	FingerprintsPath string
 	EdgesPath        string
 	ClustersPath     string
+	// Progress counts the rows read of the input tables; nil counts
+	// nothing.
+	Progress progress.Meter
 }
 
 func (in Input) validate() error {
@@ -198,6 +203,17 @@ func Run(ctx context.Context, in Input, p Params, outDir string, log *slog.Logge
 	}
 	st := newState(p)
 	st.in = in
+	st.meter = progress.Or(in.Progress)
+	var total int64
+	for _, path := range []string{in.ClustersPath, in.EdgesPath, in.AccountsPath, in.PostsPath, in.FingerprintsPath, in.RejectsPath} {
+		n, err := pqio.NumRows(path)
+		if err != nil {
+			total = -1
+			break
+		}
+		total += n
+	}
+	st.meter.Phase("", progress.Rows, total)
 	if err := st.readClusters(ctx, in.ClustersPath); err != nil {
 		return Stats{}, err
 	}
@@ -270,7 +286,7 @@ func Run(ctx context.Context, in Input, p Params, outDir string, log *slog.Logge
 		return Stats{}, err
 	}
 	log.Info("summarize: done",
-		"dataset", in.Dataset, "accounts", stats.Accounts, "posts", stats.Posts,
+		"accounts", stats.Accounts, "posts", stats.Posts,
 		"clusters", stats.Clusters, "copy_share", res.release.CopyShare,
 		"creation_bursts", stats.CreationBursts)
 	return stats, nil
