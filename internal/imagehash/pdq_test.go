@@ -1,0 +1,105 @@
+package imagehash
+
+import (
+	"bufio"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+)
+
+type oracleRow struct {
+	file          string
+	pdq           string
+	quality       int
+	width, height int
+	dihedral      [8]string
+}
+
+// readOracle reads a CSV of reference outputs: file, hash, quality,
+// width, height, then optionally the 7 other dihedral hashes.
+func readOracle(t *testing.T, path string) []oracleRow {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	var rows []oracleRow
+	sc := bufio.NewScanner(f)
+	for line := 1; sc.Scan(); line++ {
+		text := sc.Text()
+		if text == "" || strings.HasPrefix(text, "#") {
+			continue
+		}
+		fs := strings.Split(text, ",")
+		if len(fs) != 5 && len(fs) != 12 {
+			t.Fatalf("%s:%d: %d fields, want 5 or 12", path, line, len(fs))
+		}
+		r := oracleRow{file: fs[0], pdq: fs[1]}
+		var errs [3]error
+		r.quality, errs[0] = strconv.Atoi(fs[2])
+		r.width, errs[1] = strconv.Atoi(fs[3])
+		r.height, errs[2] = strconv.Atoi(fs[4])
+		for _, err := range errs {
+			if err != nil {
+				t.Fatalf("%s:%d: %v", path, line, err)
+			}
+		}
+		if len(fs) == 12 {
+			r.dihedral[0] = fs[1]
+			copy(r.dihedral[1:], fs[5:])
+		}
+		rows = append(rows, r)
+	}
+	if err := sc.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return rows
+}
+
+// TestPDQMatchesReference requires bit-for-bit equality with the C++
+// reference (hash, quality, all eight dihedral hashes) on every test
+// image, and that every test image has a reference row.
+func TestPDQMatchesReference(t *testing.T) {
+	rows := readOracle(t, "testdata/pdq_oracle.csv")
+	entries, err := os.ReadDir(imagesDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rows) != len(entries) {
+		t.Errorf("%d reference rows for %d images in %s", len(rows), len(entries), imagesDir)
+	}
+	for _, r := range rows {
+		t.Run(r.file, func(t *testing.T) {
+			data, err := os.ReadFile(filepath.Join(imagesDir, r.file))
+			if err != nil {
+				t.Fatal(err)
+			}
+			h, err := Hash(data)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if h.PDQ.String() != r.pdq || h.Quality != r.quality || h.Width != r.width || h.Height != r.height {
+				want, _ := ParsePDQ(r.pdq)
+				t.Errorf("got %s q=%d %dx%d, reference %s q=%d %dx%d (distance %d)",
+					h.PDQ, h.Quality, h.Width, h.Height, r.pdq, r.quality, r.width, r.height, PDQDistance(h.PDQ, want))
+			}
+			img, _, err := Decode(data, Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			luma, w, ht := LumaOf(img)
+			dih, q := PDQDihedral(luma, w, ht)
+			if q != r.quality {
+				t.Errorf("dihedral quality %d, reference %d", q, r.quality)
+			}
+			for k, d := range dih {
+				if d.String() != r.dihedral[k] {
+					t.Errorf("dihedral %d: got %s, reference %s", k, d, r.dihedral[k])
+				}
+			}
+		})
+	}
+}
