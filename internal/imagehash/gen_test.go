@@ -11,10 +11,12 @@ import (
 	"image/gif"
 	"image/jpeg"
 	"image/png"
+	"io/fs"
 	"math"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -31,6 +33,7 @@ import (
 var (
 	genImages = flag.Bool("gen", false, "regenerate testdata/images")
 	ppmDir    = flag.String("ppm", "", "write every testdata image, as decoded, to `DIR` as PPM")
+	ppmSrc    = flag.String("ppmsrc", imagesDir, "with -ppm: the `DIR` of images to decode (recursively)")
 )
 
 const imagesDir = "testdata/images"
@@ -226,22 +229,24 @@ func TestWritePPM(t *testing.T) {
 	if *ppmDir == "" {
 		t.Skip("run with -ppm DIR to write the oracle's inputs")
 	}
-	entries, err := os.ReadDir(imagesDir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, e := range entries {
-		data, err := os.ReadFile(filepath.Join(imagesDir, e.Name()))
+	err := filepath.WalkDir(*ppmSrc, func(path string, e fs.DirEntry, err error) error {
+		if err != nil || e.IsDir() {
+			return err
+		}
+		data, err := os.ReadFile(path)
 		if err != nil {
-			t.Fatal(err)
+			return err
 		}
 		img, _, err := Decode(data, Options{})
 		if err != nil {
-			t.Fatalf("%s: %v", e.Name(), err)
+			t.Logf("%s: %v", path, err)
+			return nil
 		}
-		if err := writePPM(filepath.Join(*ppmDir, e.Name()+".ppm"), img); err != nil {
-			t.Fatal(err)
-		}
+		rel, _ := filepath.Rel(*ppmSrc, path)
+		return writePPM(filepath.Join(*ppmDir, strings.ReplaceAll(rel, "/", "__")+".ppm"), img)
+	})
+	if err != nil {
+		t.Fatal(err)
 	}
 }
 

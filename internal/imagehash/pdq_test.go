@@ -103,3 +103,50 @@ func TestPDQMatchesReference(t *testing.T) {
 		})
 	}
 }
+
+// TestPDQReferenceSamples hashes the sample images shipped in the
+// reference repository (facebook/ThreatExchange pdq/data; not copied
+// here) when TAKEDOWN_PDQ_DATA points at that directory. On the pixels
+// this package decodes, the reference gives exactly our hashes; with the
+// reference decoding JPEG itself (libjpeg), hashes differ by the two
+// decoders' pixel differences, and the reference README's criterion for a
+// correct implementation applies: distance <= 10 where quality >= 80.
+func TestPDQReferenceSamples(t *testing.T) {
+	dir := os.Getenv("TAKEDOWN_PDQ_DATA")
+	if dir == "" {
+		t.Skip("set TAKEDOWN_PDQ_DATA to a checkout's pdq/data to compare with the reference's sample images")
+	}
+	hashFile := func(t *testing.T, name string) Hashes {
+		data, err := os.ReadFile(filepath.Join(dir, name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		h, err := Hash(data)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return h
+	}
+	for _, r := range readOracle(t, "testdata/reference_samples_gopixels.csv") {
+		t.Run("same-pixels/"+r.file, func(t *testing.T) {
+			h := hashFile(t, r.file)
+			if h.PDQ.String() != r.pdq || h.Quality != r.quality {
+				t.Errorf("got %s q=%d, reference %s q=%d", h.PDQ, h.Quality, r.pdq, r.quality)
+			}
+		})
+	}
+	for _, r := range readOracle(t, "testdata/reference_samples_libjpeg.csv") {
+		t.Run("libjpeg/"+r.file, func(t *testing.T) {
+			h := hashFile(t, r.file)
+			want, err := ParsePDQ(r.pdq)
+			if err != nil {
+				t.Fatal(err)
+			}
+			d := PDQDistance(h.PDQ, want)
+			t.Logf("distance %d, quality %d (reference %d)", d, h.Quality, r.quality)
+			if r.quality >= 80 && d > 10 {
+				t.Errorf("distance %d > 10 from the reference's %s (quality %d)", d, r.pdq, r.quality)
+			}
+		})
+	}
+}
