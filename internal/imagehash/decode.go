@@ -2,6 +2,7 @@ package imagehash
 
 import (
 	"bytes"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"image"
@@ -201,7 +202,7 @@ func Decode(data []byte, opt Options) (image.Image, string, error) {
 	}
 	cfg, err := c.config(bytes.NewReader(data))
 	if err != nil {
-		return nil, "", classify(c.name, err)
+		return nil, "", classify(c.name, data, err)
 	}
 	if cfg.Width <= 0 || cfg.Height <= 0 || cfg.Width > maxPixels/cfg.Height {
 		return nil, "", &DecodeError{Reason: TooLarge, Format: c.name,
@@ -209,7 +210,7 @@ func Decode(data []byte, opt Options) (image.Image, string, error) {
 	}
 	img, err := safeDecode(c, data)
 	if err != nil {
-		return nil, "", classify(c.name, err)
+		return nil, "", classify(c.name, data, err)
 	}
 	if b := img.Bounds(); b.Dx() <= 0 || b.Dy() <= 0 || b.Dx() > maxPixels/b.Dy() {
 		return nil, "", &DecodeError{Reason: TooLarge, Format: c.name,
@@ -230,15 +231,38 @@ func safeDecode(c codec, data []byte) (img image.Image, err error) {
 	return c.decode(bytes.NewReader(data))
 }
 
-func classify(format string, err error) error {
+// classify gives a decoder error its reason. The decoders do not type
+// their errors for running out of data (they say "short Huffman data",
+// "not enough pixel data", ...), so truncation is told by the file itself:
+// a file that fails to decode and lacks its format's end (JPEG's EOI
+// marker, PNG's IEND chunk, GIF's trailer byte, the length WebP's RIFF
+// header declares) is truncated.
+func classify(format string, data []byte, err error) error {
 	reason := Corrupt
 	var je jpeg.UnsupportedError
 	var pe png.UnsupportedError
 	switch {
-	case errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, io.EOF):
+	case errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, io.EOF), !complete(format, data):
 		reason = Truncated
 	case errors.As(err, &je), errors.As(err, &pe):
 		reason = Unsupported
 	}
 	return &DecodeError{Reason: reason, Format: format, Err: err}
+}
+
+// complete reports whether data ends as a whole file of the format does.
+func complete(format string, data []byte) bool {
+	// Tolerate padding after the end, as some writers add.
+	end := bytes.TrimRight(data, "\x00\r\n ")
+	switch format {
+	case "jpeg":
+		return len(end) > 2 && bytes.HasSuffix(end, []byte("\xff\xd9"))
+	case "png":
+		return bytes.HasSuffix(end, []byte("IEND\xaeB`\x82"))
+	case "gif":
+		return bytes.HasSuffix(end, []byte{0x3b})
+	case "webp":
+		return len(data) >= 8 && uint64(len(data)) >= 8+uint64(binary.LittleEndian.Uint32(data[4:8]))
+	}
+	return true
 }
