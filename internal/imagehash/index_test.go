@@ -57,7 +57,11 @@ func bruteQuery(hashes []PDQHash, q PDQHash, maxDist int) []Match {
 }
 
 func TestIndexPairsEqualBruteForce(t *testing.T) {
-	hashes := synthHashes(6000, 8, 20, 1)
+	n := 6000
+	if testing.Short() {
+		n = 800 // the race detector's -short pass
+	}
+	hashes := synthHashes(n, 8, 20, 1)
 	ix := NewIndex(hashes)
 	for _, maxDist := range []int{0, 1, 15, 16, 31, 32, 47, 63, 64, 80} {
 		t.Run(fmt.Sprint("d=", maxDist), func(t *testing.T) {
