@@ -67,7 +67,9 @@ func (r Reason) String() string {
 }
 
 // DecodeError is the error Hash returns for bytes that do not decode to an
-// image. Its kind is errkind.BadInput.
+// image. Its kind is errkind.BadInput. It does not know where the bytes
+// came from: callers wrap it with the media file's name (and the archive
+// entry or tweet it belongs to).
 type DecodeError struct {
 	Reason Reason
 	Format string // the sniffed format, "" for UnknownFormat

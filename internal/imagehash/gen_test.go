@@ -26,7 +26,10 @@ import (
 //
 //	go test ./internal/imagehash -run TestGenerateImages -gen
 //
-// and write what the decoders here make of every test image as binary
+// (a different Go version may encode different bytes, and for JPEG
+// different pixels: regenerated images need the oracle run again, and
+// testdata/pdq_oracle.csv rewritten from its output), and write what the
+// decoders here make of every test image as binary
 // PPM, the input of the reference oracle (docs/imagehash.md), with:
 //
 //	go test ./internal/imagehash -run TestWritePPM -ppm DIR
