@@ -41,7 +41,7 @@ type Resources struct {
 const MaxPartitions = 256
 
 // ErrMemory means --memory is below what the stage needs to make progress.
-var ErrMemory = errkind.New(errkind.Usage, "--memory too small")
+var ErrMemory = errkind.New(errkind.Usage, "not enough memory")
 
 // Validate reports a usage error naming the flag.
 func (r Resources) Validate() error {
