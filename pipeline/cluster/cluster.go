@@ -297,6 +297,7 @@ func Run(ctx context.Context, in Input, p Params, outDir string, log *slog.Logge
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
+	defer in.Resources.limitHeap()()
 	signals := slices.Clone(p.Signals)
 	slices.Sort(signals)
 
@@ -347,6 +348,7 @@ func Run(ctx context.Context, in Input, p Params, outDir string, log *slog.Logge
 	if err != nil {
 		return Stats{}, err
 	}
+	log.Info("loaded the fingerprints", "rows", d.rows, "resident_bytes", d.residentBytes(), "work_bytes", d.workBytes(), "partitions", parts)
 	if parts > 1 {
 		if err := runPartitioned(ctx, d, in, p, w, parts, outDir, &st, log); err != nil {
 			return Stats{}, err

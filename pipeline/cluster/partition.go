@@ -72,6 +72,17 @@ const (
 	minWork    = 64 << 20 // the least working memory a partition may have
 )
 
+// limitHeap sets the Go runtime's soft memory limit to the budget when one
+// was given (--memory), so that the collector holds the heap near it rather
+// than at twice the live data, and returns what restores the old limit.
+func (r Resources) limitHeap() func() {
+	if r.Memory <= 0 {
+		return func() {}
+	}
+	old := debug.SetMemoryLimit(min(r.Memory, debug.SetMemoryLimit(-1)))
+	return func() { debug.SetMemoryLimit(old) }
+}
+
 // residentBytes estimates what d keeps whatever the partitions: the post
 // ids (a string header and the bytes), the times, and the account ids and
 // string items.
@@ -142,12 +153,6 @@ func runPartitioned(ctx context.Context, d *data, in Input, p Params, w int64, p
 	}
 	defer os.RemoveAll(dir)
 	sp := &spill{dir: dir}
-	if mem := in.Resources.Memory; mem > 0 && in.Resources.Partitions == 0 {
-		// Let the collector hold the heap near the budget rather than
-		// twice the live data.
-		old := debug.SetMemoryLimit(mem)
-		defer debug.SetMemoryLimit(old)
-	}
 
 	nsig := len(d.signals)
 	for _, sd := range d.signals {
@@ -449,7 +454,7 @@ func foldRangeSignal(ctx context.Context, sp *spill, d *data, p Params, si, r in
 			continue
 		}
 		var err error
-		if hits, err = sp.readHits(si, q, r, hits); err != nil {
+		if hits, err = sp.readHits(si, q, r, counts[q][r], hits); err != nil {
 			return nil, err
 		}
 	}
@@ -586,8 +591,8 @@ func (s *spill) writeFile(name string, n, size int, put func(i int, b []byte)) (
 	return nil
 }
 
-// readFile reads the records of a spill file, calling get for each.
-func (s *spill) readFile(name string, size int, get func(b []byte)) error {
+// readFile reads the n records of a spill file, calling get for each.
+func (s *spill) readFile(name string, n, size int, get func(b []byte)) error {
 	path := filepath.Join(s.dir, name)
 	f, err := os.Open(path)
 	if err != nil {
@@ -602,7 +607,7 @@ func (s *spill) readFile(name string, size int, get func(b []byte)) error {
 	if err := dec.Reset(f); err != nil {
 		return fmt.Errorf("cluster: spill %s: %w", path, err)
 	}
-	buf := make([]byte, spillSpan*size)
+	buf := make([]byte, max(1, min(n, spillSpan))*size)
 	for {
 		n, err := io.ReadFull(dec, buf)
 		for off := 0; off+size <= n; off += size {
@@ -634,7 +639,7 @@ func (s *spill) writeOccs(si, q int, occs []occ) error {
 
 func (s *spill) readOccs(si, q, n int) ([]occ, error) {
 	occs := make([]occ, 0, n)
-	err := s.readFile(fmt.Sprintf("occ-%d-%d.zst", si, q), occBytes, func(b []byte) {
+	err := s.readFile(fmt.Sprintf("occ-%d-%d.zst", si, q), n, occBytes, func(b []byte) {
 		occs = append(occs, occ{item: le.Uint64(b), t: int64(le.Uint64(b[8:])), acc: le.Uint32(b[16:]), post: le.Uint32(b[20:])})
 	})
 	if err == nil && len(occs) != n {
@@ -684,8 +689,8 @@ func (s *spill) writeHits(si, q int, part *sweepPart, rangeOf []uint16, parts in
 	return counts, nil
 }
 
-func (s *spill) readHits(si, q, r int, hits []wideHit) ([]wideHit, error) {
-	err := s.readFile(fmt.Sprintf("hit-%d-%d-%d.zst", si, q, r), hitBytes, func(b []byte) {
+func (s *spill) readHits(si, q, r, n int, hits []wideHit) ([]wideHit, error) {
+	err := s.readFile(fmt.Sprintf("hit-%d-%d-%d.zst", si, q, r), n, hitBytes, func(b []byte) {
 		hits = append(hits, wideHit{a: le.Uint32(b), b: le.Uint32(b[4:]), postA: le.Uint32(b[8:]), postB: le.Uint32(b[12:]),
 			item: le.Uint64(b[16:]), weight: math.Float64frombits(le.Uint64(b[24:]))})
 	})
@@ -735,7 +740,7 @@ func (s *spill) writeEvidenceTable(d *data, counts [][]int, path string) (int64,
 			if n == 0 {
 				continue
 			}
-			err := s.readFile(fmt.Sprintf("ev-%d-%d.zst", si, r), evBytes, func(b []byte) {
+			err := s.readFile(fmt.Sprintf("ev-%d-%d.zst", si, r), n, evBytes, func(b []byte) {
 				if werr != nil {
 					return
 				}

@@ -214,3 +214,16 @@ func TestParseBytes(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkRun200kPartitions is BenchmarkRun200k with 8 partitions: the
+// cost of the spill and the second fold.
+func BenchmarkRun200kPartitions(b *testing.B) {
+	path := writeFPs(b, synthetic(200_000, 42))
+	b.ResetTimer()
+	for b.Loop() {
+		in := Input{FingerprintsPath: path, ShingleSize: testShingleSize, Resources: Resources{Partitions: 8}}
+		if _, err := Run(context.Background(), in, DefaultParams(), b.TempDir(), nil); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
