@@ -163,9 +163,10 @@ func runPartitioned(ctx context.Context, d *data, in Input, p Params, w int64, p
 		}
 	}
 
-	// Occurrences, by item partition: sorted by (partition, item, time,
-	// account, post), so each partition is a sorted run, written to its
-	// own file.
+	// Occurrences, by item partition: sorted by (item, time, account,
+	// post) as the in-memory sweep sorts them, and cut into parts runs of
+	// about the same length at item boundaries, each written to its own
+	// file already in sweep order.
 	occCount := make([][]int, nsig)
 	results := make([]*signalResult, nsig)
 	for si, sd := range d.signals {
@@ -173,20 +174,18 @@ func runPartitioned(ctx context.Context, d *data, in Input, p Params, w int64, p
 		st.Occurrences[sd.name] = int64(len(sd.occ)) + sd.singletons
 		occCount[si] = make([]int, parts)
 		occs := sd.occ
-		slices.SortFunc(occs, func(x, y occ) int {
-			if c := cmp.Compare(itemPart(x.item, parts), itemPart(y.item, parts)); c != 0 {
-				return c
-			}
-			return cmpOcc(x, y)
-		})
-		for s := 0; s < len(occs); {
-			q := itemPart(occs[s].item, parts)
-			e := s
-			for e < len(occs) && itemPart(occs[e].item, parts) == q {
+		sortOccs(occs)
+		s := 0
+		for q := range parts {
+			e := len(occs) * (q + 1) / parts
+			for e > s && e < len(occs) && occs[e].item == occs[e-1].item {
 				e++
 			}
-			if err := sp.writeOccs(si, q, occs[s:e]); err != nil {
-				return err
+			e = max(e, s)
+			if e > s {
+				if err := sp.writeOccs(si, q, occs[s:e]); err != nil {
+					return err
+				}
 			}
 			occCount[si][q] = e - s
 			s = e
@@ -399,9 +398,6 @@ func runPartitioned(ctx context.Context, d *data, in Input, p Params, w int64, p
 	log.Info("clustered in partitions", "partitions", parts, "spilled_bytes", sp.bytes.Load())
 	return nil
 }
-
-// itemPart returns the item partition of an item.
-func itemPart(item uint64, parts int) int { return int(mix64(item) % uint64(parts)) }
 
 // accountRanges assigns every account number to one of parts ranges of
 // consecutive numbers holding about the same number of posts.
