@@ -139,7 +139,8 @@ func roundUpMiB(b int64) int64 { return (b + 1<<20 - 1) &^ (1<<20 - 1) }
 // runPartitioned sweeps and folds d in parts partitions, spilled to a
 // directory inside outDir that is removed before it returns, and writes the
 // three tables with the bytes of the in-memory path (write). Occurrences
-// are split by a hash of the item; each partition is swept alone and its
+// are sorted and cut into runs of whole items; each partition is swept
+// alone and its
 // hits spilled by ranges of the first account (ranges that hold about the
 // same number of posts), so that a pair's hits from every item partition
 // meet in one range; each range is folded into its edges and evidence, its
