@@ -28,6 +28,12 @@ eval-populations *FLAGS:
 bench-normalize:
     bash scripts/bench-normalize.sh
 
+# The cluster stage at whole-archive scale: a synthetic release of POSTS posts
+# (takedown synth), then cluster with several --memory/--partitions settings:
+# wall, CPU, peak RSS, partitions, bytes spilled, and the tables' digests.
+bench-scale POSTS="2000000" ACCOUNTS="100000":
+    bash scripts/bench-scale.sh {{POSTS}} {{ACCOUNTS}}
+
 # Static checks.
 lint:
     gofmt -l $(git ls-files '*.go')

@@ -64,6 +64,16 @@ func paramFlags() []cli.Flag {
 			Usage: "near_text: Jaccard similarity of shingles (of --shingle-size words, as the band keys) a MinHash candidate pair needs, in (0,1]"},
 		&cli.StringFlag{Name: "compat", Value: d.Cluster.Compat, Category: "cluster",
 			Usage: "cnt (or coordination-network-toolkit): also write the coordination-network-toolkit's co_tweet/co_retweet/co_link networks (cnt_edges.csv, .graphml)"},
+		&cli.StringFlag{Name: "memory", Category: "cluster",
+			Usage: "memory budget, e.g. 4GiB (default: half the machine's memory, at least 1 GiB); above it the stage works in partitions spilled to disk, with the same output bytes; not a parameter",
+			Action: func(_ *cli.Context, v string) error {
+				if _, err := cluster.ParseBytes(v); err != nil {
+					return usagef("%v", err)
+				}
+				return nil
+			}},
+		&cli.IntFlag{Name: "partitions", Category: "cluster",
+			Usage: "work in this many partitions whatever --memory (1: all in memory); 0 = from --memory; not a parameter"},
 		&cli.IntFlag{Name: "top-n", Value: d.Summarize.TopN, Category: "summarize",
 			Usage: "entries in each top list of the summaries"},
 		&cli.IntFlag{Name: "burst-days", Value: d.Summarize.BurstDays, Category: "summarize",
@@ -127,6 +137,28 @@ func applyParamFlags(c *cli.Context, p *runner.Params, onlySet bool) []string {
 	return applied
 }
 
+// resourcesFrom returns the cluster stage's --memory and --partitions. They
+// bound what a run may use and do not change its outputs, so they are not
+// parameters: not in the run id, not in the manifest.
+func resourcesFrom(c *cli.Context) (cluster.Resources, error) {
+	var r cluster.Resources
+	if v := c.String("memory"); v != "" {
+		b, err := cluster.ParseBytes(v)
+		if err != nil {
+			return r, usagef("%v", err)
+		}
+		if b == 0 {
+			return r, usagef("--memory must be above 0, got %q", v)
+		}
+		r.Memory = b
+	}
+	r.Partitions = c.Int("partitions")
+	if err := r.Validate(); err != nil {
+		return r, usagef("%v", err)
+	}
+	return r, nil
+}
+
 func datasetArg(c *cli.Context) (string, error) {
 	switch c.NArg() {
 	case 0:
@@ -154,6 +186,10 @@ func runCommand(g *globals) *cli.Command {
 			o := runner.Options{
 				From: c.String("from"), To: c.String("to"), FromDir: c.String("from-dir"),
 				Download: downloadOptionsFrom(c), Refetch: c.Bool("refetch"), Repin: c.Bool("repin"),
+			}
+			var err error
+			if o.Resources, err = resourcesFrom(c); err != nil {
+				return err
 			}
 			s, err := g.loadStudy()
 			if err != nil {
@@ -195,6 +231,9 @@ func stageCommand(g *globals, stage, usage string) *cli.Command {
 				return err
 			}
 			o := runner.Options{Dataset: ds, From: stage, To: stage, Params: paramsFrom(c)}
+			if o.Resources, err = resourcesFrom(c); err != nil {
+				return err
+			}
 			if stage == "fetch" {
 				if o.FromDir, err = fromDirFlag(c); err != nil {
 					return err

@@ -207,7 +207,7 @@ func (r *Runner) rerunFromBundle(ctx context.Context, b *bundle.Bundle, lock *st
 		return res, nil
 	}
 	log := r.Log.With("dataset", desc.Name, "stage", def.name, "run_id", run.ID)
-	fx := fetchExtra{pins: b.Lock.Pins[desc.Name]}
+	fx := execExtra{pins: b.Lock.Pins[desc.Name]}
 	if def.name == fetch.Name && len(desc.Synth) == 0 {
 		dir, err := r.linkSources(b, desc, run)
 		if err != nil {

@@ -7,15 +7,19 @@ import (
 
 	"github.com/takedown-research/takedown/datasets"
 	"github.com/takedown-research/takedown/internal/store"
+	"github.com/takedown-research/takedown/pipeline/cluster"
 	"github.com/takedown-research/takedown/pipeline/fetch"
 )
 
-// fetchExtra is what only fetch gets from the runner: the folder to import
-// from, how to download, and the dataset's trust-on-first-use pins.
-type fetchExtra struct {
-	fromDir  string
-	download fetch.DownloadOptions
-	pins     map[string]string
+// execExtra is what a stage gets from the runner besides its parameters
+// and inputs, none of which is in the run id: for fetch the folder to
+// import from, how to download, and the dataset's trust-on-first-use pins;
+// for cluster the resources it may use.
+type execExtra struct {
+	fromDir   string
+	download  fetch.DownloadOptions
+	pins      map[string]string
+	resources cluster.Resources
 }
 
 // dropFetch forgets a dataset's pins and current fetch (fetch --repin), so

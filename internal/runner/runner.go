@@ -74,6 +74,10 @@ type Options struct {
 	// Study names the study whose run this is ("name@sha256 prefix"),
 	// recorded with each current run; "" for runs without a study file.
 	Study string
+	// Resources bound the cluster stage's memory (--memory, --partitions).
+	// They do not change its outputs, so they are not in Params: not in
+	// the run id, not in the manifest.
+	Resources cluster.Resources
 }
 
 // Result is the outcome of one stage.
@@ -224,7 +228,7 @@ func (r *Runner) runStage(ctx context.Context, lock *store.Lock, desc datasets.D
 	}
 	log.Info("running", "event", "stage_start")
 	start := time.Now()
-	fx := fetchExtra{fromDir: o.FromDir, download: o.Download, pins: lock.PinsOf(desc.Name)}
+	fx := execExtra{fromDir: o.FromDir, download: o.Download, pins: lock.PinsOf(desc.Name), resources: o.Resources}
 	run, err = r.publish(ctx, desc, def, rawParams, inputs, runID, fx, log)
 	if err != nil {
 		restore()
@@ -310,7 +314,7 @@ func (r *Runner) removeDamaged(dir string) error {
 
 // publish runs a stage into a staging dir and publishes it.
 func (r *Runner) publish(ctx context.Context, desc datasets.Descriptor, def stageDef, rawParams json.RawMessage,
-	inputs []store.InputRef, runID string, fx fetchExtra, log *slog.Logger) (*store.Run, error) {
+	inputs []store.InputRef, runID string, fx execExtra, log *slog.Logger) (*store.Run, error) {
 	st, m, err := r.stage(ctx, desc, def, rawParams, inputs, runID, runID, fx, log)
 	if err != nil {
 		return nil, err
@@ -326,7 +330,7 @@ func (r *Runner) publish(ctx context.Context, desc datasets.Descriptor, def stag
 // and removes it (used by verify).
 func (r *Runner) recompute(ctx context.Context, desc datasets.Descriptor, def stageDef, rawParams json.RawMessage,
 	inputs []store.InputRef, runID string, log *slog.Logger) (*store.Manifest, error) {
-	st, m, err := r.stage(ctx, desc, def, rawParams, inputs, runID+"-verify", runID, fetchExtra{}, log)
+	st, m, err := r.stage(ctx, desc, def, rawParams, inputs, runID+"-verify", runID, execExtra{}, log)
 	if err != nil {
 		return nil, err
 	}
@@ -337,7 +341,7 @@ func (r *Runner) recompute(ctx context.Context, desc datasets.Descriptor, def st
 // stage runs a stage into a new staging dir and returns it with the
 // manifest to publish; on error the staging dir is removed.
 func (r *Runner) stage(ctx context.Context, desc datasets.Descriptor, def stageDef, rawParams json.RawMessage,
-	inputs []store.InputRef, stagingID, runID string, fx fetchExtra, log *slog.Logger) (*store.Staging, *store.Manifest, error) {
+	inputs []store.InputRef, stagingID, runID string, fx execExtra, log *slog.Logger) (*store.Staging, *store.Manifest, error) {
 	st, err := r.WS.Begin(desc.Name, def.name, stagingID)
 	if err != nil {
 		return nil, nil, err

@@ -62,7 +62,7 @@ type execEnv struct {
 	inputs  []store.InputRef
 	outDir  string
 	fromDir string
-	fx      fetchExtra
+	fx      execExtra
 	log     *slog.Logger
 	// self is the id of the run being computed (the staging directory's
 	// name differs when verify recomputes it).
@@ -100,7 +100,7 @@ func (e *execEnv) fingerprintParams() (fingerprint.Params, string, error) {
 // that run: MinHash band keys for the near_text signal, the toolkit's keys
 // for --compat cnt.
 func (e *execEnv) clusterInput(path string, p cluster.Params) (cluster.Input, error) {
-	in := cluster.Input{FingerprintsPath: path}
+	in := cluster.Input{FingerprintsPath: path, Resources: e.fx.resources}
 	nearText := slices.Contains(p.Signals, cluster.SignalNearText)
 	toolkit := p.Compat == cluster.CompatToolkit
 	if !nearText && !toolkit {

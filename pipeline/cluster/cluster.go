@@ -237,6 +237,9 @@ type Input struct {
 	// Progress counts the phases: rows loaded, items swept, pairs
 	// written; nil counts nothing.
 	Progress progress.Meter
+	// Resources bound the memory the run may use (--memory, --partitions).
+	// They do not change the outputs, so they are not parameters.
+	Resources Resources
 }
 
 // validate checks the input against the parameters.
@@ -292,9 +295,13 @@ func Run(ctx context.Context, in Input, p Params, outDir string, log *slog.Logge
 	if err := in.validate(p); err != nil {
 		return Stats{}, err
 	}
+	if err := in.Resources.Validate(); err != nil {
+		return Stats{}, err
+	}
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
+	defer in.Resources.limitHeap()()
 	signals := slices.Clone(p.Signals)
 	slices.Sort(signals)
 
@@ -341,6 +348,17 @@ func Run(ctx context.Context, in Input, p Params, outDir string, log *slog.Logge
 	if slices.Contains(signals, SignalNearText) {
 		st.NearShingleSize = in.ShingleSize
 	}
+	parts, err := plan(d, in.Resources, in.FingerprintsPath)
+	if err != nil {
+		return Stats{}, err
+	}
+	log.Info("loaded the fingerprints", "rows", d.rows, "resident_bytes", d.residentBytes(), "work_bytes", d.workBytes(), "partitions", parts)
+	if parts > 1 {
+		if err := runPartitioned(ctx, d, in, p, w, parts, outDir, &st, log); err != nil {
+			return Stats{}, err
+		}
+		return finish(ctx, in, p, w, outDir, st, log)
+	}
 
 	// Signals are independent: each runs in its own goroutine over its own
 	// data and the results are combined in signal-name order, so the output
@@ -385,6 +403,11 @@ func Run(ctx context.Context, in Input, p Params, outDir string, log *slog.Logge
 	if err := write(d, results, p, outDir, &st); err != nil {
 		return Stats{}, err
 	}
+	return finish(ctx, in, p, w, outDir, st, log)
+}
+
+// finish writes the toolkit's networks when asked and logs the run.
+func finish(ctx context.Context, in Input, p Params, w int64, outDir string, st Stats, log *slog.Logger) (Stats, error) {
 	if p.Compat == CompatToolkit {
 		tk, err := toolkitNetworks(ctx, in.FingerprintsPath, w, p.MinWeight)
 		if err != nil {
@@ -459,7 +482,7 @@ func write(d *data, results []*signalResult, p Params, outDir string, st *Stats)
 	for i, ref := range all {
 		flat[i] = ref.e
 	}
-	members, err := components(d, flat, first, inRows, p, st)
+	members, err := components(d, pairScores(flat), first, inRows, p, st)
 	if err == nil {
 		_, err = pqio.WriteFile(filepath.Join(outDir, schema.TableClusters+".parquet"), members)
 	}

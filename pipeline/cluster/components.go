@@ -33,13 +33,10 @@ type link struct {
 	score float64
 }
 
-// graphLinks combines the kept edges of every pair (edges sorted by pair)
-// and returns the pairs that pass the cluster-graph filters, in pair order:
-// a combined score of at least p.MinScore, an affinity (the score over the
-// geometric mean of the two accounts' posts) of at least p.MinAffinity, and
-// a combined score at or above the p.ScorePercentile quantile of all pairs'
-// combined scores.
-func graphLinks(d *data, edges []*edge, p Params, st *Stats) []link {
+// pairScores combines the kept edges of every pair (edges sorted by pair,
+// then signal): one link per pair, its combined score the sum of its edges'
+// weights in signal order.
+func pairScores(edges []*edge) []link {
 	var all []link
 	for i := 0; i < len(edges); {
 		j, score := i, 0.0
@@ -50,6 +47,16 @@ func graphLinks(d *data, edges []*edge, p Params, st *Stats) []link {
 		all = append(all, link{a, b, score})
 		i = j
 	}
+	return all
+}
+
+// graphLinks returns the pairs of all (every scored pair, in pair order)
+// that pass the cluster-graph filters, in pair order: a combined score of
+// at least p.MinScore, an affinity (the score over the geometric mean of
+// the two accounts' posts) of at least p.MinAffinity, and a combined score
+// at or above the p.ScorePercentile quantile of all pairs' combined scores.
+// It reuses all's memory.
+func graphLinks(d *data, all []link, p Params, st *Stats) []link {
 	st.ScoredPairs = int64(len(all))
 	cut := p.MinScore
 	if p.ScorePercentile > 0 && len(all) > 0 {
@@ -90,11 +97,11 @@ func affinity(score float64, postsA, postsB int32) float64 {
 // components returns the cluster rows: the groups, with two or more
 // accounts, of the cluster graph (the pairs graphLinks keeps): its connected
 // components, or with p.Communities "louvain" the Louvain communities of
-// each component, sorted by (cluster_id, account_id). edges are sorted by
-// pair. first and inRows count, per account, the evidence rows it is in and
+// each component, sorted by (cluster_id, account_id). scored are the scored
+// pairs in pair order (pairScores). first and inRows count, per account, the evidence rows it is in and
 // those in which its post came first.
-func components(d *data, edges []*edge, first, inRows []int32, p Params, st *Stats) ([]schema.ClusterMember, error) {
-	links := graphLinks(d, edges, p, st)
+func components(d *data, scored []link, first, inRows []int32, p Params, st *Stats) ([]schema.ClusterMember, error) {
+	links := graphLinks(d, scored, p, st)
 	n := len(d.accounts)
 	parent := make([]int32, n)
 	for i := range parent {

@@ -129,68 +129,14 @@ func sweep(ctx context.Context, sd *signalData, d *data, p Params, w int64) (*si
 	sortOccs(occs)
 	n := len(d.accounts)
 	near := sd.name == SignalNearText
-
-	// Items are independent: a large signal is swept in two parts, split
-	// at an item boundary, in parallel. The parts are merged in item
-	// order, so the result does not depend on the split.
-	bounds := []int{0, len(occs)}
-	if len(occs) >= sweepSplitMin && runtime.GOMAXPROCS(0) > 1 {
-		m := len(occs) / 2
-		for m < len(occs) && occs[m].item == occs[m-1].item {
-			m++
-		}
-		if m < len(occs) {
-			bounds = []int{0, m, len(occs)}
-		}
-	}
-	parts := make([]*sweepPart, len(bounds)-1)
-	errs := make([]error, len(parts))
-	var wg sync.WaitGroup
-	for i := range parts {
-		wg.Go(func() {
-			parts[i], errs[i] = sweepItems(ctx, sd.name, occs[bounds[i]:bounds[i+1]], d, p, w)
-		})
-	}
-	wg.Wait()
-	if err := errors.Join(errs...); err != nil {
+	part, err := sweepOccs(ctx, sd.name, occs, d, p, w)
+	if err != nil {
 		return nil, err
 	}
-	r := &signalResult{items: sd.singletons}
-	var hits hitList
-	var hitItem hitItems
-	for _, part := range parts {
-		off := uint32(len(hitItem.item))
-		if uint64(off)+uint64(len(part.hitItem.item)) >= math.MaxUint32 {
-			return nil, fmt.Errorf("signal %s: more than %d items with co-shares", sd.name, math.MaxUint32-1)
-		}
-		hitItem.item = append(hitItem.item, part.hitItem.item...)
-		hitItem.weight = append(hitItem.weight, part.hitItem.weight...)
-		for _, c := range part.hits.chunks {
-			if off != 0 {
-				for i := range c {
-					c[i].g += off
-				}
-			}
-			hits.chunks = append(hits.chunks, c)
-		}
-		hits.n += part.hits.n
-		r.items += part.items
-		r.boundedItems += part.boundedItems
-		r.boundedPosts += part.boundedPosts
-		r.rejected += part.rejected
-	}
-	candLess := func(x, y cand) int {
-		if c := cmp.Compare(absDiff(x.tA, x.tB), absDiff(y.tA, y.tB)); c != 0 {
-			return c
-		}
-		if c := cmp.Compare(x.item, y.item); c != 0 {
-			return c
-		}
-		if c := strings.Compare(d.posts[x.postA], d.posts[y.postA]); c != 0 {
-			return c
-		}
-		return strings.Compare(d.posts[x.postB], d.posts[y.postB])
-	}
+	r := &signalResult{items: sd.singletons + part.items, boundedItems: part.boundedItems,
+		boundedPosts: part.boundedPosts, rejected: part.rejected}
+	hits, hitItem := part.hits, part.hitItem
+	candLess := d.candCmp
 
 	// Fold the hits into edges. A counting sort by pair makes each
 	// pair's hits consecutive and, since items were swept in order and
@@ -232,6 +178,62 @@ func sweep(ctx context.Context, sd *signalData, d *data, p Params, w int64) (*si
 		edges, ev = foldBucket(bk, &hitItem, edges, ev, d, p, r, candLess)
 	}
 	r.edges = slices.Clip(edges)
+	return r, nil
+}
+
+// sweepOccs sweeps occurrences sorted by (item, time, account, post) that
+// hold whole items. Items are independent: a large run is swept in two
+// parts, split at an item boundary, in parallel; the parts are merged in
+// item order (hit item numbers in item order), so the result does not
+// depend on the split.
+func sweepOccs(ctx context.Context, name string, occs []occ, d *data, p Params, w int64) (*sweepPart, error) {
+	bounds := []int{0, len(occs)}
+	if len(occs) >= sweepSplitMin && runtime.GOMAXPROCS(0) > 1 {
+		m := len(occs) / 2
+		for m < len(occs) && occs[m].item == occs[m-1].item {
+			m++
+		}
+		if m < len(occs) {
+			bounds = []int{0, m, len(occs)}
+		}
+	}
+	parts := make([]*sweepPart, len(bounds)-1)
+	errs := make([]error, len(parts))
+	var wg sync.WaitGroup
+	for i := range parts {
+		wg.Go(func() {
+			parts[i], errs[i] = sweepItems(ctx, name, occs[bounds[i]:bounds[i+1]], d, p, w)
+		})
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	if len(parts) == 1 {
+		return parts[0], nil
+	}
+	r := &sweepPart{}
+	for _, part := range parts {
+		off := uint32(len(r.hitItem.item))
+		if uint64(off)+uint64(len(part.hitItem.item)) >= math.MaxUint32 {
+			return nil, fmt.Errorf("signal %s: more than %d items with co-shares", name, math.MaxUint32-1)
+		}
+		r.hitItem.item = append(r.hitItem.item, part.hitItem.item...)
+		r.hitItem.weight = append(r.hitItem.weight, part.hitItem.weight...)
+		for _, c := range part.hits.chunks {
+			if off != 0 {
+				for i := range c {
+					c[i].g += off
+				}
+			}
+			r.hits.chunks = append(r.hits.chunks, c)
+		}
+		r.hits.n += part.hits.n
+		r.items += part.items
+		r.boundedItems += part.boundedItems
+		r.boundedPosts += part.boundedPosts
+		r.rejected += part.rejected
+	}
 	return r, nil
 }
 
@@ -435,25 +437,45 @@ func foldBucket(hits []hit, hi *hitItems, edges []edge, ev []cand, d *data, p Pa
 			ed.last = max(ed.last, tA, tB)
 			ev = append(ev, cand{item: hi.item[h.g], postA: h.postA, postB: h.postB, tA: tA, tB: tB})
 		}
-		if len(ev) > k {
-			// Keep the k closest in time, then restore item order
-			// (items are distinct within an edge).
-			slices.SortFunc(ev, candLess)
-			ev = ev[:k]
-			slices.SortFunc(ev, func(x, y cand) int {
-				if c := cmp.Compare(x.item, y.item); c != 0 {
-					return c
-				}
-				if c := strings.Compare(d.posts[x.postA], d.posts[y.postA]); c != 0 {
-					return c
-				}
-				return strings.Compare(d.posts[x.postB], d.posts[y.postB])
-			})
-		}
-		ed.ev = slices.Clone(ev)
+		ed.ev = d.keepEvidence(ev, k, candLess)
 		edges = append(edges, ed)
 	}
 	return edges, ev
+}
+
+// candCmp orders evidence candidates for keeping: the smallest dt first,
+// ties by item, post_a, post_b.
+func (d *data) candCmp(x, y cand) int {
+	if c := cmp.Compare(absDiff(x.tA, x.tB), absDiff(y.tA, y.tB)); c != 0 {
+		return c
+	}
+	if c := cmp.Compare(x.item, y.item); c != 0 {
+		return c
+	}
+	if c := strings.Compare(d.posts[x.postA], d.posts[y.postA]); c != 0 {
+		return c
+	}
+	return strings.Compare(d.posts[x.postB], d.posts[y.postB])
+}
+
+// keepEvidence returns a copy of an edge's candidates, given in item order,
+// cut to the k closest in time (candLess) and back in item order (items are
+// distinct within an edge). ev is changed.
+func (d *data) keepEvidence(ev []cand, k int, candLess func(x, y cand) int) []cand {
+	if len(ev) > k {
+		slices.SortFunc(ev, candLess)
+		ev = ev[:k]
+		slices.SortFunc(ev, func(x, y cand) int {
+			if c := cmp.Compare(x.item, y.item); c != 0 {
+				return c
+			}
+			if c := strings.Compare(d.posts[x.postA], d.posts[y.postA]); c != 0 {
+				return c
+			}
+			return strings.Compare(d.posts[x.postB], d.posts[y.postB])
+		})
+	}
+	return slices.Clone(ev)
 }
 
 // hitList collects hits in fixed-size chunks (growing one slice would copy

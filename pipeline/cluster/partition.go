@@ -1,0 +1,768 @@
+package cluster
+
+import (
+	"cmp"
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"math"
+	"os"
+	"path/filepath"
+	"runtime"
+	"runtime/debug"
+	"slices"
+	"sync"
+	"sync/atomic"
+
+	"github.com/klauspost/compress/zstd"
+
+	"github.com/takedown-research/takedown/internal/errkind"
+	"github.com/takedown-research/takedown/internal/pqio"
+	"github.com/takedown-research/takedown/internal/schema"
+)
+
+// Resources bound what a run may use. They do not change its outputs (the
+// partitioned path writes the bytes of the in-memory one, whatever the
+// number of partitions), so they are not parameters: they are not in the
+// run id and not in the manifest.
+type Resources struct {
+	// Memory is the budget in bytes for the stage's data (--memory); 0
+	// means DefaultMemory.
+	Memory int64
+	// Partitions, when above 0, is the number of partitions (--partitions),
+	// whatever Memory says; 1 is the in-memory path.
+	Partitions int
+}
+
+// MaxPartitions bounds --partitions.
+const MaxPartitions = 256
+
+// ErrMemory means --memory is below what the stage needs to make progress.
+var ErrMemory = errkind.New(errkind.Usage, "not enough memory")
+
+// Validate reports a usage error naming the flag.
+func (r Resources) Validate() error {
+	if r.Memory < 0 {
+		return fmt.Errorf("--memory must be >= 0, got %d", r.Memory)
+	}
+	if r.Partitions < 0 || r.Partitions > MaxPartitions {
+		return fmt.Errorf("--partitions must be 0 (from --memory) or 1 to %d, got %d", MaxPartitions, r.Partitions)
+	}
+	return nil
+}
+
+// DefaultMemory is the budget when --memory is not given: half of the
+// machine's memory, at least 1 GiB (1 GiB where the total is unknown).
+func DefaultMemory() int64 {
+	return max(totalMemory()/2, 1<<30)
+}
+
+// Memory model of the plan, in bytes. Resident: what the stage keeps for
+// the whole run, per post and per distinct account or string item (see
+// residentBytes). Work: per occurrence of an item that occurs more than
+// once, what the sweep and the fold hold at the same time (the occurrence,
+// its sort, the hits it makes, twice during their counting sort, and the
+// kept edges and evidence) on the synthetic populations and the reference
+// toolkit's benchmark file.
+const (
+	workPerOcc = 96
+	minWork    = 64 << 20 // the least working memory a partition may have
+)
+
+// limitHeap sets the Go runtime's soft memory limit to the budget when one
+// was given (--memory), so that the collector holds the heap near it rather
+// than at twice the live data, and returns what restores the old limit.
+func (r Resources) limitHeap() func() {
+	if r.Memory <= 0 {
+		return func() {}
+	}
+	old := debug.SetMemoryLimit(min(r.Memory, debug.SetMemoryLimit(-1)))
+	return func() { debug.SetMemoryLimit(old) }
+}
+
+// residentBytes estimates what d keeps whatever the partitions: the post
+// ids (a string header and the bytes), the times, and the account ids and
+// string items.
+func (d *data) residentBytes() int64 {
+	b := d.rows * (16 + 8)
+	for _, s := range d.posts {
+		b += int64(len(s))
+	}
+	for _, s := range d.accounts {
+		b += int64(len(s)) + 16 + 4
+	}
+	for _, sd := range d.signals {
+		for _, s := range sd.strs {
+			b += int64(len(s)) + 16
+		}
+	}
+	return b
+}
+
+// workBytes estimates the working memory of the in-memory path.
+func (d *data) workBytes() int64 {
+	var n int64
+	for _, sd := range d.signals {
+		n += int64(len(sd.occ))
+	}
+	return n * workPerOcc
+}
+
+// plan returns the number of partitions for d: r.Partitions when given,
+// else the fewest that keep each partition's work within what the budget
+// leaves after the resident data. A budget below the resident data plus
+// minWork is a usage error that names the minimum.
+func plan(d *data, r Resources, path string) (int, error) {
+	if r.Partitions > 0 {
+		return r.Partitions, nil
+	}
+	mem := r.Memory
+	if mem == 0 {
+		mem = DefaultMemory()
+	}
+	resident := d.residentBytes()
+	if need := resident + minWork; mem < need {
+		return 0, fmt.Errorf("%w: --memory %s is below what clustering %s needs to make progress: its %d posts, %d accounts and string items take about %s in memory, and each partition needs %s more; give --memory %s or more",
+			ErrMemory, FormatBytes(mem), path, d.rows, len(d.accounts), FormatBytes(resident), FormatBytes(minWork), FormatBytes(roundUpMiB(need)))
+	}
+	avail := mem - resident
+	work := d.workBytes()
+	p := int((work + avail - 1) / avail)
+	return min(max(p, 1), MaxPartitions), nil
+}
+
+func roundUpMiB(b int64) int64 { return (b + 1<<20 - 1) &^ (1<<20 - 1) }
+
+// runPartitioned sweeps and folds d in parts partitions, spilled to a
+// directory inside outDir that is removed before it returns, and writes the
+// three tables with the bytes of the in-memory path (write). Occurrences
+// are sorted and cut into runs of whole items; each partition is swept
+// alone and its
+// hits spilled by ranges of the first account (ranges that hold about the
+// same number of posts), so that a pair's hits from every item partition
+// meet in one range; each range is folded into its edges and evidence, its
+// edges written in (pair, signal) order, its evidence spilled by signal, and
+// its scored pairs kept for the cluster graph, whose components are found
+// over all ranges at the end.
+func runPartitioned(ctx context.Context, d *data, in Input, p Params, w int64, parts int, outDir string, st *Stats, log *slog.Logger) error {
+	dir, err := os.MkdirTemp(outDir, ".spill-")
+	if err != nil {
+		return fmt.Errorf("cluster: spill directory: %w", err)
+	}
+	defer os.RemoveAll(dir)
+	sp := &spill{dir: dir}
+
+	nsig := len(d.signals)
+	for _, sd := range d.signals {
+		if sd.name == SignalNearText {
+			if err := d.loadShingles(ctx, in.FingerprintsPath, in.ShingleSize, sd); err != nil {
+				return err
+			}
+		}
+	}
+
+	// Occurrences, by item partition: sorted by (item, time, account,
+	// post) as the in-memory sweep sorts them, and cut into parts runs of
+	// about the same length at item boundaries, each written to its own
+	// file already in sweep order.
+	occCount := make([][]int, nsig)
+	results := make([]*signalResult, nsig)
+	for si, sd := range d.signals {
+		results[si] = &signalResult{items: sd.singletons}
+		st.Occurrences[sd.name] = int64(len(sd.occ)) + sd.singletons
+		occCount[si] = make([]int, parts)
+		occs := sd.occ
+		sortOccs(occs)
+		s := 0
+		for q := range parts {
+			e := len(occs) * (q + 1) / parts
+			for e > s && e < len(occs) && occs[e].item == occs[e-1].item {
+				e++
+			}
+			e = max(e, s)
+			if e > s {
+				if err := sp.writeOccs(si, q, occs[s:e]); err != nil {
+					return err
+				}
+			}
+			occCount[si][q] = e - s
+			s = e
+		}
+		sd.occ = nil
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+
+	// Sweep every (signal, item partition), a few at a time; their hits
+	// go to (signal, item partition, account range) files.
+	rangeOf := accountRanges(d.postCount, parts)
+	type job struct{ si, q int }
+	var jobs []job
+	for si := range nsig {
+		for q := range parts {
+			if occCount[si][q] > 0 {
+				jobs = append(jobs, job{si, q})
+			}
+		}
+	}
+	hitCount := make([][][]int, nsig) // [signal][item partition][range]
+	for si := range hitCount {
+		hitCount[si] = make([][]int, parts)
+	}
+	var (
+		mu   sync.Mutex
+		next atomic.Int64
+		wg   sync.WaitGroup
+	)
+	workers := max(1, runtime.GOMAXPROCS(0)/2)
+	errs := make([]error, workers)
+	for wi := range workers {
+		wg.Go(func() {
+			for {
+				k := int(next.Add(1) - 1)
+				if k >= len(jobs) || errs[wi] != nil || ctx.Err() != nil {
+					return
+				}
+				j := jobs[k]
+				sd := d.signals[j.si]
+				occs, err := sp.readOccs(j.si, j.q, occCount[j.si][j.q])
+				if err != nil {
+					errs[wi] = err
+					return
+				}
+				sortOccs(occs)
+				part, err := sweepOccs(ctx, sd.name, occs, d, p, w)
+				if err != nil {
+					errs[wi] = err
+					return
+				}
+				occs = nil
+				counts, err := sp.writeHits(j.si, j.q, part, rangeOf, parts)
+				if err != nil {
+					errs[wi] = err
+					return
+				}
+				mu.Lock()
+				r := results[j.si]
+				r.items += part.items
+				r.boundedItems += part.boundedItems
+				r.boundedPosts += part.boundedPosts
+				r.rejected += part.rejected
+				hitCount[j.si][j.q] = counts
+				mu.Unlock()
+			}
+		})
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return err
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+
+	// Fold the account ranges in order: their edges are in pair order
+	// across ranges.
+	ew, err := pqio.Create[schema.Edge](filepath.Join(outDir, schema.TableEdges+".parquet"))
+	if err != nil {
+		return err
+	}
+	edgeRows := make([]schema.Edge, 0, 4096)
+	flushEdges := func() error {
+		err := ew.Write(edgeRows...)
+		edgeRows = edgeRows[:0]
+		return err
+	}
+	nAcc := len(d.accounts)
+	first := make([]int32, nAcc)
+	inRows := make([]int32, nAcc)
+	var scored []link
+	evCount := make([][]int, nsig) // [signal][range]
+	for si := range evCount {
+		evCount[si] = make([]int, parts)
+	}
+	foldRange := func(r int) error {
+		edges := make([][]edge, nsig)
+		ferrs := make([]error, nsig)
+		var fwg sync.WaitGroup
+		for si := range nsig {
+			fwg.Go(func() {
+				edges[si], ferrs[si] = foldRangeSignal(ctx, sp, d, p, si, r, hitCount[si], results[si])
+			})
+		}
+		fwg.Wait()
+		if err := errors.Join(ferrs...); err != nil {
+			return err
+		}
+		// Merge the signals' edges by (pair, signal).
+		pos := make([]int, nsig)
+		for {
+			best := -1
+			for si := range nsig {
+				if pos[si] < len(edges[si]) && (best < 0 || edges[si][pos[si]].pair < edges[best][pos[best]].pair) {
+					best = si
+				}
+			}
+			if best < 0 {
+				break
+			}
+			pair := edges[best][pos[best]].pair
+			score := 0.0
+			for si := range nsig {
+				if pos[si] >= len(edges[si]) || edges[si][pos[si]].pair != pair {
+					continue
+				}
+				e := &edges[si][pos[si]]
+				pos[si]++
+				score += e.score
+				a, b := unpair(e.pair)
+				edgeRows = append(edgeRows, schema.Edge{
+					AccountA: d.accounts[a], AccountB: d.accounts[b], Signal: d.signals[si].name,
+					SharedItems: e.items, FirstAt: e.first, LastAt: e.last, Weight: e.score,
+				})
+				if len(edgeRows) == cap(edgeRows) {
+					if err := flushEdges(); err != nil {
+						return err
+					}
+				}
+				for _, c := range e.ev {
+					inRows[a]++
+					inRows[b]++
+					switch {
+					case c.tA < c.tB:
+						first[a]++
+					case c.tB < c.tA:
+						first[b]++
+					}
+				}
+			}
+			a, b := unpair(pair)
+			scored = append(scored, link{a, b, score})
+		}
+		for si := range nsig {
+			st.Edges[d.signals[si].name] += int64(len(edges[si]))
+			st.EdgeRows += int64(len(edges[si]))
+			n, err := sp.writeEvidence(si, r, edges[si])
+			if err != nil {
+				return err
+			}
+			evCount[si][r] = n
+		}
+		return nil
+	}
+	for r := range parts {
+		if err := foldRange(r); err != nil {
+			ew.Abort()
+			return err
+		}
+	}
+	if err := flushEdges(); err != nil {
+		ew.Abort()
+		return err
+	}
+	if err := ew.Close(); err != nil {
+		return err
+	}
+	for si, sd := range d.signals {
+		r := results[si]
+		st.Items[sd.name] = r.items
+		st.CandidateEdges[sd.name] = r.candidates
+		st.BoundedItems += r.boundedItems
+		st.BoundedPosts += r.boundedPosts
+		st.BoundedBySignal[sd.name] = r.boundedItems
+		st.NearRejected += r.rejected
+	}
+
+	// Evidence from its spill, in (signal, range) order, while the
+	// clusters are found.
+	var (
+		ewg          sync.WaitGroup
+		evidenceRows int64
+		evidenceErr  error
+	)
+	ewg.Go(func() {
+		evidenceRows, evidenceErr = sp.writeEvidenceTable(d, evCount, filepath.Join(outDir, schema.TableEvidence+".parquet"))
+	})
+	members, err := components(d, scored, first, inRows, p, st)
+	if err == nil {
+		_, err = pqio.WriteFile(filepath.Join(outDir, schema.TableClusters+".parquet"), members)
+	}
+	ewg.Wait()
+	st.EvidenceRows = evidenceRows
+	if err := errors.Join(evidenceErr, err); err != nil {
+		return err
+	}
+	log.Info("clustered in partitions", "partitions", parts, "spilled_bytes", sp.bytes.Load())
+	return nil
+}
+
+// accountRanges assigns every account number to one of parts ranges of
+// consecutive numbers holding about the same number of posts.
+func accountRanges(postCount []int32, parts int) []uint16 {
+	var total int64
+	for _, c := range postCount {
+		total += int64(c)
+	}
+	out := make([]uint16, len(postCount))
+	var cum int64
+	for a, c := range postCount {
+		if total > 0 {
+			out[a] = uint16(cum * int64(parts) / total)
+		}
+		cum += int64(c)
+	}
+	return out
+}
+
+// wideHit is a hit with its item and rarity weight, as spilled.
+type wideHit struct {
+	a, b, postA, postB uint32
+	item               uint64
+	weight             float64
+}
+
+const (
+	occBytes  = 24
+	hitBytes  = 32
+	evBytes   = 24
+	spillSpan = 1 << 16 // records decoded or encoded at a time
+)
+
+// foldRangeSignal reads one signal's hits of one account range from every
+// item partition and folds them into the range's edges, in pair order, as
+// sweep does for all of a signal's hits.
+func foldRangeSignal(ctx context.Context, sp *spill, d *data, p Params, si, r int, counts [][]int, res *signalResult) ([]edge, error) {
+	total := 0
+	for q := range counts {
+		if counts[q] != nil {
+			total += counts[q][r]
+		}
+	}
+	if total == 0 {
+		return nil, nil
+	}
+	hits := make([]wideHit, 0, total)
+	for q := range counts {
+		if counts[q] == nil || counts[q][r] == 0 {
+			continue
+		}
+		var err error
+		if hits, err = sp.readHits(si, q, r, counts[q][r], hits); err != nil {
+			return nil, err
+		}
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	byPairItem := func(x, y wideHit) int {
+		if x.a != y.a {
+			return cmp.Compare(x.a, y.a)
+		}
+		if x.b != y.b {
+			return cmp.Compare(x.b, y.b)
+		}
+		return cmp.Compare(x.item, y.item)
+	}
+	if d.signals[si].name == SignalNearText {
+		// A post pair found in several bands counts once, under its
+		// smallest band key (as in sweep).
+		slices.SortFunc(hits, func(x, y wideHit) int {
+			if x.a != y.a {
+				return cmp.Compare(x.a, y.a)
+			}
+			if x.b != y.b {
+				return cmp.Compare(x.b, y.b)
+			}
+			if x.postA != y.postA {
+				return cmp.Compare(x.postA, y.postA)
+			}
+			if x.postB != y.postB {
+				return cmp.Compare(x.postB, y.postB)
+			}
+			return cmp.Compare(x.item, y.item)
+		})
+		hits = slices.CompactFunc(hits, func(x, y wideHit) bool {
+			return x.a == y.a && x.b == y.b && x.postA == y.postA && x.postB == y.postB
+		})
+	}
+	slices.SortFunc(hits, byPairItem)
+
+	k := p.MaxEvidencePerEdge
+	var edges []edge
+	var ev []cand
+	var candidates int64
+	for i := 0; i < len(hits); {
+		j := i + 1
+		for j < len(hits) && hits[j].a == hits[i].a && hits[j].b == hits[i].b {
+			j++
+		}
+		run := hits[i:j]
+		i = j
+		candidates++
+		if len(run) < p.MinWeight {
+			continue
+		}
+		ed := edge{pair: makePair(run[0].a, run[0].b), items: int64(len(run)), first: math.MaxInt64, last: math.MinInt64}
+		ev = ev[:0]
+		for _, h := range run {
+			tA, tB := d.times[h.postA], d.times[h.postB]
+			ed.score += h.weight
+			ed.first = min(ed.first, tA, tB)
+			ed.last = max(ed.last, tA, tB)
+			ev = append(ev, cand{item: h.item, postA: h.postA, postB: h.postB, tA: tA, tB: tB})
+		}
+		ed.ev = d.keepEvidence(ev, k, d.candCmp)
+		edges = append(edges, ed)
+	}
+	atomic.AddInt64(&res.candidates, candidates)
+	return slices.Clip(edges), nil
+}
+
+// spill writes and reads the partitions' files in one directory, each a
+// zstd stream of fixed-size little-endian records.
+type spill struct {
+	dir   string
+	bytes atomic.Int64 // compressed bytes written
+}
+
+var encoders = sync.Pool{New: func() any {
+	e, err := zstd.NewWriter(nil, zstd.WithEncoderLevel(zstd.SpeedFastest), zstd.WithEncoderConcurrency(1), zstd.WithLowerEncoderMem(true))
+	if err != nil {
+		panic(err) // only for invalid options
+	}
+	return e
+}}
+
+var decoders = sync.Pool{New: func() any {
+	dec, err := zstd.NewReader(nil, zstd.WithDecoderConcurrency(1), zstd.WithDecoderLowmem(true))
+	if err != nil {
+		panic(err)
+	}
+	return dec
+}}
+
+// spillCreate creates a spill file; tests replace it to simulate a full
+// disk.
+var spillCreate = os.Create
+
+// writeFile writes n records of size bytes each, put(i, buf) encoding
+// record i into buf.
+func (s *spill) writeFile(name string, n, size int, put func(i int, b []byte)) (err error) {
+	path := filepath.Join(s.dir, name)
+	f, err := spillCreate(path)
+	if err != nil {
+		return fmt.Errorf("cluster: spill: %w", err)
+	}
+	enc := encoders.Get().(*zstd.Encoder)
+	enc.Reset(f)
+	defer func() {
+		enc.Reset(nil)
+		encoders.Put(enc)
+		if cerr := f.Close(); err == nil && cerr != nil {
+			err = fmt.Errorf("cluster: spill %s: %w", path, cerr)
+		}
+		if err == nil {
+			if fi, serr := os.Stat(path); serr == nil {
+				s.bytes.Add(fi.Size())
+			}
+		}
+	}()
+	buf := make([]byte, 0, min(n, spillSpan)*size)
+	for i := range n {
+		buf = buf[:len(buf)+size]
+		put(i, buf[len(buf)-size:])
+		if len(buf) == cap(buf) || i == n-1 {
+			if _, err := enc.Write(buf); err != nil {
+				return fmt.Errorf("cluster: spill %s: %w", path, err)
+			}
+			buf = buf[:0]
+		}
+	}
+	if err := enc.Close(); err != nil {
+		return fmt.Errorf("cluster: spill %s: %w", path, err)
+	}
+	return nil
+}
+
+// readFile reads the n records of a spill file, calling get for each.
+func (s *spill) readFile(name string, n, size int, get func(b []byte)) error {
+	path := filepath.Join(s.dir, name)
+	f, err := os.Open(path)
+	if err != nil {
+		return fmt.Errorf("cluster: spill: %w", err)
+	}
+	defer f.Close()
+	dec := decoders.Get().(*zstd.Decoder)
+	defer func() {
+		dec.Reset(nil)
+		decoders.Put(dec)
+	}()
+	if err := dec.Reset(f); err != nil {
+		return fmt.Errorf("cluster: spill %s: %w", path, err)
+	}
+	buf := make([]byte, max(1, min(n, spillSpan))*size)
+	for {
+		n, err := io.ReadFull(dec, buf)
+		for off := 0; off+size <= n; off += size {
+			get(buf[off : off+size])
+		}
+		if err == io.EOF || err == io.ErrUnexpectedEOF {
+			if n%size != 0 {
+				return fmt.Errorf("cluster: spill %s: truncated", path)
+			}
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("cluster: spill %s: %w", path, err)
+		}
+	}
+}
+
+var le = binary.LittleEndian
+
+func (s *spill) writeOccs(si, q int, occs []occ) error {
+	return s.writeFile(fmt.Sprintf("occ-%d-%d.zst", si, q), len(occs), occBytes, func(i int, b []byte) {
+		o := &occs[i]
+		le.PutUint64(b, o.item)
+		le.PutUint64(b[8:], uint64(o.t))
+		le.PutUint32(b[16:], o.acc)
+		le.PutUint32(b[20:], o.post)
+	})
+}
+
+func (s *spill) readOccs(si, q, n int) ([]occ, error) {
+	occs := make([]occ, 0, n)
+	err := s.readFile(fmt.Sprintf("occ-%d-%d.zst", si, q), n, occBytes, func(b []byte) {
+		occs = append(occs, occ{item: le.Uint64(b), t: int64(le.Uint64(b[8:])), acc: le.Uint32(b[16:]), post: le.Uint32(b[20:])})
+	})
+	if err == nil && len(occs) != n {
+		err = fmt.Errorf("cluster: spill occ-%d-%d.zst: %d occurrences, wrote %d", si, q, len(occs), n)
+	}
+	return occs, err
+}
+
+// writeHits writes a swept partition's hits, one file per account range
+// of their first account, and returns the count per range.
+func (s *spill) writeHits(si, q int, part *sweepPart, rangeOf []uint16, parts int) ([]int, error) {
+	counts := make([]int, parts)
+	for _, c := range part.hits.chunks {
+		for i := range c {
+			counts[rangeOf[c[i].a]]++
+		}
+	}
+	for r := range parts {
+		if counts[r] == 0 {
+			continue
+		}
+		ci, i := 0, 0
+		err := s.writeFile(fmt.Sprintf("hit-%d-%d-%d.zst", si, q, r), counts[r], hitBytes, func(_ int, b []byte) {
+			for {
+				if i == len(part.hits.chunks[ci]) {
+					ci, i = ci+1, 0
+					continue
+				}
+				h := &part.hits.chunks[ci][i]
+				i++
+				if int(rangeOf[h.a]) != r {
+					continue
+				}
+				le.PutUint32(b, h.a)
+				le.PutUint32(b[4:], h.b)
+				le.PutUint32(b[8:], h.postA)
+				le.PutUint32(b[12:], h.postB)
+				le.PutUint64(b[16:], part.hitItem.item[h.g])
+				le.PutUint64(b[24:], math.Float64bits(part.hitItem.weight[h.g]))
+				return
+			}
+		})
+		if err != nil {
+			return nil, err
+		}
+	}
+	return counts, nil
+}
+
+func (s *spill) readHits(si, q, r, n int, hits []wideHit) ([]wideHit, error) {
+	err := s.readFile(fmt.Sprintf("hit-%d-%d-%d.zst", si, q, r), n, hitBytes, func(b []byte) {
+		hits = append(hits, wideHit{a: le.Uint32(b), b: le.Uint32(b[4:]), postA: le.Uint32(b[8:]), postB: le.Uint32(b[12:]),
+			item: le.Uint64(b[16:]), weight: math.Float64frombits(le.Uint64(b[24:]))})
+	})
+	return hits, err
+}
+
+// writeEvidence spills the evidence of one signal's edges of one range, in
+// edge order, and returns the row count.
+func (s *spill) writeEvidence(si, r int, edges []edge) (int, error) {
+	n := 0
+	for i := range edges {
+		n += len(edges[i].ev)
+	}
+	if n == 0 {
+		return 0, nil
+	}
+	ei, ci := 0, 0
+	err := s.writeFile(fmt.Sprintf("ev-%d-%d.zst", si, r), n, evBytes, func(_ int, b []byte) {
+		for ci == len(edges[ei].ev) {
+			ei, ci = ei+1, 0
+		}
+		e := &edges[ei]
+		c := &e.ev[ci]
+		ci++
+		a, bb := unpair(e.pair)
+		le.PutUint32(b, a)
+		le.PutUint32(b[4:], bb)
+		le.PutUint32(b[8:], c.postA)
+		le.PutUint32(b[12:], c.postB)
+		le.PutUint64(b[16:], c.item)
+	})
+	return n, err
+}
+
+// writeEvidenceTable writes the evidence table from the spilled evidence,
+// signal by signal and range by range: the rows and the order of
+// writeEvidence.
+func (s *spill) writeEvidenceTable(d *data, counts [][]int, path string) (int64, error) {
+	vw, err := pqio.Create[schema.Evidence](path)
+	if err != nil {
+		return 0, err
+	}
+	vbuf := make([]schema.Evidence, 0, 4096)
+	var werr error
+	for si, sd := range d.signals {
+		for r, n := range counts[si] {
+			if n == 0 {
+				continue
+			}
+			err := s.readFile(fmt.Sprintf("ev-%d-%d.zst", si, r), n, evBytes, func(b []byte) {
+				if werr != nil {
+					return
+				}
+				a, bb := le.Uint32(b), le.Uint32(b[4:])
+				postA, postB := le.Uint32(b[8:]), le.Uint32(b[12:])
+				vbuf = append(vbuf, schema.Evidence{
+					Signal: sd.name, AccountA: d.accounts[a], AccountB: d.accounts[bb],
+					ItemKey: sd.itemKey(le.Uint64(b[16:])), PostA: d.posts[postA], PostB: d.posts[postB],
+					DtMillis: absDiff(d.times[postA], d.times[postB]),
+				})
+				if len(vbuf) == cap(vbuf) {
+					werr = vw.Write(vbuf...)
+					vbuf = vbuf[:0]
+				}
+			})
+			if err = errors.Join(err, werr); err != nil {
+				vw.Abort()
+				return 0, err
+			}
+		}
+	}
+	if err := vw.Write(vbuf...); err != nil {
+		vw.Abort()
+		return 0, err
+	}
+	rows := vw.Rows()
+	return rows, vw.Close()
+}

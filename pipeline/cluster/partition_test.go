@@ -1,0 +1,229 @@
+package cluster
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/takedown-research/takedown/internal/errkind"
+	"github.com/takedown-research/takedown/internal/pqio"
+)
+
+// partitionFixture is TestDeterministicBytes' table: three row groups,
+// every signal, near_text over band keys derived from the text keys.
+func partitionFixture(t testing.TB, n int, seed uint64) string {
+	rows := synthetic(n, seed)
+	for i := range rows {
+		if k := rows[i].TextKey; k != nil {
+			rows[i].NormalizedText = fmt.Sprint("squad text ", *k%1000, " with words enough to shingle")
+			rows[i].MinHashBands = []uint64{*k % 1000, 1<<40 + *k%777}
+		}
+		if i%5 == 0 {
+			rows[i].ReplyKey = fmt.Sprint("parent", i%97)
+			rows[i].HashtagSeqKey = key(uint64(i % 89))
+			rows[i].DomainKeys = []string{fmt.Sprint("d", i%13, ".example")}
+		}
+	}
+	return writeFPs(t, rows)
+}
+
+func runResources(t testing.TB, path string, p Params, r Resources) output {
+	t.Helper()
+	return runInput(t, Input{FingerprintsPath: path, ShingleSize: testShingleSize, Resources: r}, p)
+}
+
+// TestPartitionsSameBytes: the partitioned path writes the bytes and stats
+// of the in-memory one for any number of partitions and GOMAXPROCS.
+func TestPartitionsSameBytes(t *testing.T) {
+	path := partitionFixture(t, 2*pqio.RowGroupRows+5000, 3)
+	for _, tc := range []struct {
+		comm  string
+		procs int
+		parts []int
+	}{
+		{CommunitiesComponents, 1, []int{4}},
+		{CommunitiesComponents, 4, []int{16}},
+		{CommunitiesLouvain, 2, []int{7}},
+	} {
+		p := DefaultParams()
+		p.Signals = slices.Clone(Signals)
+		p.Communities = tc.comm
+		p.ScorePercentile = 0.5
+		old := runtime.GOMAXPROCS(tc.procs)
+		want := runResources(t, path, p, Resources{Partitions: 1})
+		runtime.GOMAXPROCS(old)
+		if len(want.edges) == 0 || len(want.evidence) == 0 || len(want.clusters) == 0 {
+			t.Fatalf("fixture too small: %d edges, %d evidence, %d cluster rows", len(want.edges), len(want.evidence), len(want.clusters))
+		}
+		for _, parts := range tc.parts {
+			for _, procs := range []int{1, 4} {
+				old := runtime.GOMAXPROCS(procs)
+				got := runResources(t, path, p, Resources{Partitions: parts})
+				runtime.GOMAXPROCS(old)
+				for name, b := range want.files {
+					if !bytes.Equal(got.files[name], b) {
+						t.Errorf("%s, GOMAXPROCS %d, %d partitions: %s differs from one partition (GOMAXPROCS %d)", tc.comm, procs, parts, name, tc.procs)
+					}
+				}
+				if fmt.Sprint(got.stats) != fmt.Sprint(want.stats) {
+					t.Errorf("%s, %d partitions: stats differ:\n%+v\n%+v", tc.comm, parts, got.stats, want.stats)
+				}
+			}
+		}
+	}
+}
+
+// TestPartitionsProperty: on small random tables with random parameters,
+// any number of partitions gives the bytes of one.
+func TestPartitionsProperty(t *testing.T) {
+	r := rand.New(rand.NewPCG(7, 7))
+	for i := range 8 {
+		seed := r.Uint64()
+		path := partitionFixture(t, 200+r.IntN(3000), seed)
+		p := DefaultParams()
+		p.Signals = slices.Clone(Signals)
+		p.MinWeight = 1 + r.IntN(3)
+		p.MinScore = float64(r.IntN(3))
+		p.MinAffinity = 0
+		p.MaxEvidencePerEdge = 1 + r.IntN(4)
+		p.MaxItemAccounts = []int{0, 2, 5, 50}[r.IntN(4)]
+		want := runResources(t, path, p, Resources{Partitions: 1})
+		parts := 2 + r.IntN(40)
+		got := runResources(t, path, p, Resources{Partitions: parts})
+		for name, b := range want.files {
+			if !bytes.Equal(got.files[name], b) {
+				t.Errorf("case %d (seed %d, %d partitions, %+v): %s differs", i, seed, parts, p, name)
+			}
+		}
+		if fmt.Sprint(got.stats) != fmt.Sprint(want.stats) {
+			t.Errorf("case %d: stats differ", i)
+		}
+	}
+}
+
+// TestMemoryPlan: the budget picks the partitions; a budget too small to
+// hold the resident data is a usage error naming the minimum; the spill
+// directory is gone after the run.
+func TestMemoryPlan(t *testing.T) {
+	path := partitionFixture(t, 20000, 5)
+	p := DefaultParams()
+	want := runResources(t, path, p, Resources{Partitions: 1})
+
+	d, err := load(context.Background(), path, p.Signals, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resident, work := d.residentBytes(), d.workBytes()
+	tests := []struct {
+		mem   int64
+		parts int
+	}{
+		{resident + work + minWork, 1},
+		{resident + minWork, int((work + minWork - 1) / minWork)},
+		{1 << 40, 1},
+	}
+	for _, tc := range tests {
+		got, err := plan(d, Resources{Memory: tc.mem}, path)
+		if err != nil || got != min(tc.parts, MaxPartitions) {
+			t.Errorf("plan(%d): %d, %v; want %d", tc.mem, got, err, tc.parts)
+		}
+	}
+	if got, _ := plan(d, Resources{Memory: 1, Partitions: 3}, path); got != 3 {
+		t.Errorf("--partitions 3 gave %d", got)
+	}
+
+	dir := t.TempDir()
+	_, err = Run(context.Background(), Input{FingerprintsPath: path, ShingleSize: testShingleSize, Resources: Resources{Memory: 1 << 20}}, p, dir, nil)
+	if !errors.Is(err, ErrMemory) || errkind.Of(err) != errkind.Usage {
+		t.Fatalf("--memory 1MiB: %v, want a usage error", err)
+	}
+	minimum := FormatBytes(roundUpMiB(resident + minWork))
+	if !strings.Contains(err.Error(), "give --memory "+minimum+" or more") {
+		t.Errorf("error does not name the minimum %s: %v", minimum, err)
+	}
+
+	// A budget just above the minimum partitions the run and gives the
+	// same bytes; nothing is left in the output directory but the tables.
+	dir = t.TempDir()
+	in := Input{FingerprintsPath: path, ShingleSize: testShingleSize, Resources: Resources{Memory: resident + minWork}}
+	if _, err := Run(context.Background(), in, p, dir, nil); err != nil {
+		t.Fatal(err)
+	}
+	entries, _ := os.ReadDir(dir)
+	var names []string
+	for _, e := range entries {
+		names = append(names, e.Name())
+	}
+	if fmt.Sprint(names) != "[clusters.parquet edges.parquet evidence.parquet]" {
+		t.Errorf("output dir holds %v", names)
+	}
+	for name, b := range want.files {
+		if got, _ := os.ReadFile(filepath.Join(dir, name+".parquet")); !bytes.Equal(got, b) {
+			t.Errorf("%s differs", name)
+		}
+	}
+}
+
+// TestSpillDiskFull: a spill write that fails for lack of space is a
+// DiskFull error and leaves no spill behind.
+func TestSpillDiskFull(t *testing.T) {
+	if _, err := os.Stat("/dev/full"); err != nil {
+		t.Skip("no /dev/full")
+	}
+	path := partitionFixture(t, 5000, 9)
+	old := spillCreate
+	spillCreate = func(string) (*os.File, error) { return os.OpenFile("/dev/full", os.O_WRONLY, 0) }
+	defer func() { spillCreate = old }()
+	dir := t.TempDir()
+	_, err := Run(context.Background(), Input{FingerprintsPath: path, ShingleSize: testShingleSize, Resources: Resources{Partitions: 4}}, DefaultParams(), dir, nil)
+	if errkind.Of(err) != errkind.DiskFull {
+		t.Fatalf("got %v (kind %v), want disk full", err, errkind.Of(err))
+	}
+	if m, _ := filepath.Glob(filepath.Join(dir, ".spill-*")); len(m) != 0 {
+		t.Errorf("spill left behind: %v", m)
+	}
+}
+
+func TestParseBytes(t *testing.T) {
+	tests := []struct {
+		in   string
+		want int64
+		ok   bool
+	}{
+		{"1GiB", 1 << 30, true}, {"512M", 512 << 20, true}, {"1.5G", 3 << 29, true}, {"2g", 2 << 30, true},
+		{"100", 100, true}, {"64 MiB", 64 << 20, true}, {"10KB", 10 << 10, true}, {"0", 0, true},
+		{"", 0, false}, {"-1G", 0, false}, {"lots", 0, false}, {"1X", 0, false}, {"NaN", 0, false},
+	}
+	for _, tc := range tests {
+		got, err := ParseBytes(tc.in)
+		if (err == nil) != tc.ok || got != tc.want {
+			t.Errorf("ParseBytes(%q) = %d, %v; want %d (ok %v)", tc.in, got, err, tc.want, tc.ok)
+		}
+	}
+	for b, want := range map[int64]string{100: "100 B", 1 << 30: "1.0 GiB", 3 << 29: "1.5 GiB", 64 << 20: "64.0 MiB"} {
+		if got := FormatBytes(b); got != want {
+			t.Errorf("FormatBytes(%d) = %q, want %q", b, got, want)
+		}
+	}
+}
+
+// BenchmarkRun200kPartitions is BenchmarkRun200k with 8 partitions: the
+// cost of the spill and the second fold.
+func BenchmarkRun200kPartitions(b *testing.B) {
+	path := writeFPs(b, synthetic(200_000, 42))
+	b.ResetTimer()
+	for b.Loop() {
+		in := Input{FingerprintsPath: path, ShingleSize: testShingleSize, Resources: Resources{Partitions: 8}}
+		if _, err := Run(context.Background(), in, DefaultParams(), b.TempDir(), nil); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -1,0 +1,70 @@
+#!/usr/bin/env bash
+# bench-scale: the cluster stage at whole-archive scale. Generates a seeded
+# synthetic release with `takedown synth` (POSTS posts by ACCOUNTS accounts),
+# runs normalize and fingerprint on it, then the cluster stage once per
+# setting of CLUSTER_RUNS (each a fresh run: its published run is removed
+# first; --memory and --partitions do not change the run id), and prints per
+# run the wall time, user+system CPU, peak RSS, partitions and bytes spilled
+# to disk, and the sha256 of the three tables (the same for every setting).
+#
+# Usage: bash scripts/bench-scale.sh [POSTS] [ACCOUNTS]   (default 2000000 100000)
+# Env:   BENCH_DIR (default /tmp/takedown-bench-scale) keeps the release and
+#        the workspace between runs (delete it to start over);
+#        CLUSTER_RUNS, ';'-separated cluster flag sets
+#        (default "--partitions 1;--partitions 8;--memory 1GiB").
+set -euo pipefail
+cd "$(dirname "$0")/.."
+posts="${1:-2000000}"
+accounts="${2:-100000}"
+dir="${BENCH_DIR:-/tmp/takedown-bench-scale}"
+runs="${CLUSTER_RUNS:---partitions 1;--partitions 8;--memory 1GiB}"
+name="s${posts}a${accounts}"
+ds="local/$name"
+bin="$dir/bin"; mkdir -p "$bin"
+go build -o "$bin/takedown" ./cmd/takedown
+go build -o "$bin/peakrss" ./scripts/peakrss
+td="$bin/takedown"
+export TAKEDOWN_WORKSPACE="$dir/ws"
+
+# measure LABEL ARGS...: runs takedown --json ARGS under peakrss (and
+# /usr/bin/time for the CPU when it is installed) and prints a row.
+timecmd=()
+if [ -x /usr/bin/time ]; then timecmd=(/usr/bin/time -f 'cpu %U %S'); fi
+printf '%-34s %8s %8s %9s %5s %11s\n' run wall_s cpu_s peak_MiB parts spilled_MiB
+measure() {
+  local label=$1; shift
+  local log="$dir/last.log"
+  "$bin/peakrss" -- "${timecmd[@]}" "$td" --json "$@" >/dev/null 2>"$log" || { cat "$log" >&2; exit 1; }
+  local wall rss cpu parts spilled
+  wall=$(sed -nE 's/.*wall ([0-9.]+) s.*/\1/p' "$log" | tail -1)
+  rss=$(sed -nE 's/.*peak RSS ([0-9.]+) MiB.*/\1/p' "$log" | tail -1)
+  cpu=$(awk '/^cpu /{ printf "%.1f", $2 + $3 }' "$log")
+  parts=$(sed -nE 's/.*"msg":"loaded the fingerprints".*"partitions":([0-9]+).*/\1/p' "$log" | tail -1)
+  spilled=$(sed -nE 's/.*"spilled_bytes":([0-9]+).*/\1/p' "$log" | tail -1)
+  spilled=$(awk -v b="${spilled:-0}" 'BEGIN { printf "%.1f", b / 1048576 }')
+  printf '%-34s %8s %8s %9s %5s %11s\n' "$label" "$wall" "${cpu:--}" "$rss" "${parts:--}" "$spilled"
+}
+
+if [ ! -f "$dir/$name/.done" ]; then
+  rm -rf "$dir/$name" "$TAKEDOWN_WORKSPACE"
+  mkdir -p "$dir/$name"
+  measure "synth $posts posts" synth --out "$dir/$name" --posts "$posts" --accounts "$accounts" --seed 3
+  touch "$dir/$name/.done"
+fi
+if [ ! -d "$TAKEDOWN_WORKSPACE/runs/$ds/fingerprint" ]; then
+  "$td" --quiet datasets add "$ds" "$dir/$name"/*.zip "$dir/$name"/*truth* >/dev/null
+  measure fetch fetch "$ds"
+  measure normalize normalize "$ds"
+  measure fingerprint fingerprint "$ds"
+fi
+IFS=';' read -ra sets <<<"$runs"
+for flags in "${sets[@]}"; do
+  rm -rf "$TAKEDOWN_WORKSPACE/runs/$ds/cluster"
+  # shellcheck disable=SC2086 # flags are words
+  measure "cluster $flags" cluster $flags "$ds"
+  printf '  sha256'
+  for t in edges evidence clusters; do
+    printf ' %s %.16s' "$t" "$(sha256sum "$("$td" path -d "$ds" "$t")" | cut -d' ' -f1)"
+  done
+  echo
+done
