@@ -1,0 +1,55 @@
+package schema
+
+import (
+	"reflect"
+	"slices"
+	"strings"
+	"testing"
+)
+
+func TestIDColumns(t *testing.T) {
+	for _, tc := range []struct {
+		table string
+		want  []string
+	}{
+		{TablePosts, []string{"post_id", "account_id", "reply_to_post_id", "reply_to_account_id",
+			"quoted_post_id", "repost_of_post_id", "repost_of_account_id"}},
+		{TableEvidence, []string{"account_a", "account_b", "item_key", "post_a", "post_b"}},
+		{TableEdges, []string{"account_a", "account_b"}},
+		{TableFingerprints, []string{"post_id", "account_id", "repost_key", "reply_key"}},
+		{TableRejects, nil},
+		{"no_such_table", nil},
+	} {
+		if got := IDColumns(tc.table); !slices.Equal(got, tc.want) {
+			t.Errorf("IDColumns(%s) = %q, want %q", tc.table, got, tc.want)
+		}
+	}
+}
+
+// TestIDTagged: every column whose name says it holds an id carries the id
+// tag and is a string (or a nullable string), and the tag is on nothing else.
+func TestIDTagged(t *testing.T) {
+	if len(Rows) != len(Versions) {
+		t.Fatalf("Rows has %d tables, Versions %d", len(Rows), len(Versions))
+	}
+	looksID := func(name string) bool {
+		return strings.HasSuffix(name, "_id") || slices.Contains([]string{"account_a", "account_b", "post_a", "post_b"}, name)
+	}
+	str, ptr := reflect.TypeFor[string](), reflect.TypeFor[*string]()
+	for table, rt := range Rows {
+		ids := IDColumns(table)
+		for f := range rt.Fields() {
+			name, _, _ := strings.Cut(f.Tag.Get("parquet"), ",")
+			tagged := slices.Contains(ids, name)
+			if looksID(name) && !tagged {
+				t.Errorf("%s.%s looks like an id but has no `takedown:\"id\"` tag", table, name)
+			}
+			if tagged && f.Type != str && f.Type != ptr {
+				t.Errorf("%s.%s is an id of type %s, want string or *string", table, name, f.Type)
+			}
+			if f.Type == ptr && !strings.Contains(f.Tag.Get("parquet"), ",optional") {
+				t.Errorf("%s.%s is a *string without the optional tag", table, name)
+			}
+		}
+	}
+}
