@@ -11,6 +11,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/takedown-research/takedown/internal/pqio"
+	"github.com/takedown-research/takedown/internal/schema"
 )
 
 // exportOptions are the flags of `takedown export`.
@@ -85,7 +86,7 @@ func runExport(g *globals, o exportOptions) error {
 		defer os.Remove(tmp)
 		w = f
 	}
-	n, err := pqio.Export(ref.Path, o.format, w)
+	n, err := pqio.Export(ref.Path, o.format, w, schema.IDColumns(o.table))
 	if f != nil {
 		if cerr := f.Close(); err == nil {
 			err = cerr
