@@ -1,7 +1,9 @@
 package schema
 
 import (
+	"os"
 	"reflect"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -50,6 +52,30 @@ func TestIDTagged(t *testing.T) {
 			if f.Type == ptr && !strings.Contains(f.Tag.Get("parquet"), ",optional") {
 				t.Errorf("%s.%s is a *string without the optional tag", table, name)
 			}
+		}
+	}
+}
+
+// TestIDColumnsDocumented: docs/export.md lists the id columns of every
+// table that has some, as IDColumns gives them.
+func TestIDColumnsDocumented(t *testing.T) {
+	b, err := os.ReadFile("../../docs/export.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	documented := map[string]string{}
+	for line := range strings.Lines(string(b)) {
+		if m := regexp.MustCompile("^- `([a-z_]+)`: (`.*`)\n$").FindStringSubmatch(line); m != nil {
+			documented[m[1]] = m[2]
+		}
+	}
+	for table := range Rows {
+		want := ""
+		if cols := IDColumns(table); cols != nil {
+			want = "`" + strings.Join(cols, "`, `") + "`"
+		}
+		if documented[table] != want {
+			t.Errorf("docs/export.md lists the id columns of %s as %q, want %q", table, documented[table], want)
 		}
 	}
 }
