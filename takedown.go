@@ -119,6 +119,11 @@ func (w *Workspace) table(dataset, name, runID string) (Table, error) {
 	return Table{Dataset: ref.Dataset, Stage: ref.Stage, RunID: ref.RunID, Name: ref.Table, Path: ref.Path}, nil
 }
 
+// IDColumns returns the identifier columns of a table by name (the fields
+// of its row type tagged `takedown:"id"`), in column order. They are
+// strings, null where a row has none; `takedown export` keeps them text.
+func IDColumns(table string) []string { return schema.IDColumns(table) }
+
 // Each streams the rows of t to fn in batches. The batch slice is reused
 // between calls: fn must copy what it keeps.
 func Each[T any](t Table, fn func(batch []T) error) error {

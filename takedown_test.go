@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 	"testing"
 
 	"github.com/takedown-research/takedown"
@@ -97,5 +98,20 @@ func TestCurrentRun(t *testing.T) {
 	}
 	if _, err := ws.Current("nosuch", "cluster"); !errors.Is(err, runner.ErrUpstream) {
 		t.Fatalf("dataset that has not run: err = %v", err)
+	}
+}
+
+func TestIDColumns(t *testing.T) {
+	for _, tc := range []struct {
+		table string
+		want  []string
+	}{
+		{"evidence", []string{"account_a", "account_b", "item_key", "post_a", "post_b"}},
+		{"clusters", []string{"cluster_id", "account_id"}},
+		{"daily_timeline", nil},
+	} {
+		if got := takedown.IDColumns(tc.table); !slices.Equal(got, tc.want) {
+			t.Errorf("IDColumns(%s) = %q, want %q", tc.table, got, tc.want)
+		}
 	}
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/takedown-research/takedown/internal/pqio"
+	"github.com/takedown-research/takedown/internal/schema"
 	"github.com/takedown-research/takedown/internal/study"
 )
 
@@ -34,7 +35,9 @@ func exportCommand(g *globals) *cli.Command {
 			"from the run takedown.lock names as current for --dataset; with --run, from that run.\n" +
 			"CSV and JSON lines write timestamps as RFC 3339 UTC strings, lists as JSON arrays and bytes\n" +
 			"as base64; Arrow keeps the Parquet types (timestamp[ms, UTC], list<utf8>) and needs --out.\n" +
-			"See docs/export.md for one-liners in pandas, polars, DuckDB and R.\n" +
+			"Ids (post_id, account_id, post_a, ...) are text: CSV quotes them, JSON lines writes strings;\n" +
+			"an absent id is an empty unquoted CSV field and null in JSON lines.\n" +
+			"See docs/export.md for one-liners in pandas, polars, DuckDB and R that keep ids exact.\n" +
 			"The table file's size and sha256 are checked against its run's manifest first: a file that\n" +
 			"differs is refused with exit code 4, naming its stage and `takedown run DATASET`, which\n" +
 			"repairs it (--no-verify exports it anyway).\n" +
@@ -98,7 +101,7 @@ func runExport(g *globals, o exportOptions) error {
 		defer os.Remove(tmp)
 		w = f
 	}
-	n, err := pqio.Export(ref.Path, o.format, w)
+	n, err := pqio.Export(ref.Path, o.format, w, schema.IDColumns(o.table))
 	if f != nil {
 		if cerr := f.Close(); err == nil {
 			err = cerr

@@ -64,6 +64,19 @@ func paramFlags() []cli.Flag {
 			Usage: "near_text: Jaccard similarity of shingles (of --shingle-size words, as the band keys) a MinHash candidate pair needs, in (0,1]"},
 		&cli.StringFlag{Name: "compat", Value: d.Cluster.Compat, Category: "cluster",
 			Usage: "cnt (or coordination-network-toolkit): also write the coordination-network-toolkit's co_tweet/co_retweet/co_link networks (cnt_edges.csv, .graphml)"},
+		&cli.IntFlag{Name: "top-n", Value: d.Summarize.TopN, Category: "summarize",
+			Usage: "entries in each top list of the summaries"},
+		&cli.IntFlag{Name: "burst-days", Value: d.Summarize.BurstDays, Category: "summarize",
+			Usage: "account-creation bursts: window in days"},
+		&cli.IntFlag{Name: "burst-min-accounts", Value: d.Summarize.BurstMinAccounts, Category: "summarize",
+			Usage: "account-creation bursts: accounts a window must hold"},
+	}
+}
+
+// resourceFlags bound what a run may use without changing its outputs:
+// they are not parameters (not in the run id, not in a study file).
+func resourceFlags() []cli.Flag {
+	return []cli.Flag{
 		&cli.StringFlag{Name: "memory", Category: "cluster",
 			Usage: "memory budget, e.g. 4GiB (default: half the machine's memory, at least 1 GiB); above it the stage works in partitions spilled to disk, with the same output bytes; not a parameter",
 			Action: func(_ *cli.Context, v string) error {
@@ -74,12 +87,6 @@ func paramFlags() []cli.Flag {
 			}},
 		&cli.IntFlag{Name: "partitions", Category: "cluster",
 			Usage: "work in this many partitions whatever --memory (1: all in memory); 0 = from --memory; not a parameter"},
-		&cli.IntFlag{Name: "top-n", Value: d.Summarize.TopN, Category: "summarize",
-			Usage: "entries in each top list of the summaries"},
-		&cli.IntFlag{Name: "burst-days", Value: d.Summarize.BurstDays, Category: "summarize",
-			Usage: "account-creation bursts: window in days"},
-		&cli.IntFlag{Name: "burst-min-accounts", Value: d.Summarize.BurstMinAccounts, Category: "summarize",
-			Usage: "account-creation bursts: accounts a window must hold"},
 	}
 }
 
@@ -174,7 +181,7 @@ func runCommand(g *globals) *cli.Command {
 		&cli.StringFlag{Name: "from", Usage: "first stage to run (fetch, normalize, fingerprint, cluster, summarize)"},
 		&cli.StringFlag{Name: "to", Usage: "last stage to run"},
 		&cli.StringFlag{Name: "from-dir", Usage: "fetch: import the release's files from this folder"},
-	}, append(downloadFlags(), paramFlags()...)...)
+	}, append(downloadFlags(), append(paramFlags(), resourceFlags()...)...)...)
 	return &cli.Command{
 		Name:      "run",
 		Usage:     "run every stage that is not current (fetch -> normalize -> fingerprint -> cluster -> summarize)",
@@ -208,7 +215,7 @@ func runCommand(g *globals) *cli.Command {
 }
 
 func stageCommand(g *globals, stage, usage string) *cli.Command {
-	flags := paramFlags()
+	flags := append(paramFlags(), resourceFlags()...)
 	if stage == "fetch" {
 		flags = append(flags,
 			&cli.StringFlag{Name: "from-dir", Usage: "import the release's files from this folder (the files a researcher downloaded by hand)"},

@@ -5,15 +5,18 @@ import (
 
 	"bufio"
 	"encoding/base64"
-	"encoding/csv"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"math"
 	"os"
+	"slices"
 	"strconv"
+	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/apache/arrow/go/v15/arrow"
 	"github.com/apache/arrow/go/v15/arrow/array"
@@ -63,6 +66,7 @@ type Column struct {
 	Name     string
 	List     bool // a LIST of Kind values
 	Optional bool // the value (or list) may be null
+	ID       bool // an identifier: CSV quotes it, so that readers take it as text
 	kind     leafKind
 	leaf     int // index of the column's leaf in a parquet.Row
 }
@@ -313,12 +317,24 @@ func (c *cell) text(col Column) string {
 // format and returns the row count. Any table of the pipeline can be
 // exported: the columns come from the file's own schema. Arrow output needs
 // w to be an io.WriteSeeker (a file).
-func Export(path, format string, w io.Writer) (int64, error) {
+//
+// idColumns names the table's identifier columns (schema.IDColumns), which
+// must be string columns. CSV writes every id value quoted, even one that
+// needs no quotes, and a null as an empty unquoted field; JSON lines writes
+// ids as strings (as every string) and null as null.
+func Export(path, format string, w io.Writer, idColumns []string) (int64, error) {
 	t, err := openTable(path)
 	if err != nil {
 		return 0, err
 	}
 	defer t.f.Close()
+	for _, name := range idColumns {
+		i := slices.IndexFunc(t.cols, func(c Column) bool { return c.Name == name })
+		if i < 0 || t.cols[i].kind != kString || t.cols[i].List {
+			return 0, fmt.Errorf("export %s: id column %q: %w: not a string column of the file", path, name, ErrUnsupportedColumn)
+		}
+		t.cols[i].ID = true
+	}
 	switch format {
 	case FormatCSV:
 		return t.exportCSV(w)
@@ -339,29 +355,68 @@ func Export(path, format string, w io.Writer) (int64, error) {
 
 func (t *table) exportCSV(w io.Writer) (int64, error) {
 	bw := bufio.NewWriterSize(w, 1<<16)
-	cw := csv.NewWriter(bw)
-	header := make([]string, len(t.cols))
+	var line []byte
 	for i, c := range t.cols {
-		header[i] = c.Name
+		if i > 0 {
+			line = append(line, ',')
+		}
+		line = appendCSVField(line, c.Name, false)
 	}
-	if err := cw.Write(header); err != nil {
+	line = append(line, '\n')
+	if _, err := bw.Write(line); err != nil {
 		return 0, err
 	}
-	rec := make([]string, len(t.cols))
 	n, err := t.each(-1, func(cells []cell) error {
+		line = line[:0]
 		for i := range cells {
-			rec[i] = cells[i].text(t.cols[i])
+			if i > 0 {
+				line = append(line, ',')
+			}
+			c := &cells[i]
+			line = appendCSVField(line, c.text(t.cols[i]), t.cols[i].ID && !c.null)
 		}
-		return cw.Write(rec)
+		line = append(line, '\n')
+		_, err := bw.Write(line)
+		return err
 	})
 	if err != nil {
 		return n, err
 	}
-	cw.Flush()
-	if err := cw.Error(); err != nil {
-		return n, err
-	}
 	return n, bw.Flush()
+}
+
+// appendCSVField appends one RFC 4180 field: quoted when quote is set or
+// when encoding/csv would quote it (a comma, quote, CR or LF in it, a
+// leading space, or the field \.), with quotes doubled. An empty field is
+// written unquoted unless quote is set.
+func appendCSVField(b []byte, s string, quote bool) []byte {
+	if !quote && !csvNeedsQuotes(s) {
+		return append(b, s...)
+	}
+	b = append(b, '"')
+	for {
+		i := strings.IndexByte(s, '"')
+		if i < 0 {
+			break
+		}
+		b = append(b, s[:i+1]...)
+		b = append(b, '"')
+		s = s[i+1:]
+	}
+	b = append(b, s...)
+	return append(b, '"')
+}
+
+// csvNeedsQuotes is encoding/csv's rule for a field written with Comma ','.
+func csvNeedsQuotes(s string) bool {
+	if s == "" {
+		return false
+	}
+	if s == `\.` || strings.ContainsAny(s, ",\"\r\n") {
+		return true
+	}
+	r, _ := utf8.DecodeRuneInString(s)
+	return unicode.IsSpace(r)
 }
 
 func (t *table) exportJSONL(w io.Writer) (int64, error) {

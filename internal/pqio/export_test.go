@@ -2,6 +2,7 @@ package pqio
 
 import (
 	"bytes"
+	"encoding/csv"
 	"errors"
 	"os"
 	"path/filepath"
@@ -61,7 +62,7 @@ func TestExportText(t *testing.T) {
 	} {
 		t.Run(tc.format, func(t *testing.T) {
 			var b bytes.Buffer
-			n, err := Export(path, tc.format, &b)
+			n, err := Export(path, tc.format, &b, nil)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -82,7 +83,7 @@ func TestExportArrow(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if n, err := Export(path, FormatArrow, f); err != nil || n != 2 {
+	if n, err := Export(path, FormatArrow, f, nil); err != nil || n != 2 {
 		t.Fatalf("export: %d rows, %v", n, err)
 	}
 	f.Close()
@@ -142,7 +143,7 @@ func TestExportArrow(t *testing.T) {
 	// The same table exported twice gives the same bytes.
 	out2 := filepath.Join(t.TempDir(), "t2.arrow")
 	f2, _ := os.Create(out2)
-	if _, err := Export(path, FormatArrow, f2); err != nil {
+	if _, err := Export(path, FormatArrow, f2, nil); err != nil {
 		t.Fatal(err)
 	}
 	f2.Close()
@@ -156,13 +157,13 @@ func TestExportArrow(t *testing.T) {
 func TestExportErrors(t *testing.T) {
 	path := exportFixture(t)
 	var b bytes.Buffer
-	if _, err := Export(path, FormatArrow, &b); !errors.Is(err, ErrNotSeekable) {
+	if _, err := Export(path, FormatArrow, &b, nil); !errors.Is(err, ErrNotSeekable) {
 		t.Errorf("arrow to a buffer: %v, want ErrNotSeekable", err)
 	}
-	if _, err := Export(path, "xml", &b); err == nil || !strings.Contains(err.Error(), "xml") {
+	if _, err := Export(path, "xml", &b, nil); err == nil || !strings.Contains(err.Error(), "xml") {
 		t.Errorf("unknown format: %v", err)
 	}
-	if _, err := Export(filepath.Join(t.TempDir(), "missing.parquet"), FormatCSV, &b); err == nil {
+	if _, err := Export(filepath.Join(t.TempDir(), "missing.parquet"), FormatCSV, &b, nil); err == nil {
 		t.Error("missing file: no error")
 	}
 }
@@ -182,5 +183,72 @@ func TestHead(t *testing.T) {
 	_, rows, _, err = Head(path, 10)
 	if err != nil || len(rows) != 2 || rows[1][4] != "null" {
 		t.Errorf("head 10: %v %q", err, rows)
+	}
+}
+
+// idRow has the shapes of id columns: required, optional (null when
+// absent) and a column that is no id.
+type idRow struct {
+	PostID  string  `parquet:"post_id"`
+	ReplyTo *string `parquet:"reply_to_post_id,optional"`
+	Text    string  `parquet:"text"`
+	Count   int64   `parquet:"count"`
+}
+
+func TestExportIDs(t *testing.T) {
+	rows := []idRow{
+		{PostID: "1105197392510164140", ReplyTo: ptr("1105193875298948575"), Text: "12", Count: 1},
+		{PostID: "+6Zq/x=", Text: "", Count: 2},
+		{PostID: `a"b`, ReplyTo: ptr(""), Text: "x,y"},
+	}
+	path := filepath.Join(t.TempDir(), "ids.parquet")
+	if _, err := WriteFile(path, rows); err != nil {
+		t.Fatal(err)
+	}
+	ids := []string{"post_id", "reply_to_post_id"}
+	for _, tc := range []struct {
+		format, want string
+	}{
+		{FormatCSV, "post_id,reply_to_post_id,text,count\n" +
+			`"1105197392510164140","1105193875298948575",12,1` + "\n" +
+			`"+6Zq/x=",,,2` + "\n" +
+			`"a""b","","x,y",0` + "\n"},
+		{FormatJSONL, `{"post_id":"1105197392510164140","reply_to_post_id":"1105193875298948575","text":"12","count":1}` + "\n" +
+			`{"post_id":"+6Zq/x=","reply_to_post_id":null,"text":"","count":2}` + "\n" +
+			`{"post_id":"a\"b","reply_to_post_id":"","text":"x,y","count":0}` + "\n"},
+	} {
+		var b bytes.Buffer
+		if _, err := Export(path, tc.format, &b, ids); err != nil {
+			t.Fatal(err)
+		}
+		if b.String() != tc.want {
+			t.Errorf("%s: got\n%s\nwant\n%s", tc.format, b.String(), tc.want)
+		}
+	}
+	var b bytes.Buffer
+	for _, bad := range [][]string{{"count"}, {"no_such"}} {
+		if _, err := Export(path, FormatCSV, &b, bad); !errors.Is(err, ErrUnsupportedColumn) {
+			t.Errorf("id columns %q: err = %v, want ErrUnsupportedColumn", bad, err)
+		}
+	}
+}
+
+// TestCSVFieldLikeEncodingCSV: fields that are no ids are quoted exactly as
+// encoding/csv quotes them.
+func TestCSVFieldLikeEncodingCSV(t *testing.T) {
+	for _, s := range []string{"", "a", " a", "\ta", "a b", `\.`, `\.x`, "a,b", `a"b`, "a\nb", "a\rb", "\u00a0x", "é"} {
+		var want bytes.Buffer
+		w := csv.NewWriter(&want)
+		if err := w.Write([]string{s, "z"}); err != nil {
+			t.Fatal(err)
+		}
+		w.Flush()
+		got := string(appendCSVField(nil, s, false)) + ",z\n"
+		if got != want.String() {
+			t.Errorf("field %q: got %q, encoding/csv %q", s, got, want.String())
+		}
+		if q := string(appendCSVField(nil, s, true)); q[0] != '"' || q[len(q)-1] != '"' || len(q) < 2 {
+			t.Errorf("quoted field %q: %q", s, q)
+		}
 	}
 }

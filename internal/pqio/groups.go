@@ -68,6 +68,16 @@ func (c *GroupColumn[V]) One(r int) V {
 	return c.Values[c.Starts[r]]
 }
 
+// Opt returns a copy of the first value of row r, or nil when it has none
+// (a null of an optional column).
+func (c *GroupColumn[V]) Opt(r int) *V {
+	if c.Starts[r] == c.Starts[r+1] {
+		return nil
+	}
+	v := c.Values[c.Starts[r]]
+	return &v
+}
+
 // Strings is a column of strings (byte arrays). The values of a page
 // without a dictionary are substrings of one string allocated for the
 // page, so they cost no allocation each, and they stay valid after the

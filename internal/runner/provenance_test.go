@@ -2,8 +2,10 @@ package runner
 
 import (
 	"context"
+	"github.com/takedown-research/takedown/pipeline/normalize"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -39,7 +41,7 @@ func TestReportProvenance(t *testing.T) {
 	}
 	report := reportOf(t, res)
 	for _, want := range []string{
-		"| normalize | `" + id["normalize"] + "` | `4+pqio",
+		"| normalize | `" + id["normalize"] + "` | `" + strconv.Itoa(normalize.Version) + "+pqio",
 		"| fingerprint | `" + id["fingerprint"] + "` |",
 		"| cluster | `" + id["cluster"] + "` |",
 		"| summarize (this run) | `" + id["summarize"] + "` |",

@@ -3,11 +3,21 @@
 // tags only; reading and writing them is the job of package pqio.
 //
 // Conventions shared by all tables:
-//   - identifiers are strings (published archives hash small accounts' ids);
+//   - identifiers are strings (published archives hash small accounts' ids),
+//     and their fields carry the tag `takedown:"id"` (IDColumns lists them:
+//     exporters keep them text);
+//   - an identifier that may be absent (a reply's parent, a repost's
+//     original) is a *string: null in Parquet, never "";
 //   - times are int64 milliseconds since the Unix epoch, UTC, stored as
 //     Parquet TIMESTAMP(MILLIS, adjusted to UTC);
 //   - a nil pointer is a null: the archive did not give the value.
 package schema
+
+import (
+	"reflect"
+	"slices"
+	"strings"
+)
 
 // Table names, used as file stems (<name>.parquet) and in manifests.
 const (
@@ -38,11 +48,15 @@ const (
 //
 // fingerprints 2: the minhash_bands, cnt_text_key and cnt_url_keys columns
 // (added under fingerprint stage versions 3 and 4 at layout 1).
+// fingerprints 3: repost_key and reply_key are optional (null, not "").
+// posts 2: reply_to_post_id, reply_to_account_id, quoted_post_id,
+// repost_of_post_id and repost_of_account_id are optional (null when
+// absent; layout 1 stored "").
 var Versions = map[string]int{
 	TableAccounts:       2,
-	TablePosts:          1,
+	TablePosts:          2,
 	TableRejects:        1,
-	TableFingerprints:   2,
+	TableFingerprints:   3,
 	TableEdges:          1,
 	TableEvidence:       1,
 	TableClusters:       1,
@@ -56,10 +70,49 @@ var Versions = map[string]int{
 	TablePublishedComparison: 1,
 }
 
+// Rows maps each table name to its row type.
+var Rows = map[string]reflect.Type{
+	TableAccounts:            reflect.TypeFor[Account](),
+	TablePosts:               reflect.TypeFor[Post](),
+	TableRejects:             reflect.TypeFor[Reject](),
+	TableFingerprints:        reflect.TypeFor[Fingerprint](),
+	TableEdges:               reflect.TypeFor[Edge](),
+	TableEvidence:            reflect.TypeFor[Evidence](),
+	TableClusters:            reflect.TypeFor[ClusterMember](),
+	TableReleaseSummary:      reflect.TypeFor[ReleaseSummary](),
+	TableClusterSummary:      reflect.TypeFor[ClusterSummary](),
+	TableDailyTimeline:       reflect.TypeFor[DailyTimeline](),
+	TableTopEntities:         reflect.TypeFor[TopEntity](),
+	TableAccountCreation:     reflect.TypeFor[AccountCreation](),
+	TableCreationBursts:      reflect.TypeFor[CreationBurst](),
+	TablePublishedComparison: reflect.TypeFor[PublishedComparison](),
+}
+
+// IDTag is the struct tag that marks an identifier column: `takedown:"id"`.
+const IDTag = "id"
+
+// IDColumns returns the Parquet column names of table's identifier columns
+// (fields tagged `takedown:"id"`), in column order; nil for a table it does
+// not know. Exporters write these as text, never as numbers.
+func IDColumns(table string) []string {
+	t, ok := Rows[table]
+	if !ok {
+		return nil
+	}
+	var cols []string
+	for f := range t.Fields() {
+		if slices.Contains(strings.Split(f.Tag.Get("takedown"), ","), IDTag) {
+			name, _, _ := strings.Cut(f.Tag.Get("parquet"), ",")
+			cols = append(cols, name)
+		}
+	}
+	return cols
+}
+
 // Account is one row of the accounts table.
 type Account struct {
 	Dataset     string `parquet:"dataset,dict"`
-	AccountID   string `parquet:"account_id"`
+	AccountID   string `parquet:"account_id" takedown:"id"`
 	IDHashed    bool   `parquet:"id_hashed"`
 	InUsersFile bool   `parquet:"in_users_file"`
 	ScreenName  string `parquet:"screen_name"`
@@ -90,19 +143,19 @@ const (
 // Post is one row of the posts table.
 type Post struct {
 	Dataset           string   `parquet:"dataset,dict"`
-	PostID            string   `parquet:"post_id"`
-	AccountID         string   `parquet:"account_id"`
+	PostID            string   `parquet:"post_id" takedown:"id"`
+	AccountID         string   `parquet:"account_id" takedown:"id"`
 	PostedAt          int64    `parquet:"posted_at,timestamp(millisecond:utc)"`
 	PostedAtPrecision string   `parquet:"posted_at_precision,dict"`
 	Text              string   `parquet:"text"`
 	Language          string   `parquet:"language,dict"`
 	Client            string   `parquet:"client,dict"`
-	ReplyToPostID     string   `parquet:"reply_to_post_id"`
-	ReplyToAccountID  string   `parquet:"reply_to_account_id"`
-	QuotedPostID      string   `parquet:"quoted_post_id"`
+	ReplyToPostID     *string  `parquet:"reply_to_post_id,optional" takedown:"id"`
+	ReplyToAccountID  *string  `parquet:"reply_to_account_id,optional" takedown:"id"`
+	QuotedPostID      *string  `parquet:"quoted_post_id,optional" takedown:"id"`
 	IsRepost          bool     `parquet:"is_repost"`
-	RepostOfPostID    string   `parquet:"repost_of_post_id"`
-	RepostOfAccountID string   `parquet:"repost_of_account_id"`
+	RepostOfPostID    *string  `parquet:"repost_of_post_id,optional" takedown:"id"`
+	RepostOfAccountID *string  `parquet:"repost_of_account_id,optional" takedown:"id"`
 	Hashtags          []string `parquet:"hashtags,list"`
 	URLs              []string `parquet:"urls,list"`
 	Mentions          []string `parquet:"mentions,list"`
@@ -129,17 +182,19 @@ type Reject struct {
 
 // Fingerprint holds the content keys of one post.
 type Fingerprint struct {
-	PostID         string   `parquet:"post_id"`
-	AccountID      string   `parquet:"account_id"`
-	PostedAt       int64    `parquet:"posted_at,timestamp(millisecond:utc)"`
-	TextKey        *uint64  `parquet:"text_key,optional"`
-	URLKeys        []string `parquet:"url_keys,list"`
-	DomainKeys     []string `parquet:"domain_keys,list"`
-	HashtagSetKey  *uint64  `parquet:"hashtag_set_key,optional"`
-	HashtagSeqKey  *uint64  `parquet:"hashtag_seq_key,optional"`
-	RepostKey      string   `parquet:"repost_key"`
-	ReplyKey       string   `parquet:"reply_key"`
-	NormalizedText string   `parquet:"normalized_text"`
+	PostID        string   `parquet:"post_id" takedown:"id"`
+	AccountID     string   `parquet:"account_id" takedown:"id"`
+	PostedAt      int64    `parquet:"posted_at,timestamp(millisecond:utc)"`
+	TextKey       *uint64  `parquet:"text_key,optional"`
+	URLKeys       []string `parquet:"url_keys,list"`
+	DomainKeys    []string `parquet:"domain_keys,list"`
+	HashtagSetKey *uint64  `parquet:"hashtag_set_key,optional"`
+	HashtagSeqKey *uint64  `parquet:"hashtag_seq_key,optional"`
+	// RepostKey and ReplyKey are the post ids the post reposts and replies
+	// to; null when it does neither.
+	RepostKey      *string `parquet:"repost_key,optional" takedown:"id"`
+	ReplyKey       *string `parquet:"reply_key,optional" takedown:"id"`
+	NormalizedText string  `parquet:"normalized_text"`
 	// NormalizerVersion is the text normalizer and URL canonicalizer
 	// version that made the keys; the cluster stage refuses other versions.
 	NormalizerVersion int32 `parquet:"normalizer_version"`
@@ -167,8 +222,8 @@ const (
 
 // Edge is an account pair tied by one signal. AccountA < AccountB.
 type Edge struct {
-	AccountA    string  `parquet:"account_a"`
-	AccountB    string  `parquet:"account_b"`
+	AccountA    string  `parquet:"account_a" takedown:"id"`
+	AccountB    string  `parquet:"account_b" takedown:"id"`
 	Signal      string  `parquet:"signal,dict"`
 	SharedItems int64   `parquet:"shared_items"`
 	FirstAt     int64   `parquet:"first_at,timestamp(millisecond:utc)"`
@@ -179,18 +234,18 @@ type Edge struct {
 // Evidence names the posts behind an edge: one row per item and post pair.
 type Evidence struct {
 	Signal   string `parquet:"signal,dict"`
-	AccountA string `parquet:"account_a"`
-	AccountB string `parquet:"account_b"`
-	ItemKey  string `parquet:"item_key"`
-	PostA    string `parquet:"post_a"`
-	PostB    string `parquet:"post_b"`
+	AccountA string `parquet:"account_a" takedown:"id"`
+	AccountB string `parquet:"account_b" takedown:"id"`
+	ItemKey  string `parquet:"item_key" takedown:"id"`
+	PostA    string `parquet:"post_a" takedown:"id"`
+	PostB    string `parquet:"post_b" takedown:"id"`
 	DtMillis int64  `parquet:"dt_ms"`
 }
 
 // ClusterMember is one account's membership of one cluster.
 type ClusterMember struct {
-	ClusterID string  `parquet:"cluster_id"`
-	AccountID string  `parquet:"account_id"`
+	ClusterID string  `parquet:"cluster_id" takedown:"id"`
+	AccountID string  `parquet:"account_id" takedown:"id"`
 	Role      string  `parquet:"role,dict"`
 	Degree    int64   `parquet:"degree"`
 	Strength  float64 `parquet:"strength"`
@@ -228,7 +283,7 @@ type ReleaseSummary struct {
 
 // ClusterSummary describes one cluster.
 type ClusterSummary struct {
-	ClusterID      string   `parquet:"cluster_id"`
+	ClusterID      string   `parquet:"cluster_id" takedown:"id"`
 	Size           int64    `parquet:"size"`
 	Posts          int64    `parquet:"posts"`
 	Edges          int64    `parquet:"edges"`

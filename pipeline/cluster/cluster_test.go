@@ -217,10 +217,10 @@ func TestEdgeAndEvidenceFields(t *testing.T) {
 		// Account ids chosen so that input order differs from id order.
 		fp("z1", "zed", 1000, 11), fp("a1", "amy", 4000, 11),
 		fp("z2", "zed", 70000, 12), fp("a2", "amy", 69000, 12),
-		{PostID: "z3", AccountID: "zed", PostedAt: t0 + 100000, RepostKey: "orig1", URLKeys: []string{"https://x.org/a"}},
-		{PostID: "a3", AccountID: "amy", PostedAt: t0 + 100500, RepostKey: "orig1", URLKeys: []string{"https://x.org/a", "https://x.org/a"}},
-		{PostID: "z4", AccountID: "zed", PostedAt: t0 + 200000, RepostKey: "orig2"},
-		{PostID: "a4", AccountID: "amy", PostedAt: t0 + 200001, RepostKey: "orig2"},
+		{PostID: "z3", AccountID: "zed", PostedAt: t0 + 100000, RepostKey: new("orig1"), URLKeys: []string{"https://x.org/a"}},
+		{PostID: "a3", AccountID: "amy", PostedAt: t0 + 100500, RepostKey: new("orig1"), URLKeys: []string{"https://x.org/a", "https://x.org/a"}},
+		{PostID: "z4", AccountID: "zed", PostedAt: t0 + 200000, RepostKey: new("orig2")},
+		{PostID: "a4", AccountID: "amy", PostedAt: t0 + 200001, RepostKey: new("orig2")},
 	}
 	out := run(t, rows, params(1))
 	want := []schema.Edge{
@@ -256,8 +256,8 @@ func TestEdgeAndEvidenceFields(t *testing.T) {
 
 func TestSignalsParam(t *testing.T) {
 	rows := []schema.Fingerprint{
-		{PostID: "1", AccountID: "a", PostedAt: t0, TextKey: key(5), RepostKey: "r", ReplyKey: "q"},
-		{PostID: "2", AccountID: "b", PostedAt: t0, TextKey: key(5), RepostKey: "r", ReplyKey: "q"},
+		{PostID: "1", AccountID: "a", PostedAt: t0, TextKey: key(5), RepostKey: new("r"), ReplyKey: new("q")},
+		{PostID: "2", AccountID: "b", PostedAt: t0, TextKey: key(5), RepostKey: new("r"), ReplyKey: new("q")},
 	}
 	p := params(1)
 	p.Signals = []string{SignalCoReply, schema.SignalCoText}
@@ -320,12 +320,12 @@ func TestViralItemBounded(t *testing.T) {
 			acc = fmt.Sprint("sq", i+1) // the squad reposted it too
 		}
 		rows = append(rows, schema.Fingerprint{PostID: fmt.Sprint("v", i), AccountID: acc,
-			PostedAt: t0 + int64(i)%60_000, RepostKey: "viral"})
+			PostedAt: t0 + int64(i)%60_000, RepostKey: new("viral")})
 	}
 	for k := range 5 { // enough rare items to pass min_score
 		for j, a := range []string{"sq1", "sq2", "sq3"} {
 			rows = append(rows, schema.Fingerprint{PostID: fmt.Sprint("s", k, j), AccountID: a,
-				PostedAt: t0 + 3_600_000*int64(k+1) + int64(j)*1000, RepostKey: fmt.Sprint("rare", k)})
+				PostedAt: t0 + 3_600_000*int64(k+1) + int64(j)*1000, RepostKey: new(fmt.Sprint("rare", k))})
 		}
 	}
 	p := DefaultParams()
@@ -406,10 +406,10 @@ func TestComponents(t *testing.T) {
 	// Two components {a,b,c} (a-b by text, b-c by repost) and {d,e}; f alone.
 	rows := []schema.Fingerprint{
 		fp("1", "a", 0, 1), fp("2", "b", 0, 1), fp("3", "a", 1e6, 2), fp("4", "b", 1e6, 2),
-		{PostID: "5", AccountID: "b", PostedAt: t0, RepostKey: "r1"},
-		{PostID: "6", AccountID: "c", PostedAt: t0 + 1, RepostKey: "r1"},
-		{PostID: "7", AccountID: "b", PostedAt: t0 + 1e6, RepostKey: "r2"},
-		{PostID: "8", AccountID: "c", PostedAt: t0 + 1e6 + 1, RepostKey: "r2"},
+		{PostID: "5", AccountID: "b", PostedAt: t0, RepostKey: new("r1")},
+		{PostID: "6", AccountID: "c", PostedAt: t0 + 1, RepostKey: new("r1")},
+		{PostID: "7", AccountID: "b", PostedAt: t0 + 1e6, RepostKey: new("r2")},
+		{PostID: "8", AccountID: "c", PostedAt: t0 + 1e6 + 1, RepostKey: new("r2")},
 		fp("9", "d", 0, 3), fp("10", "e", 0, 3), fp("11", "d", 1e6, 4), fp("12", "e", 1e6, 4),
 		fp("13", "f", 0, 5),
 	}
@@ -464,7 +464,7 @@ func synthetic(n int, seed uint64) []schema.Fingerprint {
 				case 0:
 					f.TextKey = key(item)
 				case 1:
-					f.RepostKey = fmt.Sprint("orig", item)
+					f.RepostKey = new(fmt.Sprint("orig", item))
 				default:
 					f.URLKeys = []string{fmt.Sprint("https://news.example/", item)}
 				}
@@ -487,7 +487,7 @@ func synthetic(n int, seed uint64) []schema.Fingerprint {
 				f.TextKey = key(r.Uint64())
 			}
 		case 1:
-			f.RepostKey = fmt.Sprint("viral", pop)
+			f.RepostKey = new(fmt.Sprint("viral", pop))
 		default:
 			f.URLKeys = []string{fmt.Sprint("https://popular.example/", pop), fmt.Sprint("https://own.example/", i)}
 		}
@@ -508,8 +508,8 @@ func naiveEdges(rows []schema.Fingerprint, windowMs int64) map[string]int64 {
 		if f.TextKey != nil {
 			items[fmt.Sprintf("co_text|%016x", *f.TextKey)] = append(items[fmt.Sprintf("co_text|%016x", *f.TextKey)], o{f.AccountID, f.PostedAt})
 		}
-		if f.RepostKey != "" {
-			items["co_repost|"+f.RepostKey] = append(items["co_repost|"+f.RepostKey], o{f.AccountID, f.PostedAt})
+		if f.RepostKey != nil {
+			items["co_repost|"+*f.RepostKey] = append(items["co_repost|"+*f.RepostKey], o{f.AccountID, f.PostedAt})
 		}
 		for _, u := range f.URLKeys {
 			items["co_url|"+u] = append(items["co_url|"+u], o{f.AccountID, f.PostedAt})
@@ -751,7 +751,7 @@ func TestLoadMatchesRows(t *testing.T) {
 		rows[i].MinHashBands = []uint64{uint64(i % 13), uint64(i % 13), 1 << 63}
 		switch i % 17 {
 		case 1:
-			rows[i].ReplyKey = fmt.Sprint("q", i%4)
+			rows[i].ReplyKey = new(fmt.Sprint("q", i%4))
 		case 2:
 			rows[i].URLKeys = append(rows[i].URLKeys, "", "https://a.example/x", "https://a.example/x")
 		case 3:
@@ -791,11 +791,11 @@ func TestLoadMatchesRows(t *testing.T) {
 		if f.HashtagSeqKey != nil {
 			add(SignalCoHashtagSeq, hex(f.HashtagSeqKey))
 		}
-		if f.RepostKey != "" {
-			add(schema.SignalCoRepost, f.RepostKey)
+		if f.RepostKey != nil {
+			add(schema.SignalCoRepost, *f.RepostKey)
 		}
-		if f.ReplyKey != "" {
-			add(SignalCoReply, f.ReplyKey)
+		if f.ReplyKey != nil {
+			add(SignalCoReply, *f.ReplyKey)
 		}
 		for sig, list := range map[string][]string{schema.SignalCoURL: f.URLKeys, SignalCoDomain: f.DomainKeys} {
 			l := slices.Clone(list)

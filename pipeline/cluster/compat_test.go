@@ -37,8 +37,8 @@ func TestCompatToolkit(t *testing.T) {
 		{PostID: "2", AccountID: "a", PostedAt: t0 + 30000, ToolkitTextKey: ck(1), ToolkitURLKeys: []uint64{u}},
 		{PostID: "3", AccountID: "b", PostedAt: t0 + 60000, ToolkitTextKey: ck(1), ToolkitURLKeys: []uint64{u}},
 		{PostID: "4", AccountID: "c", PostedAt: t0 + 120001, ToolkitTextKey: ck(1), ToolkitURLKeys: []uint64{v}},
-		{PostID: "5", AccountID: "c", PostedAt: t0 + 1e7, RepostKey: "r", URLKeys: []string{"w"}},
-		{PostID: "6", AccountID: "d", PostedAt: t0 + 1e7 + 60000, RepostKey: "r", URLKeys: []string{"w"}},
+		{PostID: "5", AccountID: "c", PostedAt: t0 + 1e7, RepostKey: new("r"), URLKeys: []string{"w"}},
+		{PostID: "6", AccountID: "d", PostedAt: t0 + 1e7 + 60000, RepostKey: new("r"), URLKeys: []string{"w"}},
 		{PostID: "7", AccountID: "e", PostedAt: t0 + 2e7, ToolkitTextKey: ck(2), ToolkitURLKeys: []uint64{empty}},
 		{PostID: "8", AccountID: "f", PostedAt: t0 + 2e7 + 1000, ToolkitTextKey: ck(2), ToolkitURLKeys: []uint64{empty}},
 	}

@@ -27,7 +27,8 @@ func partitionFixture(t testing.TB, n int, seed uint64) string {
 			rows[i].MinHashBands = []uint64{*k % 1000, 1<<40 + *k%777}
 		}
 		if i%5 == 0 {
-			rows[i].ReplyKey = fmt.Sprint("parent", i%97)
+			parent := fmt.Sprint("parent", i%97)
+			rows[i].ReplyKey = &parent
 			rows[i].HashtagSeqKey = key(uint64(i % 89))
 			rows[i].DomainKeys = []string{fmt.Sprint("d", i%13, ".example")}
 		}

@@ -33,8 +33,10 @@ const Name = "fingerprint"
 // MinHash permutations modulo 2^64, stores each post's band keys sorted and
 // adds the cnt_url_keys column; version 5 writes the same bytes as table
 // layout 2 (schema.Versions), which names those three columns, so that a
-// rerun gets a new run id and a manifest with the new layout.
-const Version = 5
+// rerun gets a new run id and a manifest with the new layout; version 6
+// writes repost_key and reply_key as null when the post is no repost or
+// reply (table layout 3), where version 5 wrote "".
+const Version = 6
 
 // Params are the stage's parameters.
 type Params struct {
@@ -201,13 +203,13 @@ func Run(ctx context.Context, in Input, p Params, outDir string, log *slog.Logge
 // reader skips the others); its tags name them (postColumn). They must
 // equal schema.Post's; a test checks.
 type postKeys struct {
-	PostID         string   `parquet:"post_id"`
-	AccountID      string   `parquet:"account_id"`
+	PostID         string   `parquet:"post_id" takedown:"id"`
+	AccountID      string   `parquet:"account_id" takedown:"id"`
 	PostedAt       int64    `parquet:"posted_at,timestamp(millisecond:utc)"`
 	Text           string   `parquet:"text"`
-	ReplyToPostID  string   `parquet:"reply_to_post_id"`
+	ReplyToPostID  *string  `parquet:"reply_to_post_id,optional" takedown:"id"`
 	IsRepost       bool     `parquet:"is_repost"`
-	RepostOfPostID string   `parquet:"repost_of_post_id"`
+	RepostOfPostID *string  `parquet:"repost_of_post_id,optional" takedown:"id"`
 	Hashtags       []string `parquet:"hashtags,list"`
 	URLs           []string `parquet:"urls,list"`
 }
@@ -328,9 +330,9 @@ func (pg *postGroup) post(r int) postKeys {
 		AccountID:      pg.accounts.One(r),
 		PostedAt:       pg.postedAt.One(r),
 		Text:           pg.texts.One(r),
-		ReplyToPostID:  pg.replies.One(r),
+		ReplyToPostID:  pg.replies.Opt(r),
 		IsRepost:       pg.isRepost.One(r),
-		RepostOfPostID: pg.reposts.One(r),
+		RepostOfPostID: pg.reposts.Opt(r),
 		Hashtags:       pg.hashtags.Row(r),
 		URLs:           pg.urls.Row(r),
 	}
@@ -415,17 +417,17 @@ func (n *worker) fingerprint(post *postKeys, p Params, st *Stats) schema.Fingerp
 
 		NormalizerVersion: int32(p.NormalizerVersion),
 	}
-	repost := post.IsRepost || post.RepostOfPostID != ""
+	repost := post.IsRepost || post.RepostOfPostID != nil
 	if repost {
 		st.Reposts++
-		if post.RepostOfPostID == "" {
+		if post.RepostOfPostID == nil {
 			st.RepostsWithoutID++
 		}
 	}
-	if fp.ReplyKey != "" {
+	if fp.ReplyKey != nil {
 		st.Replies++
 	}
-	if p.Toolkit && post.RepostOfPostID == "" {
+	if p.Toolkit && post.RepostOfPostID == nil {
 		// The coordination-network-toolkit leaves posts with a repost id
 		// out of co_tweet, and only those.
 		n.buf = appendToolkitText(n.buf[:0], post.Text)

@@ -69,6 +69,14 @@ func TestPostKeysTags(t *testing.T) {
 	}
 }
 
+// str is *s, "" for nil.
+func str(s *string) string {
+	if s == nil {
+		return ""
+	}
+	return *s
+}
+
 func writePosts(t testing.TB, posts []schema.Post) string {
 	t.Helper()
 	p := filepath.Join(t.TempDir(), "posts.parquet")
@@ -102,8 +110,8 @@ func TestRunKeys(t *testing.T) {
 		{PostID: "1", AccountID: "a", PostedAt: 1000, Text: "Vote for change today https://t.co/x1",
 			URLs: []string{"https://www.example.com/story?utm_source=tw"}, Hashtags: []string{"Vote", "#CHANGE", "vote"}},
 		{PostID: "2", AccountID: "b", PostedAt: 2000, Text: "RT @a: vote FOR change today https://t.co/zz"},
-		{PostID: "3", AccountID: "c", PostedAt: 3000, Text: "RT @a: Vote for change today", IsRepost: true, RepostOfPostID: "1"},
-		{PostID: "4", AccountID: "d", PostedAt: 4000, Text: "short", ReplyToPostID: "1", Hashtags: []string{"one"}},
+		{PostID: "3", AccountID: "c", PostedAt: 3000, Text: "RT @a: Vote for change today", IsRepost: true, RepostOfPostID: new("1")},
+		{PostID: "4", AccountID: "d", PostedAt: 4000, Text: "short", ReplyToPostID: new("1"), Hashtags: []string{"one"}},
 		{PostID: "5", AccountID: "e", PostedAt: 5000, Text: "see https://Example.com/story/ and http://other.co.uk/p#x",
 			URLs: []string{"not a url", ""}},
 		{PostID: "6", AccountID: "f", PostedAt: 6000, Text: "tags only here", Hashtags: []string{"change", "vote"}},
@@ -132,14 +140,14 @@ func TestRunKeys(t *testing.T) {
 	if rows[1].TextKey == nil || *rows[1].TextKey != want {
 		t.Errorf("manual RT with other link: text key %v, want %d", rows[1].TextKey, want)
 	}
-	if rows[2].TextKey != nil || rows[2].RepostKey != "1" {
-		t.Errorf("repost: text key %v (want null), repost key %q (want 1)", rows[2].TextKey, rows[2].RepostKey)
+	if rows[2].TextKey != nil || str(rows[2].RepostKey) != "1" {
+		t.Errorf("repost: text key %v (want null), repost key %q (want 1)", rows[2].TextKey, str(rows[2].RepostKey))
 	}
 	if rows[2].NormalizedText != "vote for change today" {
 		t.Errorf("repost normalized text = %q", rows[2].NormalizedText)
 	}
-	if rows[3].TextKey != nil || rows[3].ReplyKey != "1" {
-		t.Errorf("short text: text key %v (want null), reply key %q", rows[3].TextKey, rows[3].ReplyKey)
+	if rows[3].TextKey != nil || str(rows[3].ReplyKey) != "1" {
+		t.Errorf("short text: text key %v (want null), reply key %q", rows[3].TextKey, str(rows[3].ReplyKey))
 	}
 	if !slices.Equal(rows[0].URLKeys, []string{"https://example.com/story"}) {
 		t.Errorf("post 1 url keys = %q (t.co from text must be dropped)", rows[0].URLKeys)
@@ -219,7 +227,7 @@ func TestRunDeterministic(t *testing.T) {
 			Text:     fmt.Sprintf("RT @u%d: message number %d &amp; more https://t.co/%d", i%5, i%300, i),
 			URLs:     []string{fmt.Sprintf("https://www.site%d.com/p?utm_source=x&id=%d", i%7, i%11)},
 			Hashtags: []string{fmt.Sprint("tag", i%3), fmt.Sprint("tag", i%4)},
-			IsRepost: i%10 == 0, RepostOfPostID: map[bool]string{true: "7"}[i%10 == 0],
+			IsRepost: i%10 == 0, RepostOfPostID: map[bool]*string{true: new("7")}[i%10 == 0],
 		})
 	}
 	path := writePosts(t, posts)
@@ -238,12 +246,12 @@ func TestRunDeterministic(t *testing.T) {
 	// every output row must still be its input row.
 	for i, fp := range fps {
 		p := posts[i]
-		wantRepost := ""
+		var wantRepost *string
 		if p.IsRepost {
 			wantRepost = p.RepostOfPostID
 		}
 		if fp.PostID != p.PostID || fp.AccountID != p.AccountID || fp.PostedAt != p.PostedAt ||
-			fp.RepostKey != wantRepost || (fp.TextKey == nil) != p.IsRepost || len(fp.URLKeys) != 1 {
+			!reflect.DeepEqual(fp.RepostKey, wantRepost) || (fp.TextKey == nil) != p.IsRepost || len(fp.URLKeys) != 1 {
 			t.Fatalf("row %d: %+v, from post %+v", i, fp, p)
 		}
 	}

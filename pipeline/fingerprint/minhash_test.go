@@ -292,7 +292,7 @@ func TestRunMinHashAndToolkit(t *testing.T) {
 	posts := []schema.Post{
 		{PostID: "1", AccountID: "a", Text: "Vote for change today, all of you https://t.co/x1",
 			URLs: []string{"https://www.a.example/x/", "", "https://www.a.example/x/"}},
-		{PostID: "2", AccountID: "b", Text: "RT @a: Vote for change today", IsRepost: true, RepostOfPostID: "1",
+		{PostID: "2", AccountID: "b", Text: "RT @a: Vote for change today", IsRepost: true, RepostOfPostID: new("1"),
 			URLs: []string{"https://a.example/x"}},
 		{PostID: "3", AccountID: "c", Text: "short @x"},
 		{PostID: "4", AccountID: "d", Text: "Flagged as a repost without an id", IsRepost: true},
@@ -311,7 +311,7 @@ func TestRunMinHashAndToolkit(t *testing.T) {
 		}
 	}
 	for i, r := range rows {
-		hasKey := posts[i].RepostOfPostID == ""
+		hasKey := posts[i].RepostOfPostID == nil
 		if (r.ToolkitTextKey != nil) != hasKey {
 			t.Errorf("post %s: toolkit text key %v, want present=%v", r.PostID, r.ToolkitTextKey, hasKey)
 		} else if hasKey && *r.ToolkitTextKey != xxhashString(ToolkitText(posts[i].Text)) {

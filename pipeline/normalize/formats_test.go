@@ -104,7 +104,7 @@ func TestNBC(t *testing.T) {
 		t.Fatalf("posts %+v", r.posts)
 	}
 	p := r.posts[0]
-	if p.AccountID != "robbydelaware" || !p.IsRepost || p.RepostOfPostID != "834800000000000000" || p.PostedAtPrecision != schema.PrecisionMillisecond ||
+	if p.AccountID != "robbydelaware" || !p.IsRepost || str(p.RepostOfPostID) != "834800000000000000" || p.PostedAtPrecision != schema.PrecisionMillisecond ||
 		!reflect.DeepEqual(p.Hashtags, []string{"a"}) || !reflect.DeepEqual(p.URLs, []string{"https://ex.org/1"}) || *p.Likes != 0 {
 		t.Errorf("post %+v", p)
 	}
@@ -144,10 +144,10 @@ func TestReddit(t *testing.T) {
 		t.Fatalf("posts %+v", r.posts)
 	}
 	if p := r.posts[0]; p.AccountID != "blacktolive" || p.PostedAt != 1470604422000 || p.PostedAtPrecision != schema.PrecisionSecond ||
-		!reflect.DeepEqual(p.URLs, []string{"https://ex.org/a"}) || p.ReplyToPostID != "t3_l" || *p.Likes != 3 {
+		!reflect.DeepEqual(p.URLs, []string{"https://ex.org/a"}) || str(p.ReplyToPostID) != "t3_l" || *p.Likes != 3 {
 		t.Errorf("comment %+v", p)
 	}
-	if p := r.posts[1]; p.Text != `he said "no"` || p.ReplyToPostID != "t1_a" {
+	if p := r.posts[1]; p.Text != `he said "no"` || str(p.ReplyToPostID) != "t1_a" {
 		t.Errorf("repaired comment %+v", p)
 	}
 	var files []string

@@ -161,7 +161,7 @@ func (t *nbcTweetsTable) mapRecord(rec []string, out *row) *rowError {
 	if p.RepostOfPostID, e = optionalID(rec, t.retweetOf, "retweeted_status_id"); e != nil {
 		return e
 	}
-	p.IsRepost = p.RepostOfPostID != ""
+	p.IsRepost = p.RepostOfPostID != nil
 	if p.ReplyToPostID, e = optionalID(rec, t.replyTo, "in_reply_to_status_id"); e != nil {
 		return e
 	}

@@ -32,8 +32,9 @@ const Name = "normalize"
 // splits a cnt file's urls field on single spaces only, keeping empty items,
 // as the coordination-network-toolkit does. Version 4 rejects a record over
 // MaxRecordBytes (too_large, raw cut to RejectRawPrefix bytes) and reads on,
-// where version 3 stopped with ErrRecordTooLarge.
-const Version = 4
+// where version 3 stopped with ErrRecordTooLarge. Version 5 writes absent
+// post ids (reply, quote, repost) as null, not "" (posts layout 2).
+const Version = 5
 
 // FormatAuto detects each file's format from its header.
 const FormatAuto = "auto"

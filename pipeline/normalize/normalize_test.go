@@ -48,7 +48,7 @@ func TestColumnOrders(t *testing.T) {
 		if len(r.posts) != 2 {
 			t.Fatalf("posts = %d, rejects %v", len(r.posts), r.rejects)
 		}
-		if p := r.posts[0]; p.ReplyToAccountID != "777" || p.ReplyToPostID != "888" {
+		if p := r.posts[0]; str(p.ReplyToAccountID) != "777" || str(p.ReplyToPostID) != "888" {
 			t.Errorf("reply fields mapped by position: %+v", p)
 		}
 		got = append(got, r.posts)
@@ -76,8 +76,8 @@ func TestPostFields(t *testing.T) {
 	want := schema.Post{
 		Dataset: "test/ds", PostID: id, AccountID: "10000", PostedAt: at.UnixMilli(),
 		PostedAtPrecision: "ms", Text: "line one\nline \"two\"", Language: "en",
-		Client: "Twitter Web Client", QuotedPostID: "44", IsRepost: true,
-		RepostOfPostID: "43", RepostOfAccountID: "42",
+		Client: "Twitter Web Client", QuotedPostID: new("44"), IsRepost: true,
+		RepostOfPostID: new("43"), RepostOfAccountID: new("42"),
 		Hashtags: []string{"SyrianArmy", "Hama"}, URLs: []string{"http://a.com/x", "http://b.org"},
 		Mentions: []string{"2572896396", "0"}, PollChoices: []string{"yes", "no", "0"},
 		Likes: ptr(int64(0)), Reposts: nil, Replies: ptr(int64(7)), Quotes: ptr(int64(12)),
@@ -89,6 +89,14 @@ func TestPostFields(t *testing.T) {
 }
 
 func ptr[T any](v T) *T { return &v }
+
+// str is *s, "" for nil.
+func str(s *string) string {
+	if s == nil {
+		return ""
+	}
+	return *s
+}
 
 // TestQuirks runs one tweet with one quirk per case and checks the field
 // it affects, or the reject it causes.

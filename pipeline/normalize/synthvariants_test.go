@@ -83,8 +83,8 @@ func TestSynthVariants(t *testing.T) {
 				p, q := got[i], want[i]
 				if c.v.HexIDs {
 					p.AccountID, q.AccountID = "", ""
-					p.RepostOfAccountID, q.RepostOfAccountID = "", ""
-					p.ReplyToAccountID, q.ReplyToAccountID = "", ""
+					p.RepostOfAccountID, q.RepostOfAccountID = nil, nil
+					p.ReplyToAccountID, q.ReplyToAccountID = nil, nil
 					p.Mentions, q.Mentions = nil, nil
 					p.Text, q.Text = "", ""
 					p.URLs, q.URLs = nil, nil // quote links embed the author id

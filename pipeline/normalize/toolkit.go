@@ -83,7 +83,7 @@ func (t *toolkitTable) mapRecord(rec []string, out *row) *rowError {
 	if p.RepostOfPostID, e = optionalID(rec, t.repostID, "repost_id"); e != nil {
 		return e
 	}
-	p.IsRepost = p.RepostOfPostID != ""
+	p.IsRepost = p.RepostOfPostID != nil
 	if p.ReplyToPostID, e = optionalID(rec, t.replyID, "reply_id"); e != nil {
 		return e
 	}

@@ -119,10 +119,10 @@ func TestToolkitFile(t *testing.T) {
 		!reflect.DeepEqual(p.Hashtags, []string{"tag"}) || !reflect.DeepEqual(p.Mentions, []string{"u2"}) {
 		t.Errorf("post 1: %+v", p)
 	}
-	if p := r.posts[1]; !p.IsRepost || p.RepostOfPostID != "ext5" || len(p.URLs) != 0 || p.Text != "" {
+	if p := r.posts[1]; !p.IsRepost || str(p.RepostOfPostID) != "ext5" || len(p.URLs) != 0 || p.Text != "" {
 		t.Errorf("post 2 (repost): %+v", p)
 	}
-	if p := r.posts[2]; p.ReplyToPostID != "1" || p.PostedAt != 1500000120250 || p.PostedAtPrecision != schema.PrecisionMillisecond || p.Text != "a reply, with a comma" {
+	if p := r.posts[2]; str(p.ReplyToPostID) != "1" || p.PostedAt != 1500000120250 || p.PostedAtPrecision != schema.PrecisionMillisecond || p.Text != "a reply, with a comma" {
 		t.Errorf("post 3 (reply): %+v", p)
 	}
 	// Accounts come from the posts: u1 and u2 (u3 and u4 were only in

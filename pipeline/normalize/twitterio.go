@@ -188,13 +188,17 @@ type twTweetsTable struct {
 	retweets, hashtags, urls, mentions, poll twCol
 }
 
-// optionalID checks an id column that may be empty.
-func optionalID(rec []string, i twCol, name string) (string, *rowError) {
+// optionalID checks an id column that may be empty; an empty one is
+// absent (nil, a null in Parquet).
+func optionalID(rec []string, i twCol, name string) (*string, *rowError) {
 	s := get(rec, i)
 	if e := checkID(name, s, true); e != nil {
-		return "", e
+		return nil, e
 	}
-	return s, nil
+	if s == "" {
+		return nil, nil
+	}
+	return &s, nil
 }
 
 // mapRecord implements table.

@@ -233,7 +233,7 @@ func (s *state) readPosts(ctx context.Context, path string) error {
 				s.repostBits[row/64] |= 1 << (row % 64)
 				s.reposts++
 			}
-			if p.ReplyToPostID != "" || p.ReplyToAccountID != "" {
+			if p.ReplyToPostID != nil || p.ReplyToAccountID != nil {
 				s.replies++
 			}
 			s.likesSum += deref(p.Likes)
@@ -275,7 +275,7 @@ func (s *state) readPosts(ctx context.Context, path string) error {
 
 // isRepost reports whether a post is a repost: flagged as one, or naming
 // the post it reposts (the rule the fingerprint stage uses too).
-func isRepost(p *schema.Post) bool { return p.IsRepost || p.RepostOfPostID != "" }
+func isRepost(p *schema.Post) bool { return p.IsRepost || p.RepostOfPostID != nil }
 
 func deref(p *int64) int64 {
 	if p == nil {

@@ -61,7 +61,7 @@ func newFixture() *fixture {
 		id, acct   string
 		at         int64
 		repost     bool
-		replyTo    string
+		replyTo    *string
 		client     string
 		lang       string
 		hashtags   []string
@@ -85,7 +85,7 @@ func newFixture() *fixture {
 			likes: ptr(int64(3)), replies: ptr(int64(4)), textKey: &k1, normalized: "hello world"},
 		{id: "p3", acct: "a3", at: day0 + dayN + hour, repost: true, client: "android", lang: "en",
 			textKey: &k1, normalized: "hello world"},
-		{id: "p4", acct: "a1", at: day0 + dayN + 2*hour, replyTo: "p0", client: "web", lang: "ru",
+		{id: "p4", acct: "a1", at: day0 + dayN + 2*hour, replyTo: new("p0"), client: "web", lang: "ru",
 			hashtags: []string{"Peace"}, mentions: []string{"A9"}, textKey: &k2, normalized: "unique text one"},
 		{id: "p5", acct: "a4", at: day0 + 3*dayN, client: "android", lang: "ru",
 			hashtags: []string{"PEACE", "alpha"}, urls: []string{"HTTPS://WWW.BBC.CO.UK/news"},
@@ -265,7 +265,7 @@ func TestRepostByRepostOfPostID(t *testing.T) {
 	// p9 loses its flag but still names the post it reposts: still a repost,
 	// in both joins.
 	f.posts[8].IsRepost = false
-	f.posts[8].RepostOfPostID = "p4"
+	f.posts[8].RepostOfPostID = new("p4")
 	for _, reverse := range []bool{false, true} {
 		if reverse {
 			slices.Reverse(f.fingerprints)
