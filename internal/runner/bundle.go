@@ -414,29 +414,12 @@ func (r *Runner) linkSources(b *bundle.Bundle, desc datasets.Descriptor, run bun
 		if err := os.Link(src, dst); err == nil {
 			continue
 		}
-		if err := copyFile(src, dst); err != nil {
+		if err := store.CopyFile(src, dst); err != nil {
 			os.RemoveAll(dir)
 			return "", fmt.Errorf("%w: %w", store.ErrWorkspace, err)
 		}
 	}
 	return dir, nil
-}
-
-func copyFile(src, dst string) error {
-	in, err := os.Open(src)
-	if err != nil {
-		return err
-	}
-	defer in.Close()
-	out, err := os.Create(dst)
-	if err != nil {
-		return err
-	}
-	if _, err := io.Copy(out, in); err != nil {
-		out.Close()
-		return err
-	}
-	return out.Close()
 }
 
 func shortSHA(s string) string {

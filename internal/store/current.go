@@ -88,7 +88,7 @@ func linkFile(link, target string) error {
 			return nil
 		}
 		if err := os.Link(target, tmp); err != nil {
-			if err := copyFile(target, tmp); err != nil {
+			if err := CopyFile(target, tmp); err != nil {
 				return err
 			}
 		}
@@ -112,7 +112,8 @@ func sameFile(a, b string) (bool, error) {
 	return os.SameFile(ia, ib), nil
 }
 
-func copyFile(src, dst string) error {
+// CopyFile copies the file src to a new file dst.
+func CopyFile(src, dst string) error {
 	in, err := os.Open(src)
 	if err != nil {
 		return err
