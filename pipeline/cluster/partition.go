@@ -468,26 +468,8 @@ func foldRangeSignal(ctx context.Context, sp *spill, d *data, p Params, si, r in
 		return cmp.Compare(x.item, y.item)
 	}
 	if d.signals[si].name == SignalNearText {
-		// A post pair found in several bands counts once, under its
-		// smallest band key (as in sweep).
-		slices.SortFunc(hits, func(x, y wideHit) int {
-			if x.a != y.a {
-				return cmp.Compare(x.a, y.a)
-			}
-			if x.b != y.b {
-				return cmp.Compare(x.b, y.b)
-			}
-			if x.postA != y.postA {
-				return cmp.Compare(x.postA, y.postA)
-			}
-			if x.postB != y.postB {
-				return cmp.Compare(x.postB, y.postB)
-			}
-			return cmp.Compare(x.item, y.item)
-		})
-		hits = slices.CompactFunc(hits, func(x, y wideHit) bool {
-			return x.a == y.a && x.b == y.b && x.postA == y.postA && x.postB == y.postB
-		})
+		hits = onePerPostPair(hits, func(h wideHit) [4]uint32 { return [4]uint32{h.a, h.b, h.postA, h.postB} },
+			func(x, y wideHit) int { return cmp.Compare(x.item, y.item) })
 	}
 	slices.SortFunc(hits, byPairItem)
 

@@ -151,23 +151,8 @@ func sweep(ctx context.Context, sd *signalData, d *data, p Params, w int64) (*si
 			continue
 		}
 		if near {
-			// A post pair found in several bands counts once, under
-			// its smallest band key.
-			slices.SortFunc(bk, func(x, y hit) int {
-				if x.b != y.b {
-					return cmp.Compare(x.b, y.b)
-				}
-				if x.postA != y.postA {
-					return cmp.Compare(x.postA, y.postA)
-				}
-				if x.postB != y.postB {
-					return cmp.Compare(x.postB, y.postB)
-				}
-				return cmp.Compare(x.g, y.g)
-			})
-			bk = slices.CompactFunc(bk, func(x, y hit) bool {
-				return x.b == y.b && x.postA == y.postA && x.postB == y.postB
-			})
+			bk = onePerPostPair(bk, func(h hit) [4]uint32 { return [4]uint32{h.a, h.b, h.postA, h.postB} },
+				func(x, y hit) int { return cmp.Compare(x.g, y.g) })
 			slices.SortFunc(bk, func(x, y hit) int {
 				if x.b != y.b {
 					return cmp.Compare(x.b, y.b)
@@ -622,4 +607,20 @@ func (t *pairTable) recs() []rec {
 		t.out = append(t.out, t.vals[i])
 	}
 	return t.out
+}
+
+// onePerPostPair applies the near_text rule that a post pair found in
+// several bands counts once, under its smallest band key: it sorts hs by
+// (account pair, post pair) then by band order, and keeps the first hit of
+// each post pair. key gives a hit's account pair and post pair; order
+// compares two hits' bands (item numbers in item order, or item keys).
+func onePerPostPair[H any](hs []H, key func(H) [4]uint32, order func(x, y H) int) []H {
+	slices.SortFunc(hs, func(x, y H) int {
+		kx, ky := key(x), key(y)
+		if c := slices.Compare(kx[:], ky[:]); c != 0 {
+			return c
+		}
+		return order(x, y)
+	})
+	return slices.CompactFunc(hs, func(x, y H) bool { return key(x) == key(y) })
 }
