@@ -70,16 +70,7 @@ func statusCommand(g *globals) *cli.Command {
 				}
 			case !g.json:
 				g.out("dataset %s  workspace %s\n", ds, r.WS.Root)
-				for _, s := range st {
-					id := s.RunID
-					if id == "" {
-						id = "-"
-					}
-					g.out("  %-11s %-8s %s\n", s.Stage, s.State, id)
-					for _, why := range s.Reasons {
-						g.out("      %s\n", why)
-					}
-				}
+				printStages(g, st)
 				if notes.Unlinked > 0 {
 					g.out("takedown.lock names no run of %s, but runs/ holds %d published runs of it: `takedown rebuild-lock` re-links them\n",
 						ds, notes.Unlinked)
@@ -119,4 +110,18 @@ func humanBytes(n int64) string {
 		return fmt.Sprintf("%.0f kB", float64(n)/1e3)
 	}
 	return fmt.Sprintf("%d bytes", n)
+}
+
+// printStages prints each stage's state, run id and reasons.
+func printStages(g *globals, st []runner.StageStatus) {
+	for _, s := range st {
+		id := s.RunID
+		if id == "" {
+			id = "-"
+		}
+		g.out("  %-11s %-8s %s\n", s.Stage, s.State, id)
+		for _, why := range s.Reasons {
+			g.out("      %s\n", why)
+		}
+	}
 }

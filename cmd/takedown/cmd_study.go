@@ -184,16 +184,7 @@ func studyStatus(c *cli.Context, g *globals, s *study.Study) error {
 			continue
 		}
 		g.out("%s\n", jobTitle(j.Dataset, j.Variant))
-		for _, x := range st {
-			id := x.RunID
-			if id == "" {
-				id = "-"
-			}
-			g.out("  %-11s %-8s %s\n", x.Stage, x.State, id)
-			for _, why := range x.Reasons {
-				g.out("      %s\n", why)
-			}
-		}
+		printStages(g, st)
 	}
 	if bad > 0 {
 		return &exitError{kind: errkind.Mismatch, msg: fmt.Sprintf("status: %d of %d stage runs of study %s not current (takedown run makes them so)", bad, total, s.Name)}

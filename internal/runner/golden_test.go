@@ -16,7 +16,6 @@ import (
 	"sort"
 	"testing"
 
-	"github.com/takedown-research/takedown/datasets"
 	"github.com/takedown-research/takedown/internal/pqio"
 	"github.com/takedown-research/takedown/internal/store"
 	"github.com/takedown-research/takedown/internal/synth"
@@ -192,18 +191,7 @@ func addGoldenSynth(t *testing.T, r *Runner) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	d := datasets.Descriptor{Name: name, Title: "local dataset " + name, Platform: "local", Format: "twitter-io", Local: true}
-	for _, f := range files {
-		p := filepath.Join(dir, f.Name)
-		sum, n, err := store.FileDigest(p)
-		if err != nil {
-			t.Fatal(err)
-		}
-		d.Files = append(d.Files, datasets.File{Name: f.Name, Role: datasets.RoleOf(p), SHA256: sum, Bytes: n, Path: p})
-	}
-	if _, err := datasets.AddLocal(r.WS.Root, d); err != nil {
-		t.Fatal(err)
-	}
+	addSynth(t, r, name, dir, files)
 	return name
 }
 
