@@ -36,6 +36,11 @@ const (
 	TableAccountCreation     = "account_creation"
 	TableCreationBursts      = "creation_bursts"
 	TablePublishedComparison = "published_comparison"
+	// TableMedia lists the media files of a release's media archives
+	// (normalize); TableImageFingerprints holds the perceptual hashes of its
+	// images (fingerprint).
+	TableMedia             = "media"
+	TableImageFingerprints = "image_fingerprints"
 )
 
 // Versions of each table's layout. A version changes when a column is added,
@@ -68,6 +73,9 @@ var Versions = map[string]int{
 	TableAccountCreation:     1,
 	TableCreationBursts:      1,
 	TablePublishedComparison: 1,
+
+	TableMedia:             1,
+	TableImageFingerprints: 1,
 }
 
 // Rows maps each table name to its row type.
@@ -86,6 +94,8 @@ var Rows = map[string]reflect.Type{
 	TableAccountCreation:     reflect.TypeFor[AccountCreation](),
 	TableCreationBursts:      reflect.TypeFor[CreationBurst](),
 	TablePublishedComparison: reflect.TypeFor[PublishedComparison](),
+	TableMedia:               reflect.TypeFor[Media](),
+	TableImageFingerprints:   reflect.TypeFor[ImageFingerprint](),
 }
 
 // IDTag is the struct tag that marks an identifier column: `takedown:"id"`.
@@ -178,6 +188,62 @@ type Reject struct {
 	Reason     string `parquet:"reason,dict"`
 	Detail     string `parquet:"detail"`
 	Raw        []byte `parquet:"raw"`
+}
+
+// Kinds of Media.Kind.
+const (
+	MediaImage = "image"
+	MediaGIF   = "gif"
+	MediaVideo = "video"
+	MediaOther = "other"
+)
+
+// Media is one file of a release's media archives: an entry of a media zip,
+// joined to its post by the tweet id at the start of the entry name.
+// Rows are in (archive, entry) order.
+type Media struct {
+	Dataset string `parquet:"dataset,dict"`
+	// PostID is the tweet id the entry name starts with; AccountID is the
+	// post's account, null when no post of the dataset has that id (an
+	// orphan).
+	PostID    string  `parquet:"post_id" takedown:"id"`
+	AccountID *string `parquet:"account_id,optional" takedown:"id"`
+	// MediaKey is the rest of the entry's base name after "<tweetid>-",
+	// without its extension (the archive's media key).
+	MediaKey string `parquet:"media_key"`
+	// Kind is image, gif, video or other (MediaImage...).
+	Kind string `parquet:"kind,dict"`
+	// Archive is the media zip's path relative to the dataset's source
+	// folder; Entry the entry's name inside it.
+	Archive string `parquet:"archive,dict"`
+	Entry   string `parquet:"entry"`
+	Bytes   int64  `parquet:"bytes"`
+	// SHA256 is the hex digest of the entry's bytes.
+	SHA256 string `parquet:"sha256"`
+	// Width and Height are from the image header; null when it does not
+	// decode (Reason says why) or for a video.
+	Width  *int32 `parquet:"width,optional"`
+	Height *int32 `parquet:"height,optional"`
+	// Reason is empty for a readable file, else a reason code (see
+	// docs/tables/media.md): the row is kept, never dropped.
+	Reason string `parquet:"reason,dict"`
+}
+
+// ImageFingerprint holds the perceptual hashes of one image (or a GIF's
+// first frame) of the media table. Videos and undecodable files have no row.
+type ImageFingerprint struct {
+	PostID    string `parquet:"post_id" takedown:"id"`
+	AccountID string `parquet:"account_id" takedown:"id"`
+	PostedAt  int64  `parquet:"posted_at,timestamp(millisecond:utc)"`
+	MediaKey  string `parquet:"media_key"`
+	// SHA256 is the file's digest (co_image: identical bytes).
+	SHA256 string `parquet:"sha256"`
+	// PDQ is the 256-bit PDQ hash (32 bytes, Meta's bit order) and
+	// PDQQuality its 0-100 quality score.
+	PDQ        []byte `parquet:"pdq"`
+	PDQQuality int32  `parquet:"pdq_quality"`
+	// DHash is the 64-bit difference hash.
+	DHash uint64 `parquet:"dhash"`
 }
 
 // Fingerprint holds the content keys of one post.
