@@ -1,6 +1,8 @@
 package main
 
 import (
+	"fmt"
+
 	"github.com/urfave/cli/v2"
 )
 
@@ -39,13 +41,17 @@ func gcCommand(g *globals) *cli.Command {
 				return err
 			}
 			if g.json {
-				g.log.Info("gc", "event", "gc", "dry_run", c.Bool("dry-run"), "runs", garbage.Runs, "sources", garbage.Sources, "temp", garbage.Temp, "bytes", garbage.Bytes)
+				g.log.Info("gc", "event", "gc", "dry_run", c.Bool("dry-run"), "runs", garbage.Runs, "sources", garbage.Sources, "temp", garbage.Temp, "shards", garbage.Shards, "bytes", garbage.Bytes)
 				return nil
 			}
-			for _, p := range append(append(append([]string{}, garbage.Runs...), garbage.Sources...), garbage.Temp...) {
+			for _, p := range append(append(append([]string{}, garbage.Runs...), garbage.Sources...), append(garbage.Temp, garbage.Shards...)...) {
 				g.out("  %s %s\n", verb, p)
 			}
-			g.out("%s %d runs, %d sources, %d temp entries (%d bytes)\n", verb, len(garbage.Runs), len(garbage.Sources), len(garbage.Temp), garbage.Bytes)
+			shards := ""
+			if len(garbage.Shards) > 0 {
+				shards = fmt.Sprintf(", %d shard sets of merged runs", len(garbage.Shards))
+			}
+			g.out("%s %d runs, %d sources, %d temp entries%s (%d bytes)\n", verb, len(garbage.Runs), len(garbage.Sources), len(garbage.Temp), shards, garbage.Bytes)
 			return nil
 		},
 	}

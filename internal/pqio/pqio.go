@@ -209,3 +209,42 @@ func openFile(path string) (*os.File, *parquet.File, error) {
 	}
 	return f, pf, nil
 }
+
+// Reader reads the rows of one Parquet file in order, as many at a time as
+// the caller asks (Each gives batches of its own size).
+type Reader[T any] struct {
+	f *os.File
+	r *parquet.GenericReader[T]
+}
+
+// Open opens path for reading rows of type T.
+func Open[T any](path string) (*Reader[T], error) {
+	f, pf, err := openFile(path)
+	if err != nil {
+		return nil, err
+	}
+	return &Reader[T]{f: f, r: parquet.NewGenericReader[T](pf)}, nil
+}
+
+// ReadFull fills rows with the next len(rows) rows; fewer at the end of the
+// file (then err is io.EOF).
+func (r *Reader[T]) ReadFull(rows []T) (int, error) {
+	n := 0
+	for n < len(rows) {
+		k, err := r.r.Read(rows[n:])
+		n += k
+		if errors.Is(err, io.EOF) {
+			return n, io.EOF
+		}
+		if err != nil {
+			return n, fmt.Errorf("read %s: %w", r.f.Name(), err)
+		}
+	}
+	return n, nil
+}
+
+// Close closes the file.
+func (r *Reader[T]) Close() error {
+	r.r.Close()
+	return r.f.Close()
+}

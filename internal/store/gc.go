@@ -14,7 +14,10 @@ type Garbage struct {
 	Runs    []string `json:"runs"`
 	Sources []string `json:"sources"`
 	Temp    []string `json:"temp"`
-	Bytes   int64    `json:"bytes"`
+	// Shards are the shard sets (shards/<dataset>/<stage>/<run id>) of
+	// runs their merge has published, or every shard set with all.
+	Shards []string `json:"shards"`
+	Bytes  int64    `json:"bytes"`
 }
 
 // FindGarbage lists everything not reachable from the lock. The roots are the
@@ -83,9 +86,16 @@ func (w *Workspace) FindGarbage(all bool) (*Garbage, error) {
 		g.Temp = append(g.Temp, p)
 		g.Bytes += dirSize(p)
 	}
+	for set, run := range w.shardSets() {
+		if _, err := os.Stat(filepath.Join(run, ManifestName)); err == nil || all {
+			g.Shards = append(g.Shards, set)
+			g.Bytes += dirSize(set)
+		}
+	}
 	sort.Strings(g.Runs)
 	sort.Strings(g.Sources)
 	sort.Strings(g.Temp)
+	sort.Strings(g.Shards)
 	return g, nil
 }
 
@@ -187,7 +197,7 @@ func (w *Workspace) FindLeftovers() Leftovers {
 // Remove deletes the garbage. Callers hold Exclusive, so no staging dir of a live
 // run is in tmp.
 func (g *Garbage) Remove() error {
-	for _, list := range [][]string{g.Runs, g.Sources, g.Temp} {
+	for _, list := range [][]string{g.Runs, g.Sources, g.Temp, g.Shards} {
 		for _, p := range list {
 			if err := os.RemoveAll(p); err != nil {
 				return fmt.Errorf("gc %s: %w", p, err)

@@ -184,7 +184,7 @@ func Run(ctx context.Context, in Input, p Params, outDir string, log *slog.Logge
 		total = -1
 	}
 	m.Phase("", progress.Rows, total)
-	if err := fingerprintAll(ctx, in.PostsPath, p, w, &st, m); err != nil {
+	if err := fingerprintAll(ctx, in.PostsPath, allGroups, p, w, &st, m); err != nil {
 		w.Abort()
 		if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
 			return Stats{}, err
@@ -229,7 +229,7 @@ const pipelineDepth = 2
 // by all workers, each on a contiguous part, and written whole before the
 // next, so the output order is the input order for
 // any GOMAXPROCS. Stats are sums, so they do not depend on the split.
-func fingerprintAll(ctx context.Context, postsPath string, p Params, w *pqio.Writer[schema.Fingerprint], st *Stats, m progress.Meter) error {
+func fingerprintAll(ctx context.Context, postsPath string, groups groupRange, p Params, w *pqio.Writer[schema.Fingerprint], st *Stats, m progress.Meter) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	workers := max(1, runtime.GOMAXPROCS(0))
@@ -248,7 +248,7 @@ func fingerprintAll(ctx context.Context, postsPath string, p Params, w *pqio.Wri
 	readErr := make(chan error, 1)
 	go func() {
 		defer close(batches)
-		readErr <- readPosts(ctx, postsPath, free, batches)
+		readErr <- readPosts(ctx, postsPath, groups, free, batches)
 	}()
 	rows := make(chan []schema.Fingerprint, pipelineDepth)
 	parts := make([]Stats, workers)
@@ -346,15 +346,16 @@ func postColumn(field string) string {
 	return name
 }
 
-// readPosts reads the posts table one row group at a time into buffers
-// taken from free and sends them, in file order, to out.
-func readPosts(ctx context.Context, path string, free <-chan *postGroup, out chan<- *postGroup) error {
+// readPosts reads the posts table's row groups in the range one at a time
+// into buffers taken from free and sends them, in file order, to out.
+func readPosts(ctx context.Context, path string, groups groupRange, free <-chan *postGroup, out chan<- *postGroup) error {
 	g, err := pqio.OpenGroups(path)
 	if err != nil {
 		return err
 	}
 	defer g.Close()
-	for gi := range g.Len() {
+	lo, hi := groups.bounds(g.Len())
+	for gi := lo; gi < hi; gi++ {
 		var pg *postGroup
 		select {
 		case pg = <-free:
