@@ -302,51 +302,9 @@ func Run(ctx context.Context, in Input, p Params, outDir string, log *slog.Logge
 		log = slog.New(slog.DiscardHandler)
 	}
 	defer in.Resources.limitHeap()()
-	signals := slices.Clone(p.Signals)
-	slices.Sort(signals)
-
-	// --window auto estimates from the URLs, which are read for it when
-	// co_url is not among the signals.
-	loadSignals := signals
-	urlsOnlyForWindow := p.WindowAuto && !slices.Contains(signals, schema.SignalCoURL)
-	if urlsOnlyForWindow {
-		loadSignals = append(slices.Clone(signals), schema.SignalCoURL)
-		slices.Sort(loadSignals)
-	}
-	d, err := load(ctx, in.FingerprintsPath, loadSignals, in.Progress)
+	d, w, st, err := prepare(ctx, in, p, log)
 	if err != nil {
 		return Stats{}, err
-	}
-	w := p.windowMillis()
-	var windowURLs int64
-	if p.WindowAuto {
-		i := slices.IndexFunc(d.signals, func(sd *signalData) bool { return sd.name == schema.SignalCoURL })
-		sortOccs(d.signals[i].occ)
-		var ok bool
-		w, windowURLs, ok = estimateWindow(d.signals[i].occ)
-		if !ok {
-			return Stats{}, fmt.Errorf("--window auto: no URL in %s is shared twice, so there is no coordination interval to estimate; give --window in seconds", in.FingerprintsPath)
-		}
-		if urlsOnlyForWindow {
-			d.signals = slices.Delete(d.signals, i, i+1)
-		}
-		log.Info("estimated the coordination window", "window_ms", w, "urls", windowURLs)
-	}
-	st := Stats{
-		Fingerprints:    d.rows,
-		SkippedRows:     d.skipped,
-		Accounts:        int64(len(d.accounts)),
-		WindowMillis:    w,
-		WindowEstimated: p.WindowAuto,
-		WindowURLs:      windowURLs,
-		Items:           map[string]int64{},
-		Occurrences:     map[string]int64{},
-		CandidateEdges:  map[string]int64{},
-		Edges:           map[string]int64{},
-		BoundedBySignal: map[string]int64{},
-	}
-	if slices.Contains(signals, SignalNearText) {
-		st.NearShingleSize = in.ShingleSize
 	}
 	parts, err := plan(d, in.Resources, in.FingerprintsPath)
 	if err != nil {
@@ -404,6 +362,59 @@ func Run(ctx context.Context, in Input, p Params, outDir string, log *slog.Logge
 		return Stats{}, err
 	}
 	return finish(ctx, in, p, w, outDir, st, log)
+}
+
+// prepare loads the fingerprints, estimates the window when asked and
+// starts the run's Stats: what every path (in memory, partitioned, shards
+// and their merge) does first, in the same way.
+func prepare(ctx context.Context, in Input, p Params, log *slog.Logger) (*data, int64, Stats, error) {
+	signals := slices.Clone(p.Signals)
+	slices.Sort(signals)
+
+	// --window auto estimates from the URLs, which are read for it when
+	// co_url is not among the signals.
+	loadSignals := signals
+	urlsOnlyForWindow := p.WindowAuto && !slices.Contains(signals, schema.SignalCoURL)
+	if urlsOnlyForWindow {
+		loadSignals = append(slices.Clone(signals), schema.SignalCoURL)
+		slices.Sort(loadSignals)
+	}
+	d, err := load(ctx, in.FingerprintsPath, loadSignals, in.Progress)
+	if err != nil {
+		return nil, 0, Stats{}, err
+	}
+	w := p.windowMillis()
+	var windowURLs int64
+	if p.WindowAuto {
+		i := slices.IndexFunc(d.signals, func(sd *signalData) bool { return sd.name == schema.SignalCoURL })
+		sortOccs(d.signals[i].occ)
+		var ok bool
+		w, windowURLs, ok = estimateWindow(d.signals[i].occ)
+		if !ok {
+			return nil, 0, Stats{}, fmt.Errorf("--window auto: no URL in %s is shared twice, so there is no coordination interval to estimate; give --window in seconds", in.FingerprintsPath)
+		}
+		if urlsOnlyForWindow {
+			d.signals = slices.Delete(d.signals, i, i+1)
+		}
+		log.Info("estimated the coordination window", "window_ms", w, "urls", windowURLs)
+	}
+	st := Stats{
+		Fingerprints:    d.rows,
+		SkippedRows:     d.skipped,
+		Accounts:        int64(len(d.accounts)),
+		WindowMillis:    w,
+		WindowEstimated: p.WindowAuto,
+		WindowURLs:      windowURLs,
+		Items:           map[string]int64{},
+		Occurrences:     map[string]int64{},
+		CandidateEdges:  map[string]int64{},
+		Edges:           map[string]int64{},
+		BoundedBySignal: map[string]int64{},
+	}
+	if slices.Contains(signals, SignalNearText) {
+		st.NearShingleSize = in.ShingleSize
+	}
+	return d, w, st, nil
 }
 
 // finish writes the toolkit's networks when asked and logs the run.

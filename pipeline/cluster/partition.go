@@ -154,25 +154,45 @@ func runPartitioned(ctx context.Context, d *data, in Input, p Params, w int64, p
 	}
 	defer os.RemoveAll(dir)
 	sp := &spill{dir: dir}
-
-	nsig := len(d.signals)
-	for _, sd := range d.signals {
-		if sd.name == SignalNearText {
-			if err := d.loadShingles(ctx, in.FingerprintsPath, in.ShingleSize, sd); err != nil {
-				return err
-			}
-		}
+	all := func(int) bool { return true }
+	occCount, results, err := spillOccs(ctx, d, in, sp, parts, st, all)
+	if err != nil {
+		return err
 	}
+	hitCount, err := sweepParts(ctx, d, p, w, sp, parts, occCount, results, all)
+	if err != nil {
+		return err
+	}
+	return foldParts(ctx, d, p, sp, parts, hitCount, results, outDir, st, log)
+}
 
-	// Occurrences, by item partition: sorted by (item, time, account,
-	// post) as the in-memory sweep sorts them, and cut into parts runs of
-	// about the same length at item boundaries, each written to its own
-	// file already in sweep order.
-	occCount := make([][]int, nsig)
-	results := make([]*signalResult, nsig)
+// startResults counts each signal's occurrences into st and starts its
+// result with its singleton items (items no partition sweeps).
+func startResults(d *data, st *Stats) []*signalResult {
+	results := make([]*signalResult, len(d.signals))
 	for si, sd := range d.signals {
 		results[si] = &signalResult{items: sd.singletons}
 		st.Occurrences[sd.name] = int64(len(sd.occ)) + sd.singletons
+	}
+	return results
+}
+
+// spillOccs sorts every signal's occurrences by (item, time, account, post)
+// as the in-memory sweep sorts them, cuts them into parts runs of about the
+// same length at item boundaries, and writes the runs of the partitions
+// keep selects to their own files, already in sweep order. It returns the
+// occurrences per (signal, partition) and the signals' started results.
+func spillOccs(ctx context.Context, d *data, in Input, sp *spill, parts int, st *Stats, keep func(q int) bool) ([][]int, []*signalResult, error) {
+	for _, sd := range d.signals {
+		if sd.name == SignalNearText {
+			if err := d.loadShingles(ctx, in.FingerprintsPath, in.ShingleSize, sd); err != nil {
+				return nil, nil, err
+			}
+		}
+	}
+	results := startResults(d, st)
+	occCount := make([][]int, len(d.signals))
+	for si, sd := range d.signals {
 		occCount[si] = make([]int, parts)
 		occs := sd.occ
 		sortOccs(occs)
@@ -183,9 +203,9 @@ func runPartitioned(ctx context.Context, d *data, in Input, p Params, w int64, p
 				e++
 			}
 			e = max(e, s)
-			if e > s {
+			if e > s && keep(q) {
 				if err := sp.writeOccs(si, q, occs[s:e]); err != nil {
-					return err
+					return nil, nil, err
 				}
 			}
 			occCount[si][q] = e - s
@@ -193,18 +213,21 @@ func runPartitioned(ctx context.Context, d *data, in Input, p Params, w int64, p
 		}
 		sd.occ = nil
 	}
-	if err := ctx.Err(); err != nil {
-		return err
-	}
+	return occCount, results, ctx.Err()
+}
 
-	// Sweep every (signal, item partition), a few at a time; their hits
-	// go to (signal, item partition, account range) files.
+// sweepParts sweeps every (signal, item partition) keep selects, a few at a
+// time; their hits go to (signal, item partition, account range) files. It
+// returns the hits per [signal][item partition][account range] (nil for
+// the partitions not swept) and adds the sweeps' counts to results.
+func sweepParts(ctx context.Context, d *data, p Params, w int64, sp *spill, parts int, occCount [][]int, results []*signalResult, keep func(q int) bool) ([][][]int, error) {
+	nsig := len(d.signals)
 	rangeOf := accountRanges(d.postCount, parts)
 	type job struct{ si, q int }
 	var jobs []job
 	for si := range nsig {
 		for q := range parts {
-			if occCount[si][q] > 0 {
+			if occCount[si][q] > 0 && keep(q) {
 				jobs = append(jobs, job{si, q})
 			}
 		}
@@ -259,12 +282,15 @@ func runPartitioned(ctx context.Context, d *data, in Input, p Params, w int64, p
 	}
 	wg.Wait()
 	if err := errors.Join(errs...); err != nil {
-		return err
+		return nil, err
 	}
-	if err := ctx.Err(); err != nil {
-		return err
-	}
+	return hitCount, ctx.Err()
+}
 
+// foldParts folds the swept hits into the edges, evidence and clusters
+// tables (see runPartitioned).
+func foldParts(ctx context.Context, d *data, p Params, sp *spill, parts int, hitCount [][][]int, results []*signalResult, outDir string, st *Stats, log *slog.Logger) error {
+	nsig := len(d.signals)
 	// Fold the account ranges in order: their edges are in pair order
 	// across ranges.
 	ew, err := pqio.Create[schema.Edge](filepath.Join(outDir, schema.TableEdges+".parquet"))
@@ -507,8 +533,24 @@ func foldRangeSignal(ctx context.Context, sp *spill, d *data, p Params, si, r in
 // spill writes and reads the partitions' files in one directory, each a
 // zstd stream of fixed-size little-endian records.
 type spill struct {
-	dir   string
-	bytes atomic.Int64 // compressed bytes written
+	dir string
+	// hitDir, when set, is the directory of the hit files of an item
+	// partition (a shard's output, or the shards' outputs at merge);
+	// otherwise they are in dir.
+	hitDir func(q int) string
+	bytes  atomic.Int64 // compressed bytes written
+}
+
+// path is where a spill file of the run's own lives.
+func (s *spill) path(name string) string { return filepath.Join(s.dir, name) }
+
+// hitPath is where the hits of (signal, item partition, account range) live.
+func (s *spill) hitPath(si, q, r int) string {
+	name := fmt.Sprintf("hit-%d-%d-%d.zst", si, q, r)
+	if s.hitDir != nil {
+		return filepath.Join(s.hitDir(q), name)
+	}
+	return s.path(name)
 }
 
 var encoders = sync.Pool{New: func() any {
@@ -533,8 +575,7 @@ var spillCreate = os.Create
 
 // writeFile writes n records of size bytes each, put(i, buf) encoding
 // record i into buf.
-func (s *spill) writeFile(name string, n, size int, put func(i int, b []byte)) (err error) {
-	path := filepath.Join(s.dir, name)
+func (s *spill) writeFile(path string, n, size int, put func(i int, b []byte)) (err error) {
 	f, err := spillCreate(path)
 	if err != nil {
 		return fmt.Errorf("cluster: spill: %w", err)
@@ -571,8 +612,7 @@ func (s *spill) writeFile(name string, n, size int, put func(i int, b []byte)) (
 }
 
 // readFile reads the n records of a spill file, calling get for each.
-func (s *spill) readFile(name string, n, size int, get func(b []byte)) error {
-	path := filepath.Join(s.dir, name)
+func (s *spill) readFile(path string, n, size int, get func(b []byte)) error {
 	f, err := os.Open(path)
 	if err != nil {
 		return fmt.Errorf("cluster: spill: %w", err)
@@ -607,7 +647,7 @@ func (s *spill) readFile(name string, n, size int, get func(b []byte)) error {
 var le = binary.LittleEndian
 
 func (s *spill) writeOccs(si, q int, occs []occ) error {
-	return s.writeFile(fmt.Sprintf("occ-%d-%d.zst", si, q), len(occs), occBytes, func(i int, b []byte) {
+	return s.writeFile(s.path(fmt.Sprintf("occ-%d-%d.zst", si, q)), len(occs), occBytes, func(i int, b []byte) {
 		o := &occs[i]
 		le.PutUint64(b, o.item)
 		le.PutUint64(b[8:], uint64(o.t))
@@ -618,7 +658,7 @@ func (s *spill) writeOccs(si, q int, occs []occ) error {
 
 func (s *spill) readOccs(si, q, n int) ([]occ, error) {
 	occs := make([]occ, 0, n)
-	err := s.readFile(fmt.Sprintf("occ-%d-%d.zst", si, q), n, occBytes, func(b []byte) {
+	err := s.readFile(s.path(fmt.Sprintf("occ-%d-%d.zst", si, q)), n, occBytes, func(b []byte) {
 		occs = append(occs, occ{item: le.Uint64(b), t: int64(le.Uint64(b[8:])), acc: le.Uint32(b[16:]), post: le.Uint32(b[20:])})
 	})
 	if err == nil && len(occs) != n {
@@ -641,7 +681,7 @@ func (s *spill) writeHits(si, q int, part *sweepPart, rangeOf []uint16, parts in
 			continue
 		}
 		ci, i := 0, 0
-		err := s.writeFile(fmt.Sprintf("hit-%d-%d-%d.zst", si, q, r), counts[r], hitBytes, func(_ int, b []byte) {
+		err := s.writeFile(s.hitPath(si, q, r), counts[r], hitBytes, func(_ int, b []byte) {
 			for {
 				if i == len(part.hits.chunks[ci]) {
 					ci, i = ci+1, 0
@@ -669,7 +709,7 @@ func (s *spill) writeHits(si, q int, part *sweepPart, rangeOf []uint16, parts in
 }
 
 func (s *spill) readHits(si, q, r, n int, hits []wideHit) ([]wideHit, error) {
-	err := s.readFile(fmt.Sprintf("hit-%d-%d-%d.zst", si, q, r), n, hitBytes, func(b []byte) {
+	err := s.readFile(s.hitPath(si, q, r), n, hitBytes, func(b []byte) {
 		hits = append(hits, wideHit{a: le.Uint32(b), b: le.Uint32(b[4:]), postA: le.Uint32(b[8:]), postB: le.Uint32(b[12:]),
 			item: le.Uint64(b[16:]), weight: math.Float64frombits(le.Uint64(b[24:]))})
 	})
@@ -687,7 +727,7 @@ func (s *spill) writeEvidence(si, r int, edges []edge) (int, error) {
 		return 0, nil
 	}
 	ei, ci := 0, 0
-	err := s.writeFile(fmt.Sprintf("ev-%d-%d.zst", si, r), n, evBytes, func(_ int, b []byte) {
+	err := s.writeFile(s.path(fmt.Sprintf("ev-%d-%d.zst", si, r)), n, evBytes, func(_ int, b []byte) {
 		for ci == len(edges[ei].ev) {
 			ei, ci = ei+1, 0
 		}
@@ -719,7 +759,7 @@ func (s *spill) writeEvidenceTable(d *data, counts [][]int, path string) (int64,
 			if n == 0 {
 				continue
 			}
-			err := s.readFile(fmt.Sprintf("ev-%d-%d.zst", si, r), n, evBytes, func(b []byte) {
+			err := s.readFile(s.path(fmt.Sprintf("ev-%d-%d.zst", si, r)), n, evBytes, func(b []byte) {
 				if werr != nil {
 					return
 				}

@@ -1,0 +1,100 @@
+package cluster
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/takedown-research/takedown/internal/pqio"
+	"github.com/takedown-research/takedown/internal/schema"
+)
+
+// runShards runs n shards of a run (each meta through JSON, as the store
+// keeps it) and merges them; it returns the merged tables and stats.
+func runShards(t *testing.T, in Input, p Params, n int, res func(i int) Resources) (output, error) {
+	t.Helper()
+	var shards []ShardInput
+	for i := range n {
+		dir := t.TempDir()
+		sin := in
+		sin.Resources = res(i)
+		meta, err := RunShard(context.Background(), sin, p, i, n, dir, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, err := json.Marshal(meta)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var back ShardMeta
+		if err := json.Unmarshal(b, &back); err != nil {
+			t.Fatal(err)
+		}
+		entries, _ := os.ReadDir(dir)
+		for _, e := range entries {
+			if !strings.HasPrefix(e.Name(), "hit-") {
+				t.Fatalf("shard %d/%d left %s in its output", i, n, e.Name())
+			}
+		}
+		shards = append(shards, ShardInput{Dir: dir, Meta: back})
+	}
+	dir := t.TempDir()
+	st, err := Merge(context.Background(), in, p, shards, dir, nil)
+	if err != nil {
+		return output{}, err
+	}
+	out := output{stats: st, files: map[string][]byte{}}
+	for _, name := range []string{schema.TableEdges, schema.TableEvidence, schema.TableClusters} {
+		b, err := os.ReadFile(filepath.Join(dir, name+".parquet"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		out.files[name] = b
+	}
+	return out, nil
+}
+
+// TestShardsMergeToRun: shards run apart and merged write the bytes and
+// stats of one in-memory run, for several shard counts and partition
+// plans (given, or from a memory budget).
+func TestShardsMergeToRun(t *testing.T) {
+	path := partitionFixture(t, pqio.RowGroupRows+5000, 5)
+	p := DefaultParams()
+	p.Signals = slices.Clone(Signals)
+	p.ScorePercentile = 0.5
+	in := Input{FingerprintsPath: path, ShingleSize: testShingleSize}
+	want := runResources(t, path, p, Resources{Partitions: 1})
+	for _, tc := range []struct {
+		shards int
+		res    Resources
+	}{
+		{1, Resources{Partitions: 1}},
+		{2, Resources{Partitions: 4}},
+		{3, Resources{Partitions: 7}}, // rounded up to 9
+		{5, Resources{}},              // from the default budget: 1 partition, rounded up to 5
+	} {
+		got, err := runShards(t, in, p, tc.shards, func(int) Resources { return tc.res })
+		if err != nil {
+			t.Fatalf("%d shards: %v", tc.shards, err)
+		}
+		for name, b := range want.files {
+			if !bytes.Equal(got.files[name], b) {
+				t.Errorf("%d shards (%+v): %s differs from one in-memory run", tc.shards, tc.res, name)
+			}
+		}
+		if fmt.Sprint(got.stats) != fmt.Sprint(want.stats) {
+			t.Errorf("%d shards: stats differ:\n%+v\n%+v", tc.shards, got.stats, want.stats)
+		}
+	}
+	// Shards cut into different partitions are refused, naming the shard.
+	_, err := runShards(t, in, p, 2, func(i int) Resources { return Resources{Partitions: 2 + 2*i} })
+	if err == nil || !strings.Contains(err.Error(), "shard 1/2") || !strings.Contains(err.Error(), "--partitions") {
+		t.Fatalf("merge of shards cut differently: %v", err)
+	}
+}
