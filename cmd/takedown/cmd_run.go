@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -216,6 +217,14 @@ func runCommand(g *globals) *cli.Command {
 
 func stageCommand(g *globals, stage, usage string) *cli.Command {
 	flags := append(paramFlags(), resourceFlags()...)
+	sharded := slices.Contains(runner.ShardedStages(), stage)
+	if sharded {
+		flags = append(flags,
+			&cli.StringFlag{Name: "shard", Category: "shards",
+				Usage: "compute only shard INDEX/COUNT of this stage's run (e.g. 0/4) and publish it under shards/; the run is made by --merge COUNT once every shard is published"},
+			&cli.IntFlag{Name: "merge", Category: "shards",
+				Usage: "make this stage's run from its COUNT published shards: the bytes an unsharded run writes, under the same run id"})
+	}
 	if stage == "fetch" {
 		flags = append(flags,
 			&cli.StringFlag{Name: "from-dir", Usage: "import the release's files from this folder (the files a researcher downloaded by hand)"},
@@ -240,6 +249,14 @@ func stageCommand(g *globals, stage, usage string) *cli.Command {
 			o := runner.Options{Dataset: ds, From: stage, To: stage, Params: paramsFrom(c)}
 			if o.Resources, err = resourcesFrom(c); err != nil {
 				return err
+			}
+			if sharded {
+				if v := c.String("shard"); v != "" {
+					if o.Shard, err = runner.ParseShard(v); err != nil {
+						return err
+					}
+				}
+				o.Merge = c.Int("merge")
 			}
 			if stage == "fetch" {
 				if o.FromDir, err = fromDirFlag(c); err != nil {
@@ -314,6 +331,9 @@ func printResults(g *globals, root string, o runner.Options, results []runner.Re
 			if o.Variant != "" {
 				attrs = append(attrs, "variant", o.Variant)
 			}
+			if res.Shard != "" {
+				attrs = append(attrs, "shard", res.Shard)
+			}
 			g.log.Info("stage result", attrs...)
 		}
 		return
@@ -328,12 +348,22 @@ func printResults(g *globals, root string, o runner.Options, results []runner.Re
 		if res.Cached {
 			state = "cache hit (no work)"
 		}
+		if res.Shard != "" {
+			if res.Cached && filepath.Base(res.Dir) == res.RunID {
+				state = "run published (no work)"
+			}
+			g.out("  %-11s %s  %-22s shard %s: %s\n", res.Stage, res.RunID, state, res.Shard, res.Dir)
+			continue
+		}
 		g.out("  %-11s %s  %-22s %s\n", res.Stage, res.RunID, state, statLine(res))
 		if res.Stage == normalize.Name && !g.quiet && o.Variant == "" {
 			g.out("%s", normalizeTable(res))
 		}
 	}
 	for _, res := range results {
+		if res.Shard != "" {
+			continue
+		}
 		switch res.Stage {
 		case "normalize":
 			g.out("tables:  %s\n", res.Dir)

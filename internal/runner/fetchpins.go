@@ -20,6 +20,9 @@ type execExtra struct {
 	download  fetch.DownloadOptions
 	pins      map[string]string
 	resources cluster.Resources
+	// shards, when set, are the published shards the stage merges
+	// (--merge) instead of computing the run itself.
+	shards []*store.Shard
 }
 
 // dropFetch forgets a dataset's pins and current fetch (fetch --repin), so

@@ -78,6 +78,11 @@ type Options struct {
 	// They do not change its outputs, so they are not in Params: not in
 	// the run id, not in the manifest.
 	Resources cluster.Resources
+	// Shard, when Count > 0, computes only that shard of the one stage of
+	// the range and publishes it under shards/ (see RunShard); Merge, when
+	// above 0, merges that many published shards into the stage's run.
+	Shard ShardSpec
+	Merge int
 }
 
 // Result is the outcome of one stage.
@@ -90,6 +95,9 @@ type Result struct {
 	WallMillis int64           `json:"wall_ms"`
 	// Outputs are the run's output files as its manifest lists them.
 	Outputs []store.Output `json:"outputs"`
+	// Shard is "i/N" for a shard (--shard): Dir is the shard's directory
+	// and Stats what it hands to the merge.
+	Shard string `json:"shard,omitempty"`
 }
 
 // StageRange returns the stages from..to inclusive.
@@ -141,9 +149,19 @@ func (r *Runner) Run(ctx context.Context, o Options) ([]Result, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := checkSharding(stages, o); err != nil {
+		return nil, err
+	}
 	desc, err := datasets.Lookup(r.WS.Root, o.Dataset)
 	if err != nil {
 		return nil, err
+	}
+	if o.Shard.Count > 0 {
+		res, err := r.runShard(ctx, desc, stages[0], o)
+		if err != nil {
+			return nil, err
+		}
+		return []Result{res}, nil
 	}
 	unlock, err := r.WS.ExclusiveDataset(desc.Name, r.Wait)
 	if err != nil {
@@ -169,32 +187,51 @@ func (r *Runner) Run(ctx context.Context, o Options) ([]Result, error) {
 	return results, nil
 }
 
-func (r *Runner) runStage(ctx context.Context, lock *store.Lock, desc datasets.Descriptor, name string, o Options) (Result, error) {
+// planned is a stage run as planned from the lock: its parameters, inputs
+// and run id.
+type planned struct {
+	def       stageDef
+	rawParams json.RawMessage
+	inputs    []store.InputRef
+	runID     string
+}
+
+// planStage plans a stage run of desc from the lock.
+func (r *Runner) planStage(lock *store.Lock, desc datasets.Descriptor, name string, o Options) (planned, error) {
 	def, _ := defOf(name)
-	if name == fetch.Name && o.Repin {
-		dropFetch(lock, desc.Name)
-	}
 	params := def.params(o.Params)
 	if def.withDescriptor != nil {
 		params = def.withDescriptor(params, desc)
 	}
 	inputs, err := r.plan(lock, desc, def, o.FromDir)
 	if err != nil {
-		return Result{}, err
+		return planned{}, err
 	}
 	if def.withInputs != nil {
 		if params, err = def.withInputs(r.WS, params, desc, inputs); err != nil {
-			return Result{}, err
+			return planned{}, err
 		}
 	}
 	rawParams, err := store.CanonicalJSON(params)
 	if err != nil {
-		return Result{}, err
+		return planned{}, err
 	}
 	runID, err := store.RunID(desc.Name, def.name, def.runVersion(), params, inputs)
 	if err != nil {
+		return planned{}, err
+	}
+	return planned{def: def, rawParams: rawParams, inputs: inputs, runID: runID}, nil
+}
+
+func (r *Runner) runStage(ctx context.Context, lock *store.Lock, desc datasets.Descriptor, name string, o Options) (Result, error) {
+	if name == fetch.Name && o.Repin {
+		dropFetch(lock, desc.Name)
+	}
+	pl, err := r.planStage(lock, desc, name, o)
+	if err != nil {
 		return Result{}, err
 	}
+	def, rawParams, inputs, runID := pl.def, pl.rawParams, pl.inputs, pl.runID
 	log := r.Log.With("dataset", desc.Name, "stage", name, "run_id", runID)
 	dir := r.WS.RunDir(desc.Name, name, runID)
 	restore, discard := func() {}, func() {}
@@ -211,6 +248,9 @@ func (r *Runner) runStage(ctx context.Context, lock *store.Lock, desc datasets.D
 			if err := r.record(lock, run, o); err != nil {
 				return Result{}, err
 			}
+			if o.Merge > 0 {
+				r.removeShards(desc.Name, name, runID, log)
+			}
 			log.Info("cache hit", "event", "stage_cached")
 			return Result{Stage: name, RunID: runID, Cached: true, Dir: dir, Stats: run.Manifest.Stats, Outputs: run.Manifest.Outputs}, nil
 		}
@@ -226,9 +266,14 @@ func (r *Runner) runStage(ctx context.Context, lock *store.Lock, desc datasets.D
 	case !errors.Is(err, fs.ErrNotExist):
 		return Result{}, err
 	}
+	fx := execExtra{fromDir: o.FromDir, download: o.Download, pins: lock.PinsOf(desc.Name), resources: o.Resources}
+	if o.Merge > 0 {
+		if fx.shards, err = r.WS.ReadShards(desc.Name, name, runID, def.runVersion(), o.Merge); err != nil {
+			return Result{}, err
+		}
+	}
 	log.Info("running", "event", "stage_start")
 	start := time.Now()
-	fx := execExtra{fromDir: o.FromDir, download: o.Download, pins: lock.PinsOf(desc.Name), resources: o.Resources}
 	run, err = r.publish(ctx, desc, def, rawParams, inputs, runID, fx, log)
 	if err != nil {
 		restore()
@@ -240,6 +285,9 @@ func (r *Runner) runStage(ctx context.Context, lock *store.Lock, desc datasets.D
 	}
 	if err := r.record(lock, run, o); err != nil {
 		return Result{}, err
+	}
+	if o.Merge > 0 {
+		r.removeShards(desc.Name, name, runID, log)
 	}
 	m := run.Manifest
 	wall := time.Since(start).Milliseconds()
@@ -352,7 +400,11 @@ func (r *Runner) stage(ctx context.Context, desc datasets.Descriptor, def stageD
 		env.meter = t
 		defer t.End()
 	}
-	stats, err := def.exec(ctx, env)
+	exec := def.exec
+	if fx.shards != nil {
+		exec = func(ctx context.Context, e *execEnv) (any, error) { return def.merge(ctx, e, fx.shards) }
+	}
+	stats, err := exec(ctx, env)
 	if err != nil {
 		st.Discard()
 		if ctx.Err() != nil {

@@ -124,6 +124,30 @@ func (e *execEnv) clusterInput(path string, p cluster.Params) (cluster.Input, er
 	return in, nil
 }
 
+// clusterRun returns the cluster stage's parameters and input.
+func (e *execEnv) clusterRun() (cluster.Params, cluster.Input, error) {
+	p, err := decode(e.params, cluster.DefaultParams())
+	if err != nil {
+		return p, cluster.Input{}, err
+	}
+	fp, err := e.path(up(fingerprint.Name, schema.TableFingerprints))
+	if err != nil {
+		return p, cluster.Input{}, err
+	}
+	in, err := e.clusterInput(fp, p)
+	in.Progress = e.meter
+	return p, in, err
+}
+
+// clusterErr names the fingerprint run the cluster stage refuses.
+func (e *execEnv) clusterErr(err error) error {
+	if errors.Is(err, cluster.ErrNormalizerVersion) {
+		return fmt.Errorf("%w: cluster stage version %d refuses fingerprint run %s (run `takedown fingerprint` again): %v",
+			ErrUpstream, cluster.Version, e.runID(up(fingerprint.Name, schema.TableFingerprints)), err)
+	}
+	return err
+}
+
 // path returns where an input's bytes are.
 func (e *execEnv) path(name string) (string, error) {
 	for _, in := range e.inputs {
@@ -167,6 +191,11 @@ type stageDef struct {
 	// and normalize plan their inputs specially.
 	reads []string
 	exec  func(ctx context.Context, e *execEnv) (any, error)
+	// shard, when set, computes shard i of n of the run into e.outDir and
+	// returns what the merge needs besides the files; merge makes the run
+	// from the published shards (the bytes and stats exec makes).
+	shard func(ctx context.Context, e *execEnv, i, n int) (any, error)
+	merge func(ctx context.Context, e *execEnv, shards []*store.Shard) (any, error)
 }
 
 func decode[T any](raw json.RawMessage, def T) (T, error) {
@@ -228,32 +257,23 @@ var defs = []stageDef{
 			}
 			return fingerprint.Run(ctx, fingerprint.Input{PostsPath: posts, Progress: e.meter}, p, e.outDir, e.log)
 		},
+		shard: fingerprintShard,
+		merge: fingerprintMerge,
 	},
 	{
 		name: cluster.Name, version: cluster.Version,
 		params: func(p Params) any { return p.Cluster },
 		reads:  []string{up(fingerprint.Name, schema.TableFingerprints)},
 		exec: func(ctx context.Context, e *execEnv) (any, error) {
-			p, err := decode(e.params, cluster.DefaultParams())
+			p, in, err := e.clusterRun()
 			if err != nil {
 				return nil, err
 			}
-			fp, err := e.path(up(fingerprint.Name, schema.TableFingerprints))
-			if err != nil {
-				return nil, err
-			}
-			in, err := e.clusterInput(fp, p)
-			if err != nil {
-				return nil, err
-			}
-			in.Progress = e.meter
 			st, err := cluster.Run(ctx, in, p, e.outDir, e.log)
-			if errors.Is(err, cluster.ErrNormalizerVersion) {
-				return nil, fmt.Errorf("%w: cluster stage version %d refuses fingerprint run %s (run `takedown fingerprint` again): %v",
-					ErrUpstream, cluster.Version, e.runID(up(fingerprint.Name, schema.TableFingerprints)), err)
-			}
-			return st, err
+			return st, e.clusterErr(err)
 		},
+		shard: clusterShard,
+		merge: clusterMerge,
 	},
 	{
 		name: summarize.Name, version: summarize.Version,

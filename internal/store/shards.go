@@ -40,6 +40,10 @@ type ShardManifest struct {
 	RunID string `json:"run_id"`
 	Index int    `json:"index"`
 	Count int    `json:"count"`
+	// Resources are the resource flags the shard ran with (they may
+	// decide how a stage cuts its work, so a shard asked for again with
+	// other ones is computed again).
+	Resources string `json:"resources,omitempty"`
 	// Meta is what the stage needs at merge time besides the files
 	// (counts, statistics), in the stage's own encoding.
 	Meta    json.RawMessage `json:"meta,omitempty"`
@@ -93,7 +97,7 @@ func (w *Workspace) ShardLock(dataset, stage string, i, n int, wait time.Duratio
 // it to the shard's directory, replacing a shard published before (a task
 // run again after a failure computes the same bytes). The staging dir must
 // have been begun with the run id the shard belongs to.
-func (s *Staging) PublishShard(runVersion string, i, n int, meta json.RawMessage) (*Shard, error) {
+func (s *Staging) PublishShard(runVersion, resources string, i, n int, meta json.RawMessage) (*Shard, error) {
 	outs, err := s.collectOutputs(nil)
 	if err != nil {
 		s.Discard()
@@ -102,7 +106,7 @@ func (s *Staging) PublishShard(runVersion string, i, n int, meta json.RawMessage
 	end := time.Now()
 	m := &ShardManifest{
 		ManifestVersion: ManifestVersion, Dataset: s.dataset, Stage: s.stage, RunVersion: runVersion,
-		RunID: s.runID, Index: i, Count: n, Meta: meta, Outputs: outs, Code: CurrentCode(),
+		RunID: s.runID, Index: i, Count: n, Resources: resources, Meta: meta, Outputs: outs, Code: CurrentCode(),
 		Timings: Timings{StartedAt: s.started.UTC().Format(time.RFC3339Nano), FinishedAt: end.UTC().Format(time.RFC3339Nano),
 			WallMillis: end.Sub(s.started).Milliseconds()},
 	}

@@ -5,7 +5,13 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+
+	"github.com/takedown-research/takedown/internal/errkind"
 )
+
+// ErrShards means the shards given to Merge are not the shards of one run
+// cut one way (different --memory or --partitions, another run's shard).
+var ErrShards = errkind.New(errkind.Mismatch, "shards do not fit together")
 
 // ShardMeta is what a shard of a cluster run hands to the merge besides its
 // hit files: the partitions the run was cut into, the hits it spilled per
@@ -126,7 +132,7 @@ func Merge(ctx context.Context, in Input, p Params, shards []ShardInput, outDir 
 	parts := shards[0].Meta.Partitions
 	for i, s := range shards {
 		if err := s.Meta.check(d, parts, i, n); err != nil {
-			return Stats{}, fmt.Errorf("shard %d/%d (%s): %w", i, n, s.Dir, err)
+			return Stats{}, fmt.Errorf("%w: shard %d/%d (%s): %w", ErrShards, i, n, s.Dir, err)
 		}
 	}
 	results := startResults(d, &st)
@@ -161,7 +167,7 @@ func Merge(ctx context.Context, in Input, p Params, shards []ShardInput, outDir 
 // check says why m is not shard i of n of a run over d in parts partitions.
 func (m ShardMeta) check(d *data, parts, i, n int) error {
 	if m.Partitions != parts || parts%n != 0 {
-		return fmt.Errorf("cut into %d partitions where shard 0 was cut into %d: run every shard with the same --memory or --partitions", m.Partitions, parts)
+		return fmt.Errorf("cut into %d partitions where shard 0 was cut into %d: run every shard with the same --memory or --partitions (a shard run again with other ones is computed again)", m.Partitions, parts)
 	}
 	if len(m.Signals) != len(d.signals) {
 		return fmt.Errorf("has %d signals, the run has %d", len(m.Signals), len(d.signals))
