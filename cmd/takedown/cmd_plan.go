@@ -14,6 +14,7 @@ import (
 
 	"github.com/takedown-research/takedown/internal/plan"
 	"github.com/takedown-research/takedown/internal/runner"
+	"github.com/takedown-research/takedown/pipeline/cluster"
 )
 
 // planEngines are the --engine values of takedown plan.
@@ -27,7 +28,7 @@ func planCommand(g *globals) *cli.Command {
 		&cli.StringFlag{Name: "name", Value: "takedown", Usage: "prefix of the job names (lower-case letters, digits, '-')"},
 		&cli.StringFlag{Name: "from", Usage: "first stage of the plan (fetch, normalize, fingerprint, cluster, summarize)"},
 		&cli.StringFlag{Name: "to", Usage: "last stage of the plan"},
-		&cli.IntFlag{Name: "shards", Value: 1, Usage: "tasks per dataset and stage (each stage's array is datasets x shards); stages do not split a dataset yet, so only 1 is accepted"},
+		&cli.IntFlag{Name: "shards", Value: 1, Usage: "shards per dataset of the stages that shard (fingerprint, cluster): each is an array of datasets x shards (--shard i/N) and a merge job (--merge N) after it; the other stages run one task per dataset"},
 		&cli.DurationFlag{Name: "task-wait", Value: defaultTaskWait, Usage: "--wait of every task: how long a task waits for a dataset or workspace another task holds"},
 		&cli.IntFlag{Name: "retries", Value: 2, Usage: "runs again of a task that exits 75 (busy)"},
 		&cli.BoolFlag{Name: "events", Usage: "tasks write one JSON event per line on stderr (--json) into their logs"},
@@ -56,8 +57,8 @@ func planCommand(g *globals) *cli.Command {
 			if !slices.Contains(planEngines, engine) {
 				return usagef("--engine %q: want one of %s", engine, strings.Join(planEngines, ", "))
 			}
-			if n := c.Int("shards"); n != 1 {
-				return usagef("--shards %d: stages do not split a dataset into shards yet; plan with --shards 1 (one task per dataset)", n)
+			if n := c.Int("shards"); n < 1 || n > cluster.MaxPartitions {
+				return usagef("--shards %d: want 1 to %d", n, cluster.MaxPartitions)
 			}
 			o, err := planOptions(c, g, engine)
 			if err != nil {
@@ -75,7 +76,8 @@ func planCommand(g *globals) *cli.Command {
 const defaultTaskWait = 30 * time.Minute
 
 func planOptions(c *cli.Context, g *globals, engine string) (plan.Options, error) {
-	o := plan.Options{Name: c.String("name"), Wait: c.Duration("task-wait"), JSON: c.Bool("events"), Shards: c.Int("shards")}
+	o := plan.Options{Name: c.String("name"), Wait: c.Duration("task-wait"), JSON: c.Bool("events"), Shards: c.Int("shards"),
+		Sharded: runner.ShardedStages()}
 	var err error
 	if o.Workspace, err = filepath.Abs(g.workspace); err != nil {
 		return o, err

@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 )
@@ -70,7 +71,15 @@ type Options struct {
 	Datasets  []string
 	Shards    int      // per dataset; 0 or 1 = unsharded
 	Flags     []string // stage flags (parameters) for every task, e.g. --window=60
+	// Sharded are the stages that run as shards when Shards > 1: each is
+	// an array of datasets x shards (--shard=i/N) followed by a merge
+	// job, <stage>-merge, one task per dataset (--merge=N). The other
+	// stages run one task per dataset.
+	Sharded []string
 }
+
+// MergeSuffix ends the name of a sharded stage's merge job.
+const MergeSuffix = "-merge"
 
 var namePattern = regexp.MustCompile(`^[a-z0-9]([-a-z0-9]*[a-z0-9])?$`)
 
@@ -125,22 +134,34 @@ func Build(o Options) (*Plan, error) {
 		global = append(global, "--json")
 	}
 	p := &Plan{Name: o.Name}
-	for i, stage := range o.Stages {
-		sj := StageJob{Name: stage}
-		if i > 0 {
-			sj.After = []string{o.Stages[i-1]}
-		}
+	var after []string
+	for _, stage := range o.Stages {
+		sharded := shards > 1 && slices.Contains(o.Sharded, stage)
+		sj := StageJob{Name: stage, After: after}
 		for _, ds := range o.Datasets {
+			if !sharded {
+				args := append(append(append([]string{}, global...), stage), o.Flags...)
+				sj.Tasks = append(sj.Tasks, Task{Dataset: ds, Shard: Shard{Index: 0, Count: 1}, Args: append(args, ds)})
+				continue
+			}
 			for s := range shards {
 				args := append(append(append([]string{}, global...), stage), o.Flags...)
-				if shards > 1 {
-					args = append(args, fmt.Sprintf("--shard=%d/%d", s, shards))
-				}
-				args = append(args, ds)
+				args = append(args, fmt.Sprintf("--shard=%d/%d", s, shards), ds)
 				sj.Tasks = append(sj.Tasks, Task{Dataset: ds, Shard: Shard{Index: s, Count: shards}, Args: args})
 			}
 		}
 		p.Stages = append(p.Stages, sj)
+		after = []string{stage}
+		if sharded {
+			mj := StageJob{Name: stage + MergeSuffix, After: after}
+			for _, ds := range o.Datasets {
+				args := append(append(append([]string{}, global...), stage), o.Flags...)
+				args = append(args, fmt.Sprintf("--merge=%d", shards), ds)
+				mj.Tasks = append(mj.Tasks, Task{Dataset: ds, Shard: Shard{Index: 0, Count: 1}, Args: args})
+			}
+			p.Stages = append(p.Stages, mj)
+			after = []string{mj.Name}
+		}
 	}
 	return p, nil
 }

@@ -23,6 +23,43 @@ func opts(mod func(*Options)) Options {
 	return o
 }
 
+// TestBuildShards: a sharded stage is an array of datasets x shards and a
+// merge job after it, one task per dataset; the next stage waits for the
+// merge.
+func TestBuildShards(t *testing.T) {
+	p, err := Build(opts(func(o *Options) { o.Shards, o.Sharded = 3, []string{"fingerprint", "cluster"} }))
+	if err != nil {
+		t.Fatal(err)
+	}
+	type job struct {
+		name  string
+		after string
+		tasks int
+		last  string // the flag before the dataset in the first task
+	}
+	var got []job
+	for _, s := range p.Stages {
+		a := s.Tasks[0].Args
+		got = append(got, job{s.Name, strings.Join(s.After, ","), len(s.Tasks), a[len(a)-2]})
+	}
+	want := []job{
+		{"fetch", "", 2, "fetch"},
+		{"normalize", "fetch", 2, "normalize"},
+		{"fingerprint", "normalize", 6, "--shard=0/3"},
+		{"fingerprint-merge", "fingerprint", 2, "--merge=3"},
+		{"cluster", "fingerprint-merge", 6, "--shard=0/3"},
+		{"cluster-merge", "cluster", 2, "--merge=3"},
+		{"summarize", "cluster-merge", 2, "summarize"},
+	}
+	if !slices.Equal(got, want) {
+		t.Fatalf("jobs:\n%v\nwant\n%v", got, want)
+	}
+	// Dataset-major: the shards of the first dataset, then the second's.
+	if l := p.Stages[2].Tasks[4].Label(); l != "local/other shard 1/3" {
+		t.Errorf("task 4 of fingerprint is %s", l)
+	}
+}
+
 func TestBuild(t *testing.T) {
 	cases := []struct {
 		name  string
@@ -36,8 +73,8 @@ func TestBuild(t *testing.T) {
 		{"study, events, flags", opts(func(o *Options) {
 			o.Study, o.JSON, o.Wait, o.Flags = "/home/me/takedown.yaml", true, 0, []string{"--window=60"}
 		}), 2, []string{"/opt/bin/takedown", "--workspace", "/scratch/ws", "--study", "/home/me/takedown.yaml", "--json", "normalize", "--window=60", "demo"}, ""},
-		{"shards", opts(func(o *Options) { o.Shards = 3 }), 6,
-			[]string{"/opt/bin/takedown", "--workspace", "/scratch/ws", "--no-study", "--wait", "10m0s", "normalize", "--shard=0/3", "demo"}, ""},
+		{"shards of no sharded stage", opts(func(o *Options) { o.Shards = 3 }), 2,
+			[]string{"/opt/bin/takedown", "--workspace", "/scratch/ws", "--no-study", "--wait", "10m0s", "normalize", "demo"}, ""},
 		{"relative workspace", opts(func(o *Options) { o.Workspace = "ws" }), 0, nil, "not an absolute path"},
 		{"relative study", opts(func(o *Options) { o.Study = "takedown.yaml" }), 0, nil, "not an absolute path"},
 		{"dataset twice", opts(func(o *Options) { o.Datasets = []string{"demo", "demo"} }), 0, nil, "dataset demo is given twice"},

@@ -39,6 +39,11 @@ type ShardInput struct {
 	Meta ShardMeta
 }
 
+// ShardMemory is the budget a shard plans its partitions with when neither
+// --memory nor --partitions is given (DefaultMemory depends on the
+// machine, and the shards of a run may run on different machines).
+const ShardMemory = 1 << 30
+
 // shardParts is the partition count of a run in n shards: the plan's,
 // rounded up to a multiple of n so that every shard sweeps as many
 // partitions (the partitioned path writes the same bytes for any count).
@@ -76,7 +81,13 @@ func RunShard(ctx context.Context, in Input, p Params, i, n int, outDir string, 
 	if err != nil {
 		return ShardMeta{}, err
 	}
-	planned, err := plan(d, in.Resources, in.FingerprintsPath)
+	res := in.Resources
+	if res.Memory == 0 && res.Partitions == 0 {
+		// Every shard must cut the run the same way, on whatever node it
+		// runs: not from the machine's memory.
+		res.Memory = ShardMemory
+	}
+	planned, err := plan(d, res, in.FingerprintsPath)
 	if err != nil {
 		return ShardMeta{}, err
 	}

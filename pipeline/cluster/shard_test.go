@@ -77,7 +77,7 @@ func TestShardsMergeToRun(t *testing.T) {
 		{1, Resources{Partitions: 1}},
 		{2, Resources{Partitions: 4}},
 		{3, Resources{Partitions: 7}}, // rounded up to 9
-		{5, Resources{}},              // from the default budget: 1 partition, rounded up to 5
+		{5, Resources{}},              // planned with ShardMemory: 1 partition, rounded up to 5
 	} {
 		got, err := runShards(t, in, p, tc.shards, func(int) Resources { return tc.res })
 		if err != nil {
