@@ -215,7 +215,11 @@ func writePlan(c *cli.Context, g *globals, engine string, p *plan.Plan, workspac
 			err = cerr
 		}
 		if err == nil && !g.quiet {
-			fmt.Fprintf(g.stderr, "wrote %s: %d stages x %d tasks (%s)\n", c.String("out"), len(p.Stages), len(p.Stages[0].Tasks), engine)
+			tasks := 0
+			for _, s := range p.Stages {
+				tasks += len(s.Tasks)
+			}
+			fmt.Fprintf(g.stderr, "wrote %s: %d jobs, %d tasks (%s)\n", c.String("out"), len(p.Stages), tasks, engine)
 		}
 	}
 	return err
