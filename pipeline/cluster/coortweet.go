@@ -156,6 +156,7 @@ type coortweetTable struct {
 	acc          []uint32 // account number, numbered in order of first appearance
 	accNames     []string
 	content      []uint32 // post_id number
+	contents     int      // distinct post ids
 	object       []uint32 // repost_key number
 	objAsContent []int64  // by object number: the content number of the same string, or -1
 	times        []int64
@@ -234,6 +235,7 @@ func readCooRTweetTable(ctx context.Context, path string) (*coortweetTable, erro
 		t.object = append(t.object, uint32(obj[r]))
 		t.times = append(t.times, times[r])
 	}
+	t.contents = len(posts.strs)
 	t.objAsContent = make([]int64, len(objs.strs))
 	for o, s := range objs.strs {
 		t.objAsContent[o] = -1
@@ -274,10 +276,17 @@ func coortweetCompute(ctx context.Context, t *coortweetTable, c CooRTweetParams)
 	// order of the accounts' first rows (account numbers are that order),
 	// then in table order: within an object, a tie in time is oriented by
 	// this order.
-	slices.SortStableFunc(keep, func(x, y uint32) int { return cmp.Compare(t.acc[x], t.acc[y]) })
+	start := make([]uint32, nAcc+1)
+	for _, r := range keep {
+		start[t.acc[r]+1]++
+	}
+	for a := range nAcc {
+		start[a+1] += start[a]
+	}
 	ord := make([]uint32, len(t.acc))
-	for i, r := range keep {
-		ord[r] = uint32(i)
+	for _, r := range keep {
+		ord[r] = start[t.acc[r]]
+		start[t.acc[r]]++
 	}
 	// Each object's shares by time, ties by that order: a pair (i, j), i
 	// first, is the co-share whose content_id is i's.
@@ -332,7 +341,7 @@ func coortweetCompute(ctx context.Context, t *coortweetTable, c CooRTweetParams)
 	// min_participation of its rows have a content of the co-shares; a
 	// co-share stays when either content is that of a passing account's row.
 	if c.MinParticipation >= 1 {
-		inS := map[uint32]bool{}
+		inS := make([]bool, t.contents)
 		for _, e := range events {
 			inS[e.older], inS[e.newer] = true, true
 		}
@@ -342,7 +351,7 @@ func coortweetCompute(ctx context.Context, t *coortweetTable, c CooRTweetParams)
 				n[t.acc[r]]++
 			}
 		}
-		inFilt := map[uint32]bool{}
+		inFilt := make([]bool, t.contents)
 		for _, r := range keep {
 			if inS[t.content[r]] && n[t.acc[r]] >= int64(c.MinParticipation) {
 				inFilt[t.content[r]] = true
