@@ -259,6 +259,9 @@ func coortweetNetwork(ctx context.Context, path string, c CooRTweetParams) (*coo
 	return coortweetCompute(ctx, t, c)
 }
 
+// coortweetCompute is coortweetNetwork on the rows read: the co-shares are
+// listed, filtered as detect_groups does and aggregated per account pair as
+// generate_coordinated_network does. Edges are sorted by (from, to).
 func coortweetCompute(ctx context.Context, t *coortweetTable, c CooRTweetParams) (*coortweetResult, error) {
 	nAcc := len(t.accNames)
 	// Pre-filter: the rows of accounts with at least min_participation rows.
@@ -275,7 +278,7 @@ func coortweetCompute(ctx context.Context, t *coortweetTable, c CooRTweetParams)
 	// Its grouping by account_id leaves the rows grouped by account, in
 	// order of the accounts' first rows (account numbers are that order),
 	// then in table order: within an object, a tie in time is oriented by
-	// this order.
+	// this order. ord[r] is row r's position in it (a counting sort).
 	start := make([]uint32, nAcc+1)
 	for _, r := range keep {
 		start[t.acc[r]+1]++
