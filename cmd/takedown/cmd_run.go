@@ -64,7 +64,23 @@ func paramFlags() []cli.Flag {
 		&cli.Float64Flag{Name: "near-threshold", Value: d.Cluster.NearThreshold, Category: "cluster",
 			Usage: "near_text: Jaccard similarity of shingles (of --shingle-size words, as the band keys) a MinHash candidate pair needs, in (0,1]"},
 		&cli.StringFlag{Name: "compat", Value: d.Cluster.Compat, Category: "cluster",
-			Usage: "cnt (or coordination-network-toolkit): also write the coordination-network-toolkit's co_tweet/co_retweet/co_link networks (cnt_edges.csv, .graphml)"},
+			Usage: "cnt (or coordination-network-toolkit): also write the coordination-network-toolkit's co_tweet/co_retweet/co_link networks (cnt_edges.csv, .graphml); coortweet: CooRTweet's co-repost network (coortweet_edges.csv, .graphml)"},
+		&cli.Float64Flag{Name: "coortweet-window", Value: d.Cluster.CooRTweet.WindowSeconds, Category: "cluster",
+			Usage: "--compat coortweet: CooRTweet's time_window, seconds (inclusive)"},
+		&cli.IntFlag{Name: "coortweet-min-participation", Value: d.Cluster.CooRTweet.MinParticipation, Category: "cluster",
+			Usage: "--compat coortweet: CooRTweet's min_participation (shares an account needs)"},
+		&cli.StringFlag{Name: "coortweet-loops", Value: cluster.CooRTweetLoopsFlag(d.Cluster.CooRTweet.RemoveLoops), Category: "cluster",
+			Usage: "--compat coortweet: remove (CooRTweet's remove_loops = TRUE) or keep loops",
+			Action: func(_ *cli.Context, v string) error {
+				if _, err := cluster.ParseCooRTweetLoops(v); err != nil {
+					return usagef("%v", err)
+				}
+				return nil
+			}},
+		&cli.Float64Flag{Name: "coortweet-edge-weight", Value: d.Cluster.CooRTweet.EdgeWeight, Category: "cluster",
+			Usage: "--compat coortweet: CooRTweet's edge_weight, the quantile of edge weights above which weight_threshold is 1, in [0,1]"},
+		&cli.IntFlag{Name: "coortweet-subgraph", Value: d.Cluster.CooRTweet.Subgraph, Category: "cluster",
+			Usage: "--compat coortweet: CooRTweet's subgraph, 0 (every edge) or 1 (only edges with weight_threshold 1)"},
 		&cli.IntFlag{Name: "top-n", Value: d.Summarize.TopN, Category: "summarize",
 			Usage: "entries in each top list of the summaries"},
 		&cli.IntFlag{Name: "burst-days", Value: d.Summarize.BurstDays, Category: "summarize",
@@ -139,6 +155,12 @@ func applyParamFlags(c *cli.Context, p *runner.Params, onlySet bool) []string {
 	set("resolution", func() { p.Cluster.Resolution = c.Float64("resolution") })
 	set("near-threshold", func() { p.Cluster.NearThreshold = c.Float64("near-threshold") })
 	set("compat", func() { p.Cluster.Compat = cluster.ParseCompat(c.String("compat")) })
+	set("coortweet-window", func() { p.Cluster.CooRTweet.WindowSeconds = c.Float64("coortweet-window") })
+	set("coortweet-min-participation", func() { p.Cluster.CooRTweet.MinParticipation = c.Int("coortweet-min-participation") })
+	// --coortweet-loops was checked by its flag Action.
+	set("coortweet-loops", func() { p.Cluster.CooRTweet.RemoveLoops, _ = cluster.ParseCooRTweetLoops(c.String("coortweet-loops")) })
+	set("coortweet-edge-weight", func() { p.Cluster.CooRTweet.EdgeWeight = c.Float64("coortweet-edge-weight") })
+	set("coortweet-subgraph", func() { p.Cluster.CooRTweet.Subgraph = c.Int("coortweet-subgraph") })
 	set("top-n", func() { p.Summarize.TopN = c.Int("top-n") })
 	set("burst-days", func() { p.Summarize.BurstDays = c.Int("burst-days") })
 	set("burst-min-accounts", func() { p.Summarize.BurstMinAccounts = c.Int("burst-min-accounts") })

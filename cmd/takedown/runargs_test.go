@@ -71,6 +71,8 @@ func TestRunArgs(t *testing.T) {
 		{name: "communities", desc: twitter, args: []string{"--communities", "louvain", "--resolution", "1.5"}},
 		{name: "near-threshold", desc: twitter, args: []string{"--near-threshold", "0.7"}},
 		{name: "compat", desc: twitter, args: []string{"--compat", "coordination-network-toolkit"}, want: []string{"--compat", "cnt"}},
+		{name: "compat coortweet", desc: twitter, args: []string{"--compat", "coortweet", "--coortweet-window", "60", "--coortweet-min-participation", "3",
+			"--coortweet-loops", "keep", "--coortweet-edge-weight", "0.9", "--coortweet-subgraph", "1"}},
 		{name: "summarize", desc: twitter, args: []string{"--top-n", "5", "--burst-days", "7", "--burst-min-accounts", "20"}},
 	}
 	covered := map[string]bool{}

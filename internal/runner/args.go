@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/takedown-research/takedown/datasets"
+	"github.com/takedown-research/takedown/pipeline/cluster"
 	"github.com/takedown-research/takedown/pipeline/normalize"
 )
 
@@ -46,6 +47,11 @@ var runFlags = []runFlag{
 	{"resolution", func(p Params) string { return ftoa(p.Cluster.Resolution) }},
 	{"near-threshold", func(p Params) string { return ftoa(p.Cluster.NearThreshold) }},
 	{"compat", func(p Params) string { return p.Cluster.Compat }},
+	{"coortweet-window", func(p Params) string { return ftoa(p.Cluster.CooRTweet.WindowSeconds) }},
+	{"coortweet-min-participation", func(p Params) string { return itoa(p.Cluster.CooRTweet.MinParticipation) }},
+	{"coortweet-loops", func(p Params) string { return cluster.CooRTweetLoopsFlag(p.Cluster.CooRTweet.RemoveLoops) }},
+	{"coortweet-edge-weight", func(p Params) string { return ftoa(p.Cluster.CooRTweet.EdgeWeight) }},
+	{"coortweet-subgraph", func(p Params) string { return itoa(p.Cluster.CooRTweet.Subgraph) }},
 	{"top-n", func(p Params) string { return itoa(p.Summarize.TopN) }},
 	{"burst-days", func(p Params) string { return itoa(p.Summarize.BurstDays) }},
 	{"burst-min-accounts", func(p Params) string { return itoa(p.Summarize.BurstMinAccounts) }},

@@ -116,8 +116,14 @@ type Params struct {
 	NearThreshold float64 `json:"near_threshold"`
 	// Compat "cnt" (CompatToolkit) also writes the coordination-network-toolkit's
 	// co_tweet, co_retweet and co_link networks with its semantics
-	// (cnt_edges.csv, cnt_edges.graphml); "" writes only the tables.
+	// (cnt_edges.csv, cnt_edges.graphml); "coortweet" (CompatCooRTweet)
+	// CooRTweet's network of co-reposts (coortweet_edges.csv,
+	// coortweet_edges.graphml); "" writes only the tables.
 	Compat string `json:"compat"`
+	// CooRTweet are the arguments of --compat coortweet. The parameter JSON
+	// has them only in that mode (MarshalJSON); otherwise they must be
+	// DefaultCooRTweetParams.
+	CooRTweet CooRTweetParams `json:"coortweet"`
 }
 
 // Values of Params.Communities.
@@ -139,6 +145,7 @@ func DefaultParams() Params {
 		Communities:        CommunitiesComponents,
 		Resolution:         1,
 		NearThreshold:      0.8,
+		CooRTweet:          DefaultCooRTweetParams(),
 	}
 }
 
@@ -193,8 +200,14 @@ func (p Params) Validate() error {
 	if math.IsNaN(p.NearThreshold) || p.NearThreshold <= 0 || p.NearThreshold > 1 {
 		return fmt.Errorf("--near-threshold must be in (0, 1], got %v", p.NearThreshold)
 	}
-	if p.Compat != "" && p.Compat != CompatToolkit {
-		return fmt.Errorf("--compat must be empty or %q (or %q), got %q", CompatToolkit, CompatToolkitLong, p.Compat)
+	if p.Compat != "" && p.Compat != CompatToolkit && p.Compat != CompatCooRTweet {
+		return fmt.Errorf("--compat must be empty, %q (or %q) or %q, got %q", CompatToolkit, CompatToolkitLong, CompatCooRTweet, p.Compat)
+	}
+	if p.Compat != CompatCooRTweet && p.CooRTweet != DefaultCooRTweetParams() {
+		return fmt.Errorf("the --coortweet-* flags take effect only with --compat coortweet (got --compat %q)", p.Compat)
+	}
+	if err := p.CooRTweet.validate(); err != nil {
+		return err
 	}
 	if math.IsNaN(p.Resolution) || math.IsInf(p.Resolution, 0) || p.Resolution <= 0 {
 		return fmt.Errorf("--resolution must be a finite number > 0, got %v", p.Resolution)
@@ -284,6 +297,10 @@ type Stats struct {
 	// (Input.ShingleSize); 0 without near_text.
 	NearShingleSize int              `json:"near_shingle_size,omitempty"`
 	ToolkitEdges    map[string]int64 `json:"cnt_edges_by_type,omitempty"`
+	// CooRTweetCoShares and CooRTweetEdges count, with --compat coortweet,
+	// the rows of CooRTweet's detect_groups result and of coortweet_edges.csv.
+	CooRTweetCoShares int64 `json:"coortweet_co_shares,omitempty"`
+	CooRTweetEdges    int64 `json:"coortweet_edges,omitempty"`
 }
 
 // Run reads the fingerprints table and writes edges, evidence and clusters
@@ -417,7 +434,7 @@ func prepare(ctx context.Context, in Input, p Params, log *slog.Logger) (*data, 
 	return d, w, st, nil
 }
 
-// finish writes the toolkit's networks when asked and logs the run.
+// finish writes the compat networks when asked and logs the run.
 func finish(ctx context.Context, in Input, p Params, w int64, outDir string, st Stats, log *slog.Logger) (Stats, error) {
 	if p.Compat == CompatToolkit {
 		tk, err := toolkitNetworks(ctx, in.FingerprintsPath, w, p.MinWeight)
@@ -426,6 +443,16 @@ func finish(ctx context.Context, in Input, p Params, w int64, outDir string, st 
 		}
 		st.ToolkitEdges = tk.counts()
 		if err := writeToolkit(tk, outDir); err != nil {
+			return Stats{}, err
+		}
+	}
+	if p.Compat == CompatCooRTweet {
+		ct, err := coortweetNetwork(ctx, in.FingerprintsPath, p.CooRTweet)
+		if err != nil {
+			return Stats{}, err
+		}
+		st.CooRTweetCoShares, st.CooRTweetEdges = ct.coShares, int64(len(ct.edges))
+		if err := writeCooRTweet(ct, outDir); err != nil {
 			return Stats{}, err
 		}
 	}
