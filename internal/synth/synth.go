@@ -44,6 +44,10 @@ type Config struct {
 	// Variants reproduce the quirks of other releases; the zero value is
 	// the default layout and is left out of the JSON form.
 	Variants Variants `json:"variants,omitzero"`
+
+	// Media asks for media archives (images, GIFs, videos named by tweet
+	// id); the zero value writes none and is left out of the JSON form.
+	Media MediaConfig `json:"media,omitzero"`
 }
 
 // DefaultConfig returns the configuration of the demo dataset.
@@ -118,6 +122,9 @@ func (c Config) Validate() error {
 	if math.IsInf(c.SquadShare, 0) || math.IsInf(c.ViralFactor, 0) {
 		return errors.New("squad_share and viral_factor must be finite")
 	}
+	if err := c.Media.validate(); err != nil {
+		return err
+	}
 	return c.Variants.validate()
 }
 
@@ -150,6 +157,7 @@ func FileNames(cfg Config) []File {
 	} else {
 		files = append(files, File{Name: v.fileName(cfg.Campaign+"_tweets_csv_hashed", 0), Role: RoleTweets})
 	}
+	files = append(files, mediaFileNames(cfg)...)
 	sort.Slice(files, func(i, j int) bool { return files[i].Name < files[j].Name })
 	return files
 }
@@ -182,10 +190,23 @@ func Write(ctx context.Context, cfg Config, dir string) (files []File, err error
 			files = nil
 		}
 	}()
+	var media []File
+	for _, f := range files {
+		if f.Role == RoleMedia {
+			media = append(media, f)
+		}
+	}
 	for _, f := range files {
 		path := filepath.Join(dir, f.Name)
 		created = append(created, path)
 		switch f.Role {
+		case RoleMedia:
+			if f.part == 1 {
+				for _, m := range media {
+					created = append(created, filepath.Join(dir, m.Name))
+				}
+				err = p.writeMedia(ctx, dir, media)
+			}
 		case RoleUsers:
 			err = cfg.Variants.writeData(path, cfg.Campaign+"_users_csv_hashed.csv", func(w *rowWriter) error { return p.writeUsers(ctx, w) })
 		case RoleTweets:
