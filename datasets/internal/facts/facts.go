@@ -63,12 +63,12 @@ type Stats struct {
 	TweetsBytes      int64
 	// MediaSize is tweet_media_size as published: documented as bytes,
 	// but the values are gigabytes (274 for ira); "" when blank.
-	MediaSize string
-	FirstTweet       string // "YYYY-MM-DD HH:MM:SS"
-	LastTweet        string
-	Languages        []KV // most first
-	Hashtags         []KV
-	Clients          []KV
+	MediaSize  string
+	FirstTweet string // "YYYY-MM-DD HH:MM:SS"
+	LastTweet  string
+	Languages  []KV // most first
+	Hashtags   []KV
+	Clients    []KV
 }
 
 // Prefix is the campaign part of the users file name ("iran_201901_1" for
