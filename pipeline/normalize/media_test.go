@@ -286,6 +286,9 @@ func TestMediaTable(t *testing.T) {
 	if ms.ByKind["image"] != 9 || ms.ByKind["gif"] != 1 || ms.ByKind["video"] != 1 || ms.ByKind["other"] != 1 {
 		t.Errorf("by_kind = %v", ms.ByKind)
 	}
+	if tab := st.Table(); !strings.Contains(tab, "media 12 files in 2 archives (gif=1 image=9 other=1 video=1), 1 orphans, reasons corrupt=1 no_tweet_id=1 too_large=1 truncated=1 unknown_format=2\n") {
+		t.Errorf("the table lacks the media line:\n%s", tab)
+	}
 	if st.Posts != 2 {
 		t.Errorf("posts = %d, want 2 (media must not change the posts)", st.Posts)
 	}
