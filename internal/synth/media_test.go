@@ -174,3 +174,25 @@ func readTruthRows(t *testing.T, path string) [][]string {
 	}
 	return recs[1:]
 }
+
+// TestWriteExceptMedia: leaving the media out writes the other files with
+// the same bytes.
+func TestWriteExceptMedia(t *testing.T) {
+	cfg := mediaConfig()
+	all, files := writeAll(t, cfg, 2)
+	dir := t.TempDir()
+	kept, err := WriteExcept(context.Background(), cfg, dir, func(f File) bool { return f.Role == RoleMedia })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(kept) != len(files)-cfg.Media.Archives {
+		t.Fatalf("%d files kept of %d", len(kept), len(files))
+	}
+	for _, f := range kept {
+		a, _ := os.ReadFile(filepath.Join(all, f.Name))
+		b, _ := os.ReadFile(filepath.Join(dir, f.Name))
+		if f.Role == RoleMedia || !bytes.Equal(a, b) {
+			t.Errorf("%s (%s) differs or is media", f.Name, f.Role)
+		}
+	}
+}

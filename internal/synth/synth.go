@@ -168,6 +168,13 @@ func FileNames(cfg Config) []File {
 // <campaign>_tweets_csv_hashed.csv) and <campaign>_truth.csv. On error the
 // files it created are removed.
 func Write(ctx context.Context, cfg Config, dir string) (files []File, err error) {
+	return WriteExcept(ctx, cfg, dir, nil)
+}
+
+// WriteExcept is Write without the files skip reports (nil skips none):
+// fetch leaves the media archives out this way unless asked for them. The
+// other files are the same bytes as Write's.
+func WriteExcept(ctx context.Context, cfg Config, dir string, skip func(File) bool) (files []File, err error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, fmt.Errorf("synth config: %w", err)
 	}
@@ -181,6 +188,15 @@ func Write(ctx context.Context, cfg Config, dir string) (files []File, err error
 		return nil, err
 	}
 	files = FileNames(cfg)
+	if skip != nil {
+		var kept []File
+		for _, f := range files {
+			if !skip(f) {
+				kept = append(kept, f)
+			}
+		}
+		files = kept
+	}
 	var created []string
 	defer func() {
 		if err != nil {
@@ -201,7 +217,7 @@ func Write(ctx context.Context, cfg Config, dir string) (files []File, err error
 		created = append(created, path)
 		switch f.Role {
 		case RoleMedia:
-			if f.part == 1 {
+			if f.Name == media[0].Name {
 				for _, m := range media {
 					created = append(created, filepath.Join(dir, m.Name))
 				}

@@ -156,18 +156,9 @@ func generate(ctx context.Context, in Input, media bool, log *slog.Logger) (stor
 		return nil, err
 	}
 	defer os.RemoveAll(tmp)
-	files, err := synth.Write(ctx, cfg, tmp)
+	files, err := synth.WriteExcept(ctx, cfg, tmp, func(f synth.File) bool { return f.Role == synth.RoleMedia && !media })
 	if err != nil {
 		return nil, fmt.Errorf("generate %s: %w", in.Descriptor.Name, err)
-	}
-	if !media {
-		var kept []synth.File
-		for _, f := range files {
-			if f.Role != synth.RoleMedia {
-				kept = append(kept, f)
-			}
-		}
-		files = kept
 	}
 	m := progress.Or(in.Progress)
 	var total int64
