@@ -361,3 +361,20 @@ func TestMediaBadArchives(t *testing.T) {
 		})
 	}
 }
+
+// TestBombHeaderNoAllocation: a header declaring 60000x60000 pixels is a
+// reason, not an allocation of 14 GB.
+func TestBombHeaderNoAllocation(t *testing.T) {
+	bomb := bombPNG(60000, 60000)
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	row := schema.Media{Entry: "1-k.png"}
+	describeMedia(&row, bomb, true)
+	runtime.ReadMemStats(&after)
+	if row.Reason != MediaTooLarge || row.Width != nil {
+		t.Fatalf("row %+v, want too_large without a size", row)
+	}
+	if d := after.TotalAlloc - before.TotalAlloc; d > 1<<20 {
+		t.Errorf("describing a bomb header allocated %d bytes", d)
+	}
+}
