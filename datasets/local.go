@@ -86,10 +86,49 @@ func ListLocal(root string) ([]Descriptor, error) {
 	return out, err
 }
 
-// RoleOf guesses a file's role from its name: users, tweets or truth.
+// File roles: the CSV files normalize reads (users, tweets; other formats
+// name theirs: seed, posts), the ground truth of a synthetic release, and
+// the media archives.
+const (
+	RoleUsers  = "users"
+	RoleTweets = "tweets"
+	RoleTruth  = "truth"
+	// RoleMedia marks a zip of the release's media files (images, GIFs,
+	// videos named by tweet id). It is fetched only with --media; with
+	// it, normalize writes the media table.
+	RoleMedia = "media"
+)
+
+// mediaName matches the published names of media archives:
+// ira_tweet_media_hashed_10.zip (2018) and china_052020_hashed_001.zip
+// (2019-2021, in the folder china_052020_tweet_media_hashed).
+var mediaName = regexp.MustCompile(`^(.+_tweet_media_hashed_[0-9]+|.+_hashed_[0-9]{3})\.zip$`)
+
+// IsMediaName reports whether a file name is that of a media archive.
+func IsMediaName(name string) bool {
+	n := strings.ToLower(filepath.Base(name))
+	return mediaName.MatchString(n) && !strings.Contains(n, "_csv_")
+}
+
+// RoleOfFile is the role of a release's file: the one its descriptor
+// gives, else the one its name suggests (RoleOf), as for the files the
+// generator writes.
+func (d Descriptor) RoleOfFile(name string) string {
+	for _, f := range d.Files {
+		if f.Name == name {
+			return f.Role
+		}
+	}
+	return RoleOf(name)
+}
+
+// RoleOf guesses a file's role from its name: media (IsMediaName), truth,
+// users or tweets.
 func RoleOf(name string) string {
 	n := strings.ToLower(filepath.Base(name))
 	switch {
+	case IsMediaName(n):
+		return RoleMedia
 	case strings.Contains(n, "truth"):
 		return "truth"
 	case strings.Contains(n, "user"):

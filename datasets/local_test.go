@@ -96,3 +96,25 @@ func TestAddLocalConcurrent(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+func TestRoleOfMedia(t *testing.T) {
+	for _, c := range []struct{ name, role string }{
+		{"ira_tweet_media_hashed_10.zip", RoleMedia},
+		{"/data/china_052020_hashed_001.zip", RoleMedia},
+		{"CHINA_052020_HASHED_017.ZIP", RoleMedia},
+		{"china_052020_hashed_README.txt", RoleTweets},
+		{"china_052020_tweets_csv_hashed.zip", RoleTweets},
+		{"x_tweets_csv_hashed_001.zip", RoleTweets}, // a numbered CSV part, not media
+		{"china_052020_users_csv_hashed.zip", RoleUsers},
+		{"demo_truth.csv", RoleTruth},
+		{"x_hashed_01.zip", RoleTweets},
+	} {
+		if got := RoleOf(c.name); got != c.role {
+			t.Errorf("RoleOf(%q) = %q, want %q", c.name, got, c.role)
+		}
+	}
+	d := Descriptor{Files: []File{{Name: "pics.zip", Role: RoleMedia}}}
+	if d.RoleOfFile("pics.zip") != RoleMedia || d.RoleOfFile("a_hashed_002.zip") != RoleMedia || d.RoleOfFile("users.csv") != RoleUsers {
+		t.Errorf("RoleOfFile: descriptor roles first, else the name's")
+	}
+}

@@ -191,7 +191,7 @@ func TestRegistryKnownFigures(t *testing.T) {
 		{"twitter-io/ira-2018-10", 3608, 3841, 8768633, 2},
 		{"twitter-io/iranian-2018-10", 770, -1, 1122936, 2},
 		{"twitter-io/serbia-022020", 8558, -1, 43067074, 2},
-		{"twitter-io/china-052020", -1, 23750, 348608, 2},
+		{"twitter-io/china-052020", -1, 23750, 348608, 2 + 17}, // users, tweets, 17 media zips
 		{"fivethirtyeight/ira-tweets", -1, 2848, 2973371, 13},
 		{"nbc/ira-2018", 454, -1, 203482, 2},
 		{"reddit/suspicious-2018", -1, 944, -1, 4},

@@ -85,16 +85,18 @@ func datasetsCommand(g *globals) *cli.Command {
 				Usage:     "describe your own archive files once, so every stage works on them as on a registry release",
 				ArgsUsage: "NAME FILE...",
 				Description: "Writes a descriptor into the workspace (datasets/NAME.json) that pins every file by its\n" +
-					"sha256. A file's role (users, tweets, truth) is guessed from its name; truth files are\n" +
-					"ground truth for evaluation and are not normalized. Run ids do not depend on where the\n" +
+					"sha256. A file's role (users, tweets, truth, media) is guessed from its name; truth files are\n" +
+					"ground truth for evaluation and are not normalized; media archives (NAME_hashed_001.zip,\n" +
+					"NAME_tweet_media_hashed_1.zip, or any file after --media) are fetched only with fetch --media. Run ids do not depend on where the\n" +
 					"files are, only on their bytes.",
 				Flags: []cli.Flag{
 					&cli.StringFlag{Name: "format", Value: "twitter-io", Usage: "archive format of the files: " + strings.Join(datasets.Formats, ", ") + " (auto: detected from each file's header)"},
 					&cli.StringFlag{Name: "title", Usage: "a one-line title"},
 					&cli.StringFlag{Name: "citation", Usage: "how to cite the data"},
+					&cli.StringSliceFlag{Name: "media", Usage: "a media archive (zip of images and videos named by tweet id) whatever its name; repeat for each"},
 				},
 				Action: func(c *cli.Context) error {
-					if c.NArg() < 2 {
+					if c.NArg() < 1 || c.NArg()-1+len(c.StringSlice("media")) < 1 {
 						return usagef("datasets add takes a NAME and at least one FILE")
 					}
 					name := c.Args().First()
@@ -111,7 +113,13 @@ func datasetsCommand(g *globals) *cli.Command {
 					if d.Title == "" {
 						d.Title = "local dataset " + name
 					}
-					for _, f := range c.Args().Slice()[1:] {
+					args := c.Args().Slice()[1:]
+					isMedia := map[string]bool{}
+					for _, f := range c.StringSlice("media") {
+						args = append(args, f)
+						isMedia[f] = true
+					}
+					for _, f := range args {
 						abs, err := filepath.Abs(f)
 						if err != nil {
 							return err
@@ -120,8 +128,12 @@ func datasetsCommand(g *globals) *cli.Command {
 						if err != nil {
 							return fmt.Errorf("%w: datasets add: %v", errInput, err)
 						}
+						role := datasets.RoleOf(abs)
+						if isMedia[f] {
+							role = datasets.RoleMedia
+						}
 						d.Files = append(d.Files, datasets.File{
-							Name: filepath.Base(abs), Role: datasets.RoleOf(abs), SHA256: sum, Bytes: n, Path: abs,
+							Name: filepath.Base(abs), Role: role, SHA256: sum, Bytes: n, Path: abs,
 						})
 					}
 					p, err := datasets.AddLocal(g.workspace, d)

@@ -232,6 +232,7 @@ func runCommand(g *globals) *cli.Command {
 				return err
 			}
 			o.Params = paramsFrom(c)
+			o.Params.Fetch.Media = c.Bool("media")
 			return doRun(c, g, o)
 		},
 	}
@@ -285,6 +286,7 @@ func stageCommand(g *globals, stage, usage string) *cli.Command {
 					return err
 				}
 				o.Download, o.Refetch, o.Repin = downloadOptionsFrom(c), c.Bool("refetch"), c.Bool("repin")
+				o.Params.Fetch.Media = c.Bool("media")
 			}
 			s, err := g.loadStudy()
 			if err != nil {
@@ -450,6 +452,8 @@ func downloadFlags() []cli.Flag {
 		&cli.IntFlag{Name: "jobs", Value: d.Jobs, Category: "fetch", Usage: "files downloaded at once"},
 		&cli.IntFlag{Name: "retries", Value: d.Retries, Category: "fetch",
 			Usage: "retries of a failed download (5xx, timeouts, cut connections), with backoff; downloads resume"},
+		&cli.BoolFlag{Name: "media", Category: "fetch",
+			Usage: "also fetch the release's media archives (files of role media; often hundreds of GB); normalize then writes the media table"},
 		&cli.BoolFlag{Name: "refetch", Category: "fetch",
 			Usage: "download again even when fetch is current, and check the bytes against their pins"},
 		&cli.BoolFlag{Name: "repin", Category: "fetch",

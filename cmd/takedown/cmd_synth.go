@@ -33,6 +33,7 @@ func synthCommand(g *globals) *cli.Command {
 			&cli.IntFlag{Name: "parts", Usage: "variant: split the tweets into N files _1.._N"},
 			&cli.StringFlag{Name: "container", Value: "zip", Usage: "variant: zip, csv (plain) or gz (.csv.gz)"},
 			&cli.BoolFlag{Name: "truncate", Usage: "variant: cut the last tweets record in half"},
+			&cli.BoolFlag{Name: "media", Usage: "also write media archives <campaign>_hashed_001.zip... (drawn images under edits, image-only squads, viral memes; docs/synth.md)"},
 		},
 		Action: func(c *cli.Context) error {
 			cfg := synth.DefaultConfig()
@@ -48,6 +49,9 @@ func synthCommand(g *globals) *cli.Command {
 			}
 			if cfg.Variants.Container == synth.ContainerZip {
 				cfg.Variants.Container = "" // the default; keeps the config's JSON form unchanged
+			}
+			if c.Bool("media") {
+				cfg.Media = synth.DefaultMedia()
 			}
 			if err := cfg.Validate(); err != nil {
 				return usagef("synth: %v", err)

@@ -60,6 +60,15 @@ func DefaultLimits() Limits {
 	return Limits{MaxEntries: 10_000, MaxRatio: 200, RatioFloor: 1 << 20, MaxBytes: 1 << 40}
 }
 
+// MediaLimits are the limits for the media archives of a release: many
+// small files (a 2018 release zip holds tens of thousands of images and
+// videos), which hardly compress, so the ratio stays as strict as for data.
+func MediaLimits() Limits {
+	l := DefaultLimits()
+	l.MaxEntries = 5_000_000
+	return l
+}
+
 // Entry is one file in an archive.
 type Entry struct {
 	Name           string `json:"name"`

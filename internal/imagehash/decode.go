@@ -198,17 +198,9 @@ func Decode(data []byte, opt Options) (image.Image, string, error) {
 	if !ok {
 		return nil, "", &DecodeError{Reason: UnknownFormat}
 	}
-	maxPixels := opt.MaxPixels
-	if maxPixels <= 0 {
-		maxPixels = DefaultMaxPixels
-	}
-	cfg, err := c.config(bytes.NewReader(data))
-	if err != nil {
-		return nil, "", classify(c.name, data, err)
-	}
-	if cfg.Width <= 0 || cfg.Height <= 0 || cfg.Width > maxPixels/cfg.Height {
-		return nil, "", &DecodeError{Reason: TooLarge, Format: c.name,
-			Err: fmt.Errorf("%dx%d pixels, limit %d pixels", cfg.Width, cfg.Height, maxPixels)}
+	maxPixels := opt.maxPixels()
+	if _, err := header(c, data, maxPixels); err != nil {
+		return nil, "", err
 	}
 	img, err := safeDecode(c, data)
 	if err != nil {
@@ -219,6 +211,65 @@ func Decode(data []byte, opt Options) (image.Image, string, error) {
 			Err: fmt.Errorf("decoded %dx%d pixels, limit %d pixels", b.Dx(), b.Dy(), maxPixels)}
 	}
 	return img, c.name, nil
+}
+
+func (o Options) maxPixels() int {
+	if o.MaxPixels <= 0 {
+		return DefaultMaxPixels
+	}
+	return o.MaxPixels
+}
+
+// header reads the image's header with the codec's DecodeConfig and
+// refuses more than maxPixels, or a side of zero.
+func header(c codec, data []byte, maxPixels int) (image.Config, error) {
+	cfg, err := c.config(bytes.NewReader(data))
+	if err != nil {
+		return cfg, classify(c.name, data, err)
+	}
+	if cfg.Width <= 0 || cfg.Height <= 0 || cfg.Width > maxPixels/cfg.Height {
+		return cfg, &DecodeError{Reason: TooLarge, Format: c.name,
+			Err: fmt.Errorf("%dx%d pixels, limit %d pixels", cfg.Width, cfg.Height, maxPixels)}
+	}
+	return cfg, nil
+}
+
+// Info is what an image's header says.
+type Info struct {
+	// Format is "jpeg", "png", "gif" or "webp".
+	Format        string
+	Width, Height int
+}
+
+// Sniff names the image format of data by its leading bytes ("jpeg",
+// "png", "gif", "webp"), or "" when it is none of them.
+func Sniff(data []byte) string {
+	c, _ := sniff(data)
+	return c.name
+}
+
+// Probe reads an image's header without decoding its pixels: the format
+// by the leading bytes, the size by the codec's DecodeConfig (refused
+// above the allowed pixels, so a small file declaring 60000x60000 costs
+// nothing), and whether the file ends as its format does. It returns the
+// header's facts, or a *DecodeError with the reason Decode would give
+// (UnknownFormat, TooLarge, Truncated, Corrupt, Unsupported). A file whose
+// header and end are sound may still fail to decode: only Decode reads the
+// pixels.
+func Probe(data []byte, opt Options) (Info, error) {
+	c, ok := sniff(data)
+	if !ok {
+		return Info{}, &DecodeError{Reason: UnknownFormat}
+	}
+	cfg, err := header(c, data, opt.maxPixels())
+	if err != nil {
+		return Info{Format: c.name}, err
+	}
+	if !complete(c.name, data) {
+		return Info{Format: c.name}, &DecodeError{Reason: Truncated, Format: c.name,
+			Err: errors.New("the file ends before its format's end marker")}
+	}
+	return Info{Format: c.name, Width: cfg.Width, Height: cfg.Height}, nil
 }
 
 // safeDecode turns a decoder panic into an error: the decoders are meant

@@ -203,7 +203,7 @@ func (r *Runner) planStage(lock *store.Lock, desc datasets.Descriptor, name stri
 	if def.withDescriptor != nil {
 		params = def.withDescriptor(params, desc)
 	}
-	inputs, err := r.plan(lock, desc, def, o.FromDir)
+	inputs, err := r.plan(lock, desc, def, o.FromDir, o.Params.Fetch.Media)
 	if err != nil {
 		return planned{}, err
 	}
@@ -422,10 +422,10 @@ func (r *Runner) stage(ctx context.Context, desc datasets.Descriptor, def stageD
 }
 
 // plan lists the inputs of a stage from the current lock.
-func (r *Runner) plan(lock *store.Lock, desc datasets.Descriptor, def stageDef, fromDir string) ([]store.InputRef, error) {
+func (r *Runner) plan(lock *store.Lock, desc datasets.Descriptor, def stageDef, fromDir string, media bool) ([]store.InputRef, error) {
 	switch def.name {
 	case fetch.Name:
-		return r.planFetch(lock, desc, fromDir)
+		return r.planFetch(lock, desc, fromDir, media)
 	case normalize.Name:
 		e, ok := lock.Entry(desc.Name, fetch.Name)
 		if !ok {
@@ -490,9 +490,9 @@ func (r *Runner) checkSources(fetchDir string) []store.Problem {
 
 // planFetch lists fetch's inputs: the descriptor and, when files are imported
 // from a folder, the digest of every file (hashed before the run, so the run
-// id says which bytes were imported). Without a folder, a release that is not
+// id says which bytes were imported; media archives only with media). Without a folder, a release that is not
 // generated keeps its locked fetch when there is one.
-func (r *Runner) planFetch(lock *store.Lock, desc datasets.Descriptor, fromDir string) ([]store.InputRef, error) {
+func (r *Runner) planFetch(lock *store.Lock, desc datasets.Descriptor, fromDir string, media bool) ([]store.InputRef, error) {
 	refs := []store.InputRef{{Name: descriptorPrefix + desc.Name, SHA256: desc.Digest()}}
 	if len(desc.Synth) > 0 {
 		return refs, nil
@@ -506,6 +506,9 @@ func (r *Runner) planFetch(lock *store.Lock, desc datasets.Descriptor, fromDir s
 		return refs, nil
 	}
 	for _, f := range desc.Files {
+		if f.Role == datasets.RoleMedia && !media {
+			continue
+		}
 		p, err := fetch.FindFile(f, fromDir, pinnedDigest(lock, desc, f))
 		if err != nil {
 			return nil, fmt.Errorf("%w %s: %v", fetch.ErrNoSource, desc.Name, err)

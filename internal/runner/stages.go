@@ -236,7 +236,12 @@ var defs = []stageDef{
 			in := normalize.Input{Dataset: e.desc.Name, Progress: e.meter}
 			for _, ref := range e.inputs {
 				if name, ok := strings.CutPrefix(ref.Name, sourcePrefix); ok {
-					in.Files = append(in.Files, normalize.SourceFile{Name: name, Path: inputPath(e.ws, e.desc.Name, ref)})
+					f := normalize.SourceFile{Name: name, Path: inputPath(e.ws, e.desc.Name, ref)}
+					if e.desc.RoleOfFile(name) == datasets.RoleMedia {
+						in.Media = append(in.Media, f)
+					} else {
+						in.Files = append(in.Files, f)
+					}
 				}
 			}
 			return normalize.Run(ctx, in, p, e.outDir, e.log)

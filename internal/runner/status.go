@@ -125,7 +125,7 @@ func (r *Runner) StatusOf(dataset string, o StatusOptions) ([]StageStatus, error
 		}
 		if upstreamBad != "" {
 			s.Reasons = append(s.Reasons, fmt.Sprintf("upstream stage %s is not current", upstreamBad))
-		} else if inputs, err := r.plan(lock, desc, def, ""); err != nil {
+		} else if inputs, err := r.plan(lock, desc, def, "", recordedMedia(def, m.Params)); err != nil {
 			s.Reasons = append(s.Reasons, err.Error())
 		} else {
 			s.Reasons = append(s.Reasons, diffInputs(m.Inputs, inputs)...)
@@ -381,4 +381,14 @@ func (r *Runner) completedParams(def stageDef, desc datasets.Descriptor, recorde
 		return nil, false, err
 	}
 	return raw, !bytes.Equal(raw, old), nil
+}
+
+// recordedMedia says whether a fetch run was made with --media (its
+// recorded parameters), so that status plans its inputs the same way.
+func recordedMedia(def stageDef, raw json.RawMessage) bool {
+	if def.name != fetch.Name {
+		return false
+	}
+	p, err := decode(raw, fetch.DefaultParams())
+	return err == nil && p.Media
 }

@@ -155,8 +155,9 @@ type plan struct {
 	cumActivity    []float64       // prefix sums of activity
 	eager          []bool          // per account: reacts to viral posts within seconds
 	recs           []rec
-	order          []int32 // output order of recs
-	acctOrder      []int32 // output order of accounts (by userid)
+	order          []int32     // output order of recs
+	media          []mediaItem // media files of posts (Config.Media)
+	acctOrder      []int32     // output order of accounts (by userid)
 }
 
 // phaseRNG returns an independent generator for one planning phase, so that
@@ -680,9 +681,15 @@ func (p *plan) planPosts() {
 	}
 	p.recs = make([]rec, 0, cfg.Posts)
 	p.planSquads(int(cb))
+	if cfg.Media.enabled() {
+		p.planImageSquads()
+	}
 	p.planVirals(int(vb))
 	p.planNews(int(nb))
 	p.planOrganic(cfg.Posts - len(p.recs))
+	if cfg.Media.enabled() {
+		p.planMedia()
+	}
 }
 
 // delaySquad is the delay of a squad member after the first post of an

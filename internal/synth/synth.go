@@ -44,6 +44,10 @@ type Config struct {
 	// Variants reproduce the quirks of other releases; the zero value is
 	// the default layout and is left out of the JSON form.
 	Variants Variants `json:"variants,omitzero"`
+
+	// Media asks for media archives (images, GIFs, videos named by tweet
+	// id); the zero value writes none and is left out of the JSON form.
+	Media MediaConfig `json:"media,omitzero"`
 }
 
 // DefaultConfig returns the configuration of the demo dataset.
@@ -118,6 +122,9 @@ func (c Config) Validate() error {
 	if math.IsInf(c.SquadShare, 0) || math.IsInf(c.ViralFactor, 0) {
 		return errors.New("squad_share and viral_factor must be finite")
 	}
+	if err := c.Media.validate(); err != nil {
+		return err
+	}
 	return c.Variants.validate()
 }
 
@@ -150,6 +157,7 @@ func FileNames(cfg Config) []File {
 	} else {
 		files = append(files, File{Name: v.fileName(cfg.Campaign+"_tweets_csv_hashed", 0), Role: RoleTweets})
 	}
+	files = append(files, mediaFileNames(cfg)...)
 	sort.Slice(files, func(i, j int) bool { return files[i].Name < files[j].Name })
 	return files
 }
@@ -160,6 +168,13 @@ func FileNames(cfg Config) []File {
 // <campaign>_tweets_csv_hashed.csv) and <campaign>_truth.csv. On error the
 // files it created are removed.
 func Write(ctx context.Context, cfg Config, dir string) (files []File, err error) {
+	return WriteExcept(ctx, cfg, dir, nil)
+}
+
+// WriteExcept is Write without the files skip reports (nil skips none):
+// fetch leaves the media archives out this way unless asked for them. The
+// other files are the same bytes as Write's.
+func WriteExcept(ctx context.Context, cfg Config, dir string, skip func(File) bool) (files []File, err error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, fmt.Errorf("synth config: %w", err)
 	}
@@ -173,6 +188,15 @@ func Write(ctx context.Context, cfg Config, dir string) (files []File, err error
 		return nil, err
 	}
 	files = FileNames(cfg)
+	if skip != nil {
+		var kept []File
+		for _, f := range files {
+			if !skip(f) {
+				kept = append(kept, f)
+			}
+		}
+		files = kept
+	}
 	var created []string
 	defer func() {
 		if err != nil {
@@ -182,10 +206,23 @@ func Write(ctx context.Context, cfg Config, dir string) (files []File, err error
 			files = nil
 		}
 	}()
+	var media []File
+	for _, f := range files {
+		if f.Role == RoleMedia {
+			media = append(media, f)
+		}
+	}
 	for _, f := range files {
 		path := filepath.Join(dir, f.Name)
 		created = append(created, path)
 		switch f.Role {
+		case RoleMedia:
+			if f.Name == media[0].Name {
+				for _, m := range media {
+					created = append(created, filepath.Join(dir, m.Name))
+				}
+				err = p.writeMedia(ctx, dir, media)
+			}
 		case RoleUsers:
 			err = cfg.Variants.writeData(path, cfg.Campaign+"_users_csv_hashed.csv", func(w *rowWriter) error { return p.writeUsers(ctx, w) })
 		case RoleTweets:

@@ -147,7 +147,9 @@ var langCodes = []string{"en", "ru", "es", "de"}
 // langWeights are per-mille weights of account languages.
 var langWeights = []int{700, 120, 100, 80}
 
-var behaviourNames = []string{"copy_paste", "paraphrase", "co_retweet", "co_link", "hashtag_seq"}
+// behaviourNames names the behaviours in the truth file; co_image (behImage)
+// comes after the ones squads draw from.
+var behaviourNames = []string{"copy_paste", "paraphrase", "co_retweet", "co_link", "hashtag_seq", "co_image"}
 
 const (
 	behCopy = iota

@@ -48,9 +48,15 @@ var (
 	ErrBadArchive = errkind.New(errkind.BadInput, "bad archive")
 )
 
-// Params are the fetch parameters. Fetch has none that change its output:
-// the descriptor (and its digest) says what the release is.
-type Params struct{}
+// Params are the fetch parameters: the descriptor (and its digest) says
+// what the release is, Media whether its media archives are landed too.
+type Params struct {
+	// Media lands the files of role media (the release's media archives,
+	// often hundreds of gigabytes); without it they are left out. Omitted
+	// from the JSON form when false, so fetch run ids without it are those
+	// of the stage before the flag existed.
+	Media bool `json:"media,omitempty"`
+}
 
 // DefaultParams returns the defaults.
 func DefaultParams() Params { return Params{} }
@@ -85,9 +91,14 @@ type Stats struct {
 func Run(ctx context.Context, in Input, p Params, outDir string, log *slog.Logger) (Stats, error) {
 	var list store.SourceList
 	var err error
+	if !p.Media {
+		in.Descriptor.Files = withoutMedia(in.Descriptor.Files)
+	} else if len(in.Descriptor.Synth) == 0 && !hasMedia(in.Descriptor.Files) {
+		log.Warn("--media: the descriptor lists no media archives (add them with takedown datasets add)", "dataset", in.Descriptor.Name)
+	}
 	switch {
 	case len(in.Descriptor.Synth) > 0:
-		list, err = generate(ctx, in, log)
+		list, err = generate(ctx, in, p.Media, log)
 	case in.FromDir != "" || in.Descriptor.HasPaths():
 		list, err = importDir(ctx, in, log)
 	case len(in.Descriptor.Files) == 0:
@@ -109,6 +120,21 @@ func Run(ctx context.Context, in Input, p Params, outDir string, log *slog.Logge
 	return st, nil
 }
 
+// withoutMedia leaves out the files of role media.
+func withoutMedia(files []datasets.File) []datasets.File {
+	var out []datasets.File
+	for _, f := range files {
+		if f.Role != datasets.RoleMedia {
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
+func hasMedia(files []datasets.File) bool {
+	return len(files) != len(withoutMedia(files))
+}
+
 func fileNames(d datasets.Descriptor) []string {
 	var out []string
 	for _, f := range d.Files {
@@ -117,7 +143,7 @@ func fileNames(d datasets.Descriptor) []string {
 	return out
 }
 
-func generate(ctx context.Context, in Input, log *slog.Logger) (store.SourceList, error) {
+func generate(ctx context.Context, in Input, media bool, log *slog.Logger) (store.SourceList, error) {
 	cfg := synth.DefaultConfig()
 	if err := json.Unmarshal(in.Descriptor.Synth, &cfg); err != nil {
 		return nil, fmt.Errorf("dataset %s: generator config: %w", in.Descriptor.Name, err)
@@ -130,7 +156,7 @@ func generate(ctx context.Context, in Input, log *slog.Logger) (store.SourceList
 		return nil, err
 	}
 	defer os.RemoveAll(tmp)
-	files, err := synth.Write(ctx, cfg, tmp)
+	files, err := synth.WriteExcept(ctx, cfg, tmp, func(f synth.File) bool { return f.Role == synth.RoleMedia && !media })
 	if err != nil {
 		return nil, fmt.Errorf("generate %s: %w", in.Descriptor.Name, err)
 	}
@@ -223,7 +249,11 @@ func (e *mismatchError) Unwrap() error { return ErrDigestMismatch }
 // checkArchive checks a zip or gzip file with the archive package, and that
 // a zip holds the inner file the descriptor names.
 func checkArchive(p string, f datasets.File) error {
-	entries, err := archive.Check(p, archive.DefaultLimits())
+	lim := archive.DefaultLimits()
+	if f.Role == datasets.RoleMedia {
+		lim = archive.MediaLimits()
+	}
+	entries, err := archive.Check(p, lim)
 	if err != nil {
 		return fmt.Errorf("%w: %s: %w", ErrBadArchive, f.Name, err)
 	}

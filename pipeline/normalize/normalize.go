@@ -77,6 +77,9 @@ type SourceFile struct {
 type Input struct {
 	Dataset string
 	Files   []SourceFile
+	// Media are the release's media archives (zips of images and videos
+	// named by tweet id); with any, the run also writes media.parquet.
+	Media []SourceFile
 	// Progress counts the bytes of the files read; nil counts nothing.
 	Progress progress.Meter
 }
@@ -118,6 +121,9 @@ type Stats struct {
 	FirstPostAt       *int64 `json:"first_post_at"`
 	LastPostAt        *int64 `json:"last_post_at"`
 	TimeDisagreements int64  `json:"time_disagreements"`
+	// Media counts the media table; absent when the dataset has no media
+	// archives (and no media.parquet is written).
+	Media *MediaStats `json:"media,omitempty"`
 }
 
 // memoryTarget is the soft heap limit while the stage runs, unless the
@@ -172,6 +178,9 @@ func Run(ctx context.Context, in Input, p Params, outDir string, log *slog.Logge
 	}
 	n := newNormalizer(in.Dataset, allowed, log, w.accountsQ, w.postsQ, w.rejectsQ)
 	n.progress = in.Progress
+	if len(in.Media) > 0 {
+		n.index = newPostIndex()
+	}
 	files := append([]SourceFile(nil), in.Files...)
 	sort.SliceStable(files, func(i, j int) bool {
 		if files[i].Name != files[j].Name {
@@ -186,6 +195,12 @@ func Run(ctx context.Context, in Input, p Params, outDir string, log *slog.Logge
 	if err := n.finish(); err != nil {
 		w.abort()
 		return Stats{}, err
+	}
+	if len(in.Media) > 0 {
+		if err := n.writeMedia(ctx, in.Media, outDir); err != nil {
+			w.abort()
+			return Stats{}, err
+		}
 	}
 	if err := w.close(); err != nil {
 		w.abort()
@@ -288,6 +303,9 @@ type normalizer struct {
 	authors map[string]*schema.Account
 	hex64   int64
 	base64  int64
+	// index maps post ids to accounts for the media table; nil without
+	// media archives.
+	index *postIndex
 
 	stats Stats
 }
@@ -376,6 +394,9 @@ func (n *normalizer) addPost(r *row, srcName string, line int64) {
 	p.SourceLine = line
 	n.postBuf = append(n.postBuf, *p)
 	n.stats.Posts++
+	if n.index != nil {
+		n.index.add(p.PostID, p.AccountID)
+	}
 	if n.stats.FirstPostAt == nil || p.PostedAt < *n.stats.FirstPostAt {
 		v := p.PostedAt
 		n.stats.FirstPostAt = &v
@@ -490,6 +511,30 @@ func (n *normalizer) finish() error {
 	}
 	if n.stats.Files == nil {
 		n.stats.Files = []FileStats{}
+	}
+	return nil
+}
+
+// writeMedia writes media.parquet from the media archives, sorted by name.
+func (n *normalizer) writeMedia(ctx context.Context, media []SourceFile, outDir string) error {
+	files := append([]SourceFile(nil), media...)
+	sort.SliceStable(files, func(i, j int) bool {
+		if files[i].Name != files[j].Name {
+			return files[i].Name < files[j].Name
+		}
+		return files[i].Path < files[j].Path
+	})
+	out, err := pqio.Create[schema.Media](filepath.Join(outDir, schema.TableMedia+".parquet"))
+	if err != nil {
+		return err
+	}
+	if err := n.media(ctx, files, out); err != nil {
+		out.Abort()
+		return err
+	}
+	if err := out.Close(); err != nil {
+		out.Abort()
+		return err
 	}
 	return nil
 }

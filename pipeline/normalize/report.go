@@ -53,6 +53,13 @@ func (s Stats) Table() string {
 		fmt.Fprintf(&b, ", %d time disagreements", s.TimeDisagreements)
 	}
 	b.WriteByte('\n')
+	if m := s.Media; m != nil {
+		fmt.Fprintf(&b, "    media %d files in %d archives (%s), %d orphans", m.Files, len(m.Archives), countList(m.ByKind, nil), m.Orphans)
+		if r := countList(m.ByReason, nil); r != "" {
+			fmt.Fprintf(&b, ", reasons %s", r)
+		}
+		b.WriteByte('\n')
+	}
 	return b.String()
 }
 

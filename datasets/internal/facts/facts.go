@@ -61,11 +61,14 @@ type Stats struct {
 	RetweetSum       int64
 	Tweets           int64
 	TweetsBytes      int64
-	FirstTweet       string // "YYYY-MM-DD HH:MM:SS"
-	LastTweet        string
-	Languages        []KV // most first
-	Hashtags         []KV
-	Clients          []KV
+	// MediaSize is tweet_media_size as published: documented as bytes,
+	// but the values are gigabytes (274 for ira); "" when blank.
+	MediaSize  string
+	FirstTweet string // "YYYY-MM-DD HH:MM:SS"
+	LastTweet  string
+	Languages  []KV // most first
+	Hashtags   []KV
+	Clients    []KV
 }
 
 // Prefix is the campaign part of the users file name ("iran_201901_1" for
@@ -185,6 +188,7 @@ func ReadStats(path string) ([]Stats, error) {
 			Line: lines[i], UsersFile: m["users_filename"], TweetsFile: m["tweets_filename"],
 			ReleaseDate: m["release_date"], Country: m["attributed_country"], Affiliation: m["affiliation"],
 			Targets: m["target_countries"], FirstTweet: m["first_tweet"], LastTweet: m["last_tweet"],
+			MediaSize: strings.TrimSpace(m["tweet_media_size"]),
 		}
 		for _, u := range strings.Split(m["urls"], ",") {
 			if u = strings.TrimSpace(u); u != "" {

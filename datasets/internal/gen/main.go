@@ -20,6 +20,11 @@ import (
 
 const bucket = "https://storage.googleapis.com/twitter-election-integrity/hashed/"
 
+// mediaZips is the number of media zips of the releases whose number is
+// known (from the download scripts published with the May 2020 releases:
+// <campaign>_tweet_media_hashed/<campaign>_hashed_001.zip ...).
+var mediaZips = map[string]int{"china_052020": 17, "russia_052020": 54, "turkey_052020": 391}
+
 // topN is how many entries of each published top list a descriptor keeps.
 const topN = 10
 
@@ -161,6 +166,16 @@ func twitter(r facts.Release, st *facts.Stats) datasets.Descriptor {
 		}
 	}
 	d.Files = []datasets.File{users, tweets}
+	if n := mediaZips[r.Campaign]; n > 0 {
+		folder := r.Campaign + "_tweet_media_hashed/"
+		for k := 1; k <= n; k++ {
+			name := fmt.Sprintf("%s_hashed_%03d.zip", r.Campaign, k)
+			d.Files = append(d.Files, datasets.File{Name: name, Role: datasets.RoleMedia, URL: base + folder + name})
+		}
+		notes = append(notes, fmt.Sprintf("Its %d media archives (images, GIFs, videos) are listed with the role media and fetched only with --media.", n))
+	} else if st != nil && st.MediaSize != "" {
+		notes = append(notes, "The media archives (about "+st.MediaSize+" GB of images, GIFs and videos, as the statistics project lists them) are not listed here: bring them with takedown datasets add (role media).")
+	}
 	p := &datasets.Published{
 		AccountsInUsersFile: r.AccountsInUsersFile,
 		AccountsAnnounced:   r.AccountsAnnounced,
