@@ -50,7 +50,7 @@ func TestCoordinationReposts(t *testing.T) {
 	add("1", "A", t0, new("x"), true, nil, "rt x")
 	add("2", "B", t0+30_000, new("x"), true, nil, "rt x")
 	add("3", "C", t0+200_000, new("x"), true, nil, "rt x") // too late for B
-	add("4", "D", t0, nil, true, nil, "rt y")               // by text
+	add("4", "D", t0, nil, true, nil, "rt y")              // by text
 	add("5", "E", t0+59_000, nil, true, nil, "rt y")
 	add("6", "F", t0, nil, false, &k, "same")
 	add("7", "F", t0+1000, nil, false, &k, "same") // only its own copy
