@@ -130,8 +130,9 @@ func (s *state) readCoordination(ctx context.Context, in Input, outDir string) e
 	}
 	var marks [2]bitset
 	var group []coordRec
+	var next []int
 	flush := func() {
-		markGroup(group, &marks[group[0].kind])
+		next = markGroup(group, &marks[group[0].kind], next)
 		group = group[:0]
 	}
 	err = sorter.each(func(r coordRec) error {
@@ -224,14 +225,15 @@ func (s *state) repostLookup(ctx context.Context, postsPath string) (func(row in
 // markGroup marks the accounts of one key's posts (sorted by time) that
 // have a post of another account at most CoordWindowMs away. The nearest
 // post of another account on each side is found in one pass each way, so
-// a group costs linear time however many posts share a minute.
-func markGroup(g []coordRec, m *bitset) {
+// a group costs linear time however many posts share a minute. next is
+// scratch space, returned for reuse.
+func markGroup(g []coordRec, m *bitset, next []int) []int {
 	n := len(g)
 	if n < 2 {
-		return
+		return next
 	}
 	// next[i]: the first j > i with another account (n if none).
-	next := make([]int, n)
+	next = slices.Grow(next[:0], n)[:n]
 	next[n-1] = n
 	for i := n - 2; i >= 0; i-- {
 		if g[i+1].acct != g[i].acct {
@@ -253,6 +255,7 @@ func markGroup(g []coordRec, m *bitset) {
 			m.set(g[i].acct)
 		}
 	}
+	return next
 }
 
 // bitset is a growable set of account indexes.

@@ -102,7 +102,7 @@ func TestMarkGroup(t *testing.T) {
 		}
 		slices.SortFunc(g, coordCmp)
 		var got bitset
-		markGroup(g, &got)
+		markGroup(g, &got, nil)
 		var want bitset
 		for i := range g {
 			for j := range g {
