@@ -19,6 +19,8 @@ package main
 import (
 	"archive/tar"
 	"bytes"
+	"cmp"
+	"compress/gzip"
 	"errors"
 	"flag"
 	"fmt"
@@ -45,6 +47,8 @@ type Options struct {
 	Out    string // the OCI layout tar file to write
 	Arch   string // GOARCH the binary was built for
 	Ref    string // the image's ref name annotation, e.g. takedown:dev
+	// Level is the layer's gzip level (0: gzip.DefaultCompression).
+	Level int
 }
 
 func main() {
@@ -121,7 +125,7 @@ func Build(o Options) (v1.Hash, error) {
 	}
 	layer, err := tarball.LayerFromOpener(func() (io.ReadCloser, error) {
 		return io.NopCloser(bytes.NewReader(layerTar)), nil
-	}, tarball.WithMediaType(types.OCILayer))
+	}, tarball.WithMediaType(types.OCILayer), tarball.WithCompressionLevel(cmp.Or(o.Level, gzip.DefaultCompression)))
 	if err != nil {
 		return v1.Hash{}, fmt.Errorf("layer: %w", err)
 	}

@@ -3,6 +3,7 @@ package main
 import (
 	"archive/tar"
 	"bytes"
+	"compress/gzip"
 	"errors"
 	"io"
 	"os"
@@ -40,7 +41,8 @@ func TestImage(t *testing.T) {
 	if err := os.WriteFile(certs, pem, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	o := Options{Binary: bin, Certs: certs, Out: filepath.Join(dir, "a.tar"), Arch: runtime.GOARCH, Ref: "takedown:test"}
+	o := Options{Binary: bin, Certs: certs, Out: filepath.Join(dir, "a.tar"), Arch: runtime.GOARCH, Ref: "takedown:test",
+		Level: gzip.BestSpeed}
 	d1, err := Build(o)
 	if err != nil {
 		t.Fatal(err)
