@@ -34,6 +34,14 @@ bench-normalize:
 bench-scale POSTS="2000000" ACCOUNTS="100000":
     bash scripts/bench-scale.sh {{POSTS}} {{ACCOUNTS}}
 
+# A minimal OCI image of the static binary, without a container daemon:
+# build/takedown-oci.tar, an OCI image layout (see docs/scale.md#container-image).
+# The Dockerfile builds the same image with Docker.
+image:
+    mkdir -p build
+    CGO_ENABLED=0 go build -trimpath -ldflags "-s -w" -o build/takedown ./cmd/takedown
+    go run ./internal/tools/image -binary build/takedown -out build/takedown-oci.tar
+
 # Static checks.
 lint:
     gofmt -l $(git ls-files '*.go')

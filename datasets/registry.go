@@ -140,6 +140,21 @@ type Published struct {
 	TopLanguages        []string `json:"top_languages,omitempty"` // "code:count", most first
 	TopHashtags         []string `json:"top_hashtags,omitempty"`  // "tag:count"
 	TopClients          []string `json:"top_clients,omitempty"`   // "client:count"
+	// Categories are figures published per account category, the label a
+	// publisher gave each account (the accounts table's category column,
+	// e.g. FiveThirtyEight/Clemson's "LeftTroll"), in the order to report.
+	Categories []CategoryFigures `json:"categories,omitempty"`
+}
+
+// CategoryFigures are the accounts and posts published for one account
+// category. Nil counts are unknown.
+type CategoryFigures struct {
+	// Category is spelled as in the files (accounts.category).
+	Category string `json:"category"`
+	Accounts *int64 `json:"accounts,omitempty"`
+	Posts    *int64 `json:"posts,omitempty"`
+	// Source cites where the figures were published.
+	Source string `json:"source,omitempty"`
 }
 
 // Digest is the sha256 of the descriptor's canonical JSON; it enters the

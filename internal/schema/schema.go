@@ -36,6 +36,9 @@ const (
 	TableAccountCreation     = "account_creation"
 	TableCreationBursts      = "creation_bursts"
 	TablePublishedComparison = "published_comparison"
+	// TableCoordinationShare is the share of accounts that co-tweet or
+	// co-retweet (Schoch et al. 2022), one row per dataset.
+	TableCoordinationShare = "coordination_share"
 	// TableMedia lists the media files of a release's media archives
 	// (normalize); TableImageFingerprints holds the perceptual hashes of its
 	// images (fingerprint).
@@ -73,6 +76,7 @@ var Versions = map[string]int{
 	TableAccountCreation:     1,
 	TableCreationBursts:      1,
 	TablePublishedComparison: 1,
+	TableCoordinationShare:   1,
 
 	TableMedia:             1,
 	TableImageFingerprints: 1,
@@ -94,6 +98,7 @@ var Rows = map[string]reflect.Type{
 	TableAccountCreation:     reflect.TypeFor[AccountCreation](),
 	TableCreationBursts:      reflect.TypeFor[CreationBurst](),
 	TablePublishedComparison: reflect.TypeFor[PublishedComparison](),
+	TableCoordinationShare:   reflect.TypeFor[CoordinationShare](),
 	TableMedia:               reflect.TypeFor[Media](),
 	TableImageFingerprints:   reflect.TypeFor[ImageFingerprint](),
 }
@@ -414,4 +419,32 @@ type PublishedComparison struct {
 	Computed  string `parquet:"computed"`
 	Differs   bool   `parquet:"differs"`
 	Note      string `parquet:"note"`
+}
+
+// CoordinationShare is the share of a release's accounts that took part in
+// the simplest coordination patterns of Schoch, Keller, Stier & Yang (2022):
+// co-tweeting (two accounts posting the same text within the window) and
+// co-retweeting (two accounts reposting the same post within the window).
+// Shares are fractions of Accounts, the accounts with at least one post.
+type CoordinationShare struct {
+	Dataset           string  `parquet:"dataset"`
+	WindowSeconds     int64   `parquet:"window_seconds"`
+	Accounts          int64   `parquet:"accounts"`
+	Posts             int64   `parquet:"posts"`
+	CoTweetAccounts   int64   `parquet:"co_tweet_accounts"`
+	CoTweetShare      float64 `parquet:"co_tweet_share"`
+	CoRetweetAccounts int64   `parquet:"co_retweet_accounts"`
+	CoRetweetShare    float64 `parquet:"co_retweet_share"`
+	EitherAccounts    int64   `parquet:"either_accounts"`
+	EitherShare       float64 `parquet:"either_share"`
+	// RepostsByText counts the reposts that name no reposted post and were
+	// keyed by their text instead (FiveThirtyEight's layout has no
+	// retweeted-tweet id).
+	RepostsByText int64 `parquet:"reposts_by_text"`
+	// PaperMeanShare is the paper's mean "either" share over the campaigns
+	// it covers (those with more than PaperMinPosts tweets).
+	PaperMeanShare float64 `parquet:"paper_mean_share"`
+	PaperMinPosts  int64   `parquet:"paper_min_posts"`
+	Citation       string  `parquet:"citation"`
+	Note           string  `parquet:"note"`
 }

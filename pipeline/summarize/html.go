@@ -85,6 +85,7 @@ func (s *state) htmlReport(r *results) []byte {
 	if r.published != nil {
 		s.htmlPublished(&b, r)
 	}
+	s.htmlCoordination(&b)
 
 	w("<h2 id=\"activity\">Daily activity</h2>\n")
 	w("<p>Posts per UTC day across the release.</p>\n")

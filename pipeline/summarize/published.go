@@ -99,7 +99,7 @@ func (s *state) comparePublished(r *results, pub *datasets.Published) []schema.P
 	ranked("top_hashtags", pub.TopHashtags, s.rel.counts[kHashtag], s.rules.Hashtag,
 		"summarize normalizes hashtags as the fingerprint stage keys them (case folding, NFKC), merging spellings that differ in case or width")
 	ranked("top_clients", pub.TopClients, s.rel.counts[kClient], same, "")
-	return out
+	return append(out, s.compareCategories(pub)...)
 }
 
 // splitRanked splits "value:count" at the last colon (values may hold colons).

@@ -58,6 +58,12 @@ type state struct {
 
 	rejects       int64
 	rejectReasons map[string]int64
+
+	// categories are the per-category counts compared with published
+	// figures (published_categories.go); coord is the coordination share
+	// (coordination.go).
+	categories *categoryCounts
+	coord      *schema.CoordinationShare
 }
 
 func newState(p Params) *state {

@@ -192,6 +192,8 @@ func (s *state) report(r *results) []byte {
 		w("No account has a follower count.\n\n")
 	}
 
+	s.reportCoordination(&b)
+
 	w("## Daily activity\n\nPosts per UTC day, release-wide.\n\n```text\n%s\n```\n\n", sparkline(s.rel.days))
 
 	w("## Account creation bursts\n\n")

@@ -1,8 +1,9 @@
 // Package summarize is the last stage of the pipeline. It reads the canonical
 // tables of one dataset (accounts, posts, rejects, fingerprints, edges and
 // clusters) and writes the summary tables (release_summary, cluster_summary,
-// daily_timeline, top_entities, account_creation, creation_bursts and, when
-// the release has published figures, published_comparison), a Markdown
+// daily_timeline, top_entities, account_creation, creation_bursts,
+// coordination_share and, when the release has published figures,
+// published_comparison), a Markdown
 // report, report.md, and a self-contained HTML report with charts,
 // report.html.
 //
@@ -46,7 +47,10 @@ const Name = "summarize"
 // citation, upstream runs and parameters, source files, the commands that
 // recompute it), the parameters carry it (provenance), and the charts have
 // axis titles and labels clipped to fit.
-const Version = 4
+// Version 5: coordination_share (the co-tweet and co-retweet share of
+// Schoch et al. 2022) and its report section; published_comparison compares
+// the figures published per account category.
+const Version = 5
 
 // ReportFile is the name of the Markdown report written next to the tables.
 const ReportFile = "report.md"
@@ -185,7 +189,8 @@ type Stats struct {
 
 // Run reads the tables named by in, writes release_summary.parquet,
 // cluster_summary.parquet, daily_timeline.parquet, top_entities.parquet,
-// account_creation.parquet, creation_bursts.parquet, published_comparison.parquet
+// account_creation.parquet, creation_bursts.parquet, coordination_share.parquet,
+// published_comparison.parquet
 // (only when p.Published is set), report.md and report.html into outDir, and
 // returns the run's Stats.
 func Run(ctx context.Context, in Input, p Params, outDir string, log *slog.Logger) (Stats, error) {
@@ -244,6 +249,14 @@ func Run(ctx context.Context, in Input, p Params, outDir string, log *slog.Logge
 	if err := st.readRejects(ctx, in.RejectsPath); err != nil {
 		return Stats{}, err
 	}
+	if err := st.readCoordination(ctx, in, outDir); err != nil {
+		return Stats{}, err
+	}
+	if p.Published != nil && len(p.Published.Categories) > 0 {
+		if err := st.readCategories(ctx, p.Published); err != nil {
+			return Stats{}, err
+		}
+	}
 	if err := ctx.Err(); err != nil {
 		return Stats{}, fmt.Errorf("summarize: %w", err)
 	}
@@ -265,6 +278,9 @@ func Run(ctx context.Context, in Input, p Params, outDir string, log *slog.Logge
 		return Stats{}, err
 	}
 	if stats.CreationRows, err = st.writeCreation(res, outDir); err != nil {
+		return Stats{}, err
+	}
+	if err := st.writeCoordination(in.Dataset, outDir); err != nil {
 		return Stats{}, err
 	}
 	if p.Published != nil {

@@ -526,7 +526,7 @@ func compareDirs(t *testing.T, a, b string) {
 	names := []string{
 		"release_summary.parquet", "cluster_summary.parquet", "daily_timeline.parquet",
 		"top_entities.parquet", "account_creation.parquet", "creation_bursts.parquet",
-		ReportFile, HTMLReportFile,
+		"coordination_share.parquet", ReportFile, HTMLReportFile,
 	}
 	for _, d := range []string{a, b} {
 		entries, err := os.ReadDir(d)
