@@ -26,7 +26,7 @@ func parseParams(t *testing.T, args []string, d datasets.Descriptor) runner.Para
 	if err := app.RunContext(context.Background(), append([]string{"takedown"}, args...)); err != nil {
 		t.Fatalf("parse %q: %v", args, err)
 	}
-	p.Normalize = normalize.WithFormatHint(p.Normalize, d.Format)
+	p.Normalize = normalize.WithFormatHint(p.Normalize, d.Format, d.Map)
 	return p
 }
 
