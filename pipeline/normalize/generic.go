@@ -139,7 +139,7 @@ func detectTimeUnit(v string) string {
 	if ms, ok := parseEpochMillis(v); ok && ms >= epochMsThreshold {
 		return TimeEpochMs
 	}
-	if _, _, ok := parseEpochSeconds(v); ok {
+	if _, _, ok := parseTimeAs(v, TimeEpochS); ok {
 		return TimeEpochS
 	}
 	return ""

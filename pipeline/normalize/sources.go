@@ -142,9 +142,10 @@ func (jr *jsonLineReader) next() (record, error) {
 		}
 		jr.line++
 		raw := jr.buf
+		whole := int64(len(raw)) == size // raw holds the whole line
 		if nl {
 			size--
-			if !over {
+			if whole {
 				raw = raw[:len(raw)-1]
 				if n := len(raw); n > 0 && raw[n-1] == '\r' {
 					raw = raw[:n-1]
