@@ -9,11 +9,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"sort"
 	"strings"
 
 	"github.com/takedown-research/takedown/internal/errkind"
 	"github.com/takedown-research/takedown/internal/pqio"
+	"github.com/takedown-research/takedown/internal/progress"
 )
 
 // Sources of records other than CSV: JSON lines (one object per line, the
@@ -322,4 +324,8 @@ func (n *normalizer) produceParquet(ctx context.Context, p *producer, jobs chan<
 		return fmt.Errorf("%s: after row %d: %w: %w", t.name, row, ErrCorruptArchive, err)
 	}
 	n.pump(ctx, p, jobs, pr, len(names), pending, 0, fail)
+	// The file is read by row groups, not as a byte stream: count it whole.
+	if st, err := os.Stat(t.file.Path); err == nil {
+		progress.Or(n.progress).Add(st.Size())
+	}
 }
