@@ -7,6 +7,8 @@ import (
 	"os"
 
 	"github.com/parquet-go/parquet-go"
+
+	"github.com/takedown-research/takedown/internal/errkind"
 )
 
 // TextRows reads the rows of any Parquet file whose top-level columns are
@@ -27,7 +29,7 @@ type TextRows struct {
 
 // ErrNotParquet means a file opened as Parquet is not one, or uses a column
 // shape TextRows cannot render.
-var ErrNotParquet = errors.New("not a readable parquet file")
+var ErrNotParquet = errkind.New(errkind.BadInput, "not a readable parquet file")
 
 // OpenTextRows opens the Parquet file at path.
 func OpenTextRows(path string) (*TextRows, error) {
