@@ -17,7 +17,8 @@ if echo "$out" | grep -q -- '--- SKIP'; then echo "real-data tests skipped"; exi
 # 1.27; it failed FuzzRedditSeedFile once here on go1.26.8).
 echo "== normalize: fuzz (${FUZZTIME:=5000x} per target)"
 for target in FuzzTweetsFile FuzzParseList FuzzCNTFile FuzzFiveThirtyEightFile FuzzNBCUsersFile \
-  FuzzNBCTweetsFile FuzzRedditCommentsFile FuzzRedditSeedFile FuzzSniffText FuzzRecordLimit FuzzParseMediaEntry; do
+  FuzzNBCTweetsFile FuzzRedditCommentsFile FuzzRedditSeedFile FuzzSniffText FuzzRecordLimit \
+  FuzzParseMap FuzzTimeSpelling FuzzTwarc2Line FuzzTwarc2File FuzzGenericFile FuzzCoorTweetFile FuzzParseMediaEntry; do
   printf "%s: " "$target"
   # Minimization is capped at one run: Go's fuzzer can report a spurious
   # "hung or terminated unexpectedly while minimizing" when it stalls in a

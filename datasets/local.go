@@ -145,7 +145,7 @@ const FormatAuto = "auto"
 // Formats are the archive formats a descriptor may name: FormatAuto, then
 // the formats of the normalize stage, in its detection order (a test of
 // cmd/takedown checks that they agree with normalize.Formats).
-var Formats = []string{FormatAuto, "twitter-io", "fivethirtyeight", "nbc", "reddit", "cnt"}
+var Formats = []string{FormatAuto, "twitter-io", "fivethirtyeight", "nbc", "reddit", "cnt", "coortweet", "twarc2", "generic"}
 
 // Errors of AddLocal and RemoveLocal. They are mistakes in a command line.
 var (
@@ -259,7 +259,7 @@ func sameContent(old, d Descriptor) error {
 		sort.Strings(out)
 		return out
 	}
-	if old.Format == d.Format && strings.Join(key(old), "\n") == strings.Join(key(d), "\n") {
+	if old.Format == d.Format && old.Map == d.Map && strings.Join(key(old), "\n") == strings.Join(key(d), "\n") {
 		return nil
 	}
 	list := func(ds Descriptor) string {
@@ -272,6 +272,11 @@ func sameContent(old, d Descriptor) error {
 	what := "other files"
 	if old.Format != d.Format {
 		what = fmt.Sprintf("another format (it has %s, this add gives %s)", old.Format, d.Format)
+		if strings.Join(key(old), "\n") != strings.Join(key(d), "\n") {
+			what = "other files and " + what
+		}
+	} else if old.Map != d.Map {
+		what = fmt.Sprintf("another column map (it has %q, this add gives %q)", old.Map, d.Map)
 		if strings.Join(key(old), "\n") != strings.Join(key(d), "\n") {
 			what = "other files and " + what
 		}

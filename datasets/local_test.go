@@ -17,6 +17,7 @@ func TestAddLocal(t *testing.T) {
 	desc := func(format string, files ...File) Descriptor {
 		return Descriptor{Name: "local/x", Title: "x", Platform: "local", Format: format, Local: true, Files: files}
 	}
+	withMap := func(d Descriptor, m string) Descriptor { d.Map = m; return d }
 	root := t.TempDir()
 	steps := []struct {
 		name string
@@ -32,6 +33,7 @@ func TestAddLocal(t *testing.T) {
 				"this add gives x_users.csv (users, sha256 aaaaaaaaaaaa), y_tweets.csv (tweets, sha256 cccccccccccc). " +
 				"To replace it, remove it first (takedown datasets remove local/x), or add these files under another name"},
 		{"other format", desc("cnt", users, tweets), ErrExists, "local/x has another format (it has twitter-io, this add gives cnt)"},
+		{"map", withMap(desc("generic", users, tweets), "account=a,post=p,time=t"), ErrExists, "local/x has another format (it has twitter-io, this add gives generic)"},
 		{"bogus format", desc("bogus", users, tweets), ErrBadFormat, `unknown format "bogus": want one of auto, twitter-io, fivethirtyeight, nbc, reddit, cnt`},
 	}
 	for _, s := range steps {
@@ -56,6 +58,20 @@ func TestAddLocal(t *testing.T) {
 	}
 	if _, err := AddLocal(root, desc("cnt", other)); err != nil {
 		t.Fatal(err)
+	}
+	if _, err := RemoveLocal(root, "local/x"); err != nil {
+		t.Fatal(err)
+	}
+	// A generic dataset's column map is part of what it is.
+	if _, err := AddLocal(root, withMap(desc("generic", users), "account=a,post=p,time=t")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := AddLocal(root, withMap(desc("generic", users), "account=a,post=p,time=t")); err != nil {
+		t.Fatalf("same map again: %v", err)
+	}
+	_, err = AddLocal(root, withMap(desc("generic", users), "account=b,post=p,time=t"))
+	if !errors.Is(err, ErrExists) || !strings.Contains(err.Error(), `has another column map (it has "account=a,post=p,time=t", this add gives "account=b,post=p,time=t")`) {
+		t.Errorf("other map: %v", err)
 	}
 	for name, msg := range map[string]string{"local/none": "this workspace has no local/none", "demo": "demo is a registry release"} {
 		if _, err := RemoveLocal(root, name); !errors.Is(err, ErrNotLocal) || !strings.Contains(err.Error(), msg) {

@@ -42,13 +42,17 @@ type File struct {
 
 // Descriptor describes one release.
 type Descriptor struct {
-	Name        string          `json:"name"`
-	Title       string          `json:"title"`
-	Platform    string          `json:"platform"`
-	ReleaseDate string          `json:"release_date"`
-	Country     string          `json:"country"`
-	Operator    string          `json:"operator"`
-	Format      string          `json:"format"`
+	Name        string `json:"name"`
+	Title       string `json:"title"`
+	Platform    string `json:"platform"`
+	ReleaseDate string `json:"release_date"`
+	Country     string `json:"country"`
+	Operator    string `json:"operator"`
+	Format      string `json:"format"`
+	// Map is the column map of a dataset in the generic format
+	// (normalize's --map, e.g. "account=author_id,post=id,time=created_at");
+	// the runner uses it when a run gives none.
+	Map         string          `json:"map,omitempty"`
 	Description string          `json:"description,omitempty"`
 	Licence     string          `json:"licence,omitempty"`
 	Citation    string          `json:"citation,omitempty"`

@@ -12,6 +12,7 @@ import (
 	"github.com/takedown-research/takedown/datasets"
 	"github.com/takedown-research/takedown/internal/store"
 	"github.com/takedown-research/takedown/pipeline/fetch"
+	"github.com/takedown-research/takedown/pipeline/normalize"
 )
 
 func datasetsCommand(g *globals) *cli.Command {
@@ -91,6 +92,7 @@ func datasetsCommand(g *globals) *cli.Command {
 					"files are, only on their bytes.",
 				Flags: []cli.Flag{
 					&cli.StringFlag{Name: "format", Value: "twitter-io", Usage: "archive format of the files: " + strings.Join(datasets.Formats, ", ") + " (auto: detected from each file's header)"},
+					&cli.StringFlag{Name: "map", Usage: "column map of the generic format (account=COLUMN,post=COLUMN,time=COLUMN[:rfc3339|s|ms],...; see docs/formats.md); implies --format generic"},
 					&cli.StringFlag{Name: "title", Usage: "a one-line title"},
 					&cli.StringFlag{Name: "citation", Usage: "how to cite the data"},
 					&cli.StringSliceFlag{Name: "media", Usage: "a media archive (zip of images and videos named by tweet id) whatever its name; repeat for each"},
@@ -109,6 +111,18 @@ func datasetsCommand(g *globals) *cli.Command {
 					d := datasets.Descriptor{
 						Name: name, Title: c.String("title"), Platform: "local", Format: c.String("format"),
 						Citation: c.String("citation"), Local: true,
+					}
+					if m := c.String("map"); m != "" {
+						if !c.IsSet("format") {
+							d.Format = normalize.FormatGeneric
+						}
+						np := normalize.Params{Format: d.Format, Map: m}
+						if err := np.Validate(); err != nil {
+							return usagef("--%v", err)
+						}
+						d.Map = normalize.CanonicalMap(m)
+					} else if d.Format == normalize.FormatGeneric {
+						return usagef("--format %s needs --map (account=COLUMN,post=COLUMN,time=COLUMN)", normalize.FormatGeneric)
 					}
 					if d.Title == "" {
 						d.Title = "local dataset " + name
@@ -310,6 +324,7 @@ func printDescriptor(g *globals, d datasets.Descriptor, st localFetch) {
 	row("targets", d.Targets)
 	row("campaign", d.Campaign)
 	row("format", d.Format)
+	row("column map", d.Map)
 	row("publisher", d.Publisher)
 	row("licence", d.Licence)
 	row("description", d.Description)

@@ -25,6 +25,8 @@ func paramFlags() []cli.Flag {
 	return []cli.Flag{
 		&cli.StringFlag{Name: "format", Value: d.Normalize.Format, Category: "normalize",
 			Usage: "archive format: auto (detect from each file's header; a dataset's own format is used as a hint) or one of " + strings.Join(normalize.Formats(), ", ")},
+		&cli.StringFlag{Name: "map", Value: d.Normalize.Map, Category: "normalize",
+			Usage: "column map of the generic format: key=COLUMN pairs, comma-separated, keys " + strings.Join(normalize.MapKeys(), ", ") + " (account, post, time required; time=COLUMN:rfc3339|s|ms fixes the time spelling, else it is detected per file); every file is then read as generic"},
 		&cli.IntFlag{Name: "min-text-runes", Value: d.Fingerprint.MinTextRunes, Category: "fingerprint",
 			Usage: "normalized texts shorter than this get no text key"},
 		&cli.IntFlag{Name: "min-hashtag-seq", Value: d.Fingerprint.MinHashtagSeq, Category: "fingerprint",
@@ -127,6 +129,7 @@ func applyParamFlags(c *cli.Context, p *runner.Params, onlySet bool) []string {
 		}
 	}
 	set("format", func() { p.Normalize.Format = c.String("format") })
+	set("map", func() { p.Normalize.Map = c.String("map") })
 	set("min-text-runes", func() { p.Fingerprint.MinTextRunes = c.Int("min-text-runes") })
 	// --window was checked by its flag Action.
 	set("window", func() { p.Cluster.WindowSeconds, p.Cluster.WindowAuto, _ = cluster.ParseWindow(c.String("window")) })

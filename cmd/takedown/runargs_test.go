@@ -26,7 +26,7 @@ func parseParams(t *testing.T, args []string, d datasets.Descriptor) runner.Para
 	if err := app.RunContext(context.Background(), append([]string{"takedown"}, args...)); err != nil {
 		t.Fatalf("parse %q: %v", args, err)
 	}
-	p.Normalize = normalize.WithFormatHint(p.Normalize, d.Format)
+	p.Normalize = normalize.WithFormatHint(p.Normalize, d.Format, d.Map)
 	return p
 }
 
@@ -43,6 +43,7 @@ func TestRunArgs(t *testing.T) {
 	}
 	twitter := datasets.Descriptor{Name: "x", Format: normalize.FormatTwitterIO}
 	reddit := datasets.Descriptor{Name: "x", Format: "reddit"}
+	generic := datasets.Descriptor{Name: "x", Format: normalize.FormatGeneric, Map: "post=p,account=a,time=t"}
 	tests := []struct {
 		name string
 		desc datasets.Descriptor
@@ -54,6 +55,9 @@ func TestRunArgs(t *testing.T) {
 		{name: "format hint of the descriptor", desc: reddit, args: []string{}, want: []string{}},
 		{name: "format other than the hint", desc: reddit, args: []string{"--format", "twitter-io"}},
 		{name: "format", desc: twitter, args: []string{"--format", "nbc"}},
+		{name: "map", desc: twitter, args: []string{"--map", "time=t,account=a,post=p"}, want: []string{"--format", "generic", "--map", "account=a,post=p,time=t"}},
+		{name: "map of the descriptor", desc: generic, args: []string{}, want: []string{}},
+		{name: "map other than the descriptor's", desc: generic, args: []string{"--map", "account=b,post=p,time=t:ms"}},
 		{name: "min-text-runes", desc: twitter, args: []string{"--min-text-runes", "20"}},
 		{name: "min-hashtag-seq", desc: twitter, args: []string{"--min-hashtag-seq", "4"}},
 		{name: "minhash-permutations", desc: twitter, args: []string{"--minhash-permutations", "128"}},

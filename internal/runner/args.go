@@ -25,6 +25,7 @@ func joinList(s []string) string { return strings.Join(s, ",") }
 // names every one of them and that RunArgs gives back the parameters.
 var runFlags = []runFlag{
 	{"format", func(p Params) string { return p.Normalize.Format }},
+	{"map", func(p Params) string { return p.Normalize.Map }},
 	{"min-text-runes", func(p Params) string { return itoa(p.Fingerprint.MinTextRunes) }},
 	{"min-hashtag-seq", func(p Params) string { return itoa(p.Fingerprint.MinHashtagSeq) }},
 	{"minhash-permutations", func(p Params) string { return itoa(p.Fingerprint.MinHashPermutations) }},
@@ -74,7 +75,7 @@ func RunFlagNames() []string {
 // are compared as the runner completes them, so they add no flag.
 func RunArgs(p Params, d datasets.Descriptor) []string {
 	def := DefaultParams()
-	def.Normalize = normalize.WithFormatHint(def.Normalize, d.Format)
+	def.Normalize = normalize.WithFormatHint(def.Normalize, d.Format, d.Map)
 	var out []string
 	for _, f := range runFlags {
 		if v := f.value(p); v != f.value(def) {

@@ -226,7 +226,7 @@ var defs = []stageDef{
 		name: normalize.Name, version: normalize.Version,
 		params: func(p Params) any { return p.Normalize },
 		withDescriptor: func(p any, d datasets.Descriptor) any {
-			return normalize.WithFormatHint(p.(normalize.Params), d.Format)
+			return normalize.WithFormatHint(p.(normalize.Params), d.Format, d.Map)
 		},
 		exec: func(ctx context.Context, e *execEnv) (any, error) {
 			p, err := decode(e.params, normalize.DefaultParams())

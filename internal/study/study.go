@@ -109,6 +109,7 @@ type rawDataset struct {
 	Name   string    `yaml:"name"`
 	Title  string    `yaml:"title"`
 	Format string    `yaml:"format"`
+	Map    string    `yaml:"map"`
 	Files  []rawFile `yaml:"files"`
 	Params ast.Node  `yaml:"params"`
 }
@@ -175,8 +176,8 @@ func Load(path string) (*Study, error) {
 		seen[rd.Name] = true
 		d := Dataset{Name: rd.Name, Params: global}
 		if len(rd.Files) == 0 {
-			if rd.Format != "" || rd.Title != "" {
-				return nil, p.errf(nil, "%s (%s): format and title are for local datasets given by their files", where, rd.Name)
+			if rd.Format != "" || rd.Title != "" || rd.Map != "" {
+				return nil, p.errf(nil, "%s (%s): format, map and title are for local datasets given by their files", where, rd.Name)
 			}
 			if _, err := datasets.Get(rd.Name); err != nil {
 				return nil, p.errf(nil, "%s: %v; a dataset of your own needs `files:` (path and sha256 of each)", where, err)
@@ -229,11 +230,21 @@ func (p *parser) localDataset(dir, where string, rd rawDataset) (*datasets.Descr
 	format := rd.Format
 	if format == "" {
 		format = "auto"
+		if rd.Map != "" {
+			format = "generic"
+		}
 	}
 	if err := datasets.ValidateFormat(format); err != nil {
 		return nil, p.errf(nil, "%s (%s): %v", where, rd.Name, err)
 	}
-	d := &datasets.Descriptor{Name: rd.Name, Title: rd.Title, Platform: "local", Format: format, Local: true}
+	if rd.Map != "" {
+		prm := runner.DefaultParams()
+		prm.Normalize.Format, prm.Normalize.Map = format, rd.Map
+		if err := validate(prm); err != nil {
+			return nil, p.errf(nil, "%s (%s): %v", where, rd.Name, err)
+		}
+	}
+	d := &datasets.Descriptor{Name: rd.Name, Title: rd.Title, Platform: "local", Format: format, Local: true, Map: rd.Map}
 	if d.Title == "" {
 		d.Title = rd.Name
 	}

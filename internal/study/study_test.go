@@ -94,6 +94,33 @@ sweep:
 	}
 }
 
+// TestStudyColumnMap: a local dataset's map goes into its descriptor (and
+// makes its format generic); a map parameter into every job.
+func TestStudyColumnMap(t *testing.T) {
+	sum := strings.Repeat("ab", 32)
+	s, err := Load(write(t, `name: maps
+datasets:
+  - name: local/gen
+    map: time=ts,account=user,post=id
+    files:
+      - {path: data/posts.csv, sha256: `+sum+`}
+  - name: local/gen2
+    files:
+      - {path: data/posts.csv, sha256: `+sum+`}
+    params:
+      normalize: {map: "account=u,post=p,time=t:ms"}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := s.Datasets[0].Local; d == nil || d.Format != "generic" || d.Map != "time=ts,account=user,post=id" || s.Datasets[0].Params.Normalize.Map != "" {
+		t.Errorf("local/gen: %+v, params %+v", d, s.Datasets[0].Params.Normalize)
+	}
+	if d, p := s.Datasets[1].Local, s.Datasets[1].Params.Normalize; d == nil || d.Format != "auto" || d.Map != "" || p.Map != "account=u,post=p,time=t:ms" {
+		t.Errorf("local/gen2: %+v, params %+v", d, p)
+	}
+}
+
 func TestBadStudyFiles(t *testing.T) {
 	for _, c := range []struct {
 		name, text string
@@ -116,6 +143,10 @@ func TestBadStudyFiles(t *testing.T) {
 		{"sweep value of wrong type", "name: x\ndatasets: [{name: demo}]\nsweep:\n  cluster.min_weight: [two]\n", []string{":4:", "sweep.cluster.min_weight"}},
 		{"variant twice", "name: x\ndatasets: [{name: demo}]\nvariants:\n  window_seconds-10: {cluster: {window_seconds: 10}}\nsweep:\n  cluster.window_seconds: [10]\n", []string{":6:", "given twice"}},
 		{"not YAML", "name: [x\n", []string{":1:"}},
+		{"bad column map", "name: x\ndatasets:\n  - name: local/a\n    map: account=a,post=p\n    files: [{path: a.csv, sha256: " + strings.Repeat("ab", 32) + "}]\n", []string{"", "local/a", "map: required keys missing: time"}},
+		{"map with another format", "name: x\ndatasets:\n  - name: local/a\n    format: cnt\n    map: account=a,post=p,time=t\n    files: [{path: a.csv, sha256: " + strings.Repeat("ab", 32) + "}]\n", []string{"", "map: a column map is for the generic format, not cnt"}},
+		{"bad map parameter", "name: x\ndatasets: [{name: demo}]\nparams:\n  normalize: {map: 'acount=a'}\n", []string{"", "unknown key \"acount\""}},
+		{"map of a registry dataset", "name: x\ndatasets:\n  - name: demo\n    map: account=a,post=p,time=t\n", []string{"", "format, map and title are for local datasets"}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			p := write(t, c.text)

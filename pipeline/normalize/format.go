@@ -26,6 +26,9 @@ var formats = []format{
 	nbc{},
 	reddit{},
 	toolkit{},
+	coorTweet{},
+	twarc2{},
+	generic{},
 }
 
 // binding is a header matched to a layout.

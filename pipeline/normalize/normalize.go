@@ -44,6 +44,10 @@ type Params struct {
 	// Format is "auto" (detect from each file's header) or a format name:
 	// "twitter-io".
 	Format string `json:"format"`
+	// Map is the column map of the generic format
+	// ("account=author_id,post=id,time=created_at", see ParseMap); empty
+	// for the other formats. With a map every file is read as generic.
+	Map string `json:"map,omitempty"`
 }
 
 // DefaultParams returns the default parameters.
@@ -51,6 +55,14 @@ func DefaultParams() Params { return Params{Format: FormatAuto} }
 
 // Validate reports a usage error naming the parameter.
 func (p Params) Validate() error {
+	if p.Map != "" {
+		if _, err := ParseMap(p.Map); err != nil {
+			return fmt.Errorf("map: %v", err)
+		}
+		if p.Format != FormatAuto && p.Format != FormatGeneric {
+			return fmt.Errorf("map: a column map is for the %s format, not %s (use --format %s, or auto)", FormatGeneric, p.Format, FormatGeneric)
+		}
+	}
 	if p.Format == FormatAuto {
 		return nil
 	}
@@ -102,6 +114,10 @@ type FileStats struct {
 	MissingColumns []string `json:"missing_columns,omitempty"`
 	// ExtraColumns lists header columns the layout does not read.
 	ExtraColumns []string `json:"extra_columns,omitempty"`
+	// TimeFormat is how a generic file's time column was read (rfc3339,
+	// epoch_s or epoch_ms, with "detected" or "map"); empty for the formats
+	// whose time spelling is fixed.
+	TimeFormat string `json:"time_format,omitempty"`
 	// FirstPostAt and LastPostAt are the date coverage of the posts written
 	// from this stream (ms since the epoch, UTC); absent without posts.
 	FirstPostAt *int64 `json:"first_post_at,omitempty"`
@@ -161,7 +177,13 @@ func Run(ctx context.Context, in Input, p Params, outDir string, log *slog.Logge
 		defer debug.SetMemoryLimit(prev)
 	}
 	allowed := formats
-	if p.Format != FormatAuto {
+	switch {
+	case p.Map != "":
+		m, _ := ParseMap(p.Map) // checked by Validate
+		allowed = []format{generic{m: &m}}
+	case p.Format == FormatGeneric:
+		return Stats{}, fmt.Errorf("%w: the %s format needs a column map (--map account=COLUMN,post=COLUMN,time=COLUMN, or `takedown datasets add --map`)", ErrNoColumnMap, FormatGeneric)
+	case p.Format != FormatAuto:
 		allowed = nil
 		for _, f := range formats {
 			if f.name() == p.Format {

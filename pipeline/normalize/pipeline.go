@@ -161,6 +161,10 @@ func (n *normalizer) produce(ctx context.Context, p *producer, jobs chan<- *batc
 		}
 	}()
 	t := p.task
+	if t.s.container == containerParquet {
+		n.produceParquet(ctx, p, jobs, setHead)
+		return
+	}
 	rc, err := t.s.open()
 	if err != nil {
 		setHead(streamHead{err: err})
@@ -189,6 +193,10 @@ func (n *normalizer) produce(ctx context.Context, p *producer, jobs chan<- *batc
 		setHead(streamHead{err: notTextError(t, t.s.container, kind, evidence)})
 		return
 	}
+	if isJSONLines(head) {
+		n.produceJSONLines(ctx, p, jobs, br, setHead, fail)
+		return
+	}
 	rr := newRecordReaderLimit(br, n.maxRecord)
 	hrec, err := rr.next()
 	switch {
@@ -215,20 +223,42 @@ func (n *normalizer) produce(ctx context.Context, p *producer, jobs chan<- *batc
 		return
 	}
 	// A file without a header: its first record is data.
-	var pending *record
+	var pending []record
 	if b.headerless {
-		first := hrec
-		first.fields = slices.Clone(hrec.fields)
-		first.raw = slices.Clone(hrec.raw)
-		pending = &first
+		pending = append(pending, cloneRecord(hrec))
 		for i := range names {
 			names[i] = "column " + strconv.Itoa(i+1)
 		}
 	}
+	pending, err = peekRecords(rr, b.table, pending)
+	if err != nil {
+		setHead(streamHead{err: fmt.Errorf("%s: %w", t.name, err)})
+		return
+	}
 	setHead(streamHead{b: b, names: names, line: hrec.line})
+	n.pump(ctx, p, jobs, rr, len(names), pending, hrec.line, fail)
+}
 
-	ncol := len(names)
-	lastLine := hrec.line
+// recordSource is what a producer reads records from: a CSV stream, a
+// JSON lines stream or the rows of a Parquet file. next returns io.EOF
+// after the last record.
+type recordSource interface {
+	next() (record, error)
+}
+
+// cloneRecord copies a record's fields and raw bytes, which a source may
+// reuse on its next read.
+func cloneRecord(r record) record {
+	r.fields = slices.Clone(r.fields)
+	r.raw = slices.Clone(r.raw)
+	return r
+}
+
+// pump reads the records of src (after the pending ones, already read) in
+// batches and hands them to the consumer and to the mappers. fail words a
+// read error after the record at a line.
+func (n *normalizer) pump(ctx context.Context, p *producer, jobs chan<- *batch, src recordSource, ncol int, pending []record, lastLine int64, fail func(int64, error) error) {
+	b := p.head.b
 	var offs []int
 	for eof := false; !eof; {
 		bt := getBatch(b.table, ncol)
@@ -236,10 +266,11 @@ func (n *normalizer) produce(ctx context.Context, p *producer, jobs chan<- *batc
 		var readErr error
 		for len(bt.recs) < batchRecords && len(bt.arena) < batchBytes {
 			var rec record
-			if pending != nil {
-				rec, pending = *pending, nil
+			if len(pending) > 0 {
+				rec, pending = pending[0], pending[1:]
 			} else {
-				rec, err = rr.next()
+				var err error
+				rec, err = src.next()
 				if err == io.EOF {
 					eof = true
 					break
@@ -399,6 +430,9 @@ func (n *normalizer) consume(ctx context.Context, p *producer) error {
 		File: p.task.file.Name, Entry: p.task.s.entry, Format: b.format, Kind: b.kind,
 		RejectsByReason: map[string]int64{}, Warnings: map[string]int64{},
 		MissingColumns: b.missing, ExtraColumns: b.extra,
+	}
+	if tf, ok := b.table.(timeFormatter); ok {
+		fs.TimeFormat = tf.timeFormat()
 	}
 	if len(b.missing) > 0 {
 		n.log.Warn("columns missing: their values are null", "file", srcName, "columns", b.missing)

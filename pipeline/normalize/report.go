@@ -31,7 +31,12 @@ func (s Stats) Table() string {
 		if f.Entry != "" {
 			name += "!" + f.Entry
 		}
-		fmt.Fprintf(tw, "    %s\t%s\t%s\t%d\t%d\t%d\t%s\n", clipN(name, 60), f.Format, f.Kind,
+		format := f.Format
+		if f.TimeFormat != "" {
+			// The generic format's time spelling, without how it was chosen.
+			format += " time=" + strings.Fields(f.TimeFormat)[0]
+		}
+		fmt.Fprintf(tw, "    %s\t%s\t%s\t%d\t%d\t%d\t%s\n", clipN(name, 60), format, f.Kind,
 			f.RowsIn, f.RowsWritten, f.RowsRejected, countList(f.RejectsByReason, f.Warnings))
 	}
 	if n := len(s.Files) - maxTableFiles; n > 0 {

@@ -16,6 +16,9 @@ const (
 	containerPlain = "plain"
 	containerZip   = "zip"
 	containerGzip  = "gzip"
+	// containerParquet is a plain Parquet file (magic "PAR1"), read by
+	// column name through internal/pqio (see sources.go).
+	containerParquet = "parquet"
 )
 
 // stream is one CSV byte stream inside a source file: the file itself, its
@@ -41,6 +44,9 @@ func (s *source) Close() error {
 	if s.zip != nil {
 		return s.zip.Close()
 	}
+	if s.f == nil {
+		return nil
+	}
 	return s.f.Close()
 }
 
@@ -52,6 +58,9 @@ var archiveLimits = archive.DefaultLimits()
 func archiveError(name string, err error) error {
 	return fmt.Errorf("%s: %w: %w", name, ErrCorruptArchive, err)
 }
+
+// parquetMagic starts a Parquet file.
+var parquetMagic = []byte("PAR1")
 
 // Magic numbers of containers we read and of some we do not.
 var (
@@ -132,6 +141,11 @@ func openSource(f SourceFile, m progress.Meter) (*source, error) {
 				return zr, nil
 			},
 		}}
+	case bytes.HasPrefix(head, parquetMagic):
+		file.Close()
+		s.container = containerParquet
+		s.f = nil
+		s.streams = []stream{{container: containerParquet}}
 	default:
 		for _, u := range unsupported {
 			if bytes.HasPrefix(head, u.magic) {

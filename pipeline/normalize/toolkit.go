@@ -202,16 +202,25 @@ func textEntities(text string) (hashtags, mentions []string) {
 // WithFormatHint returns p with Format set from a dataset descriptor's
 // format when p.Format is "auto" and the descriptor names a format of this
 // stage other than twitter-io (the default of `takedown datasets add` and of
-// the registry, which auto-detection already covers). The result enters the
-// run id, so the effective format is part of a run's identity.
-func WithFormatHint(p Params, descriptorFormat string) Params {
-	if p.Format != FormatAuto || descriptorFormat == FormatTwitterIO {
-		return p
+// the registry, which auto-detection already covers), and with Map set from
+// the descriptor's column map when p has none. A column map makes an "auto"
+// format generic, and is written in its canonical spelling (CanonicalMap).
+// The result enters the run id, so the effective format and map are part of
+// a run's identity.
+func WithFormatHint(p Params, descriptorFormat, descriptorMap string) Params {
+	if p.Map == "" && descriptorMap != "" && (p.Format == FormatAuto || p.Format == FormatGeneric) {
+		p.Map = descriptorMap
 	}
-	for _, f := range formats {
-		if f.name() == descriptorFormat {
-			p.Format = descriptorFormat
+	if p.Format == FormatAuto && descriptorFormat != FormatTwitterIO {
+		for _, f := range formats {
+			if f.name() == descriptorFormat {
+				p.Format = descriptorFormat
+			}
 		}
 	}
+	if p.Map != "" && p.Format == FormatAuto {
+		p.Format = FormatGeneric
+	}
+	p.Map = CanonicalMap(p.Map)
 	return p
 }

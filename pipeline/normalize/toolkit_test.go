@@ -167,7 +167,7 @@ func TestWithFormatHint(t *testing.T) {
 		{FormatAuto, "", FormatAuto},
 		{FormatTwitterIO, FormatToolkit, FormatTwitterIO}, // an explicit flag wins
 	} {
-		if got := WithFormatHint(Params{Format: c.param}, c.desc).Format; got != c.want {
+		if got := WithFormatHint(Params{Format: c.param}, c.desc, "").Format; got != c.want {
 			t.Errorf("WithFormatHint(%s, %s) = %s, want %s", c.param, c.desc, got, c.want)
 		}
 	}
