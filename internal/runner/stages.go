@@ -166,7 +166,14 @@ type stageDef struct {
 	// reads names the upstream (stage, file) pairs the stage reads; fetch
 	// and normalize plan their inputs specially.
 	reads []string
-	exec  func(ctx context.Context, e *execEnv) (any, error)
+	// optional names upstream (stage, file) pairs the stage reads when the
+	// current upstream run wrote them (the media tables), and mediaSources
+	// adds the normalize run's zip sources when it wrote a media table (the
+	// media archives whose entries the stage reads): a dataset without
+	// media plans the same inputs, hence the same run id, as before.
+	optional     []string
+	mediaSources bool
+	exec         func(ctx context.Context, e *execEnv) (any, error)
 }
 
 func decode[T any](raw json.RawMessage, def T) (T, error) {
@@ -216,7 +223,9 @@ var defs = []stageDef{
 	{
 		name: fingerprint.Name, version: fingerprint.Version,
 		params: func(p Params) any { return p.Fingerprint },
-		reads:  []string{up(normalize.Name, schema.TablePosts)},
+		reads:        []string{up(normalize.Name, schema.TablePosts)},
+		optional:     []string{up(normalize.Name, schema.TableMedia)},
+		mediaSources: true,
 		exec: func(ctx context.Context, e *execEnv) (any, error) {
 			p, err := decode(e.params, fingerprint.DefaultParams())
 			if err != nil {
@@ -226,7 +235,7 @@ var defs = []stageDef{
 			if err != nil {
 				return nil, err
 			}
-			return fingerprint.Run(ctx, fingerprint.Input{PostsPath: posts, Progress: e.meter}, p, e.outDir, e.log)
+			return fingerprint.Run(ctx, fingerprint.Input{PostsPath: posts, Progress: e.meter, Images: e.imageInput()}, p, e.outDir, e.log)
 		},
 	},
 	{
