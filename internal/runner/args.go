@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/takedown-research/takedown/datasets"
+	"github.com/takedown-research/takedown/pipeline/cluster"
 	"github.com/takedown-research/takedown/pipeline/normalize"
 )
 
@@ -45,6 +46,18 @@ var runFlags = []runFlag{
 	{"communities", func(p Params) string { return p.Cluster.Communities }},
 	{"resolution", func(p Params) string { return ftoa(p.Cluster.Resolution) }},
 	{"near-threshold", func(p Params) string { return ftoa(p.Cluster.NearThreshold) }},
+	{"image-distance", func(p Params) string {
+		if p.Cluster.Images == nil {
+			return ""
+		}
+		return itoa(p.Cluster.Images.Distance)
+	}},
+	{"image-min-quality", func(p Params) string {
+		if p.Cluster.Images == nil {
+			return ""
+		}
+		return itoa(p.Cluster.Images.MinQuality)
+	}},
 	{"compat", func(p Params) string { return p.Cluster.Compat }},
 	{"top-n", func(p Params) string { return itoa(p.Summarize.TopN) }},
 	{"burst-days", func(p Params) string { return itoa(p.Summarize.BurstDays) }},
@@ -69,6 +82,11 @@ func RunFlagNames() []string {
 func RunArgs(p Params, d datasets.Descriptor) []string {
 	def := DefaultParams()
 	def.Normalize = normalize.WithFormatHint(def.Normalize, d.Format)
+	if p.Cluster.Images == nil {
+		// The runner dropped the image signals (no image fingerprints):
+		// compare with the defaults as it completes them.
+		def.Cluster = cluster.WithoutImages(def.Cluster)
+	}
 	var out []string
 	for _, f := range runFlags {
 		if v := f.value(p); v != f.value(def) {

@@ -1,11 +1,14 @@
 package runner
 
 import (
+	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/takedown-research/takedown/datasets"
 	"github.com/takedown-research/takedown/internal/schema"
 	"github.com/takedown-research/takedown/internal/store"
+	"github.com/takedown-research/takedown/pipeline/cluster"
 	"github.com/takedown-research/takedown/pipeline/fingerprint"
 	"github.com/takedown-research/takedown/pipeline/normalize"
 )
@@ -65,4 +68,23 @@ func (e *execEnv) imageInput() fingerprint.ImageInput {
 		return fingerprint.ImageInput{}
 	}
 	return in
+}
+
+// clusterImages completes the cluster stage's parameters from its inputs:
+// without image fingerprints (the fingerprint run had no media table) the
+// image signals and their parameters are dropped (cluster.WithoutImages),
+// so that such a run's parameters and run id are those of a cluster stage
+// without image signals. Asking for image signals only is then an error.
+func clusterImages(_ *store.Workspace, params any, d datasets.Descriptor, inputs []store.InputRef) (any, error) {
+	p := params.(cluster.Params)
+	for _, in := range inputs {
+		if in.Name == up(fingerprint.Name, schema.TableImageFingerprints) {
+			return p, nil
+		}
+	}
+	if len(p.Signals) > 0 && !slices.ContainsFunc(p.Signals, func(s string) bool { return !cluster.IsImageSignal(s) }) {
+		return nil, fmt.Errorf("%w: --signals %s: these signals read image fingerprints, and the fingerprint run of %s has none (its normalize run has no media table)",
+			ErrUsage, strings.Join(p.Signals, ","), d.Name)
+	}
+	return cluster.WithoutImages(p), nil
 }

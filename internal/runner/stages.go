@@ -160,6 +160,11 @@ type stageDef struct {
 	// inputs (the manifests of the upstream runs), so that they enter the
 	// run id too.
 	withInputs func(ws *store.Workspace, params any, d datasets.Descriptor, inputs []store.InputRef) (any, error)
+	// completeWanted says that status completes the parameters a study
+	// wants with withInputs (over the run's inputs) before comparing them
+	// with a run's: the cluster stage drops the image signals for a
+	// dataset without image fingerprints.
+	completeWanted bool
 	// decodeParams decodes recorded parameters (status completes them again
 	// with withDescriptor and withInputs to see whether they still hold).
 	decodeParams func(raw json.RawMessage) (any, error)
@@ -222,7 +227,7 @@ var defs = []stageDef{
 	},
 	{
 		name: fingerprint.Name, version: fingerprint.Version,
-		params: func(p Params) any { return p.Fingerprint },
+		params:       func(p Params) any { return p.Fingerprint },
 		reads:        []string{up(normalize.Name, schema.TablePosts)},
 		optional:     []string{up(normalize.Name, schema.TableMedia)},
 		mediaSources: true,
@@ -240,8 +245,11 @@ var defs = []stageDef{
 	},
 	{
 		name: cluster.Name, version: cluster.Version,
-		params: func(p Params) any { return p.Cluster },
-		reads:  []string{up(fingerprint.Name, schema.TableFingerprints)},
+		params:         func(p Params) any { return p.Cluster },
+		reads:          []string{up(fingerprint.Name, schema.TableFingerprints)},
+		optional:       []string{up(fingerprint.Name, schema.TableImageFingerprints)},
+		withInputs:     clusterImages,
+		completeWanted: true,
 		exec: func(ctx context.Context, e *execEnv) (any, error) {
 			p, err := decode(e.params, cluster.DefaultParams())
 			if err != nil {
@@ -256,6 +264,9 @@ var defs = []stageDef{
 				return nil, err
 			}
 			in.Progress = e.meter
+			if img, err := e.path(up(fingerprint.Name, schema.TableImageFingerprints)); err == nil {
+				in.ImageFingerprintsPath = img
+			}
 			st, err := cluster.Run(ctx, in, p, e.outDir, e.log)
 			if errors.Is(err, cluster.ErrNormalizerVersion) {
 				return nil, fmt.Errorf("%w: cluster stage version %d refuses fingerprint run %s (run `takedown fingerprint` again): %v",
@@ -358,7 +369,9 @@ func summarizeProvenance(ws *store.Workspace, params any, d datasets.Descriptor,
 		case fingerprint.Name:
 			all.Fingerprint, err = decode(m.Params, all.Fingerprint)
 		case cluster.Name:
-			all.Cluster, err = decode(m.Params, all.Cluster)
+			// A run without image signals records no "images": decode
+			// onto parameters without them, so that it stays nil.
+			all.Cluster, err = decode(m.Params, cluster.WithoutImages(all.Cluster))
 		}
 		if err != nil {
 			return nil, fmt.Errorf("%s run %s: %w", stage, id, err)

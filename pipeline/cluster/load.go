@@ -30,6 +30,7 @@ type data struct {
 	postCount     []int32             // posts per account number
 	signals       []*signalData       // in signal-name order
 	shingles      map[uint32][]uint64 // sorted shingle hashes of the posts near_text may pair (loadShingles)
+	images        *imageData          // the image fingerprints (loadImages); nil without image signals
 	progress      progress.Meter      // the stage's Meter (Input.Progress); use meter()
 }
 
