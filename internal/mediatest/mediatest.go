@@ -46,11 +46,11 @@ func Scene(seed uint64, w, h int) *image.RGBA {
 			img.Pix[i+3] = 255
 		}
 	}
-	shapes := 6 + rng.IntN(6)
+	shapes := 16 + rng.IntN(16)
 	for range shapes {
 		col := color.RGBA{uint8(rng.IntN(256)), uint8(rng.IntN(256)), uint8(rng.IntN(256)), 255}
 		cx, cy := rng.Float64()*float64(w), rng.Float64()*float64(h)
-		rx, ry := (0.05+rng.Float64()*0.25)*float64(w), (0.05+rng.Float64()*0.25)*float64(h)
+		rx, ry := (0.03+rng.Float64()*0.15)*float64(w), (0.03+rng.Float64()*0.15)*float64(h)
 		disc := rng.IntN(2) == 0
 		for y := max(0, int(cy-ry)); y < min(h, int(cy+ry)); y++ {
 			for x := max(0, int(cx-rx)); x < min(w, int(cx+rx)); x++ {

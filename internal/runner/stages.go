@@ -294,6 +294,8 @@ var defs = []stageDef{
 			up(normalize.Name, schema.TableRejects), up(fingerprint.Name, schema.TableFingerprints),
 			up(cluster.Name, schema.TableEdges), up(cluster.Name, schema.TableClusters),
 		},
+		optional:     []string{up(fingerprint.Name, schema.TableImageFingerprints), up(normalize.Name, schema.TableMedia)},
+		mediaSources: true,
 		exec: func(ctx context.Context, e *execEnv) (any, error) {
 			p, err := decode(e.params, summarize.DefaultParams())
 			if err != nil {
@@ -314,6 +316,10 @@ var defs = []stageDef{
 				if *f.dst, err = e.path(f.name); err != nil {
 					return nil, err
 				}
+			}
+			if img, err := e.path(up(fingerprint.Name, schema.TableImageFingerprints)); err == nil {
+				mi := e.imageInput()
+				in.Images = summarize.ImageInput{ImageFingerprintsPath: img, MediaPath: mi.MediaPath, Archives: mi.Archives}
 			}
 			return summarize.Run(ctx, in, p, e.outDir, e.log)
 		},

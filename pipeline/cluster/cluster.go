@@ -252,7 +252,7 @@ type Input struct {
 	Progress progress.Meter
 	// Resources bound the memory the run may use (--memory, --partitions).
 	// They do not change the outputs, so they are not parameters.
-	Resources Resources	// ImageFingerprintsPath is the absolute path of the image fingerprints
+	Resources Resources // ImageFingerprintsPath is the absolute path of the image fingerprints
 	// table, "" when the fingerprint run wrote none: the image signals
 	// (co_image, near_image) are then skipped.
 	ImageFingerprintsPath string
