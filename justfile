@@ -34,6 +34,12 @@ bench-normalize:
 bench-scale POSTS="2000000" ACCOUNTS="100000":
     bash scripts/bench-scale.sh {{POSTS}} {{ACCOUNTS}}
 
+# The media path: fingerprint's image throughput on 2 cores (images/s, CPU ms
+# per image, peak memory) and near_image's candidate generation on 1M hashes
+# (time, recall), and its recall against brute force on N hashes.
+bench-images N="100000":
+    bash scripts/bench-images.sh {{N}}
+
 # Static checks.
 lint:
     gofmt -l $(git ls-files '*.go')
