@@ -9,6 +9,7 @@ import (
 	"runtime"
 	"runtime/metrics"
 	"testing"
+	"time"
 
 	"github.com/takedown-research/takedown/internal/imagehash"
 	"github.com/takedown-research/takedown/internal/mediatest"
@@ -74,16 +75,19 @@ func BenchmarkFingerprintImages(b *testing.B) {
 	sample := []metrics.Sample{{Name: "/gc/heap/live:bytes"}}
 	var peak uint64
 	stop := make(chan struct{})
+	done := make(chan struct{})
 	go func() {
+		defer close(done)
+		tick := time.NewTicker(2 * time.Millisecond)
+		defer tick.Stop()
 		for {
+			metrics.Read(sample)
+			peak = max(peak, sample[0].Value.Uint64())
 			select {
 			case <-stop:
 				return
-			default:
+			case <-tick.C:
 			}
-			metrics.Read(sample)
-			peak = max(peak, sample[0].Value.Uint64())
-			runtime.Gosched()
 		}
 	}()
 	b.ResetTimer()
@@ -96,6 +100,7 @@ func BenchmarkFingerprintImages(b *testing.B) {
 	}
 	b.StopTimer()
 	close(stop)
+	<-done
 	reportRate(b, n*b.N, cpuSeconds()-cpu0)
 	b.ReportMetric(float64(peak)/(1<<20), "peak-live-MiB")
 	_ = imagehash.PDQMinQuality
