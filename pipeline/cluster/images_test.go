@@ -120,9 +120,21 @@ func TestImageSignals(t *testing.T) {
 				t.Fatal(err)
 			}
 			out := t.TempDir()
-			if _, err := Run(context.Background(), Input{FingerprintsPath: writeFPs(t, fps), ShingleSize: 3,
+			fpPath := writeFPs(t, fps)
+			if _, err := Run(context.Background(), Input{FingerprintsPath: fpPath, ShingleSize: 3,
 				ImageFingerprintsPath: imgPath}, p, out, nil); err != nil {
 				t.Fatal(err)
+			}
+			// The partitioned path writes the same bytes.
+			parted := t.TempDir()
+			if _, err := Run(context.Background(), Input{FingerprintsPath: fpPath, ShingleSize: 3,
+				ImageFingerprintsPath: imgPath, Resources: Resources{Partitions: 3}}, p, parted, nil); err != nil {
+				t.Fatal(err)
+			}
+			for _, table := range []string{schema.TableEdges, schema.TableEvidence, schema.TableClusters} {
+				if string(readFile(t, filepath.Join(out, table+".parquet"))) != string(readFile(t, filepath.Join(parted, table+".parquet"))) {
+					t.Errorf("%s: 3 partitions wrote other bytes", table)
+				}
 			}
 			edges, err := pqio.ReadAll[schema.Edge](filepath.Join(out, schema.TableEdges+".parquet"))
 			if err != nil {

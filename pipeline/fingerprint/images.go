@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"path/filepath"
 	"runtime"
 	"sync"
@@ -92,7 +93,7 @@ func fingerprintImages(ctx context.Context, in ImageInput, postsPath, outDir str
 	want := map[string]int64{}
 	for _, r := range media {
 		if r.Kind == schema.MediaImage || r.Kind == schema.MediaGIF {
-			want[r.PostID] = -1
+			want[r.PostID] = noTime
 		}
 	}
 	if err := postTimes(postsPath, want); err != nil {
@@ -112,7 +113,7 @@ func fingerprintImages(ctx context.Context, in ImageInput, postsPath, outDir str
 			continue
 		}
 		t, ok := want[r.PostID]
-		if r.AccountID == nil || !ok || t < 0 {
+		if r.AccountID == nil || !ok || t == noTime {
 			st.Orphans++
 			continue
 		}
@@ -151,6 +152,9 @@ func fingerprintImages(ctx context.Context, in ImageInput, postsPath, outDir str
 	return st, w.Close()
 }
 
+// noTime marks a post id whose post has not been found.
+const noTime = math.MinInt64
+
 // postTimes sets want[post id] to the post's time for every post id in want
 // that the posts table has.
 func postTimes(postsPath string, want map[string]int64) error {
@@ -173,7 +177,7 @@ func postTimes(postsPath string, want map[string]int64) error {
 		}
 		for r := range g.Rows(gi) {
 			id := ids.One(r)
-			if t, ok := want[id]; ok && t < 0 {
+			if t, ok := want[id]; ok && t == noTime {
 				want[id] = times.One(r)
 			}
 		}
