@@ -434,6 +434,7 @@ func Run(ctx context.Context, in Input, p Params, outDir string, log *slog.Logge
 	}
 	for i, sd := range d.signals {
 		r := results[i]
+		d.sortImageEvidence(sd, r.edges)
 		st.Items[sd.name] = r.items
 		st.Occurrences[sd.name] = int64(len(sd.occ)) + sd.singletons
 		st.CandidateEdges[sd.name] = r.candidates

@@ -1,12 +1,14 @@
 package cluster
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"math/bits"
 	"slices"
 	"sort"
 	"strconv"
+	"strings"
 
 	"github.com/takedown-research/takedown/internal/imagehash"
 	"github.com/takedown-research/takedown/internal/pqio"
@@ -253,4 +255,20 @@ func (d *data) evidenceKey(sd *signalData, item uint64, postA, postB uint32) str
 		return im.mediaKeys[postA-im.base] + " " + im.mediaKeys[postB-im.base] + " " + strconv.Itoa(d.imageDistance(postA, postB))
 	}
 	return sd.itemKey(item)
+}
+
+// sortImageEvidence orders each edge's evidence of an image signal by its
+// item_key (evidenceKey), then post_a and post_b, the order of the evidence
+// table: the keys name media, not the item numbers the sweep orders by.
+func (d *data) sortImageEvidence(sd *signalData, edges []edge) {
+	if !IsImageSignal(sd.name) || d.images == nil {
+		return
+	}
+	for i := range edges {
+		ev := edges[i].ev
+		slices.SortFunc(ev, func(x, y cand) int {
+			return cmp.Or(strings.Compare(d.evidenceKey(sd, x.item, x.postA, x.postB), d.evidenceKey(sd, y.item, y.postA, y.postB)),
+				strings.Compare(d.posts[x.postA], d.posts[y.postA]), strings.Compare(d.posts[x.postB], d.posts[y.postB]))
+		})
+	}
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -232,4 +233,19 @@ func readFile(t *testing.T, path string) []byte {
 		t.Fatal(err)
 	}
 	return b
+}
+
+// TestImageColumns checks that the image signals' columns are columns of
+// schema.ImageFingerprint.
+func TestImageColumns(t *testing.T) {
+	cols := map[string]bool{}
+	typ := reflect.TypeFor[schema.ImageFingerprint]()
+	for i := range typ.NumField() {
+		cols[strings.Split(typ.Field(i).Tag.Get("parquet"), ",")[0]] = true
+	}
+	for _, c := range []string{"post_id", "account_id", "posted_at", "media_key", "sha256", "pdq", "pdq_quality"} {
+		if !cols[c] {
+			t.Errorf("image_fingerprints has no column %q", c)
+		}
+	}
 }

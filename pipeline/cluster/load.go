@@ -182,6 +182,8 @@ func load(ctx context.Context, path string, signals []string, m progress.Meter) 
 	if err != nil {
 		return nil, err
 	}
+	// The image signals read another table (loadImages).
+	signals = slices.DeleteFunc(slices.Clone(signals), IsImageSignal)
 	total := int64(n)
 	d := &data{rows: total, progress: m}
 	d.meter().Phase("load", progress.Rows, total)

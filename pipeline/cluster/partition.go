@@ -346,6 +346,7 @@ func runPartitioned(ctx context.Context, d *data, in Input, p Params, w int64, p
 		for si := range nsig {
 			st.Edges[d.signals[si].name] += int64(len(edges[si]))
 			st.EdgeRows += int64(len(edges[si]))
+			d.sortImageEvidence(d.signals[si], edges[si])
 			n, err := sp.writeEvidence(si, r, edges[si])
 			if err != nil {
 				return err
