@@ -65,6 +65,10 @@ func paramFlags() []cli.Flag {
 			Usage: "Louvain modularity resolution (with --communities louvain)"},
 		&cli.Float64Flag{Name: "near-threshold", Value: d.Cluster.NearThreshold, Category: "cluster",
 			Usage: "near_text: Jaccard similarity of shingles (of --shingle-size words, as the band keys) a MinHash candidate pair needs, in (0,1]"},
+		&cli.IntFlag{Name: "image-distance", Value: d.Cluster.Images.Distance, Category: "cluster",
+			Usage: "near_image: largest PDQ distance (of 256 bits) between two near-duplicate images"},
+		&cli.IntFlag{Name: "image-min-quality", Value: d.Cluster.Images.MinQuality, Category: "cluster",
+			Usage: "near_image: PDQ quality (0-100) an image needs; below it images are nearly featureless and left out"},
 		&cli.StringFlag{Name: "compat", Value: d.Cluster.Compat, Category: "cluster",
 			Usage: "cnt (or coordination-network-toolkit): also write the coordination-network-toolkit's co_tweet/co_retweet/co_link networks (cnt_edges.csv, .graphml); coortweet: CooRTweet's co-repost network (coortweet_edges.csv, .graphml)"},
 		&cli.Float64Flag{Name: "coortweet-window", Value: d.Cluster.CooRTweet.WindowSeconds, Category: "cluster",
@@ -164,6 +168,16 @@ func applyParamFlags(c *cli.Context, p *runner.Params, onlySet bool) []string {
 	set("coortweet-loops", func() { p.Cluster.CooRTweet.RemoveLoops, _ = cluster.ParseCooRTweetLoops(c.String("coortweet-loops")) })
 	set("coortweet-edge-weight", func() { p.Cluster.CooRTweet.EdgeWeight = c.Float64("coortweet-edge-weight") })
 	set("coortweet-subgraph", func() { p.Cluster.CooRTweet.Subgraph = c.Int("coortweet-subgraph") })
+	image := func(f func(ip *cluster.ImageParams)) {
+		ip := *cluster.DefaultImageParams()
+		if p.Cluster.Images != nil {
+			ip = *p.Cluster.Images
+		}
+		f(&ip)
+		p.Cluster.Images = &ip // a copy: Params values may share the pointer
+	}
+	set("image-distance", func() { image(func(ip *cluster.ImageParams) { ip.Distance = c.Int("image-distance") }) })
+	set("image-min-quality", func() { image(func(ip *cluster.ImageParams) { ip.MinQuality = c.Int("image-min-quality") }) })
 	set("top-n", func() { p.Summarize.TopN = c.Int("top-n") })
 	set("burst-days", func() { p.Summarize.BurstDays = c.Int("burst-days") })
 	set("burst-min-accounts", func() { p.Summarize.BurstMinAccounts = c.Int("burst-min-accounts") })

@@ -10,6 +10,7 @@ import (
 
 	"github.com/takedown-research/takedown/datasets"
 	"github.com/takedown-research/takedown/internal/runner"
+	"github.com/takedown-research/takedown/pipeline/cluster"
 	"github.com/takedown-research/takedown/pipeline/normalize"
 )
 
@@ -74,6 +75,8 @@ func TestRunArgs(t *testing.T) {
 		{name: "score-percentile", desc: twitter, args: []string{"--score-percentile", "0.9"}},
 		{name: "communities", desc: twitter, args: []string{"--communities", "louvain", "--resolution", "1.5"}},
 		{name: "near-threshold", desc: twitter, args: []string{"--near-threshold", "0.7"}},
+		{name: "image-distance", desc: twitter, args: []string{"--image-distance", "24"}},
+		{name: "image-min-quality", desc: twitter, args: []string{"--image-min-quality", "70"}},
 		{name: "compat", desc: twitter, args: []string{"--compat", "coordination-network-toolkit"}, want: []string{"--compat", "cnt"}},
 		{name: "compat coortweet", desc: twitter, args: []string{"--compat", "coortweet", "--coortweet-window", "60", "--coortweet-min-participation", "3",
 			"--coortweet-loops", "keep", "--coortweet-edge-weight", "0.9", "--coortweet-subgraph", "1"}},
@@ -103,5 +106,12 @@ func TestRunArgs(t *testing.T) {
 		if !covered[n] {
 			t.Errorf("no case writes --%s", n)
 		}
+	}
+	// A dataset without image fingerprints: the runner dropped the image
+	// signals and their parameters, which the defaults give, so no flag.
+	p := runner.DefaultParams()
+	p.Cluster = cluster.WithoutImages(p.Cluster)
+	if got := runner.RunArgs(p, twitter); len(got) != 0 {
+		t.Errorf("RunArgs of the defaults without image signals = %q, want none", got)
 	}
 }

@@ -47,6 +47,18 @@ var runFlags = []runFlag{
 	{"communities", func(p Params) string { return p.Cluster.Communities }},
 	{"resolution", func(p Params) string { return ftoa(p.Cluster.Resolution) }},
 	{"near-threshold", func(p Params) string { return ftoa(p.Cluster.NearThreshold) }},
+	{"image-distance", func(p Params) string {
+		if p.Cluster.Images == nil {
+			return ""
+		}
+		return itoa(p.Cluster.Images.Distance)
+	}},
+	{"image-min-quality", func(p Params) string {
+		if p.Cluster.Images == nil {
+			return ""
+		}
+		return itoa(p.Cluster.Images.MinQuality)
+	}},
 	{"compat", func(p Params) string { return p.Cluster.Compat }},
 	{"coortweet-window", func(p Params) string { return ftoa(p.Cluster.CooRTweet.WindowSeconds) }},
 	{"coortweet-min-participation", func(p Params) string { return itoa(p.Cluster.CooRTweet.MinParticipation) }},
@@ -76,6 +88,11 @@ func RunFlagNames() []string {
 func RunArgs(p Params, d datasets.Descriptor) []string {
 	def := DefaultParams()
 	def.Normalize = normalize.WithFormatHint(def.Normalize, d.Format, d.Map)
+	if p.Cluster.Images == nil {
+		// The runner dropped the image signals (no image fingerprints):
+		// compare with the defaults as it completes them.
+		def.Cluster = cluster.WithoutImages(def.Cluster)
+	}
 	var out []string
 	for _, f := range runFlags {
 		if v := f.value(p); v != f.value(def) {

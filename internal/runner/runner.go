@@ -461,6 +461,11 @@ func (r *Runner) plan(lock *store.Lock, desc datasets.Descriptor, def stageDef, 
 		}
 		refs = append(refs, ref)
 	}
+	optional, err := r.planOptional(lock, desc, def)
+	if err != nil {
+		return nil, err
+	}
+	refs = append(refs, optional...)
 	sort.Slice(refs, func(i, j int) bool { return refs[i].Name < refs[j].Name })
 	if err := r.checkUpstreamTables(desc.Name, refs); err != nil {
 		return nil, err

@@ -136,6 +136,9 @@ func (e *execEnv) clusterRun() (cluster.Params, cluster.Input, error) {
 	}
 	in, err := e.clusterInput(fp, p)
 	in.Progress = e.meter
+	if img, perr := e.path(up(fingerprint.Name, schema.TableImageFingerprints)); perr == nil {
+		in.ImageFingerprintsPath = img
+	}
 	return p, in, err
 }
 
@@ -184,13 +187,25 @@ type stageDef struct {
 	// inputs (the manifests of the upstream runs), so that they enter the
 	// run id too.
 	withInputs func(ws *store.Workspace, params any, d datasets.Descriptor, inputs []store.InputRef) (any, error)
+	// completeWanted says that status completes the parameters a study
+	// wants with withInputs (over the run's inputs) before comparing them
+	// with a run's: the cluster stage drops the image signals for a
+	// dataset without image fingerprints.
+	completeWanted bool
 	// decodeParams decodes recorded parameters (status completes them again
 	// with withDescriptor and withInputs to see whether they still hold).
 	decodeParams func(raw json.RawMessage) (any, error)
 	// reads names the upstream (stage, file) pairs the stage reads; fetch
 	// and normalize plan their inputs specially.
 	reads []string
-	exec  func(ctx context.Context, e *execEnv) (any, error)
+	// optional names upstream (stage, file) pairs the stage reads when the
+	// current upstream run wrote them (the media tables), and mediaSources
+	// adds the normalize run's zip sources when it wrote a media table (the
+	// media archives whose entries the stage reads): a dataset without
+	// media plans the same inputs, hence the same run id, as before.
+	optional     []string
+	mediaSources bool
+	exec         func(ctx context.Context, e *execEnv) (any, error)
 	// shard, when set, computes shard i of n of the run into e.outDir and
 	// returns what the merge needs besides the files; merge makes the run
 	// from the published shards (the bytes and stats exec makes).
@@ -249,8 +264,10 @@ var defs = []stageDef{
 	},
 	{
 		name: fingerprint.Name, version: fingerprint.Version,
-		params: func(p Params) any { return p.Fingerprint },
-		reads:  []string{up(normalize.Name, schema.TablePosts)},
+		params:       func(p Params) any { return p.Fingerprint },
+		reads:        []string{up(normalize.Name, schema.TablePosts)},
+		optional:     []string{up(normalize.Name, schema.TableMedia)},
+		mediaSources: true,
 		exec: func(ctx context.Context, e *execEnv) (any, error) {
 			p, err := decode(e.params, fingerprint.DefaultParams())
 			if err != nil {
@@ -260,15 +277,18 @@ var defs = []stageDef{
 			if err != nil {
 				return nil, err
 			}
-			return fingerprint.Run(ctx, fingerprint.Input{PostsPath: posts, Progress: e.meter}, p, e.outDir, e.log)
+			return fingerprint.Run(ctx, fingerprint.Input{PostsPath: posts, Progress: e.meter, Images: e.imageInput()}, p, e.outDir, e.log)
 		},
 		shard: fingerprintShard,
 		merge: fingerprintMerge,
 	},
 	{
 		name: cluster.Name, version: cluster.Version,
-		params: func(p Params) any { return p.Cluster },
-		reads:  []string{up(fingerprint.Name, schema.TableFingerprints)},
+		params:         func(p Params) any { return p.Cluster },
+		reads:          []string{up(fingerprint.Name, schema.TableFingerprints)},
+		optional:       []string{up(fingerprint.Name, schema.TableImageFingerprints)},
+		withInputs:     clusterImages,
+		completeWanted: true,
 		exec: func(ctx context.Context, e *execEnv) (any, error) {
 			p, in, err := e.clusterRun()
 			if err != nil {
@@ -299,6 +319,8 @@ var defs = []stageDef{
 			up(normalize.Name, schema.TableRejects), up(fingerprint.Name, schema.TableFingerprints),
 			up(cluster.Name, schema.TableEdges), up(cluster.Name, schema.TableClusters),
 		},
+		optional:     []string{up(fingerprint.Name, schema.TableImageFingerprints), up(normalize.Name, schema.TableMedia)},
+		mediaSources: true,
 		exec: func(ctx context.Context, e *execEnv) (any, error) {
 			p, err := decode(e.params, summarize.DefaultParams())
 			if err != nil {
@@ -319,6 +341,10 @@ var defs = []stageDef{
 				if *f.dst, err = e.path(f.name); err != nil {
 					return nil, err
 				}
+			}
+			if img, err := e.path(up(fingerprint.Name, schema.TableImageFingerprints)); err == nil {
+				mi := e.imageInput()
+				in.Images = summarize.ImageInput{ImageFingerprintsPath: img, MediaPath: mi.MediaPath, Archives: mi.Archives}
 			}
 			return summarize.Run(ctx, in, p, e.outDir, e.log)
 		},
@@ -374,7 +400,9 @@ func summarizeProvenance(ws *store.Workspace, params any, d datasets.Descriptor,
 		case fingerprint.Name:
 			all.Fingerprint, err = decode(m.Params, all.Fingerprint)
 		case cluster.Name:
-			all.Cluster, err = decode(m.Params, all.Cluster)
+			// A run without image signals records no "images": decode
+			// onto parameters without them, so that it stays nil.
+			all.Cluster, err = decode(m.Params, cluster.WithoutImages(all.Cluster))
 		}
 		if err != nil {
 			return nil, fmt.Errorf("%s run %s: %w", stage, id, err)

@@ -121,7 +121,7 @@ func (r *Runner) StatusOf(dataset string, o StatusOptions) ([]StageStatus, error
 		}
 		s.Reasons = append(s.Reasons, tableVersionReasons(desc.Name, def.name, e.RunID, m.Outputs)...)
 		if want != nil {
-			s.Reasons = append(s.Reasons, paramReasons(def, desc, *want, m.Params)...)
+			s.Reasons = append(s.Reasons, r.paramReasons(def, desc, *want, m.Params, m.Inputs)...)
 		}
 		if upstreamBad != "" {
 			s.Reasons = append(s.Reasons, fmt.Sprintf("upstream stage %s is not current", upstreamBad))
@@ -321,10 +321,16 @@ func compareOutputs(published, recomputed []store.Output) []store.Problem {
 
 // paramReasons says which parameters of a stage differ between a run's
 // recorded ones and the wanted set.
-func paramReasons(def stageDef, desc datasets.Descriptor, want Params, got json.RawMessage) []string {
+func (r *Runner) paramReasons(def stageDef, desc datasets.Descriptor, want Params, got json.RawMessage, inputs []store.InputRef) []string {
 	params := def.params(want)
 	if def.withDescriptor != nil {
 		params = def.withDescriptor(params, desc)
+	}
+	if def.completeWanted {
+		var err error
+		if params, err = def.withInputs(r.WS, params, desc, inputs); err != nil {
+			return []string{err.Error()}
+		}
 	}
 	b, err := store.CanonicalJSON(params)
 	if err != nil || bytes.Equal(b, got) {

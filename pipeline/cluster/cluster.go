@@ -56,7 +56,7 @@ const SignalNearText = "near_text"
 const SignalCoDomain = "co_domain"
 
 // Signals lists every signal this stage knows, in the order of their names.
-var Signals = []string{SignalCoDomain, SignalCoHashtagSeq, schema.SignalCoRepost, SignalCoReply, schema.SignalCoText, schema.SignalCoURL, SignalNearText}
+var Signals = []string{SignalCoDomain, SignalCoHashtagSeq, SignalCoImage, schema.SignalCoRepost, SignalCoReply, schema.SignalCoText, schema.SignalCoURL, SignalNearImage, SignalNearText}
 
 // ErrNormalizerVersion means the fingerprints table was made by another
 // version of the rules (its normalizer_version column) than this build's
@@ -124,6 +124,11 @@ type Params struct {
 	// has them only in that mode (MarshalJSON); otherwise they must be
 	// DefaultCooRTweetParams.
 	CooRTweet CooRTweetParams `json:"coortweet"`
+	// Images are the parameters of the image signals (co_image,
+	// near_image); nil, and left out of the JSON, for a run without them
+	// (WithoutImages), so that run ids of datasets without media did not
+	// change when the image signals were added.
+	Images *ImageParams `json:"images,omitempty"`
 }
 
 // Values of Params.Communities.
@@ -138,7 +143,7 @@ func DefaultParams() Params {
 		WindowSeconds:      60,
 		MinWeight:          2,
 		MinScore:           4,
-		Signals:            []string{SignalCoHashtagSeq, schema.SignalCoRepost, SignalCoReply, schema.SignalCoText, schema.SignalCoURL, SignalNearText},
+		Signals:            []string{SignalCoHashtagSeq, SignalCoImage, schema.SignalCoRepost, SignalCoReply, schema.SignalCoText, schema.SignalCoURL, SignalNearImage, SignalNearText},
 		MaxEvidencePerEdge: 20,
 		MaxItemAccounts:    50,
 		MinAffinity:        0.02,
@@ -146,6 +151,7 @@ func DefaultParams() Params {
 		Resolution:         1,
 		NearThreshold:      0.8,
 		CooRTweet:          DefaultCooRTweetParams(),
+		Images:             DefaultImageParams(),
 	}
 }
 
@@ -212,6 +218,13 @@ func (p Params) Validate() error {
 	if math.IsNaN(p.Resolution) || math.IsInf(p.Resolution, 0) || p.Resolution <= 0 {
 		return fmt.Errorf("--resolution must be a finite number > 0, got %v", p.Resolution)
 	}
+	if p.Images != nil {
+		if err := p.Images.validate(); err != nil {
+			return err
+		}
+	} else if i := slices.IndexFunc(p.Signals, IsImageSignal); i >= 0 {
+		return fmt.Errorf("--signals: %s needs the image parameters (--image-distance, --image-min-quality)", p.Signals[i])
+	}
 	return nil
 }
 
@@ -252,7 +265,10 @@ type Input struct {
 	Progress progress.Meter
 	// Resources bound the memory the run may use (--memory, --partitions).
 	// They do not change the outputs, so they are not parameters.
-	Resources Resources
+	Resources Resources // ImageFingerprintsPath is the absolute path of the image fingerprints
+	// table, "" when the fingerprint run wrote none: the image signals
+	// (co_image, near_image) are then skipped.
+	ImageFingerprintsPath string
 }
 
 // validate checks the input against the parameters.
@@ -301,6 +317,23 @@ type Stats struct {
 	// the rows of CooRTweet's detect_groups result and of coortweet_edges.csv.
 	CooRTweetCoShares int64 `json:"coortweet_co_shares,omitempty"`
 	CooRTweetEdges    int64 `json:"coortweet_edges,omitempty"`
+	// Images counts the image fingerprints read; absent without image
+	// signals.
+	Images *ImageStats `json:"images,omitempty"`
+}
+
+// ImageStats count the image fingerprints the image signals read.
+type ImageStats struct {
+	Fingerprints int64 `json:"image_fingerprints"`
+	// Skipped are images whose account has no post in the fingerprints
+	// table (or without a hash); LowQuality those left out of near_image
+	// for their PDQ quality.
+	Skipped    int64 `json:"skipped"`
+	LowQuality int64 `json:"low_quality"`
+	// NearHashes are the distinct PDQ hashes near_image indexed, NearPairs
+	// the pairs of them within --image-distance.
+	NearHashes int64 `json:"near_hashes"`
+	NearPairs  int64 `json:"near_pairs"`
 }
 
 // Run reads the fingerprints table and writes edges, evidence and clusters
@@ -362,6 +395,7 @@ func Run(ctx context.Context, in Input, p Params, outDir string, log *slog.Logge
 	}
 	for i, sd := range d.signals {
 		r := results[i]
+		d.sortImageEvidence(sd, r.edges)
 		st.Items[sd.name] = r.items
 		st.Occurrences[sd.name] = int64(len(sd.occ)) + sd.singletons
 		st.CandidateEdges[sd.name] = r.candidates
@@ -390,6 +424,11 @@ func prepare(ctx context.Context, in Input, p Params, log *slog.Logger) (*data, 
 
 	// --window auto estimates from the URLs, which are read for it when
 	// co_url is not among the signals.
+	imageSignals := slices.DeleteFunc(slices.Clone(signals), func(s string) bool { return !IsImageSignal(s) })
+	signals = slices.DeleteFunc(signals, IsImageSignal)
+	if in.ImageFingerprintsPath == "" {
+		imageSignals = nil
+	}
 	loadSignals := signals
 	urlsOnlyForWindow := p.WindowAuto && !slices.Contains(signals, schema.SignalCoURL)
 	if urlsOnlyForWindow {
@@ -399,6 +438,11 @@ func prepare(ctx context.Context, in Input, p Params, log *slog.Logger) (*data, 
 	d, err := load(ctx, in.FingerprintsPath, loadSignals, in.Progress)
 	if err != nil {
 		return nil, 0, Stats{}, err
+	}
+	if len(imageSignals) > 0 {
+		if err := d.loadImages(ctx, in.ImageFingerprintsPath, imageSignals, p); err != nil {
+			return nil, 0, Stats{}, err
+		}
 	}
 	w := p.windowMillis()
 	var windowURLs int64
@@ -430,6 +474,10 @@ func prepare(ctx context.Context, in Input, p Params, log *slog.Logger) (*data, 
 	}
 	if slices.Contains(signals, SignalNearText) {
 		st.NearShingleSize = in.ShingleSize
+	}
+	if im := d.images; im != nil {
+		st.Images = &ImageStats{Fingerprints: im.rows, Skipped: im.skipped, LowQuality: im.lowQuality,
+			NearHashes: im.hashes, NearPairs: im.pairs}
 	}
 	return d, w, st, nil
 }
@@ -584,7 +632,7 @@ func writeEvidence(d *data, results []*signalResult, path string) (int64, error)
 			for _, c := range e.ev {
 				vbuf = append(vbuf, schema.Evidence{
 					Signal: sd.name, AccountA: d.accounts[a], AccountB: d.accounts[b],
-					ItemKey: sd.itemKey(c.item), PostA: d.posts[c.postA], PostB: d.posts[c.postB],
+					ItemKey: d.evidenceKey(sd, c.item, c.postA, c.postB), PostA: d.posts[c.postA], PostB: d.posts[c.postB],
 					DtMillis: absDiff(c.tA, c.tB),
 				})
 				if len(vbuf) == cap(vbuf) {

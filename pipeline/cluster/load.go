@@ -30,6 +30,7 @@ type data struct {
 	postCount     []int32             // posts per account number
 	signals       []*signalData       // in signal-name order
 	shingles      map[uint32][]uint64 // sorted shingle hashes of the posts near_text may pair (loadShingles)
+	images        *imageData          // the image fingerprints (loadImages); nil without image signals
 	progress      progress.Meter      // the stage's Meter (Input.Progress); use meter()
 }
 
@@ -181,6 +182,8 @@ func load(ctx context.Context, path string, signals []string, m progress.Meter) 
 	if err != nil {
 		return nil, err
 	}
+	// The image signals read another table (loadImages).
+	signals = slices.DeleteFunc(slices.Clone(signals), IsImageSignal)
 	total := int64(n)
 	d := &data{rows: total, progress: m}
 	d.meter().Phase("load", progress.Rows, total)

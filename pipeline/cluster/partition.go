@@ -372,6 +372,7 @@ func foldParts(ctx context.Context, d *data, p Params, sp *spill, parts int, hit
 		for si := range nsig {
 			st.Edges[d.signals[si].name] += int64(len(edges[si]))
 			st.EdgeRows += int64(len(edges[si]))
+			d.sortImageEvidence(d.signals[si], edges[si])
 			n, err := sp.writeEvidence(si, r, edges[si])
 			if err != nil {
 				return err
@@ -767,7 +768,7 @@ func (s *spill) writeEvidenceTable(d *data, counts [][]int, path string) (int64,
 				postA, postB := le.Uint32(b[8:]), le.Uint32(b[12:])
 				vbuf = append(vbuf, schema.Evidence{
 					Signal: sd.name, AccountA: d.accounts[a], AccountB: d.accounts[bb],
-					ItemKey: sd.itemKey(le.Uint64(b[16:])), PostA: d.posts[postA], PostB: d.posts[postB],
+					ItemKey: d.evidenceKey(sd, le.Uint64(b[16:]), postA, postB), PostA: d.posts[postA], PostB: d.posts[postB],
 					DtMillis: absDiff(d.times[postA], d.times[postB]),
 				})
 				if len(vbuf) == cap(vbuf) {

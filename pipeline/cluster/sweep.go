@@ -274,6 +274,7 @@ func sweepItems(ctx context.Context, name string, occs []occ, d *data, p Params,
 		return d.posts[x.postB] < d.posts[y.postB]
 	})
 	near := name == SignalNearText
+	nearImage := name == SignalNearImage
 	groups := 0
 	for s := 0; s < len(occs); {
 		e := s + 1
@@ -350,6 +351,10 @@ func sweepItems(ctx context.Context, name string, occs []occ, d *data, p Params,
 					continue
 				}
 				if near && Jaccard(d.shingles[lastPost[a]], d.shingles[o.post]) < p.NearThreshold {
+					r.rejected++
+					continue
+				}
+				if nearImage && d.imageDistance(lastPost[a], o.post) > p.Images.Distance {
 					r.rejected++
 					continue
 				}

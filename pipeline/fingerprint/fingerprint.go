@@ -117,6 +117,10 @@ type Input struct {
 	PostsPath string
 	// Progress counts the posts written; nil counts nothing.
 	Progress progress.Meter
+	// Images, when its MediaPath is set, are the media whose images the
+	// stage hashes into image_fingerprints.parquet (the normalize run has a
+	// media table); without it the stage writes no image table.
+	Images ImageInput
 }
 
 // Stats are deterministic counts about one run.
@@ -140,6 +144,9 @@ type Stats struct {
 	// MinHashRows is the number of signature values per band,
 	// minhash_permutations/minhash_bands.
 	MinHashRows int `json:"minhash_rows"`
+	// Images counts the media hashed; absent when the run had no media
+	// table.
+	Images *ImageStats `json:"images,omitempty"`
 }
 
 func (s *Stats) add(o Stats) {
@@ -193,6 +200,18 @@ func Run(ctx context.Context, in Input, p Params, outDir string, log *slog.Logge
 	}
 	if err := w.Close(); err != nil {
 		return Stats{}, err
+	}
+	if in.Images.MediaPath != "" {
+		ist, err := fingerprintImages(ctx, in.Images, in.PostsPath, outDir, m)
+		if err != nil {
+			if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+				return Stats{}, err
+			}
+			return Stats{}, fmt.Errorf("fingerprint images: %w", err)
+		}
+		st.Images = ist
+		log.Info("fingerprinted images", "media", ist.Media, "images", ist.Images, "videos", ist.Videos,
+			"low_quality", ist.LowQuality, "undecodable", ist.Undecodable)
 	}
 	log.Info("fingerprinted posts", "posts", st.Posts, "with_text_key", st.WithTextKey,
 		"with_url", st.WithURL, "reposts", st.Reposts, "normalizer_version", st.NormalizerVersion)

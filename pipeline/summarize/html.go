@@ -128,6 +128,8 @@ func (s *state) htmlReport(r *results) []byte {
 		w("</table>\n")
 	}
 
+	s.htmlImages(&b, r)
+
 	w("<h2 id=\"network\">Network of the largest clusters</h2>\n")
 	w("<p>Each dot is an account, each line a pair of accounts tied by a signal. The layout is " +
 		"force-directed from fixed starting points, so it is the same on every run.</p>\n")

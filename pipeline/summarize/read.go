@@ -27,6 +27,7 @@ type state struct {
 	ids      map[string]uint32 // account ids seen in posts and fingerprints, interned
 	clusters []*clusterAgg     // sorted by cluster id
 	memberOf map[string][]*clusterAgg
+	images   map[string][]sharedImage // by cluster id (clusterImages)
 	rel      *scopeAgg
 
 	accounts    int64

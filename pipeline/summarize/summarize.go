@@ -137,6 +137,8 @@ type Input struct {
 	// Progress counts the rows read of the input tables; nil counts
 	// nothing.
 	Progress progress.Meter
+	// Images, optional, are the media the HTML report shows thumbnails of.
+	Images ImageInput
 }
 
 func (in Input) validate() error {
@@ -294,6 +296,9 @@ func Run(ctx context.Context, in Input, p Params, outDir string, log *slog.Logge
 		if err := st.writePublished(res, outDir); err != nil {
 			return Stats{}, err
 		}
+	}
+	if st.images, err = st.clusterImages(res); err != nil {
+		return Stats{}, fmt.Errorf("summarize images: %w", err)
 	}
 	if err := writeFileExcl(filepath.Join(outDir, ReportFile), st.report(res)); err != nil {
 		return Stats{}, err
