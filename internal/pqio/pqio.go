@@ -190,9 +190,30 @@ func NumRows(path string) (int64, error) {
 	return pf.NumRows(), nil
 }
 
+// Remote opens files that are not on the local disk, for random access
+// (objects of a workspace on object storage, read by ranges): Match says
+// whether a path is one, Open opens it. Package runner sets it from package
+// store; nil reads local files only.
+var Remote struct {
+	Match func(path string) bool
+	Open  func(path string) (io.ReaderAt, int64, io.Closer, error)
+}
+
 // openFile opens a Parquet file and reads its footer. The caller closes the
-// returned *os.File.
-func openFile(path string) (*os.File, *parquet.File, error) {
+// returned file.
+func openFile(path string) (io.Closer, *parquet.File, error) {
+	if Remote.Match != nil && Remote.Match(path) {
+		r, size, c, err := Remote.Open(path)
+		if err != nil {
+			return nil, nil, fmt.Errorf("open %s: %w", path, err)
+		}
+		pf, err := parquet.OpenFile(r, size)
+		if err != nil {
+			c.Close()
+			return nil, nil, fmt.Errorf("read %s: %w", path, err)
+		}
+		return c, pf, nil
+	}
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, nil, fmt.Errorf("open %s: %w", path, err)

@@ -190,7 +190,8 @@ func (r *Runner) SourceByRole(dataset, role string) (path, name string, err erro
 	}
 	for _, f := range list {
 		if f.Role == role {
-			return r.WS.SourcePath(f.SHA256), f.Name, nil
+			p, err := r.WS.Local(r.WS.SourcePath(f.SHA256))
+			return p, f.Name, err
 		}
 	}
 	return "", "", fmt.Errorf("%w: dataset %s has no source with role %s", ErrUsage, dataset, role)
