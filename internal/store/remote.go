@@ -593,3 +593,16 @@ func (w *Workspace) Local(p string) (string, error) {
 	}
 	return dst, nil
 }
+
+// LandSource uploads the verified local file part as the source with
+// digest (a download finished in the local staging directory) and removes
+// it. Only for a workspace on object storage: a local one renames.
+func (w *Workspace) LandSource(part, digest string) error {
+	if w.remote == nil {
+		return fmt.Errorf("internal: LandSource on local workspace %s", w.Root)
+	}
+	if err := w.uploadSource(part, digest); err != nil {
+		return err
+	}
+	return os.Remove(part)
+}
