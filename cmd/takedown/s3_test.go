@@ -370,6 +370,7 @@ func TestS3Commands(t *testing.T) {
 				t.Setenv("AWS_ACCESS_KEY_ID", c.env)
 			}
 			code, out, errs := runCLI(t, "-w", c.url, "status", "demo")
+			t.Logf("exit %d: %s", code, strings.TrimSpace(errs))
 			if code != c.code || !strings.Contains(errs, c.want) || strings.Count(strings.TrimSpace(errs), "\n") > 0 {
 				t.Errorf("exit %d (want %d)\nstdout: %s\nstderr: %s", code, c.code, out, errs)
 			}
