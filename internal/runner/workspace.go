@@ -147,7 +147,15 @@ type Notes struct {
 // Notes gathers the workspace notes for a dataset's status.
 func (r *Runner) Notes(dataset string) (Notes, error) {
 	var n Notes
-	if unlock, err := r.WS.Exclusive(0); err == nil {
+	if r.WS.Remote() {
+		held, err := r.WS.Held()
+		if err != nil {
+			return n, err
+		}
+		if n.Busy = held; !held {
+			n.Leftovers = r.WS.FindLeftovers()
+		}
+	} else if unlock, err := r.WS.Exclusive(0); err == nil {
 		n.Leftovers = r.WS.FindLeftovers()
 		unlock()
 	} else if errors.Is(err, store.ErrBusy) {

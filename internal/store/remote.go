@@ -606,3 +606,31 @@ func (w *Workspace) LandSource(part, digest string) error {
 	}
 	return os.Remove(part)
 }
+
+// Held reports whether another process holds the workspace or a dataset of
+// it: on object storage, whether any lease is live (read only: nothing is
+// written, so read-only credentials do for status).
+func (w *Workspace) Held() (bool, error) {
+	if w.remote == nil {
+		unlock, err := w.Exclusive(0)
+		if err == nil {
+			unlock()
+			return false, nil
+		}
+		if errors.Is(err, ErrBusy) {
+			return true, nil
+		}
+		return false, err
+	}
+	ctx := context.Background()
+	held := false
+	err := w.remote.List(ctx, leasesDir+"/", func(k string, _ int64) error {
+		if _, _, alive, err := w.live(ctx, k); err != nil {
+			return err
+		} else if alive {
+			held = true
+		}
+		return nil
+	})
+	return held, err
+}
