@@ -126,7 +126,7 @@ func newApp(g *globals) *cli.App {
 		Version:         store.CodeVersion + " (" + store.Revision + ")",
 		Flags: append([]cli.Flag{
 			&cli.StringFlag{Name: "workspace", Aliases: []string{"w"}, Value: "./takedown-work", EnvVars: []string{"TAKEDOWN_WORKSPACE"},
-				Usage: "workspace directory holding sources, runs and takedown.lock"},
+				Usage: "workspace holding sources, runs and takedown.lock: a directory, or s3://BUCKET/PREFIX, gs://BUCKET/PREFIX (docs/scale.md)"},
 			&cli.BoolFlag{Name: "json", Usage: "write one JSON event per line on stderr (for schedulers)"},
 			&cli.BoolFlag{Name: "quiet", Aliases: []string{"q"}, Usage: "print nothing but errors"},
 			&cli.DurationFlag{Name: "wait", Usage: "wait up to this long (e.g. 10m) for a dataset or workspace another takedown process holds, instead of exiting with the busy code 75"},

@@ -10,7 +10,6 @@ import (
 	"fmt"
 	"io"
 	"math"
-	"os"
 	"slices"
 	"strconv"
 	"strings"
@@ -144,7 +143,7 @@ func kindOf(t parquet.Type) (leafKind, error) {
 
 // table is an open Parquet file being exported.
 type table struct {
-	f    *os.File
+	f    io.Closer
 	pf   *parquet.File
 	path string
 	cols []Column

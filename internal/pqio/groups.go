@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"math"
-	"os"
 
 	"github.com/parquet-go/parquet-go"
 )
@@ -17,7 +16,7 @@ import (
 // buffers. The columns of one group are then zipped into rows by the
 // caller, who knows their types.
 type Groups struct {
-	f    *os.File
+	f    io.Closer
 	pf   *parquet.File
 	path string
 	rows []int64 // rows per row group

@@ -190,9 +190,30 @@ func NumRows(path string) (int64, error) {
 	return pf.NumRows(), nil
 }
 
+// Remote opens files that are not on the local disk, for random access
+// (objects of a workspace on object storage, read by ranges): Match says
+// whether a path is one, Open opens it. Package runner sets it from package
+// store; nil reads local files only.
+var Remote struct {
+	Match func(path string) bool
+	Open  func(path string) (io.ReaderAt, int64, io.Closer, error)
+}
+
 // openFile opens a Parquet file and reads its footer. The caller closes the
-// returned *os.File.
-func openFile(path string) (*os.File, *parquet.File, error) {
+// returned file.
+func openFile(path string) (io.Closer, *parquet.File, error) {
+	if Remote.Match != nil && Remote.Match(path) {
+		r, size, c, err := Remote.Open(path)
+		if err != nil {
+			return nil, nil, fmt.Errorf("open %s: %w", path, err)
+		}
+		pf, err := parquet.OpenFile(r, size)
+		if err != nil {
+			c.Close()
+			return nil, nil, fmt.Errorf("read %s: %w", path, err)
+		}
+		return c, pf, nil
+	}
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, nil, fmt.Errorf("open %s: %w", path, err)
@@ -213,8 +234,9 @@ func openFile(path string) (*os.File, *parquet.File, error) {
 // Reader reads the rows of one Parquet file in order, as many at a time as
 // the caller asks (Each gives batches of its own size).
 type Reader[T any] struct {
-	f *os.File
-	r *parquet.GenericReader[T]
+	path string
+	f    io.Closer
+	r    *parquet.GenericReader[T]
 }
 
 // Open opens path for reading rows of type T.
@@ -223,7 +245,7 @@ func Open[T any](path string) (*Reader[T], error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Reader[T]{f: f, r: parquet.NewGenericReader[T](pf)}, nil
+	return &Reader[T]{path: path, f: f, r: parquet.NewGenericReader[T](pf)}, nil
 }
 
 // ReadFull fills rows with the next len(rows) rows; fewer at the end of the
@@ -237,7 +259,7 @@ func (r *Reader[T]) ReadFull(rows []T) (int, error) {
 			return n, io.EOF
 		}
 		if err != nil {
-			return n, fmt.Errorf("read %s: %w", r.f.Name(), err)
+			return n, fmt.Errorf("read %s: %w", r.path, err)
 		}
 	}
 	return n, nil

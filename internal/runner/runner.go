@@ -44,6 +44,11 @@ var (
 	ErrMismatch = errkind.New(errkind.Mismatch, "verification mismatch")
 )
 
+// Parquet files of a workspace on object storage are read by ranges.
+func init() {
+	pqio.Remote.Match, pqio.Remote.Open = store.IsRemote, store.OpenRange
+}
+
 // Runner runs stages in one workspace.
 type Runner struct {
 	WS  *store.Workspace
@@ -149,7 +154,7 @@ func (r *Runner) Run(ctx context.Context, o Options) ([]Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := checkSharding(stages, o); err != nil {
+	if err := r.checkSharding(stages, o); err != nil {
 		return nil, err
 	}
 	desc, err := datasets.Lookup(r.WS.Root, o.Dataset)
@@ -350,6 +355,9 @@ func manifestEdited(lock *store.Lock, run *store.Run) (store.Problem, bool) {
 // removeDamaged moves a damaged run directory out of runs/ and removes it.
 // Callers hold Exclusive.
 func (r *Runner) removeDamaged(dir string) error {
+	if r.WS.Remote() {
+		return r.WS.RemoveRun(dir)
+	}
 	aside, err := r.WS.MoveAside(dir, "damaged")
 	if err != nil {
 		return fmt.Errorf("remove damaged run: %w", err)
@@ -456,8 +464,8 @@ func (r *Runner) plan(lock *store.Lock, desc datasets.Descriptor, def stageDef, 
 			return nil, fmt.Errorf("%w: %s run %s has no %s", ErrUpstream, stage, e.RunID, file)
 		}
 		ref := store.InputRef{Name: name, SHA256: d, RunID: e.RunID}
-		if info, err := os.Stat(inputPath(r.WS, desc.Name, ref)); err == nil {
-			ref.Bytes = info.Size()
+		if size, err := store.Stat(inputPath(r.WS, desc.Name, ref)); err == nil {
+			ref.Bytes = size
 		}
 		refs = append(refs, ref)
 	}
@@ -482,12 +490,12 @@ func (r *Runner) checkSources(fetchDir string) []store.Problem {
 	}
 	var out []store.Problem
 	for _, s := range list {
-		info, err := os.Stat(r.WS.SourcePath(s.SHA256))
+		size, err := store.Stat(r.WS.SourcePath(s.SHA256))
 		switch {
 		case err != nil:
 			out = append(out, store.Problem{File: s.Name, Reason: "source file missing from the store"})
-		case info.Size() != s.Bytes:
-			out = append(out, store.Problem{File: s.Name, Reason: fmt.Sprintf("source file in the store has %d bytes, expected %d", info.Size(), s.Bytes)})
+		case size != s.Bytes:
+			out = append(out, store.Problem{File: s.Name, Reason: fmt.Sprintf("source file in the store has %d bytes, expected %d", size, s.Bytes)})
 		}
 	}
 	return out

@@ -44,10 +44,14 @@ func ShardedStages() []string {
 	return out
 }
 
-// checkSharding refuses --shard and --merge but on one stage that shards.
-func checkSharding(stages []string, o Options) error {
+// checkSharding refuses --shard and --merge but on one stage that shards,
+// and on object storage.
+func (r *Runner) checkSharding(stages []string, o Options) error {
 	if o.Shard.Count == 0 && o.Merge == 0 {
 		return nil
+	}
+	if r.WS.Remote() {
+		return fmt.Errorf("%w: --shard and --merge need a workspace on a filesystem every task shares (a local path, NFS, a PersistentVolume); on object storage run the stage unsharded", ErrUsage)
 	}
 	if o.Shard.Count > 0 && o.Merge > 0 {
 		return fmt.Errorf("%w: --shard and --merge are separate steps: run every shard, then the merge", ErrUsage)

@@ -251,7 +251,13 @@ var defs = []stageDef{
 			in := normalize.Input{Dataset: e.desc.Name, Progress: e.meter}
 			for _, ref := range e.inputs {
 				if name, ok := strings.CutPrefix(ref.Name, sourcePrefix); ok {
-					f := normalize.SourceFile{Name: name, Path: inputPath(e.ws, e.desc.Name, ref)}
+					// Archives are read whole: on object storage they
+					// are downloaded to the local staging cache first.
+					p, err := e.ws.Local(inputPath(e.ws, e.desc.Name, ref))
+					if err != nil {
+						return nil, err
+					}
+					f := normalize.SourceFile{Name: name, Path: p}
 					if e.desc.RoleOfFile(name) == datasets.RoleMedia {
 						in.Media = append(in.Media, f)
 					} else {

@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"os"
 	"path/filepath"
 	"sort"
 
@@ -212,7 +211,7 @@ func (r *Runner) VerifyVariant(ctx context.Context, dataset, runID, variant stri
 	for _, def := range defs {
 		e, ok := lock.Entry(desc.Name, def.name)
 		if runID != "" {
-			if _, err := os.Stat(r.WS.RunDir(desc.Name, def.name, runID)); err == nil {
+			if r.WS.HasRun(desc.Name, def.name, runID) {
 				targets, ids = append(targets, def), append(ids, runID)
 			}
 			continue

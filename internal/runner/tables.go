@@ -74,12 +74,12 @@ func (r *Runner) checkTable(ref TableRef) error {
 	if p, ok := manifestEdited(lock, run); ok {
 		return damaged(p.Reason)
 	}
-	info, err := os.Stat(ref.Path)
+	size, err := store.Stat(ref.Path)
 	if err != nil {
 		return damaged(file + " missing")
 	}
-	if info.Size() != o.Bytes {
-		return damaged(fmt.Sprintf("%s has %d bytes, the manifest says %d", file, info.Size(), o.Bytes))
+	if size != o.Bytes {
+		return damaged(fmt.Sprintf("%s has %d bytes, the manifest says %d", file, size, o.Bytes))
 	}
 	d, _, err := store.FileDigest(ref.Path)
 	if err != nil {
@@ -116,11 +116,11 @@ func (r *Runner) findTableIn(dataset, table, runID, variant string) (TableRef, e
 		var known []string
 		for _, stage := range Stages {
 			dir := r.WS.RunDir(dataset, stage, runID)
-			if _, err := os.Stat(dir); err != nil {
+			if !r.WS.HasRun(dataset, stage, runID) {
 				continue
 			}
 			p := filepath.Join(dir, file)
-			if _, err := os.Stat(p); err == nil {
+			if _, err := store.Stat(p); err == nil {
 				return TableRef{dataset, stage, runID, table, p}, nil
 			}
 			known = append(known, parquetFiles(dir)...)

@@ -147,7 +147,15 @@ type Notes struct {
 // Notes gathers the workspace notes for a dataset's status.
 func (r *Runner) Notes(dataset string) (Notes, error) {
 	var n Notes
-	if unlock, err := r.WS.Exclusive(0); err == nil {
+	if r.WS.Remote() {
+		held, err := r.WS.Held()
+		if err != nil {
+			return n, err
+		}
+		if n.Busy = held; !held {
+			n.Leftovers = r.WS.FindLeftovers()
+		}
+	} else if unlock, err := r.WS.Exclusive(0); err == nil {
 		n.Leftovers = r.WS.FindLeftovers()
 		unlock()
 	} else if errors.Is(err, store.ErrBusy) {
@@ -190,7 +198,8 @@ func (r *Runner) SourceByRole(dataset, role string) (path, name string, err erro
 	}
 	for _, f := range list {
 		if f.Role == role {
-			return r.WS.SourcePath(f.SHA256), f.Name, nil
+			p, err := r.WS.Local(r.WS.SourcePath(f.SHA256))
+			return p, f.Name, err
 		}
 	}
 	return "", "", fmt.Errorf("%w: dataset %s has no source with role %s", ErrUsage, dataset, role)

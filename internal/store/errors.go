@@ -18,6 +18,8 @@ var (
 	// ErrDamaged means a published run does not match its manifest, or its
 	// manifest does not describe it (another run id, unreadable, edited).
 	ErrDamaged = errkind.New(errkind.Mismatch, "run damaged")
+	// ErrScheme means a workspace URL has a scheme takedown does not know.
+	ErrScheme = errkind.New(errkind.Usage, "unknown workspace URL scheme")
 	// ErrUnsafeGC means gc would remove every run of the workspace or of a
 	// dataset, or there is no takedown.lock to say what is current: it
 	// refuses unless told --all.

@@ -3,6 +3,7 @@ package store
 import (
 	"fmt"
 	"os"
+	"path"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -18,6 +19,8 @@ type Garbage struct {
 	// runs their merge has published, or every shard set with all.
 	Shards []string `json:"shards"`
 	Bytes  int64    `json:"bytes"`
+
+	remote *blobStorage
 }
 
 // FindGarbage lists everything not reachable from the lock. The roots are the
@@ -52,6 +55,9 @@ func (w *Workspace) FindGarbage(all bool) (*Garbage, error) {
 			keepSources[d] = true
 		}
 	})
+	if w.remote != nil {
+		return w.findGarbageRemote(all, keepRuns, keepSources)
+	}
 	g := &Garbage{}
 	runsOf, dropOf := map[string]int{}, map[string]int{}
 	for _, p := range w.runDirs() {
@@ -129,6 +135,9 @@ func (w *Workspace) unsafeGC(runsOf, dropOf map[string]int, drop int) error {
 // runDirs lists every published run directory: runs/<dataset...>/<stage>/<run-id>/,
 // each holding a manifest.
 func (w *Workspace) runDirs() []string {
+	if w.remote != nil {
+		return w.runDirsRemote()
+	}
 	var out []string
 	filepath.WalkDir(w.runsDir(), func(p string, d os.DirEntry, err error) error {
 		if err != nil || !d.IsDir() {
@@ -147,6 +156,10 @@ func (w *Workspace) runDirs() []string {
 // datasetOf is the dataset of a run directory: its path under runs/ less
 // the stage and the run id.
 func (w *Workspace) datasetOf(runDir string) string {
+	if w.remote != nil {
+		rel, _ := strings.CutPrefix(runDir, w.runsDir()+"/")
+		return path.Dir(path.Dir(rel))
+	}
 	rel, err := filepath.Rel(w.runsDir(), filepath.Dir(filepath.Dir(runDir)))
 	if err != nil {
 		return ""
@@ -197,6 +210,9 @@ func (w *Workspace) FindLeftovers() Leftovers {
 // Remove deletes the garbage. Callers hold Exclusive, so no staging dir of a live
 // run is in tmp.
 func (g *Garbage) Remove() error {
+	if g.remote != nil {
+		return g.removeRemote()
+	}
 	for _, list := range [][]string{g.Runs, g.Sources, g.Temp, g.Shards} {
 		for _, p := range list {
 			if err := os.RemoveAll(p); err != nil {
@@ -245,6 +261,10 @@ type RunRef struct {
 func (w *Workspace) PublishedRuns() []RunRef {
 	var out []RunRef
 	for _, p := range w.runDirs() {
+		if w.remote != nil {
+			out = append(out, RunRef{Dataset: w.datasetOf(p), Stage: path.Base(path.Dir(p)), ID: path.Base(p)})
+			continue
+		}
 		out = append(out, RunRef{Dataset: w.datasetOf(p), Stage: filepath.Base(filepath.Dir(p)), ID: filepath.Base(p)})
 	}
 	return out

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"os"
 	"path/filepath"
 	"sort"
 )
@@ -51,13 +50,18 @@ type LockEntry struct {
 // file is an empty record. A file that does not parse wraps ErrLockDamaged
 // and says to run `takedown rebuild-lock`.
 func (w *Workspace) ReadCurrent() (*Lock, error) {
-	b, err := os.ReadFile(w.LockPath())
+	b, err := readPath(w.LockPath())
 	if errors.Is(err, fs.ErrNotExist) {
 		return &Lock{Version: LockVersion, Datasets: map[string]map[string]LockEntry{}}, nil
 	}
 	if err != nil {
 		return nil, fmt.Errorf("read %s: %w", w.LockPath(), err)
 	}
+	return w.decodeLock(b)
+}
+
+// decodeLock parses the bytes of takedown.lock.
+func (w *Workspace) decodeLock(b []byte) (*Lock, error) {
 	var l Lock
 	if err := json.Unmarshal(b, &l); err != nil {
 		return nil, fmt.Errorf("%w: %s: %v: run `takedown rebuild-lock`, which writes it anew from the manifests of the published runs (they are all kept)", ErrLockDamaged, w.LockPath(), err)
@@ -229,6 +233,12 @@ func (w *Workspace) WriteCurrent(l *Lock) error {
 		l = l.root
 	}
 	l.Version = LockVersion
+	if w.remote != nil {
+		return w.updateCurrentRemote(func(disk *Lock) error {
+			*disk = *l
+			return nil
+		})
+	}
 	b, err := json.MarshalIndent(l, "", "  ")
 	if err != nil {
 		return err

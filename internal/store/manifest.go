@@ -6,7 +6,6 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"os"
 	"path/filepath"
 	"runtime"
 	"runtime/debug"
@@ -146,7 +145,7 @@ func CanonicalJSON(v any) ([]byte, error) {
 // check that the manifest describes that directory: Workspace.ReadRun does.
 func ReadManifest(dir string) (*Manifest, error) {
 	p := filepath.Join(dir, ManifestName)
-	b, err := os.ReadFile(p)
+	b, err := readPath(p)
 	if err != nil {
 		return nil, fmt.Errorf("read manifest %s: %w", p, err)
 	}
@@ -172,6 +171,9 @@ type Problem struct {
 // CheckOutputs recomputes the digest of every output file of the run in dir
 // and reports each one that is missing or differs from the manifest.
 func CheckOutputs(dir string, m *Manifest) []Problem {
+	if s, key, ok := resolve(dir); ok {
+		return checkOutputsRemote(s, key, m)
+	}
 	var out []Problem
 	for _, o := range m.Outputs {
 		d, n, err := FileDigest(filepath.Join(dir, o.File))

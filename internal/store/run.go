@@ -34,11 +34,18 @@ type Run struct {
 // CheckOutputs.
 func (w *Workspace) ReadRun(dataset, stage, id string) (*Run, error) {
 	dir := w.RunDir(dataset, stage, id)
-	if _, err := os.Stat(dir); err != nil {
+	p := filepath.Join(dir, ManifestName)
+	if w.remote != nil {
+		// On object storage a run exists when its manifest does: it is
+		// uploaded last (remote.go).
+		p = dir + "/" + ManifestName
+		if _, err := Stat(p); err != nil {
+			return nil, fmt.Errorf("run %s of %s %s: %w", id, dataset, stage, err)
+		}
+	} else if _, err := os.Stat(dir); err != nil {
 		return nil, fmt.Errorf("run %s of %s %s: %w", id, dataset, stage, err)
 	}
-	p := filepath.Join(dir, ManifestName)
-	b, err := os.ReadFile(p)
+	b, err := readPath(p)
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
 			return nil, fmt.Errorf("%w: %s: manifest.json missing", ErrDamaged, dir)

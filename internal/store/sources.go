@@ -3,7 +3,6 @@ package store
 import (
 	"encoding/json"
 	"fmt"
-	"os"
 )
 
 // SourceListName is the file a fetch run writes to name its source files.
@@ -22,7 +21,7 @@ type SourceList []SourceFile
 
 // ReadSourceList reads a sources.json file.
 func ReadSourceList(path string) (SourceList, error) {
-	b, err := os.ReadFile(path)
+	b, err := readPath(path)
 	if err != nil {
 		return nil, fmt.Errorf("read %s: %w", path, err)
 	}

@@ -81,6 +81,9 @@ func (s *Staging) Publish(m *Manifest, rows TableInfo) (*Run, error) {
 		s.Discard()
 		return nil, err
 	}
+	if s.ws.remote != nil {
+		return s.publishRemote(m, b)
+	}
 	dst := s.ws.RunDir(s.dataset, s.stage, s.runID)
 	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
 		s.Discard()

@@ -24,14 +24,33 @@ import (
 	"time"
 )
 
-// Workspace is an opened workspace directory.
+// Workspace is an opened workspace: a directory, or a bucket and prefix of
+// an object store (remote.go).
 type Workspace struct {
+	// Root is the workspace directory, or its URL without the query
+	// ("s3://bucket/prefix") on object storage.
 	Root string
+	// remote is the bucket of a workspace on object storage, nil for a
+	// local one; staging is then the local directory runs are built in.
+	remote  *blobStorage
+	staging string
 }
 
 // Open creates the workspace layout under root if needed and checks that it
-// can be written.
+// can be written. root is a path, a file:// URL, or the URL of a bucket and
+// prefix on object storage (s3://, gs://; see OpenRemote).
 func Open(root string) (*Workspace, error) {
+	switch schemeOf(root) {
+	case "":
+	case "file":
+		p, err := filePath(root)
+		if err != nil {
+			return nil, err
+		}
+		root = p
+	default:
+		return OpenRemote(root)
+	}
 	abs, err := filepath.Abs(root)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %s: %w", ErrWorkspace, root, err)
@@ -51,13 +70,42 @@ func Open(root string) (*Workspace, error) {
 	return w, nil
 }
 
-func (w *Workspace) sourcesDir() string { return filepath.Join(w.Root, "sources", "sha256") }
-func (w *Workspace) runsDir() string    { return filepath.Join(w.Root, "runs") }
-func (w *Workspace) tmpDir() string     { return filepath.Join(w.Root, "tmp") }
+func (w *Workspace) sourcesDir() string {
+	if w.remote != nil {
+		return w.Root + "/sources/sha256"
+	}
+	return filepath.Join(w.Root, "sources", "sha256")
+}
+
+func (w *Workspace) runsDir() string {
+	if w.remote != nil {
+		return w.Root + "/runs"
+	}
+	return filepath.Join(w.Root, "runs")
+}
+
+func (w *Workspace) tmpDir() string {
+	if w.remote != nil {
+		return w.staging
+	}
+	return filepath.Join(w.Root, "tmp")
+}
 
 // At names the workspace at root without creating or checking anything,
-// for commands that only look (datasets show). Open creates and checks.
+// for commands that only look (datasets show). Open creates and checks; a
+// workspace on object storage is opened by At too.
 func At(root string) *Workspace {
+	switch schemeOf(root) {
+	case "":
+	case "file":
+		if p, err := filePath(root); err == nil {
+			root = p
+		}
+	default:
+		if w, err := OpenRemote(root); err == nil {
+			return w
+		}
+	}
 	abs, err := filepath.Abs(root)
 	if err != nil {
 		abs = root
@@ -69,10 +117,19 @@ func At(root string) *Workspace {
 const LockName = "takedown.lock"
 
 // LockPath is the path of takedown.lock, the record of current runs.
-func (w *Workspace) LockPath() string { return filepath.Join(w.Root, LockName) }
+func (w *Workspace) LockPath() string {
+	if w.remote != nil {
+		return w.Root + "/" + LockName
+	}
+	return filepath.Join(w.Root, LockName)
+}
 
 // HasLockFile reports whether takedown.lock exists.
 func (w *Workspace) HasLockFile() bool {
+	if w.remote != nil {
+		_, err := Stat(w.LockPath())
+		return err == nil
+	}
 	_, err := os.Stat(w.LockPath())
 	return err == nil
 }
@@ -118,16 +175,26 @@ func (w *Workspace) MoveAside(dir, prefix string) (string, error) {
 
 // RunDir is the directory of a published run.
 func (w *Workspace) RunDir(dataset, stage, runID string) string {
+	if w.remote != nil {
+		return w.runsDir() + "/" + keyJoin(dataset, stage, runID)
+	}
 	return filepath.Join(w.runsDir(), filepath.FromSlash(dataset), stage, runID)
 }
 
 // SourcePath is where the source file with the given sha256 hex digest lives.
 func (w *Workspace) SourcePath(digest string) string {
+	if w.remote != nil {
+		return w.sourcesDir() + "/" + digest[:2] + "/" + digest
+	}
 	return filepath.Join(w.sourcesDir(), digest[:2], digest)
 }
 
 // HasSource reports whether a source with this digest is in the store.
 func (w *Workspace) HasSource(digest string) bool {
+	if w.remote != nil {
+		_, err := Stat(w.SourcePath(digest))
+		return err == nil
+	}
 	_, err := os.Stat(w.SourcePath(digest))
 	return err == nil
 }
@@ -159,6 +226,11 @@ func (w *Workspace) PutSource(r io.Reader) (digest string, size int64, err error
 		return "", 0, fmt.Errorf("close source: %w", err)
 	}
 	digest = hex.EncodeToString(h.Sum(nil))
+	if w.remote != nil {
+		err = w.uploadSource(tmp, digest)
+		os.Remove(tmp)
+		return digest, size, err
+	}
 	dst := w.SourcePath(digest)
 	if err = os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
 		return "", 0, fmt.Errorf("%w: %w", ErrWorkspace, err)
@@ -174,7 +246,7 @@ func (w *Workspace) PutSource(r io.Reader) (digest string, size int64, err error
 
 // FileDigest returns the sha256 hex digest and size of a file.
 func FileDigest(path string) (string, int64, error) {
-	f, err := os.Open(path)
+	f, err := openPath(path)
 	if err != nil {
 		return "", 0, err
 	}
@@ -202,12 +274,18 @@ func FileDigest(path string) (string, int64, error) {
 // Exclusive locks the whole workspace: no stage run of any dataset, gc or
 // rebuild-lock in another process. It returns the function that releases it.
 func (w *Workspace) Exclusive(wait time.Duration) (func(), error) {
+	if w.remote != nil {
+		return w.exclusiveRemote(wait)
+	}
 	return w.lock(filepath.Join(w.Root, ".mutex"), false, time.Now().Add(wait), wait, "another takedown process is using "+w.Root)
 }
 
 // ExclusiveDataset locks one dataset for a stage run: the workspace shared
 // (other datasets may run) and the dataset exclusively.
 func (w *Workspace) ExclusiveDataset(dataset string, wait time.Duration) (func(), error) {
+	if w.remote != nil {
+		return w.exclusiveDatasetRemote(dataset, wait)
+	}
 	deadline := time.Now().Add(wait)
 	unlockWS, err := w.lock(filepath.Join(w.Root, ".mutex"), true, deadline, wait, "gc or rebuild-lock is running in "+w.Root)
 	if err != nil {
@@ -233,6 +311,9 @@ func (w *Workspace) locksDir() string { return filepath.Join(w.Root, "locks") }
 // the result, holding a short lock of its own so that processes running
 // other datasets do not lose each other's changes.
 func (w *Workspace) UpdateCurrent(fn func(*Lock) error) error {
+	if w.remote != nil {
+		return w.updateCurrentRemote(fn)
+	}
 	unlock, err := w.lock(filepath.Join(w.Root, ".lock-mutex"), false, time.Now().Add(time.Minute), time.Minute, "takedown.lock is being written by another process")
 	if err != nil {
 		return err

@@ -224,10 +224,10 @@ func download(ctx context.Context, in Input, log *slog.Logger) (store.SourceList
 func downloadFile(ctx context.Context, in Input, f datasets.File, o DownloadOptions, log *slog.Logger) (store.SourceFile, error) {
 	want, wantFrom := expected(in, f)
 	if want != "" && !o.Refetch && in.Workspace.HasSource(want) {
-		info, err := os.Stat(in.Workspace.SourcePath(want))
+		size, err := store.Stat(in.Workspace.SourcePath(want))
 		if err == nil {
 			log.Info("already in the source store", "event", "fetch_cached", "file", f.Name, "sha256", want)
-			return store.SourceFile{Name: f.Name, Role: f.Role, SHA256: want, Bytes: info.Size()}, nil
+			return store.SourceFile{Name: f.Name, Role: f.Role, SHA256: want, Bytes: size}, nil
 		}
 	}
 	u, err := MirrorURL(f.URL, o.Mirror)
@@ -484,6 +484,13 @@ func landPart(in Input, f datasets.File, part, want, wantFrom string) (store.Sou
 		os.Remove(part)
 		os.Remove(part + ".json")
 		return store.SourceFile{}, err
+	}
+	if in.Workspace.Remote() {
+		if err := in.Workspace.LandSource(part, digest); err != nil {
+			return store.SourceFile{}, fmt.Errorf("publish %s: %w", f.Name, err)
+		}
+		os.Remove(part + ".json")
+		return store.SourceFile{Name: f.Name, Role: f.Role, SHA256: digest, Bytes: n}, nil
 	}
 	dst := in.Workspace.SourcePath(digest)
 	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
