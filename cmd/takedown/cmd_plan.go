@@ -14,6 +14,7 @@ import (
 
 	"github.com/takedown-research/takedown/internal/plan"
 	"github.com/takedown-research/takedown/internal/runner"
+	"github.com/takedown-research/takedown/internal/store"
 	"github.com/takedown-research/takedown/pipeline/cluster"
 )
 
@@ -79,7 +80,10 @@ func planOptions(c *cli.Context, g *globals, engine string) (plan.Options, error
 	o := plan.Options{Name: c.String("name"), Wait: c.Duration("task-wait"), JSON: c.Bool("events"), Shards: c.Int("shards"),
 		Sharded: runner.ShardedStages()}
 	var err error
-	if o.Workspace, err = filepath.Abs(g.workspace); err != nil {
+	if store.IsObjectStorageURL(g.workspace) {
+		// An object-storage URL names the same workspace from every node.
+		o.Workspace = g.workspace
+	} else if o.Workspace, err = filepath.Abs(g.workspace); err != nil {
 		return o, err
 	}
 	o.Program = c.String("binary")

@@ -155,14 +155,14 @@ func container(s StageJob, o KubeOptions, env []KubeEnv) Container {
 	if len(req) > 0 {
 		c.Resources = &Resources{Requests: req}
 	}
-	if o.Claim != "" {
+	if o.Claim != "" && !strings.Contains(o.Workspace, "://") {
 		c.VolumeMounts = []VolumeMount{{Name: "workspace", MountPath: o.Workspace}}
 	}
 	return c
 }
 
 func volumes(o KubeOptions) []Volume {
-	if o.Claim == "" {
+	if o.Claim == "" || strings.Contains(o.Workspace, "://") {
 		return nil
 	}
 	return []Volume{{Name: "workspace", PersistentVolumeClaim: &ClaimRef{ClaimName: o.Claim}}}

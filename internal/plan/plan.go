@@ -63,7 +63,7 @@ func (p *Plan) JobName(stage string) string { return p.Name + "-" + stage }
 type Options struct {
 	Name      string        // job name prefix (default takedown)
 	Program   string        // the takedown binary: an absolute path, or a name looked up on PATH
-	Workspace string        // absolute
+	Workspace string        // an absolute path, or an object-storage URL (scheme://...)
 	Study     string        // the study file, absolute; "" runs without one (--no-study)
 	Wait      time.Duration // --wait of every task: how long to wait for a busy dataset or workspace
 	JSON      bool          // tasks write JSON events (--json) on stderr
@@ -95,7 +95,7 @@ func Build(o Options) (*Plan, error) {
 	if o.Program == "" {
 		return nil, fmt.Errorf("no takedown program given")
 	}
-	if !filepath.IsAbs(o.Workspace) {
+	if !filepath.IsAbs(o.Workspace) && !strings.Contains(o.Workspace, "://") {
 		return nil, fmt.Errorf("workspace %q is not an absolute path: every task must find the same workspace", o.Workspace)
 	}
 	if o.Study != "" && !filepath.IsAbs(o.Study) {
@@ -120,6 +120,9 @@ func Build(o Options) (*Plan, error) {
 	}
 	if shards < 0 {
 		return nil, fmt.Errorf("shards %d: want 1 or more", o.Shards)
+	}
+	if shards > 1 && strings.Contains(o.Workspace, "://") {
+		return nil, fmt.Errorf("shards %d: shards need a workspace on a filesystem every task shares; %s is object storage: plan with --shards 1", o.Shards, o.Workspace)
 	}
 	global := []string{o.Program, "--workspace", o.Workspace}
 	if o.Study != "" {

@@ -440,3 +440,10 @@ func (f *rangeFile) block(i int64) ([]byte, error) {
 	}
 	return b, nil
 }
+
+// IsObjectStorageURL reports whether a workspace argument names object
+// storage (s3://, gs://): a URL every node resolves alike, not a path.
+func IsObjectStorageURL(root string) bool {
+	_, ok := remoteSchemes[schemeOf(root)]
+	return ok
+}
