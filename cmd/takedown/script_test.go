@@ -1,6 +1,8 @@
 package main
 
 import (
+	"github.com/takedown-research/takedown/internal/store/s3test"
+
 	"errors"
 	"flag"
 	"os"
@@ -29,7 +31,8 @@ func TestMain(m *testing.M) {
 // TestScripts runs the CLI scripts in testdata/script. Each script gets its
 // own workspace in $WORK/ws through TAKEDOWN_WORKSPACE.
 func TestScripts(t *testing.T) {
-	fixtures := startFixtureServer(t) // fixtures_test.go: a local "bucket" for fetch
+	fixtures := startFixtureServer(t)         // fixtures_test.go: a local "bucket" for fetch
+	s3 := s3test.Start(t, "takedown-scripts") // an S3 server for object-storage workspaces
 	testscript.Run(t, testscript.Params{
 		Dir:           filepath.Join("testdata", "script"),
 		UpdateScripts: *update,
@@ -44,6 +47,13 @@ func TestScripts(t *testing.T) {
 		Setup: func(e *testscript.Env) error {
 			e.Setenv("TAKEDOWN_WORKSPACE", filepath.Join(e.WorkDir, "ws"))
 			e.Setenv("FIXTURES", fixtures)
+			// $S3_WS and $S3_WS2 are workspace URLs of the script's own on
+			// the S3 test server.
+			e.Setenv("S3_WS", s3.WorkspaceURL(filepath.Base(e.WorkDir)))
+			e.Setenv("S3_WS2", s3.WorkspaceURL(filepath.Base(e.WorkDir)+"-2"))
+			for _, k := range []string{"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_EC2_METADATA_DISABLED", "AWS_CONFIG_FILE", "AWS_SHARED_CREDENTIALS_FILE"} {
+				e.Setenv(k, os.Getenv(k))
+			}
 			// No network beyond loopback: every other host goes to a proxy
 			// that refuses connections (loopback is never proxied).
 			e.Setenv("HTTP_PROXY", "http://127.0.0.1:9")
