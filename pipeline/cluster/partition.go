@@ -271,6 +271,11 @@ func runPartitioned(ctx context.Context, d *data, in Input, p Params, w int64, p
 	if err != nil {
 		return err
 	}
+	psw, err := newPairScoreWriter(filepath.Join(outDir, schema.TablePairScores+".parquet"))
+	if err != nil {
+		ew.Abort()
+		return err
+	}
 	edgeRows := make([]schema.Edge, 0, 4096)
 	flushEdges := func() error {
 		err := ew.Write(edgeRows...)
@@ -287,15 +292,20 @@ func runPartitioned(ctx context.Context, d *data, in Input, p Params, w int64, p
 	}
 	foldRange := func(r int) error {
 		edges := make([][]edge, nsig)
+		cands := make([]*candScores, nsig)
 		ferrs := make([]error, nsig)
 		var fwg sync.WaitGroup
 		for si := range nsig {
+			cands[si] = &candScores{}
 			fwg.Go(func() {
-				edges[si], ferrs[si] = foldRangeSignal(ctx, sp, d, p, si, r, hitCount[si], results[si])
+				edges[si], ferrs[si] = foldRangeSignal(ctx, sp, d, p, si, r, hitCount[si], results[si], cands[si])
 			})
 		}
 		fwg.Wait()
 		if err := errors.Join(ferrs...); err != nil {
+			return err
+		}
+		if err := psw.add(d, cands); err != nil {
 			return err
 		}
 		// Merge the signals' edges by (pair, signal).
@@ -357,14 +367,20 @@ func runPartitioned(ctx context.Context, d *data, in Input, p Params, w int64, p
 	for r := range parts {
 		if err := foldRange(r); err != nil {
 			ew.Abort()
+			psw.abort()
 			return err
 		}
 	}
 	if err := flushEdges(); err != nil {
 		ew.Abort()
+		psw.abort()
 		return err
 	}
 	if err := ew.Close(); err != nil {
+		psw.abort()
+		return err
+	}
+	if st.PairScoreRows, err = psw.close(); err != nil {
 		return err
 	}
 	for si, sd := range d.signals {
@@ -435,7 +451,7 @@ const (
 // foldRangeSignal reads one signal's hits of one account range from every
 // item partition and folds them into the range's edges, in pair order, as
 // sweep does for all of a signal's hits.
-func foldRangeSignal(ctx context.Context, sp *spill, d *data, p Params, si, r int, counts [][]int, res *signalResult) ([]edge, error) {
+func foldRangeSignal(ctx context.Context, sp *spill, d *data, p Params, si, r int, counts [][]int, res *signalResult, cs *candScores) ([]edge, error) {
 	total := 0
 	for q := range counts {
 		if counts[q] != nil {
@@ -485,6 +501,10 @@ func foldRangeSignal(ctx context.Context, sp *spill, d *data, p Params, si, r in
 		run := hits[i:j]
 		i = j
 		candidates++
+		cs.open(makePair(run[0].a, run[0].b))
+		for _, h := range run {
+			cs.item(absDiff(d.times[h.postA], d.times[h.postB]), h.weight)
+		}
 		if len(run) < p.MinWeight {
 			continue
 		}
