@@ -28,6 +28,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 
 	"github.com/takedown-research/takedown/datasets"
 	"github.com/takedown-research/takedown/internal/pqio"
@@ -45,8 +46,11 @@ const Name = "summarize"
 // Version 4: the reports name their run and its provenance (dataset,
 // citation, upstream runs and parameters, source files, the commands that
 // recompute it), the parameters carry it (provenance), and the charts have
-// axis titles and labels clipped to fit.
-const Version = 4
+// axis titles and labels clipped to fit. Version 5: the sensitivity table
+// and the report's parameter sensitivity section, recomputed from the
+// cluster run's pair_scores over a grid of windows, minimum weights and
+// minimum scores (the sensitivity_* parameters).
+const Version = 5
 
 // ReportFile is the name of the Markdown report written next to the tables.
 const ReportFile = "report.md"
@@ -95,11 +99,23 @@ type Params struct {
 	// they enter the run id (see Provenance). Nil when the stage is run
 	// outside the runner: the reports then say so.
 	Provenance *Provenance `json:"provenance,omitempty"`
+	// SensitivityWindows, SensitivityMinWeights and SensitivityMinScores
+	// are the grid of the sensitivity table: windows in seconds (those
+	// above the cluster run's window are left out: pair_scores holds the
+	// items found within it), the cluster stage's min_weight and min_score
+	// values. The run's own values are always added.
+	SensitivityWindows    []float64 `json:"sensitivity_windows"`
+	SensitivityMinWeights []int     `json:"sensitivity_min_weights"`
+	SensitivityMinScores  []float64 `json:"sensitivity_min_scores"`
 }
 
 // DefaultParams returns the parameters used when none are given.
 func DefaultParams() Params {
-	return Params{TopN: 10, BurstDays: 3, BurstMinAccounts: 10}
+	return Params{TopN: 10, BurstDays: 3, BurstMinAccounts: 10,
+		SensitivityWindows:    slices.Clone(defaultSensitivityWindows),
+		SensitivityMinWeights: slices.Clone(defaultSensitivityMinWeights),
+		SensitivityMinScores:  slices.Clone(defaultSensitivityMinScores),
+	}
 }
 
 // Validate reports the first parameter out of range, naming its flag.
@@ -113,7 +129,7 @@ func (p Params) Validate() error {
 	if p.BurstMinAccounts < 2 {
 		return fmt.Errorf("--burst-min-accounts must be at least 2, got %d", p.BurstMinAccounts)
 	}
-	return nil
+	return validateGrid(p)
 }
 
 // Input names the dataset and the absolute paths of the upstream tables.
@@ -130,6 +146,12 @@ type Input struct {
 	FingerprintsPath string
 	EdgesPath        string
 	ClustersPath     string
+	// PairScoresPath is the cluster run's pair_scores table and Cluster
+	// what summarize needs of that run; with both, the stage writes the
+	// sensitivity table and the report's sensitivity section. They are
+	// optional: without them there is neither.
+	PairScoresPath string
+	Cluster        *ClusterRun
 	// Progress counts the rows read of the input tables; nil counts
 	// nothing.
 	Progress progress.Meter
@@ -138,6 +160,9 @@ type Input struct {
 func (in Input) validate() error {
 	if in.Dataset == "" {
 		return errors.New("summarize input: dataset is empty")
+	}
+	if (in.PairScoresPath == "") != (in.Cluster == nil) {
+		return errors.New("summarize input: pair_scores path and cluster run go together")
 	}
 	for _, f := range []struct{ name, path string }{
 		{"accounts", in.AccountsPath},
@@ -180,6 +205,7 @@ type Stats struct {
 	CreationRows      int64  `json:"creation_rows"`
 	PublishedFigures  int64  `json:"published_figures"`
 	PublishedDiffers  int64  `json:"published_differs"`
+	SensitivityCells  int64  `json:"sensitivity_cells"`
 	FingerprintJoin   string `json:"fingerprint_join"`
 }
 
@@ -278,6 +304,15 @@ func Run(ctx context.Context, in Input, p Params, outDir string, log *slog.Logge
 		if err := st.writePublished(res, outDir); err != nil {
 			return Stats{}, err
 		}
+	}
+	if in.PairScoresPath != "" {
+		if res.sensitivity, err = st.sensitivity(ctx); err != nil {
+			return Stats{}, err
+		}
+		if err := writeSensitivity(res.sensitivity, outDir); err != nil {
+			return Stats{}, err
+		}
+		stats.SensitivityCells = int64(len(res.sensitivity.cells))
 	}
 	if err := writeFileExcl(filepath.Join(outDir, ReportFile), st.report(res)); err != nil {
 		return Stats{}, err
