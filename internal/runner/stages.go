@@ -273,6 +273,7 @@ var defs = []stageDef{
 			up(normalize.Name, schema.TableAccounts), up(normalize.Name, schema.TablePosts),
 			up(normalize.Name, schema.TableRejects), up(fingerprint.Name, schema.TableFingerprints),
 			up(cluster.Name, schema.TableEdges), up(cluster.Name, schema.TableClusters),
+			up(cluster.Name, schema.TablePairScores),
 		},
 		exec: func(ctx context.Context, e *execEnv) (any, error) {
 			p, err := decode(e.params, summarize.DefaultParams())
@@ -290,10 +291,14 @@ var defs = []stageDef{
 				{&in.FingerprintsPath, up(fingerprint.Name, schema.TableFingerprints)},
 				{&in.EdgesPath, up(cluster.Name, schema.TableEdges)},
 				{&in.ClustersPath, up(cluster.Name, schema.TableClusters)},
+				{&in.PairScoresPath, up(cluster.Name, schema.TablePairScores)},
 			} {
 				if *f.dst, err = e.path(f.name); err != nil {
 					return nil, err
 				}
+			}
+			if in.Cluster, err = e.clusterRun(); err != nil {
+				return nil, err
 			}
 			return summarize.Run(ctx, in, p, e.outDir, e.log)
 		},
