@@ -57,7 +57,7 @@ type signalResult struct {
 	items        int64
 	boundedItems int64
 	boundedPosts int64
-	rejected     int64 // near_text candidate pairs below the Jaccard threshold
+	rejected     int64      // near_text candidate pairs below the Jaccard threshold
 	scores       candScores // every candidate edge's items (pair_scores)
 }
 

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"os"
 	"path/filepath"
 	"slices"
 	"sort"
@@ -307,5 +308,25 @@ func TestGridValues(t *testing.T) {
 		if validateGrid(bad) == nil {
 			t.Errorf("validateGrid(%+v) accepted", bad)
 		}
+	}
+}
+
+// BenchmarkSensitivityGrid reads the pair_scores table named by
+// $TAKEDOWN_PAIR_SCORES and computes the default grid (at a 60 s run
+// window, the cluster defaults), as summarize does: the cost docs/parameters.md
+// compares with one cluster run.
+func BenchmarkSensitivityGrid(b *testing.B) {
+	path := os.Getenv("TAKEDOWN_PAIR_SCORES")
+	if path == "" {
+		b.Skip("set TAKEDOWN_PAIR_SCORES to a pair_scores.parquet")
+	}
+	s, _ := gridValues(DefaultParams(), ClusterRun{WindowMillis: 60_000, MinWeight: 2, MinScore: 4, MinAffinity: 0.02})
+	for b.Loop() {
+		ids := map[string]int32{}
+		g := &gridInput{}
+		if err := readPairScores(context.Background(), path, ids, g); err != nil {
+			b.Fatal(err)
+		}
+		computeGrid(g, s, nil)
 	}
 }
