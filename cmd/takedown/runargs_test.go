@@ -72,6 +72,8 @@ func TestRunArgs(t *testing.T) {
 		{name: "near-threshold", desc: twitter, args: []string{"--near-threshold", "0.7"}},
 		{name: "compat", desc: twitter, args: []string{"--compat", "coordination-network-toolkit"}, want: []string{"--compat", "cnt"}},
 		{name: "summarize", desc: twitter, args: []string{"--top-n", "5", "--burst-days", "7", "--burst-min-accounts", "20"}},
+		{name: "sensitivity", desc: twitter, args: []string{"--sensitivity-windows", "2,20.5", "--sensitivity-min-weights", "1", "--sensitivity-min-scores", "0.5,3"}},
+		{name: "sensitivity empty", desc: twitter, args: []string{"--sensitivity-windows", ""}},
 	}
 	covered := map[string]bool{}
 	for _, tc := range tests {

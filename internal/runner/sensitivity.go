@@ -7,29 +7,20 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/takedown-research/takedown/internal/schema"
 	"github.com/takedown-research/takedown/internal/store"
 	"github.com/takedown-research/takedown/pipeline/cluster"
 	"github.com/takedown-research/takedown/pipeline/summarize"
 )
 
 // clusterRun returns what summarize needs of the cluster run whose tables
-// it reads, to recompute its clusters over the sensitivity grid: its
-// parameters and, from its stats, the window it swept with (the estimate
-// under --window auto) and the posts its viral-item bound left out.
-func (e *execEnv) clusterRun() (*summarize.ClusterRun, error) {
-	id := e.runID(up(cluster.Name, schema.TablePairScores))
-	m, err := store.ReadManifest(e.ws.RunDir(e.desc.Name, cluster.Name, id))
-	if err != nil {
-		return nil, err
-	}
-	p, err := decode(m.Params, cluster.DefaultParams())
-	if err != nil {
-		return nil, fmt.Errorf("cluster run %s: %w", id, err)
-	}
+// it reads (manifest m, parameters p), to recompute its clusters over the
+// sensitivity grid: its filters and, from its stats, the window it swept
+// with (the estimate under --window auto) and the posts its viral-item
+// bound left out.
+func clusterRun(m *store.Manifest, p cluster.Params) (*summarize.ClusterRun, error) {
 	var st cluster.Stats
 	if err := json.Unmarshal(m.Stats, &st); err != nil {
-		return nil, fmt.Errorf("cluster run %s: stats: %w", id, err)
+		return nil, fmt.Errorf("cluster run %s: stats: %w", m.RunID, err)
 	}
 	return &summarize.ClusterRun{
 		WindowMillis: st.WindowMillis, MinWeight: p.MinWeight, MinScore: p.MinScore,

@@ -266,7 +266,7 @@ var defs = []stageDef{
 		withInputs: summarizeProvenance,
 		decodeParams: func(raw json.RawMessage) (any, error) {
 			p, err := decode(raw, summarize.DefaultParams())
-			p.Published, p.Provenance = nil, nil
+			p.Published, p.Provenance, p.ClusterRun = nil, nil, nil
 			return p, err
 		},
 		reads: []string{
@@ -296,9 +296,6 @@ var defs = []stageDef{
 				if *f.dst, err = e.path(f.name); err != nil {
 					return nil, err
 				}
-			}
-			if in.Cluster, err = e.clusterRun(); err != nil {
-				return nil, err
 			}
 			return summarize.Run(ctx, in, p, e.outDir, e.log)
 		},
@@ -355,6 +352,9 @@ func summarizeProvenance(ws *store.Workspace, params any, d datasets.Descriptor,
 			all.Fingerprint, err = decode(m.Params, all.Fingerprint)
 		case cluster.Name:
 			all.Cluster, err = decode(m.Params, all.Cluster)
+			if err == nil {
+				sp.ClusterRun, err = clusterRun(m, all.Cluster)
+			}
 		}
 		if err != nil {
 			return nil, fmt.Errorf("%s run %s: %w", stage, id, err)

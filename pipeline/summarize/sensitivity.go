@@ -17,20 +17,19 @@ import (
 // pair_scores it reads, to recompute its clusters over the sensitivity
 // grid: the window it swept with (its stats' window_ms, also when it was
 // estimated) and its cluster-graph filters. The runner fills it in from the
-// run's manifest; the cluster run's parameters are in Params.Provenance,
-// so they are in the run id.
+// run's manifest, as Params.ClusterRun, so it is in the run id.
 type ClusterRun struct {
-	WindowMillis    int64
-	MinWeight       int
-	MinScore        float64
-	MinAffinity     float64
-	ScorePercentile float64
+	WindowMillis    int64   `json:"window_ms"`
+	MinWeight       int     `json:"min_weight"`
+	MinScore        float64 `json:"min_score"`
+	MinAffinity     float64 `json:"min_affinity"`
+	ScorePercentile float64 `json:"score_percentile"`
 	// Communities is the run's --communities: the grid's cells are
 	// connected components whatever it is (see docs/tables/sensitivity.md).
-	Communities string
+	Communities string `json:"communities"`
 	// BoundedPosts are the posts the run's viral-item bound left out (its
 	// stats' bounded_posts); cells at smaller windows keep them out.
-	BoundedPosts int64
+	BoundedPosts int64 `json:"bounded_posts"`
 }
 
 // Default grid of the sensitivity table.
@@ -323,7 +322,7 @@ func readPairScores(ctx context.Context, path string, ids map[string]int32, g *g
 // sensitivity computes the grid from in.PairScoresPath for the run's
 // clusters (s.clusters).
 func (s *state) sensitivity(ctx context.Context) (*sensitivityResult, error) {
-	run := *s.in.Cluster
+	run := *s.p.ClusterRun
 	ids := map[string]int32{}
 	g := &gridInput{}
 	if err := readPairScores(ctx, s.in.PairScoresPath, ids, g); err != nil {

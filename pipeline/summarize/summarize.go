@@ -107,6 +107,11 @@ type Params struct {
 	SensitivityWindows    []float64 `json:"sensitivity_windows"`
 	SensitivityMinWeights []int     `json:"sensitivity_min_weights"`
 	SensitivityMinScores  []float64 `json:"sensitivity_min_scores"`
+	// ClusterRun is what the sensitivity grid needs of the cluster run
+	// whose pair_scores it reads; the runner fills it in from that run's
+	// manifest, so that it enters the run id. Nil outside the runner: then
+	// Input.PairScoresPath must be empty too, and there is no grid.
+	ClusterRun *ClusterRun `json:"cluster_run,omitempty"`
 }
 
 // DefaultParams returns the parameters used when none are given.
@@ -146,12 +151,11 @@ type Input struct {
 	FingerprintsPath string
 	EdgesPath        string
 	ClustersPath     string
-	// PairScoresPath is the cluster run's pair_scores table and Cluster
-	// what summarize needs of that run; with both, the stage writes the
-	// sensitivity table and the report's sensitivity section. They are
-	// optional: without them there is neither.
+	// PairScoresPath is the cluster run's pair_scores table; with it (and
+	// Params.ClusterRun), the stage writes the sensitivity table and the
+	// report's sensitivity section. It is optional: without it there is
+	// neither.
 	PairScoresPath string
-	Cluster        *ClusterRun
 	// Progress counts the rows read of the input tables; nil counts
 	// nothing.
 	Progress progress.Meter
@@ -160,9 +164,6 @@ type Input struct {
 func (in Input) validate() error {
 	if in.Dataset == "" {
 		return errors.New("summarize input: dataset is empty")
-	}
-	if (in.PairScoresPath == "") != (in.Cluster == nil) {
-		return errors.New("summarize input: pair_scores path and cluster run go together")
 	}
 	for _, f := range []struct{ name, path string }{
 		{"accounts", in.AccountsPath},
@@ -223,6 +224,9 @@ func Run(ctx context.Context, in Input, p Params, outDir string, log *slog.Logge
 	}
 	if err := in.validate(); err != nil {
 		return Stats{}, err
+	}
+	if (in.PairScoresPath == "") != (p.ClusterRun == nil) {
+		return Stats{}, errors.New("summarize: the pair_scores path (Input.PairScoresPath) and the cluster run (Params.ClusterRun) go together")
 	}
 	if err := ctx.Err(); err != nil {
 		return Stats{}, fmt.Errorf("summarize: %w", err)
