@@ -49,8 +49,9 @@ const Name = "summarize"
 // axis titles and labels clipped to fit. Version 5: the sensitivity table
 // and the report's parameter sensitivity section, recomputed from the
 // cluster run's pair_scores over a grid of windows, minimum weights and
-// minimum scores (the sensitivity_* parameters).
-const Version = 5
+// minimum scores (the sensitivity_* parameters). Version 6: the reports'
+// provenance lists the sensitivity grid among the stage's own parameters.
+const Version = 6
 
 // ReportFile is the name of the Markdown report written next to the tables.
 const ReportFile = "report.md"
