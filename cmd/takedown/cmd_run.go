@@ -93,6 +93,25 @@ func paramFlags() []cli.Flag {
 			Usage: "account-creation bursts: window in days"},
 		&cli.IntFlag{Name: "burst-min-accounts", Value: d.Summarize.BurstMinAccounts, Category: "summarize",
 			Usage: "account-creation bursts: accounts a window must hold"},
+		&cli.StringFlag{Name: "sensitivity-windows", Value: runner.FormatFloats(d.Summarize.SensitivityWindows), Category: "summarize",
+			Usage:  "sensitivity grid: cluster windows in seconds, comma-separated (those above the cluster run's --window are left out; the run's own is added)",
+			Action: checkList(runner.ParseFloats)},
+		&cli.StringFlag{Name: "sensitivity-min-weights", Value: runner.FormatInts(d.Summarize.SensitivityMinWeights), Category: "summarize",
+			Usage:  "sensitivity grid: cluster --min-weight values, comma-separated (the run's own is added)",
+			Action: checkList(runner.ParseInts)},
+		&cli.StringFlag{Name: "sensitivity-min-scores", Value: runner.FormatFloats(d.Summarize.SensitivityMinScores), Category: "summarize",
+			Usage:  "sensitivity grid: cluster --min-score values, comma-separated (the run's own is added)",
+			Action: checkList(runner.ParseFloats)},
+	}
+}
+
+// checkList is the Action of a list flag: a usage error when parse fails.
+func checkList[T any](parse func(string) ([]T, error)) func(*cli.Context, string) error {
+	return func(c *cli.Context, v string) error {
+		if _, err := parse(v); err != nil {
+			return usagef("%v", err)
+		}
+		return nil
 	}
 }
 
@@ -181,6 +200,10 @@ func applyParamFlags(c *cli.Context, p *runner.Params, onlySet bool) []string {
 	set("top-n", func() { p.Summarize.TopN = c.Int("top-n") })
 	set("burst-days", func() { p.Summarize.BurstDays = c.Int("burst-days") })
 	set("burst-min-accounts", func() { p.Summarize.BurstMinAccounts = c.Int("burst-min-accounts") })
+	// The lists were checked by their flags' Actions.
+	set("sensitivity-windows", func() { p.Summarize.SensitivityWindows, _ = runner.ParseFloats(c.String("sensitivity-windows")) })
+	set("sensitivity-min-weights", func() { p.Summarize.SensitivityMinWeights, _ = runner.ParseInts(c.String("sensitivity-min-weights")) })
+	set("sensitivity-min-scores", func() { p.Summarize.SensitivityMinScores, _ = runner.ParseFloats(c.String("sensitivity-min-scores")) })
 	return applied
 }
 

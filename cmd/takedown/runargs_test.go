@@ -81,6 +81,8 @@ func TestRunArgs(t *testing.T) {
 		{name: "compat coortweet", desc: twitter, args: []string{"--compat", "coortweet", "--coortweet-window", "60", "--coortweet-min-participation", "3",
 			"--coortweet-loops", "keep", "--coortweet-edge-weight", "0.9", "--coortweet-subgraph", "1"}},
 		{name: "summarize", desc: twitter, args: []string{"--top-n", "5", "--burst-days", "7", "--burst-min-accounts", "20"}},
+		{name: "sensitivity", desc: twitter, args: []string{"--sensitivity-windows", "2,20.5", "--sensitivity-min-weights", "1", "--sensitivity-min-scores", "0.5,3"}},
+		{name: "sensitivity empty", desc: twitter, args: []string{"--sensitivity-windows", ""}},
 	}
 	covered := map[string]bool{}
 	for _, tc := range tests {

@@ -68,6 +68,9 @@ var runFlags = []runFlag{
 	{"top-n", func(p Params) string { return itoa(p.Summarize.TopN) }},
 	{"burst-days", func(p Params) string { return itoa(p.Summarize.BurstDays) }},
 	{"burst-min-accounts", func(p Params) string { return itoa(p.Summarize.BurstMinAccounts) }},
+	{"sensitivity-windows", func(p Params) string { return FormatFloats(p.Summarize.SensitivityWindows) }},
+	{"sensitivity-min-weights", func(p Params) string { return FormatInts(p.Summarize.SensitivityMinWeights) }},
+	{"sensitivity-min-scores", func(p Params) string { return FormatFloats(p.Summarize.SensitivityMinScores) }},
 }
 
 // RunFlagNames lists the flags RunArgs can write.

@@ -88,7 +88,7 @@ func TestClusterPartitions(t *testing.T) {
 		return out
 	}
 	want := runWith(cluster.Resources{}, 2)
-	if len(want.files) != 3 || want.clusters < 5 {
+	if len(want.files) != 4 || want.clusters < 5 {
 		t.Fatalf("too little output to compare: %d files, %d clusters", len(want.files), want.clusters)
 	}
 	for _, tc := range []struct {

@@ -317,13 +317,14 @@ var defs = []stageDef{
 		withInputs: summarizeProvenance,
 		decodeParams: func(raw json.RawMessage) (any, error) {
 			p, err := decode(raw, summarize.DefaultParams())
-			p.Published, p.Provenance = nil, nil
+			p.Published, p.Provenance, p.ClusterRun = nil, nil, nil
 			return p, err
 		},
 		reads: []string{
 			up(normalize.Name, schema.TableAccounts), up(normalize.Name, schema.TablePosts),
 			up(normalize.Name, schema.TableRejects), up(fingerprint.Name, schema.TableFingerprints),
 			up(cluster.Name, schema.TableEdges), up(cluster.Name, schema.TableClusters),
+			up(cluster.Name, schema.TablePairScores),
 		},
 		optional:     []string{up(fingerprint.Name, schema.TableImageFingerprints), up(normalize.Name, schema.TableMedia)},
 		mediaSources: true,
@@ -343,6 +344,7 @@ var defs = []stageDef{
 				{&in.FingerprintsPath, up(fingerprint.Name, schema.TableFingerprints)},
 				{&in.EdgesPath, up(cluster.Name, schema.TableEdges)},
 				{&in.ClustersPath, up(cluster.Name, schema.TableClusters)},
+				{&in.PairScoresPath, up(cluster.Name, schema.TablePairScores)},
 			} {
 				if *f.dst, err = e.path(f.name); err != nil {
 					return nil, err
@@ -409,6 +411,9 @@ func summarizeProvenance(ws *store.Workspace, params any, d datasets.Descriptor,
 			// A run without image signals records no "images": decode
 			// onto parameters without them, so that it stays nil.
 			all.Cluster, err = decode(m.Params, cluster.WithoutImages(all.Cluster))
+			if err == nil {
+				sp.ClusterRun, err = clusterRun(m, all.Cluster)
+			}
 		}
 		if err != nil {
 			return nil, fmt.Errorf("%s run %s: %w", stage, id, err)

@@ -44,6 +44,12 @@ const (
 	// images (fingerprint).
 	TableMedia             = "media"
 	TableImageFingerprints = "image_fingerprints"
+	// TablePairScores holds every candidate edge's co-shared items with
+	// their time differences and rarity weights (cluster), from which
+	// TableSensitivity (summarize) recomputes the clusters under other
+	// windows, minimum weights and minimum scores.
+	TablePairScores  = "pair_scores"
+	TableSensitivity = "sensitivity"
 )
 
 // Versions of each table's layout. A version changes when a column is added,
@@ -80,6 +86,9 @@ var Versions = map[string]int{
 
 	TableMedia:             1,
 	TableImageFingerprints: 1,
+
+	TablePairScores:  1,
+	TableSensitivity: 1,
 }
 
 // Rows maps each table name to its row type.
@@ -101,6 +110,8 @@ var Rows = map[string]reflect.Type{
 	TableCoordinationShare:   reflect.TypeFor[CoordinationShare](),
 	TableMedia:               reflect.TypeFor[Media](),
 	TableImageFingerprints:   reflect.TypeFor[ImageFingerprint](),
+	TablePairScores:          reflect.TypeFor[PairScore](),
+	TableSensitivity:         reflect.TypeFor[Sensitivity](),
 }
 
 // IDTag is the struct tag that marks an identifier column: `takedown:"id"`.
@@ -300,6 +311,40 @@ type Edge struct {
 	FirstAt     int64   `parquet:"first_at,timestamp(millisecond:utc)"`
 	LastAt      int64   `parquet:"last_at,timestamp(millisecond:utc)"`
 	Weight      float64 `parquet:"weight"`
+}
+
+// PairScore is one candidate edge: an account pair (AccountA < AccountB)
+// and a signal with at least one co-shared item within the run's window,
+// whatever min_weight. DtMillis and Weights list, per co-shared item in
+// item order (the order the edge weight is summed in), the time difference
+// of its closest post pair and its rarity weight.
+type PairScore struct {
+	AccountA string    `parquet:"account_a" takedown:"id"`
+	AccountB string    `parquet:"account_b" takedown:"id"`
+	Signal   string    `parquet:"signal,dict"`
+	PostsA   int64     `parquet:"posts_a"`
+	PostsB   int64     `parquet:"posts_b"`
+	DtMillis []int64   `parquet:"dt_ms,list"`
+	Weights  []float64 `parquet:"weights,list"`
+}
+
+// Sensitivity is one cell of the parameter grid summarize recomputes the
+// clusters over: what the cluster stage would find with this window,
+// min_weight and min_score (its other parameters as in the run), and how
+// many of the run's clusters survive there.
+type Sensitivity struct {
+	WindowMillis      int64   `parquet:"window_ms"`
+	MinWeight         int64   `parquet:"min_weight"`
+	MinScore          float64 `parquet:"min_score"`
+	Run               bool    `parquet:"run"`
+	ClusterPairs      int64   `parquet:"cluster_pairs"`
+	Clusters          int64   `parquet:"clusters"`
+	ClusteredAccounts int64   `parquet:"clustered_accounts"`
+	LargestCluster    int64   `parquet:"largest_cluster"`
+	Surviving         int64   `parquet:"surviving"`
+	// SurvivingShare is Surviving over the run's clusters; null when the
+	// run has none.
+	SurvivingShare *float64 `parquet:"surviving_share,optional"`
 }
 
 // Evidence names the posts behind an edge: one row per item and post pair.

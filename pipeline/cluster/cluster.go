@@ -31,8 +31,11 @@ const Name = "cluster"
 // raw URLs of the fingerprints' cnt_url_keys. Version 5: near_text verifies
 // its candidates on the shingles the fingerprint run hashed
 // (rules.AppendShingles with the run's --shingle-size, Input.ShingleSize),
-// no longer on FNV-1a word 3-grams of its own.
-const Version = 5
+// no longer on FNV-1a word 3-grams of its own. Version 6: the stage also
+// writes pair_scores (every candidate edge's co-shared items with their
+// time differences and rarity weights), from which summarize recomputes the
+// clusters over a grid of windows, minimum weights and minimum scores.
+const Version = 6
 
 // SignalCoReply pairs accounts that reply to the same post within the
 // window.
@@ -295,6 +298,7 @@ type Stats struct {
 	Edges             map[string]int64 `json:"edges_by_signal"`
 	EdgeRows          int64            `json:"edge_rows"`
 	EvidenceRows      int64            `json:"evidence_rows"`
+	PairScoreRows     int64            `json:"pair_score_rows"`
 	ScoredPairs       int64            `json:"scored_pairs"`
 	PercentileScore   float64          `json:"percentile_score"`
 	LowAffinityPairs  int64            `json:"low_affinity_pairs"`
@@ -336,8 +340,8 @@ type ImageStats struct {
 	NearPairs  int64 `json:"near_pairs"`
 }
 
-// Run reads the fingerprints table and writes edges, evidence and clusters
-// into outDir.
+// Run reads the fingerprints table and writes edges, evidence, pair_scores
+// and clusters into outDir.
 func Run(ctx context.Context, in Input, p Params, outDir string, log *slog.Logger) (Stats, error) {
 	if err := p.Validate(); err != nil {
 		return Stats{}, err
@@ -511,7 +515,7 @@ func finish(ctx context.Context, in Input, p Params, w int64, outDir string, st 
 	return st, nil
 }
 
-// write writes the three output tables, each in its own goroutine (each
+// write writes the four output tables, each in its own goroutine (each
 // file's bytes depend only on its rows).
 func write(d *data, results []*signalResult, p Params, outDir string, st *Stats) error {
 	var all []edgeRef
@@ -541,6 +545,10 @@ func write(d *data, results []*signalResult, p Params, outDir string, st *Stats)
 	var evidenceRows int64
 	wg.Go(func() {
 		evidenceRows, evidenceErr = writeEvidence(d, results, filepath.Join(outDir, schema.TableEvidence+".parquet"))
+	})
+	var pairScoresErr error
+	wg.Go(func() {
+		st.PairScoreRows, pairScoresErr = writePairScores(d, results, filepath.Join(outDir, schema.TablePairScores+".parquet"))
 	})
 
 	// Roles: per account, the evidence rows it is in and those in which
@@ -574,7 +582,7 @@ func write(d *data, results []*signalResult, p Params, outDir string, st *Stats)
 	}
 	wg.Wait()
 	st.EvidenceRows = evidenceRows
-	return errors.Join(edgesErr, evidenceErr, err)
+	return errors.Join(edgesErr, evidenceErr, pairScoresErr, err)
 }
 
 // edgeRef is a kept edge and the index of its signal in data.signals.

@@ -57,6 +57,8 @@ type output struct {
 	evidence []schema.Evidence
 	clusters []schema.ClusterMember
 	files    map[string][]byte
+	// pairScores are the candidate edges' items (pair_scores).
+	pairScores []schema.PairScore
 }
 
 func run(t testing.TB, rows []schema.Fingerprint, p Params) output {
@@ -81,7 +83,7 @@ func runInput(t testing.TB, in Input, p Params) output {
 		t.Fatal(err)
 	}
 	out := output{stats: st, files: map[string][]byte{}}
-	for _, name := range []string{schema.TableEdges, schema.TableEvidence, schema.TableClusters} {
+	for _, name := range []string{schema.TableEdges, schema.TableEvidence, schema.TablePairScores, schema.TableClusters} {
 		b, err := os.ReadFile(filepath.Join(dir, name+".parquet"))
 		if err != nil {
 			t.Fatal(err)
@@ -95,6 +97,9 @@ func runInput(t testing.TB, in Input, p Params) output {
 		t.Fatal(err)
 	}
 	if out.clusters, err = pqio.ReadAll[schema.ClusterMember](filepath.Join(dir, "clusters.parquet")); err != nil {
+		t.Fatal(err)
+	}
+	if out.pairScores, err = pqio.ReadAll[schema.PairScore](filepath.Join(dir, "pair_scores.parquet")); err != nil {
 		t.Fatal(err)
 	}
 	return out

@@ -297,6 +297,11 @@ func foldParts(ctx context.Context, d *data, p Params, sp *spill, parts int, hit
 	if err != nil {
 		return err
 	}
+	psw, err := newPairScoreWriter(filepath.Join(outDir, schema.TablePairScores+".parquet"))
+	if err != nil {
+		ew.Abort()
+		return err
+	}
 	edgeRows := make([]schema.Edge, 0, 4096)
 	flushEdges := func() error {
 		err := ew.Write(edgeRows...)
@@ -313,15 +318,20 @@ func foldParts(ctx context.Context, d *data, p Params, sp *spill, parts int, hit
 	}
 	foldRange := func(r int) error {
 		edges := make([][]edge, nsig)
+		cands := make([]*candScores, nsig)
 		ferrs := make([]error, nsig)
 		var fwg sync.WaitGroup
 		for si := range nsig {
+			cands[si] = &candScores{}
 			fwg.Go(func() {
-				edges[si], ferrs[si] = foldRangeSignal(ctx, sp, d, p, si, r, hitCount[si], results[si])
+				edges[si], ferrs[si] = foldRangeSignal(ctx, sp, d, p, si, r, hitCount[si], results[si], cands[si])
 			})
 		}
 		fwg.Wait()
 		if err := errors.Join(ferrs...); err != nil {
+			return err
+		}
+		if err := psw.add(d, cands); err != nil {
 			return err
 		}
 		// Merge the signals' edges by (pair, signal).
@@ -384,14 +394,20 @@ func foldParts(ctx context.Context, d *data, p Params, sp *spill, parts int, hit
 	for r := range parts {
 		if err := foldRange(r); err != nil {
 			ew.Abort()
+			psw.abort()
 			return err
 		}
 	}
 	if err := flushEdges(); err != nil {
 		ew.Abort()
+		psw.abort()
 		return err
 	}
 	if err := ew.Close(); err != nil {
+		psw.abort()
+		return err
+	}
+	if st.PairScoreRows, err = psw.close(); err != nil {
 		return err
 	}
 	for si, sd := range d.signals {
@@ -462,7 +478,7 @@ const (
 // foldRangeSignal reads one signal's hits of one account range from every
 // item partition and folds them into the range's edges, in pair order, as
 // sweep does for all of a signal's hits.
-func foldRangeSignal(ctx context.Context, sp *spill, d *data, p Params, si, r int, counts [][]int, res *signalResult) ([]edge, error) {
+func foldRangeSignal(ctx context.Context, sp *spill, d *data, p Params, si, r int, counts [][]int, res *signalResult, cs *candScores) ([]edge, error) {
 	total := 0
 	for q := range counts {
 		if counts[q] != nil {
@@ -512,6 +528,10 @@ func foldRangeSignal(ctx context.Context, sp *spill, d *data, p Params, si, r in
 		run := hits[i:j]
 		i = j
 		candidates++
+		cs.open(makePair(run[0].a, run[0].b))
+		for _, h := range run {
+			cs.item(absDiff(d.times[h.postA], d.times[h.postB]), h.weight)
+		}
 		if len(run) < p.MinWeight {
 			continue
 		}

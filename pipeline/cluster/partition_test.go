@@ -163,7 +163,7 @@ func TestMemoryPlan(t *testing.T) {
 	for _, e := range entries {
 		names = append(names, e.Name())
 	}
-	if fmt.Sprint(names) != "[clusters.parquet edges.parquet evidence.parquet]" {
+	if fmt.Sprint(names) != "[clusters.parquet edges.parquet evidence.parquet pair_scores.parquet]" {
 		t.Errorf("output dir holds %v", names)
 	}
 	for name, b := range want.files {

@@ -57,7 +57,8 @@ type signalResult struct {
 	items        int64
 	boundedItems int64
 	boundedPosts int64
-	rejected     int64 // near_text candidate pairs below the Jaccard threshold
+	rejected     int64      // near_text candidate pairs below the Jaccard threshold
+	scores       candScores // every candidate edge's items (pair_scores)
 }
 
 // rarity returns the weight of an item shared by n of all accounts: a
@@ -415,6 +416,10 @@ func foldBucket(hits []hit, hi *hitItems, edges []edge, ev []cand, d *data, p Pa
 		run := hits[i:j]
 		i = j
 		r.candidates++
+		r.scores.open(makePair(run[0].a, run[0].b))
+		for _, h := range run {
+			r.scores.item(absDiff(d.times[h.postA], d.times[h.postB]), hi.weight[h.g])
+		}
 		if len(run) < p.MinWeight {
 			continue
 		}

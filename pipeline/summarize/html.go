@@ -156,6 +156,7 @@ func (s *state) htmlReport(r *results) []byte {
 		}
 		w("</table>\n")
 	}
+	s.htmlSensitivity(&b, r)
 	s.htmlProvenance(&b)
 	w("</body>\n</html>\n")
 	return []byte(b.String())

@@ -122,11 +122,15 @@ func paramsText(raw json.RawMessage) string {
 // are in the report's own section, the provenance is the section itself).
 func (p Params) ownParams() json.RawMessage {
 	b, err := json.Marshal(struct {
-		TopN             int  `json:"top_n"`
-		BurstDays        int  `json:"burst_days"`
-		BurstMinAccounts int  `json:"burst_min_accounts"`
-		Published        bool `json:"published_figures"`
-	}{p.TopN, p.BurstDays, p.BurstMinAccounts, p.Published != nil})
+		TopN                  int       `json:"top_n"`
+		BurstDays             int       `json:"burst_days"`
+		BurstMinAccounts      int       `json:"burst_min_accounts"`
+		Published             bool      `json:"published_figures"`
+		SensitivityWindows    []float64 `json:"sensitivity_windows"`
+		SensitivityMinWeights []int     `json:"sensitivity_min_weights"`
+		SensitivityMinScores  []float64 `json:"sensitivity_min_scores"`
+	}{p.TopN, p.BurstDays, p.BurstMinAccounts, p.Published != nil,
+		p.SensitivityWindows, p.SensitivityMinWeights, p.SensitivityMinScores})
 	if err != nil {
 		panic(fmt.Sprintf("summarize: encode params: %v", err))
 	}

@@ -44,7 +44,7 @@ func TestProvenanceInReports(t *testing.T) {
 				"| normalize | `n0000000000000000001` | `4+pqio4` | `format=\"auto\"` |",
 				"| fingerprint | `f0000000000000000001` | `5+pqio4` | `min_text_runes=12, shingle_size=3` |",
 				"| cluster | `c0000000000000000001` | `5+pqio4` | `signals=[\"co_text\",\"co_url\"], window_seconds=120` |",
-				"| summarize (this run) | `r0000000000000000001` | `4+pqio4` | `burst_days=3, burst_min_accounts=10, published_figures=false, top_n=10` |",
+				"| summarize (this run) | `r0000000000000000001` | `4+pqio4` | `burst_days=3, burst_min_accounts=10, published_figures=false, sensitivity_min_scores=[1,2,3,4,6], sensitivity_min_weights=[1,2,3], sensitivity_windows=[1,5,10,30,60], top_n=10` |",
 				"| tweets.csv | `" + strings.Repeat("ab", 32) + "` | 1,234,567 |",
 				"manifest.json (`code`)",
 				"```sh\ntakedown fetch test/ds\ntakedown run --window 120 --signals co_text,co_url test/ds\ntakedown verify --dataset test/ds r0000000000000000001\n```",

@@ -243,6 +243,7 @@ func (s *state) report(r *results) []byte {
 		}
 	}
 	w("\n")
+	s.reportSensitivity(&b, r)
 	s.reportProvenance(&b)
 	return b.Bytes()
 }

@@ -29,6 +29,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 
 	"github.com/takedown-research/takedown/datasets"
 	"github.com/takedown-research/takedown/internal/pqio"
@@ -46,11 +47,16 @@ const Name = "summarize"
 // Version 4: the reports name their run and its provenance (dataset,
 // citation, upstream runs and parameters, source files, the commands that
 // recompute it), the parameters carry it (provenance), and the charts have
-// axis titles and labels clipped to fit.
-// Version 5: coordination_share (the co-tweet and co-retweet share of
-// Schoch et al. 2022) and its report section; published_comparison compares
-// the figures published per account category.
-const Version = 5
+// axis titles and labels clipped to fit. Version 5: the sensitivity table
+// and the report's parameter sensitivity section, recomputed from the
+// cluster run's pair_scores over a grid of windows, minimum weights and
+// minimum scores (the sensitivity_* parameters); coordination_share (the
+// co-tweet and co-retweet share of Schoch et al. 2022) and its report
+// section; published_comparison compares the figures published per account
+// category. Version 6: the reports' provenance lists the sensitivity grid
+// among the stage's own parameters. Version 7: all of these in one stage,
+// with the media thumbnails of the largest clusters.
+const Version = 7
 
 // ReportFile is the name of the Markdown report written next to the tables.
 const ReportFile = "report.md"
@@ -99,11 +105,28 @@ type Params struct {
 	// they enter the run id (see Provenance). Nil when the stage is run
 	// outside the runner: the reports then say so.
 	Provenance *Provenance `json:"provenance,omitempty"`
+	// SensitivityWindows, SensitivityMinWeights and SensitivityMinScores
+	// are the grid of the sensitivity table: windows in seconds (those
+	// above the cluster run's window are left out: pair_scores holds the
+	// items found within it), the cluster stage's min_weight and min_score
+	// values. The run's own values are always added.
+	SensitivityWindows    []float64 `json:"sensitivity_windows"`
+	SensitivityMinWeights []int     `json:"sensitivity_min_weights"`
+	SensitivityMinScores  []float64 `json:"sensitivity_min_scores"`
+	// ClusterRun is what the sensitivity grid needs of the cluster run
+	// whose pair_scores it reads; the runner fills it in from that run's
+	// manifest, so that it enters the run id. Nil outside the runner: then
+	// Input.PairScoresPath must be empty too, and there is no grid.
+	ClusterRun *ClusterRun `json:"cluster_run,omitempty"`
 }
 
 // DefaultParams returns the parameters used when none are given.
 func DefaultParams() Params {
-	return Params{TopN: 10, BurstDays: 3, BurstMinAccounts: 10}
+	return Params{TopN: 10, BurstDays: 3, BurstMinAccounts: 10,
+		SensitivityWindows:    slices.Clone(defaultSensitivityWindows),
+		SensitivityMinWeights: slices.Clone(defaultSensitivityMinWeights),
+		SensitivityMinScores:  slices.Clone(defaultSensitivityMinScores),
+	}
 }
 
 // Validate reports the first parameter out of range, naming its flag.
@@ -117,7 +140,7 @@ func (p Params) Validate() error {
 	if p.BurstMinAccounts < 2 {
 		return fmt.Errorf("--burst-min-accounts must be at least 2, got %d", p.BurstMinAccounts)
 	}
-	return nil
+	return validateGrid(p)
 }
 
 // Input names the dataset and the absolute paths of the upstream tables.
@@ -134,6 +157,11 @@ type Input struct {
 	FingerprintsPath string
 	EdgesPath        string
 	ClustersPath     string
+	// PairScoresPath is the cluster run's pair_scores table; with it (and
+	// Params.ClusterRun), the stage writes the sensitivity table and the
+	// report's sensitivity section. It is optional: without it there is
+	// neither.
+	PairScoresPath string
 	// Progress counts the rows read of the input tables; nil counts
 	// nothing.
 	Progress progress.Meter
@@ -186,6 +214,7 @@ type Stats struct {
 	CreationRows      int64  `json:"creation_rows"`
 	PublishedFigures  int64  `json:"published_figures"`
 	PublishedDiffers  int64  `json:"published_differs"`
+	SensitivityCells  int64  `json:"sensitivity_cells"`
 	FingerprintJoin   string `json:"fingerprint_join"`
 }
 
@@ -204,6 +233,9 @@ func Run(ctx context.Context, in Input, p Params, outDir string, log *slog.Logge
 	}
 	if err := in.validate(); err != nil {
 		return Stats{}, err
+	}
+	if (in.PairScoresPath == "") != (p.ClusterRun == nil) {
+		return Stats{}, errors.New("summarize: the pair_scores path (Input.PairScoresPath) and the cluster run (Params.ClusterRun) go together")
 	}
 	if err := ctx.Err(); err != nil {
 		return Stats{}, fmt.Errorf("summarize: %w", err)
@@ -299,6 +331,15 @@ func Run(ctx context.Context, in Input, p Params, outDir string, log *slog.Logge
 	}
 	if st.images, err = st.clusterImages(res); err != nil {
 		return Stats{}, fmt.Errorf("summarize images: %w", err)
+	}
+	if in.PairScoresPath != "" {
+		if res.sensitivity, err = st.sensitivity(ctx); err != nil {
+			return Stats{}, err
+		}
+		if err := writeSensitivity(res.sensitivity, outDir); err != nil {
+			return Stats{}, err
+		}
+		stats.SensitivityCells = int64(len(res.sensitivity.cells))
 	}
 	if err := writeFileExcl(filepath.Join(outDir, ReportFile), st.report(res)); err != nil {
 		return Stats{}, err

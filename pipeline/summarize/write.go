@@ -37,6 +37,8 @@ type results struct {
 	published []schema.PublishedComparison
 	// networks are the pictures of the largest clusters, largest first.
 	networks []*network
+	// sensitivity is the parameter grid; nil without pair_scores.
+	sensitivity *sensitivityResult
 }
 
 func ptrIf(ok bool, v int64) *int64 {

@@ -1,0 +1,126 @@
+package cluster
+
+import (
+	"github.com/takedown-research/takedown/internal/pqio"
+	"github.com/takedown-research/takedown/internal/schema"
+)
+
+// candScores are one signal's candidate edges (every account pair with at
+// least one co-shared item, before MinWeight), in pair order, and for each
+// its co-shared items in item order: the time difference of the item's
+// closest post pair and the item's rarity weight. They are what the
+// pair_scores table records, so that the clusters can be recomputed under a
+// smaller window (the items with dt <= window), another MinWeight and
+// another MinScore without sweeping again.
+type candScores struct {
+	pair  []uint64
+	start []int // start[i] is the first item of pair[i]; start has one more entry
+	dt    []int64
+	w     []float64
+}
+
+// open starts a candidate edge.
+func (c *candScores) open(pair uint64) {
+	if len(c.start) == 0 {
+		c.start = append(c.start, 0)
+	}
+	c.pair = append(c.pair, pair)
+	c.start = append(c.start, len(c.dt))
+}
+
+// item adds one co-shared item to the last candidate edge.
+func (c *candScores) item(dt int64, w float64) {
+	c.dt = append(c.dt, dt)
+	c.w = append(c.w, w)
+	c.start[len(c.start)-1] = len(c.dt)
+}
+
+// pairScoreWriter writes the pair_scores table: rows sorted by (account_a,
+// account_b, signal), as the edges table.
+type pairScoreWriter struct {
+	w   *pqio.Writer[schema.PairScore]
+	buf []schema.PairScore
+}
+
+func newPairScoreWriter(path string) (*pairScoreWriter, error) {
+	w, err := pqio.Create[schema.PairScore](path)
+	if err != nil {
+		return nil, err
+	}
+	return &pairScoreWriter{w: w, buf: make([]schema.PairScore, 0, 4096)}, nil
+}
+
+// add writes the candidate edges of every signal (in signal order), each
+// in pair order, merged by (pair, signal). Candidates of one pair must all
+// be in one call (the partitioned path calls it once per account range).
+func (pw *pairScoreWriter) add(d *data, sigs []*candScores) error {
+	pos := make([]int, len(sigs))
+	for {
+		best := -1
+		for si, c := range sigs {
+			if c != nil && pos[si] < len(c.pair) && (best < 0 || c.pair[pos[si]] < sigs[best].pair[pos[best]]) {
+				best = si
+			}
+		}
+		if best < 0 {
+			return nil
+		}
+		pair := sigs[best].pair[pos[best]]
+		a, b := unpair(pair)
+		for si, c := range sigs {
+			if c == nil || pos[si] >= len(c.pair) || c.pair[pos[si]] != pair {
+				continue
+			}
+			i := pos[si]
+			pos[si]++
+			s, e := c.start[i], c.start[i+1]
+			pw.buf = append(pw.buf, schema.PairScore{
+				AccountA: d.accounts[a], AccountB: d.accounts[b], Signal: d.signals[si].name,
+				PostsA: int64(d.postCount[a]), PostsB: int64(d.postCount[b]),
+				DtMillis: c.dt[s:e:e], Weights: c.w[s:e:e],
+			})
+			if len(pw.buf) == cap(pw.buf) {
+				if err := pw.flush(); err != nil {
+					return err
+				}
+			}
+		}
+	}
+}
+
+func (pw *pairScoreWriter) flush() error {
+	err := pw.w.Write(pw.buf...)
+	clear(pw.buf)
+	pw.buf = pw.buf[:0]
+	return err
+}
+
+// close writes what is buffered and closes the file; it returns the rows
+// written.
+func (pw *pairScoreWriter) close() (int64, error) {
+	if err := pw.flush(); err != nil {
+		pw.w.Abort()
+		return 0, err
+	}
+	n := pw.w.Rows()
+	return n, pw.w.Close()
+}
+
+func (pw *pairScoreWriter) abort() { pw.w.Abort() }
+
+// writePairScores writes the pair_scores table of the in-memory path.
+func writePairScores(d *data, results []*signalResult, path string) (int64, error) {
+	pw, err := newPairScoreWriter(path)
+	if err != nil {
+		return 0, err
+	}
+	sigs := make([]*candScores, len(results))
+	for i, r := range results {
+		sigs[i] = &r.scores
+	}
+	if err := pw.add(d, sigs); err != nil {
+		pw.abort()
+		return 0, err
+	}
+	return pw.close()
+}
