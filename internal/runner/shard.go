@@ -163,24 +163,27 @@ func shardMetas[T any](shards []*store.Shard) ([]T, error) {
 	return out, nil
 }
 
-func fingerprintShard(ctx context.Context, e *execEnv, i, n int) (any, error) {
+// fingerprintRun returns the fingerprint stage's parameters and input.
+func (e *execEnv) fingerprintRun() (fingerprint.Params, fingerprint.Input, error) {
 	p, err := decode(e.params, fingerprint.DefaultParams())
 	if err != nil {
-		return nil, err
+		return p, fingerprint.Input{}, err
 	}
 	posts, err := e.path(up(normalize.Name, schema.TablePosts))
+	return p, fingerprint.Input{PostsPath: posts, Progress: e.meter, Images: e.imageInput()}, err
+}
+
+func fingerprintShard(ctx context.Context, e *execEnv, i, n int) (any, error) {
+	p, in, err := e.fingerprintRun()
 	if err != nil {
 		return nil, err
 	}
-	return fingerprint.RunShard(ctx, fingerprint.Input{PostsPath: posts, Progress: e.meter}, p, i, n, e.outDir, e.log)
+	in.Images = fingerprint.ImageInput{} // hashed at the merge
+	return fingerprint.RunShard(ctx, in, p, i, n, e.outDir, e.log)
 }
 
 func fingerprintMerge(ctx context.Context, e *execEnv, shards []*store.Shard) (any, error) {
-	p, err := decode(e.params, fingerprint.DefaultParams())
-	if err != nil {
-		return nil, err
-	}
-	posts, err := e.path(up(normalize.Name, schema.TablePosts))
+	p, in, err := e.fingerprintRun()
 	if err != nil {
 		return nil, err
 	}
@@ -192,7 +195,7 @@ func fingerprintMerge(ctx context.Context, e *execEnv, shards []*store.Shard) (a
 	for i, s := range shards {
 		parts[i] = filepath.Join(s.Dir, schema.TableFingerprints+".parquet")
 	}
-	return fingerprint.Merge(ctx, fingerprint.Input{PostsPath: posts, Progress: e.meter}, p, parts, stats, e.outDir)
+	return fingerprint.Merge(ctx, in, p, parts, stats, e.outDir)
 }
 
 func clusterShard(ctx context.Context, e *execEnv, i, n int) (any, error) {

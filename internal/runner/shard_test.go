@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -26,29 +27,41 @@ import (
 func TestShardsMergeToRun(t *testing.T) {
 	cfg := synth.DefaultConfig()
 	cfg.Seed, cfg.Accounts, cfg.Posts, cfg.Campaign = 12, 800, 2*pqio.RowGroupRows+3000, "shards"
+	t.Run("posts", func(t *testing.T) { shardsMergeToRun(t, cfg) })
+	// With media: the merge hashes the images, as an unsharded run does.
+	cfg.Accounts, cfg.Posts, cfg.Media = 400, pqio.RowGroupRows+3000, synth.DefaultMedia()
+	t.Run("media", func(t *testing.T) { shardsMergeToRun(t, cfg) })
+}
+
+func shardsMergeToRun(t *testing.T, cfg synth.Config) {
 	dir := t.TempDir()
 	files, err := synth.Write(context.Background(), cfg, dir)
 	if err != nil {
 		t.Fatal(err)
 	}
 	const name = "local/shards"
+	params := DefaultParams()
+	params.Fetch.Media = cfg.Media.Archives > 0
 	local := newRunner(t)
 	addSynth(t, local, name, dir, files)
-	want, err := local.Run(context.Background(), Options{Dataset: name, Params: DefaultParams()})
+	want, err := local.Run(context.Background(), Options{Dataset: name, Params: params})
 	if err != nil {
 		t.Fatal(err)
+	}
+	if media := slices.ContainsFunc(want[2].Outputs, func(o store.Output) bool { return o.File == "image_fingerprints.parquet" }); media != params.Fetch.Media {
+		t.Fatalf("the unsharded fingerprint run wrote image fingerprints: %v, want %v", media, params.Fetch.Media)
 	}
 
 	r := newRunner(t)
 	addSynth(t, r, name, dir, files)
 	ctx := context.Background()
-	if _, err := r.Run(ctx, Options{Dataset: name, To: "normalize", Params: DefaultParams()}); err != nil {
+	if _, err := r.Run(ctx, Options{Dataset: name, To: "normalize", Params: params}); err != nil {
 		t.Fatal(err)
 	}
 	const n = 4
 	for _, stage := range []string{"fingerprint", "cluster"} {
 		// A merge before the shards names the first missing one.
-		_, err := r.Run(ctx, Options{Dataset: name, From: stage, To: stage, Params: DefaultParams(), Merge: n})
+		_, err := r.Run(ctx, Options{Dataset: name, From: stage, To: stage, Params: params, Merge: n})
 		if !errors.Is(err, store.ErrShard) || errkind.Of(err).ExitCode() != 4 || !strings.Contains(err.Error(), "shard 0/4") {
 			t.Fatalf("%s merge before its shards: %v", stage, err)
 		}
@@ -60,14 +73,14 @@ func TestShardsMergeToRun(t *testing.T) {
 				if stage == "cluster" {
 					res = cluster.Resources{Partitions: 4}
 				}
-				_, errs[i] = r.Run(ctx, Options{Dataset: name, From: stage, To: stage, Params: DefaultParams(), Shard: ShardSpec{i, n}, Resources: res})
+				_, errs[i] = r.Run(ctx, Options{Dataset: name, From: stage, To: stage, Params: params, Shard: ShardSpec{i, n}, Resources: res})
 			})
 		}
 		wg.Wait()
 		if err := errors.Join(errs...); err != nil {
 			t.Fatal(err)
 		}
-		res, err := r.Run(ctx, Options{Dataset: name, From: stage, To: stage, Params: DefaultParams(), Merge: n})
+		res, err := r.Run(ctx, Options{Dataset: name, From: stage, To: stage, Params: params, Merge: n})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -75,7 +88,7 @@ func TestShardsMergeToRun(t *testing.T) {
 			t.Errorf("%s: shards left after the merge: %v", stage, err)
 		}
 	}
-	got, err := r.Run(ctx, Options{Dataset: name, Params: DefaultParams()})
+	got, err := r.Run(ctx, Options{Dataset: name, Params: params})
 	if err != nil {
 		t.Fatal(err)
 	}

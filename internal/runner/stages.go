@@ -275,15 +275,11 @@ var defs = []stageDef{
 		optional:     []string{up(normalize.Name, schema.TableMedia)},
 		mediaSources: true,
 		exec: func(ctx context.Context, e *execEnv) (any, error) {
-			p, err := decode(e.params, fingerprint.DefaultParams())
+			p, in, err := e.fingerprintRun()
 			if err != nil {
 				return nil, err
 			}
-			posts, err := e.path(up(normalize.Name, schema.TablePosts))
-			if err != nil {
-				return nil, err
-			}
-			return fingerprint.Run(ctx, fingerprint.Input{PostsPath: posts, Progress: e.meter, Images: e.imageInput()}, p, e.outDir, e.log)
+			return fingerprint.Run(ctx, in, p, e.outDir, e.log)
 		},
 		shard: fingerprintShard,
 		merge: fingerprintMerge,

@@ -74,23 +74,8 @@ func (w *Workspace) ShardDir(dataset, stage, runID string, i, n int) string {
 // rebuild-lock wait) and the shard exclusively, so that the shards of one
 // dataset run at once in several processes.
 func (w *Workspace) ShardLock(dataset, stage string, i, n int, wait time.Duration) (func(), error) {
-	deadline := time.Now().Add(wait)
-	unlockWS, err := w.lock(filepath.Join(w.Root, ".mutex"), true, deadline, wait, "gc or rebuild-lock is running in "+w.Root)
-	if err != nil {
-		return nil, err
-	}
-	if err := os.MkdirAll(w.locksDir(), 0o755); err != nil {
-		unlockWS()
-		return nil, fmt.Errorf("%w: %w", ErrWorkspace, err)
-	}
 	name := fmt.Sprintf("%s.%s.%d-of-%d.mutex", strings.ReplaceAll(dataset, "/", "%2F"), stage, i, n)
-	unlock, err := w.lock(filepath.Join(w.locksDir(), name), false, deadline, wait,
-		fmt.Sprintf("another takedown process is running %s shard %d/%d of dataset %s in %s", stage, i, n, dataset, w.Root))
-	if err != nil {
-		unlockWS()
-		return nil, err
-	}
-	return func() { unlock(); unlockWS() }, nil
+	return w.sharedAnd(name, fmt.Sprintf("another takedown process is running %s shard %d/%d of dataset %s in %s", stage, i, n, dataset, w.Root), wait)
 }
 
 // PublishShard writes the shard's manifest into the staging dir and renames

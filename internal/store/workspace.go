@@ -286,6 +286,13 @@ func (w *Workspace) ExclusiveDataset(dataset string, wait time.Duration) (func()
 	if w.remote != nil {
 		return w.exclusiveDatasetRemote(dataset, wait)
 	}
+	name := strings.ReplaceAll(dataset, "/", "%2F") + ".mutex"
+	return w.sharedAnd(name, "another takedown process is running dataset "+dataset+" in "+w.Root, wait)
+}
+
+// sharedAnd holds the workspace shared (gc and rebuild-lock wait) and the
+// lock file name under locks/ exclusively; busyMsg says who holds it.
+func (w *Workspace) sharedAnd(name, busyMsg string, wait time.Duration) (func(), error) {
 	deadline := time.Now().Add(wait)
 	unlockWS, err := w.lock(filepath.Join(w.Root, ".mutex"), true, deadline, wait, "gc or rebuild-lock is running in "+w.Root)
 	if err != nil {
@@ -295,14 +302,12 @@ func (w *Workspace) ExclusiveDataset(dataset string, wait time.Duration) (func()
 		unlockWS()
 		return nil, fmt.Errorf("%w: %w", ErrWorkspace, err)
 	}
-	name := strings.ReplaceAll(dataset, "/", "%2F") + ".mutex"
-	unlockDS, err := w.lock(filepath.Join(w.locksDir(), name), false, deadline, wait,
-		"another takedown process is running dataset "+dataset+" in "+w.Root)
+	unlock, err := w.lock(filepath.Join(w.locksDir(), name), false, deadline, wait, busyMsg)
 	if err != nil {
 		unlockWS()
 		return nil, err
 	}
-	return func() { unlockDS(); unlockWS() }, nil
+	return func() { unlock(); unlockWS() }, nil
 }
 
 func (w *Workspace) locksDir() string { return filepath.Join(w.Root, "locks") }

@@ -511,16 +511,7 @@ func writeToolkitGraphML(c *toolkitResult, path string) error {
 		w.WriteString(`  <key id="weight" for="edge" attr.name="weight" attr.type="long"/>` + "\n")
 		w.WriteString(`  <key id="edge_type" for="edge" attr.name="edge_type" attr.type="string"/>` + "\n")
 		w.WriteString(`  <graph id="cnt" edgedefault="directed">` + "\n")
-		var b []byte
-		for r, n := range c.names {
-			if !inEdge[r] {
-				continue
-			}
-			b = append(b[:0], `    <node id="`...)
-			b = appendXMLAttr(b, n)
-			b = append(b, "\"/>\n"...)
-			w.Write(b)
-		}
+		b := writeGraphMLNodes(w, c.names, inEdge)
 		for i, es := range c.edges {
 			for _, e := range es {
 				b = append(b[:0], `    <edge source="`...)
@@ -579,4 +570,20 @@ func appendXMLAttr(b []byte, s string) []byte {
 	var sb strings.Builder
 	xml.EscapeText(&sb, []byte(s))
 	return append(b, strings.ReplaceAll(sb.String(), `"`, "&#34;")...)
+}
+
+// writeGraphMLNodes writes a GraphML node for each name that is in an
+// edge, in rank order, and returns the scratch buffer for the edges.
+func writeGraphMLNodes(w *bufio.Writer, names []string, inEdge []bool) []byte {
+	var b []byte
+	for r, n := range names {
+		if !inEdge[r] {
+			continue
+		}
+		b = append(b[:0], `    <node id="`...)
+		b = appendXMLAttr(b, n)
+		b = append(b, "\"/>\n"...)
+		w.Write(b)
+	}
+	return b
 }

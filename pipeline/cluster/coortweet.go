@@ -495,16 +495,7 @@ func writeCooRTweetGraphML(c *coortweetResult, path string) error {
 			fmt.Fprintf(w, "  <key id=%q for=\"edge\" attr.name=%q attr.type=%q/>\n", k[0], k[0], k[1])
 		}
 		w.WriteString(`  <graph id="coortweet" edgedefault="undirected">` + "\n")
-		var b []byte
-		for r, n := range c.names {
-			if !inEdge[r] {
-				continue
-			}
-			b = append(b[:0], `    <node id="`...)
-			b = appendXMLAttr(b, n)
-			b = append(b, "\"/>\n"...)
-			w.Write(b)
-		}
+		b := writeGraphMLNodes(w, c.names, inEdge)
 		for i := range c.edges {
 			e := &c.edges[i]
 			b = append(b[:0], `    <edge source="`...)

@@ -61,7 +61,7 @@ func RunShard(ctx context.Context, in Input, p Params, i, n int, outDir string, 
 
 // Merge writes outDir/fingerprints.parquet from the n shards' files (in
 // shard order) and returns the run's Stats: the bytes and the counts of an
-// unsharded Run. The rows are written with the writer calls Run makes (one
+// unsharded Run. A release's images (in.Images) are hashed here, whole. The rows are written with the writer calls Run makes (one
 // per writeBatch rows of each posts row group), which set the pages.
 func Merge(ctx context.Context, in Input, p Params, parts []string, stats []Stats, outDir string) (Stats, error) {
 	if err := p.Validate(); err != nil {
@@ -101,6 +101,15 @@ func Merge(ctx context.Context, in Input, p Params, parts []string, stats []Stat
 		MinHashRows: p.MinHashPermutations / p.MinHashBands}
 	for _, s := range stats {
 		st.add(s)
+	}
+	// The images of a release's media are not sharded: the merge hashes
+	// them, as Run does after the posts.
+	if in.Images.MediaPath != "" {
+		ist, err := fingerprintImages(ctx, in.Images, in.PostsPath, outDir, m)
+		if err != nil {
+			return Stats{}, fmt.Errorf("fingerprint images: %w", err)
+		}
+		st.Images = ist
 	}
 	return st, nil
 }
