@@ -50,7 +50,7 @@ func runShards(t *testing.T, in Input, p Params, n int, res func(i int) Resource
 		return output{}, err
 	}
 	out := output{stats: st, files: map[string][]byte{}}
-	for _, name := range []string{schema.TableEdges, schema.TableEvidence, schema.TableClusters} {
+	for _, name := range []string{schema.TableEdges, schema.TableEvidence, schema.TablePairScores, schema.TableClusters} {
 		b, err := os.ReadFile(filepath.Join(dir, name+".parquet"))
 		if err != nil {
 			t.Fatal(err)
