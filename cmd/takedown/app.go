@@ -72,7 +72,8 @@ func runContext(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	if err != nil && (ctx.Err() != nil || errors.Is(err, context.Canceled)) {
 		err, code = errInterrupted, errkind.Interrupted.ExitCode()
 	}
-	if err != nil && code != exitOK {
+	var te taskExit
+	if err != nil && code != exitOK && !errors.As(err, &te) {
 		msg := errorMessage(err)
 		if g.log != nil && g.json {
 			g.log.Error(msg, "event", "error", "kind", errkind.Of(err).String(), "exit_code", code)
@@ -175,6 +176,7 @@ func newApp(g *globals) *cli.App {
 			evalCommand(g),
 			studyCommand(g),
 			planCommand(g),
+			taskCommand(g),
 			pathCommand(g),
 		},
 	}

@@ -142,7 +142,7 @@ func container(s StageJob, o KubeOptions, env []KubeEnv) Container {
 	c := Container{
 		Name:    containerName,
 		Image:   o.Image,
-		Command: []string{"/bin/sh", "-c", s.Switch(IndexVar, 0)},
+		Command: s.TaskCommand(IndexVar),
 		Env:     env,
 	}
 	req := map[string]string{}

@@ -10,6 +10,7 @@
 package plan
 
 import (
+	"encoding/json"
 	"fmt"
 	"path/filepath"
 	"regexp"
@@ -194,6 +195,21 @@ func (t Task) CommandLine() string {
 		parts = append(parts, Quote(a))
 	}
 	return strings.Join(parts, " ")
+}
+
+// TaskCommand is a command that needs no shell (for containers without
+// one): `PROGRAM task --index-env VAR -- TASK...`, each TASK the JSON array
+// of a task's arguments; takedown task runs the one whose number is in VAR.
+func (s StageJob) TaskCommand(indexVar string) []string {
+	cmd := []string{s.Tasks[0].Args[0], "task", "--index-env", indexVar, "--"}
+	for _, t := range s.Tasks {
+		var b strings.Builder
+		enc := json.NewEncoder(&b)
+		enc.SetEscapeHTML(false) // keep a URL's & readable
+		enc.Encode(t.Args[1:])   // strings only: cannot fail
+		cmd = append(cmd, strings.TrimSuffix(b.String(), "\n"))
+	}
+	return cmd
 }
 
 // Switch is a POSIX shell script that runs the task whose array index is

@@ -2,6 +2,7 @@ package plan
 
 import (
 	"bytes"
+	"encoding/json"
 	"fmt"
 	"os/exec"
 	"slices"
@@ -252,9 +253,17 @@ func TestKubernetesJobs(t *testing.T) {
 			if int(comp) != len(p.Stages[i].Tasks) || paral < 1 || paral > comp || (par > 0 && int(paral) > par) {
 				t.Errorf("%s: completions %d, parallelism %d; want %d tasks, parallelism in [1, completions] and <= %d", name, comp, paral, len(p.Stages[i].Tasks), par)
 			}
+			// No shell: takedown task picks the task by the index, one
+			// JSON argument array per task.
 			cmd, _ := get("spec.template.spec.containers.0.command").([]any)
-			if len(cmd) != 3 || cmd[0] != "/bin/sh" || !strings.Contains(fmt.Sprint(cmd[2]), `case "$JOB_COMPLETION_INDEX" in`) {
+			if len(cmd) != 5+len(p.Stages[i].Tasks) || fmt.Sprint(cmd[1:5]) != "[task --index-env "+IndexVar+" --]" {
 				t.Errorf("%s: container command %v", name, cmd)
+			}
+			for k, task := range p.Stages[i].Tasks {
+				var args []string
+				if err := json.Unmarshal([]byte(fmt.Sprint(cmd[5+k])), &args); err != nil || !slices.Equal(args, task.Args[1:]) {
+					t.Errorf("%s: task %d is %v, want %v (%v)", name, k, cmd[5+k], task.Args[1:], err)
+				}
 			}
 			if a, ok := get("metadata").(map[string]any)["annotations"].(map[string]any); ok {
 				edges[name] = strings.Split(fmt.Sprint(a[AfterAnnotation]), ",")
@@ -307,7 +316,7 @@ func TestArgoWorkflow(t *testing.T) {
 			t.Errorf("%s: withItems %v, want 0..%d", task.Name, task.WithItems, want-1)
 		}
 		c := tmpl[task.Template].Container
-		if c == nil || c.Image != "takedown:dev" || len(c.Command) != 3 || !slices.Contains(c.Env, KubeEnv{IndexVar, "{{inputs.parameters.index}}"}) {
+		if c == nil || c.Image != "takedown:dev" || len(c.Command) != 5+len(s.Tasks) || !slices.Contains(c.Env, KubeEnv{IndexVar, "{{inputs.parameters.index}}"}) {
 			t.Errorf("%s: template %s container %+v", task.Name, task.Template, c)
 		}
 		if rs := tmpl[task.Template].RetryStrategy; rs == nil || !strings.Contains(rs.Expression, "75") {
