@@ -373,11 +373,13 @@ func TestDownloadNoNetwork(t *testing.T) {
 }
 
 func TestDownloadMirrorAndConcurrency(t *testing.T) {
+	// Every file is larger than the copy buffer (256 KiB), so that no
+	// read can take a whole file at once: a "running" event must come.
 	fsrv, srv := newFaultServer(t)
 	files := []datasets.File{}
 	for i := 1; i <= 4; i++ {
 		p := fmt.Sprintf("/twitter-election-integrity/hashed/2019_01/x/part_%d.csv", i)
-		fsrv.files[p] = body(50_000 * i)
+		fsrv.files[p] = body(400_000 * i)
 		files = append(files, datasets.File{Name: filepath.Base(p), Role: "tweets", Part: i, URL: "https://storage.example.invalid" + p})
 	}
 	in := testInput(t, files...)
@@ -391,7 +393,7 @@ func TestDownloadMirrorAndConcurrency(t *testing.T) {
 		t.Fatal(err)
 	}
 	for i, sf := range list {
-		if sf.Name != files[i].Name || sf.SHA256 != sum(body(50_000*(i+1))) {
+		if sf.Name != files[i].Name || sf.SHA256 != sum(body(400_000*(i+1))) {
 			t.Errorf("file %d: %+v", i, sf)
 		}
 	}
