@@ -20,20 +20,7 @@ import (
 // partitionFixture is TestDeterministicBytes' table: three row groups,
 // every signal, near_text over band keys derived from the text keys.
 func partitionFixture(t testing.TB, n int, seed uint64) string {
-	rows := synthetic(n, seed)
-	for i := range rows {
-		if k := rows[i].TextKey; k != nil {
-			rows[i].NormalizedText = fmt.Sprint("squad text ", *k%1000, " with words enough to shingle")
-			rows[i].MinHashBands = []uint64{*k % 1000, 1<<40 + *k%777}
-		}
-		if i%5 == 0 {
-			parent := fmt.Sprint("parent", i%97)
-			rows[i].ReplyKey = &parent
-			rows[i].HashtagSeqKey = key(uint64(i % 89))
-			rows[i].DomainKeys = []string{fmt.Sprint("d", i%13, ".example")}
-		}
-	}
-	return writeFPs(t, rows)
+	return writeFPs(t, pairScoreFixture(n, seed))
 }
 
 func runResources(t testing.TB, path string, p Params, r Resources) output {
