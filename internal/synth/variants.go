@@ -2,11 +2,13 @@ package synth
 
 import (
 	"bufio"
-	"compress/gzip"
 	"fmt"
 	"os"
+	"runtime"
 	"strconv"
 	"strings"
+
+	"github.com/klauspost/pgzip"
 )
 
 // Variants select the quirks of the published releases the generator
@@ -123,6 +125,10 @@ func (v Variants) tweetsHeader() []string {
 	return out
 }
 
+// gzipBlock is the size of the blocks gzip parts are compressed in; the
+// bytes of a part depend on it, so it is fixed.
+const gzipBlock = 1 << 20
+
 // writePlain creates path as a plain or gzipped csv filled by fill.
 func writePlain(path string, gz bool, fill func(*rowWriter) error) (err error) {
 	f, err := os.Create(path)
@@ -135,12 +141,16 @@ func writePlain(path string, gz bool, fill func(*rowWriter) error) (err error) {
 		}
 	}()
 	fb := bufio.NewWriterSize(f, 1<<20)
-	var zw *gzip.Writer
+	var zw *pgzip.Writer
 	bw := fb
 	if gz {
-		// A gzip header with no name and no time: the bytes depend only on
-		// the content.
-		zw, _ = gzip.NewWriterLevel(fb, gzip.BestSpeed)
+		// A gzip header with no name and no time, blocks of a fixed size
+		// compressed in parallel while the rows are generated: the bytes
+		// depend only on the content, not on the number of cores.
+		zw, _ = pgzip.NewWriterLevel(fb, pgzip.BestSpeed)
+		if err := zw.SetConcurrency(gzipBlock, 2*runtime.GOMAXPROCS(0)); err != nil {
+			return err
+		}
 		bw = bufio.NewWriterSize(zw, 1<<20)
 	}
 	rw := &rowWriter{w: bw, first: true, buf: make([]byte, 0, 4096)}
