@@ -1,6 +1,7 @@
 package pqio
 
 import (
+	"github.com/takedown-research/takedown/internal/csvfield"
 	"github.com/takedown-research/takedown/internal/errkind"
 
 	"bufio"
@@ -12,10 +13,7 @@ import (
 	"math"
 	"slices"
 	"strconv"
-	"strings"
 	"time"
-	"unicode"
-	"unicode/utf8"
 
 	"github.com/apache/arrow/go/v15/arrow"
 	"github.com/apache/arrow/go/v15/arrow/array"
@@ -359,7 +357,7 @@ func (t *table) exportCSV(w io.Writer) (int64, error) {
 		if i > 0 {
 			line = append(line, ',')
 		}
-		line = appendCSVField(line, c.Name, false)
+		line = csvfield.Append(line, c.Name, false)
 	}
 	line = append(line, '\n')
 	if _, err := bw.Write(line); err != nil {
@@ -372,7 +370,7 @@ func (t *table) exportCSV(w io.Writer) (int64, error) {
 				line = append(line, ',')
 			}
 			c := &cells[i]
-			line = appendCSVField(line, c.text(t.cols[i]), t.cols[i].ID && !c.null)
+			line = csvfield.Append(line, c.text(t.cols[i]), t.cols[i].ID && !c.null)
 		}
 		line = append(line, '\n')
 		_, err := bw.Write(line)
@@ -382,40 +380,6 @@ func (t *table) exportCSV(w io.Writer) (int64, error) {
 		return n, err
 	}
 	return n, bw.Flush()
-}
-
-// appendCSVField appends one RFC 4180 field: quoted when quote is set or
-// when encoding/csv would quote it (a comma, quote, CR or LF in it, a
-// leading space, or the field \.), with quotes doubled. An empty field is
-// written unquoted unless quote is set.
-func appendCSVField(b []byte, s string, quote bool) []byte {
-	if !quote && !csvNeedsQuotes(s) {
-		return append(b, s...)
-	}
-	b = append(b, '"')
-	for {
-		i := strings.IndexByte(s, '"')
-		if i < 0 {
-			break
-		}
-		b = append(b, s[:i+1]...)
-		b = append(b, '"')
-		s = s[i+1:]
-	}
-	b = append(b, s...)
-	return append(b, '"')
-}
-
-// csvNeedsQuotes is encoding/csv's rule for a field written with Comma ','.
-func csvNeedsQuotes(s string) bool {
-	if s == "" {
-		return false
-	}
-	if s == `\.` || strings.ContainsAny(s, ",\"\r\n") {
-		return true
-	}
-	r, _ := utf8.DecodeRuneInString(s)
-	return unicode.IsSpace(r)
 }
 
 func (t *table) exportJSONL(w io.Writer) (int64, error) {

@@ -2,7 +2,6 @@ package pqio
 
 import (
 	"bytes"
-	"encoding/csv"
 	"errors"
 	"os"
 	"path/filepath"
@@ -229,26 +228,6 @@ func TestExportIDs(t *testing.T) {
 	for _, bad := range [][]string{{"count"}, {"no_such"}} {
 		if _, err := Export(path, FormatCSV, &b, bad); !errors.Is(err, ErrUnsupportedColumn) {
 			t.Errorf("id columns %q: err = %v, want ErrUnsupportedColumn", bad, err)
-		}
-	}
-}
-
-// TestCSVFieldLikeEncodingCSV: fields that are no ids are quoted exactly as
-// encoding/csv quotes them.
-func TestCSVFieldLikeEncodingCSV(t *testing.T) {
-	for _, s := range []string{"", "a", " a", "\ta", "a b", `\.`, `\.x`, "a,b", `a"b`, "a\nb", "a\rb", "\u00a0x", "é"} {
-		var want bytes.Buffer
-		w := csv.NewWriter(&want)
-		if err := w.Write([]string{s, "z"}); err != nil {
-			t.Fatal(err)
-		}
-		w.Flush()
-		got := string(appendCSVField(nil, s, false)) + ",z\n"
-		if got != want.String() {
-			t.Errorf("field %q: got %q, encoding/csv %q", s, got, want.String())
-		}
-		if q := string(appendCSVField(nil, s, true)); q[0] != '"' || q[len(q)-1] != '"' || len(q) < 2 {
-			t.Errorf("quoted field %q: %q", s, q)
 		}
 	}
 }

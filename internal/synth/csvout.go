@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/takedown-research/takedown/internal/csvfield"
 )
 
 // zipModified is the fixed modification time of every zip entry.
@@ -44,32 +46,6 @@ type rowWriter struct {
 	first bool
 }
 
-func appendQuoted(b []byte, s string) []byte {
-	b = append(b, '"')
-	for {
-		i := strings.IndexByte(s, '"')
-		if i < 0 {
-			break
-		}
-		b = append(b, s[:i+1]...)
-		b = append(b, '"')
-		s = s[i+1:]
-	}
-	b = append(b, s...)
-	return append(b, '"')
-}
-
-func appendQuotedBytes(b []byte, s []byte) []byte {
-	b = append(b, '"')
-	for _, c := range s {
-		if c == '"' {
-			b = append(b, '"')
-		}
-		b = append(b, c)
-	}
-	return append(b, '"')
-}
-
 func (w *rowWriter) comma() {
 	if !w.first {
 		w.buf = append(w.buf, ',')
@@ -79,12 +55,12 @@ func (w *rowWriter) comma() {
 
 func (w *rowWriter) str(s string) {
 	w.comma()
-	w.buf = appendQuoted(w.buf, s)
+	w.buf = csvfield.AppendQuoted(w.buf, s)
 }
 
 func (w *rowWriter) bytes(s []byte) {
 	w.comma()
-	w.buf = appendQuotedBytes(w.buf, s)
+	w.buf = csvfield.AppendQuoted(w.buf, s)
 }
 
 func (w *rowWriter) int(v int64) {
@@ -130,18 +106,11 @@ func (w *rowWriter) bareList(items []string, brackets bool) {
 			if i > 0 {
 				w.buf = append(w.buf, ", "...)
 			}
-			w.buf = appendEscapedQuotes(w.buf, it)
+			w.buf = csvfield.AppendEscaped(w.buf, it)
 		}
 		w.buf = append(w.buf, ']')
 	}
 	w.buf = append(w.buf, '"')
-}
-
-// appendEscapedQuotes appends s with '"' doubled (s goes inside a quoted
-// field).
-func appendEscapedQuotes(b []byte, s string) []byte {
-	q := appendQuoted(nil, s)
-	return append(b, q[1:len(q)-1]...)
 }
 
 func (w *rowWriter) end() error {

@@ -15,6 +15,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/takedown-research/takedown/internal/csvfield"
 	"github.com/takedown-research/takedown/internal/pqio"
 )
 
@@ -471,9 +472,9 @@ func writeToolkit(c *toolkitResult, outDir string) error {
 			var b []byte
 			for i, es := range c.edges {
 				for _, e := range es {
-					b = appendCSVField(b[:0], c.names[e.src])
+					b = csvfield.Append(b[:0], c.names[e.src], false)
 					b = append(b, ',')
-					b = appendCSVField(b, c.names[e.tgt])
+					b = csvfield.Append(b, c.names[e.tgt], false)
 					b = append(b, ',')
 					b = strconv.AppendUint(b, uint64(e.weight), 10)
 					b = append(b, ',')
@@ -542,16 +543,6 @@ func writeFile(path string, fill func(w *bufio.Writer)) error {
 		return fmt.Errorf("write %s: %w", path, err)
 	}
 	return f.Close()
-}
-
-// appendCSVField appends s, quoted when it needs it, as encoding/csv does.
-func appendCSVField(b []byte, s string) []byte {
-	if !strings.ContainsAny(s, ",\"\r\n") && !strings.HasPrefix(s, " ") {
-		return append(b, s...)
-	}
-	b = append(b, '"')
-	b = append(b, strings.ReplaceAll(s, `"`, `""`)...)
-	return append(b, '"')
 }
 
 // appendXMLAttr appends s escaped for a double-quoted XML attribute, as

@@ -13,6 +13,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/takedown-research/takedown/internal/csvfield"
 	"github.com/takedown-research/takedown/internal/pqio"
 )
 
@@ -444,9 +445,9 @@ func writeCooRTweet(c *coortweetResult, outDir string) error {
 			var b []byte
 			for i := range c.edges {
 				e := &c.edges[i]
-				b = appendCSVField(b[:0], c.names[e.lo])
+				b = csvfield.Append(b[:0], c.names[e.lo], false)
 				b = append(b, ',')
-				b = appendCSVField(b, c.names[e.hi])
+				b = csvfield.Append(b, c.names[e.hi], false)
 				b = append(b, ',')
 				b = strconv.AppendInt(b, e.weight, 10)
 				b = append(b, ',')
