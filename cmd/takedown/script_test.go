@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/rogpeppe/go-internal/testscript"
 )
@@ -43,6 +44,7 @@ func TestScripts(t *testing.T) {
 			"run-plan":    cmdRunPlan,
 			"cmp-outputs": cmdCmpOutputs,
 			"append":      cmdAppend,
+			"waitfor":     cmdWaitFor,
 		},
 		Setup: func(e *testscript.Env) error {
 			e.Setenv("TAKEDOWN_WORKSPACE", filepath.Join(e.WorkDir, "ws"))
@@ -121,6 +123,31 @@ func cmdRedact(ts *testscript.TestScript, neg bool, args []string) {
 	}
 	text := strings.ReplaceAll(ts.ReadFile(args[0]), ts.Getenv("WORK"), "$WORK")
 	ts.Check(os.WriteFile(ts.MkAbs(args[1]), []byte(text), 0o644))
+}
+
+// cmdWaitFor waits until a glob matches a file, for a background command
+// to reach a point (a spill file written, say): waitfor GLOB [SECONDS]
+// (default 120). It fails when the time runs out.
+func cmdWaitFor(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) < 1 || len(args) > 2 {
+		ts.Fatalf("usage: waitfor GLOB [SECONDS]")
+	}
+	limit := 120 * time.Second
+	if len(args) == 2 {
+		n, err := strconv.Atoi(args[1])
+		ts.Check(err)
+		limit = time.Duration(n) * time.Second
+	}
+	for end := time.Now().Add(limit); ; time.Sleep(5 * time.Millisecond) {
+		m, err := filepath.Glob(ts.MkAbs(args[0]))
+		ts.Check(err)
+		if len(m) > 0 {
+			return
+		}
+		if time.Now().After(end) {
+			ts.Fatalf("waitfor: nothing matched %s in %v", args[0], limit)
+		}
+	}
 }
 
 // cmdAppend appends a line of text to the one file a glob matches (a run
