@@ -301,12 +301,12 @@ func decodeDC(data []byte) (*dcImage, error) {
 		return nil, notFast("no SOI")
 	}
 	var (
-		img         dcImage
-		quant       [4][64]uint16
-		quantSet    [4]bool
-		dc, ac      [4]huffTable
-		restart     int
-		sawFrame    bool
+		img      dcImage
+		quant    [4][64]uint16
+		quantSet [4]bool
+		dc, ac   [4]huffTable
+		restart  int
+		sawFrame bool
 	)
 	pos := 2
 	for {
