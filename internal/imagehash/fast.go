@@ -166,23 +166,39 @@ func blockWeights(n, nb int) [64][]blockWeight {
 	half := (w + 2) / 2
 	// Each box1D pass averages [i+half-w, i+half): its centre is off pixel
 	// i's centre by half - w/2 - 1/2 (a half pixel for even w).
-	shift := 2 * (float64(half) - float64(w)/2 - 0.5)
-	width := math.Sqrt(float64(max(0, 2*w*w-cell*cell-1)))
+	// Two passes: 2*half - w - 1 pixels. (The float arithmetic below has
+	// no product added to anything, so that no compiler fuses one.)
+	shift := 2*half - w - 1
+	hw := float64(math.Sqrt(float64(max(0, 2*w*w-cell*cell-1))) / 2)
+	fn := float64(n)
 	for o := range out {
-		i := int((float64(o) + 0.5) * float64(n) / 64)
-		c := min(max(float64(i)+0.5+shift, 0), float64(n))
-		lo, hi := max(c-width/2, 0), min(c+width/2, float64(n))
+		i := int((float64(o) + 0.5) * fn / 64)
+		c := clampF(float64(2*i+1+2*shift)/2, 0, fn)
+		lo, hi := clampF(c-hw, 0, fn), clampF(c+hw, 0, fn)
 		if hi-lo < 1e-9 {
 			k := min(int(c)/cell, nb-1)
 			out[o] = []blockWeight{{k, 1}}
 			continue
 		}
 		for k := int(lo) / cell; k < nb && float64(cell*k) < hi; k++ {
-			a, b := max(lo, float64(cell*k)), min(hi, float64(cell*k+cell), float64(n))
+			a, b := clampF(lo, float64(cell*k), fn), clampF(hi, 0, float64(min(cell*k+cell, n)))
 			if b > a {
 				out[o] = append(out[o], blockWeight{k, float32((b - a) / (hi - lo))})
 			}
 		}
 	}
 	return out
+}
+
+// clampF is x limited to [lo, hi], by comparisons (no float min/max
+// instructions, which the no-fused-multiply-add check would not tell from
+// one).
+func clampF(x, lo, hi float64) float64 {
+	if x < lo {
+		return lo
+	}
+	if x > hi {
+		return hi
+	}
+	return x
 }

@@ -63,7 +63,7 @@ var quarterWeights, quarterOddU, quarterOddV = func() (w [64]int32, oddU, oddV [
 	var m [8]float64
 	for u := range 8 {
 		for x := range 4 {
-			m[u] += math.Cos(float64((2*x+1)*u)*math.Pi/16) / 4
+			m[u] += float64(math.Cos(float64((2*x+1)*u)*math.Pi/16) / 4) // no fused multiply-add
 		}
 	}
 	c := func(u int) float64 {
@@ -137,6 +137,9 @@ func (t *huffTable) build(counts *[16]uint8, vals []uint8) error {
 	code, k := int32(0), int32(0)
 	for l := 1; l <= 16; l++ {
 		n := int32(counts[l-1])
+		if code+n > 1<<l { // more codes of this length than there are
+			return notFast("bad Huffman table")
+		}
 		t.valPtr[l] = k - code
 		if n == 0 {
 			t.maxCode[l] = -1
@@ -154,9 +157,6 @@ func (t *huffTable) build(counts *[16]uint8, vals []uint8) error {
 		}
 		k += n
 		code = (code + n) << 1
-		if code > 1<<(l+1) {
-			return notFast("bad Huffman table")
-		}
 	}
 	for p, e := range t.lut {
 		l, sym := int(e>>8), e&0xff
