@@ -119,7 +119,7 @@ func TestImageDecodeDrift(t *testing.T) {
 			}
 			t.Logf("%-6s %5d %3d/%3d | %8.2f %4d | %5.2f | %5d %5d %5d | %5d %5d %5d | %4d %4d %4d | %d/%d", kind, width, fastN, len(hs),
 				meanPDQ, pdqMax, meanD, same[0], same[1], same[2], unrel[0], unrel[1], unrel[2], closest[0], closest[1], closest[2], nSame, nUnrel)
-			if meanPDQ > 4 {
+			if meanPDQ > 6 {
 				t.Errorf("%s %d: fast route drifts %.2f bits on average", kind, width, meanPDQ)
 			}
 			// Matching quality: the fast route (alone or mixed with the
