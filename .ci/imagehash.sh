@@ -26,3 +26,6 @@ done
 
 echo "== imagehash: fuzz FuzzHash (${FUZZTIME:=5000x})"
 go test -run '^$' -fuzz '^FuzzHash$' -fuzztime "$FUZZTIME" -fuzzminimizetime 1x ./internal/imagehash/ 2>&1 | tail -1
+
+echo "== imagehash: fuzz FuzzFastRoute (${FASTFUZZTIME:=300x})"
+go test -run '^$' -fuzz '^FuzzFastRoute$' -fuzztime "$FASTFUZZTIME" -fuzzminimizetime 1x ./internal/imagehash/ 2>&1 | tail -1

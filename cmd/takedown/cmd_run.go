@@ -37,6 +37,8 @@ func paramFlags() []cli.Flag {
 			Usage: "LSH band keys per text; the Jaccard threshold is about (1/bands)^(1/rows)"},
 		&cli.IntFlag{Name: "shingle-size", Value: d.Fingerprint.ShingleSize, Category: "fingerprint",
 			Usage: "words per MinHash shingle (word n-grams of the normalized text)"},
+		&cli.StringFlag{Name: "image-decode", Value: d.Fingerprint.ImageDecode, Category: "fingerprint",
+			Usage: "image hashes' decode route: fast (JPEGs of at least 512x512 that are baseline or extended sequential are read at 1/4 scale from their DCT coefficients; PDQ is close to, not equal to, the reference's) or exact (every image decoded in full; PDQ bit-exact)"},
 		&cli.StringFlag{Name: "window", Value: strconv.FormatFloat(d.Cluster.WindowSeconds, 'g', -1, 64), Category: "cluster",
 			Usage: "seconds: two posts of one item within +-window (inclusive) are co-shared; auto: estimate it from the URLs (CooRnet's coordination interval)",
 			Action: func(_ *cli.Context, v string) error {
@@ -162,6 +164,7 @@ func applyParamFlags(c *cli.Context, p *runner.Params, onlySet bool) []string {
 	set("minhash-permutations", func() { p.Fingerprint.MinHashPermutations = c.Int("minhash-permutations") })
 	set("minhash-bands", func() { p.Fingerprint.MinHashBands = c.Int("minhash-bands") })
 	set("shingle-size", func() { p.Fingerprint.ShingleSize = c.Int("shingle-size") })
+	set("image-decode", func() { p.Fingerprint.ImageDecode = c.String("image-decode") })
 	set("signals", func() {
 		var sig []string
 		for _, s := range c.StringSlice("signals") {

@@ -15,7 +15,7 @@ import (
 // (names it, and the parameters change): a flag added to paramFlags but not
 // to applyParamFlags would be silently ignored, over a study file too.
 func TestEveryParamFlagIsApplied(t *testing.T) {
-	other := map[string]string{"window": "30", "format": "cnt", "map": "account=a,post=p,time=t", "communities": "louvain", "compat": "cnt", "signals": "co_url", "coortweet-loops": "keep",
+	other := map[string]string{"window": "30", "format": "cnt", "map": "account=a,post=p,time=t", "communities": "louvain", "compat": "cnt", "signals": "co_url", "coortweet-loops": "keep", "image-decode": "exact",
 		"sensitivity-windows": "2,20", "sensitivity-min-weights": "4", "sensitivity-min-scores": "0.5,9"}
 	for _, f := range paramFlags() {
 		name := f.Names()[0]

@@ -64,6 +64,7 @@ func TestRunArgs(t *testing.T) {
 		{name: "minhash-permutations", desc: twitter, args: []string{"--minhash-permutations", "128"}},
 		{name: "minhash-bands", desc: twitter, args: []string{"--minhash-bands", "16"}},
 		{name: "shingle-size", desc: twitter, args: []string{"--shingle-size", "4"}},
+		{name: "image-decode", desc: twitter, args: []string{"--image-decode", "exact"}},
 		{name: "window", desc: twitter, args: []string{"--window", "120.5"}},
 		{name: "window auto", desc: twitter, args: []string{"--window", "auto"}},
 		{name: "min-weight", desc: twitter, args: []string{"--min-weight", "3"}},

@@ -31,6 +31,9 @@ type Hashes struct {
 	Width, Height int
 	// Format is "jpeg", "png", "gif" or "webp".
 	Format string
+	// Fast is true when the fast route hashed the image (a large JPEG read
+	// by its DC coefficients, see Fast); false for the exact route.
+	Fast bool
 }
 
 // Reason says why bytes were not hashed.
@@ -111,6 +114,8 @@ type Options struct {
 	// MaxPixels refuses images whose header declares more pixels
 	// (0 means DefaultMaxPixels).
 	MaxPixels int
+	// Decode is the route: Exact (the zero value) or Fast.
+	Decode Route
 }
 
 // Hash decodes an image (JPEG, PNG, GIF's first frame, WebP) and returns
@@ -119,6 +124,17 @@ func Hash(data []byte) (Hashes, error) { return HashWith(data, Options{}) }
 
 // HashWith is Hash with options.
 func HashWith(data []byte, opt Options) (Hashes, error) {
+	if opt.Decode == Fast {
+		if c, ok := sniff(data); ok && c.name == "jpeg" {
+			cfg, err := header(c, data, opt.maxPixels())
+			if err != nil {
+				return Hashes{}, err
+			}
+			if h, ok := hashFast(data, cfg); ok {
+				return h, nil
+			}
+		}
+	}
 	img, format, err := Decode(data, opt)
 	if err != nil {
 		return Hashes{}, err

@@ -81,6 +81,9 @@ func LumaOf(img image.Image) (luma []float32, width, height int) {
 	b := img.Bounds()
 	width, height = b.Dx(), b.Dy()
 	luma = make([]float32, width*height)
+	if m, ok := img.(*image.YCbCr); ok && lumaYCbCr(m, luma) {
+		return luma, width, height
+	}
 	row := make([]uint8, 3*width)
 	for y := 0; y < height; y++ {
 		rgbRow(img, y, row)
@@ -97,4 +100,73 @@ func LumaOf(img image.Image) (luma []float32, width, height int) {
 func PDQ(img image.Image) (PDQHash, int) {
 	luma, w, h := LumaOf(img)
 	return PDQFromLuma(luma, w, h)
+}
+
+// lumaYCbCr writes the reference luminance of a decoded JPEG's pixels into
+// luma, giving the same float32 values as rgbRow then Luma: the RGB bytes
+// are color.YCbCrToRGB's, computed with its integer arithmetic, with the
+// chroma terms computed once per chroma sample and the planes read by
+// index rather than per-pixel offset calls. It reports false (and writes
+// nothing) for a subsampling it does not know.
+func lumaYCbCr(m *image.YCbCr, luma []float32) bool {
+	var hs, vs int // log2 of the chroma subsampling along x and y
+	switch m.SubsampleRatio {
+	case image.YCbCrSubsampleRatio444:
+	case image.YCbCrSubsampleRatio422:
+		hs = 1
+	case image.YCbCrSubsampleRatio420:
+		hs, vs = 1, 1
+	case image.YCbCrSubsampleRatio440:
+		vs = 1
+	case image.YCbCrSubsampleRatio411:
+		hs = 2
+	case image.YCbCrSubsampleRatio410:
+		hs, vs = 2, 1
+	default:
+		return false
+	}
+	b := m.Rect
+	if b.Min.X < 0 || b.Min.Y < 0 { // x>>1 is COffset's x/2 only from 0 up
+		return false
+	}
+	w := b.Dx()
+	x0 := b.Min.X >> hs << hs // the first chroma sample's first pixel
+	for y := b.Min.Y; y < b.Max.Y; y++ {
+		yrow := m.Y[m.YOffset(b.Min.X, y):][:w]
+		crow := (y>>vs - b.Min.Y>>vs) * m.CStride
+		cb, cr := m.Cb[crow:], m.Cr[crow:]
+		out := luma[(y-b.Min.Y)*w:][:w]
+		for x := range out {
+			ci := (b.Min.X + x - x0) >> hs
+			out[x] = lumaOfYCbCr(yrow[x], cb[ci], cr[ci])
+		}
+	}
+	return true
+}
+
+// lumaOfYCbCr is Luma(color.YCbCrToRGB(y, cb, cr)), with the same integer
+// arithmetic and clamping as color.YCbCrToRGB.
+func lumaOfYCbCr(y, cb, cr uint8) float32 {
+	yy1 := int32(y) * 0x10101
+	cb1 := int32(cb) - 128
+	cr1 := int32(cr) - 128
+	r := yy1 + 91881*cr1
+	if uint32(r)&0xff000000 == 0 {
+		r >>= 16
+	} else {
+		r = ^(r >> 31)
+	}
+	g := yy1 - 22554*cb1 - 46802*cr1
+	if uint32(g)&0xff000000 == 0 {
+		g >>= 16
+	} else {
+		g = ^(g >> 31)
+	}
+	bb := yy1 + 116130*cb1
+	if uint32(bb)&0xff000000 == 0 {
+		bb >>= 16
+	} else {
+		bb = ^(bb >> 31)
+	}
+	return float32(lumaTables[0][uint8(r)]+lumaTables[1][uint8(g)]) + lumaTables[2][uint8(bb)]
 }

@@ -195,26 +195,87 @@ func (st *pdqState) run(luma []float32, width, height int) (int, bool) {
 	if width == 64 && height == 64 {
 		copy(st.buf64[:], luma)
 	} else {
-		tmp := make([]float32, width*height)
-		wRows := jaroszWindow(width, 64)  // along each row
-		wCols := jaroszWindow(height, 64) // along each column
-		for pass := 0; pass < 2; pass++ {
-			for r := 0; r < height; r++ {
-				box1D(luma[r*width:(r+1)*width], tmp[r*width:(r+1)*width], wRows)
-			}
-			boxColumns(tmp, luma, width, height, wCols)
-		}
-		for oi := 0; oi < 64; oi++ {
-			ii := int((float64(oi) + 0.5) * float64(height) / 64)
-			for oj := 0; oj < 64; oj++ {
-				ij := int((float64(oj) + 0.5) * float64(width) / 64)
-				st.buf64[oi*64+oj] = luma[ii*width+ij]
-			}
-		}
+		jarosz(luma, width, height, &st.buf64)
 	}
 	q := qualityMetric(&st.buf64)
 	dct64To16(&st.buf64, &st.dct)
 	return q, true
+}
+
+// jarosz is the reference's downsample of a width x height image to 64x64:
+// two passes of box filters along rows then columns, then the value at
+// each of the 64x64 grid's centres. The second pass only computes what
+// the grid reads: its row filter keeps the running sums of every row but
+// divides only at the 64 sampled columns, and its column filter runs only
+// down those columns. Every value read is the one the full computation
+// gives, by the same float32 operations in the same order.
+func jarosz(luma []float32, width, height int, out *[64 * 64]float32) {
+	tmp := make([]float32, max(width, 64)*height)
+	wRows := jaroszWindow(width, 64)  // along each row
+	wCols := jaroszWindow(height, 64) // along each column
+	for r := 0; r < height; r++ {
+		box1D(luma[r*width:(r+1)*width], tmp[r*width:(r+1)*width], wRows)
+	}
+	boxColumns(tmp, luma, width, height, wCols)
+	var cols, rows [64]int
+	for o := range 64 {
+		cols[o] = int((float64(o) + 0.5) * float64(width) / 64)
+		rows[o] = int((float64(o) + 0.5) * float64(height) / 64)
+	}
+	sums := tmp[:width]
+	sampled := make([]float32, 64*height) // pass two's rows, at the sampled columns
+	for r := 0; r < height; r++ {
+		boxSums(luma[r*width:(r+1)*width], sums, wRows)
+		o := sampled[r*64 : (r+1)*64]
+		for j, c := range cols {
+			o[j] = sums[c] / float32(boxCount(width, wRows, c))
+		}
+	}
+	filtered := tmp[:64*height]
+	boxColumns(sampled, filtered, 64, height, wCols)
+	for i, r := range rows {
+		copy(out[i*64:(i+1)*64], filtered[r*64:(r+1)*64])
+	}
+}
+
+// boxSums writes box1D's running sum at each output position (before its
+// division by the number of inputs under the window, boxCount).
+func boxSums(in, sums []float32, w int) {
+	n := len(in)
+	half := (w + 2) / 2
+	var sum float32
+	ri, li, oi := 0, 0, 0
+	for i := 0; i < half-1; i++ {
+		sum += in[ri]
+		ri++
+	}
+	for i := 0; i < w-half+1; i++ {
+		sum += in[ri]
+		sums[oi] = sum
+		ri++
+		oi++
+	}
+	for i := 0; i < n-w; i++ {
+		sum += in[ri]
+		sum -= in[li]
+		sums[oi] = sum
+		li++
+		ri++
+		oi++
+	}
+	for i := 0; i < half-1; i++ {
+		sum -= in[li]
+		sums[oi] = sum
+		li++
+		oi++
+	}
+}
+
+// boxCount is the number of inputs under box1D's window at output i of a
+// vector of n: the window covers [i+half-w, i+half) clipped to [0, n).
+func boxCount(n, w, i int) int {
+	half := (w + 2) / 2
+	return min(i+half, n) - max(0, i+half-w)
 }
 
 // jaroszWindow is the reference's per-pass box width: half of

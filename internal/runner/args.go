@@ -31,6 +31,7 @@ var runFlags = []runFlag{
 	{"minhash-permutations", func(p Params) string { return itoa(p.Fingerprint.MinHashPermutations) }},
 	{"minhash-bands", func(p Params) string { return itoa(p.Fingerprint.MinHashBands) }},
 	{"shingle-size", func(p Params) string { return itoa(p.Fingerprint.ShingleSize) }},
+	{"image-decode", func(p Params) string { return p.Fingerprint.ImageDecode }},
 	{"window", func(p Params) string {
 		if p.Cluster.WindowAuto {
 			return "auto"

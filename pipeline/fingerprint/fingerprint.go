@@ -19,6 +19,7 @@ import (
 
 	"github.com/cespare/xxhash/v2"
 
+	"github.com/takedown-research/takedown/internal/imagehash"
 	"github.com/takedown-research/takedown/internal/pqio"
 	"github.com/takedown-research/takedown/internal/progress"
 	"github.com/takedown-research/takedown/internal/rules"
@@ -35,8 +36,11 @@ const Name = "fingerprint"
 // layout 2 (schema.Versions), which names those three columns, so that a
 // rerun gets a new run id and a manifest with the new layout; version 6
 // writes repost_key and reply_key as null when the post is no repost or
-// reply (table layout 3), where version 5 wrote "".
-const Version = 6
+// reply (table layout 3), where version 5 wrote "". Version 7 adds the
+// image_decode parameter, whose default (fast) hashes large baseline JPEGs
+// from their 1/4-scale DCT means rather than their full decode, and counts
+// those rows in the image stats (fast_decoded).
+const Version = 7
 
 // Params are the stage's parameters.
 type Params struct {
@@ -72,6 +76,13 @@ type Params struct {
 	// JSON name stays "cnt", the --compat value, so that run ids and
 	// manifests of earlier runs keep their meaning.
 	Toolkit bool `json:"cnt"`
+	// ImageDecode is the decode route of the image hashes (--image-decode):
+	// "fast" reads JPEGs of at least imagehash.FastMinSide pixels a side
+	// that are baseline or extended sequential at 1/4 scale from their DCT
+	// coefficients, and decodes every other image in full; "exact" decodes
+	// every image in full, so that PDQ is the reference's bit for bit.
+	// ImageStats.FastDecoded counts the rows the fast route hashed.
+	ImageDecode string `json:"image_decode"`
 }
 
 // maxPermutations bounds MinHashPermutations.
@@ -83,7 +94,8 @@ const maxPermutations = 1024
 // off (its --compat is off by default).
 func DefaultParams() Params {
 	return Params{MinTextRunes: 12, NormalizerVersion: rules.Version, MinHashtagSeq: 3,
-		MinHashPermutations: 64, MinHashBands: 8, ShingleSize: 3, MinHash: true}
+		MinHashPermutations: 64, MinHashBands: 8, ShingleSize: 3, MinHash: true,
+		ImageDecode: imagehash.Fast.String()}
 }
 
 // Validate reports a usage error naming the flag.
@@ -103,6 +115,9 @@ func (p Params) Validate() error {
 	}
 	if p.ShingleSize < 1 || p.ShingleSize > rules.MaxShingleSize {
 		return fmt.Errorf("--shingle-size must be in [1, %d], got %d", rules.MaxShingleSize, p.ShingleSize)
+	}
+	if _, err := imagehash.ParseRoute(p.ImageDecode); err != nil {
+		return fmt.Errorf("--image-decode must be exact or fast, got %q", p.ImageDecode)
 	}
 	if p.NormalizerVersion != rules.Version {
 		return fmt.Errorf("normalizer_version must be %d (rules.Version, the only one this build has), got %d",
@@ -202,7 +217,7 @@ func Run(ctx context.Context, in Input, p Params, outDir string, log *slog.Logge
 		return Stats{}, err
 	}
 	if in.Images.MediaPath != "" {
-		ist, err := fingerprintImages(ctx, in.Images, in.PostsPath, outDir, m)
+		ist, err := fingerprintImages(ctx, in.Images, in.PostsPath, outDir, imageRoute(p), m)
 		if err != nil {
 			if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
 				return Stats{}, err

@@ -50,6 +50,9 @@ type ImageStats struct {
 	// imagehash.PDQMinQuality (they have a row; the cluster stage's
 	// near_image leaves them out).
 	LowQuality int64 `json:"low_quality"`
+	// FastDecoded counts the rows hashed by the fast decode route (the
+	// rest were decoded in full; see Params.ImageDecode).
+	FastDecoded int64 `json:"fast_decoded"`
 }
 
 // imageJob is one media row to hash: its position among the rows hashed
@@ -70,6 +73,7 @@ type imageResult struct {
 	seq    int
 	row    schema.ImageFingerprint
 	reason imagehash.Reason
+	fast   bool // hashed by the fast route
 }
 
 // ImageInFlight bounds the images read and not yet written per worker:
@@ -83,7 +87,7 @@ const ImageInFlight = 4
 // zip is streamed, nothing is extracted); GOMAXPROCS workers decode and
 // hash; a reorder buffer restores the order, so the bytes do not depend on
 // GOMAXPROCS. At most ImageInFlight images per worker are in flight.
-func fingerprintImages(ctx context.Context, in ImageInput, postsPath, outDir string, m progress.Meter) (*ImageStats, error) {
+func fingerprintImages(ctx context.Context, in ImageInput, postsPath, outDir string, route imagehash.Route, m progress.Meter) (*ImageStats, error) {
 	m = progress.Or(m)
 	media, err := pqio.ReadAll[schema.Media](in.MediaPath)
 	if err != nil {
@@ -130,7 +134,7 @@ func fingerprintImages(ctx context.Context, in ImageInput, postsPath, outDir str
 	if err != nil {
 		return nil, err
 	}
-	err = hashJobs(ctx, jobs, in.Archives, func(r imageResult) error {
+	err = hashJobs(ctx, jobs, in.Archives, route, func(r imageResult) error {
 		m.Add(1)
 		if r.reason != 0 {
 			if st.Undecodable == nil {
@@ -140,6 +144,9 @@ func fingerprintImages(ctx context.Context, in ImageInput, postsPath, outDir str
 			return nil
 		}
 		st.Images++
+		if r.fast {
+			st.FastDecoded++
+		}
 		if r.row.PDQQuality < imagehash.PDQMinQuality {
 			st.LowQuality++
 		}
@@ -187,7 +194,7 @@ func postTimes(postsPath string, want map[string]int64) error {
 
 // hashJobs reads every job's bytes, hashes them on GOMAXPROCS workers and
 // calls emit with the results in job order.
-func hashJobs(ctx context.Context, jobs []imageJob, archives map[string]string, emit func(imageResult) error) error {
+func hashJobs(ctx context.Context, jobs []imageJob, archives map[string]string, route imagehash.Route, emit func(imageResult) error) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	workers := max(1, runtime.GOMAXPROCS(0))
@@ -203,7 +210,7 @@ func hashJobs(ctx context.Context, jobs []imageJob, archives map[string]string, 
 	for range workers {
 		wg.Go(func() {
 			for j := range todo {
-				done <- hashJob(j)
+				done <- hashJob(j, route)
 			}
 		})
 	}
@@ -292,9 +299,9 @@ func readJobs(ctx context.Context, jobs []imageJob, archives map[string]string, 
 }
 
 // hashJob hashes one image.
-func hashJob(j imageJob) imageResult {
+func hashJob(j imageJob, route imagehash.Route) imageResult {
 	sum := sha256.Sum256(j.data)
-	h, err := HashImageBytes(j.data)
+	h, err := HashImageBytesWith(j.data, route)
 	if err != nil {
 		reason := imagehash.ReasonOf(err)
 		if reason == 0 {
@@ -302,19 +309,31 @@ func hashJob(j imageJob) imageResult {
 		}
 		return imageResult{seq: j.seq, reason: reason}
 	}
-	return imageResult{seq: j.seq, row: schema.ImageFingerprint{
+	return imageResult{seq: j.seq, fast: h.Fast, row: schema.ImageFingerprint{
 		PostID: j.postID, AccountID: j.account, PostedAt: j.postedAt, MediaKey: j.mediaKey,
 		SHA256: hex.EncodeToString(sum[:]), PDQ: append([]byte(nil), h.PDQ[:]...),
 		PDQQuality: int32(h.Quality), DHash: h.DHash,
 	}}
 }
 
-// HashImageBytes is the hashing the stage does for one file's bytes:
-// imagehash.Hash with the default pixel bound.
+// HashImageBytes is the hashing the stage does for one file's bytes by
+// the default route (DefaultParams' ImageDecode).
 func HashImageBytes(data []byte) (imagehash.Hashes, error) {
-	h, err := imagehash.Hash(data)
+	return HashImageBytesWith(data, imageRoute(DefaultParams()))
+}
+
+// HashImageBytesWith is the hashing the stage does for one file's bytes:
+// imagehash.HashWith with the default pixel bound and the given route.
+func HashImageBytesWith(data []byte, route imagehash.Route) (imagehash.Hashes, error) {
+	h, err := imagehash.HashWith(data, imagehash.Options{Decode: route})
 	if err != nil && !errors.As(err, new(*imagehash.DecodeError)) {
 		return h, &imagehash.DecodeError{Reason: imagehash.Corrupt, Err: err}
 	}
 	return h, err
+}
+
+// imageRoute is p's image decode route (Validate has checked it).
+func imageRoute(p Params) imagehash.Route {
+	r, _ := imagehash.ParseRoute(p.ImageDecode)
+	return r
 }

@@ -5,9 +5,9 @@ import (
 	"context"
 	"fmt"
 	"image/jpeg"
-	"path/filepath"
 	"runtime"
 	"runtime/metrics"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -25,34 +25,53 @@ func benchImages(n int) [][]byte {
 	return out
 }
 
-// BenchmarkImageDecode is the plain image/jpeg decode of one 1000x750
-// JPEG, for comparison with the stage's images/s.
+// BenchmarkImageDecode is the plain image/jpeg decode of 1000x750 JPEGs
+// on GOMAXPROCS goroutines, for comparison with the routes' images/s.
 func BenchmarkImageDecode(b *testing.B) {
 	imgs := benchImages(8)
 	cpu0 := cpuSeconds()
 	b.ResetTimer()
-	for i := range b.N {
-		if _, err := jpeg.Decode(bytes.NewReader(imgs[i%len(imgs)])); err != nil {
-			b.Fatal(err)
+	var next atomic.Int64
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			i := next.Add(1)
+			if _, err := jpeg.Decode(bytes.NewReader(imgs[i%int64(len(imgs))])); err != nil {
+				b.Error(err)
+				return
+			}
 		}
-	}
+	})
 	b.StopTimer()
 	reportRate(b, b.N, cpuSeconds()-cpu0)
 }
 
-// BenchmarkImageHash is imagehash.Hash (decode, PDQ, dHash) of one image
-// on one core.
+// BenchmarkImageHash is the stage's hashing of one image's bytes (decode,
+// PDQ, dHash) by each decode route, on GOMAXPROCS goroutines.
 func BenchmarkImageHash(b *testing.B) {
 	imgs := benchImages(8)
-	cpu0 := cpuSeconds()
-	b.ResetTimer()
-	for i := range b.N {
-		if _, err := HashImageBytes(imgs[i%len(imgs)]); err != nil {
-			b.Fatal(err)
-		}
+	for _, route := range []imagehash.Route{imagehash.Exact, imagehash.Fast} {
+		b.Run(route.String(), func(b *testing.B) {
+			cpu0 := cpuSeconds()
+			b.ResetTimer()
+			var next atomic.Int64
+			b.RunParallel(func(pb *testing.PB) {
+				for pb.Next() {
+					i := next.Add(1)
+					h, err := HashImageBytesWith(imgs[i%int64(len(imgs))], route)
+					if err != nil {
+						b.Error(err)
+						return
+					}
+					if h.Fast != (route == imagehash.Fast) {
+						b.Errorf("route %v hashed with Fast = %v", route, h.Fast)
+						return
+					}
+				}
+			})
+			b.StopTimer()
+			reportRate(b, b.N, cpuSeconds()-cpu0)
+		})
 	}
-	b.StopTimer()
-	reportRate(b, b.N, cpuSeconds()-cpu0)
 }
 
 // BenchmarkFingerprintImages runs the stage's image pass (zip streaming,
@@ -70,40 +89,45 @@ func BenchmarkFingerprintImages(b *testing.B) {
 	}
 	dir := b.TempDir()
 	postsPath, in := mediaFixture(b, dir, [][]mediatest.File{files}, posts)
-	runtime.GC()
-	cpu0 := cpuSeconds()
-	sample := []metrics.Sample{{Name: "/gc/heap/live:bytes"}}
-	var peak uint64
-	stop := make(chan struct{})
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		tick := time.NewTicker(2 * time.Millisecond)
-		defer tick.Stop()
-		for {
-			metrics.Read(sample)
-			peak = max(peak, sample[0].Value.Uint64())
-			select {
-			case <-stop:
-				return
-			case <-tick.C:
+	for _, route := range []imagehash.Route{imagehash.Exact, imagehash.Fast} {
+		b.Run(route.String(), func(b *testing.B) {
+			runtime.GC()
+			cpu0 := cpuSeconds()
+			sample := []metrics.Sample{{Name: "/gc/heap/live:bytes"}}
+			var peak uint64
+			stop := make(chan struct{})
+			done := make(chan struct{})
+			go func() {
+				defer close(done)
+				tick := time.NewTicker(2 * time.Millisecond)
+				defer tick.Stop()
+				for {
+					metrics.Read(sample)
+					peak = max(peak, sample[0].Value.Uint64())
+					select {
+					case <-stop:
+						return
+					case <-tick.C:
+					}
+				}
+			}()
+			b.ResetTimer()
+			for range b.N {
+				st, err := fingerprintImages(context.Background(), in, postsPath, b.TempDir(), route, nil)
+				if err != nil {
+					b.Fatal(err)
+				}
+				if want := int64(0); route == imagehash.Fast && st.FastDecoded != n || route == imagehash.Exact && st.FastDecoded != want {
+					b.Fatalf("route %v: %d of %d images by the fast route", route, st.FastDecoded, n)
+				}
 			}
-		}
-	}()
-	b.ResetTimer()
-	for range b.N {
-		out := b.TempDir()
-		if _, err := fingerprintImages(context.Background(), in, postsPath, out, nil); err != nil {
-			b.Fatal(err)
-		}
-		_ = filepath.Join(out)
+			b.StopTimer()
+			close(stop)
+			<-done
+			reportRate(b, n*b.N, cpuSeconds()-cpu0)
+			b.ReportMetric(float64(peak)/(1<<20), "peak-live-MiB")
+		})
 	}
-	b.StopTimer()
-	close(stop)
-	<-done
-	reportRate(b, n*b.N, cpuSeconds()-cpu0)
-	b.ReportMetric(float64(peak)/(1<<20), "peak-live-MiB")
-	_ = imagehash.PDQMinQuality
 }
 
 // reportRate reports images per wall second and per CPU second (the

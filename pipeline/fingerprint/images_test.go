@@ -66,7 +66,7 @@ func gifBytes(t testing.TB) []byte {
 
 func TestFingerprintImages(t *testing.T) {
 	photo := mediatest.JPEG(mediatest.Scene(1, 400, 300), 85)
-	other := mediatest.JPEG(mediatest.Scene(2, 320, 240), 85)
+	other := mediatest.JPEG(mediatest.Scene(2, 640, 512), 85) // large enough for the fast route
 	anim := gifBytes(t)
 	posts := []schema.Post{
 		{Dataset: "ds", PostID: "10", AccountID: "a", PostedAt: 1000},
@@ -97,49 +97,56 @@ func TestFingerprintImages(t *testing.T) {
 		{"11", "b", "16_111", 2000, anim},
 		{"12", "c", "3_120", 3000, other},
 	}
-	var first []byte
-	for _, procs := range []int{1, 2, 4} {
-		t.Run("GOMAXPROCS="+string(rune('0'+procs)), func(t *testing.T) {
-			defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(procs))
-			out := t.TempDir()
-			st, err := fingerprintImages(context.Background(), in, postsPath, out, nil)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if st.Media != 6 || st.Images != 3 || st.Videos != 1 || st.Orphans != 1 || st.Undecodable["truncated"] != 1 {
-				t.Errorf("stats %+v", st)
-			}
-			path := filepath.Join(out, schema.TableImageFingerprints+".parquet")
-			rows, err := pqio.ReadAll[schema.ImageFingerprint](path)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if len(rows) != len(wants) {
-				t.Fatalf("%d rows, want %d", len(rows), len(wants))
-			}
-			for i, w := range wants {
-				r := rows[i]
-				h, err := imagehash.Hash(w.data)
+	for _, route := range []imagehash.Route{imagehash.Exact, imagehash.Fast} {
+		var first []byte
+		for _, procs := range []int{1, 2, 4} {
+			t.Run(route.String()+"/GOMAXPROCS="+string(rune('0'+procs)), func(t *testing.T) {
+				defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(procs))
+				out := t.TempDir()
+				st, err := fingerprintImages(context.Background(), in, postsPath, out, route, nil)
 				if err != nil {
 					t.Fatal(err)
 				}
-				sum := sha256.Sum256(w.data)
-				if r.PostID != w.post || r.AccountID != w.account || r.MediaKey != w.key || r.PostedAt != w.at ||
-					r.SHA256 != hex.EncodeToString(sum[:]) || !bytes.Equal(r.PDQ, h.PDQ[:]) ||
-					int(r.PDQQuality) != h.Quality || r.DHash != h.DHash {
-					t.Errorf("row %d = %+v, want %+v with hashes %+v", i, r, w.key, h)
+				wantFast := int64(0)
+				if route == imagehash.Fast {
+					wantFast = 1 // other; photo is under imagehash.FastMinSide
 				}
-			}
-			b, err := os.ReadFile(path)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if first == nil {
-				first = b
-			} else if !bytes.Equal(first, b) {
-				t.Errorf("GOMAXPROCS=%d wrote other bytes", procs)
-			}
-		})
+				if st.Media != 6 || st.Images != 3 || st.Videos != 1 || st.Orphans != 1 || st.Undecodable["truncated"] != 1 ||
+					st.FastDecoded != wantFast {
+					t.Errorf("stats %+v", st)
+				}
+				path := filepath.Join(out, schema.TableImageFingerprints+".parquet")
+				rows, err := pqio.ReadAll[schema.ImageFingerprint](path)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if len(rows) != len(wants) {
+					t.Fatalf("%d rows, want %d", len(rows), len(wants))
+				}
+				for i, w := range wants {
+					r := rows[i]
+					h, err := imagehash.HashWith(w.data, imagehash.Options{Decode: route})
+					if err != nil {
+						t.Fatal(err)
+					}
+					sum := sha256.Sum256(w.data)
+					if r.PostID != w.post || r.AccountID != w.account || r.MediaKey != w.key || r.PostedAt != w.at ||
+						r.SHA256 != hex.EncodeToString(sum[:]) || !bytes.Equal(r.PDQ, h.PDQ[:]) ||
+						int(r.PDQQuality) != h.Quality || r.DHash != h.DHash {
+						t.Errorf("row %d = %+v, want %+v with hashes %+v", i, r, w.key, h)
+					}
+				}
+				b, err := os.ReadFile(path)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if first == nil {
+					first = b
+				} else if !bytes.Equal(first, b) {
+					t.Errorf("GOMAXPROCS=%d wrote other bytes", procs)
+				}
+			})
+		}
 	}
 }
 
@@ -165,7 +172,7 @@ func TestFingerprintImagesErrors(t *testing.T) {
 			dir := t.TempDir()
 			postsPath, in := mediaFixture(t, dir, files, posts)
 			c.break_(&in)
-			_, err := fingerprintImages(context.Background(), in, postsPath, t.TempDir(), nil)
+			_, err := fingerprintImages(context.Background(), in, postsPath, t.TempDir(), imagehash.Fast, nil)
 			if err == nil || !bytes.Contains([]byte(err.Error()), []byte(c.want)) {
 				t.Errorf("err = %v, want one containing %q", err, c.want)
 			}

@@ -105,7 +105,7 @@ func Merge(ctx context.Context, in Input, p Params, parts []string, stats []Stat
 	// The images of a release's media are not sharded: the merge hashes
 	// them, as Run does after the posts.
 	if in.Images.MediaPath != "" {
-		ist, err := fingerprintImages(ctx, in.Images, in.PostsPath, outDir, m)
+		ist, err := fingerprintImages(ctx, in.Images, in.PostsPath, outDir, imageRoute(p), m)
 		if err != nil {
 			return Stats{}, fmt.Errorf("fingerprint images: %w", err)
 		}
