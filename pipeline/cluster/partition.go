@@ -87,10 +87,7 @@ func (r Resources) limitHeap() func() {
 // ids (a string header and the bytes), the times, and the account ids and
 // string items.
 func (d *data) residentBytes() int64 {
-	b := d.rows * (16 + 8)
-	for _, s := range d.posts {
-		b += int64(len(s))
-	}
+	b := d.rows*8 + d.posts.residentBytes()
 	for _, s := range d.accounts {
 		b += int64(len(s)) + 16 + 4
 	}
@@ -788,7 +785,7 @@ func (s *spill) writeEvidenceTable(d *data, counts [][]int, path string) (int64,
 				postA, postB := le.Uint32(b[8:]), le.Uint32(b[12:])
 				vbuf = append(vbuf, schema.Evidence{
 					Signal: sd.name, AccountA: d.accounts[a], AccountB: d.accounts[bb],
-					ItemKey: d.evidenceKey(sd, le.Uint64(b[16:]), postA, postB), PostA: d.posts[postA], PostB: d.posts[postB],
+					ItemKey: d.evidenceKey(sd, le.Uint64(b[16:]), postA, postB), PostA: d.posts.str(postA), PostB: d.posts.str(postB),
 					DtMillis: absDiff(d.times[postA], d.times[postB]),
 				})
 				if len(vbuf) == cap(vbuf) {
