@@ -640,7 +640,7 @@ func writeEvidence(d *data, results []*signalResult, path string) (int64, error)
 			for _, c := range e.ev {
 				vbuf = append(vbuf, schema.Evidence{
 					Signal: sd.name, AccountA: d.accounts[a], AccountB: d.accounts[b],
-					ItemKey: d.evidenceKey(sd, c.item, c.postA, c.postB), PostA: d.posts[c.postA], PostB: d.posts[c.postB],
+					ItemKey: d.evidenceKey(sd, c.item, c.postA, c.postB), PostA: d.posts.str(c.postA), PostB: d.posts.str(c.postB),
 					DtMillis: absDiff(c.tA, c.tB),
 				})
 				if len(vbuf) == cap(vbuf) {

@@ -842,7 +842,7 @@ func TestLoadMatchesRows(t *testing.T) {
 			if d.times[x.post] != x.t {
 				t.Fatalf("%s: occurrence time %d, row time %d", sd.name, x.t, d.times[x.post])
 			}
-			got = append(got, o{sd.itemKey(x.item), d.accounts[x.acc], d.posts[x.post], x.t})
+			got = append(got, o{sd.itemKey(x.item), d.accounts[x.acc], d.posts.str(x.post), x.t})
 		}
 		slices.SortFunc(got, less)
 		slices.SortFunc(all, less)

@@ -97,7 +97,7 @@ func (d *data) loadImages(ctx context.Context, path string, signals []string, p 
 	if err != nil {
 		return err
 	}
-	im := &imageData{base: uint32(len(d.posts)), rows: int64(len(rows))}
+	im := &imageData{base: uint32(d.posts.len()), rows: int64(len(rows))}
 	d.images = im
 	type imgRow struct {
 		acc  uint32
@@ -111,8 +111,7 @@ func (d *data) loadImages(ctx context.Context, path string, signals []string, p 
 			im.skipped++
 			continue
 		}
-		post := uint32(len(d.posts))
-		d.posts = append(d.posts, r.PostID)
+		post := d.posts.add(r.PostID)
 		d.times = append(d.times, r.PostedAt)
 		im.mediaKeys = append(im.mediaKeys, r.MediaKey)
 		im.pdq = append(im.pdq, imagehash.PDQHash(r.PDQ).Words())
@@ -268,7 +267,7 @@ func (d *data) sortImageEvidence(sd *signalData, edges []edge) {
 		ev := edges[i].ev
 		slices.SortFunc(ev, func(x, y cand) int {
 			return cmp.Or(strings.Compare(d.evidenceKey(sd, x.item, x.postA, x.postB), d.evidenceKey(sd, y.item, y.postA, y.postB)),
-				strings.Compare(d.posts[x.postA], d.posts[y.postA]), strings.Compare(d.posts[x.postB], d.posts[y.postB]))
+				d.posts.cmp(x.postA, y.postA), d.posts.cmp(x.postB, y.postB))
 		})
 	}
 }

@@ -25,7 +25,7 @@ import (
 type data struct {
 	rows, skipped int64
 	accounts      []string            // account ids, sorted
-	posts         []string            // post ids by row number
+	posts         *postIDs            // post ids by row number
 	times         []int64             // posted_at by row number, ms
 	postCount     []int32             // posts per account number
 	signals       []*signalData       // in signal-name order
@@ -230,29 +230,15 @@ func load(ctx context.Context, path string, signals []string, m progress.Meter) 
 		d.meter().Add(total % 65536)
 		return err
 	})
-	postEnd := make([]uint32, n) // end offset of each row's post id in postBytes
-	var postBytes []byte
+	d.posts = newPostIDs(n)
 	run(func() error {
-		last := int64(-1)
-		err := pqio.EachBytes(path, colPostID, func(row int64, b []byte) error {
+		return pqio.EachBytes(path, colPostID, func(row int64, b []byte) error {
 			if err := checkRow(row); err != nil {
 				return err
 			}
-			for r := last + 1; r < row; r++ {
-				postEnd[r] = uint32(len(postBytes))
-			}
-			postBytes = append(postBytes, b...)
-			if len(postBytes) > math.MaxUint32 {
-				return fmt.Errorf("read %s: post ids longer than 4 GiB in all", path)
-			}
-			postEnd[row] = uint32(len(postBytes))
-			last = row
+			d.posts.set(uint32(row), b)
 			return nil
 		})
-		for r := last + 1; r < int64(n); r++ {
-			postEnd[r] = uint32(len(postBytes))
-		}
-		return err
 	})
 	d.times = make([]int64, n)
 	run(func() error {
@@ -380,21 +366,11 @@ func load(ctx context.Context, path string, signals []string, m progress.Meter) 
 		return nil, err
 	}
 
-	// Post ids: one string, sliced per row.
-	all := string(postBytes)
-	postBytes = nil
-	d.posts = make([]string, n)
-	start := uint32(0)
-	for r := range n {
-		d.posts[r] = all[start:postEnd[r]]
-		start = postEnd[r]
-	}
-
 	// Mark the skipped rows, then number the accounts of the other rows
 	// by sorted order (an account seen only on skipped rows is none).
 	used := make([]bool, len(accs.strs))
 	for r, a := range rowAcc {
-		if a < 0 || d.posts[r] == "" {
+		if a < 0 || d.posts.empty(uint32(r)) {
 			rowAcc[r] = -1
 			d.skipped++
 			continue

@@ -54,10 +54,32 @@ func (r Resources) Validate() error {
 	return nil
 }
 
+// MaxDefaultMemory caps the default budget: on a large machine the stage
+// still works in partitions once its data outgrow it, so that the peak
+// memory of a whole-archive release stays near it without a flag; a larger
+// --memory keeps more in memory.
+const MaxDefaultMemory = 3 << 29 // 1.5 GiB
+
 // DefaultMemory is the budget when --memory is not given: half of the
-// machine's memory, at least 1 GiB (1 GiB where the total is unknown).
+// machine's memory, at least 1 GiB (1 GiB where the total is unknown), at
+// most MaxDefaultMemory. A run whose resident data leave it less than
+// defaultWork raises it (defaultBudget).
 func DefaultMemory() int64 {
-	return max(totalMemory()/2, 1<<30)
+	return min(halfMachine(), MaxDefaultMemory)
+}
+
+func halfMachine() int64 { return max(totalMemory()/2, 1<<30) }
+
+// defaultWork is the working memory the default budget leaves at least,
+// within half the machine's memory.
+const defaultWork = 4 * minWork
+
+// defaultBudget is the budget of a run given neither --memory nor
+// --partitions: DefaultMemory, raised to the resident data plus
+// defaultWork (at most half the machine) when they outgrow it, so that a
+// large release needs no flag where the machine has the memory.
+func defaultBudget(resident int64) int64 {
+	return max(DefaultMemory(), min(resident+defaultWork, halfMachine()))
 }
 
 // Memory model of the plan, in bytes. Resident: what the stage keeps for
@@ -72,14 +94,20 @@ const (
 	minWork    = 64 << 20 // the least working memory a partition may have
 )
 
-// limitHeap sets the Go runtime's soft memory limit to the budget when one
-// was given (--memory), so that the collector holds the heap near it rather
-// than at twice the live data, and returns what restores the old limit.
+// limitHeap sets the Go runtime's soft memory limit to the budget, so that
+// the collector holds the heap near it rather than at twice the live data,
+// and returns what restores the old limit. The budget is --memory, or
+// DefaultMemory when --partitions is not given either (a run given only
+// --partitions has no budget).
 func (r Resources) limitHeap() func() {
-	if r.Memory <= 0 {
+	mem := r.Memory
+	if mem <= 0 && r.Partitions == 0 {
+		mem = DefaultMemory()
+	}
+	if mem <= 0 {
 		return func() {}
 	}
-	old := debug.SetMemoryLimit(min(r.Memory, debug.SetMemoryLimit(-1)))
+	old := debug.SetMemoryLimit(min(mem, debug.SetMemoryLimit(-1)))
 	return func() { debug.SetMemoryLimit(old) }
 }
 
@@ -87,10 +115,7 @@ func (r Resources) limitHeap() func() {
 // ids (a string header and the bytes), the times, and the account ids and
 // string items.
 func (d *data) residentBytes() int64 {
-	b := d.rows * (16 + 8)
-	for _, s := range d.posts {
-		b += int64(len(s))
-	}
+	b := d.rows*8 + d.posts.residentBytes()
 	for _, s := range d.accounts {
 		b += int64(len(s)) + 16 + 4
 	}
@@ -113,17 +138,22 @@ func (d *data) workBytes() int64 {
 
 // plan returns the number of partitions for d: r.Partitions when given,
 // else the fewest that keep each partition's work within what the budget
-// leaves after the resident data. A budget below the resident data plus
+// (r.Memory, else defaultBudget, which it raises the heap limit to) leaves
+// after the resident data. A budget below the resident data plus
 // minWork is a usage error that names the minimum.
 func plan(d *data, r Resources, path string) (int, error) {
 	if r.Partitions > 0 {
 		return r.Partitions, nil
 	}
+	resident := d.residentBytes()
 	mem := r.Memory
 	if mem == 0 {
-		mem = DefaultMemory()
+		mem = defaultBudget(resident)
+		if mem > DefaultMemory() {
+			// The heap limit limitHeap set follows.
+			debug.SetMemoryLimit(max(mem, debug.SetMemoryLimit(-1)))
+		}
 	}
-	resident := d.residentBytes()
 	if need := resident + minWork; mem < need {
 		return 0, fmt.Errorf("%w: --memory %s is below what clustering %s needs to make progress: its %d posts, %d accounts and string items take about %s in memory, and each partition needs %s more; give --memory %s or more",
 			ErrMemory, FormatBytes(mem), path, d.rows, len(d.accounts), FormatBytes(resident), FormatBytes(minWork), FormatBytes(roundUpMiB(need)))
@@ -788,7 +818,7 @@ func (s *spill) writeEvidenceTable(d *data, counts [][]int, path string) (int64,
 				postA, postB := le.Uint32(b[8:]), le.Uint32(b[12:])
 				vbuf = append(vbuf, schema.Evidence{
 					Signal: sd.name, AccountA: d.accounts[a], AccountB: d.accounts[bb],
-					ItemKey: d.evidenceKey(sd, le.Uint64(b[16:]), postA, postB), PostA: d.posts[postA], PostB: d.posts[postB],
+					ItemKey: d.evidenceKey(sd, le.Uint64(b[16:]), postA, postB), PostA: d.posts.str(postA), PostB: d.posts.str(postB),
 					DtMillis: absDiff(d.times[postA], d.times[postB]),
 				})
 				if len(vbuf) == cap(vbuf) {

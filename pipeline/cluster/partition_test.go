@@ -180,6 +180,28 @@ func TestSpillDiskFull(t *testing.T) {
 	}
 }
 
+// TestDefaultMemory: the default budget is half the machine's memory,
+// within 1 GiB and MaxDefaultMemory.
+func TestDefaultMemory(t *testing.T) {
+	got := DefaultMemory()
+	want := min(max(totalMemory()/2, 1<<30), MaxDefaultMemory)
+	if got != want || got < 1<<30 || got > MaxDefaultMemory {
+		t.Errorf("DefaultMemory() = %s, want %s (machine %s)", FormatBytes(got), FormatBytes(want), FormatBytes(totalMemory()))
+	}
+	// Resident data that outgrow it raise it, up to half the machine.
+	half := max(totalMemory()/2, 1<<30)
+	for _, tc := range []struct{ resident, want int64 }{
+		{0, got},
+		{got - defaultWork, got},
+		{got, min(got+defaultWork, half)},
+		{1 << 50, half},
+	} {
+		if b := defaultBudget(tc.resident); b != max(tc.want, got) {
+			t.Errorf("defaultBudget(%s) = %s, want %s", FormatBytes(tc.resident), FormatBytes(b), FormatBytes(max(tc.want, got)))
+		}
+	}
+}
+
 func TestParseBytes(t *testing.T) {
 	tests := []struct {
 		in   string

@@ -8,7 +8,6 @@ import (
 	"math"
 	"runtime"
 	"slices"
-	"strings"
 	"sync"
 )
 
@@ -269,10 +268,10 @@ func sweepItems(ctx context.Context, name string, occs []occ, d *data, p Params,
 		if dx != dy {
 			return dx < dy
 		}
-		if c := strings.Compare(d.posts[x.postA], d.posts[y.postA]); c != 0 {
+		if c := d.posts.cmp(x.postA, y.postA); c != 0 {
 			return c < 0
 		}
-		return d.posts[x.postB] < d.posts[y.postB]
+		return d.posts.less(x.postB, y.postB)
 	})
 	near := name == SignalNearText
 	nearImage := name == SignalNearImage
@@ -366,7 +365,7 @@ func sweepItems(ctx context.Context, name string, occs []occ, d *data, p Params,
 				best.offer(x)
 			}
 			if inList[b] {
-				if lastT[b] == o.t && d.posts[lastPost[b]] < d.posts[o.post] {
+				if lastT[b] == o.t && d.posts.less(lastPost[b], o.post) {
 					// Two posts in the same millisecond: keep the smaller
 					// post id, so ties resolve by id, not by input order.
 					unlink(b)
@@ -447,10 +446,10 @@ func (d *data) candCmp(x, y cand) int {
 	if c := cmp.Compare(x.item, y.item); c != 0 {
 		return c
 	}
-	if c := strings.Compare(d.posts[x.postA], d.posts[y.postA]); c != 0 {
+	if c := d.posts.cmp(x.postA, y.postA); c != 0 {
 		return c
 	}
-	return strings.Compare(d.posts[x.postB], d.posts[y.postB])
+	return d.posts.cmp(x.postB, y.postB)
 }
 
 // keepEvidence returns a copy of an edge's candidates, given in item order,
@@ -464,10 +463,10 @@ func (d *data) keepEvidence(ev []cand, k int, candLess func(x, y cand) int) []ca
 			if c := cmp.Compare(x.item, y.item); c != 0 {
 				return c
 			}
-			if c := strings.Compare(d.posts[x.postA], d.posts[y.postA]); c != 0 {
+			if c := d.posts.cmp(x.postA, y.postA); c != 0 {
 				return c
 			}
-			return strings.Compare(d.posts[x.postB], d.posts[y.postB])
+			return d.posts.cmp(x.postB, y.postB)
 		})
 	}
 	return slices.Clone(ev)
