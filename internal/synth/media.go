@@ -12,6 +12,7 @@ import (
 	"image/gif"
 	"image/jpeg"
 	"image/png"
+	"math"
 	"math/rand/v2"
 	"os"
 	"runtime"
@@ -40,7 +41,8 @@ type MediaConfig struct {
 	// posts have no common text, links or hashtags.
 	ImageSquads int `json:"image_squads"`
 	// Memes is the number of viral images that many organic accounts post
-	// within a day or two (hard negatives for the image signals).
+	// within a day or two (hard negatives for the image signals), times the
+	// config's viral factor.
 	Memes int `json:"memes"`
 }
 
@@ -197,7 +199,9 @@ func (p *plan) planMedia() {
 	}
 	slices.SortFunc(organic, func(a, b int32) int { return cmpInt64(p.timeKeyMs(a), p.timeKeyMs(b)) })
 	taken := map[int32]bool{}
-	for k := 0; k < m.Memes && len(organic) > 0; k++ {
+	// viral_factor multiplies the memes like the other viral activity.
+	memes := int(math.Round(float64(m.Memes) * p.cfg.ViralFactor))
+	for k := 0; k < memes && len(organic) > 0; k++ {
 		family := r.Uint64() | 1
 		start := r.IntN(len(organic))
 		t0 := p.recs[organic[start]].ms
@@ -437,47 +441,55 @@ func drawText(dst *image.RGBA, text string, x, y int, c color.Color, scale int) 
 	xdraw.NearestNeighbor.Scale(dst, r, small, small.Bounds(), xdraw.Over, nil)
 }
 
-// edit applies the realistic edits of a reshared image, drawn from seed:
-// a crop of at most 10%, a resize, a brightness shift, a caption bar or a
-// watermark; it returns the image and the JPEG quality (50-95) to save
-// it with.
+// edit makes a re-shared copy of an image, drawn from seed: the copy is
+// uploaded again, so the platform re-encodes it (JPEG quality 70-95, the
+// returned quality), and in editShare of the copies the sharer made one
+// edit first: a crop of up to 3% off each side, a resize to 50-100%, a
+// brightness shift of up to +-20, a caption bar or a watermark. One edit,
+// not a stack of them: a squad spreads one asset, and its members do not
+// each rework it (docs/synth.md#media gives the PDQ distances each edit
+// makes).
 func edit(src *image.RGBA, seed uint64) (*image.RGBA, int) {
 	r := rand.New(rand.NewPCG(seed, 0x65646974))
+	quality := 70 + r.IntN(26)
 	b := src.Bounds()
-	img := src
-	if r.IntN(2) == 0 { // crop: up to 5% off each side
-		dx, dy := b.Dx()*r.IntN(6)/100, b.Dy()*r.IntN(6)/100
+	img := image.NewRGBA(b)
+	copy(img.Pix, src.Pix)
+	if r.Float64() >= editShare {
+		return img, quality
+	}
+	switch r.IntN(5) {
+	case 0: // crop: up to 3% off each side
+		dx, dy := b.Dx()*r.IntN(4)/100, b.Dy()*r.IntN(4)/100
 		cr := image.Rect(b.Min.X+dx, b.Min.Y+dy, b.Max.X-dx, b.Max.Y-dy)
 		c := image.NewRGBA(image.Rect(0, 0, cr.Dx(), cr.Dy()))
-		xdraw.Draw(c, c.Bounds(), img, cr.Min, xdraw.Src)
+		xdraw.Draw(c, c.Bounds(), src, cr.Min, xdraw.Src)
 		img = c
-	}
-	if r.IntN(2) == 0 { // resize to 50-100%
+	case 1: // resize to 50-100%
 		f := 50 + r.IntN(51)
-		w, h := max(16, img.Bounds().Dx()*f/100), max(16, img.Bounds().Dy()*f/100)
+		w, h := max(16, b.Dx()*f/100), max(16, b.Dy()*f/100)
 		c := image.NewRGBA(image.Rect(0, 0, w, h))
-		xdraw.ApproxBiLinear.Scale(c, c.Bounds(), img, img.Bounds(), xdraw.Src, nil)
+		xdraw.ApproxBiLinear.Scale(c, c.Bounds(), src, b, xdraw.Src, nil)
 		img = c
-	} else if img == src {
-		img = image.NewRGBA(b)
-		copy(img.Pix, src.Pix)
-	}
-	if r.IntN(3) == 0 { // brightness
+	case 2: // brightness
 		shift := r.IntN(41) - 20
 		for i := 0; i < len(img.Pix); i += 4 {
 			for k := 0; k < 3; k++ {
 				img.Pix[i+k] = uint8(min(255, max(0, int(img.Pix[i+k])+shift)))
 			}
 		}
-	}
-	ib := img.Bounds()
-	switch r.IntN(4) {
-	case 0: // caption bar
+	case 3: // caption bar
+		ib := img.Bounds()
 		bar := image.Rect(0, ib.Dy()-ib.Dy()/7, ib.Dx(), ib.Dy())
 		xdraw.Draw(img, bar, image.NewUniform(color.RGBA{0, 0, 0, 255}), image.Point{}, xdraw.Src)
 		drawText(img, words[r.IntN(len(words))], 4, ib.Dy()-2, color.RGBA{255, 255, 0, 255}, 1)
-	case 1: // watermark
+	case 4: // watermark
+		ib := img.Bounds()
 		drawText(img, "@"+strings.ToLower(words[r.IntN(len(words))]), max(0, ib.Dx()-80), ib.Dy()-4, color.RGBA{255, 255, 255, 140}, 1)
 	}
-	return img, 50 + r.IntN(46)
+	return img, quality
 }
+
+// editShare is the share of re-shared copies the sharer edited before
+// uploading; the others are re-encodes of the image as it was.
+const editShare = 0.4
