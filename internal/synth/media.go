@@ -40,6 +40,10 @@ type MediaConfig struct {
 	// ImageSquads is the number of squads that share only images: their
 	// posts have no common text, links or hashtags.
 	ImageSquads int `json:"image_squads"`
+	// ImageSquadActions is the number of image posts of each member of an
+	// image-only squad; 0 (the default): as many as a text squad member's
+	// coordinated posts, at least 8.
+	ImageSquadActions int `json:"image_squad_actions,omitempty"`
 	// Memes is the number of viral images that many organic accounts post
 	// within a day or two (hard negatives for the image signals), times the
 	// config's viral factor.
@@ -66,6 +70,8 @@ func (m MediaConfig) validate() error {
 		return fmt.Errorf("media.squad_image_share must be between 0 and 1, got %v", m.SquadImageShare)
 	case m.ImageSquads < 0 || m.ImageSquads > 100:
 		return fmt.Errorf("media.image_squads must be between 0 and 100, got %d", m.ImageSquads)
+	case m.ImageSquadActions < 0 || m.ImageSquadActions > 10000:
+		return fmt.Errorf("media.image_squad_actions must be between 0 and 10000, got %d", m.ImageSquadActions)
 	case m.Memes < 0 || m.Memes > 100:
 		return fmt.Errorf("media.memes must be between 0 and 100, got %d", m.Memes)
 	}
@@ -96,9 +102,20 @@ type mediaItem struct {
 	key     string
 }
 
-// imageSquadActions is the number of image posts of each member of an
-// image-only squad.
+// imageSquadActions is the least number of image posts of each member of
+// an image-only squad; imageActions gives the number.
 const imageSquadActions = 8
+
+// imageActions is the number of image posts of each member of an
+// image-only squad: media.image_squad_actions when set, else as many coordinated posts as a text squad member
+// makes (planPosts gives the text squads three quarters of their share
+// of the posts, 0.75 x posts/accounts each), at least imageSquadActions.
+func (p *plan) imageActions() int {
+	if n := p.cfg.Media.ImageSquadActions; n > 0 {
+		return n
+	}
+	return max(imageSquadActions, int(math.Round(0.75*float64(p.cfg.Posts)/float64(p.cfg.Accounts))))
+}
 
 // planImageSquads turns some organic accounts into squads that share only
 // images: a few times, the members each post their own organic text within
@@ -135,7 +152,7 @@ func (p *plan) planImageSquads() {
 			}
 		}
 		p.squads = append(p.squads, s)
-		for act := 0; act < imageSquadActions; act++ {
+		for act := 0; act < p.imageActions(); act++ {
 			day := int64(r.IntN(p.cfg.Days))
 			t := p.startMs + day*msDay + int64((s.peak+r.IntN(5)+22)%24)*msHour + r.Int64N(msHour)
 			t = min(t, p.endMs-msHour)
