@@ -20,6 +20,8 @@ bench-cluster:
 
 # The cluster stage's quality table: synthetic populations (3 seeds, 3x viral,
 # held-out seeds) through the pipeline and `takedown eval`; cluster flags pass through.
+# `just eval-populations --media`: the same populations with media archives
+# (co_image and near_image on), with the image-only squads' figures.
 eval-populations *FLAGS:
     bash scripts/eval-populations.sh {{FLAGS}}
 

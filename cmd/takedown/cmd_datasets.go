@@ -88,7 +88,7 @@ func datasetsCommand(g *globals) *cli.Command {
 				Description: "Writes a descriptor into the workspace (datasets/NAME.json) that pins every file by its\n" +
 					"sha256. A file's role (users, tweets, truth, media) is guessed from its name; truth files are\n" +
 					"ground truth for evaluation and are not normalized; media archives (NAME_hashed_001.zip,\n" +
-					"NAME_tweet_media_hashed_1.zip, or any file after --media) are fetched only with fetch --media. Run ids do not depend on where the\n" +
+					"NAME_tweet_media_hashed_1.zip, or any file after --media) are used by fetch and run without --media. Run ids do not depend on where the\n" +
 					"files are, only on their bytes.",
 				Flags: []cli.Flag{
 					&cli.StringFlag{Name: "format", Value: "twitter-io", Usage: "archive format of the files: " + strings.Join(datasets.Formats, ", ") + " (auto: detected from each file's header)"},

@@ -496,7 +496,7 @@ func downloadFlags() []cli.Flag {
 		&cli.IntFlag{Name: "retries", Value: d.Retries, Category: "fetch",
 			Usage: "retries of a failed download (5xx, timeouts, cut connections), with backoff; downloads resume"},
 		&cli.BoolFlag{Name: "media", Category: "fetch",
-			Usage: "also fetch the release's media archives (files of role media; often hundreds of GB); normalize then writes the media table"},
+			Usage: "also fetch a registry release's media archives (files of role media; often hundreds of GB); a local or generated dataset's media is used without it; normalize then writes the media table"},
 		&cli.BoolFlag{Name: "refetch", Category: "fetch",
 			Usage: "download again even when fetch is current, and check the bytes against their pins"},
 		&cli.BoolFlag{Name: "repin", Category: "fetch",

@@ -35,8 +35,9 @@ func TestPackDemo(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if sum.Runs != len(Stages) || sum.Sources != 3 {
-		t.Errorf("packed %d runs and %d sources, want %d and 3", sum.Runs, sum.Sources, len(Stages))
+	// The demo's sources: users, tweets, truth and its media archive.
+	if sum.Runs != len(Stages) || sum.Sources != 4 {
+		t.Errorf("packed %d runs and %d sources, want %d and 4", sum.Runs, sum.Sources, len(Stages))
 	}
 	if _, err := r.Pack(o, filepath.Join(dir, "b1.zip")); err == nil {
 		t.Error("packing over an existing bundle succeeded")

@@ -50,24 +50,34 @@ func (r *Runner) planOptional(lock *store.Lock, desc datasets.Descriptor, def st
 }
 
 // imageInput returns the media the fingerprint stage hashes: the media
-// table and the zips it names, when the stage's inputs have them.
-func (e *execEnv) imageInput() fingerprint.ImageInput {
+// table and the zips it names, when the stage's inputs have them. The zips
+// are read as files: on object storage they are downloaded to the local
+// staging cache first, as normalize's archives are.
+func (e *execEnv) imageInput() (fingerprint.ImageInput, error) {
 	var in fingerprint.ImageInput
+	var zips []store.InputRef
 	for _, ref := range e.inputs {
 		switch {
 		case ref.Name == up(normalize.Name, schema.TableMedia):
 			in.MediaPath = inputPath(e.ws, e.desc.Name, ref)
 		case strings.HasPrefix(ref.Name, sourcePrefix):
-			if in.Archives == nil {
-				in.Archives = map[string]string{}
-			}
-			in.Archives[strings.TrimPrefix(ref.Name, sourcePrefix)] = inputPath(e.ws, e.desc.Name, ref)
+			zips = append(zips, ref)
 		}
 	}
 	if in.MediaPath == "" {
-		return fingerprint.ImageInput{}
+		return fingerprint.ImageInput{}, nil
 	}
-	return in
+	for _, ref := range zips {
+		p, err := e.ws.Local(inputPath(e.ws, e.desc.Name, ref))
+		if err != nil {
+			return fingerprint.ImageInput{}, err
+		}
+		if in.Archives == nil {
+			in.Archives = map[string]string{}
+		}
+		in.Archives[strings.TrimPrefix(ref.Name, sourcePrefix)] = p
+	}
+	return in, nil
 }
 
 // clusterImages completes the cluster stage's parameters from its inputs:

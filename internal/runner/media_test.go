@@ -12,9 +12,11 @@ import (
 	"github.com/takedown-research/takedown/internal/synth"
 )
 
-// TestMediaArchives: a dataset's media archives are fetched only with the
-// media parameter, and then normalize writes the media table, every file
-// joined to its post.
+// TestMediaArchives: a local dataset's media archives are fetched whether
+// or not the media parameter is given (its media is at hand), and then
+// normalize writes the media table, every file joined to its post; the
+// same files added without the media archives fetch none and keep the
+// parameters of a run without media.
 func TestMediaArchives(t *testing.T) {
 	cfg := synth.DefaultConfig()
 	cfg.Seed, cfg.Accounts, cfg.Posts, cfg.Campaign = 5, 150, 1500, "withmedia"
@@ -25,9 +27,16 @@ func TestMediaArchives(t *testing.T) {
 		t.Fatal(err)
 	}
 	r := newRunner(t)
-	const name = "local/withmedia"
+	const name, plain = "local/withmedia", "local/nomedia"
 	addSynth(t, r, name, dir, files)
-	run := func(media bool) (fetchDir, normDir string) {
+	var noMedia []synth.File
+	for _, f := range files {
+		if f.Role != synth.RoleMedia {
+			noMedia = append(noMedia, f)
+		}
+	}
+	addSynth(t, r, plain, dir, noMedia)
+	run := func(name string, media bool) (fetchDir, normDir string) {
 		t.Helper()
 		p := DefaultParams()
 		p.Fetch.Media = media
@@ -51,17 +60,20 @@ func TestMediaArchives(t *testing.T) {
 		return media
 	}
 
-	f0, n0 := run(false)
+	f0, n0 := run(plain, false)
 	if got := sources(f0); got != 0 {
 		t.Errorf("fetch without media landed %d media archives", got)
 	}
 	if _, err := os.Stat(filepath.Join(n0, schema.TableMedia+".parquet")); !os.IsNotExist(err) {
 		t.Errorf("media.parquet without media archives: %v", err)
 	}
+	if m, err := store.ReadManifest(f0); err != nil || string(m.Params) != "{}" {
+		t.Errorf("fetch parameters of a dataset without media: %s (%v), want {}", m.Params, err)
+	}
 
-	f1, n1 := run(true)
-	if f1 == f0 || n1 == n0 {
-		t.Fatalf("the media parameter must give other fetch and normalize runs")
+	f1, n1 := run(name, false)
+	if f2, n2 := run(name, true); f2 != f1 || n2 != n1 {
+		t.Fatalf("a local dataset's media archives are used with or without --media: runs %s %s, then %s %s", f1, n1, f2, n2)
 	}
 	if got := sources(f1); got != cfg.Media.Archives {
 		t.Errorf("fetch with media landed %d media archives, want %d", got, cfg.Media.Archives)

@@ -208,7 +208,7 @@ func (r *Runner) planStage(lock *store.Lock, desc datasets.Descriptor, name stri
 	if def.withDescriptor != nil {
 		params = def.withDescriptor(params, desc)
 	}
-	inputs, err := r.plan(lock, desc, def, o.FromDir, o.Params.Fetch.Media)
+	inputs, err := r.plan(lock, desc, def, o.FromDir, fetch.WithLocalMedia(o.Params.Fetch, desc).Media)
 	if err != nil {
 		return planned{}, err
 	}

@@ -170,7 +170,11 @@ func (e *execEnv) fingerprintRun() (fingerprint.Params, fingerprint.Input, error
 		return p, fingerprint.Input{}, err
 	}
 	posts, err := e.path(up(normalize.Name, schema.TablePosts))
-	return p, fingerprint.Input{PostsPath: posts, Progress: e.meter, Images: e.imageInput()}, err
+	if err != nil {
+		return p, fingerprint.Input{}, err
+	}
+	images, err := e.imageInput()
+	return p, fingerprint.Input{PostsPath: posts, Progress: e.meter, Images: images}, err
 }
 
 func fingerprintShard(ctx context.Context, e *execEnv, i, n int) (any, error) {

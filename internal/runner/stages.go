@@ -229,6 +229,9 @@ var defs = []stageDef{
 	{
 		name: fetch.Name, version: fetch.Version,
 		params: func(p Params) any { return p.Fetch },
+		withDescriptor: func(p any, d datasets.Descriptor) any {
+			return fetch.WithLocalMedia(p.(fetch.Params), d)
+		},
 		exec: func(ctx context.Context, e *execEnv) (any, error) {
 			p, err := decode(e.params, fetch.DefaultParams())
 			if err != nil {
@@ -347,7 +350,10 @@ var defs = []stageDef{
 				}
 			}
 			if img, err := e.path(up(fingerprint.Name, schema.TableImageFingerprints)); err == nil {
-				mi := e.imageInput()
+				mi, err := e.imageInput()
+				if err != nil {
+					return nil, err
+				}
 				in.Images = summarize.ImageInput{ImageFingerprintsPath: img, MediaPath: mi.MediaPath, Archives: mi.Archives}
 			}
 			return summarize.Run(ctx, in, p, e.outDir, e.log)

@@ -12,6 +12,7 @@ import (
 	"image/gif"
 	"image/jpeg"
 	"image/png"
+	"math"
 	"math/rand/v2"
 	"os"
 	"runtime"
@@ -39,8 +40,13 @@ type MediaConfig struct {
 	// ImageSquads is the number of squads that share only images: their
 	// posts have no common text, links or hashtags.
 	ImageSquads int `json:"image_squads"`
+	// ImageSquadActions is the number of image posts of each member of an
+	// image-only squad; 0 (the default): as many as a text squad member's
+	// coordinated posts, at least 8.
+	ImageSquadActions int `json:"image_squad_actions,omitempty"`
 	// Memes is the number of viral images that many organic accounts post
-	// within a day or two (hard negatives for the image signals).
+	// within a day or two (hard negatives for the image signals), times the
+	// config's viral factor.
 	Memes int `json:"memes"`
 }
 
@@ -64,6 +70,8 @@ func (m MediaConfig) validate() error {
 		return fmt.Errorf("media.squad_image_share must be between 0 and 1, got %v", m.SquadImageShare)
 	case m.ImageSquads < 0 || m.ImageSquads > 100:
 		return fmt.Errorf("media.image_squads must be between 0 and 100, got %d", m.ImageSquads)
+	case m.ImageSquadActions < 0 || m.ImageSquadActions > 10000:
+		return fmt.Errorf("media.image_squad_actions must be between 0 and 10000, got %d", m.ImageSquadActions)
 	case m.Memes < 0 || m.Memes > 100:
 		return fmt.Errorf("media.memes must be between 0 and 100, got %d", m.Memes)
 	}
@@ -94,9 +102,20 @@ type mediaItem struct {
 	key     string
 }
 
-// imageSquadActions is the number of image posts of each member of an
-// image-only squad.
+// imageSquadActions is the least number of image posts of each member of
+// an image-only squad; imageActions gives the number.
 const imageSquadActions = 8
+
+// imageActions is the number of image posts of each member of an
+// image-only squad: media.image_squad_actions when set, else as many coordinated posts as a text squad member
+// makes (planPosts gives the text squads three quarters of their share
+// of the posts, 0.75 x posts/accounts each), at least imageSquadActions.
+func (p *plan) imageActions() int {
+	if n := p.cfg.Media.ImageSquadActions; n > 0 {
+		return n
+	}
+	return max(imageSquadActions, int(math.Round(0.75*float64(p.cfg.Posts)/float64(p.cfg.Accounts))))
+}
 
 // planImageSquads turns some organic accounts into squads that share only
 // images: a few times, the members each post their own organic text within
@@ -133,7 +152,7 @@ func (p *plan) planImageSquads() {
 			}
 		}
 		p.squads = append(p.squads, s)
-		for act := 0; act < imageSquadActions; act++ {
+		for act := 0; act < p.imageActions(); act++ {
 			day := int64(r.IntN(p.cfg.Days))
 			t := p.startMs + day*msDay + int64((s.peak+r.IntN(5)+22)%24)*msHour + r.Int64N(msHour)
 			t = min(t, p.endMs-msHour)
@@ -197,7 +216,9 @@ func (p *plan) planMedia() {
 	}
 	slices.SortFunc(organic, func(a, b int32) int { return cmpInt64(p.timeKeyMs(a), p.timeKeyMs(b)) })
 	taken := map[int32]bool{}
-	for k := 0; k < m.Memes && len(organic) > 0; k++ {
+	// viral_factor multiplies the memes like the other viral activity.
+	memes := int(math.Round(float64(m.Memes) * p.cfg.ViralFactor))
+	for k := 0; k < memes && len(organic) > 0; k++ {
 		family := r.Uint64() | 1
 		start := r.IntN(len(organic))
 		t0 := p.recs[organic[start]].ms
@@ -437,47 +458,55 @@ func drawText(dst *image.RGBA, text string, x, y int, c color.Color, scale int) 
 	xdraw.NearestNeighbor.Scale(dst, r, small, small.Bounds(), xdraw.Over, nil)
 }
 
-// edit applies the realistic edits of a reshared image, drawn from seed:
-// a crop of at most 10%, a resize, a brightness shift, a caption bar or a
-// watermark; it returns the image and the JPEG quality (50-95) to save
-// it with.
+// edit makes a re-shared copy of an image, drawn from seed: the copy is
+// uploaded again, so the platform re-encodes it (JPEG quality 70-95, the
+// returned quality), and in editShare of the copies the sharer made one
+// edit first: a crop of up to 3% off each side, a resize to 50-100%, a
+// brightness shift of up to +-20, a caption bar or a watermark. One edit,
+// not a stack of them: a squad spreads one asset, and its members do not
+// each rework it (docs/synth.md#media gives the PDQ distances each edit
+// makes).
 func edit(src *image.RGBA, seed uint64) (*image.RGBA, int) {
 	r := rand.New(rand.NewPCG(seed, 0x65646974))
+	quality := 70 + r.IntN(26)
 	b := src.Bounds()
-	img := src
-	if r.IntN(2) == 0 { // crop: up to 5% off each side
-		dx, dy := b.Dx()*r.IntN(6)/100, b.Dy()*r.IntN(6)/100
+	img := image.NewRGBA(b)
+	copy(img.Pix, src.Pix)
+	if r.Float64() >= editShare {
+		return img, quality
+	}
+	switch r.IntN(5) {
+	case 0: // crop: up to 3% off each side
+		dx, dy := b.Dx()*r.IntN(4)/100, b.Dy()*r.IntN(4)/100
 		cr := image.Rect(b.Min.X+dx, b.Min.Y+dy, b.Max.X-dx, b.Max.Y-dy)
 		c := image.NewRGBA(image.Rect(0, 0, cr.Dx(), cr.Dy()))
-		xdraw.Draw(c, c.Bounds(), img, cr.Min, xdraw.Src)
+		xdraw.Draw(c, c.Bounds(), src, cr.Min, xdraw.Src)
 		img = c
-	}
-	if r.IntN(2) == 0 { // resize to 50-100%
+	case 1: // resize to 50-100%
 		f := 50 + r.IntN(51)
-		w, h := max(16, img.Bounds().Dx()*f/100), max(16, img.Bounds().Dy()*f/100)
+		w, h := max(16, b.Dx()*f/100), max(16, b.Dy()*f/100)
 		c := image.NewRGBA(image.Rect(0, 0, w, h))
-		xdraw.ApproxBiLinear.Scale(c, c.Bounds(), img, img.Bounds(), xdraw.Src, nil)
+		xdraw.ApproxBiLinear.Scale(c, c.Bounds(), src, b, xdraw.Src, nil)
 		img = c
-	} else if img == src {
-		img = image.NewRGBA(b)
-		copy(img.Pix, src.Pix)
-	}
-	if r.IntN(3) == 0 { // brightness
+	case 2: // brightness
 		shift := r.IntN(41) - 20
 		for i := 0; i < len(img.Pix); i += 4 {
 			for k := 0; k < 3; k++ {
 				img.Pix[i+k] = uint8(min(255, max(0, int(img.Pix[i+k])+shift)))
 			}
 		}
-	}
-	ib := img.Bounds()
-	switch r.IntN(4) {
-	case 0: // caption bar
+	case 3: // caption bar
+		ib := img.Bounds()
 		bar := image.Rect(0, ib.Dy()-ib.Dy()/7, ib.Dx(), ib.Dy())
 		xdraw.Draw(img, bar, image.NewUniform(color.RGBA{0, 0, 0, 255}), image.Point{}, xdraw.Src)
 		drawText(img, words[r.IntN(len(words))], 4, ib.Dy()-2, color.RGBA{255, 255, 0, 255}, 1)
-	case 1: // watermark
+	case 4: // watermark
+		ib := img.Bounds()
 		drawText(img, "@"+strings.ToLower(words[r.IntN(len(words))]), max(0, ib.Dx()-80), ib.Dy()-4, color.RGBA{255, 255, 255, 140}, 1)
 	}
-	return img, 50 + r.IntN(46)
+	return img, quality
 }
+
+// editShare is the share of re-shared copies the sharer edited before
+// uploading; the others are re-encodes of the image as it was.
+const editShare = 0.4

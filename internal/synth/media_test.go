@@ -9,6 +9,7 @@ import (
 	_ "image/gif"
 	_ "image/jpeg"
 	_ "image/png"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -16,6 +17,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/takedown-research/takedown/internal/imagehash"
 )
 
 func mediaConfig() Config {
@@ -195,4 +198,56 @@ func TestWriteExceptMedia(t *testing.T) {
 			t.Errorf("%s (%s) differs or is media", f.Name, f.Role)
 		}
 	}
+}
+
+// TestEditedCopiesNearBase checks the copy model of docs/synth.md#media: a
+// re-shared copy is a re-encode of the image, and editShare of them carry
+// one edit, so most copies stay within PDQ's match distance of the base
+// (the near_image signal finds them) and the edits that PDQ does not
+// tolerate (caption bars, crops of a few percent) make the rest.
+func TestEditedCopiesNearBase(t *testing.T) {
+	const families = 120
+	near, plain, plainNear := 0, 0, 0
+	for f := uint64(1); f <= families; f++ {
+		base := hashOf(t, &mediaItem{family: f*7919 + 1})
+		it := &mediaItem{family: f*7919 + 1, variant: f*31 + 7}
+		d := imagehash.PDQDistance(base, hashOf(t, it))
+		if d <= imagehash.PDQMatchDistance {
+			near++
+		}
+		if !edited(it.variant) {
+			plain++
+			if d <= 16 {
+				plainNear++
+			}
+		}
+	}
+	t.Logf("%d of %d copies within %d of the base; %d of %d re-encodes within 16", near, families, imagehash.PDQMatchDistance, plainNear, plain)
+	if share := float64(near) / families; share < 0.8 || share > 0.98 {
+		t.Errorf("%.2f of the copies within PDQ distance %d of the base, want 0.80-0.98", share, imagehash.PDQMatchDistance)
+	}
+	if plain < families/2 || plainNear != plain {
+		t.Errorf("%d of %d unedited re-encodes within distance 16 of the base (%d families)", plainNear, plain, families)
+	}
+}
+
+// edited says whether the copy drawn from seed carries an edit (edit's
+// first draws).
+func edited(seed uint64) bool {
+	r := rand.New(rand.NewPCG(seed, 0x65646974))
+	r.IntN(26)
+	return r.Float64() < editShare
+}
+
+func hashOf(t *testing.T, it *mediaItem) imagehash.PDQHash {
+	t.Helper()
+	data, err := renderMedia(it)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h, err := imagehash.Hash(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return h.PDQ
 }

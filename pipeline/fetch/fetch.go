@@ -61,6 +61,29 @@ type Params struct {
 // DefaultParams returns the defaults.
 func DefaultParams() Params { return Params{} }
 
+// WithLocalMedia turns Media on for a release whose media is at hand: a
+// local dataset (`takedown datasets add`, every file a path) that lists
+// media archives, or a generated one whose generator config asks for media
+// (the demo). Registry releases keep Media off unless asked (`--media`):
+// their media archives are downloads of up to hundreds of gigabytes. A
+// release without media archives keeps the parameters, hence the run ids,
+// it had before.
+func WithLocalMedia(p Params, d datasets.Descriptor) Params {
+	switch {
+	case p.Media:
+	case len(d.Synth) > 0:
+		var cfg struct {
+			Media *struct {
+				Archives int `json:"archives"`
+			} `json:"media"`
+		}
+		p.Media = json.Unmarshal(d.Synth, &cfg) == nil && cfg.Media != nil && cfg.Media.Archives > 0
+	case d.Local:
+		p.Media = hasMedia(d.Files)
+	}
+	return p
+}
+
 // Validate checks the parameters.
 func (p Params) Validate() error { return nil }
 
