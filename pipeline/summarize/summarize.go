@@ -241,6 +241,8 @@ func Run(ctx context.Context, in Input, p Params, outDir string, log *slog.Logge
 		return Stats{}, fmt.Errorf("summarize: %w", err)
 	}
 	st := newState(p)
+	st.counts.dir = outDir
+	defer st.counts.cleanup()
 	st.in = in
 	st.meter = progress.Or(in.Progress)
 	var total int64
