@@ -50,7 +50,7 @@ type state struct {
 	quotesSum         int64
 	accountsWithPosts int64
 	postRows          int64
-	repostBits        []uint64 // bit i set when posts row i is a repost
+	repostFlags       *bitFile // bit i set when posts row i is a repost
 	postOrder         []byte   // sha256 of the sequence of post ids
 
 	fingerprints int64
@@ -231,9 +231,13 @@ func writeID(h hash.Hash, id string) {
 
 // readPosts streams posts into the release and cluster aggregates.
 func (s *state) readPosts(ctx context.Context, path string) error {
+	var err error
+	if s.repostFlags, err = newBitFile(s.counts.dir); err != nil {
+		return err
+	}
 	order := sha256.New()
 	var v postView
-	err := pqio.Each(path, func(batch []schema.Post) error {
+	err = pqio.Each(path, func(batch []schema.Post) error {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
@@ -241,13 +245,11 @@ func (s *state) readPosts(ctx context.Context, path string) error {
 		for i := range batch {
 			p := &batch[i]
 			writeID(order, p.PostID)
-			row := s.postRows
 			s.postRows++
+			if err := s.repostFlags.add(isRepost(p)); err != nil {
+				return err
+			}
 			if isRepost(p) {
-				for int64(len(s.repostBits))*64 <= row {
-					s.repostBits = append(s.repostBits, 0)
-				}
-				s.repostBits[row/64] |= 1 << (row % 64)
 				s.reposts++
 			}
 			if p.ReplyToPostID != nil || p.ReplyToAccountID != nil {
@@ -286,6 +288,9 @@ func (s *state) readPosts(ctx context.Context, path string) error {
 		}
 		return nil
 	})
+	if err == nil {
+		err = s.repostFlags.finish()
+	}
 	if err != nil {
 		return fmt.Errorf("summarize posts: %w", err)
 	}
@@ -333,10 +338,14 @@ type fpResult struct {
 // fingerprint stage writes one row per post, in order), the flag is looked up
 // by row number; otherwise the pass is redone with a post-id lookup.
 func (s *state) readFingerprints(ctx context.Context, path, postsPath string) error {
-	res, err := s.fingerprintPass(ctx, path, true, func(row int64, _ string) bool {
-		w := row / 64
-		return w < int64(len(s.repostBits)) && s.repostBits[w]&(1<<(row%64)) != 0
-	})
+	flags, err := s.repostFlags.reader()
+	if err != nil {
+		return err
+	}
+	res, err := s.fingerprintPass(ctx, path, true, func(row int64, _ string) bool { return flags.get(row) })
+	if cerr := flags.close(); err == nil {
+		err = cerr
+	}
 	if err != nil {
 		return err
 	}

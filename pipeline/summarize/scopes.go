@@ -34,14 +34,15 @@ func (s *state) addPost(sc *scopeAgg, v *postView) error {
 	}
 	sc.posts++
 	sc.days[v.day]++
-	k := binary.BigEndian.AppendUint64(s.scopeKey(tagDayAccount, sc), uint64(v.day))
-	if err := s.counts.add(binary.BigEndian.AppendUint32(k, v.acct), 1); err != nil {
+	s.kb = binary.BigEndian.AppendUint64(s.scopeKey(tagDayAccount, sc), uint64(v.day))
+	s.kb = binary.BigEndian.AppendUint32(s.kb, v.acct)
+	if err := s.counts.add(s.kb, 1); err != nil {
 		return err
 	}
 	for kind := range numKinds {
 		for _, x := range v.values[kind] {
-			k := append(append(s.scopeKey(tagEntity, sc), byte(kind)), x...)
-			if err := s.counts.add(k, 1); err != nil {
+			s.kb = append(append(s.scopeKey(tagEntity, sc), byte(kind)), x...)
+			if err := s.counts.add(s.kb, 1); err != nil {
 				return err
 			}
 		}
@@ -51,7 +52,8 @@ func (s *state) addPost(sc *scopeAgg, v *postView) error {
 
 // addText counts one post of a cluster carrying a normalized text.
 func (s *state) addText(sc *scopeAgg, text string) error {
-	return s.counts.add(append(s.scopeKey(tagText, sc), text...), 1)
+	s.kb = append(s.scopeKey(tagText, sc), text...)
+	return s.counts.add(s.kb, 1)
 }
 
 // pubKey is the key of s.pubCounts: an entity kind and value.

@@ -17,7 +17,7 @@ import (
 // spillBudget is roughly how many bytes of keys a spillCounter keeps in
 // memory (each entry counted as its key plus spillEntryBytes) before it
 // writes them, sorted, as a run to disk.
-var spillBudget = 48 << 20
+var spillBudget = 32 << 20
 
 // spillEntryBytes is what one map entry costs besides its key bytes.
 const spillEntryBytes = 64

@@ -14,7 +14,7 @@
 //	clusters ──► member map (accounts in clusters are few)
 //	edges    ──► per-cluster signal counts
 //	accounts ──► creation days, follower snapshots
-//	posts    ──► release and per-cluster sums, one repost bit per row;
+//	posts    ──► release and per-cluster sums; one repost bit per row ─► file;
 //	             distinct (day, account) pairs and entity values ─► spilled counter
 //	fingerprints ─► text owners (copy share), cluster texts ─► spilled counters;
 //	                keyed posts (coordination share) ─► spilled sort
@@ -250,6 +250,7 @@ func Run(ctx context.Context, in Input, p Params, outDir string, log *slog.Logge
 	st := newState(p)
 	st.counts.dir = outDir
 	defer st.counts.cleanup()
+	defer func() { st.repostFlags.remove() }()
 	st.in = in
 	st.meter = progress.Or(in.Progress)
 	var total int64
