@@ -146,7 +146,9 @@ type Stats struct {
 // process has one (GOMEMLIMIT). It must stay well above the live heap, which
 // grows with the number of distinct accounts: with 160 MiB, a 10M-post file
 // of about 900,000 accounts (live heap over the limit) spent 80 s in the
-// stage instead of 36 s, the collector running without pause.
+// stage instead of 36 s, the collector running without pause. That was with
+// each author's profile in memory; now they are spilled (authors.go) and an
+// account costs one map entry.
 const memoryTarget = 192 << 20
 
 // batchRows is how many rows are buffered before a write.
