@@ -36,6 +36,12 @@ bench-normalize:
 bench-scale POSTS="2000000" ACCOUNTS="100000":
     bash scripts/bench-scale.sh {{POSTS}} {{ACCOUNTS}}
 
+# normalize and summarize at whole-archive scale: a synthetic release of POSTS
+# posts by POSTS/20 accounts, then wall, CPU and peak RSS of normalize and of
+# summarize (recomputed each time) and the summary tables' digests.
+bench-summarize POSTS="2000000":
+    bash scripts/bench-summarize.sh {{POSTS}}
+
 # A minimal OCI image of the static binary, without a container daemon:
 # build/takedown-oci.tar, an OCI image layout (see docs/scale.md#container-image).
 # The Dockerfile builds the same image with Docker.

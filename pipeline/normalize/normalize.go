@@ -146,8 +146,10 @@ type Stats struct {
 // process has one (GOMEMLIMIT). It must stay well above the live heap, which
 // grows with the number of distinct accounts: with 160 MiB, a 10M-post file
 // of about 900,000 accounts (live heap over the limit) spent 80 s in the
-// stage instead of 36 s, the collector running without pause.
-const memoryTarget = 1 << 30
+// stage instead of 36 s, the collector running without pause. That was with
+// each author's profile in memory; now they are spilled (authors.go) and an
+// account costs one map entry.
+const memoryTarget = 192 << 20
 
 // batchRows is how many rows are buffered before a write.
 const batchRows = 4096
@@ -200,6 +202,8 @@ func Run(ctx context.Context, in Input, p Params, outDir string, log *slog.Logge
 	}
 	n := newNormalizer(in.Dataset, allowed, log, w.accountsQ, w.postsQ, w.rejectsQ)
 	n.progress = in.Progress
+	n.authors.dir = outDir
+	defer n.authors.cleanup()
 	if len(in.Media) > 0 {
 		n.index = newPostIndex()
 	}
@@ -318,16 +322,16 @@ type normalizer struct {
 	postBuf  []schema.Post
 	rejBuf   []schema.Reject
 
-	// usersIDs holds the ids of accounts from users files.
-	usersIDs map[string]struct{}
 	// authors holds, per account id seen as a post author, the account as
-	// its first post described it.
-	authors map[string]*schema.Account
+	// its first post described it (spilled to disk in sorted chunks).
+	authors *authorStore
 	hex64   int64
 	base64  int64
 	// index maps post ids to accounts for the media table; nil without
 	// media archives.
 	index *postIndex
+	// authorErr is the first error spilling authors, returned by finish.
+	authorErr error
 
 	stats Stats
 }
@@ -343,8 +347,7 @@ func newNormalizer(dataset string, allowed []format, log *slog.Logger,
 		accounts:  accounts,
 		posts:     posts,
 		rejects:   rejects,
-		usersIDs:  map[string]struct{}{},
-		authors:   map[string]*schema.Account{},
+		authors:   newAuthorStore(),
 	}
 }
 
@@ -395,10 +398,10 @@ func (n *normalizer) reject(fs *FileStats, srcName string, rec record, e *rowErr
 
 // addAccount adds an account from a users file.
 func (n *normalizer) addAccount(a *schema.Account, srcName string, line int64) *rowError {
-	if _, dup := n.usersIDs[a.AccountID]; dup {
+	if n.authors.inUsers(a.AccountID) {
 		return reject(ReasonDuplicateID, "field userid: account %q already read from a users file", clip(a.AccountID))
 	}
-	n.usersIDs[strings.Clone(a.AccountID)] = struct{}{}
+	n.authors.markUsers(a.AccountID)
 	a.Dataset = n.dataset
 	a.SourceFile = srcName
 	a.SourceLine = line
@@ -427,13 +430,15 @@ func (n *normalizer) addPost(r *row, srcName string, line int64) {
 		v := p.PostedAt
 		n.stats.LastPostAt = &v
 	}
-	n.addAuthor(&r.author, srcName, line)
+	if err := n.addAuthor(&r.author, srcName, line); err != nil && n.authorErr == nil {
+		n.authorErr = err
+	}
 }
 
 // addAuthor remembers an account named by a post or a seed list, the first
 // time it is seen.
-func (n *normalizer) addAuthor(author *schema.Account, srcName string, line int64) {
-	if _, seen := n.authors[author.AccountID]; !seen {
+func (n *normalizer) addAuthor(author *schema.Account, srcName string, line int64) error {
+	if !n.authors.has(author.AccountID) {
 		a := *author
 		a.Dataset = n.dataset
 		a.InUsersFile = false
@@ -448,8 +453,9 @@ func (n *normalizer) addAuthor(author *schema.Account, srcName string, line int6
 		a.Language = strings.Clone(a.Language)
 		a.Category = strings.Clone(a.Category)
 		a.AccountType = strings.Clone(a.AccountType)
-		n.authors[a.AccountID] = &a
+		return n.authors.add(a)
 	}
+	return nil
 }
 
 // countFamily counts the hash family of an account id.
@@ -500,22 +506,24 @@ func (n *normalizer) flush(all bool) error {
 // finish appends the accounts seen only as post authors, sorted by id,
 // and flushes every buffer.
 func (n *normalizer) finish() error {
-	var only []string
-	for id := range n.authors {
-		if _, ok := n.usersIDs[id]; !ok {
-			only = append(only, id)
-		}
+	if n.authorErr != nil {
+		return n.authorErr
 	}
-	sort.Strings(only)
-	for _, id := range only {
-		n.countFamily(id)
-		n.accBuf = append(n.accBuf, *n.authors[id])
-		if err := n.flush(false); err != nil {
-			return err
+	var only int64
+	err := n.authors.each(func(a *schema.Account) error {
+		if n.authors.inUsers(a.AccountID) {
+			return nil
 		}
+		only++
+		n.countFamily(a.AccountID)
+		n.accBuf = append(n.accBuf, *a)
+		return n.flush(false)
+	})
+	if err != nil {
+		return err
 	}
-	n.stats.AccountsOnlyInPosts = int64(len(only))
-	n.stats.Accounts += int64(len(only))
+	n.stats.AccountsOnlyInPosts = only
+	n.stats.Accounts += only
 	if err := n.flush(true); err != nil {
 		return err
 	}

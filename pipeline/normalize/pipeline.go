@@ -463,7 +463,9 @@ func (n *normalizer) consume(ctx context.Context, p *producer) error {
 				}
 			}
 			if m.out.hasSeed {
-				n.addAuthor(&m.out.author, srcName, rec.line)
+				if err := n.addAuthor(&m.out.author, srcName, rec.line); err != nil && n.authorErr == nil {
+					n.authorErr = err
+				}
 			}
 			if m.out.hasPost {
 				n.addPost(&m.out, srcName, rec.line)

@@ -29,12 +29,6 @@ const (
 
 var kindNames = [numKinds]string{KindClient, KindDomain, KindHashtag, KindLanguage, KindMention}
 
-// dayAcct is one (UTC day, interned account) pair, for distinct accounts per day.
-type dayAcct struct {
-	day  int32
-	acct uint32
-}
-
 // postView is what the aggregates need from one post, with entity values
 // already canonical and deduplicated within the post.
 type postView struct {
@@ -45,48 +39,28 @@ type postView struct {
 }
 
 // scopeAgg aggregates the posts of one scope: the release or one cluster.
+// What grows with the posts, the distinct (day, account) pairs and the
+// entity counts, goes to the state's spilled counter (scopes.go), keyed by
+// the scope's number; its merge fills in dayAccounts and top.
 type scopeAgg struct {
+	num         uint32 // 0 for the release, 1 + the cluster's index by id
 	posts       int64
 	first, last int64
 	days        map[int64]int64
-	dayAccts    map[dayAcct]struct{}
-	counts      [numKinds]map[string]int64
+	dayAccounts map[int64]int64 // distinct accounts per day, after the merge
+	top         [numKinds][]ranked
+	texts       []ranked // a cluster's top texts, after the merge
 }
 
-func newScopeAgg() *scopeAgg {
-	s := &scopeAgg{days: map[int64]int64{}, dayAccts: map[dayAcct]struct{}{}}
-	for k := range s.counts {
-		s.counts[k] = map[string]int64{}
-	}
-	return s
-}
-
-func (s *scopeAgg) add(v *postView) {
-	if s.posts == 0 || v.at < s.first {
-		s.first = v.at
-	}
-	if s.posts == 0 || v.at > s.last {
-		s.last = v.at
-	}
-	s.posts++
-	s.days[v.day]++
-	s.dayAccts[dayAcct{int32(v.day), v.acct}] = struct{}{}
-	for k := range numKinds {
-		for _, x := range v.values[k] {
-			inc(s.counts[k], x, 1)
-		}
-	}
+func newScopeAgg(num uint32) *scopeAgg {
+	return &scopeAgg{num: num, days: map[int64]int64{}, dayAccounts: map[int64]int64{}}
 }
 
 // timeline returns the scope's days in order with posts and distinct accounts.
 func (s *scopeAgg) timeline() []dayCount {
-	accts := make(map[int64]int64, len(s.days))
-	for k := range s.dayAccts {
-		accts[int64(k.day)]++
-	}
 	out := make([]dayCount, 0, len(s.days))
 	for d, n := range s.days {
-		out = append(out, dayCount{day: d, posts: n, accounts: accts[d]})
+		out = append(out, dayCount{day: d, posts: n, accounts: s.dayAccounts[d]})
 	}
 	slices.SortFunc(out, func(a, b dayCount) int { return cmp.Compare(a.day, b.day) })
 	return out
@@ -113,7 +87,6 @@ type clusterAgg struct {
 	edges       int64
 	signals     map[string]*signalAgg
 	agg         *scopeAgg
-	texts       map[string]int64
 }
 
 // inc adds n to m[key], copying key on first insertion: strings handed out by
@@ -139,16 +112,19 @@ func topN(m map[string]int64, n int) []ranked {
 	for v, c := range m {
 		all = append(all, ranked{v, c})
 	}
-	slices.SortFunc(all, func(a, b ranked) int {
-		if c := cmp.Compare(b.count, a.count); c != 0 {
-			return c
-		}
-		return strings.Compare(a.value, b.value)
-	})
+	slices.SortFunc(all, rankedCmp)
 	if len(all) > n {
 		all = all[:n]
 	}
 	return all
+}
+
+// rankedCmp orders by count descending, then value ascending.
+func rankedCmp(a, b ranked) int {
+	if c := cmp.Compare(b.count, a.count); c != 0 {
+		return c
+	}
+	return strings.Compare(a.value, b.value)
 }
 
 func rankedValues(r []ranked) []string {

@@ -87,7 +87,7 @@ type coordFingerprint struct {
 // coordBuffer, the largest group of posts sharing one key, and one bit per
 // account.
 func (s *state) readCoordination(ctx context.Context, in Input, outDir string) error {
-	reposted, err := s.repostLookup(ctx, in.PostsPath)
+	reposted, done, err := s.repostLookup(ctx, in.PostsPath)
 	if err != nil {
 		return err
 	}
@@ -125,6 +125,9 @@ func (s *state) readCoordination(ctx context.Context, in Input, outDir string) e
 		}
 		return nil
 	})
+	if derr := done(); err == nil {
+		err = derr
+	}
 	if err != nil {
 		return fmt.Errorf("summarize fingerprints (coordination): %w", err)
 	}
@@ -203,23 +206,25 @@ func (s *state) minuteTimes(postsPath string) (bool, error) {
 	return false, nil
 }
 
-// repostLookup returns whether the post of fingerprint row `row` with id
-// `postID` is a repost, joining as readFingerprints did.
-func (s *state) repostLookup(ctx context.Context, postsPath string) (func(row int64, postID string) bool, error) {
+// repostLookup returns whether the post of fingerprint row `row` (rows
+// asked in order) with id `postID` is a repost, joining as readFingerprints
+// did, and a function to call when done, which returns a read error.
+func (s *state) repostLookup(ctx context.Context, postsPath string) (func(row int64, postID string) bool, func() error, error) {
 	if s.fpJoin != JoinPostID {
-		return func(row int64, _ string) bool {
-			w := row / 64
-			return w < int64(len(s.repostBits)) && s.repostBits[w]&(1<<(row%64)) != 0
-		}, nil
+		flags, err := s.repostFlags.reader()
+		if err != nil {
+			return nil, nil, err
+		}
+		return func(row int64, _ string) bool { return flags.get(row) }, flags.close, nil
 	}
 	keys, err := s.repostKeys(ctx, postsPath)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	return func(_ int64, id string) bool {
 		_, found := slices.BinarySearch(keys, fnv64(id))
 		return found
-	}, nil
+	}, func() error { return nil }, nil
 }
 
 // markGroup marks the accounts of one key's posts (sorted by time) that

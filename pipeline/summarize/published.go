@@ -74,7 +74,7 @@ func (s *state) comparePublished(r *results, pub *datasets.Published) []schema.P
 	count("replies_sum", pub.RepliesSum, rel.RepliesSum, "")
 	count("quotes_sum", pub.QuotesSum, rel.QuotesSum, "")
 
-	ranked := func(measure string, list []string, counts map[string]int64, canon func(string) string, note string) {
+	ranked := func(measure string, list []string, kind int, canon func(string) string, note string) {
 		for i, e := range list {
 			value, n, ok := splitRanked(e)
 			m := fmt.Sprintf("%s[%d] %s", measure, i+1, value)
@@ -82,7 +82,7 @@ func (s *state) comparePublished(r *results, pub *datasets.Published) []schema.P
 				add(m, e, notComputed, true, `published entry is not "value:count"`)
 				continue
 			}
-			computed := counts[canon(value)]
+			computed := s.pubCounts[pubKey(kind, canon(value))]
 			d := computed != n
 			why := ""
 			if d {
@@ -95,10 +95,10 @@ func (s *state) comparePublished(r *results, pub *datasets.Published) []schema.P
 		}
 	}
 	same := func(v string) string { return v }
-	ranked("top_languages", pub.TopLanguages, s.rel.counts[kLanguage], same, "")
-	ranked("top_hashtags", pub.TopHashtags, s.rel.counts[kHashtag], s.rules.Hashtag,
+	ranked("top_languages", pub.TopLanguages, kLanguage, same, "")
+	ranked("top_hashtags", pub.TopHashtags, kHashtag, s.rules.Hashtag,
 		"summarize normalizes hashtags as the fingerprint stage keys them (case folding, NFKC), merging spellings that differ in case or width")
-	ranked("top_clients", pub.TopClients, s.rel.counts[kClient], same, "")
+	ranked("top_clients", pub.TopClients, kClient, same, "")
 	return append(out, s.compareCategories(pub)...)
 }
 

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"hash"
 	"hash/fnv"
+	"os"
 	"slices"
 	"strings"
 
@@ -24,11 +25,17 @@ type state struct {
 	meter progress.Meter    // rows read of the input tables
 	rules *rules.Normalizer // the hashtag rule of the fingerprint stage's keys
 
-	ids      map[string]uint32 // account ids seen in posts and fingerprints, interned
-	clusters []*clusterAgg     // sorted by cluster id
-	memberOf map[string][]*clusterAgg
-	images   map[string][]sharedImage // by cluster id (clusterImages)
-	rel      *scopeAgg
+	ids map[string]uint32 // account ids seen in posts and fingerprints, interned
+	// counts holds what grows with the posts, spilled to disk above
+	// spillBudget (scopes.go); kb is its key buffer. pubCounts are the
+	// release's counts of the published top entities.
+	counts    *spillCounter
+	kb        []byte
+	pubCounts map[string]int64
+	clusters  []*clusterAgg // sorted by cluster id
+	memberOf  map[string][]*clusterAgg
+	images    map[string][]sharedImage // by cluster id (clusterImages)
+	rel       *scopeAgg
 
 	accounts    int64
 	inUsersFile int64
@@ -43,7 +50,7 @@ type state struct {
 	quotesSum         int64
 	accountsWithPosts int64
 	postRows          int64
-	repostBits        []uint64 // bit i set when posts row i is a repost
+	repostFlags       *bitFile // bit i set when posts row i is a repost
 	postOrder         []byte   // sha256 of the sequence of post ids
 
 	fingerprints int64
@@ -74,7 +81,8 @@ func newState(p Params) *state {
 		rules:         rules.NewNormalizer(),
 		ids:           map[string]uint32{},
 		memberOf:      map[string][]*clusterAgg{},
-		rel:           newScopeAgg(),
+		rel:           newScopeAgg(0),
+		counts:        newSpillCounter(os.TempDir(), sumCombine),
 		rejectReasons: map[string]int64{},
 	}
 }
@@ -103,8 +111,7 @@ func (s *state) readClusters(ctx context.Context, path string) error {
 				c = &clusterAgg{
 					id:      strings.Clone(m.ClusterID),
 					signals: map[string]*signalAgg{},
-					agg:     newScopeAgg(),
-					texts:   map[string]int64{},
+					agg:     newScopeAgg(0),
 				}
 				byID[c.id] = c
 			}
@@ -133,6 +140,9 @@ func (s *state) readClusters(ctx context.Context, path string) error {
 		s.clusters = append(s.clusters, c)
 	}
 	slices.SortFunc(s.clusters, func(a, b *clusterAgg) int { return strings.Compare(a.id, b.id) })
+	for i, c := range s.clusters {
+		c.agg.num = uint32(i + 1)
+	}
 	s.pickNetworks()
 	return nil
 }
@@ -221,9 +231,13 @@ func writeID(h hash.Hash, id string) {
 
 // readPosts streams posts into the release and cluster aggregates.
 func (s *state) readPosts(ctx context.Context, path string) error {
+	var err error
+	if s.repostFlags, err = newBitFile(s.counts.dir); err != nil {
+		return err
+	}
 	order := sha256.New()
 	var v postView
-	err := pqio.Each(path, func(batch []schema.Post) error {
+	err = pqio.Each(path, func(batch []schema.Post) error {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
@@ -231,13 +245,11 @@ func (s *state) readPosts(ctx context.Context, path string) error {
 		for i := range batch {
 			p := &batch[i]
 			writeID(order, p.PostID)
-			row := s.postRows
 			s.postRows++
+			if err := s.repostFlags.add(isRepost(p)); err != nil {
+				return err
+			}
 			if isRepost(p) {
-				for int64(len(s.repostBits))*64 <= row {
-					s.repostBits = append(s.repostBits, 0)
-				}
-				s.repostBits[row/64] |= 1 << (row % 64)
 				s.reposts++
 			}
 			if p.ReplyToPostID != nil || p.ReplyToAccountID != nil {
@@ -265,13 +277,20 @@ func (s *state) readPosts(ctx context.Context, path string) error {
 			for _, u := range p.URLs {
 				v.values[kDomain] = appendUnique(v.values[kDomain], rules.Domain(u))
 			}
-			s.rel.add(&v)
+			if err := s.addPost(s.rel, &v); err != nil {
+				return err
+			}
 			for _, c := range s.memberOf[p.AccountID] {
-				c.agg.add(&v)
+				if err := s.addPost(c.agg, &v); err != nil {
+					return err
+				}
 			}
 		}
 		return nil
 	})
+	if err == nil {
+		err = s.repostFlags.finish()
+	}
 	if err != nil {
 		return fmt.Errorf("summarize posts: %w", err)
 	}
@@ -291,21 +310,25 @@ func deref(p *int64) int64 {
 	return *p
 }
 
-// textOwner is what the copy-share count keeps per distinct text key: the
+// The copy-share count keeps per distinct text key (in a spillCounter) the
 // account that posted it (multiAccounts once a second account did) and how
-// many non-repost posts carry it.
-type textOwner struct {
-	acct uint32
-	n    uint32
-}
-
+// many non-repost posts carry it, as account<<32 | posts.
 const multiAccounts = ^uint32(0)
+
+func ownerValue(acct, n uint32) int64 { return int64(uint64(acct)<<32 | uint64(n)) }
+
+func ownerCombine(a, b int64) int64 {
+	acct := uint32(uint64(a) >> 32)
+	if uint32(uint64(b)>>32) != acct {
+		acct = multiAccounts
+	}
+	return ownerValue(acct, uint32(a)+uint32(b))
+}
 
 // fpResult is what one pass over fingerprints produces.
 type fpResult struct {
 	rows      int64
 	copyPosts int64
-	texts     map[*clusterAgg]map[string]int64
 	order     []byte
 }
 
@@ -315,10 +338,14 @@ type fpResult struct {
 // fingerprint stage writes one row per post, in order), the flag is looked up
 // by row number; otherwise the pass is redone with a post-id lookup.
 func (s *state) readFingerprints(ctx context.Context, path, postsPath string) error {
-	res, err := s.fingerprintPass(ctx, path, func(row int64, _ string) bool {
-		w := row / 64
-		return w < int64(len(s.repostBits)) && s.repostBits[w]&(1<<(row%64)) != 0
-	})
+	flags, err := s.repostFlags.reader()
+	if err != nil {
+		return err
+	}
+	res, err := s.fingerprintPass(ctx, path, true, func(row int64, _ string) bool { return flags.get(row) })
+	if cerr := flags.close(); err == nil {
+		err = cerr
+	}
 	if err != nil {
 		return err
 	}
@@ -328,7 +355,7 @@ func (s *state) readFingerprints(ctx context.Context, path, postsPath string) er
 		if err != nil {
 			return err
 		}
-		res, err = s.fingerprintPass(ctx, path, func(_ int64, id string) bool {
+		res, err = s.fingerprintPass(ctx, path, false, func(_ int64, id string) bool {
 			_, found := slices.BinarySearch(keys, fnv64(id))
 			return found
 		})
@@ -339,19 +366,17 @@ func (s *state) readFingerprints(ctx context.Context, path, postsPath string) er
 	}
 	s.fingerprints = res.rows
 	s.copyPosts = res.copyPosts
-	for _, c := range s.clusters {
-		if t := res.texts[c]; t != nil {
-			c.texts = t
-		}
-	}
-	return nil
+	return s.finishScopes()
 }
 
 // fingerprintPass streams fingerprints once; reposted reports whether the
-// post of fingerprint row `row` with id `postID` is a repost.
-func (s *state) fingerprintPass(ctx context.Context, path string, reposted func(row int64, postID string) bool) (fpResult, error) {
-	res := fpResult{texts: map[*clusterAgg]map[string]int64{}}
-	owners := map[uint64]textOwner{}
+// post of fingerprint row `row` with id `postID` is a repost. With texts,
+// it counts the clusters' texts too.
+func (s *state) fingerprintPass(ctx context.Context, path string, texts bool, reposted func(row int64, postID string) bool) (fpResult, error) {
+	var res fpResult
+	owners := newSpillCounter(s.counts.dir, ownerCombine)
+	defer owners.cleanup()
+	var key [8]byte
 	order := sha256.New()
 	err := pqio.Each(path, func(batch []schema.Fingerprint) error {
 		if err := ctx.Err(); err != nil {
@@ -363,39 +388,33 @@ func (s *state) fingerprintPass(ctx context.Context, path string, reposted func(
 			writeID(order, f.PostID)
 			row := res.rows
 			res.rows++
-			if f.NormalizedText != "" {
+			if texts && f.NormalizedText != "" {
 				for _, c := range s.memberOf[f.AccountID] {
-					t := res.texts[c]
-					if t == nil {
-						t = map[string]int64{}
-						res.texts[c] = t
+					if err := s.addText(c.agg, f.NormalizedText); err != nil {
+						return err
 					}
-					inc(t, f.NormalizedText, 1)
 				}
 			}
 			if f.TextKey == nil || reposted(row, f.PostID) {
 				continue
 			}
-			acct := s.intern(f.AccountID)
-			o, ok := owners[*f.TextKey]
-			switch {
-			case !ok:
-				o = textOwner{acct: acct}
-			case o.acct != acct:
-				o.acct = multiAccounts
+			binary.BigEndian.PutUint64(key[:], *f.TextKey)
+			if err := owners.add(key[:], ownerValue(s.intern(f.AccountID), 1)); err != nil {
+				return err
 			}
-			o.n++
-			owners[*f.TextKey] = o
 		}
 		return nil
 	})
+	if err == nil {
+		err = owners.each(func(_ []byte, v int64) error {
+			if uint32(uint64(v)>>32) == multiAccounts {
+				res.copyPosts += int64(uint32(v))
+			}
+			return nil
+		})
+	}
 	if err != nil {
 		return fpResult{}, fmt.Errorf("summarize fingerprints: %w", err)
-	}
-	for _, o := range owners {
-		if o.acct == multiAccounts {
-			res.copyPosts += int64(o.n)
-		}
 	}
 	res.order = order.Sum(nil)
 	return res, nil

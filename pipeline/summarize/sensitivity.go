@@ -1,8 +1,8 @@
 package summarize
 
 import (
-	"cmp"
 	"context"
+	"encoding/binary"
 	"fmt"
 	"math"
 	"path/filepath"
@@ -72,19 +72,6 @@ type sensitivityResult struct {
 	current int64                // the run's clusters
 }
 
-// gridInput is the pair_scores table as numbers: accounts interned, edges
-// (pair, signal) in table order, each with its items' time differences and
-// weights in item order.
-type gridInput struct {
-	posts    []int64 // per account number
-	pairA    []int32 // per pair
-	pairB    []int32
-	edgePair []int32 // per edge, its pair; non-decreasing
-	start    []int   // per edge, its first item; one more entry
-	dt       []int64
-	w        []float64
-}
-
 // gridSettings are the grid's values (each sorted, without duplicates) and
 // the run's filters that every cell keeps.
 type gridSettings struct {
@@ -108,145 +95,303 @@ type gridCell struct {
 }
 
 // computeGrid recomputes the cluster stage's decision for every cell of the
-// grid from the candidate edges: for window w, an edge's items are those
-// with dt <= w, and it is kept with at least minWeight of them, its weight
-// their weights summed in item order; a pair's score is its kept edges'
-// weights summed in signal order; the pairs whose score reaches
-// max(minScore, the scorePercentile quantile of the scored pairs' scores)
-// and whose affinity reaches minAffinity link the cluster graph, whose
-// connected components are the cell's clusters. current lists the run's
-// clusters as account numbers; a current cluster survives a cell when at
-// least half of its accounts are in one cluster of the cell.
+// grid from the candidate edges of the pair_scores table at path: for
+// window w, an edge's items are those with dt <= w, and it is kept with at
+// least minWeight of them, its weight their weights summed in item order; a
+// pair's score is its kept edges' weights summed in signal order; the pairs
+// whose score reaches max(minScore, the scorePercentile quantile of the
+// scored pairs' scores) and whose affinity reaches minAffinity link the
+// cluster graph, whose connected components are the cell's clusters.
+// current lists the run's clusters by account id; a current cluster
+// survives a cell when at least half of its accounts are in one cluster of
+// the cell.
 //
-// For a (window, min weight) the pairs are sorted by score, and the cells
-// are filled from the largest min score down, adding links to one
-// union-find: the cost is the items once per window, and the pairs once per
-// (window, min weight), not per cell.
-func computeGrid(g *gridInput, s gridSettings, current [][]int32) []gridCell {
-	nAcc := len(g.posts)
-	nEdges := len(g.edgePair)
-	cnt := make([]int, nEdges)
-	wsum := make([]float64, nEdges)
-	score := make([]float64, len(g.pairA))
-	scored := make([]bool, len(g.pairA))
-	parent := make([]int32, nAcc)
-	size := make([]int32, nAcc)
-	deg := make([]bool, nAcc)
-	counts := map[int32]int32{}
-	var cells []gridCell
-	var order []int32
-	for _, w := range s.windows {
-		for e := range nEdges {
-			n, sum := 0, 0.0
-			for i := g.start[e]; i < g.start[e+1]; i++ {
-				if g.dt[i] <= w {
-					n++
-					sum += g.w[i]
-				}
-			}
-			cnt[e], wsum[e] = n, sum
+// The table is streamed once, in its order (a pair's edges are
+// consecutive): each pair's score is computed for every (window, min
+// weight), and those that reach the smallest min score are written to a
+// spillCounter (spilled under dir above spillBudget) keyed by (window, min
+// weight, score descending, pair number). Each (window, min weight) is
+// then swept in that order, filling its cells from the largest min score
+// down and adding links to one union-find over the accounts: the cost is
+// the items once per window, and the pairs once per (window, min weight),
+// not per cell. Memory is one entry per account and spillBudget, whatever
+// the number of pairs.
+func computeGrid(ctx context.Context, path, dir string, s gridSettings, current [][]string) ([]gridCell, error) {
+	nW, nMW := len(s.windows), len(s.minWeights)
+	if nW == 0 || nMW == 0 || len(s.minScores) == 0 {
+		return nil, nil
+	}
+	ids := map[string]int32{}
+	var posts []int64 // per account number
+	intern := func(id string, n int64) int32 {
+		i, ok := ids[id]
+		if !ok {
+			i = int32(len(ids))
+			ids[strings.Clone(id)] = i
+			posts = append(posts, 0)
 		}
-		for _, mw := range s.minWeights {
-			clear(score)
-			clear(scored)
-			for e := range nEdges {
-				if cnt[e] >= mw {
-					p := g.edgePair[e]
-					score[p] += wsum[e]
-					scored[p] = true
+		if n > 0 {
+			posts[i] = n
+		}
+		return i
+	}
+	links := newSpillCounter(dir, sumCombine)
+	defer links.cleanup()
+	nScored := make([]int64, nW*nMW) // scored pairs per (window, min weight)
+	score := make([]float64, nW*nMW)
+	scored := make([]bool, nW*nMW)
+	cnt := make([]int, nW)
+	wsum := make([]float64, nW)
+	minMS := s.minScores[0]
+	var key []byte
+	var pairs uint64
+	var a, b int32
+	havePair := false
+	lastA, lastB := "", ""
+	endPair := func() error {
+		if !havePair {
+			return nil
+		}
+		for gi := range score {
+			if !scored[gi] {
+				continue
+			}
+			nScored[gi]++
+			if !(score[gi] >= minMS) {
+				continue
+			}
+			key = append(key[:0], byte(gi>>8), byte(gi))
+			key = binary.BigEndian.AppendUint64(key, descFloat(score[gi]))
+			key = binary.BigEndian.AppendUint64(key, pairs)
+			if err := links.add(key, int64(uint64(uint32(a))<<32|uint64(uint32(b)))); err != nil {
+				return err
+			}
+		}
+		pairs++
+		clear(score)
+		clear(scored)
+		return nil
+	}
+	err := pqio.Each(path, func(batch []schema.PairScore) error {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		for _, r := range batch {
+			if len(r.DtMillis) != len(r.Weights) {
+				return fmt.Errorf("%s: pair %s %s %s has %d dt_ms and %d weights", path, r.AccountA, r.AccountB, r.Signal, len(r.DtMillis), len(r.Weights))
+			}
+			if !havePair || r.AccountA != lastA || r.AccountB != lastB {
+				if err := endPair(); err != nil {
+					return err
 				}
+				a, b = intern(r.AccountA, r.PostsA), intern(r.AccountB, r.PostsB)
+				lastA, lastB = strings.Clone(r.AccountA), strings.Clone(r.AccountB)
+				havePair = true
 			}
-			order = order[:0]
-			var scores []float64
-			for p := range score {
-				if scored[p] {
-					order = append(order, int32(p))
-					scores = append(scores, score[p])
-				}
-			}
-			q := math.Inf(-1)
-			if s.scorePercentile > 0 && len(scores) > 0 {
-				slices.Sort(scores)
-				k := int(math.Ceil(s.scorePercentile*float64(len(scores)))) - 1
-				q = scores[min(max(k, 0), len(scores)-1)]
-			}
-			// Pairs by score, largest first (ties by pair number, which
-			// does not change the components).
-			slices.SortFunc(order, func(x, y int32) int {
-				if c := cmp.Compare(score[y], score[x]); c != 0 {
-					return c
-				}
-				return cmp.Compare(x, y)
-			})
-			for i := range parent {
-				parent[i] = int32(i)
-				size[i] = 1
-			}
-			clear(deg)
-			find := func(x int32) int32 {
-				for parent[x] != x {
-					parent[x] = parent[parent[x]]
-					x = parent[x]
-				}
-				return x
-			}
-			var c gridCell
-			next := 0
-			mine := make([]gridCell, len(s.minScores))
-			for si := len(s.minScores) - 1; si >= 0; si-- {
-				cut := max(s.minScores[si], q)
-				for ; next < len(order) && score[order[next]] >= cut; next++ {
-					p := order[next]
-					a, b := g.pairA[p], g.pairB[p]
-					if score[p]/math.Sqrt(float64(g.posts[a])*float64(g.posts[b])) < s.minAffinity {
-						continue
-					}
-					c.clusterPairs++
-					newA, newB := !deg[a], !deg[b]
-					deg[a], deg[b] = true, true
-					switch {
-					case newA && newB:
-						c.clusters++
-						c.accounts += 2
-					case newA || newB:
-						c.accounts++
-					}
-					ra, rb := find(a), find(b)
-					if ra != rb {
-						if !newA && !newB {
-							c.clusters--
-						}
-						if size[ra] < size[rb] {
-							ra, rb = rb, ra
-						}
-						parent[rb] = ra
-						size[ra] += size[rb]
-						c.largest = max(c.largest, int64(size[ra]))
+			for wi, w := range s.windows {
+				n, sum := 0, 0.0
+				for i, dt := range r.DtMillis {
+					if dt <= w {
+						n++
+						sum += r.Weights[i]
 					}
 				}
-				c.window, c.minWeight, c.minScore = w, mw, s.minScores[si]
-				c.surviving = 0
-				for _, members := range current {
-					clear(counts)
-					var best int32
-					for _, m := range members {
-						if !deg[m] {
-							continue
-						}
-						r := find(m)
-						counts[r]++
-						best = max(best, counts[r])
-					}
-					if 2*int(best) >= len(members) && best > 0 {
-						c.surviving++
+				cnt[wi], wsum[wi] = n, sum
+			}
+			for wi := range nW {
+				for mi, mw := range s.minWeights {
+					if cnt[wi] >= mw {
+						gi := wi*nMW + mi
+						score[gi] += wsum[wi]
+						scored[gi] = true
 					}
 				}
-				mine[si] = c
 			}
-			cells = append(cells, mine...)
+		}
+		return nil
+	})
+	if err == nil {
+		err = endPair()
+	}
+	if err != nil {
+		return nil, fmt.Errorf("summarize pair_scores: %w", err)
+	}
+	cur := make([][]int32, 0, len(current))
+	for _, c := range current {
+		ms := make([]int32, 0, len(c))
+		for _, m := range c {
+			ms = append(ms, intern(m, 0))
+		}
+		cur = append(cur, ms)
+	}
+	sw := newGridSweep(s, posts, cur, nScored)
+	err = links.each(func(k []byte, v int64) error {
+		gi := int(k[0])<<8 | int(k[1])
+		sw.to(gi)
+		sw.link(fromDescFloat(binary.BigEndian.Uint64(k[2:10])), int32(uint64(v)>>32), int32(uint32(v)))
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("summarize pair_scores: %w", err)
+	}
+	sw.to(nW * nMW)
+	return sw.cells, nil
+}
+
+// descFloat maps a score (not NaN, not -0) to a uint64 whose byte order is
+// the scores' descending order.
+func descFloat(f float64) uint64 {
+	b := math.Float64bits(f)
+	if b&(1<<63) != 0 {
+		b = ^b
+	} else {
+		b |= 1 << 63
+	}
+	return ^b
+}
+
+// fromDescFloat inverts descFloat.
+func fromDescFloat(u uint64) float64 {
+	u = ^u
+	if u&(1<<63) != 0 {
+		return math.Float64frombits(u &^ (1 << 63))
+	}
+	return math.Float64frombits(^u)
+}
+
+// gridSweep fills the cells of each (window, min weight) from its links in
+// descending score order.
+type gridSweep struct {
+	s       gridSettings
+	posts   []int64
+	current [][]int32
+	nScored []int64
+	parent  []int32
+	size    []int32
+	deg     []bool
+	counts  map[int32]int32
+	cells   []gridCell
+	gi      int // the (window, min weight) being swept; -1 before the first
+	si      int // the min score whose cell is being filled
+	idx     int // links seen of gi
+	d       int // index of the score percentile's quantile in descending order, -1 for none
+	q       float64
+	c       gridCell
+	mine    []gridCell
+}
+
+func newGridSweep(s gridSettings, posts []int64, current [][]int32, nScored []int64) *gridSweep {
+	n := len(posts)
+	return &gridSweep{s: s, posts: posts, current: current, nScored: nScored,
+		parent: make([]int32, n), size: make([]int32, n), deg: make([]bool, n),
+		counts: map[int32]int32{}, gi: -1, mine: make([]gridCell, len(s.minScores))}
+}
+
+// to finishes the groups before gi and starts gi.
+func (g *gridSweep) to(gi int) {
+	for g.gi < gi {
+		if g.gi >= 0 {
+			for g.si >= 0 {
+				g.record()
+			}
+			g.cells = append(g.cells, g.mine...)
+		}
+		g.gi++
+		if g.gi >= len(g.nScored) {
+			return
+		}
+		for i := range g.parent {
+			g.parent[i] = int32(i)
+			g.size[i] = 1
+		}
+		clear(g.deg)
+		g.c = gridCell{}
+		g.si = len(g.s.minScores) - 1
+		g.idx = 0
+		g.d, g.q = -1, math.Inf(-1)
+		if n := g.nScored[g.gi]; g.s.scorePercentile > 0 && n > 0 {
+			k := int(math.Ceil(g.s.scorePercentile*float64(n))) - 1
+			k = min(max(k, 0), int(n)-1)
+			g.d = int(n) - 1 - k
 		}
 	}
-	return cells
+}
+
+func (g *gridSweep) find(x int32) int32 {
+	for g.parent[x] != x {
+		g.parent[x] = g.parent[g.parent[x]]
+		x = g.parent[x]
+	}
+	return x
+}
+
+// record fills the cell of the current min score and moves to the next
+// smaller one.
+func (g *gridSweep) record() {
+	nMW := len(g.s.minWeights)
+	c := g.c
+	c.window, c.minWeight, c.minScore = g.s.windows[g.gi/nMW], g.s.minWeights[g.gi%nMW], g.s.minScores[g.si]
+	c.surviving = 0
+	for _, members := range g.current {
+		clear(g.counts)
+		var best int32
+		for _, m := range members {
+			if !g.deg[m] {
+				continue
+			}
+			r := g.find(m)
+			g.counts[r]++
+			best = max(best, g.counts[r])
+		}
+		if 2*int(best) >= len(members) && best > 0 {
+			c.surviving++
+		}
+	}
+	g.mine[g.si] = c
+	g.si--
+}
+
+// link takes the next pair of the group in descending score order: the
+// cells of the min scores it does not reach are filled first.
+func (g *gridSweep) link(score float64, a, b int32) {
+	i := g.idx
+	g.idx++
+	if i == g.d {
+		g.q = score
+	}
+	// Links up to the quantile's index all reach it.
+	for g.si >= 0 && !(score >= g.s.minScores[g.si] && (i <= g.d || score >= g.q)) {
+		g.record()
+	}
+	if g.si < 0 {
+		return
+	}
+	if score/math.Sqrt(float64(g.posts[a])*float64(g.posts[b])) < g.s.minAffinity {
+		return
+	}
+	c := &g.c
+	c.clusterPairs++
+	newA, newB := !g.deg[a], !g.deg[b]
+	g.deg[a], g.deg[b] = true, true
+	switch {
+	case newA && newB:
+		c.clusters++
+		c.accounts += 2
+	case newA || newB:
+		c.accounts++
+	}
+	ra, rb := g.find(a), g.find(b)
+	if ra != rb {
+		if !newA && !newB {
+			c.clusters--
+		}
+		if g.size[ra] < g.size[rb] {
+			ra, rb = rb, ra
+		}
+		g.parent[rb] = ra
+		g.size[ra] += g.size[rb]
+		c.largest = max(c.largest, int64(g.size[ra]))
+	}
 }
 
 // gridValues returns the grid of p for the run: windows in milliseconds at
@@ -276,74 +421,23 @@ func gridValues(p Params, run ClusterRun) (gridSettings, []int64) {
 	}, slices.Compact(dropped)
 }
 
-// readPairScores reads the pair_scores table into a gridInput, interning
-// the account ids with ids (which the current clusters' members use too).
-func readPairScores(ctx context.Context, path string, ids map[string]int32, g *gridInput) error {
-	intern := func(id string, posts int64) int32 {
-		i, ok := ids[id]
-		if !ok {
-			i = int32(len(ids))
-			ids[strings.Clone(id)] = i
-			g.posts = append(g.posts, 0)
-		}
-		if posts > 0 {
-			g.posts[i] = posts
-		}
-		return i
-	}
-	g.start = append(g.start[:0], 0)
-	lastA, lastB := "", ""
-	err := pqio.Each(path, func(batch []schema.PairScore) error {
-		if err := ctx.Err(); err != nil {
-			return err
-		}
-		for _, r := range batch {
-			if len(r.DtMillis) != len(r.Weights) {
-				return fmt.Errorf("%s: pair %s %s %s has %d dt_ms and %d weights", path, r.AccountA, r.AccountB, r.Signal, len(r.DtMillis), len(r.Weights))
-			}
-			if len(g.pairA) == 0 || r.AccountA != lastA || r.AccountB != lastB {
-				g.pairA = append(g.pairA, intern(r.AccountA, r.PostsA))
-				g.pairB = append(g.pairB, intern(r.AccountB, r.PostsB))
-				lastA, lastB = strings.Clone(r.AccountA), strings.Clone(r.AccountB)
-			}
-			g.edgePair = append(g.edgePair, int32(len(g.pairA)-1))
-			g.dt = append(g.dt, r.DtMillis...)
-			g.w = append(g.w, r.Weights...)
-			g.start = append(g.start, len(g.dt))
-		}
-		return nil
-	})
-	if err != nil {
-		return fmt.Errorf("summarize pair_scores: %w", err)
-	}
-	return nil
-}
-
 // sensitivity computes the grid from in.PairScoresPath for the run's
 // clusters (s.clusters).
 func (s *state) sensitivity(ctx context.Context) (*sensitivityResult, error) {
 	run := *s.p.ClusterRun
-	ids := map[string]int32{}
-	g := &gridInput{}
-	if err := readPairScores(ctx, s.in.PairScoresPath, ids, g); err != nil {
-		return nil, err
-	}
-	current := make([][]int32, 0, len(s.clusters))
+	current := make([][]string, 0, len(s.clusters))
 	for _, c := range s.clusters {
-		ms := make([]int32, 0, len(c.members))
+		ms := make([]string, 0, len(c.members))
 		for _, m := range c.members {
-			i, ok := ids[m.id]
-			if !ok {
-				i = int32(len(ids))
-				ids[m.id] = i
-				g.posts = append(g.posts, 0)
-			}
-			ms = append(ms, i)
+			ms = append(ms, m.id)
 		}
 		current = append(current, ms)
 	}
 	settings, dropped := gridValues(s.p, run)
-	cells := computeGrid(g, settings, current)
+	cells, err := computeGrid(ctx, s.in.PairScoresPath, s.counts.dir, settings, current)
+	if err != nil {
+		return nil, err
+	}
 	res := &sensitivityResult{run: run, dropped: dropped, current: int64(len(current))}
 	for _, c := range cells {
 		row := schema.Sensitivity{

@@ -113,26 +113,11 @@ func gridOf(t *testing.T, rows []schema.PairScore, current [][]string, s gridSet
 	if _, err := pqio.WriteFile(path, rows); err != nil {
 		t.Fatal(err)
 	}
-	ids := map[string]int32{}
-	g := &gridInput{}
-	if err := readPairScores(context.Background(), path, ids, g); err != nil {
+	cells, err := computeGrid(context.Background(), path, t.TempDir(), s, current)
+	if err != nil {
 		t.Fatal(err)
 	}
-	var cur [][]int32
-	for _, c := range current {
-		var ms []int32
-		for _, m := range c {
-			i, ok := ids[m]
-			if !ok {
-				i = int32(len(ids))
-				ids[m] = i
-				g.posts = append(g.posts, 0)
-			}
-			ms = append(ms, i)
-		}
-		cur = append(cur, ms)
-	}
-	return computeGrid(g, s, cur)
+	return cells
 }
 
 func ps(a, b, sig string, pa, pb int64, dts []int64, ws []float64) schema.PairScore {
@@ -220,8 +205,12 @@ func TestComputeGridBruteForce(t *testing.T) {
 		rows, current := randomPairScores(r)
 		s := gridSettings{windows: []int64{0, 1_000, 10_000, 30_000, 60_000}, minWeights: []int{1, 2, 3}, minScores: []float64{0, 1, 2, 3, 4, 6},
 			minAffinity: []float64{0, 0.02, 0.1}[i%3]}
-		if i%4 == 0 {
+		switch i % 4 {
+		case 0:
 			s.scorePercentile = 0.7
+		case 2:
+			// the quantile may fall below the smallest min score
+			s.scorePercentile, s.minScores = []float64{0.3, 0.9}[i%8/4], []float64{1.5, 3}
 		}
 		tests = append(tests, struct {
 			name    string
@@ -230,25 +219,29 @@ func TestComputeGridBruteForce(t *testing.T) {
 			s       gridSettings
 		}{fmt.Sprint("random ", i), rows, current, s})
 	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			got := gridOf(t, tc.rows, tc.current, tc.s)
-			if len(got) != len(tc.s.windows)*len(tc.s.minWeights)*len(tc.s.minScores) {
-				t.Fatalf("%d cells", len(got))
-			}
-			i := 0
-			for _, w := range tc.s.windows {
-				for _, mw := range tc.s.minWeights {
-					for _, ms := range tc.s.minScores {
-						want := bruteCell(tc.rows, tc.current, w, mw, ms, tc.s.minAffinity, tc.s.scorePercentile)
-						if got[i] != want {
-							t.Errorf("cell %d:\n got %+v\nwant %+v", i, got[i], want)
+	defer func(b int) { spillBudget = b }(spillBudget)
+	for _, budget := range []int{spillBudget, 100} {
+		spillBudget = budget // 100: the links are spilled one or two at a time
+		for _, tc := range tests {
+			t.Run(fmt.Sprint(tc.name, " budget ", budget), func(t *testing.T) {
+				got := gridOf(t, tc.rows, tc.current, tc.s)
+				if len(got) != len(tc.s.windows)*len(tc.s.minWeights)*len(tc.s.minScores) {
+					t.Fatalf("%d cells", len(got))
+				}
+				i := 0
+				for _, w := range tc.s.windows {
+					for _, mw := range tc.s.minWeights {
+						for _, ms := range tc.s.minScores {
+							want := bruteCell(tc.rows, tc.current, w, mw, ms, tc.s.minAffinity, tc.s.scorePercentile)
+							if got[i] != want {
+								t.Errorf("cell %d:\n got %+v\nwant %+v", i, got[i], want)
+							}
+							i++
 						}
-						i++
 					}
 				}
-			}
-		})
+			})
+		}
 	}
 }
 
@@ -322,11 +315,8 @@ func BenchmarkSensitivityGrid(b *testing.B) {
 	}
 	s, _ := gridValues(DefaultParams(), ClusterRun{WindowMillis: 60_000, MinWeight: 2, MinScore: 4, MinAffinity: 0.02})
 	for b.Loop() {
-		ids := map[string]int32{}
-		g := &gridInput{}
-		if err := readPairScores(context.Background(), path, ids, g); err != nil {
+		if _, err := computeGrid(context.Background(), path, b.TempDir(), s, nil); err != nil {
 			b.Fatal(err)
 		}
-		computeGrid(g, s, nil)
 	}
 }

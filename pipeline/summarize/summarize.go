@@ -7,16 +7,23 @@
 // report, report.md, and a self-contained HTML report with charts,
 // report.html.
 //
-// Posts and fingerprints are streamed, never loaded whole. What the stage keeps
-// in memory is bounded by the number of accounts, days and distinct entities,
-// not by the number of posts:
+// Every input is streamed, never loaded whole. What the stage keeps in
+// memory is bounded by the number of accounts, clusters and days and by a
+// fixed spill budget, not by the number of posts, fingerprints or pairs:
 //
 //	clusters ──► member map (accounts in clusters are few)
 //	edges    ──► per-cluster signal counts
 //	accounts ──► creation days, follower snapshots
-//	posts    ──► release aggregates + per-cluster aggregates, one repost bit per row
-//	fingerprints ─► one entry per distinct text key (copy share), cluster texts
+//	posts    ──► release and per-cluster sums; one repost bit per row ─► file;
+//	             distinct (day, account) pairs and entity values ─► spilled counter
+//	fingerprints ─► text owners (copy share), cluster texts ─► spilled counters;
+//	                keyed posts (coordination share) ─► spilled sort
+//	pair_scores ─► pair scores per (window, min weight) ─► spilled sort
 //	rejects  ──► counts by reason
+//
+// The spilled counters and sorts (spill.go, coordination.go) write sorted
+// runs under the output directory above their budget and merge them in key
+// order; what the stage keeps of them is TopN entries per list.
 //
 // Every output is sorted on explicit keys, and no wall clock is read, so the
 // same inputs give byte-identical outputs on any machine and any GOMAXPROCS.
@@ -241,6 +248,9 @@ func Run(ctx context.Context, in Input, p Params, outDir string, log *slog.Logge
 		return Stats{}, fmt.Errorf("summarize: %w", err)
 	}
 	st := newState(p)
+	st.counts.dir = outDir
+	defer st.counts.cleanup()
+	defer func() { st.repostFlags.remove() }()
 	st.in = in
 	st.meter = progress.Or(in.Progress)
 	var total int64

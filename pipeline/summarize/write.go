@@ -110,7 +110,7 @@ func (s *state) results(dataset string) *results {
 		ClusteredAccounts:   int64(len(s.memberOf)),
 	}
 	for k := range numKinds {
-		r.releaseTop[k] = topN(s.rel.counts[k], s.p.TopN)
+		r.releaseTop[k] = s.rel.top[k]
 	}
 	r.followers = slices.Clone(s.followers)
 	slices.Sort(r.followers)
@@ -118,9 +118,9 @@ func (s *state) results(dataset string) *results {
 	for _, c := range s.clusters {
 		v := &clusterView{c: c}
 		for k := range numKinds {
-			v.top[k] = topN(c.agg.counts[k], s.p.TopN)
+			v.top[k] = c.agg.top[k]
 		}
-		v.texts = topN(c.texts, s.p.TopN)
+		v.texts = c.agg.texts
 		for sig := range c.signals {
 			v.signals = append(v.signals, sig)
 		}
