@@ -50,7 +50,7 @@ type occ struct {
 type signalData struct {
 	name    string
 	numeric bool     // items are uint64 text keys, not strings
-	strs    []string // string items, sorted: an item is its rank here
+	strs    []string // the string items of occ, sorted: an item is its rank here
 	occ     []occ    // occurrences of the items that occur more than once
 	// singletons is the number of items that occur once, whose
 	// occurrences load dropped (dropSingletons).
@@ -427,12 +427,6 @@ func load(ctx context.Context, path string, signals []string, m progress.Meter, 
 	// order.
 	finish := func(i int) {
 		sd := d.signals[i]
-		var itemRank []uint32
-		if t := tables[i]; t != nil {
-			sd.strs = slices.Clone(t.strs)
-			slices.Sort(sd.strs)
-			itemRank = rankOf(t.strs, sd.strs, t.idx)
-		}
 		ri := items[i]
 		var shared *sharedFilter // string signals: filter now
 		if ri.dropped != nil {
@@ -477,12 +471,29 @@ func load(ctx context.Context, path string, signals []string, m progress.Meter, 
 				}
 				o.acc = uint32(a)
 				o.t = d.times[o.post]
-				if itemRank != nil {
-					o.item = uint64(itemRank[o.item])
-				}
 				sd.occ = append(sd.occ, o)
 			}
 			ri.chunks[ci] = nil
+		}
+		if t := tables[i]; t != nil {
+			// Number the string items kept by their sorted order: the
+			// order of all of them, which is all that the sweep, the
+			// fold and the evidence use of an item's number, and the
+			// strings of the items dropped are not kept.
+			used := make([]bool, len(t.strs))
+			for _, o := range sd.occ {
+				used[o.item] = true
+			}
+			for id, s := range t.strs {
+				if used[id] {
+					sd.strs = append(sd.strs, s)
+				}
+			}
+			slices.Sort(sd.strs)
+			itemRank := rankOf(t.strs, sd.strs, t.idx)
+			for k := range sd.occ {
+				sd.occ[k].item = uint64(itemRank[sd.occ[k].item])
+			}
 		}
 		items[i], tables[i] = nil, nil
 	}
@@ -498,6 +509,7 @@ func load(ctx context.Context, path string, signals []string, m progress.Meter, 
 			return nil, err
 		}
 		joins[i]()
+		readers[i], joins[i] = nil, nil // they hold the column's items
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
