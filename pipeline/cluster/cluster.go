@@ -356,7 +356,9 @@ func Run(ctx context.Context, in Input, p Params, outDir string, log *slog.Logge
 		log = slog.New(slog.DiscardHandler)
 	}
 	defer in.Resources.limitHeap()()
-	d, w, st, err := prepare(ctx, in, p, log)
+	ls := &loadSpill{ctx: ctx, in: in, p: p, res: in.Resources, outDir: outDir}
+	defer ls.remove()
+	d, w, st, err := prepare(ctx, in, p, ls, log)
 	if err != nil {
 		return Stats{}, err
 	}
@@ -364,9 +366,18 @@ func Run(ctx context.Context, in Input, p Params, outDir string, log *slog.Logge
 	if err != nil {
 		return Stats{}, err
 	}
-	log.Info("loaded the fingerprints", "rows", d.rows, "resident_bytes", d.residentBytes(), "work_bytes", d.workBytes(), "partitions", parts)
+	if ls.spilled() {
+		// Only --window auto's own co_url can leave one partition
+		// enough once spilled; any count writes the same bytes.
+		parts = max(parts, 2)
+	}
+	log.Info("loaded the fingerprints", "rows", d.rows, "resident_bytes", d.residentBytes(), "work_bytes", d.workBytes(), "partitions", parts, "spilled_while_loading", ls.spilled())
 	if parts > 1 {
-		if err := runPartitioned(ctx, d, in, p, w, parts, outDir, &st, log); err != nil {
+		sp, err := ls.spill()
+		if err != nil {
+			return Stats{}, err
+		}
+		if err := runPartitioned(ctx, d, in, p, w, parts, sp, outDir, &st, log); err != nil {
 			return Stats{}, err
 		}
 		return finish(ctx, in, p, w, outDir, st, log)
@@ -401,7 +412,7 @@ func Run(ctx context.Context, in Input, p Params, outDir string, log *slog.Logge
 		r := results[i]
 		d.sortImageEvidence(sd, r.edges)
 		st.Items[sd.name] = r.items
-		st.Occurrences[sd.name] = int64(len(sd.occ)) + sd.singletons
+		st.Occurrences[sd.name] = sd.occCount() + sd.singletons
 		st.CandidateEdges[sd.name] = r.candidates
 		st.Edges[sd.name] = int64(len(r.edges))
 		st.BoundedItems += r.boundedItems
@@ -422,7 +433,9 @@ func Run(ctx context.Context, in Input, p Params, outDir string, log *slog.Logge
 // prepare loads the fingerprints, estimates the window when asked and
 // starts the run's Stats: what every path (in memory, partitioned, shards
 // and their merge) does first, in the same way.
-func prepare(ctx context.Context, in Input, p Params, log *slog.Logger) (*data, int64, Stats, error) {
+//
+// ls decides whether and how load holds the signals (loadSpill.holdFunc).
+func prepare(ctx context.Context, in Input, p Params, ls *loadSpill, log *slog.Logger) (*data, int64, Stats, error) {
 	signals := slices.Clone(p.Signals)
 	slices.Sort(signals)
 
@@ -439,7 +452,11 @@ func prepare(ctx context.Context, in Input, p Params, log *slog.Logger) (*data, 
 		loadSignals = append(slices.Clone(signals), schema.SignalCoURL)
 		slices.Sort(loadSignals)
 	}
-	d, err := load(ctx, in.FingerprintsPath, loadSignals, in.Progress)
+	hold, err := ls.holdFunc(in.FingerprintsPath, loadSignals)
+	if err != nil {
+		return nil, 0, Stats{}, err
+	}
+	d, err := load(ctx, in.FingerprintsPath, loadSignals, in.Progress, hold)
 	if err != nil {
 		return nil, 0, Stats{}, err
 	}
@@ -452,9 +469,14 @@ func prepare(ctx context.Context, in Input, p Params, log *slog.Logger) (*data, 
 	var windowURLs int64
 	if p.WindowAuto {
 		i := slices.IndexFunc(d.signals, func(sd *signalData) bool { return sd.name == schema.SignalCoURL })
-		sortOccs(d.signals[i].occ)
-		var ok bool
-		w, windowURLs, ok = estimateWindow(d.signals[i].occ)
+		est := d.window
+		if est == nil {
+			sortOccs(d.signals[i].occ)
+			est = &windowEstimate{}
+			est.ms, est.urls, est.ok = estimateWindow(d.signals[i].occ)
+		}
+		w, windowURLs = est.ms, est.urls
+		ok := est.ok
 		if !ok {
 			return nil, 0, Stats{}, fmt.Errorf("--window auto: no URL in %s is shared twice, so there is no coordination interval to estimate; give --window in seconds", in.FingerprintsPath)
 		}

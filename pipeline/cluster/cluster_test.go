@@ -771,7 +771,7 @@ func TestLoadMatchesRows(t *testing.T) {
 		}
 	}
 	path := writeFPs(t, rows)
-	d, err := load(context.Background(), path, slices.Clone(Signals), nil)
+	d, err := load(context.Background(), path, slices.Clone(Signals), nil, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

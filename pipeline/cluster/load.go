@@ -31,6 +31,7 @@ type data struct {
 	signals       []*signalData       // in signal-name order
 	shingles      map[uint32][]uint64 // sorted shingle hashes of the posts near_text may pair (loadShingles)
 	images        *imageData          // the image fingerprints (loadImages); nil without image signals
+	window        *windowEstimate     // --window auto's, when made while loading (loadSpill)
 	progress      progress.Meter      // the stage's Meter (Input.Progress); use meter()
 }
 
@@ -49,11 +50,24 @@ type occ struct {
 type signalData struct {
 	name    string
 	numeric bool     // items are uint64 text keys, not strings
-	strs    []string // string items, sorted: an item is its rank here
+	strs    []string // the string items of occ, sorted: an item is its rank here
 	occ     []occ    // occurrences of the items that occur more than once
 	// singletons is the number of items that occur once, whose
 	// occurrences load dropped (dropSingletons).
 	singletons int64
+	// spilled is set when occ was written, sorted, to the signal's spill
+	// file while loading (loadSpill); occ is nil then and held its count.
+	spilled bool
+	held    int
+}
+
+// occCount is the number of occurrences of items that occur more than once,
+// in memory or spilled.
+func (sd *signalData) occCount() int64 {
+	if sd.spilled {
+		return int64(sd.held)
+	}
+	return int64(len(sd.occ))
 }
 
 // itemKey returns the evidence item_key of an item: a text key as 16
@@ -177,7 +191,14 @@ func tableRows(ctx context.Context, path string) (int, func(row int64) error, er
 // Every column is read on its own (pqio.EachInt64, pqio.EachBytes), all of
 // them concurrently; the results are combined by row number, so the data
 // do not depend on scheduling.
-func load(ctx context.Context, path string, signals []string, m progress.Meter) (*data, error) {
+//
+// With hold nil every signal column is read at the same time as the base
+// columns. Otherwise the base columns are read first and then the signals
+// one at a time, each finished (its singletons dropped, its string items
+// ranked) and handed to hold before the next is read, so that hold can
+// spill it (loadSpill) and only one signal's occurrences are in memory.
+// Both ways give the same data.
+func load(ctx context.Context, path string, signals []string, m progress.Meter, hold func(*data, *signalData) error) (*data, error) {
 	n, checkRow, err := tableRows(ctx, path)
 	if err != nil {
 		return nil, err
@@ -265,7 +286,8 @@ func load(ctx context.Context, path string, signals []string, m progress.Meter) 
 	if err != nil {
 		return nil, err
 	}
-	var joins []func() // join the parts of columns read in spans
+	readers := make([]func() error, len(signals)) // read signal i's column
+	joins := make([]func(), len(signals))         // join the parts of columns read in spans
 	items := make([]*rowItems, len(signals))
 	tables := make([]*internTable, len(signals))
 	for i, name := range signals {
@@ -280,9 +302,9 @@ func load(ctx context.Context, path string, signals []string, m progress.Meter) 
 			// the items that occur more than once, then to keep only
 			// their occurrences (most band and text keys occur once).
 			// The parts are joined in row order.
-			ri.dropped = make([]uint16, n)
 			parts := make([]*rowItems, len(spans))
-			run(func() error {
+			readers[i] = func() error {
+				ri.dropped = make([]uint16, n)
 				values, err := pqio.NumValues(path, col)
 				if err != nil {
 					return err
@@ -331,17 +353,18 @@ func load(ctx context.Context, path string, signals []string, m progress.Meter) 
 				}
 				pwg.Wait()
 				return errors.Join(errs...)
-			})
-			joins = append(joins, func() {
+			}
+			joins[i] = func() {
 				for _, part := range parts {
 					ri.chunks = append(ri.chunks, part.chunks...)
 				}
-			})
+			}
 			continue
 		}
 		t := newInternTable()
 		tables[i] = t
-		run(func() error {
+		joins[i] = func() {}
+		readers[i] = func() error {
 			err := pqio.EachBytes(path, col, func(row int64, b []byte) error {
 				if err := checkRow(row); err != nil {
 					return err
@@ -353,14 +376,21 @@ func load(ctx context.Context, path string, signals []string, m progress.Meter) 
 			})
 			ri.flush()
 			return err
-		})
+		}
+	}
+	if hold == nil {
+		for _, read := range readers {
+			run(read)
+		}
 	}
 	wg.Wait()
 	if firstErr != nil {
 		return nil, firstErr
 	}
-	for _, join := range joins {
-		join()
+	if hold == nil {
+		for _, join := range joins {
+			join()
+		}
 	}
 	if err := ctx.Err(); err != nil {
 		return nil, err
@@ -394,70 +424,100 @@ func load(ctx context.Context, path string, signals []string, m progress.Meter) 
 
 	// Fill in time and account, drop the skipped rows' occurrences and
 	// those of items that occur once, and number string items by sorted
-	// order; signals in parallel.
-	for i, sd := range d.signals {
-		wg.Go(func() {
-			var itemRank []uint32
-			if t := tables[i]; t != nil {
-				sd.strs = slices.Clone(t.strs)
-				slices.Sort(sd.strs)
-				itemRank = rankOf(t.strs, sd.strs, t.idx)
-			}
-			ri := items[i]
-			var shared *sharedFilter // string signals: filter now
-			if ri.dropped != nil {
-				// Dropped while reading: count those of rows kept.
-				for r, k := range ri.dropped {
-					if rowAcc[r] >= 0 {
-						sd.singletons += int64(k)
-					}
-				}
-				ri.dropped = nil
-			} else {
-				count := 0
-				for _, c := range ri.chunks {
-					count += len(c)
-				}
-				shared = newSharedFilter(count)
-				for _, c := range ri.chunks {
-					for _, o := range c {
-						shared.add(o.item)
-					}
+	// order.
+	finish := func(i int) {
+		sd := d.signals[i]
+		ri := items[i]
+		var shared *sharedFilter // string signals: filter now
+		if ri.dropped != nil {
+			// Dropped while reading: count those of rows kept.
+			for r, k := range ri.dropped {
+				if rowAcc[r] >= 0 {
+					sd.singletons += int64(k)
 				}
 			}
-			keep := func(item uint64) bool { return shared == nil || shared.has(item) }
-			kept := 0
+			ri.dropped = nil
+		} else {
+			count := 0
+			for _, c := range ri.chunks {
+				count += len(c)
+			}
+			shared = newSharedFilter(count)
 			for _, c := range ri.chunks {
 				for _, o := range c {
-					if rowAcc[o.post] >= 0 && keep(o.item) {
-						kept++
-					}
+					shared.add(o.item)
 				}
 			}
-			sd.occ = make([]occ, 0, kept)
-			for ci, c := range ri.chunks {
-				for _, o := range c {
-					a := rowAcc[o.post]
-					if a < 0 {
-						continue
-					}
-					if !keep(o.item) {
-						sd.singletons++
-						continue
-					}
-					o.acc = uint32(a)
-					o.t = d.times[o.post]
-					if itemRank != nil {
-						o.item = uint64(itemRank[o.item])
-					}
-					sd.occ = append(sd.occ, o)
+		}
+		keep := func(item uint64) bool { return shared == nil || shared.has(item) }
+		kept := 0
+		for _, c := range ri.chunks {
+			for _, o := range c {
+				if rowAcc[o.post] >= 0 && keep(o.item) {
+					kept++
 				}
-				ri.chunks[ci] = nil
 			}
-		})
+		}
+		sd.occ = make([]occ, 0, kept)
+		for ci, c := range ri.chunks {
+			for _, o := range c {
+				a := rowAcc[o.post]
+				if a < 0 {
+					continue
+				}
+				if !keep(o.item) {
+					sd.singletons++
+					continue
+				}
+				o.acc = uint32(a)
+				o.t = d.times[o.post]
+				sd.occ = append(sd.occ, o)
+			}
+			ri.chunks[ci] = nil
+		}
+		if t := tables[i]; t != nil {
+			// Number the string items kept by their sorted order: the
+			// order of all of them, which is all that the sweep, the
+			// fold and the evidence use of an item's number, and the
+			// strings of the items dropped are not kept.
+			used := make([]bool, len(t.strs))
+			for _, o := range sd.occ {
+				used[o.item] = true
+			}
+			for id, s := range t.strs {
+				if used[id] {
+					sd.strs = append(sd.strs, s)
+				}
+			}
+			slices.Sort(sd.strs)
+			itemRank := rankOf(t.strs, sd.strs, t.idx)
+			for k := range sd.occ {
+				sd.occ[k].item = uint64(itemRank[sd.occ[k].item])
+			}
+		}
+		items[i], tables[i] = nil, nil
 	}
-	wg.Wait()
-
+	if hold == nil { // signals in parallel
+		for i := range d.signals {
+			wg.Go(func() { finish(i) })
+		}
+		wg.Wait()
+		return d, nil
+	}
+	for i, sd := range d.signals {
+		if err := readers[i](); err != nil {
+			return nil, err
+		}
+		joins[i]()
+		readers[i], joins[i] = nil, nil // they hold the column's items
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		finish(i)
+		if err := hold(d, sd); err != nil {
+			return nil, err
+		}
+	}
 	return d, nil
 }
 

@@ -131,7 +131,7 @@ func (d *data) residentBytes() int64 {
 func (d *data) workBytes() int64 {
 	var n int64
 	for _, sd := range d.signals {
-		n += int64(len(sd.occ))
+		n += sd.occCount()
 	}
 	return n * workPerOcc
 }
@@ -177,13 +177,7 @@ func roundUpMiB(b int64) int64 { return (b + 1<<20 - 1) &^ (1<<20 - 1) }
 // edges written in (pair, signal) order, its evidence spilled by signal, and
 // its scored pairs kept for the cluster graph, whose components are found
 // over all ranges at the end.
-func runPartitioned(ctx context.Context, d *data, in Input, p Params, w int64, parts int, outDir string, st *Stats, log *slog.Logger) error {
-	dir, err := os.MkdirTemp(outDir, ".spill-")
-	if err != nil {
-		return fmt.Errorf("cluster: spill directory: %w", err)
-	}
-	defer os.RemoveAll(dir)
-	sp := &spill{dir: dir}
+func runPartitioned(ctx context.Context, d *data, in Input, p Params, w int64, parts int, sp *spill, outDir string, st *Stats, log *slog.Logger) error {
 	all := func(int) bool { return true }
 	occCount, results, err := spillOccs(ctx, d, in, sp, parts, st, all)
 	if err != nil {
@@ -202,7 +196,7 @@ func startResults(d *data, st *Stats) []*signalResult {
 	results := make([]*signalResult, len(d.signals))
 	for si, sd := range d.signals {
 		results[si] = &signalResult{items: sd.singletons}
-		st.Occurrences[sd.name] = int64(len(sd.occ)) + sd.singletons
+		st.Occurrences[sd.name] = sd.occCount() + sd.singletons
 	}
 	return results
 }
@@ -214,7 +208,7 @@ func startResults(d *data, st *Stats) []*signalResult {
 // occurrences per (signal, partition) and the signals' started results.
 func spillOccs(ctx context.Context, d *data, in Input, sp *spill, parts int, st *Stats, keep func(q int) bool) ([][]int, []*signalResult, error) {
 	for _, sd := range d.signals {
-		if sd.name == SignalNearText {
+		if sd.name == SignalNearText && d.shingles == nil {
 			if err := d.loadShingles(ctx, in.FingerprintsPath, in.ShingleSize, sd); err != nil {
 				return nil, nil, err
 			}
@@ -223,27 +217,46 @@ func spillOccs(ctx context.Context, d *data, in Input, sp *spill, parts int, st 
 	results := startResults(d, st)
 	occCount := make([][]int, len(d.signals))
 	for si, sd := range d.signals {
-		occCount[si] = make([]int, parts)
+		if sd.spilled {
+			counts, err := sp.splitSorted(si, sd, parts, keep)
+			if err != nil {
+				return nil, nil, err
+			}
+			occCount[si] = counts
+			continue
+		}
 		occs := sd.occ
 		sortOccs(occs)
+		occCount[si] = cutOccs(occs, parts)
 		s := 0
-		for q := range parts {
-			e := len(occs) * (q + 1) / parts
-			for e > s && e < len(occs) && occs[e].item == occs[e-1].item {
-				e++
-			}
-			e = max(e, s)
-			if e > s && keep(q) {
-				if err := sp.writeOccs(si, q, occs[s:e]); err != nil {
+		for q, n := range occCount[si] {
+			if n > 0 && keep(q) {
+				if err := sp.writeOccs(si, q, occs[s:s+n]); err != nil {
 					return nil, nil, err
 				}
 			}
-			occCount[si][q] = e - s
-			s = e
+			s += n
 		}
 		sd.occ = nil
 	}
 	return occCount, results, ctx.Err()
+}
+
+// cutOccs cuts sorted occurrences into parts runs of about the same length
+// at item boundaries and returns their lengths.
+func cutOccs(occs []occ, parts int) []int {
+	counts := make([]int, parts)
+	s := 0
+	for q := range parts {
+		e := len(occs) * (q + 1) / parts
+		for e > s && e < len(occs) && occs[e].item == occs[e-1].item {
+			e++
+		}
+		e = max(e, s)
+		counts[q] = e - s
+		s = e
+	}
+	return counts
 }
 
 // sweepParts sweeps every (signal, item partition) keep selects, a few at a
@@ -698,7 +711,11 @@ func (s *spill) readFile(path string, n, size int, get func(b []byte)) error {
 var le = binary.LittleEndian
 
 func (s *spill) writeOccs(si, q int, occs []occ) error {
-	return s.writeFile(s.path(fmt.Sprintf("occ-%d-%d.zst", si, q)), len(occs), occBytes, func(i int, b []byte) {
+	return s.writeOccsTo(s.path(fmt.Sprintf("occ-%d-%d.zst", si, q)), occs)
+}
+
+func (s *spill) writeOccsTo(path string, occs []occ) error {
+	return s.writeFile(path, len(occs), occBytes, func(i int, b []byte) {
 		o := &occs[i]
 		le.PutUint64(b, o.item)
 		le.PutUint64(b[8:], uint64(o.t))

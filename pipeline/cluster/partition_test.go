@@ -105,7 +105,7 @@ func TestMemoryPlan(t *testing.T) {
 	p := DefaultParams()
 	want := runResources(t, path, p, Resources{Partitions: 1})
 
-	d, err := load(context.Background(), path, p.Signals, nil)
+	d, err := load(context.Background(), path, p.Signals, nil, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -77,27 +77,28 @@ func RunShard(ctx context.Context, in Input, p Params, i, n int, outDir string, 
 		log = slog.New(slog.DiscardHandler)
 	}
 	defer in.Resources.limitHeap()()
-	d, w, st, err := prepare(ctx, in, p, log)
-	if err != nil {
-		return ShardMeta{}, err
-	}
 	res := in.Resources
 	if res.Memory == 0 && res.Partitions == 0 {
 		// Every shard must cut the run the same way, on whatever node it
 		// runs: not from the machine's memory.
 		res.Memory = ShardMemory
 	}
+	ls := &loadSpill{ctx: ctx, in: in, p: p, res: res, outDir: outDir}
+	defer ls.remove()
+	d, w, st, err := prepare(ctx, in, p, ls, log)
+	if err != nil {
+		return ShardMeta{}, err
+	}
 	planned, err := plan(d, res, in.FingerprintsPath)
 	if err != nil {
 		return ShardMeta{}, err
 	}
 	parts := shardParts(planned, n)
-	dir, err := os.MkdirTemp(outDir, ".spill-")
+	sp, err := ls.spill()
 	if err != nil {
-		return ShardMeta{}, fmt.Errorf("cluster: spill directory: %w", err)
+		return ShardMeta{}, err
 	}
-	defer os.RemoveAll(dir)
-	sp := &spill{dir: dir, hitDir: func(int) string { return outDir }}
+	sp.hitDir = func(int) string { return outDir }
 	mine := func(q int) bool { return q%n == i }
 	occCount, results, err := spillOccs(ctx, d, in, sp, parts, &st, mine)
 	if err != nil {
@@ -136,7 +137,9 @@ func Merge(ctx context.Context, in Input, p Params, shards []ShardInput, outDir 
 		return Stats{}, fmt.Errorf("internal: merge of no shards")
 	}
 	defer in.Resources.limitHeap()()
-	d, w, st, err := prepare(ctx, in, p, log)
+	// The merge needs the occurrences' counts only.
+	ls := &loadSpill{ctx: ctx, in: in, p: p, res: in.Resources, outDir: outDir, discard: true}
+	d, w, st, err := prepare(ctx, in, p, ls, log)
 	if err != nil {
 		return Stats{}, err
 	}

@@ -58,11 +58,9 @@ func TestEstimateWindow(t *testing.T) {
 	}
 }
 
-// TestWindowAuto runs the stage with --window auto on the fixture's URLs,
-// each share by its own account, plus two accounts that post the same text
-// 2.9 s and 3.1 s apart: the estimated 3 s window pairs the first and not
-// the second, whatever the signals.
-func TestWindowAuto(t *testing.T) {
+// windowRows are the fixture's URLs, each share by its own account, plus
+// two accounts that post the same text 2.9 s and 3.1 s apart.
+func windowRows() []schema.Fingerprint {
 	var rows []schema.Fingerprint
 	n := 0
 	for u, ts := range windowFixture() {
@@ -77,6 +75,14 @@ func TestWindowAuto(t *testing.T) {
 		fp("x1", "x", 1_000_000, 11), fp("y1", "y", 1_002_900, 11),
 		fp("x2", "x", 2_000_000, 12), fp("y2", "y", 2_003_100, 12),
 	)
+	return rows
+}
+
+// TestWindowAuto runs the stage with --window auto on windowRows: the
+// estimated 3 s window pairs the first two posts of the same text and not
+// the second, whatever the signals.
+func TestWindowAuto(t *testing.T) {
+	rows := windowRows()
 	for _, signals := range [][]string{{schema.SignalCoText}, {schema.SignalCoText, schema.SignalCoURL}} {
 		p := params(1)
 		p.WindowSeconds, p.WindowAuto = 0, true

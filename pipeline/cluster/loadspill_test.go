@@ -1,0 +1,150 @@
+package cluster
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"slices"
+	"testing"
+
+	"github.com/takedown-research/takedown/internal/pqio"
+	"github.com/takedown-research/takedown/internal/schema"
+)
+
+// TestSplitSortedCut: cutting a signal's sorted spill file into partitions
+// gives the runs the in-memory cut gives, whatever the number of parts and
+// the items' repeats, and writes only the partitions kept.
+func TestSplitSortedCut(t *testing.T) {
+	r := rand.New(rand.NewPCG(5, 9))
+	for trial := range 40 {
+		n := r.IntN(3000)
+		distinct := 1 + r.IntN(n+1)
+		occs := make([]occ, n)
+		for i := range occs {
+			occs[i] = occ{item: uint64(r.IntN(distinct)), t: r.Int64N(1000), acc: uint32(r.IntN(50)), post: uint32(i)}
+		}
+		sortOccs(occs)
+		parts := 1 + r.IntN(20)
+		sp := &spill{dir: t.TempDir()}
+		sd := &signalData{name: "co_x", spilled: true, held: n}
+		if n > 0 {
+			if err := sp.writeOccsTo(sp.sortedPath(sd.name), occs); err != nil {
+				t.Fatal(err)
+			}
+		}
+		odd := func(q int) bool { return q%2 == 1 }
+		got, err := sp.splitSorted(0, sd, parts, odd)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := cutOccs(occs, parts)
+		if !slices.Equal(got, want) {
+			t.Fatalf("trial %d: %d occurrences of %d items in %d parts: cut %v, in memory %v", trial, n, distinct, parts, got, want)
+		}
+		s := 0
+		for q, c := range want {
+			if c > 0 && odd(q) {
+				back, err := sp.readOccs(0, q, c)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if !slices.Equal(back, occs[s:s+c]) {
+					t.Fatalf("trial %d: partition %d: occurrences differ", trial, q)
+				}
+			}
+			s += c
+		}
+	}
+}
+
+// loadWith runs prepare with ls on the partition fixture's every signal.
+func loadWith(t *testing.T, path string, ls *loadSpill) *data {
+	t.Helper()
+	p := DefaultParams()
+	p.Signals = slices.Clone(Signals)
+	ls.ctx, ls.p, ls.outDir = context.Background(), p, t.TempDir()
+	ls.in = Input{FingerprintsPath: path, ShingleSize: testShingleSize}
+	t.Cleanup(ls.remove)
+	d, _, _, err := prepare(ls.ctx, ls.in, p, ls, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return d
+}
+
+// TestLoadHoldsOneSignal: a partitioned run's load holds one signal's
+// occurrences at a time, not every signal's, and loads the occurrences the
+// in-memory load does; with a budget that the first two signals outgrow, it
+// holds those two and spills every signal from then on.
+func TestLoadHoldsOneSignal(t *testing.T) {
+	path := partitionFixture(t, 2*pqio.RowGroupRows+5000, 3)
+	all := loadWith(t, path, &loadSpill{res: Resources{Partitions: 1}})
+	var total, largest int64
+	for _, sd := range all.signals {
+		total += sd.occCount()
+		largest = max(largest, sd.occCount())
+	}
+	if len(all.signals) < 3 || largest == total {
+		t.Fatalf("fixture: %d signals, %d of %d occurrences in one", len(all.signals), largest, total)
+	}
+	same := func(d *data) {
+		t.Helper()
+		if len(d.signals) != len(all.signals) {
+			t.Fatalf("%d signals, want %d", len(d.signals), len(all.signals))
+		}
+		for i, sd := range d.signals {
+			w := all.signals[i]
+			if !sd.spilled || sd.occ != nil {
+				t.Errorf("%s: not spilled", sd.name)
+			}
+			if sd.name != w.name || sd.occCount() != w.occCount() || sd.singletons != w.singletons || !slices.Equal(sd.strs, w.strs) {
+				t.Errorf("%s: %d occurrences, %d singletons; in memory %s: %d, %d", sd.name, sd.occCount(), sd.singletons, w.name, w.occCount(), w.singletons)
+			}
+		}
+	}
+
+	ls := &loadSpill{res: Resources{Partitions: 3}}
+	same(loadWith(t, path, ls))
+	if int64(ls.maxHeld) != largest {
+		t.Errorf("--partitions 3: held %d occurrences at once, want the largest signal's %d (all: %d)", ls.maxHeld, largest, total)
+	}
+
+	// Resident data and work of the first two signals, in load order.
+	two := *all
+	two.signals = all.signals[:2]
+	o0, o1 := all.signals[0].occCount(), all.signals[1].occCount()
+	if o0 == 0 || o1 == 0 {
+		t.Fatalf("fixture: first signals have %d and %d occurrences", o0, o1)
+	}
+	ls = &loadSpill{res: Resources{Memory: two.residentBytes() + (o0+o1/2)*workPerOcc}}
+	same(loadWith(t, path, ls))
+	if int64(ls.maxHeld) != max(o0+o1, largest) {
+		t.Errorf("budget: held %d occurrences at once, want %d", ls.maxHeld, max(o0+o1, largest))
+	}
+}
+
+// TestLoadSpillSameBytes: runs whose load spills (--partitions above 1,
+// --window auto estimated while loading, the co_url read only for it) write
+// the bytes and stats of the in-memory run.
+func TestLoadSpillSameBytes(t *testing.T) {
+	path := writeFPs(t, windowRows())
+	for _, signals := range [][]string{{schema.SignalCoText}, {schema.SignalCoText, schema.SignalCoURL}} {
+		p := params(1)
+		p.WindowSeconds, p.WindowAuto = 0, true
+		p.Signals = signals
+		want := runResources(t, path, p, Resources{Partitions: 1})
+		for _, parts := range []int{2, 3} {
+			got := runResources(t, path, p, Resources{Partitions: parts})
+			for name, b := range want.files {
+				if !bytes.Equal(got.files[name], b) {
+					t.Errorf("signals %v, %d partitions: %s differs", signals, parts, name)
+				}
+			}
+			if fmt.Sprint(got.stats) != fmt.Sprint(want.stats) {
+				t.Errorf("signals %v, %d partitions: stats differ:\n%+v\n%+v", signals, parts, got.stats, want.stats)
+			}
+		}
+	}
+}
