@@ -28,7 +28,7 @@ duck_version="${DUCKDB_NODE_VERSION:-1.5.6-r.1}"
 mkdir -p "$dir/duck"
 cp .ci/ids/duckdb_dump.mjs "$dir/duck/"
 (cd "$dir/duck" && npm init -y >/dev/null && npm install --no-audit --no-fund --silent "@duckdb/node-api@$duck_version" >/dev/null)
-echo "installed in ${SECONDS}s: pandas $("$py" -c 'import pandas; print(pandas.__version__)'), $(R --version | head -1), @duckdb/node-api $duck_version"
+echo "installed in ${SECONDS}s: pandas $("$py" -c 'import pandas; print(pandas.__version__)'), $(R --version | sed -n 1p), @duckdb/node-api $duck_version"
 
 # The demo (cache hits when .ci/run ran it), its tables exported, and the
 # reference values straight from Parquet.

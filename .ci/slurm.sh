@@ -114,7 +114,7 @@ datasets:
 YAML
 "$td" plan --engine slurm --workspace "$tmp/ws-slurm" --cpus-per-task 1 --mem 1G --time 10:00 \
   --logs "$tmp/logs" --task-wait 5m --shards 4 --out submit.sh
-grep -E '^job_|^[0-9]\) ' submit.sh | head -4; grep -E '^[0-9]\) .*(--shard=|--merge=)' submit.sh | head -3
+grep -m4 -E '^job_|^[0-9]\) ' submit.sh; grep -m3 -E '^[0-9]\) .*(--shard=|--merge=)' submit.sh
 
 echo "== slurm: submit, wait, check"
 start=$(date +%s%N)
