@@ -1,13 +1,13 @@
 package normalize
 
 import (
-	"container/heap"
 	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 
+	"github.com/takedown-research/takedown/internal/kmerge"
 	"github.com/takedown-research/takedown/internal/pqio"
 	"github.com/takedown-research/takedown/internal/schema"
 )
@@ -112,35 +112,14 @@ func (s *authorStore) each(fn func(a *schema.Account) error) error {
 	}
 	done := make(chan struct{})
 	defer close(done)
-	h := &chunkHeap{}
-	for _, p := range s.chunks {
-		c := &chunkReader{rows: make(chan []schema.Account, 1), errc: make(chan error, 1)}
-		go c.read(p, done)
-		ok, err := c.next()
-		if err != nil {
-			return err
-		}
-		if ok {
-			h.cs = append(h.cs, c)
-		}
+	cs := make([]*chunkReader, len(s.chunks))
+	for i, p := range s.chunks {
+		cs[i] = &chunkReader{rows: make(chan []schema.Account, 1), errc: make(chan error, 1)}
+		go cs[i].read(p, done)
 	}
-	heap.Init(h)
-	for len(h.cs) > 0 {
-		top := h.cs[0]
-		if err := fn(&top.batch[top.i]); err != nil {
-			return err
-		}
-		ok, err := top.next()
-		if err != nil {
-			return err
-		}
-		if ok {
-			heap.Fix(h, 0)
-		} else {
-			heap.Pop(h)
-		}
-	}
-	return nil
+	return kmerge.Merge(cs, (*chunkReader).next, func(a, b *chunkReader) bool {
+		return a.batch[a.i].AccountID < b.batch[b.i].AccountID
+	}, func(c *chunkReader) error { return fn(&c.batch[c.i]) })
 }
 
 func (s *authorStore) cleanup() {
@@ -199,20 +178,6 @@ func (c *chunkReader) next() (bool, error) {
 			return true, nil
 		}
 	}
-}
-
-type chunkHeap struct{ cs []*chunkReader }
-
-func (h *chunkHeap) Len() int { return len(h.cs) }
-func (h *chunkHeap) Less(i, j int) bool {
-	return h.cs[i].batch[h.cs[i].i].AccountID < h.cs[j].batch[h.cs[j].i].AccountID
-}
-func (h *chunkHeap) Swap(i, j int) { h.cs[i], h.cs[j] = h.cs[j], h.cs[i] }
-func (h *chunkHeap) Push(x any)    { h.cs = append(h.cs, x.(*chunkReader)) }
-func (h *chunkHeap) Pop() any {
-	x := h.cs[len(h.cs)-1]
-	h.cs = h.cs[:len(h.cs)-1]
-	return x
 }
 
 // cloneAccount copies an account's strings and pointers, which the

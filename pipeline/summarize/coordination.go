@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"bytes"
 	"cmp"
-	"container/heap"
 	"context"
 	"encoding/binary"
 	"errors"
@@ -16,6 +15,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/takedown-research/takedown/internal/kmerge"
 	"github.com/takedown-research/takedown/internal/pqio"
 	"github.com/takedown-research/takedown/internal/schema"
 )
@@ -382,39 +382,17 @@ func (c *coordSorter) each(fn func(coordRec) error) error {
 		}
 	}
 	c.buf = nil
-	h := &runHeap{}
+	rs := make([]*runReader, 0, len(c.runs))
 	for _, p := range c.runs {
 		f, err := os.Open(p)
 		if err != nil {
 			return err
 		}
 		defer f.Close()
-		rr := &runReader{r: bufio.NewReaderSize(f, 1<<16)}
-		ok, err := rr.next()
-		if err != nil {
-			return err
-		}
-		if ok {
-			h.rs = append(h.rs, rr)
-		}
+		rs = append(rs, &runReader{r: bufio.NewReaderSize(f, 1<<16)})
 	}
-	heap.Init(h)
-	for len(h.rs) > 0 {
-		top := h.rs[0]
-		if err := fn(top.cur); err != nil {
-			return err
-		}
-		ok, err := top.next()
-		if err != nil {
-			return err
-		}
-		if ok {
-			heap.Fix(h, 0)
-		} else {
-			heap.Pop(h)
-		}
-	}
-	return nil
+	return kmerge.Merge(rs, (*runReader).next, func(a, b *runReader) bool { return coordCmp(a.cur, b.cur) < 0 },
+		func(r *runReader) error { return fn(r.cur) })
 }
 
 func (c *coordSorter) cleanup() {
@@ -443,18 +421,6 @@ func (r *runReader) next() (bool, error) {
 		kind: r.b[20],
 	}
 	return true, nil
-}
-
-type runHeap struct{ rs []*runReader }
-
-func (h *runHeap) Len() int           { return len(h.rs) }
-func (h *runHeap) Less(i, j int) bool { return coordCmp(h.rs[i].cur, h.rs[j].cur) < 0 }
-func (h *runHeap) Swap(i, j int)      { h.rs[i], h.rs[j] = h.rs[j], h.rs[i] }
-func (h *runHeap) Push(x any)         { h.rs = append(h.rs, x.(*runReader)) }
-func (h *runHeap) Pop() any {
-	x := h.rs[len(h.rs)-1]
-	h.rs = h.rs[:len(h.rs)-1]
-	return x
 }
 
 // writeCoordination writes coordination_share.parquet.

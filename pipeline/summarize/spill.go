@@ -3,7 +3,6 @@ package summarize
 import (
 	"bufio"
 	"bytes"
-	"container/heap"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -12,6 +11,8 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+
+	"github.com/takedown-research/takedown/internal/kmerge"
 )
 
 // spillBudget is roughly how many bytes of keys a spillCounter keeps in
@@ -156,48 +157,35 @@ func (c *spillCounter) each(fn func(key []byte, v int64) error) error {
 
 // mergeRuns merges sorted runs, combining equal keys.
 func (c *spillCounter) mergeRuns(runs []string, fn func(key []byte, v int64) error) error {
-	h := &kvHeap{}
+	rs := make([]*kvReader, 0, len(runs))
 	for _, p := range runs {
 		f, err := os.Open(p)
 		if err != nil {
 			return err
 		}
 		defer f.Close()
-		r := &kvReader{r: bufio.NewReaderSize(f, 1<<16), path: p}
-		ok, err := r.next()
-		if err != nil {
-			return err
-		}
-		if ok {
-			h.rs = append(h.rs, r)
-		}
+		rs = append(rs, &kvReader{r: bufio.NewReaderSize(f, 1<<16), path: p})
 	}
-	heap.Init(h)
 	var key []byte
 	var val int64
 	have := false
-	for len(h.rs) > 0 {
-		top := h.rs[0]
-		if have && bytes.Equal(key, top.key) {
-			val = c.combine(val, top.val)
-		} else {
+	err := kmerge.Merge(rs, (*kvReader).next, func(a, b *kvReader) bool { return bytes.Compare(a.key, b.key) < 0 },
+		func(r *kvReader) error {
+			if have && bytes.Equal(key, r.key) {
+				val = c.combine(val, r.val)
+				return nil
+			}
 			if have {
 				if err := fn(key, val); err != nil {
 					return err
 				}
 			}
-			key = append(key[:0], top.key...)
-			val, have = top.val, true
-		}
-		ok, err := top.next()
-		if err != nil {
-			return err
-		}
-		if ok {
-			heap.Fix(h, 0)
-		} else {
-			heap.Pop(h)
-		}
+			key = append(key[:0], r.key...)
+			val, have = r.val, true
+			return nil
+		})
+	if err != nil {
+		return err
 	}
 	if have {
 		return fn(key, val)
@@ -278,18 +266,6 @@ func (r *kvReader) next() (bool, error) {
 		return false, fmt.Errorf("read spilled run %s: %w", r.path, err)
 	}
 	return true, nil
-}
-
-type kvHeap struct{ rs []*kvReader }
-
-func (h *kvHeap) Len() int           { return len(h.rs) }
-func (h *kvHeap) Less(i, j int) bool { return bytes.Compare(h.rs[i].key, h.rs[j].key) < 0 }
-func (h *kvHeap) Swap(i, j int)      { h.rs[i], h.rs[j] = h.rs[j], h.rs[i] }
-func (h *kvHeap) Push(x any)         { h.rs = append(h.rs, x.(*kvReader)) }
-func (h *kvHeap) Pop() any {
-	x := h.rs[len(h.rs)-1]
-	h.rs = h.rs[:len(h.rs)-1]
-	return x
 }
 
 // topList keeps the n entries of largest count (ties by value ascending)
