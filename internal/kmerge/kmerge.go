@@ -4,7 +4,12 @@
 // merge is as deterministic as its inputs.
 package kmerge
 
-import "container/heap"
+import (
+	"container/heap"
+	"fmt"
+	"os"
+	"path/filepath"
+)
 
 // Merge advances every cursor once with next (which reports whether the
 // cursor holds an item), then repeatedly calls visit with the cursor whose
@@ -53,4 +58,35 @@ func (h *cursorHeap[C]) Pop() any {
 	x := h.cs[len(h.cs)-1]
 	h.cs = h.cs[:len(h.cs)-1]
 	return x
+}
+
+// Dir is where a stage spills its sorted runs: a hidden directory
+// .<prefix>-spill-* created inside a parent directory on the first run, and
+// removed by Remove. The zero value is ready for use.
+type Dir struct {
+	path string
+	n    int
+}
+
+// Next returns the path of the next run file, named by pattern (a format
+// with one %d, the run's number from 0), creating the directory in parent
+// on first use.
+func (d *Dir) Next(parent, prefix, pattern string) (string, error) {
+	if d.path == "" {
+		p, err := os.MkdirTemp(parent, "."+prefix+"-spill-")
+		if err != nil {
+			return "", fmt.Errorf("spill directory: %w", err)
+		}
+		d.path = p
+	}
+	d.n++
+	return filepath.Join(d.path, fmt.Sprintf(pattern, d.n-1)), nil
+}
+
+// Remove removes the directory and every run in it.
+func (d *Dir) Remove() {
+	if d.path != "" {
+		os.RemoveAll(d.path)
+		d.path = ""
+	}
 }

@@ -2,8 +2,6 @@ package normalize
 
 import (
 	"fmt"
-	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 
@@ -26,7 +24,7 @@ type authorStore struct {
 	seen   map[string]int32 // index in flags
 	flags  []uint8          // idInUsers | idAuthor
 	buf    []schema.Account
-	spill  string
+	spill  kmerge.Dir
 	chunks []string
 }
 
@@ -77,14 +75,10 @@ func accountCmp(a, b schema.Account) int { return strings.Compare(a.AccountID, b
 
 func (s *authorStore) flush() error {
 	slices.SortFunc(s.buf, accountCmp)
-	if s.spill == "" {
-		d, err := os.MkdirTemp(s.dir, ".authors-spill-")
-		if err != nil {
-			return fmt.Errorf("spill directory: %w", err)
-		}
-		s.spill = d
+	path, err := s.spill.Next(s.dir, "authors", "chunk-%06d.parquet")
+	if err != nil {
+		return err
 	}
-	path := filepath.Join(s.spill, fmt.Sprintf("chunk-%06d.parquet", len(s.chunks)))
 	if _, err := pqio.WriteFile(path, s.buf); err != nil {
 		return fmt.Errorf("spill authors: %w", err)
 	}
@@ -123,10 +117,7 @@ func (s *authorStore) each(fn func(a *schema.Account) error) error {
 }
 
 func (s *authorStore) cleanup() {
-	if s.spill != "" {
-		os.RemoveAll(s.spill)
-		s.spill = ""
-	}
+	s.spill.Remove()
 }
 
 // chunkReader reads one spilled chunk in a goroutine, a batch at a time.

@@ -311,7 +311,7 @@ func (h *textHasher) sum(tag byte, s string) uint64 {
 // spills sorted runs of that size to files, merged by each.
 type coordSorter struct {
 	dir   string
-	spill string
+	spill kmerge.Dir
 	buf   []coordRec
 	runs  []string
 }
@@ -329,14 +329,10 @@ func (c *coordSorter) add(r coordRec) error {
 // flush writes the buffer, sorted, as a new run.
 func (c *coordSorter) flush() error {
 	slices.SortFunc(c.buf, coordCmp)
-	if c.spill == "" {
-		d, err := os.MkdirTemp(c.dir, ".coord-spill-")
-		if err != nil {
-			return fmt.Errorf("spill directory: %w", err)
-		}
-		c.spill = d
+	path, err := c.spill.Next(c.dir, "coord", "run-%06d")
+	if err != nil {
+		return err
 	}
-	path := filepath.Join(c.spill, fmt.Sprintf("run-%06d", len(c.runs)))
 	f, err := os.Create(path)
 	if err != nil {
 		return err
@@ -396,9 +392,7 @@ func (c *coordSorter) each(fn func(coordRec) error) error {
 }
 
 func (c *coordSorter) cleanup() {
-	if c.spill != "" {
-		os.RemoveAll(c.spill)
-	}
+	c.spill.Remove()
 }
 
 type runReader struct {

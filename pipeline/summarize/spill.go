@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 
@@ -38,9 +37,8 @@ type spillCounter struct {
 	keys    []string
 	vals    []int64
 	bytes   int
-	spill   string
+	spill   kmerge.Dir
 	runs    []string
-	made    int // runs written, for their names
 }
 
 func newSpillCounter(dir string, combine func(a, b int64) int64) *spillCounter {
@@ -77,15 +75,11 @@ func (c *spillCounter) sorted() []int32 {
 }
 
 func (c *spillCounter) newRun() (*os.File, error) {
-	if c.spill == "" {
-		d, err := os.MkdirTemp(c.dir, ".summarize-spill-")
-		if err != nil {
-			return nil, fmt.Errorf("spill directory: %w", err)
-		}
-		c.spill = d
+	path, err := c.spill.Next(c.dir, "summarize", "run-%06d")
+	if err != nil {
+		return nil, err
 	}
-	c.made++
-	return os.Create(filepath.Join(c.spill, fmt.Sprintf("run-%06d", c.made)))
+	return os.Create(path)
 }
 
 // flush writes the in-memory entries, sorted, as a new run.
@@ -195,10 +189,7 @@ func (c *spillCounter) mergeRuns(runs []string, fn func(key []byte, v int64) err
 
 // cleanup removes the spilled runs.
 func (c *spillCounter) cleanup() {
-	if c.spill != "" {
-		os.RemoveAll(c.spill)
-		c.spill = ""
-	}
+	c.spill.Remove()
 }
 
 // runWriter writes one run: per entry the key's length (uvarint), the key
