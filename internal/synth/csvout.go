@@ -204,96 +204,113 @@ func (p *plan) writeUsers(ctx context.Context, w *rowWriter) error {
 }
 
 // writeTweets writes the tweets file, or part k (1-based) of a split one:
-// the k-th of Parts contiguous slices of the posts in time order. The
-// renderer runs over every post before the part, so that a split release
-// holds exactly the rows of the unsplit one.
+// the k-th of Parts contiguous slices of the posts in time order. Every
+// row is a function of its record alone (the renderer reseeds its random
+// stream per record), so a part renders only its own posts, and a split
+// release holds exactly the rows of the unsplit one. Rows are rendered in
+// chunks by GOMAXPROCS workers and written in order: the bytes do not
+// depend on the number of cores.
 func (p *plan) writeTweets(ctx context.Context, w *rowWriter, part int) error {
 	v := p.cfg.Variants
 	if err := w.header(v.tweetsHeader()); err != nil {
 		return fmt.Errorf("write tweets: %w", err)
 	}
-	rd := newRenderer(p)
-	var tbuf []byte
 	lo, hi := 0, len(p.order)
 	if part > 0 {
 		lo, hi = len(p.order)*(part-1)/v.Parts, len(p.order)*part/v.Parts
 	}
-	lastPart := part == 0 || part == v.Parts
-	for n, i := range p.order {
-		if n >= hi {
-			break
-		}
-		if n%4096 == 0 {
-			if err := ctx.Err(); err != nil {
-				return fmt.Errorf("write tweets: %w", err)
+	// Truncate cuts the last record of the release in half, without its
+	// line end.
+	cut := -1
+	if v.Truncate && (part == 0 || part == v.Parts) {
+		cut = hi - 1
+	}
+	err := inOrderChunks(ctx, lo, hi, tweetChunk, func() func(from, to int, buf []byte) []byte {
+		rd := newRenderer(p)
+		rw := &rowWriter{first: true}
+		var tbuf []byte
+		return func(from, to int, buf []byte) []byte {
+			rw.buf = buf
+			for n := from; n < to; n++ {
+				start := len(rw.buf)
+				tbuf = p.tweetRow(rd, rw, p.order[n], tbuf)
+				if n == cut {
+					rw.buf = rw.buf[:start+(len(rw.buf)-start)/2]
+					rw.first = true
+					continue
+				}
+				rw.buf = append(rw.buf, '\n')
+				rw.first = true
 			}
+			return rw.buf
 		}
-		rc := &p.recs[i]
-		a := &p.accts[rc.acct]
-		row := rd.render(i)
-		if n < lo {
-			continue
-		}
-		w.int(rc.id)
-		w.raw(a.prefix)
-		w.str(row.c.lang)
-		w.bytes(row.c.text)
-		tbuf = time.UnixMilli(rc.ms).UTC().AppendFormat(tbuf[:0], "2006-01-02 15:04")
-		w.bytes(tbuf)
-		w.str(row.client)
-		if v.Oct2018Order {
-			w.str(row.replyTweet)
-			w.str(row.replyUser)
-		} else {
-			w.str(row.replyUser)
-			w.str(row.replyTweet)
-		}
-		w.str(row.quoted)
-		switch {
-		case row.isRetweet && v.CapitalBools:
-			w.str("True")
-		case row.isRetweet:
-			w.str("true")
-		case v.CapitalBools:
-			w.str("False")
-		default:
-			w.str("false")
-		}
-		w.str(row.rtUser)
-		w.str(row.rtTweet)
-		w.str(row.latlon)
-		w.str(row.latlon)
-		for _, c := range [4]int64{row.quotes, row.replies, row.likes, row.retweets} {
-			if v.FloatCounts {
-				w.str(strconv.FormatInt(c, 10) + ".0")
-			} else {
-				w.int(c)
-			}
-		}
-		if v.BareLists {
-			w.bareList(row.c.tags, row.emptyStyle[0])
-			w.bareList(row.c.urls, row.emptyStyle[1])
-			w.bareList(row.c.ments, row.emptyStyle[2])
-		} else {
-			w.list(row.c.tags, row.emptyStyle[0])
-			w.list(row.c.urls, row.emptyStyle[1])
-			w.list(row.c.ments, row.emptyStyle[2])
-		}
-		w.str("")
-		if v.Truncate && lastPart && n == hi-1 {
-			// Cut the last record in half, without its line end.
-			w.buf = w.buf[:len(w.buf)/2]
-			if _, err := w.w.Write(w.buf); err != nil {
-				return fmt.Errorf("write tweets: %w", err)
-			}
-			w.buf = w.buf[:0]
-			continue
-		}
-		if err := w.end(); err != nil {
-			return fmt.Errorf("write tweets: %w", err)
-		}
+	}, func(b []byte) error {
+		_, err := w.w.Write(b)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("write tweets: %w", err)
 	}
 	return nil
+}
+
+// tweetChunk is the number of rows a worker renders at a time.
+const tweetChunk = 4096
+
+// tweetRow appends the fields of record i (without the line end) to w.buf;
+// tbuf is scratch for the time, returned for reuse.
+func (p *plan) tweetRow(rd *renderer, w *rowWriter, i int32, tbuf []byte) []byte {
+	v := p.cfg.Variants
+	rc := &p.recs[i]
+	a := &p.accts[rc.acct]
+	row := rd.render(i)
+	w.int(rc.id)
+	w.raw(a.prefix)
+	w.str(row.c.lang)
+	w.bytes(row.c.text)
+	tbuf = time.UnixMilli(rc.ms).UTC().AppendFormat(tbuf[:0], "2006-01-02 15:04")
+	w.bytes(tbuf)
+	w.str(row.client)
+	if v.Oct2018Order {
+		w.str(row.replyTweet)
+		w.str(row.replyUser)
+	} else {
+		w.str(row.replyUser)
+		w.str(row.replyTweet)
+	}
+	w.str(row.quoted)
+	switch {
+	case row.isRetweet && v.CapitalBools:
+		w.str("True")
+	case row.isRetweet:
+		w.str("true")
+	case v.CapitalBools:
+		w.str("False")
+	default:
+		w.str("false")
+	}
+	w.str(row.rtUser)
+	w.str(row.rtTweet)
+	w.str(row.latlon)
+	w.str(row.latlon)
+	for _, c := range [4]int64{row.quotes, row.replies, row.likes, row.retweets} {
+		if v.FloatCounts {
+			w.str(strconv.FormatInt(c, 10) + ".0")
+		} else {
+			w.int(c)
+		}
+	}
+	if v.BareLists {
+		w.bareList(row.c.tags, row.emptyStyle[0])
+		w.bareList(row.c.urls, row.emptyStyle[1])
+		w.bareList(row.c.ments, row.emptyStyle[2])
+	} else {
+		w.list(row.c.tags, row.emptyStyle[0])
+		w.list(row.c.urls, row.emptyStyle[1])
+		w.list(row.c.ments, row.emptyStyle[2])
+	}
+	w.str("")
+	return tbuf
 }
 
 func (p *plan) writeTruth(path string) (err error) {

@@ -4,6 +4,7 @@ import (
 	"archive/zip"
 	"bytes"
 	"context"
+	"encoding/binary"
 	"encoding/csv"
 	"errors"
 	"io"
@@ -491,5 +492,70 @@ func BenchmarkWrite1M(b *testing.B) {
 		if _, err := Write(context.Background(), cfg, dir); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// TestInOrderChunks: every row once, in order, for any chunk size and
+// GOMAXPROCS; a write error and a cancelled context stop it with that error.
+func TestInOrderChunks(t *testing.T) {
+	for _, procs := range []int{1, 2, 4} {
+		prev := runtime.GOMAXPROCS(procs)
+		for _, tc := range []struct{ lo, hi, size int }{{0, 0, 3}, {0, 1, 3}, {5, 17, 3}, {0, 1000, 7}, {3, 4099, 4096}} {
+			var got []int
+			err := inOrderChunks(context.Background(), tc.lo, tc.hi, tc.size, func() func(from, to int, buf []byte) []byte {
+				return func(from, to int, buf []byte) []byte {
+					for n := from; n < to; n++ {
+						buf = binary.AppendUvarint(buf, uint64(n))
+					}
+					return buf
+				}
+			}, func(b []byte) error {
+				for len(b) > 0 {
+					v, k := binary.Uvarint(b)
+					got = append(got, int(v))
+					b = b[k:]
+				}
+				return nil
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(got) != max(tc.hi-tc.lo, 0) {
+				t.Fatalf("procs %d %+v: %d rows", procs, tc, len(got))
+			}
+			for i, v := range got {
+				if v != tc.lo+i {
+					t.Fatalf("procs %d %+v: row %d is %d", procs, tc, i, v)
+				}
+			}
+		}
+		boom := errors.New("disk full")
+		writes := 0
+		err := inOrderChunks(context.Background(), 0, 10000, 10, func() func(int, int, []byte) []byte {
+			return func(from, to int, buf []byte) []byte { return append(buf, 1) }
+		}, func([]byte) error {
+			writes++
+			if writes == 3 {
+				return boom
+			}
+			return nil
+		})
+		if !errors.Is(err, boom) || writes != 3 {
+			t.Fatalf("procs %d: err %v after %d writes, want %v after 3", procs, err, writes, boom)
+		}
+		ctx, cancel := context.WithCancel(context.Background())
+		writes = 0
+		err = inOrderChunks(ctx, 0, 10000, 10, func() func(int, int, []byte) []byte {
+			return func(from, to int, buf []byte) []byte { return append(buf, 1) }
+		}, func([]byte) error {
+			if writes++; writes == 2 {
+				cancel()
+			}
+			return nil
+		})
+		if !errors.Is(err, context.Canceled) {
+			t.Fatalf("procs %d: cancelled run returned %v", procs, err)
+		}
+		runtime.GOMAXPROCS(prev)
 	}
 }
