@@ -1,0 +1,286 @@
+package normalize
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/takedown-research/takedown/internal/schema"
+	"github.com/takedown-research/takedown/internal/synth"
+)
+
+// synthInput writes a synthetic release into a temporary folder.
+func synthInput(t *testing.T, cfg synth.Config) Input {
+	t.Helper()
+	dir := t.TempDir()
+	files, err := synth.Write(context.Background(), cfg, dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	in := Input{Dataset: "local/shard"}
+	for _, f := range files {
+		sf := SourceFile{Name: f.Name, Path: filepath.Join(dir, f.Name)}
+		switch f.Role {
+		case synth.RoleTruth:
+		case synth.RoleMedia:
+			in.Media = append(in.Media, sf)
+		default:
+			in.Files = append(in.Files, sf)
+		}
+	}
+	return in
+}
+
+// runDir is a run's output: its files' bytes and its stats as JSON.
+type runDir struct {
+	files map[string][]byte
+	stats []byte
+}
+
+func readRunDir(t *testing.T, dir string, st Stats) runDir {
+	t.Helper()
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rd := runDir{files: map[string][]byte{}}
+	for _, e := range ents {
+		if e.IsDir() {
+			t.Errorf("%s left in the output", e.Name())
+			continue
+		}
+		b, err := os.ReadFile(filepath.Join(dir, e.Name()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		rd.files[e.Name()] = b
+	}
+	rd.stats, err = json.MarshalIndent(st, "", " ")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return rd
+}
+
+func unsharded(t *testing.T, in Input, p Params) runDir {
+	t.Helper()
+	dir := t.TempDir()
+	st, err := Run(context.Background(), in, p, dir, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return readRunDir(t, dir, st)
+}
+
+// sharded runs n shards, each into its own folder, and merges them.
+func sharded(t *testing.T, in Input, p Params, n int) (runDir, []ShardMeta) {
+	t.Helper()
+	shards := make([]ShardInput, n)
+	metas := make([]ShardMeta, n)
+	for i := range n {
+		dir := t.TempDir()
+		meta, err := RunShard(context.Background(), in, p, i, n, dir, nil)
+		if err != nil {
+			t.Fatalf("shard %d/%d: %v", i, n, err)
+		}
+		// The meta goes through JSON, as it does through shard.json.
+		b, err := json.Marshal(meta)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var back ShardMeta
+		if err := json.Unmarshal(b, &back); err != nil {
+			t.Fatal(err)
+		}
+		shards[i], metas[i] = ShardInput{Dir: dir, Meta: back}, back
+	}
+	dir := t.TempDir()
+	st, err := Merge(context.Background(), in, p, shards, dir, nil)
+	if err != nil {
+		t.Fatalf("merge of %d: %v", n, err)
+	}
+	return readRunDir(t, dir, st), metas
+}
+
+func sameRun(t *testing.T, want, got runDir, label string) {
+	t.Helper()
+	if !bytes.Equal(want.stats, got.stats) {
+		t.Errorf("%s: stats differ:\nunsharded %s\nmerged    %s", label, want.stats, got.stats)
+	}
+	if len(want.files) != len(got.files) {
+		t.Errorf("%s: files %d, unsharded %d", label, len(got.files), len(want.files))
+	}
+	for name, b := range want.files {
+		if !bytes.Equal(b, got.files[name]) {
+			t.Errorf("%s: %s differs from the unsharded run's (%d bytes, unsharded %d)", label, name, len(got.files[name]), len(b))
+		}
+	}
+}
+
+// parts counts the shards that read part of a file, and the empty ones.
+func parts(metas []ShardMeta) (partial, empty int) {
+	for _, m := range metas {
+		if len(m.Streams) == 0 {
+			empty++
+		}
+		for _, s := range m.Streams {
+			if s.Part {
+				partial++
+			}
+		}
+	}
+	return partial, empty
+}
+
+func TestShardsSynthParts(t *testing.T) {
+	cfg := synth.DefaultConfig()
+	cfg.Accounts, cfg.Posts, cfg.Campaign = 300, 6000, "sh"
+	cfg.Variants.Parts = 4
+	cfg.Variants.Container = synth.ContainerGzip
+	in := synthInput(t, cfg)
+	p := DefaultParams()
+	want := unsharded(t, in, p)
+	for _, n := range []int{1, 2, 3, 5, 8} {
+		got, metas := sharded(t, in, p, n)
+		sameRun(t, want, got, fmt.Sprintf("%d shards", n))
+		if partial, _ := parts(metas); partial != 0 {
+			t.Errorf("%d shards: %d gzip parts read in part", n, partial)
+		}
+	}
+}
+
+func TestShardsPlainRanges(t *testing.T) {
+	defer func(v int64) { rangeMinBytes = v }(rangeMinBytes)
+	rangeMinBytes = 1
+	cfg := synth.DefaultConfig()
+	cfg.Accounts, cfg.Posts, cfg.Campaign = 300, 6000, "pl"
+	cfg.Variants.Container = synth.ContainerCSV
+	in := synthInput(t, cfg)
+	p := DefaultParams()
+	want := unsharded(t, in, p)
+	for _, n := range []int{1, 2, 3, 5} {
+		got, metas := sharded(t, in, p, n)
+		sameRun(t, want, got, fmt.Sprintf("%d shards", n))
+		if partial, _ := parts(metas); n > 1 && partial == 0 {
+			t.Errorf("%d shards: no file read in byte ranges", n)
+		}
+	}
+}
+
+func TestShardsMedia(t *testing.T) {
+	cfg := synth.DefaultConfig()
+	cfg.Accounts, cfg.Posts, cfg.Campaign = 200, 3000, "md"
+	cfg.Variants.Parts = 3
+	cfg.Media = synth.DefaultMedia()
+	in := synthInput(t, cfg)
+	if len(in.Media) == 0 {
+		t.Fatal("no media archives")
+	}
+	p := DefaultParams()
+	want := unsharded(t, in, p)
+	if _, ok := want.files[schema.TableMedia+".parquet"]; !ok {
+		t.Fatal("no media table")
+	}
+	got, _ := sharded(t, in, p, 3)
+	sameRun(t, want, got, "3 shards")
+}
+
+// quotedCSV is a twitter-io tweets file whose tweet texts hold line ends,
+// quotes, commas and blank lines, with records a strict reader rejects and
+// a few repeated authors: its byte ranges must be cut where a parse from
+// the start sees a record start.
+func quotedCSV(r *rand.Rand, rows int) []byte {
+	var b bytes.Buffer
+	b.WriteString("tweetid,userid,user_display_name,user_screen_name,user_reported_location,user_profile_description,user_profile_url,follower_count,following_count,account_creation_date,account_language,tweet_language,tweet_text,tweet_time,tweet_client_name,in_reply_to_tweetid,in_reply_to_userid,quoted_tweet_tweetid,is_retweet,retweet_userid,retweet_tweetid,latitude,longitude,quote_count,reply_count,like_count,retweet_count,hashtags,urls,user_mentions,poll_choices\n")
+	texts := []string{
+		`plain text`,
+		`"quoted, with comma"`,
+		"\"two\nlines\"",
+		"\"blank\n\nline and \"\"quotes\"\"\"",
+		"\"ends with line end\n\"",
+		"\"a,\n\"\"b\"\",\nc\"",
+		`bare"quote`,
+		`"bad"quote`,
+		"\"crlf\r\ninside\"",
+	}
+	for i := range rows {
+		text := texts[r.IntN(len(texts))]
+		user := fmt.Sprintf("u%03d", r.IntN(40))
+		desc := fmt.Sprintf("desc %d", i)
+		if r.IntN(5) == 0 {
+			desc = "\"multi\nline desc\""
+		}
+		fmt.Fprintf(&b, "%d,%s,Name %s,%s,,%s,,10,5,2017-01-01,en,en,%s,2019-03-0%d 12:%02d,web,,,,False,,,,,0,0,0,0,[],[],[],\n",
+			1000000+i, user, user, user, desc, text, 1+r.IntN(9), r.IntN(60))
+		if r.IntN(40) == 0 {
+			b.WriteString("\n") // a blank line between records
+		}
+	}
+	return b.Bytes()
+}
+
+func TestShardsQuotedRanges(t *testing.T) {
+	defer func(v int64) { rangeMinBytes = v }(rangeMinBytes)
+	rangeMinBytes = 1
+	r := rand.New(rand.NewPCG(1, 2))
+	dir := t.TempDir()
+	path := filepath.Join(dir, "q_tweets_csv_hashed.csv")
+	if err := os.WriteFile(path, quotedCSV(r, 3000), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	in := Input{Dataset: "local/q", Files: []SourceFile{{Name: "q_tweets_csv_hashed.csv", Path: path}}}
+	p := DefaultParams()
+	want := unsharded(t, in, p)
+	if !strings.Contains(string(want.stats), ReasonBadQuote) {
+		t.Fatalf("the file has no bad_quote reject: %s", want.stats)
+	}
+	for _, n := range []int{2, 3, 5, 7} {
+		got, metas := sharded(t, in, p, n)
+		sameRun(t, want, got, fmt.Sprintf("%d shards", n))
+		if partial, _ := parts(metas); partial == 0 {
+			t.Errorf("%d shards: the file was not cut", n)
+		}
+	}
+}
+
+// TestShardsRandom normalizes small random datasets (a users file, tweets
+// parts plain or gzipped, some cut in byte ranges) in a random number of
+// shards.
+func TestShardsRandom(t *testing.T) {
+	defer func(v int64) { rangeMinBytes = v }(rangeMinBytes)
+	rangeMinBytes = 1
+	seeds := 6
+	if testing.Short() {
+		seeds = 2
+	}
+	for seed := range seeds {
+		r := rand.New(rand.NewPCG(uint64(seed), 7))
+		cfg := synth.DefaultConfig()
+		cfg.Accounts, cfg.Posts = 50+r.IntN(100), 500+r.IntN(2000)
+		cfg.Campaign = fmt.Sprintf("r%d", seed)
+		cfg.Seed = int64(seed) + 1
+		cfg.Variants.Parts = r.IntN(4)
+		cfg.Variants.Container = []string{synth.ContainerCSV, synth.ContainerGzip, synth.ContainerCSV}[r.IntN(3)]
+		in := synthInput(t, cfg)
+		if r.IntN(2) == 0 {
+			path := filepath.Join(t.TempDir(), "zz_extra_tweets.csv")
+			if err := os.WriteFile(path, quotedCSV(r, 200+r.IntN(400)), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			in.Files = append(in.Files, SourceFile{Name: "r_extra_tweets_csv_hashed.csv", Path: path})
+		}
+		p := DefaultParams()
+		want := unsharded(t, in, p)
+		for range 2 {
+			n := 1 + r.IntN(9)
+			got, _ := sharded(t, in, p, n)
+			sameRun(t, want, got, fmt.Sprintf("seed %d (%s, %d parts), %d shards", seed, cfg.Variants.Container, cfg.Variants.Parts, n))
+		}
+	}
+}
