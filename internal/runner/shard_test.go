@@ -130,6 +130,9 @@ func TestShardRefusals(t *testing.T) {
 			t.Errorf("%+v: %v, want a usage error", o, err)
 		}
 	}
+	if got := ShardedStages(); !slices.Equal(got, []string{"normalize", "fingerprint", "cluster"}) {
+		t.Errorf("stages that shard: %v", got)
+	}
 	for _, s := range []string{"2/2", "-1/2", "0/0", "1", "a/b", "0/2x"} {
 		if _, err := ParseShard(s); err == nil {
 			t.Errorf("ParseShard(%q) accepted", s)
