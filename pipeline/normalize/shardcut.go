@@ -199,18 +199,33 @@ func (pc *planCut) find(o, size int64) (int64, bool) {
 		return 0, false
 	}
 	buf = buf[:k]
+	if len(buf) == 0 {
+		return 0, false
+	}
+	if o > 0 && from+1 == pc.minCut && buf[0] == '\n' {
+		return pc.minCut, true // a record start of the parse from the beginning
+	}
+	i, ok := scanCut(buf, o > 0)
+	if !ok {
+		return 0, false
+	}
+	if c := from + int64(i); c < size {
+		return c, true
+	}
+	return 0, false
+}
+
+// scanCut returns the first record start the cut rule finds in buf: after
+// its first line end when mid is set (buf starts inside a line, or one
+// byte before a line start), else from its start. It is an index in buf.
+func scanCut(buf []byte, mid bool) (int, bool) {
 	i := 0
-	if o > 0 {
-		// The first line start at or after o.
+	if mid {
 		j := bytes.IndexByte(buf, '\n')
 		if j < 0 {
 			return 0, false
 		}
 		i = j + 1
-	}
-	if from+int64(i) == pc.minCut {
-		// minCut is a record start of the parse from the beginning.
-		return pc.minCut, true
 	}
 	r, q := false, true // the state at line start i if it was R, if it was Q
 	for {
@@ -222,10 +237,7 @@ func (pc *planCut) find(o, size int64) (int64, bool) {
 		r, q = lineEndsQuoted(line, r), lineEndsQuoted(line, q)
 		i += j + 1
 		if !r && !q {
-			if c := from + int64(i); c < size {
-				return c, true
-			}
-			return 0, false
+			return i, true
 		}
 	}
 }
