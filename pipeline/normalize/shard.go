@@ -573,13 +573,42 @@ type shardAuthors struct {
 }
 
 // copyCalls writes the rows of a table's files (the shards', in order)
-// to w, with the given writer calls; each, when set, sees every row.
+// to w, with the given writer calls; each, when set, sees every row. One
+// goroutine decodes the rows of the next calls while another encodes:
+// the rows own their strings (parquet-go copies byte arrays into them), so
+// a buffer is only reused once written.
 func copyCalls[T any](ctx context.Context, w *pqio.Writer[T], paths []string, calls [][2]int, each func(*T), m progress.Meter) error {
 	size := 0
 	for _, c := range calls {
 		size = max(size, c[0])
 	}
-	all := make([]T, size)
+	const inFlight = 3
+	free := make(chan []T, inFlight)
+	for range inFlight {
+		free <- make([]T, size)
+	}
+	full := make(chan []T, inFlight)
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() error {
+		defer close(full)
+		return readCalls(gctx, paths, calls, each, free, full)
+	})
+	g.Go(func() error {
+		for buf := range full {
+			if err := w.Write(buf...); err != nil {
+				return err
+			}
+			m.Add(int64(len(buf)))
+			free <- buf[:cap(buf)]
+		}
+		return nil
+	})
+	return g.Wait()
+}
+
+// readCalls reads the rows of copyCalls' calls from the files, a call's
+// rows to a buffer taken from free and handed to full.
+func readCalls[T any](ctx context.Context, paths []string, calls [][2]int, each func(*T), free, full chan []T) error {
 	var r *pqio.Reader[T]
 	file := -1
 	defer func() {
@@ -613,10 +642,13 @@ func copyCalls[T any](ctx context.Context, w *pqio.Writer[T], paths []string, ca
 	}
 	for _, c := range calls {
 		for range c[1] {
-			if err := ctx.Err(); err != nil {
-				return err
+			var buf []T
+			select {
+			case buf = <-free:
+			case <-ctx.Done():
+				return ctx.Err()
 			}
-			buf := all[:c[0]]
+			buf = buf[:c[0]]
 			clear(buf)
 			if err := read(buf); err != nil {
 				return err
@@ -626,10 +658,11 @@ func copyCalls[T any](ctx context.Context, w *pqio.Writer[T], paths []string, ca
 					each(&buf[i])
 				}
 			}
-			if err := w.Write(buf...); err != nil {
-				return err
+			select {
+			case full <- buf:
+			case <-ctx.Done():
+				return ctx.Err()
 			}
-			m.Add(int64(len(buf)))
 		}
 	}
 	for {

@@ -284,3 +284,38 @@ func TestShardsRandom(t *testing.T) {
 		}
 	}
 }
+
+// TestMergeRefusesMisfits: shards that do not read every stream once, in
+// order, are refused before anything is written.
+func TestMergeRefusesMisfits(t *testing.T) {
+	cfg := synth.DefaultConfig()
+	cfg.Accounts, cfg.Posts, cfg.Campaign = 100, 1500, "mf"
+	cfg.Variants.Parts = 3
+	in := synthInput(t, cfg)
+	p := DefaultParams()
+	run := func(i, n int) ShardInput {
+		dir := t.TempDir()
+		meta, err := RunShard(context.Background(), in, p, i, n, dir, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return ShardInput{Dir: dir, Meta: meta}
+	}
+	a0, a1, a2 := run(0, 3), run(1, 3), run(2, 3)
+	b0 := run(0, 2)
+	for _, c := range []struct {
+		name   string
+		shards []ShardInput
+		want   string
+	}{
+		{"out of order", []ShardInput{a1, a0, a2}, "was expected"},
+		{"one missing", []ShardInput{a0, a2}, "was expected"},
+		{"the last missing", []ShardInput{a0, a1}, "streams"},
+		{"cut for another count", []ShardInput{b0, a1, a2}, "cut differently"},
+	} {
+		_, err := Merge(context.Background(), in, p, c.shards, t.TempDir(), nil)
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%s: %v, want an error saying %q", c.name, err, c.want)
+		}
+	}
+}
