@@ -31,8 +31,8 @@ import (
 // run of units: the streams, whole or in part, between the i-th and the
 // (i+1)-th of n cuts of the streams' bytes laid end to end (see
 // shardBounds). A compressed stream (gzip, a zip entry), a Parquet file,
-// JSON lines and a small or unsplittable plain file are read whole by the
-// shard where their first byte falls... or the nearest stream boundary.
+// JSON lines and a small or unsplittable plain file are read whole: a cut
+// inside one moves to its nearer end.
 //
 // What a run decides from all its streams, the merge re-derives:
 //
@@ -45,8 +45,11 @@ import (
 //     that has it, drops the ids of users files and appends them as Run's
 //     finish does;
 //   - the Parquet bytes, which depend on the rows given to each writer
-//     call: a shard records the sizes of its calls and the merge writes the
-//     shards' rows in order with the same calls;
+//     call: a shard records the sizes of its calls per stream and the merge
+//     writes the shards' rows in order with the same calls; for a stream
+//     read in byte ranges, whose batches restart at each range, the shards
+//     log each record's size and outcome and the merge replays the
+//     batching of an unsharded run (replayCalls);
 //   - the stats: the shards' counts summed, a file read in parts by several
 //     shards counted once; the media table, written by the merge.
 
