@@ -82,7 +82,8 @@ func shardBounds(tasks []streamTask, n int, limit int64) ([]shardPos, error) {
 	for j := 1; j < n; j++ {
 		b := end
 		if total > 0 {
-			target := int64(float64(total) * float64(j) / float64(n))
+			// total*j/n without overflow.
+			target := total/int64(n)*int64(j) + total%int64(n)*int64(j)/int64(n)
 			s := sort.Search(len(tasks), func(k int) bool { return cum[k+1] > target })
 			o := target - cum[s]
 			b = shardPos{task: s + 1}
