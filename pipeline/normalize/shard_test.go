@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"os"
@@ -316,6 +317,72 @@ func TestMergeRefusesMisfits(t *testing.T) {
 		_, err := Merge(context.Background(), in, p, c.shards, t.TempDir(), nil)
 		if err == nil || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("%s: %v, want an error saying %q", c.name, err, c.want)
+		}
+	}
+}
+
+// TestShardCutOverLimit: the one case the cut rule cannot see, a record
+// over MaxRecordBytes (read by the size limit's own quoting rules) that
+// spans the cut, fails the shard before the cut instead of giving other
+// rows.
+func TestShardCutOverLimit(t *testing.T) {
+	if testing.Short() {
+		t.Skip("writes a 34 MB file")
+	}
+	r := rand.New(rand.NewPCG(5, 6))
+	head := quotedCSV(r, 0)
+	row := func(i int) string {
+		return fmt.Sprintf("%d,u%03d,N,n,,d,,1,1,2017-01-01,en,en,plain text,2019-03-01 12:00,web,,,,False,,,,,0,0,0,0,[],[],[],\n", i, i%50)
+	}
+	var b bytes.Buffer
+	b.Write(head)
+	for i := range 1200 {
+		b.WriteString(row(i))
+	}
+	// A record over the limit: its quoted field runs 17 MiB on one line;
+	// read past the limit, `"y,"z` opens a new quoted field (strict CSV
+	// would have dropped the line at `"y`), which ends on the next line.
+	b.WriteString(`9999999,u1,N,n,,d,,1,1,2017-01-01,en,en,"`)
+	b.Write(bytes.Repeat([]byte("a"), 17<<20))
+	b.WriteString("\nx\"y,\"z\nw\"\n")
+	for i := 0; b.Len() < 34<<20; i++ {
+		b.WriteString(row(2000 + i))
+	}
+	dir := t.TempDir()
+	path := filepath.Join(dir, "big_tweets_csv_hashed.csv")
+	if err := os.WriteFile(path, b.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	in := Input{Dataset: "local/big", Files: []SourceFile{{Name: "big_tweets_csv_hashed.csv", Path: path}}}
+	_, err := RunShard(context.Background(), in, DefaultParams(), 0, 2, t.TempDir(), nil)
+	if !errors.Is(err, ErrShardCut) {
+		t.Fatalf("shard 0/2: %v, want %v", err, ErrShardCut)
+	}
+	t.Log(err)
+}
+
+// TestShardsOneUnit: a dataset of one gzip file (a unit that cannot be
+// cut) is read whole by the shard whose share holds its middle (2 of 4,
+// 1 of 3); the others are empty, and the merge gives the unsharded run.
+func TestShardsOneUnit(t *testing.T) {
+	cfg := synth.DefaultConfig()
+	cfg.Accounts, cfg.Posts, cfg.Campaign = 100, 2000, "one"
+	cfg.Variants.Container = synth.ContainerGzip
+	in := synthInput(t, cfg)
+	for _, f := range in.Files {
+		if strings.Contains(f.Name, "tweets") {
+			in.Files = []SourceFile{f}
+		}
+	}
+	p := DefaultParams()
+	want := unsharded(t, in, p)
+	for n, reader := range map[int]int{4: 2, 3: 1, 2: 1, 1: 0} {
+		got, metas := sharded(t, in, p, n)
+		sameRun(t, want, got, fmt.Sprintf("%d shards", n))
+		for i, m := range metas {
+			if read := len(m.Streams) > 0; read != (i == reader) {
+				t.Errorf("shard %d/%d reads %d streams", i, n, len(m.Streams))
+			}
 		}
 	}
 }

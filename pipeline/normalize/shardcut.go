@@ -15,8 +15,10 @@ import (
 // zip entry its compressed bytes); shard i of n starts at the i-th of n
 // equal cuts of the total. A cut that falls inside a plain CSV file of at
 // least rangeMinBytes moves forward to the next record boundary the cut
-// rule finds (findCut); inside any other stream, or when the rule finds
-// none, it moves to the nearer stream boundary. The cuts depend only on
+// rule finds (planCut.find); inside any other stream, or when the rule
+// finds none, it moves to the stream's start when the stream's middle is at
+// or after the cut, else to its end: the stream is read by the shard whose
+// share of the bytes holds its middle. The cuts depend only on
 // the files and n: every shard computes them alike.
 //
 // The cut rule. encoding/csv (strict quotes), which reads the records,
@@ -82,12 +84,14 @@ func shardBounds(tasks []streamTask, n int, limit int64) ([]shardPos, error) {
 	for j := 1; j < n; j++ {
 		b := end
 		if total > 0 {
-			// total*j/n without overflow.
-			target := total/int64(n)*int64(j) + total%int64(n)*int64(j)/int64(n)
-			s := sort.Search(len(tasks), func(k int) bool { return cum[k+1] > target })
-			o := target - cum[s]
+			// The cut is at total*j/n; tn is n times that. A stream that
+			// is not cut goes to the shard whose share [i/n, (i+1)/n) of
+			// the bytes holds its middle.
+			tn := total * int64(j)
+			s := sort.Search(len(tasks), func(k int) bool { return cum[k+1]*int64(n) > tn })
+			o := tn/int64(n) - cum[s]
 			b = shardPos{task: s + 1}
-			if o*2 < tasks[s].s.size {
+			if 2*tn <= int64(n)*(cum[s]+cum[s+1]) {
 				b = shardPos{task: s}
 			}
 			if pc := cuts[s]; pc == nil && tasks[s].s.container == containerPlain && tasks[s].s.size >= rangeMinBytes {
