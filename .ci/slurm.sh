@@ -130,7 +130,7 @@ bash "$root/scripts/outputs-digest.sh" "$tmp/ws-slurm" > slurm.sha256
 bash "$root/scripts/outputs-digest.sh" "$tmp/ws-local" > local.sha256
 if ! diff -u local.sha256 slurm.sha256; then echo "slurm: outputs differ from the local run"; exit 1; fi
 echo "slurm: $(wc -l < slurm.sha256) files of $(grep -c /manifest.json slurm.sha256) runs byte-identical (sha256, manifest.json without timings)"; grep -E "^(demo|local/other)/cluster/.*(edges.parquet|manifest.json)" slurm.sha256
-awk -v s="$slurm_ns" -v l="$local_ns" 'BEGIN { printf "slurm: wall time %.1fs via Slurm (2 datasets; fingerprint and cluster as 4 shards + a merge each), %.1fs local takedown run, overhead %.1fs\n", s/1e9, l/1e9, (s-l)/1e9 }'
+awk -v s="$slurm_ns" -v l="$local_ns" 'BEGIN { printf "slurm: wall time %.1fs via Slurm (2 datasets; normalize, fingerprint and cluster as 4 shards + a merge each), %.1fs local takedown run, overhead %.1fs\n", s/1e9, l/1e9, (s-l)/1e9 }'
 
 echo "== slurm: a failing task stops the stages after it"
 # local/broken is registered, then its file disappears: its fetch exits 3.

@@ -29,7 +29,7 @@ func planCommand(g *globals) *cli.Command {
 		&cli.StringFlag{Name: "name", Value: "takedown", Usage: "prefix of the job names (lower-case letters, digits, '-')"},
 		&cli.StringFlag{Name: "from", Usage: "first stage of the plan (fetch, normalize, fingerprint, cluster, summarize)"},
 		&cli.StringFlag{Name: "to", Usage: "last stage of the plan"},
-		&cli.IntFlag{Name: "shards", Value: 1, Usage: "shards per dataset of the stages that shard (fingerprint, cluster): each is an array of datasets x shards (--shard i/N) and a merge job (--merge N) after it; the other stages run one task per dataset"},
+		&cli.IntFlag{Name: "shards", Value: 1, Usage: "shards per dataset of the stages that shard (normalize, fingerprint, cluster): each is an array of datasets x shards (--shard i/N) and a merge job (--merge N) after it; the other stages run one task per dataset"},
 		&cli.DurationFlag{Name: "task-wait", Value: defaultTaskWait, Usage: "--wait of every task: how long a task waits for a dataset or workspace another task holds"},
 		&cli.IntFlag{Name: "retries", Value: 2, Usage: "runs again of a task that exits 75 (busy)"},
 		&cli.BoolFlag{Name: "events", Usage: "tasks write one JSON event per line on stderr (--json) into their logs"},

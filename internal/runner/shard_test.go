@@ -20,13 +20,14 @@ import (
 	"github.com/takedown-research/takedown/pipeline/cluster"
 )
 
-// TestShardsMergeToRun: fingerprint and cluster run as N shards (in
+// TestShardsMergeToRun: normalize, fingerprint and cluster run as N shards (in
 // parallel, as array tasks do) and merged publish the run ids, stats and
 // bytes of an unsharded run, and summarize after them has the unsharded
 // run's id and bytes; shards are removed after the merge.
 func TestShardsMergeToRun(t *testing.T) {
 	cfg := synth.DefaultConfig()
 	cfg.Seed, cfg.Accounts, cfg.Posts, cfg.Campaign = 12, 800, 2*pqio.RowGroupRows+3000, "shards"
+	cfg.Variants.Parts, cfg.Variants.Container = 3, synth.ContainerGzip
 	t.Run("posts", func(t *testing.T) { shardsMergeToRun(t, cfg) })
 	// With media: the merge hashes the images, as an unsharded run does.
 	cfg.Accounts, cfg.Posts, cfg.Media = 400, pqio.RowGroupRows+3000, synth.DefaultMedia()
@@ -55,11 +56,11 @@ func shardsMergeToRun(t *testing.T, cfg synth.Config) {
 	r := newRunner(t)
 	addSynth(t, r, name, dir, files)
 	ctx := context.Background()
-	if _, err := r.Run(ctx, Options{Dataset: name, To: "normalize", Params: params}); err != nil {
+	if _, err := r.Run(ctx, Options{Dataset: name, To: "fetch", Params: params}); err != nil {
 		t.Fatal(err)
 	}
 	const n = 4
-	for _, stage := range []string{"fingerprint", "cluster"} {
+	for _, stage := range []string{"normalize", "fingerprint", "cluster"} {
 		// A merge before the shards names the first missing one.
 		_, err := r.Run(ctx, Options{Dataset: name, From: stage, To: stage, Params: params, Merge: n})
 		if !errors.Is(err, store.ErrShard) || errkind.Of(err).ExitCode() != 4 || !strings.Contains(err.Error(), "shard 0/4") {
@@ -120,7 +121,7 @@ func TestShardRefusals(t *testing.T) {
 	r := newRunner(t)
 	ctx := context.Background()
 	for _, o := range []Options{
-		{Dataset: "demo", From: "normalize", To: "normalize", Shard: ShardSpec{0, 2}},
+		{Dataset: "demo", From: "summarize", To: "summarize", Shard: ShardSpec{0, 2}},
 		{Dataset: "demo", Shard: ShardSpec{0, 2}},
 		{Dataset: "demo", From: "cluster", To: "cluster", Shard: ShardSpec{0, 2}, Merge: 2},
 	} {
@@ -129,10 +130,43 @@ func TestShardRefusals(t *testing.T) {
 			t.Errorf("%+v: %v, want a usage error", o, err)
 		}
 	}
+	if got := ShardedStages(); !slices.Equal(got, []string{"normalize", "fingerprint", "cluster"}) {
+		t.Errorf("stages that shard: %v", got)
+	}
 	for _, s := range []string{"2/2", "-1/2", "0/0", "1", "a/b", "0/2x"} {
 		if _, err := ParseShard(s); err == nil {
 			t.Errorf("ParseShard(%q) accepted", s)
 		}
+	}
+	// Normalize shards of another run (other parameters) put in the place
+	// of this run's: the merge names the shard and its run id.
+	if _, err := r.Run(ctx, Options{Dataset: "demo", To: "fetch", Params: DefaultParams()}); err != nil {
+		t.Fatal(err)
+	}
+	other := DefaultParams()
+	other.Normalize.Format = "twitter-io"
+	var otherID string
+	for i := range 2 {
+		res, err := r.Run(ctx, Options{Dataset: "demo", From: "normalize", To: "normalize", Params: other, Shard: ShardSpec{i, 2}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		otherID = res[0].RunID
+	}
+	res, err := r.Run(ctx, Options{Dataset: "demo", From: "normalize", To: "normalize", Params: DefaultParams(), Shard: ShardSpec{0, 2}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res[0].RunID == otherID {
+		t.Fatal("the two normalize runs have one run id")
+	}
+	if err := os.CopyFS(filepath.Join(r.WS.ShardSetDir("demo", "normalize", res[0].RunID), "1-of-2"),
+		os.DirFS(filepath.Join(r.WS.ShardSetDir("demo", "normalize", otherID), "1-of-2"))); err != nil {
+		t.Fatal(err)
+	}
+	_, err = r.Run(ctx, Options{Dataset: "demo", From: "normalize", To: "normalize", Params: DefaultParams(), Merge: 2})
+	if !errors.Is(err, store.ErrShard) || errkind.Of(err).ExitCode() != 4 || !strings.Contains(err.Error(), "1-of-2") || !strings.Contains(err.Error(), otherID) {
+		t.Fatalf("merge with a shard of another run: %v", err)
 	}
 	if _, err := r.Run(ctx, Options{Dataset: "demo", To: "normalize", Params: DefaultParams()}); err != nil {
 		t.Fatal(err)
@@ -142,7 +176,7 @@ func TestShardRefusals(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	res, err := r.Run(ctx, Options{Dataset: "demo", From: "fingerprint", To: "fingerprint", Params: DefaultParams(), Shard: ShardSpec{1, 2}})
+	res, err = r.Run(ctx, Options{Dataset: "demo", From: "fingerprint", To: "fingerprint", Params: DefaultParams(), Shard: ShardSpec{1, 2}})
 	if err != nil || !res[0].Cached {
 		t.Fatalf("a published shard run again: %+v %v, want a cache hit", res, err)
 	}

@@ -247,29 +247,14 @@ var defs = []stageDef{
 			return normalize.WithFormatHint(p.(normalize.Params), d.Format, d.Map)
 		},
 		exec: func(ctx context.Context, e *execEnv) (any, error) {
-			p, err := decode(e.params, normalize.DefaultParams())
+			p, in, err := e.normalizeRun()
 			if err != nil {
 				return nil, err
 			}
-			in := normalize.Input{Dataset: e.desc.Name, Progress: e.meter}
-			for _, ref := range e.inputs {
-				if name, ok := strings.CutPrefix(ref.Name, sourcePrefix); ok {
-					// Archives are read whole: on object storage they
-					// are downloaded to the local staging cache first.
-					p, err := e.ws.Local(inputPath(e.ws, e.desc.Name, ref))
-					if err != nil {
-						return nil, err
-					}
-					f := normalize.SourceFile{Name: name, Path: p}
-					if e.desc.RoleOfFile(name) == datasets.RoleMedia {
-						in.Media = append(in.Media, f)
-					} else {
-						in.Files = append(in.Files, f)
-					}
-				}
-			}
 			return normalize.Run(ctx, in, p, e.outDir, e.log)
 		},
+		shard: normalizeShard,
+		merge: normalizeMerge,
 	},
 	{
 		name: fingerprint.Name, version: fingerprint.Version,

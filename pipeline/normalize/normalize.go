@@ -178,20 +178,9 @@ func Run(ctx context.Context, in Input, p Params, outDir string, log *slog.Logge
 		debug.SetMemoryLimit(memoryTarget)
 		defer debug.SetMemoryLimit(prev)
 	}
-	allowed := formats
-	switch {
-	case p.Map != "":
-		m, _ := ParseMap(p.Map) // checked by Validate
-		allowed = []format{generic{m: &m}}
-	case p.Format == FormatGeneric:
-		return Stats{}, fmt.Errorf("%w: the %s format needs a column map (--map account=COLUMN,post=COLUMN,time=COLUMN, or `takedown datasets add --map`)", ErrNoColumnMap, FormatGeneric)
-	case p.Format != FormatAuto:
-		allowed = nil
-		for _, f := range formats {
-			if f.name() == p.Format {
-				allowed = append(allowed, f)
-			}
-		}
+	allowed, err := allowedFormats(p)
+	if err != nil {
+		return Stats{}, err
 	}
 	if err := checkHashing(in.Files); err != nil {
 		return Stats{}, err
@@ -207,14 +196,7 @@ func Run(ctx context.Context, in Input, p Params, outDir string, log *slog.Logge
 	if len(in.Media) > 0 {
 		n.index = newPostIndex()
 	}
-	files := append([]SourceFile(nil), in.Files...)
-	sort.SliceStable(files, func(i, j int) bool {
-		if files[i].Name != files[j].Name {
-			return files[i].Name < files[j].Name
-		}
-		return files[i].Path < files[j].Path
-	})
-	if err := n.files(ctx, files); err != nil {
+	if err := n.files(ctx, sortFiles(in.Files)); err != nil {
 		w.abort()
 		return Stats{}, err
 	}
@@ -332,6 +314,12 @@ type normalizer struct {
 	index *postIndex
 	// authorErr is the first error spilling authors, returned by finish.
 	authorErr error
+	// prescan reads only the streams of users files, for their account
+	// ids (a shard learning the accounts of the files before its own).
+	prescan bool
+	// recLog, when set, records what each record of a stream read in
+	// part became (a shard's byte range, shard.go).
+	recLog *recordLog
 
 	stats Stats
 }

@@ -44,6 +44,9 @@ type streamTask struct {
 	file SourceFile
 	s    stream
 	name string // source_file value: the file name, or "<file>!<entry>"
+	// rng, when set, is the part of a plain CSV file the task reads (a
+	// shard's byte range, shard.go); nil reads the whole stream.
+	rng *byteRange
 }
 
 // batch is a run of consecutive records of one stream. A mapper fills res
@@ -235,8 +238,23 @@ func (n *normalizer) produce(ctx context.Context, p *producer, jobs chan<- *batc
 		setHead(streamHead{err: fmt.Errorf("%s: %w", t.name, err)})
 		return
 	}
+	if n.prescan && !accountsKind(b.kind) {
+		// Reading for the account ids of users files only (shard.go).
+		setHead(streamHead{b: b, names: names, line: hrec.line})
+		return
+	}
+	var src recordSource = rr
+	if t.rng != nil {
+		rs, err := t.rng.source(t, rr, &pending, n.maxRecord)
+		if err != nil {
+			setHead(streamHead{err: fmt.Errorf("%s: %w", t.name, err)})
+			return
+		}
+		defer rs.Close()
+		src = rs
+	}
 	setHead(streamHead{b: b, names: names, line: hrec.line})
-	n.pump(ctx, p, jobs, rr, len(names), pending, hrec.line, fail)
+	n.pump(ctx, p, jobs, src, len(names), pending, hrec.line, fail)
 }
 
 // recordSource is what a producer reads records from: a CSV stream, a
@@ -330,7 +348,6 @@ func (n *normalizer) pump(ctx context.Context, p *producer, jobs chan<- *batch, 
 // files reads every CSV stream of files (already sorted) and hands the rows
 // to the writers in order.
 func (n *normalizer) files(ctx context.Context, files []SourceFile) error {
-	var tasks []streamTask
 	m := progress.Or(n.progress)
 	var total int64
 	for _, f := range files {
@@ -339,12 +356,30 @@ func (n *normalizer) files(ctx context.Context, files []SourceFile) error {
 		}
 	}
 	m.Phase("", progress.Bytes, total)
+	tasks, closeAll, err := openTasks(files, m)
+	if err != nil {
+		return err
+	}
+	defer closeAll()
+	return n.tasks(ctx, tasks)
+}
+
+// openTasks opens files (already sorted) and lists their CSV streams in
+// order; closeAll closes the files.
+func openTasks(files []SourceFile, m progress.Meter) (tasks []streamTask, closeAll func(), err error) {
+	var srcs []*source
+	closeAll = func() {
+		for _, s := range srcs {
+			s.Close()
+		}
+	}
 	for _, f := range files {
 		src, err := openSource(f, m)
 		if err != nil {
-			return err
+			closeAll()
+			return nil, nil, err
 		}
-		defer src.Close()
+		srcs = append(srcs, src)
 		for _, s := range src.streams {
 			name := f.Name
 			if s.entry != "" {
@@ -353,6 +388,12 @@ func (n *normalizer) files(ctx context.Context, files []SourceFile) error {
 			tasks = append(tasks, streamTask{file: f, s: s, name: name})
 		}
 	}
+	return tasks, closeAll, nil
+}
+
+// tasks reads the streams of tasks, in order, and hands the rows to the
+// writers in order.
+func (n *normalizer) tasks(ctx context.Context, tasks []streamTask) error {
 	if len(tasks) == 0 {
 		return nil
 	}
@@ -451,6 +492,9 @@ func (n *normalizer) consume(ctx context.Context, p *producer) error {
 		}
 		for i := range bt.recs {
 			rec, m := &bt.recs[i], &bt.res[i]
+			if n.recLog != nil {
+				n.recLog.record(n, len(rec.raw))
+			}
 			fs.RowsIn++
 			if m.err != nil {
 				n.reject(&fs, srcName, *rec, m.err)
@@ -504,6 +548,11 @@ func (n *normalizer) consume(ctx context.Context, p *producer) error {
 	}
 	if p.err != nil {
 		return p.err
+	}
+	if n.recLog != nil {
+		if err := n.recLog.end(n); err != nil {
+			return err
+		}
 	}
 	if err := n.flush(true); err != nil {
 		return err

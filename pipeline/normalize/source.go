@@ -29,6 +29,9 @@ type stream struct {
 	open      func() (io.ReadCloser, error)
 	// compressed streams turn read errors into ErrCorruptArchive.
 	compressed bool
+	// size is the stream's bytes in its file (a zip entry's compressed
+	// size): the weight of a shard unit (shard.go).
+	size int64
 }
 
 // source is an opened source file.
@@ -115,6 +118,7 @@ func openSource(f SourceFile, m progress.Meter) (*source, error) {
 				entry:      e.Name,
 				container:  containerZip,
 				compressed: true,
+				size:       e.CompressedSize,
 				open: func() (io.ReadCloser, error) {
 					rc, err := z.Open(e.Name)
 					if err != nil {
@@ -130,6 +134,7 @@ func openSource(f SourceFile, m progress.Meter) (*source, error) {
 		s.streams = []stream{{
 			container:  containerGzip,
 			compressed: true,
+			size:       size,
 			open: func() (io.ReadCloser, error) {
 				if _, err := file.Seek(0, io.SeekStart); err != nil {
 					return nil, fmt.Errorf("seek %s: %w", f.Name, err)
@@ -145,7 +150,7 @@ func openSource(f SourceFile, m progress.Meter) (*source, error) {
 		file.Close()
 		s.container = containerParquet
 		s.f = nil
-		s.streams = []stream{{container: containerParquet}}
+		s.streams = []stream{{container: containerParquet, size: st.Size()}}
 	default:
 		for _, u := range unsupported {
 			if bytes.HasPrefix(head, u.magic) {
@@ -156,6 +161,7 @@ func openSource(f SourceFile, m progress.Meter) (*source, error) {
 		s.container = containerPlain
 		s.streams = []stream{{
 			container: containerPlain,
+			size:      st.Size(),
 			open: func() (io.ReadCloser, error) {
 				if _, err := file.Seek(0, io.SeekStart); err != nil {
 					return nil, fmt.Errorf("seek %s: %w", f.Name, err)
