@@ -1,6 +1,8 @@
 package cluster
 
 import (
+	"slices"
+
 	"github.com/takedown-research/takedown/internal/pqio"
 	"github.com/takedown-research/takedown/internal/schema"
 )
@@ -17,6 +19,20 @@ type candScores struct {
 	start []int // start[i] is the first item of pair[i]; start has one more entry
 	dt    []int64
 	w     []float64
+}
+
+// grow makes room for pairs more candidate edges and items more items, so
+// that open and item append without copying: the sweep knows both from its
+// hits before it folds them (items is an upper bound for near_text, whose
+// repeated post pairs are dropped while folding).
+func (c *candScores) grow(pairs, items int) {
+	if len(c.start) == 0 {
+		c.start = make([]int, 1, pairs+1)
+	}
+	c.pair = slices.Grow(c.pair, pairs)
+	c.start = slices.Grow(c.start, pairs)
+	c.dt = slices.Grow(c.dt, items)
+	c.w = slices.Grow(c.w, items)
 }
 
 // open starts a candidate edge.

@@ -554,11 +554,22 @@ func foldRangeSignal(ctx context.Context, sp *spill, d *data, p Params, si, r in
 		return cmp.Compare(x.item, y.item)
 	}
 	if d.signals[si].name == SignalNearText {
-		hits = onePerPostPair(hits, func(h wideHit) [4]uint32 { return [4]uint32{h.a, h.b, h.postA, h.postB} },
-			func(x, y wideHit) int { return cmp.Compare(x.item, y.item) })
+		hits = onePerPostPair(hits, func(x, y wideHit) int {
+			if c := cmpPostPair(x.a, x.b, x.postA, x.postB, y.a, y.b, y.postA, y.postB); c != 0 {
+				return c
+			}
+			return cmp.Compare(x.item, y.item)
+		}, func(x, y wideHit) bool { return x.a == y.a && x.b == y.b && x.postA == y.postA && x.postB == y.postB })
 	}
 	slices.SortFunc(hits, byPairItem)
 
+	pairs := 0
+	for i := range hits {
+		if i == 0 || hits[i].a != hits[i-1].a || hits[i].b != hits[i-1].b {
+			pairs++
+		}
+	}
+	cs.grow(pairs, len(hits))
 	k := p.MaxEvidencePerEdge
 	var edges []edge
 	var ev []cand

@@ -143,6 +143,7 @@ func sweep(ctx context.Context, sd *signalData, d *data, p Params, w int64) (*si
 	// give at most one hit per pair, in item order, so sums do not depend
 	// on scheduling.
 	all, starts := hits.byPair(n)
+	r.scores.grow(countPairs(all), len(all))
 	var edges []edge
 	var ev []cand
 	for a := range n {
@@ -151,8 +152,12 @@ func sweep(ctx context.Context, sd *signalData, d *data, p Params, w int64) (*si
 			continue
 		}
 		if near {
-			bk = onePerPostPair(bk, func(h hit) [4]uint32 { return [4]uint32{h.a, h.b, h.postA, h.postB} },
-				func(x, y hit) int { return cmp.Compare(x.g, y.g) })
+			bk = onePerPostPair(bk, func(x, y hit) int {
+				if c := cmpPostPair(x.a, x.b, x.postA, x.postB, y.a, y.b, y.postA, y.postB); c != 0 {
+					return c
+				}
+				return cmp.Compare(x.g, y.g)
+			}, func(x, y hit) bool { return x.a == y.a && x.b == y.b && x.postA == y.postA && x.postB == y.postB })
 			slices.SortFunc(bk, func(x, y hit) int {
 				if x.b != y.b {
 					return cmp.Compare(x.b, y.b)
@@ -402,6 +407,17 @@ func sweepItems(ctx context.Context, name string, occs []occ, d *data, p Params,
 	return r, nil
 }
 
+// countPairs counts the distinct account pairs of hits sorted by pair.
+func countPairs(hits []hit) int {
+	n := 0
+	for i := range hits {
+		if i == 0 || hits[i].a != hits[i-1].a || hits[i].b != hits[i-1].b {
+			n++
+		}
+	}
+	return n
+}
+
 // foldBucket folds the hits of one first account, sorted by (second
 // account, item), one per item, into the edges that pass p.MinWeight,
 // appended to edges. ev is scratch space, returned for reuse.
@@ -620,16 +636,26 @@ func (t *pairTable) recs() []rec {
 
 // onePerPostPair applies the near_text rule that a post pair found in
 // several bands counts once, under its smallest band key: it sorts hs by
-// (account pair, post pair) then by band order, and keeps the first hit of
-// each post pair. key gives a hit's account pair and post pair; order
-// compares two hits' bands (item numbers in item order, or item keys).
-func onePerPostPair[H any](hs []H, key func(H) [4]uint32, order func(x, y H) int) []H {
-	slices.SortFunc(hs, func(x, y H) int {
-		kx, ky := key(x), key(y)
-		if c := slices.Compare(kx[:], ky[:]); c != 0 {
-			return c
-		}
-		return order(x, y)
-	})
-	return slices.CompactFunc(hs, func(x, y H) bool { return key(x) == key(y) })
+// byPostPair, which orders hits by (account pair, post pair) then by band
+// (item numbers in item order, or item keys), and keeps the first hit of
+// each post pair; same reports whether two hits have the same account pair
+// and post pair. The callers' comparisons are written out field by field:
+// this sort runs on every near_text hit.
+func onePerPostPair[H any](hs []H, byPostPair func(x, y H) int, same func(x, y H) bool) []H {
+	slices.SortFunc(hs, byPostPair)
+	return slices.CompactFunc(hs, same)
+}
+
+// cmpPostPair compares two hits' (account pair, post pair) keys.
+func cmpPostPair(xa, xb, xpa, xpb, ya, yb, ypa, ypb uint32) int {
+	if xa != ya {
+		return cmp.Compare(xa, ya)
+	}
+	if xb != yb {
+		return cmp.Compare(xb, yb)
+	}
+	if xpa != ypa {
+		return cmp.Compare(xpa, ypa)
+	}
+	return cmp.Compare(xpb, ypb)
 }
