@@ -831,7 +831,7 @@ func (s *spill) writeEvidenceTable(d *data, counts [][]int, path string) (int64,
 	if err != nil {
 		return 0, err
 	}
-	vbuf := make([]schema.Evidence, 0, 4096)
+	vb := newEvidenceBatch(d.posts)
 	var werr error
 	for si, sd := range d.signals {
 		for r, n := range counts[si] {
@@ -844,14 +844,12 @@ func (s *spill) writeEvidenceTable(d *data, counts [][]int, path string) (int64,
 				}
 				a, bb := le.Uint32(b), le.Uint32(b[4:])
 				postA, postB := le.Uint32(b[8:]), le.Uint32(b[12:])
-				vbuf = append(vbuf, schema.Evidence{
+				full := vb.add(schema.Evidence{
 					Signal: sd.name, AccountA: d.accounts[a], AccountB: d.accounts[bb],
-					ItemKey: d.evidenceKey(sd, le.Uint64(b[16:]), postA, postB), PostA: d.posts.str(postA), PostB: d.posts.str(postB),
-					DtMillis: absDiff(d.times[postA], d.times[postB]),
-				})
-				if len(vbuf) == cap(vbuf) {
-					werr = vw.Write(vbuf...)
-					vbuf = vbuf[:0]
+					ItemKey: d.evidenceKey(sd, le.Uint64(b[16:]), postA, postB), DtMillis: absDiff(d.times[postA], d.times[postB]),
+				}, postA, postB)
+				if full {
+					werr = vb.flush(vw)
 				}
 			})
 			if err = errors.Join(err, werr); err != nil {
@@ -860,7 +858,7 @@ func (s *spill) writeEvidenceTable(d *data, counts [][]int, path string) (int64,
 			}
 		}
 	}
-	if err := vw.Write(vbuf...); err != nil {
+	if err := vb.flush(vw); err != nil {
 		vw.Abort()
 		return 0, err
 	}
