@@ -89,13 +89,50 @@ type sweepPart struct {
 }
 
 // sortOccs sorts occurrences by (item, time, account, post), unless they
-// are sorted already.
+// are sorted already. Items that are ranks of strings (co_repost, co_url,
+// ...) are numbers below about the occurrence count: those are ordered by a
+// counting sort, then each item's occurrences by the rest of the key (few
+// per item, usually in time order already), which takes a fraction of the
+// comparisons of sorting them all at once. The order is the same: cmpOcc
+// is total (occurrences it finds equal are equal).
 func sortOccs(occs []occ) {
 	if slices.IsSortedFunc(occs, cmpOcc) {
 		return
 	}
-	slices.SortFunc(occs, cmpOcc)
+	var top uint64
+	for i := range occs {
+		top = max(top, occs[i].item)
+	}
+	if len(occs) < countingSortMin || top >= uint64(2*len(occs)) {
+		slices.SortFunc(occs, cmpOcc)
+		return
+	}
+	start := make([]int, top+2)
+	for i := range occs {
+		start[occs[i].item+1]++
+	}
+	for i := 1; i < len(start); i++ {
+		start[i] += start[i-1]
+	}
+	tmp := slices.Clone(occs)
+	next := start[:len(start)-1]
+	for _, o := range tmp {
+		occs[next[o.item]] = o
+		next[o.item]++
+	}
+	// next[i] is now the end of item i, which is the start of item i+1.
+	s := 0
+	for _, e := range next {
+		if g := occs[s:e]; len(g) > 1 && !slices.IsSortedFunc(g, cmpOcc) {
+			slices.SortFunc(g, cmpOcc)
+		}
+		s = e
+	}
 }
+
+// countingSortMin is the number of occurrences from which sortOccs sorts
+// ranked items by counting.
+const countingSortMin = 4096
 
 // cmpOcc orders occurrences by (item, time, account, post).
 func cmpOcc(a, b occ) int {

@@ -84,3 +84,49 @@ func TestHitsByPair(t *testing.T) {
 		}
 	}
 }
+
+// TestSortOccs: sortOccs orders occurrences as one sort by cmpOcc does,
+// whether it counts ranked items or compares hashes, with repeated items,
+// times and whole occurrences, in time order already or not.
+func TestSortOccs(t *testing.T) {
+	tests := []struct {
+		name      string
+		n         int
+		items     uint64 // items are below this; 0: any uint64 (hashes)
+		timeOrder bool   // occurrences come in time order, as rows often do
+	}{
+		{"ranks, shuffled", 20000, 3000, false},
+		{"ranks, in time order", 20000, 3000, true},
+		{"few ranks, long items", 30000, 5, false},
+		{"ranks up to twice the count", 10000, 19999, false},
+		{"hashes", 20000, 0, false},
+		{"below the counting size", 100, 40, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := rand.New(rand.NewPCG(5, uint64(tt.n)))
+			occs := make([]occ, tt.n)
+			for i := range occs {
+				o := occ{t: int64(r.IntN(500)), acc: uint32(r.IntN(300)), post: uint32(r.IntN(tt.n))}
+				if tt.items > 0 {
+					o.item = r.Uint64N(tt.items)
+				} else {
+					o.item = r.Uint64()
+				}
+				if i > 0 && r.IntN(20) == 0 {
+					o = occs[i-1] // the same occurrence twice
+				}
+				occs[i] = o
+			}
+			if tt.timeOrder {
+				slices.SortStableFunc(occs, func(x, y occ) int { return cmp.Compare(x.t, y.t) })
+			}
+			want := slices.Clone(occs)
+			slices.SortFunc(want, cmpOcc)
+			sortOccs(occs)
+			if !slices.Equal(occs, want) {
+				t.Fatal("order differs from sorting by cmpOcc")
+			}
+		})
+	}
+}
