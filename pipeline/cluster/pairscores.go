@@ -67,33 +67,38 @@ func newPairScoreWriter(path string) (*pairScoreWriter, error) {
 }
 
 // add writes the candidate edges of every signal (in signal order), each
-// in pair order, merged by (pair, signal). Candidates of one pair must all
-// be in one call (the partitioned path calls it once per account range).
-func (pw *pairScoreWriter) add(d *data, sigs []*candScores) error {
-	pos := make([]int, len(sigs))
+// in pair order (sigs[i] is signal i's candidates in parts, in pair order),
+// merged by (pair, signal). Candidates of one pair must all be in one call
+// (the partitioned path calls it once per account range).
+func (pw *pairScoreWriter) add(d *data, sigs [][]candScores) error {
+	cur := make([]candCursor, len(sigs))
+	for si := range sigs {
+		cur[si] = candCursor{parts: sigs[si]}
+		cur[si].skip()
+	}
 	for {
 		best := -1
-		for si, c := range sigs {
-			if c != nil && pos[si] < len(c.pair) && (best < 0 || c.pair[pos[si]] < sigs[best].pair[pos[best]]) {
+		for si := range cur {
+			if cur[si].ok() && (best < 0 || cur[si].pair() < cur[best].pair()) {
 				best = si
 			}
 		}
 		if best < 0 {
 			return nil
 		}
-		pair := sigs[best].pair[pos[best]]
+		pair := cur[best].pair()
 		a, b := unpair(pair)
-		for si, c := range sigs {
-			if c == nil || pos[si] >= len(c.pair) || c.pair[pos[si]] != pair {
+		for si := range cur {
+			c := &cur[si]
+			if !c.ok() || c.pair() != pair {
 				continue
 			}
-			i := pos[si]
-			pos[si]++
-			s, e := c.start[i], c.start[i+1]
+			dt, w := c.items()
+			c.next()
 			pw.buf = append(pw.buf, schema.PairScore{
 				AccountA: d.accounts[a], AccountB: d.accounts[b], Signal: d.signals[si].name,
 				PostsA: int64(d.postCount[a]), PostsB: int64(d.postCount[b]),
-				DtMillis: c.dt[s:e:e], Weights: c.w[s:e:e],
+				DtMillis: dt, Weights: w,
 			})
 			if len(pw.buf) == cap(pw.buf) {
 				if err := pw.flush(); err != nil {
@@ -102,6 +107,35 @@ func (pw *pairScoreWriter) add(d *data, sigs []*candScores) error {
 			}
 		}
 	}
+}
+
+// candCursor walks one signal's candidate edges, held in parts.
+type candCursor struct {
+	parts []candScores
+	p, i  int // part, candidate in it
+}
+
+// skip moves past empty parts.
+func (c *candCursor) skip() {
+	for c.p < len(c.parts) && c.i >= len(c.parts[c.p].pair) {
+		c.p++
+		c.i = 0
+	}
+}
+
+func (c *candCursor) ok() bool     { return c.p < len(c.parts) }
+func (c *candCursor) pair() uint64 { return c.parts[c.p].pair[c.i] }
+
+// items returns the current candidate's time differences and weights.
+func (c *candCursor) items() ([]int64, []float64) {
+	cs := &c.parts[c.p]
+	s, e := cs.start[c.i], cs.start[c.i+1]
+	return cs.dt[s:e:e], cs.w[s:e:e]
+}
+
+func (c *candCursor) next() {
+	c.i++
+	c.skip()
 }
 
 func (pw *pairScoreWriter) flush() error {
@@ -130,9 +164,9 @@ func writePairScores(d *data, results []*signalResult, path string) (int64, erro
 	if err != nil {
 		return 0, err
 	}
-	sigs := make([]*candScores, len(results))
+	sigs := make([][]candScores, len(results))
 	for i, r := range results {
-		sigs[i] = &r.scores
+		sigs[i] = r.scores
 	}
 	if err := pw.add(d, sigs); err != nil {
 		pw.abort()

@@ -374,7 +374,11 @@ func foldParts(ctx context.Context, d *data, p Params, sp *spill, parts int, hit
 		if err := errors.Join(ferrs...); err != nil {
 			return err
 		}
-		if err := psw.add(d, cands); err != nil {
+		parts := make([][]candScores, nsig)
+		for si, c := range cands {
+			parts[si] = []candScores{*c}
+		}
+		if err := psw.add(d, parts); err != nil {
 			return err
 		}
 		// Merge the signals' edges by (pair, signal).

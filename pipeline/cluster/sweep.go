@@ -56,8 +56,8 @@ type signalResult struct {
 	items        int64
 	boundedItems int64
 	boundedPosts int64
-	rejected     int64      // near_text candidate pairs below the Jaccard threshold
-	scores       candScores // every candidate edge's items (pair_scores)
+	rejected     int64        // near_text candidate pairs below the Jaccard threshold
+	scores       []candScores // every candidate edge's items (pair_scores), in parts in pair order
 }
 
 // rarity returns the weight of an item shared by n of all accounts: a
@@ -75,7 +75,8 @@ func rarity(n, all int) float64 {
 
 // sweepSplitMin is the number of occurrences from which a signal is swept
 // in two parallel parts.
-const sweepSplitMin = 100_000
+// A variable for tests.
+var sweepSplitMin = 100_000
 
 // sweepPart is what sweeping a run of whole items produces: the hits, with
 // item numbers local to the part, and counts.
@@ -173,39 +174,82 @@ func sweep(ctx context.Context, sd *signalData, d *data, p Params, w int64) (*si
 	r := &signalResult{items: sd.singletons + part.items, boundedItems: part.boundedItems,
 		boundedPosts: part.boundedPosts, rejected: part.rejected}
 	hits, hitItem := part.hits, part.hitItem
-	candLess := d.candCmp
 
 	// Fold the hits into edges. A counting sort by pair makes each
 	// pair's hits consecutive and, since items were swept in order and
 	// give at most one hit per pair, in item order, so sums do not depend
-	// on scheduling.
+	// on scheduling. First accounts are independent: many hits are folded
+	// in two parts of the accounts, in parallel, joined in account order.
 	all, starts := hits.byPair(n)
-	r.scores.grow(countPairs(all), len(all))
-	var edges []edge
-	var ev []cand
-	for a := range n {
-		bk := all[starts[a]:starts[a+1]]
-		if len(bk) == 0 {
-			continue
+	bounds := []int{0, n}
+	if len(all) >= foldSplitMin && runtime.GOMAXPROCS(0) > 1 {
+		m, _ := slices.BinarySearch(starts, len(all)/2)
+		if m > 0 && m < n {
+			bounds = []int{0, m, n}
 		}
-		if near {
-			bk = onePerPostPair(bk, func(x, y hit) int {
-				if c := cmpPostPair(x.a, x.b, x.postA, x.postB, y.a, y.b, y.postA, y.postB); c != 0 {
-					return c
-				}
-				return cmp.Compare(x.g, y.g)
-			}, func(x, y hit) bool { return x.a == y.a && x.b == y.b && x.postA == y.postA && x.postB == y.postB })
-			slices.SortFunc(bk, func(x, y hit) int {
-				if x.b != y.b {
-					return cmp.Compare(x.b, y.b)
-				}
-				return cmp.Compare(x.g, y.g)
-			})
-		}
-		edges, ev = foldBucket(bk, &hitItem, edges, ev, d, p, r, candLess)
 	}
-	r.edges = slices.Clip(edges)
+	outs := make([]foldOut, len(bounds)-1)
+	var wg sync.WaitGroup
+	for k := range outs {
+		wg.Go(func() {
+			o := &outs[k]
+			lo, hi := bounds[k], bounds[k+1]
+			part := all[starts[lo]:starts[hi]]
+			o.scores.grow(countPairs(part), len(part))
+			for a := lo; a < hi; a++ {
+				bk := all[starts[a]:starts[a+1]]
+				if len(bk) == 0 {
+					continue
+				}
+				if near {
+					bk = onePerPostPair(bk, func(x, y hit) int {
+						if c := cmpPostPair(x.a, x.b, x.postA, x.postB, y.a, y.b, y.postA, y.postB); c != 0 {
+							return c
+						}
+						return cmp.Compare(x.g, y.g)
+					}, func(x, y hit) bool { return x.a == y.a && x.b == y.b && x.postA == y.postA && x.postB == y.postB })
+					slices.SortFunc(bk, func(x, y hit) int {
+						if x.b != y.b {
+							return cmp.Compare(x.b, y.b)
+						}
+						return cmp.Compare(x.g, y.g)
+					})
+				}
+				foldBucket(bk, &hitItem, o, d, p)
+			}
+		})
+	}
+	wg.Wait()
+	if len(outs) == 1 {
+		r.edges = slices.Clip(outs[0].edges)
+	} else {
+		total := 0
+		for k := range outs {
+			total += len(outs[k].edges)
+		}
+		r.edges = make([]edge, 0, total)
+	}
+	for k := range outs {
+		if len(outs) > 1 {
+			r.edges = append(r.edges, outs[k].edges...)
+		}
+		r.candidates += outs[k].candidates
+		r.scores = append(r.scores, outs[k].scores)
+	}
 	return r, nil
+}
+
+// foldSplitMin is the number of hits from which a signal's hits are folded
+// in two parallel parts.
+// A variable for tests.
+var foldSplitMin = 200_000
+
+// foldOut is what folding the hits of a run of first accounts produces.
+type foldOut struct {
+	edges      []edge
+	ev         []cand // scratch
+	candidates int64
+	scores     candScores
 }
 
 // sweepOccs sweeps occurrences sorted by (item, time, account, post) that
@@ -456,9 +500,9 @@ func countPairs(hits []hit) int {
 }
 
 // foldBucket folds the hits of one first account, sorted by (second
-// account, item), one per item, into the edges that pass p.MinWeight,
-// appended to edges. ev is scratch space, returned for reuse.
-func foldBucket(hits []hit, hi *hitItems, edges []edge, ev []cand, d *data, p Params, r *signalResult, candLess func(x, y cand) int) ([]edge, []cand) {
+// account, item), one per item, into o: the candidate edges' scores, and
+// the edges that pass p.MinWeight.
+func foldBucket(hits []hit, hi *hitItems, o *foldOut, d *data, p Params) {
 	k := p.MaxEvidencePerEdge
 	for i := 0; i < len(hits); {
 		j := i + 1
@@ -467,16 +511,16 @@ func foldBucket(hits []hit, hi *hitItems, edges []edge, ev []cand, d *data, p Pa
 		}
 		run := hits[i:j]
 		i = j
-		r.candidates++
-		r.scores.open(makePair(run[0].a, run[0].b))
+		o.candidates++
+		o.scores.open(makePair(run[0].a, run[0].b))
 		for _, h := range run {
-			r.scores.item(absDiff(d.times[h.postA], d.times[h.postB]), hi.weight[h.g])
+			o.scores.item(absDiff(d.times[h.postA], d.times[h.postB]), hi.weight[h.g])
 		}
 		if len(run) < p.MinWeight {
 			continue
 		}
 		ed := edge{pair: makePair(run[0].a, run[0].b), items: int64(len(run)), first: math.MaxInt64, last: math.MinInt64}
-		ev = ev[:0]
+		ev := o.ev[:0]
 		for _, h := range run {
 			tA, tB := d.times[h.postA], d.times[h.postB]
 			ed.score += hi.weight[h.g]
@@ -484,10 +528,10 @@ func foldBucket(hits []hit, hi *hitItems, edges []edge, ev []cand, d *data, p Pa
 			ed.last = max(ed.last, tA, tB)
 			ev = append(ev, cand{item: hi.item[h.g], postA: h.postA, postB: h.postB, tA: tA, tB: tB})
 		}
-		ed.ev = d.keepEvidence(ev, k, candLess)
-		edges = append(edges, ed)
+		ed.ev = d.keepEvidence(ev, k, d.candCmp)
+		o.ev = ev
+		o.edges = append(o.edges, ed)
 	}
-	return edges, ev
 }
 
 // candCmp orders evidence candidates for keeping: the smallest dt first,

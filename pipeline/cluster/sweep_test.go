@@ -1,8 +1,10 @@
 package cluster
 
 import (
+	"bytes"
 	"cmp"
 	"math/rand/v2"
+	"runtime"
 	"slices"
 	"testing"
 )
@@ -126,6 +128,34 @@ func TestSortOccs(t *testing.T) {
 			sortOccs(occs)
 			if !slices.Equal(occs, want) {
 				t.Fatal("order differs from sorting by cmpOcc")
+			}
+		})
+	}
+}
+
+// TestSplitsSameBytes: sweeping and folding a signal in two parallel parts
+// (as large signals are) writes the bytes of doing each in one part.
+func TestSplitsSameBytes(t *testing.T) {
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(2))
+	rows := pairScoreFixture(3000, 4)
+	p := params(1)
+	p.Signals = Signals
+	one := run(t, rows, p)
+	if len(one.pairScores) == 0 || len(one.edges) == 0 {
+		t.Fatal("the fixture has no candidate edges")
+	}
+	for _, tt := range []struct {
+		name        string
+		sweep, fold int
+	}{{"sweep", 1, 1 << 30}, {"fold", 1 << 30, 1}, {"both", 1, 1}} {
+		t.Run(tt.name, func(t *testing.T) {
+			defer func(s, f int) { sweepSplitMin, foldSplitMin = s, f }(sweepSplitMin, foldSplitMin)
+			sweepSplitMin, foldSplitMin = tt.sweep, tt.fold
+			two := run(t, rows, p)
+			for name, b := range one.files {
+				if !bytes.Equal(b, two.files[name]) {
+					t.Errorf("%s differs when split", name)
+				}
 			}
 		})
 	}
