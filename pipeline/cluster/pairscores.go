@@ -1,6 +1,7 @@
 package cluster
 
 import (
+	"math"
 	"slices"
 
 	"github.com/takedown-research/takedown/internal/pqio"
@@ -72,33 +73,34 @@ func newPairScoreWriter(path string) (*pairScoreWriter, error) {
 // (the partitioned path calls it once per account range).
 func (pw *pairScoreWriter) add(d *data, sigs [][]candScores) error {
 	cur := make([]candCursor, len(sigs))
+	heads := make([]uint64, len(sigs)) // each signal's next pair, noPair at its end
 	for si := range sigs {
 		cur[si] = candCursor{parts: sigs[si]}
 		cur[si].skip()
+		heads[si] = cur[si].head()
 	}
 	for {
-		best := -1
-		for si := range cur {
-			if cur[si].ok() && (best < 0 || cur[si].pair() < cur[best].pair()) {
-				best = si
-			}
+		pair := uint64(noPair)
+		for _, h := range heads {
+			pair = min(pair, h)
 		}
-		if best < 0 {
+		if pair == noPair {
 			return nil
 		}
-		pair := cur[best].pair()
 		a, b := unpair(pair)
-		for si := range cur {
-			c := &cur[si]
-			if !c.ok() || c.pair() != pair {
+		accA, accB := d.accounts[a], d.accounts[b]
+		postsA, postsB := int64(d.postCount[a]), int64(d.postCount[b])
+		for si, h := range heads {
+			if h != pair {
 				continue
 			}
+			c := &cur[si]
 			dt, w := c.items()
 			c.next()
+			heads[si] = c.head()
 			pw.buf = append(pw.buf, schema.PairScore{
-				AccountA: d.accounts[a], AccountB: d.accounts[b], Signal: d.signals[si].name,
-				PostsA: int64(d.postCount[a]), PostsB: int64(d.postCount[b]),
-				DtMillis: dt, Weights: w,
+				AccountA: accA, AccountB: accB, Signal: d.signals[si].name,
+				PostsA: postsA, PostsB: postsB, DtMillis: dt, Weights: w,
 			})
 			if len(pw.buf) == cap(pw.buf) {
 				if err := pw.flush(); err != nil {
@@ -108,6 +110,10 @@ func (pw *pairScoreWriter) add(d *data, sigs [][]candScores) error {
 		}
 	}
 }
+
+// noPair is above every pair key (a < b, so a pair's first half is below
+// the largest uint32).
+const noPair = math.MaxUint64
 
 // candCursor walks one signal's candidate edges, held in parts.
 type candCursor struct {
@@ -123,8 +129,13 @@ func (c *candCursor) skip() {
 	}
 }
 
-func (c *candCursor) ok() bool     { return c.p < len(c.parts) }
-func (c *candCursor) pair() uint64 { return c.parts[c.p].pair[c.i] }
+// head returns the current candidate's pair, noPair past the end.
+func (c *candCursor) head() uint64 {
+	if c.p == len(c.parts) {
+		return noPair
+	}
+	return c.parts[c.p].pair[c.i]
+}
 
 // items returns the current candidate's time differences and weights.
 func (c *candCursor) items() ([]int64, []float64) {
