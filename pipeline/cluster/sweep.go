@@ -592,38 +592,89 @@ func (l *hitList) add(h hit) {
 // the hits of one pair in the order added, and the start of each first
 // account's run: account a's hits are all[starts[a]:starts[a+1]]. It is a
 // two-pass counting sort (by second account, then stably by first), linear
-// in the hits, and releases the chunks.
+// in the hits, and releases the chunks. Many hits are sorted in two
+// parallel parts: each part counts its own hits and places them after the
+// earlier parts' hits of the same account, which keeps the sort stable.
 func (l *hitList) byPair(accounts int) ([]hit, []int) {
-	byB := make([]int, accounts+1)
-	starts := make([]int, accounts+1)
-	for _, c := range l.chunks {
-		for i := range c {
-			byB[c[i].b+1]++
-			starts[c[i].a+1]++
-		}
+	nParts := 1
+	if l.n >= byPairSplitMin && len(l.chunks) >= 2 && runtime.GOMAXPROCS(0) > 1 {
+		nParts = 2
 	}
-	for a := range accounts {
-		byB[a+1] += byB[a]
-		starts[a+1] += starts[a]
+	// Pass 1, by second account: parts are runs of whole chunks.
+	parts := make([][][]hit, nParts)
+	for p := range nParts {
+		parts[p] = l.chunks[p*len(l.chunks)/nParts : (p+1)*len(l.chunks)/nParts]
 	}
 	tmp := make([]hit, l.n)
-	for ci, c := range l.chunks {
-		for i := range c {
-			b := c[i].b
-			tmp[byB[b]] = c[i]
-			byB[b]++
-		}
-		l.chunks[ci] = nil
-	}
+	countingPass(parts, accounts, tmp, true)
+	clear(l.chunks)
 	l.chunks = nil
-	next := slices.Clone(starts[:accounts])
-	all := make([]hit, l.n)
-	for i := range tmp {
-		a := tmp[i].a
-		all[next[a]] = tmp[i]
-		next[a]++
+	// Pass 2, stably by first account: parts are runs of tmp.
+	for p := range nParts {
+		parts[p] = [][]hit{tmp[p*len(tmp)/nParts : (p+1)*len(tmp)/nParts]}
 	}
+	all := make([]hit, l.n)
+	starts := countingPass(parts, accounts, all, false)
 	return all, starts
+}
+
+// byPairSplitMin is the number of hits from which byPair sorts in two
+// parallel parts. A variable for tests.
+var byPairSplitMin = 200_000
+
+// countingPass places the hits of parts (each a list of runs of hits), in
+// order, into out by their second account (byB) or first: the hits of one
+// account in part p follow those of that account in the parts before p.
+// Parts are counted and placed in parallel. It returns where each
+// account's hits start in out (one more entry than accounts, the last
+// len(out)).
+func countingPass(parts [][][]hit, accounts int, out []hit, byB bool) []int {
+	counts := make([][]int, len(parts))
+	var wg sync.WaitGroup
+	for p := range parts {
+		wg.Go(func() {
+			c := make([]int, accounts)
+			for _, run := range parts[p] {
+				for i := range run {
+					k := run[i].a
+					if byB {
+						k = run[i].b
+					}
+					c[k]++
+				}
+			}
+			counts[p] = c
+		})
+	}
+	wg.Wait()
+	starts := make([]int, accounts+1)
+	for k := range accounts {
+		at := starts[k]
+		for p := range parts {
+			// counts[p][k] becomes where part p places its next hit of k.
+			n := counts[p][k]
+			counts[p][k] = at
+			at += n
+		}
+		starts[k+1] = at
+	}
+	for p := range parts {
+		wg.Go(func() {
+			next := counts[p]
+			for _, run := range parts[p] {
+				for i := range run {
+					k := run[i].a
+					if byB {
+						k = run[i].b
+					}
+					out[next[k]] = run[i]
+					next[k]++
+				}
+			}
+		})
+	}
+	wg.Wait()
+	return starts
 }
 
 // pairTable keeps, for the item being swept, the closest post pair of each

@@ -3,6 +3,7 @@ package cluster
 import (
 	"bytes"
 	"cmp"
+	"fmt"
 	"math/rand/v2"
 	"runtime"
 	"slices"
@@ -60,30 +61,40 @@ func TestPairTable(t *testing.T) {
 }
 
 // TestHitsByPair checks the counting sort: hits ordered by (a, b), and in
-// the order added within one pair.
+// the order added within one pair, sorted in one part or in two.
 func TestHitsByPair(t *testing.T) {
-	r := rand.New(rand.NewPCG(5, 6))
-	var l hitList
-	var want []hit
-	for g := range 3 * hitChunk / 100 {
-		for range 100 {
-			a := uint32(r.IntN(40))
-			h := hit{a: a, b: a + 1 + uint32(r.IntN(40)), g: uint32(g), postA: r.Uint32(), postB: r.Uint32()}
-			l.add(h)
-			want = append(want, h)
-		}
-	}
-	slices.SortStableFunc(want, func(x, y hit) int { return cmp.Or(cmp.Compare(x.a, y.a), cmp.Compare(x.b, y.b)) })
-	all, starts := l.byPair(81)
-	if !slices.Equal(all, want) {
-		t.Fatal("hits not in (pair, insertion) order")
-	}
-	for a := range 81 {
-		for _, h := range all[starts[a]:starts[a+1]] {
-			if h.a != uint32(a) {
-				t.Fatalf("account %d's run holds a hit of %d", a, h.a)
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(2))
+	for _, split := range []int{1 << 30, 1} {
+		t.Run(fmt.Sprint("split from ", split), func(t *testing.T) {
+			defer func(m int) { byPairSplitMin = m }(byPairSplitMin)
+			byPairSplitMin = split
+			r := rand.New(rand.NewPCG(5, 6))
+			var l hitList
+			var want []hit
+			for g := range 3 * hitChunk / 100 {
+				for range 100 {
+					a := uint32(r.IntN(40))
+					h := hit{a: a, b: a + 1 + uint32(r.IntN(40)), g: uint32(g), postA: r.Uint32(), postB: r.Uint32()}
+					l.add(h)
+					want = append(want, h)
+				}
 			}
-		}
+			slices.SortStableFunc(want, func(x, y hit) int { return cmp.Or(cmp.Compare(x.a, y.a), cmp.Compare(x.b, y.b)) })
+			all, starts := l.byPair(81)
+			if !slices.Equal(all, want) {
+				t.Fatal("hits not in (pair, insertion) order")
+			}
+			for a := range 81 {
+				for _, h := range all[starts[a]:starts[a+1]] {
+					if h.a != uint32(a) {
+						t.Fatalf("account %d's run holds a hit of %d", a, h.a)
+					}
+				}
+			}
+			if starts[81] != len(want) {
+				t.Fatalf("starts end at %d, %d hits", starts[81], len(want))
+			}
+		})
 	}
 }
 
@@ -133,8 +144,9 @@ func TestSortOccs(t *testing.T) {
 	}
 }
 
-// TestSplitsSameBytes: sweeping and folding a signal in two parallel parts
-// (as large signals are) writes the bytes of doing each in one part.
+// TestSplitsSameBytes: sweeping, sorting the hits of and folding a signal
+// in two parallel parts (as large signals are) writes the bytes of doing
+// each in one part.
 func TestSplitsSameBytes(t *testing.T) {
 	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(2))
 	rows := pairScoreFixture(3000, 4)
@@ -144,13 +156,14 @@ func TestSplitsSameBytes(t *testing.T) {
 	if len(one.pairScores) == 0 || len(one.edges) == 0 {
 		t.Fatal("the fixture has no candidate edges")
 	}
+	const no = 1 << 30
 	for _, tt := range []struct {
-		name        string
-		sweep, fold int
-	}{{"sweep", 1, 1 << 30}, {"fold", 1 << 30, 1}, {"both", 1, 1}} {
+		name                string
+		sweep, byPair, fold int
+	}{{"sweep", 1, no, no}, {"byPair", no, 1, no}, {"fold", no, no, 1}, {"all", 1, 1, 1}} {
 		t.Run(tt.name, func(t *testing.T) {
-			defer func(s, f int) { sweepSplitMin, foldSplitMin = s, f }(sweepSplitMin, foldSplitMin)
-			sweepSplitMin, foldSplitMin = tt.sweep, tt.fold
+			defer func(s, b, f int) { sweepSplitMin, byPairSplitMin, foldSplitMin = s, b, f }(sweepSplitMin, byPairSplitMin, foldSplitMin)
+			sweepSplitMin, byPairSplitMin, foldSplitMin = tt.sweep, tt.byPair, tt.fold
 			two := run(t, rows, p)
 			for name, b := range one.files {
 				if !bytes.Equal(b, two.files[name]) {
