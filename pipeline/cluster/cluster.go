@@ -653,34 +653,74 @@ func writeEvidence(d *data, results []*signalResult, path string) (int64, error)
 	if err != nil {
 		return 0, err
 	}
-	vbuf := make([]schema.Evidence, 0, 4096)
+	vb := newEvidenceBatch(d.posts)
 	for si, r := range results {
 		sd := d.signals[si]
 		for i := range r.edges {
 			e := &r.edges[i]
 			a, b := unpair(e.pair)
 			for _, c := range e.ev {
-				vbuf = append(vbuf, schema.Evidence{
+				full := vb.add(schema.Evidence{
 					Signal: sd.name, AccountA: d.accounts[a], AccountB: d.accounts[b],
-					ItemKey: d.evidenceKey(sd, c.item, c.postA, c.postB), PostA: d.posts.str(c.postA), PostB: d.posts.str(c.postB),
-					DtMillis: absDiff(c.tA, c.tB),
-				})
-				if len(vbuf) == cap(vbuf) {
-					if err := vw.Write(vbuf...); err != nil {
+					ItemKey: d.evidenceKey(sd, c.item, c.postA, c.postB), DtMillis: absDiff(c.tA, c.tB),
+				}, c.postA, c.postB)
+				if full {
+					if err := vb.flush(vw); err != nil {
 						vw.Abort()
 						return 0, err
 					}
-					vbuf = vbuf[:0]
 				}
 			}
 		}
 	}
-	if err := vw.Write(vbuf...); err != nil {
+	if err := vb.flush(vw); err != nil {
 		vw.Abort()
 		return 0, err
 	}
 	rows := vw.Rows()
 	return rows, vw.Close()
+}
+
+// evidenceBatch gathers evidence rows to write, their post ids formatted
+// into one buffer that becomes one string per batch instead of two per row.
+type evidenceBatch struct {
+	posts *postIDs
+	rows  []schema.Evidence
+	ids   []byte
+	ends  []int // end of each row's post_a, then post_b, in ids
+}
+
+const evidenceBatchRows = 4096
+
+func newEvidenceBatch(posts *postIDs) *evidenceBatch {
+	return &evidenceBatch{posts: posts, rows: make([]schema.Evidence, 0, evidenceBatchRows),
+		ends: make([]int, 0, 2*evidenceBatchRows)}
+}
+
+// add appends row with the ids of posts a and b as its post_a and post_b
+// and reports whether the batch is full.
+func (b *evidenceBatch) add(row schema.Evidence, postA, postB uint32) bool {
+	b.ids = b.posts.appendID(b.ids, postA)
+	b.ends = append(b.ends, len(b.ids))
+	b.ids = b.posts.appendID(b.ids, postB)
+	b.ends = append(b.ends, len(b.ids))
+	b.rows = append(b.rows, row)
+	return len(b.rows) == evidenceBatchRows
+}
+
+// flush writes the batch's rows and empties it.
+func (b *evidenceBatch) flush(w *pqio.Writer[schema.Evidence]) error {
+	ids := string(b.ids)
+	start := 0
+	for i := range b.rows {
+		b.rows[i].PostA = ids[start:b.ends[2*i]]
+		b.rows[i].PostB = ids[b.ends[2*i]:b.ends[2*i+1]]
+		start = b.ends[2*i+1]
+	}
+	err := w.Write(b.rows...)
+	clear(b.rows)
+	b.rows, b.ids, b.ends = b.rows[:0], b.ids[:0], b.ends[:0]
+	return err
 }
 
 func absDiff(a, b int64) int64 {

@@ -1,6 +1,9 @@
 package cluster
 
 import (
+	"math"
+	"slices"
+
 	"github.com/takedown-research/takedown/internal/pqio"
 	"github.com/takedown-research/takedown/internal/schema"
 )
@@ -17,6 +20,20 @@ type candScores struct {
 	start []int // start[i] is the first item of pair[i]; start has one more entry
 	dt    []int64
 	w     []float64
+}
+
+// grow makes room for pairs more candidate edges and items more items, so
+// that open and item append without copying: the sweep knows both from its
+// hits before it folds them (items is an upper bound for near_text, whose
+// repeated post pairs are dropped while folding).
+func (c *candScores) grow(pairs, items int) {
+	if len(c.start) == 0 {
+		c.start = make([]int, 1, pairs+1)
+	}
+	c.pair = slices.Grow(c.pair, pairs)
+	c.start = slices.Grow(c.start, pairs)
+	c.dt = slices.Grow(c.dt, items)
+	c.w = slices.Grow(c.w, items)
 }
 
 // open starts a candidate edge.
@@ -51,33 +68,39 @@ func newPairScoreWriter(path string) (*pairScoreWriter, error) {
 }
 
 // add writes the candidate edges of every signal (in signal order), each
-// in pair order, merged by (pair, signal). Candidates of one pair must all
-// be in one call (the partitioned path calls it once per account range).
-func (pw *pairScoreWriter) add(d *data, sigs []*candScores) error {
-	pos := make([]int, len(sigs))
+// in pair order (sigs[i] is signal i's candidates in parts, in pair order),
+// merged by (pair, signal). Candidates of one pair must all be in one call
+// (the partitioned path calls it once per account range).
+func (pw *pairScoreWriter) add(d *data, sigs [][]candScores) error {
+	cur := make([]candCursor, len(sigs))
+	heads := make([]uint64, len(sigs)) // each signal's next pair, noPair at its end
+	for si := range sigs {
+		cur[si] = candCursor{parts: sigs[si]}
+		cur[si].skip()
+		heads[si] = cur[si].head()
+	}
 	for {
-		best := -1
-		for si, c := range sigs {
-			if c != nil && pos[si] < len(c.pair) && (best < 0 || c.pair[pos[si]] < sigs[best].pair[pos[best]]) {
-				best = si
-			}
+		pair := uint64(noPair)
+		for _, h := range heads {
+			pair = min(pair, h)
 		}
-		if best < 0 {
+		if pair == noPair {
 			return nil
 		}
-		pair := sigs[best].pair[pos[best]]
 		a, b := unpair(pair)
-		for si, c := range sigs {
-			if c == nil || pos[si] >= len(c.pair) || c.pair[pos[si]] != pair {
+		accA, accB := d.accounts[a], d.accounts[b]
+		postsA, postsB := int64(d.postCount[a]), int64(d.postCount[b])
+		for si, h := range heads {
+			if h != pair {
 				continue
 			}
-			i := pos[si]
-			pos[si]++
-			s, e := c.start[i], c.start[i+1]
+			c := &cur[si]
+			dt, w := c.items()
+			c.next()
+			heads[si] = c.head()
 			pw.buf = append(pw.buf, schema.PairScore{
-				AccountA: d.accounts[a], AccountB: d.accounts[b], Signal: d.signals[si].name,
-				PostsA: int64(d.postCount[a]), PostsB: int64(d.postCount[b]),
-				DtMillis: c.dt[s:e:e], Weights: c.w[s:e:e],
+				AccountA: accA, AccountB: accB, Signal: d.signals[si].name,
+				PostsA: postsA, PostsB: postsB, DtMillis: dt, Weights: w,
 			})
 			if len(pw.buf) == cap(pw.buf) {
 				if err := pw.flush(); err != nil {
@@ -86,6 +109,44 @@ func (pw *pairScoreWriter) add(d *data, sigs []*candScores) error {
 			}
 		}
 	}
+}
+
+// noPair is above every pair key (a < b, so a pair's first half is below
+// the largest uint32).
+const noPair = math.MaxUint64
+
+// candCursor walks one signal's candidate edges, held in parts.
+type candCursor struct {
+	parts []candScores
+	p, i  int // part, candidate in it
+}
+
+// skip moves past empty parts.
+func (c *candCursor) skip() {
+	for c.p < len(c.parts) && c.i >= len(c.parts[c.p].pair) {
+		c.p++
+		c.i = 0
+	}
+}
+
+// head returns the current candidate's pair, noPair past the end.
+func (c *candCursor) head() uint64 {
+	if c.p == len(c.parts) {
+		return noPair
+	}
+	return c.parts[c.p].pair[c.i]
+}
+
+// items returns the current candidate's time differences and weights.
+func (c *candCursor) items() ([]int64, []float64) {
+	cs := &c.parts[c.p]
+	s, e := cs.start[c.i], cs.start[c.i+1]
+	return cs.dt[s:e:e], cs.w[s:e:e]
+}
+
+func (c *candCursor) next() {
+	c.i++
+	c.skip()
 }
 
 func (pw *pairScoreWriter) flush() error {
@@ -114,9 +175,9 @@ func writePairScores(d *data, results []*signalResult, path string) (int64, erro
 	if err != nil {
 		return 0, err
 	}
-	sigs := make([]*candScores, len(results))
+	sigs := make([][]candScores, len(results))
 	for i, r := range results {
-		sigs[i] = &r.scores
+		sigs[i] = r.scores
 	}
 	if err := pw.add(d, sigs); err != nil {
 		pw.abort()

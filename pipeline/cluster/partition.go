@@ -374,7 +374,11 @@ func foldParts(ctx context.Context, d *data, p Params, sp *spill, parts int, hit
 		if err := errors.Join(ferrs...); err != nil {
 			return err
 		}
-		if err := psw.add(d, cands); err != nil {
+		parts := make([][]candScores, nsig)
+		for si, c := range cands {
+			parts[si] = []candScores{*c}
+		}
+		if err := psw.add(d, parts); err != nil {
 			return err
 		}
 		// Merge the signals' edges by (pair, signal).
@@ -554,11 +558,22 @@ func foldRangeSignal(ctx context.Context, sp *spill, d *data, p Params, si, r in
 		return cmp.Compare(x.item, y.item)
 	}
 	if d.signals[si].name == SignalNearText {
-		hits = onePerPostPair(hits, func(h wideHit) [4]uint32 { return [4]uint32{h.a, h.b, h.postA, h.postB} },
-			func(x, y wideHit) int { return cmp.Compare(x.item, y.item) })
+		hits = onePerPostPair(hits, func(x, y wideHit) int {
+			if c := cmpPostPair(x.a, x.b, x.postA, x.postB, y.a, y.b, y.postA, y.postB); c != 0 {
+				return c
+			}
+			return cmp.Compare(x.item, y.item)
+		}, func(x, y wideHit) bool { return x.a == y.a && x.b == y.b && x.postA == y.postA && x.postB == y.postB })
 	}
 	slices.SortFunc(hits, byPairItem)
 
+	pairs := 0
+	for i := range hits {
+		if i == 0 || hits[i].a != hits[i-1].a || hits[i].b != hits[i-1].b {
+			pairs++
+		}
+	}
+	cs.grow(pairs, len(hits))
 	k := p.MaxEvidencePerEdge
 	var edges []edge
 	var ev []cand
@@ -820,7 +835,7 @@ func (s *spill) writeEvidenceTable(d *data, counts [][]int, path string) (int64,
 	if err != nil {
 		return 0, err
 	}
-	vbuf := make([]schema.Evidence, 0, 4096)
+	vb := newEvidenceBatch(d.posts)
 	var werr error
 	for si, sd := range d.signals {
 		for r, n := range counts[si] {
@@ -833,14 +848,12 @@ func (s *spill) writeEvidenceTable(d *data, counts [][]int, path string) (int64,
 				}
 				a, bb := le.Uint32(b), le.Uint32(b[4:])
 				postA, postB := le.Uint32(b[8:]), le.Uint32(b[12:])
-				vbuf = append(vbuf, schema.Evidence{
+				full := vb.add(schema.Evidence{
 					Signal: sd.name, AccountA: d.accounts[a], AccountB: d.accounts[bb],
-					ItemKey: d.evidenceKey(sd, le.Uint64(b[16:]), postA, postB), PostA: d.posts.str(postA), PostB: d.posts.str(postB),
-					DtMillis: absDiff(d.times[postA], d.times[postB]),
-				})
-				if len(vbuf) == cap(vbuf) {
-					werr = vw.Write(vbuf...)
-					vbuf = vbuf[:0]
+					ItemKey: d.evidenceKey(sd, le.Uint64(b[16:]), postA, postB), DtMillis: absDiff(d.times[postA], d.times[postB]),
+				}, postA, postB)
+				if full {
+					werr = vb.flush(vw)
 				}
 			})
 			if err = errors.Join(err, werr); err != nil {
@@ -849,7 +862,7 @@ func (s *spill) writeEvidenceTable(d *data, counts [][]int, path string) (int64,
 			}
 		}
 	}
-	if err := vw.Write(vbuf...); err != nil {
+	if err := vb.flush(vw); err != nil {
 		vw.Abort()
 		return 0, err
 	}

@@ -56,8 +56,8 @@ type signalResult struct {
 	items        int64
 	boundedItems int64
 	boundedPosts int64
-	rejected     int64      // near_text candidate pairs below the Jaccard threshold
-	scores       candScores // every candidate edge's items (pair_scores)
+	rejected     int64        // near_text candidate pairs below the Jaccard threshold
+	scores       []candScores // every candidate edge's items (pair_scores), in parts in pair order
 }
 
 // rarity returns the weight of an item shared by n of all accounts: a
@@ -75,7 +75,8 @@ func rarity(n, all int) float64 {
 
 // sweepSplitMin is the number of occurrences from which a signal is swept
 // in two parallel parts.
-const sweepSplitMin = 100_000
+// A variable for tests.
+var sweepSplitMin = 100_000
 
 // sweepPart is what sweeping a run of whole items produces: the hits, with
 // item numbers local to the part, and counts.
@@ -89,13 +90,50 @@ type sweepPart struct {
 }
 
 // sortOccs sorts occurrences by (item, time, account, post), unless they
-// are sorted already.
+// are sorted already. Items that are ranks of strings (co_repost, co_url,
+// ...) are numbers below about the occurrence count: those are ordered by a
+// counting sort, then each item's occurrences by the rest of the key (few
+// per item, usually in time order already), which takes a fraction of the
+// comparisons of sorting them all at once. The order is the same: cmpOcc
+// is total (occurrences it finds equal are equal).
 func sortOccs(occs []occ) {
 	if slices.IsSortedFunc(occs, cmpOcc) {
 		return
 	}
-	slices.SortFunc(occs, cmpOcc)
+	var top uint64
+	for i := range occs {
+		top = max(top, occs[i].item)
+	}
+	if len(occs) < countingSortMin || top >= uint64(2*len(occs)) {
+		slices.SortFunc(occs, cmpOcc)
+		return
+	}
+	start := make([]int, top+2)
+	for i := range occs {
+		start[occs[i].item+1]++
+	}
+	for i := 1; i < len(start); i++ {
+		start[i] += start[i-1]
+	}
+	tmp := slices.Clone(occs)
+	next := start[:len(start)-1]
+	for _, o := range tmp {
+		occs[next[o.item]] = o
+		next[o.item]++
+	}
+	// next[i] is now the end of item i, which is the start of item i+1.
+	s := 0
+	for _, e := range next {
+		if g := occs[s:e]; len(g) > 1 && !slices.IsSortedFunc(g, cmpOcc) {
+			slices.SortFunc(g, cmpOcc)
+		}
+		s = e
+	}
 }
+
+// countingSortMin is the number of occurrences from which sortOccs sorts
+// ranked items by counting.
+const countingSortMin = 4096
 
 // cmpOcc orders occurrences by (item, time, account, post).
 func cmpOcc(a, b occ) int {
@@ -136,34 +174,82 @@ func sweep(ctx context.Context, sd *signalData, d *data, p Params, w int64) (*si
 	r := &signalResult{items: sd.singletons + part.items, boundedItems: part.boundedItems,
 		boundedPosts: part.boundedPosts, rejected: part.rejected}
 	hits, hitItem := part.hits, part.hitItem
-	candLess := d.candCmp
 
 	// Fold the hits into edges. A counting sort by pair makes each
 	// pair's hits consecutive and, since items were swept in order and
 	// give at most one hit per pair, in item order, so sums do not depend
-	// on scheduling.
+	// on scheduling. First accounts are independent: many hits are folded
+	// in two parts of the accounts, in parallel, joined in account order.
 	all, starts := hits.byPair(n)
-	var edges []edge
-	var ev []cand
-	for a := range n {
-		bk := all[starts[a]:starts[a+1]]
-		if len(bk) == 0 {
-			continue
+	bounds := []int{0, n}
+	if len(all) >= foldSplitMin && runtime.GOMAXPROCS(0) > 1 {
+		m, _ := slices.BinarySearch(starts, len(all)/2)
+		if m > 0 && m < n {
+			bounds = []int{0, m, n}
 		}
-		if near {
-			bk = onePerPostPair(bk, func(h hit) [4]uint32 { return [4]uint32{h.a, h.b, h.postA, h.postB} },
-				func(x, y hit) int { return cmp.Compare(x.g, y.g) })
-			slices.SortFunc(bk, func(x, y hit) int {
-				if x.b != y.b {
-					return cmp.Compare(x.b, y.b)
-				}
-				return cmp.Compare(x.g, y.g)
-			})
-		}
-		edges, ev = foldBucket(bk, &hitItem, edges, ev, d, p, r, candLess)
 	}
-	r.edges = slices.Clip(edges)
+	outs := make([]foldOut, len(bounds)-1)
+	var wg sync.WaitGroup
+	for k := range outs {
+		wg.Go(func() {
+			o := &outs[k]
+			lo, hi := bounds[k], bounds[k+1]
+			part := all[starts[lo]:starts[hi]]
+			o.scores.grow(countPairs(part), len(part))
+			for a := lo; a < hi; a++ {
+				bk := all[starts[a]:starts[a+1]]
+				if len(bk) == 0 {
+					continue
+				}
+				if near {
+					bk = onePerPostPair(bk, func(x, y hit) int {
+						if c := cmpPostPair(x.a, x.b, x.postA, x.postB, y.a, y.b, y.postA, y.postB); c != 0 {
+							return c
+						}
+						return cmp.Compare(x.g, y.g)
+					}, func(x, y hit) bool { return x.a == y.a && x.b == y.b && x.postA == y.postA && x.postB == y.postB })
+					slices.SortFunc(bk, func(x, y hit) int {
+						if x.b != y.b {
+							return cmp.Compare(x.b, y.b)
+						}
+						return cmp.Compare(x.g, y.g)
+					})
+				}
+				foldBucket(bk, &hitItem, o, d, p)
+			}
+		})
+	}
+	wg.Wait()
+	if len(outs) == 1 {
+		r.edges = slices.Clip(outs[0].edges)
+	} else {
+		total := 0
+		for k := range outs {
+			total += len(outs[k].edges)
+		}
+		r.edges = make([]edge, 0, total)
+	}
+	for k := range outs {
+		if len(outs) > 1 {
+			r.edges = append(r.edges, outs[k].edges...)
+		}
+		r.candidates += outs[k].candidates
+		r.scores = append(r.scores, outs[k].scores)
+	}
 	return r, nil
+}
+
+// foldSplitMin is the number of hits from which a signal's hits are folded
+// in two parallel parts.
+// A variable for tests.
+var foldSplitMin = 200_000
+
+// foldOut is what folding the hits of a run of first accounts produces.
+type foldOut struct {
+	edges      []edge
+	ev         []cand // scratch
+	candidates int64
+	scores     candScores
 }
 
 // sweepOccs sweeps occurrences sorted by (item, time, account, post) that
@@ -402,10 +488,21 @@ func sweepItems(ctx context.Context, name string, occs []occ, d *data, p Params,
 	return r, nil
 }
 
+// countPairs counts the distinct account pairs of hits sorted by pair.
+func countPairs(hits []hit) int {
+	n := 0
+	for i := range hits {
+		if i == 0 || hits[i].a != hits[i-1].a || hits[i].b != hits[i-1].b {
+			n++
+		}
+	}
+	return n
+}
+
 // foldBucket folds the hits of one first account, sorted by (second
-// account, item), one per item, into the edges that pass p.MinWeight,
-// appended to edges. ev is scratch space, returned for reuse.
-func foldBucket(hits []hit, hi *hitItems, edges []edge, ev []cand, d *data, p Params, r *signalResult, candLess func(x, y cand) int) ([]edge, []cand) {
+// account, item), one per item, into o: the candidate edges' scores, and
+// the edges that pass p.MinWeight.
+func foldBucket(hits []hit, hi *hitItems, o *foldOut, d *data, p Params) {
 	k := p.MaxEvidencePerEdge
 	for i := 0; i < len(hits); {
 		j := i + 1
@@ -414,16 +511,16 @@ func foldBucket(hits []hit, hi *hitItems, edges []edge, ev []cand, d *data, p Pa
 		}
 		run := hits[i:j]
 		i = j
-		r.candidates++
-		r.scores.open(makePair(run[0].a, run[0].b))
+		o.candidates++
+		o.scores.open(makePair(run[0].a, run[0].b))
 		for _, h := range run {
-			r.scores.item(absDiff(d.times[h.postA], d.times[h.postB]), hi.weight[h.g])
+			o.scores.item(absDiff(d.times[h.postA], d.times[h.postB]), hi.weight[h.g])
 		}
 		if len(run) < p.MinWeight {
 			continue
 		}
 		ed := edge{pair: makePair(run[0].a, run[0].b), items: int64(len(run)), first: math.MaxInt64, last: math.MinInt64}
-		ev = ev[:0]
+		ev := o.ev[:0]
 		for _, h := range run {
 			tA, tB := d.times[h.postA], d.times[h.postB]
 			ed.score += hi.weight[h.g]
@@ -431,10 +528,10 @@ func foldBucket(hits []hit, hi *hitItems, edges []edge, ev []cand, d *data, p Pa
 			ed.last = max(ed.last, tA, tB)
 			ev = append(ev, cand{item: hi.item[h.g], postA: h.postA, postB: h.postB, tA: tA, tB: tB})
 		}
-		ed.ev = d.keepEvidence(ev, k, candLess)
-		edges = append(edges, ed)
+		ed.ev = d.keepEvidence(ev, k, d.candCmp)
+		o.ev = ev
+		o.edges = append(o.edges, ed)
 	}
-	return edges, ev
 }
 
 // candCmp orders evidence candidates for keeping: the smallest dt first,
@@ -495,38 +592,89 @@ func (l *hitList) add(h hit) {
 // the hits of one pair in the order added, and the start of each first
 // account's run: account a's hits are all[starts[a]:starts[a+1]]. It is a
 // two-pass counting sort (by second account, then stably by first), linear
-// in the hits, and releases the chunks.
+// in the hits, and releases the chunks. Many hits are sorted in two
+// parallel parts: each part counts its own hits and places them after the
+// earlier parts' hits of the same account, which keeps the sort stable.
 func (l *hitList) byPair(accounts int) ([]hit, []int) {
-	byB := make([]int, accounts+1)
-	starts := make([]int, accounts+1)
-	for _, c := range l.chunks {
-		for i := range c {
-			byB[c[i].b+1]++
-			starts[c[i].a+1]++
-		}
+	nParts := 1
+	if l.n >= byPairSplitMin && len(l.chunks) >= 2 && runtime.GOMAXPROCS(0) > 1 {
+		nParts = 2
 	}
-	for a := range accounts {
-		byB[a+1] += byB[a]
-		starts[a+1] += starts[a]
+	// Pass 1, by second account: parts are runs of whole chunks.
+	parts := make([][][]hit, nParts)
+	for p := range nParts {
+		parts[p] = l.chunks[p*len(l.chunks)/nParts : (p+1)*len(l.chunks)/nParts]
 	}
 	tmp := make([]hit, l.n)
-	for ci, c := range l.chunks {
-		for i := range c {
-			b := c[i].b
-			tmp[byB[b]] = c[i]
-			byB[b]++
-		}
-		l.chunks[ci] = nil
-	}
+	countingPass(parts, accounts, tmp, true)
+	clear(l.chunks)
 	l.chunks = nil
-	next := slices.Clone(starts[:accounts])
-	all := make([]hit, l.n)
-	for i := range tmp {
-		a := tmp[i].a
-		all[next[a]] = tmp[i]
-		next[a]++
+	// Pass 2, stably by first account: parts are runs of tmp.
+	for p := range nParts {
+		parts[p] = [][]hit{tmp[p*len(tmp)/nParts : (p+1)*len(tmp)/nParts]}
 	}
+	all := make([]hit, l.n)
+	starts := countingPass(parts, accounts, all, false)
 	return all, starts
+}
+
+// byPairSplitMin is the number of hits from which byPair sorts in two
+// parallel parts. A variable for tests.
+var byPairSplitMin = 200_000
+
+// countingPass places the hits of parts (each a list of runs of hits), in
+// order, into out by their second account (byB) or first: the hits of one
+// account in part p follow those of that account in the parts before p.
+// Parts are counted and placed in parallel. It returns where each
+// account's hits start in out (one more entry than accounts, the last
+// len(out)).
+func countingPass(parts [][][]hit, accounts int, out []hit, byB bool) []int {
+	counts := make([][]int, len(parts))
+	var wg sync.WaitGroup
+	for p := range parts {
+		wg.Go(func() {
+			c := make([]int, accounts)
+			for _, run := range parts[p] {
+				for i := range run {
+					k := run[i].a
+					if byB {
+						k = run[i].b
+					}
+					c[k]++
+				}
+			}
+			counts[p] = c
+		})
+	}
+	wg.Wait()
+	starts := make([]int, accounts+1)
+	for k := range accounts {
+		at := starts[k]
+		for p := range parts {
+			// counts[p][k] becomes where part p places its next hit of k.
+			n := counts[p][k]
+			counts[p][k] = at
+			at += n
+		}
+		starts[k+1] = at
+	}
+	for p := range parts {
+		wg.Go(func() {
+			next := counts[p]
+			for _, run := range parts[p] {
+				for i := range run {
+					k := run[i].a
+					if byB {
+						k = run[i].b
+					}
+					out[next[k]] = run[i]
+					next[k]++
+				}
+			}
+		})
+	}
+	wg.Wait()
+	return starts
 }
 
 // pairTable keeps, for the item being swept, the closest post pair of each
@@ -620,16 +768,26 @@ func (t *pairTable) recs() []rec {
 
 // onePerPostPair applies the near_text rule that a post pair found in
 // several bands counts once, under its smallest band key: it sorts hs by
-// (account pair, post pair) then by band order, and keeps the first hit of
-// each post pair. key gives a hit's account pair and post pair; order
-// compares two hits' bands (item numbers in item order, or item keys).
-func onePerPostPair[H any](hs []H, key func(H) [4]uint32, order func(x, y H) int) []H {
-	slices.SortFunc(hs, func(x, y H) int {
-		kx, ky := key(x), key(y)
-		if c := slices.Compare(kx[:], ky[:]); c != 0 {
-			return c
-		}
-		return order(x, y)
-	})
-	return slices.CompactFunc(hs, func(x, y H) bool { return key(x) == key(y) })
+// byPostPair, which orders hits by (account pair, post pair) then by band
+// (item numbers in item order, or item keys), and keeps the first hit of
+// each post pair; same reports whether two hits have the same account pair
+// and post pair. The callers' comparisons are written out field by field:
+// this sort runs on every near_text hit.
+func onePerPostPair[H any](hs []H, byPostPair func(x, y H) int, same func(x, y H) bool) []H {
+	slices.SortFunc(hs, byPostPair)
+	return slices.CompactFunc(hs, same)
+}
+
+// cmpPostPair compares two hits' (account pair, post pair) keys.
+func cmpPostPair(xa, xb, xpa, xpb, ya, yb, ypa, ypb uint32) int {
+	if xa != ya {
+		return cmp.Compare(xa, ya)
+	}
+	if xb != yb {
+		return cmp.Compare(xb, yb)
+	}
+	if xpa != ypa {
+		return cmp.Compare(xpa, ypa)
+	}
+	return cmp.Compare(xpb, ypb)
 }
