@@ -309,26 +309,32 @@ func load(ctx context.Context, path string, signals []string, m progress.Meter, 
 				if err != nil {
 					return err
 				}
-				shared := newSharedFilter(values)
+				shared, ranges := newRangedFilter(values, maxSeenBytes)
 				errs := make([]error, len(spans))
 				var pwg sync.WaitGroup
-				for j, sp := range spans {
-					pwg.Go(func() {
-						errs[j] = pqio.EachInt64BatchIn(path, col, sp, func(rows, vals []int64) error {
-							if err := checkRow(rows[len(rows)-1]); err != nil {
-								return err
-							}
-							for _, v := range vals {
-								shared.addAtomic(uint64(v))
-							}
-							return nil
+				// A large filter's "seen" half is built one range of
+				// its bits at a time, a read of the column each.
+				for k := range ranges {
+					shared.startRange()
+					for j, sp := range spans {
+						pwg.Go(func() {
+							errs[j] = pqio.EachInt64BatchIn(path, col, sp, func(rows, vals []int64) error {
+								if err := checkRow(rows[len(rows)-1]); err != nil {
+									return err
+								}
+								for _, v := range vals {
+									shared.addAtomicIn(uint64(v), k)
+								}
+								return nil
+							})
 						})
-					})
+					}
+					pwg.Wait()
+					if err := errors.Join(errs...); err != nil {
+						return err
+					}
 				}
-				pwg.Wait()
-				if err := errors.Join(errs...); err != nil {
-					return err
-				}
+				shared.endRanges()
 				for j, sp := range spans {
 					part := &rowItems{row: -1}
 					parts[j] = part
@@ -604,6 +610,7 @@ func (d *data) loadShingles(ctx context.Context, path string, size int, sd *sign
 type sharedFilter struct {
 	shift       uint
 	seen, again []uint64
+	rangeBits   uint // addAtomicIn: the bits of one range
 }
 
 // newSharedFilter returns an empty filter sized for about n occurrences,
@@ -613,6 +620,46 @@ func newSharedFilter(n int) *sharedFilter {
 	words := 1 << logSize / 64
 	return &sharedFilter{shift: uint(64 - logSize), seen: make([]uint64, words), again: make([]uint64, words)}
 }
+
+// maxSeenBytes bounds the "seen" half of a filter built in ranges
+// (addAtomicIn): near_text's band keys on a 43M-post release would
+// otherwise need 512 MiB for it, on top of as much for "again".
+const maxSeenBytes = 64 << 20
+
+// newRangedFilter is newSharedFilter for addAtomicIn: its "seen" half is
+// one of the returned number of ranges of the bits, each within maxSeen
+// bytes, built one after another. The bits of "again" are those add sets,
+// whatever the number of ranges.
+func newRangedFilter(n, maxSeen int) (*sharedFilter, int) {
+	logSize := max(16, bits.Len(uint(n))+3)
+	words := 1 << logSize / 64
+	k := 1
+	for words*8/k > maxSeen && words/k > 1 {
+		k *= 2
+	}
+	f := &sharedFilter{shift: uint(64 - logSize), seen: make([]uint64, words/k), again: make([]uint64, words)}
+	f.rangeBits = uint(logSize - bits.Len(uint(k)) + 1)
+	return f, k
+}
+
+// startRange clears the "seen" half for the next range of the bits.
+func (f *sharedFilter) startRange() { clear(f.seen) }
+
+// addAtomicIn is addAtomic for the items whose bit is in range k (the
+// others are left to their range's pass); goroutines may share it.
+func (f *sharedFilter) addAtomicIn(item uint64, k int) {
+	h := mix64(item) >> f.shift
+	if int(h>>f.rangeBits) != k {
+		return
+	}
+	l := h & (1<<f.rangeBits - 1)
+	if atomic.OrUint64(&f.seen[l>>6], 1<<(l&63))&(1<<(l&63)) != 0 {
+		atomic.OrUint64(&f.again[h>>6], 1<<(h&63))
+	}
+}
+
+// endRanges frees the "seen" half: only has may be called after it.
+func (f *sharedFilter) endRanges() { f.seen = nil }
 
 // add records one occurrence of item.
 func (f *sharedFilter) add(item uint64) {

@@ -148,3 +148,42 @@ func TestLoadSpillSameBytes(t *testing.T) {
 		}
 	}
 }
+
+// TestRangedFilter: a filter whose "seen" half is built in ranges sets the
+// same "again" bits as one built in one pass, for any number of ranges.
+func TestRangedFilter(t *testing.T) {
+	r := rand.New(rand.NewPCG(7, 7))
+	for _, n := range []int{10, 5000, 300000} {
+		items := make([]uint64, n)
+		for i := range items {
+			if i > 0 && r.IntN(4) == 0 {
+				items[i] = items[r.IntN(i)] // a repeat
+			} else {
+				items[i] = r.Uint64()
+			}
+		}
+		want := newSharedFilter(n)
+		for _, it := range items {
+			want.add(it)
+		}
+		for _, maxSeen := range []int{8, 1 << 10, 1 << 14, 1 << 30} {
+			f, k := newRangedFilter(n, maxSeen)
+			if len(f.seen)*8 > max(maxSeen, 8) {
+				t.Fatalf("n %d maxSeen %d: seen half %d bytes", n, maxSeen, len(f.seen)*8)
+			}
+			for q := range k {
+				f.startRange()
+				for _, it := range items {
+					f.addAtomicIn(it, q)
+				}
+			}
+			f.endRanges()
+			if !slices.Equal(f.again, want.again) {
+				t.Fatalf("n %d maxSeen %d (%d ranges): again bits differ", n, maxSeen, k)
+			}
+			if k == 1 && maxSeen < len(want.seen)*8 {
+				t.Fatalf("n %d maxSeen %d: one range", n, maxSeen)
+			}
+		}
+	}
+}
