@@ -444,16 +444,7 @@ func (n *normalizer) addAuthor(author *schema.Account, srcName string, line int6
 		a.InUsersFile = false
 		a.SourceFile = srcName
 		a.SourceLine = line
-		a.AccountID = strings.Clone(a.AccountID)
-		a.ScreenName = strings.Clone(a.ScreenName)
-		a.DisplayName = strings.Clone(a.DisplayName)
-		a.Description = strings.Clone(a.Description)
-		a.Location = strings.Clone(a.Location)
-		a.ProfileURL = strings.Clone(a.ProfileURL)
-		a.Language = strings.Clone(a.Language)
-		a.Category = strings.Clone(a.Category)
-		a.AccountType = strings.Clone(a.AccountType)
-		return n.authors.add(a)
+		return n.authors.add(&a)
 	}
 	return nil
 }
