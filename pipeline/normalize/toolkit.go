@@ -66,11 +66,12 @@ func (t *toolkitTable) mapRecord(rec []string, out *row) *rowError {
 	}
 	p.PostID = id
 	uid := get(rec, t.userID)
-	if e := checkID("user_id", uid, false); e != nil {
+	k, e := checkIDKind("user_id", uid)
+	if e != nil {
 		return e
 	}
 	p.AccountID = uid
-	out.author = schema.Account{AccountID: uid, IDHashed: isHashedID(uid), ScreenName: get(rec, t.username)}
+	out.author = schema.Account{AccountID: uid, IDHashed: hashedKind(k), ScreenName: get(rec, t.username)}
 
 	ts := get(rec, t.timestamp)
 	ms, prec, ok := parseEpochSeconds(ts)
@@ -79,7 +80,6 @@ func (t *toolkitTable) mapRecord(rec []string, out *row) *rowError {
 	}
 	p.PostedAt, p.PostedAtPrecision = ms, prec
 
-	var e *rowError
 	if p.RepostOfPostID, e = optionalID(rec, t.repostID, "repost_id"); e != nil {
 		return e
 	}
