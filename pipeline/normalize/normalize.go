@@ -475,6 +475,11 @@ func (n *normalizer) flush(all bool) error {
 			if err != nil {
 				return err
 			}
+			if next == nil {
+				// No written buffer free yet: a full-size one, not one
+				// grown by append (copying the rows at each doubling).
+				next = make([]schema.Post, 0, batchRows)
+			}
 			n.postBuf = next
 		} else {
 			if err := n.posts.Write(n.postBuf...); err != nil {
