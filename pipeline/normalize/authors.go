@@ -22,7 +22,7 @@ import (
 // stage holds one map entry per account (see authorStore), not a row.
 var (
 	authorChunk      = 1 << 18
-	authorChunkBytes = 8 << 20
+	authorChunkBytes = 4 << 20
 )
 
 // authorStore keeps the ids of the accounts seen, one map entry each (ids
@@ -40,6 +40,11 @@ type authorStore struct {
 	dir   string
 	seen  map[string]int32 // index in flags
 	flags []uint8          // idInUsers | idAuthor
+	// idMem estimates the memory of seen and flags (accountBytes an id
+	// plus its bytes); grown, when set, is called with it every
+	// growEvery ids.
+	idMem int64
+	grown func(idMem int64)
 
 	names   []string // dataset and source file names of the records
 	nameIdx map[string]uint32
@@ -85,7 +90,14 @@ func (s *authorStore) mark(id string, f uint8) {
 	}
 	s.seen[strings.Clone(id)] = int32(len(s.flags))
 	s.flags = append(s.flags, f)
+	s.idMem += int64(len(id)) + accountBytes
+	if s.grown != nil && len(s.flags)%growEvery == 0 {
+		s.grown(s.idMem)
+	}
 }
+
+// growEvery is how many new ids are seen between calls of authorStore.grown.
+const growEvery = 1 << 14
 
 // name returns the index of a dataset or source file name in s.names.
 func (s *authorStore) name(v string) uint32 {

@@ -96,3 +96,28 @@ func TestAuthorStoreSpill(t *testing.T) {
 		}
 	}
 }
+
+// TestMemoryLimit: the soft heap limit stays at memoryTarget while the
+// accounts take up to accountBudget, then rises by twice the excess; the
+// store reports its ids' memory as they come.
+func TestMemoryLimit(t *testing.T) {
+	for _, c := range []struct{ acct, want int64 }{
+		{0, memoryTarget}, {accountBudget, memoryTarget}, {accountBudget + 1, memoryTarget + 2},
+		{accountBudget + 100<<20, memoryTarget + 200<<20},
+	} {
+		if got := memoryLimit(c.acct); got != c.want {
+			t.Errorf("memoryLimit(%d) = %d, want %d", c.acct, got, c.want)
+		}
+	}
+	s := newAuthorStore()
+	var calls []int64
+	s.grown = func(m int64) { calls = append(calls, m) }
+	for i := range 2*growEvery + 5 {
+		s.markUsers(strconv.Itoa(100000 + i)) // 6 bytes each
+		s.markUsers(strconv.Itoa(100000 + i)) // seen: not counted again
+	}
+	per := int64(6 + accountBytes)
+	if want := []int64{growEvery * per, 2 * growEvery * per}; !reflect.DeepEqual(calls, want) {
+		t.Errorf("grown called with %v, want %v", calls, want)
+	}
+}
