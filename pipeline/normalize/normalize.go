@@ -150,9 +150,11 @@ type Stats struct {
 // limit rises by twice the excess (memoryLimit), so that the collector never
 // runs without pause with a live heap near the limit (with a fixed 160 MiB,
 // a 10M-post file of about 900,000 accounts spent 80 s in the stage instead
-// of 36 s).
+// of 36 s). 176 MiB rather than 192: on 8M posts by 400,000 accounts the
+// live heap stays under 120 MiB, the collector ran 112 times instead of 110
+// (6% of the stage's CPU instead of 5%) and peak RSS was 217 MiB, not 233-243.
 const (
-	memoryTarget  = 192 << 20
+	memoryTarget  = 176 << 20
 	accountBudget = 64 << 20
 )
 
