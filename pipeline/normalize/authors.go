@@ -1,31 +1,60 @@
 package normalize
 
 import (
+	"bufio"
+	"bytes"
+	"encoding/binary"
+	"errors"
 	"fmt"
+	"io"
+	"math"
+	"os"
 	"slices"
 	"strings"
 
 	"github.com/takedown-research/takedown/internal/kmerge"
-	"github.com/takedown-research/takedown/internal/pqio"
 	"github.com/takedown-research/takedown/internal/schema"
 )
 
-// authorChunk is how many accounts first seen as post authors are kept in
-// memory before they are sorted by id and spilled to a Parquet file, so
-// that the stage holds one set entry per account, not a whole row.
-var authorChunk = 1 << 16
+// Bounds of the accounts first seen as post authors that are held in
+// memory: once the buffer holds authorChunk accounts or authorChunkBytes
+// bytes of them, it is sorted by id and spilled to a file, so that the
+// stage holds one map entry per account (see authorStore), not a row.
+var (
+	authorChunk      = 1 << 18
+	authorChunkBytes = 4 << 20
+)
 
 // authorStore keeps the ids of the accounts seen, one map entry each (ids
 // from users files, ids of post authors), and the accounts first seen as
-// post authors, as their first post described them, in sorted chunks
-// spilled under dir; finish reads them back merged by id.
+// post authors, as their first post described them.
+//
+// An author is kept as one compact record (encodeAuthor: the strings with
+// their lengths, the ints as varints, dataset and source file as indexes
+// into names), appended to an arena: about the bytes of its non-empty
+// fields plus 20, where a schema.Account is 248 bytes before its strings.
+// A full arena is sorted by id and written to a spill file under dir as
+// length-prefixed records; finish merges the files and the last arena by
+// id (kmerge), reading each file through a 64 KiB buffer.
 type authorStore struct {
-	dir    string
-	seen   map[string]int32 // index in flags
-	flags  []uint8          // idInUsers | idAuthor
-	buf    []schema.Account
+	dir   string
+	seen  map[string]int32 // index in flags
+	flags []uint8          // idInUsers | idAuthor
+	// idMem estimates the memory of seen and flags (accountBytes an id
+	// plus its bytes); grown, when set, is called with it every
+	// growEvery ids.
+	idMem int64
+	grown func(idMem int64)
+
+	names   []string // dataset and source file names of the records
+	nameIdx map[string]uint32
+
+	arena []byte   // records, each prefixed by its length (uvarint)
+	offs  []uint32 // where each record of arena starts
+
 	spill  kmerge.Dir
 	chunks []string
+	tmp    []byte
 }
 
 // Flags of authorStore.seen.
@@ -34,7 +63,9 @@ const (
 	idAuthor
 )
 
-func newAuthorStore() *authorStore { return &authorStore{seen: map[string]int32{}} }
+func newAuthorStore() *authorStore {
+	return &authorStore{seen: map[string]int32{}, nameIdx: map[string]uint32{}}
+}
 
 func (s *authorStore) flagged(id string, f uint8) bool {
 	i, ok := s.seen[id]
@@ -59,132 +90,302 @@ func (s *authorStore) mark(id string, f uint8) {
 	}
 	s.seen[strings.Clone(id)] = int32(len(s.flags))
 	s.flags = append(s.flags, f)
+	s.idMem += int64(len(id)) + accountBytes
+	if s.grown != nil && len(s.flags)%growEvery == 0 {
+		s.grown(s.idMem)
+	}
 }
 
-// add keeps a (new) author's row.
-func (s *authorStore) add(a schema.Account) error {
+// growEvery is how many new ids are seen between calls of authorStore.grown.
+const growEvery = 1 << 14
+
+// name returns the index of a dataset or source file name in s.names.
+func (s *authorStore) name(v string) uint32 {
+	if n := len(s.names); n > 0 && s.names[n-1] == v {
+		return uint32(n - 1)
+	}
+	if i, ok := s.nameIdx[v]; ok {
+		return i
+	}
+	i := uint32(len(s.names))
+	v = strings.Clone(v)
+	s.names = append(s.names, v)
+	s.nameIdx[v] = i
+	return i
+}
+
+// add keeps a (new) author's row. Its strings are copied.
+func (s *authorStore) add(a *schema.Account) error {
 	s.mark(a.AccountID, idAuthor)
-	s.buf = append(s.buf, a)
-	if len(s.buf) >= authorChunk {
+	s.tmp = s.encodeAuthor(s.tmp[:0], a)
+	s.offs = append(s.offs, uint32(len(s.arena)))
+	s.arena = binary.AppendUvarint(s.arena, uint64(len(s.tmp)))
+	s.arena = append(s.arena, s.tmp...)
+	if len(s.offs) >= authorChunk || len(s.arena) >= authorChunkBytes {
 		return s.flush()
 	}
 	return nil
 }
 
-func accountCmp(a, b schema.Account) int { return strings.Compare(a.AccountID, b.AccountID) }
+// Bits of an encoded author's flags byte.
+const (
+	encIDHashed = 1 << iota
+	encInUsersFile
+	encFollowers
+	encFollowing
+	encCreatedAt
+)
 
+// encodeAuthor appends the record of a to b: the account id first (its
+// length, then its bytes), so that records sort by readID.
+func (s *authorStore) encodeAuthor(b []byte, a *schema.Account) []byte {
+	b = appendString(b, a.AccountID)
+	var fl byte
+	if a.IDHashed {
+		fl |= encIDHashed
+	}
+	if a.InUsersFile {
+		fl |= encInUsersFile
+	}
+	if a.Followers != nil {
+		fl |= encFollowers
+	}
+	if a.Following != nil {
+		fl |= encFollowing
+	}
+	if a.CreatedAt != nil {
+		fl |= encCreatedAt
+	}
+	b = append(b, fl)
+	b = binary.AppendUvarint(b, uint64(s.name(a.Dataset)))
+	b = binary.AppendUvarint(b, uint64(s.name(a.SourceFile)))
+	b = binary.AppendVarint(b, a.SourceLine)
+	for _, v := range [...]string{a.ScreenName, a.DisplayName, a.Description, a.Location, a.ProfileURL, a.Language, a.Category, a.AccountType} {
+		b = appendString(b, v)
+	}
+	for _, p := range [...]*int64{a.Followers, a.Following, a.CreatedAt} {
+		if p != nil {
+			b = binary.AppendVarint(b, *p)
+		}
+	}
+	return b
+}
+
+func appendString(b []byte, v string) []byte {
+	b = binary.AppendUvarint(b, uint64(len(v)))
+	return append(b, v...)
+}
+
+var errBadAuthor = errors.New("spilled author record is corrupt")
+
+// authorDecoder reads the fields of one record in order: raw, and rec
+// (its copy) for the strings.
+type authorDecoder struct {
+	raw []byte
+	rec string
+	i   int
+	err error
+}
+
+func (d *authorDecoder) uvarint() uint64 {
+	if d.err != nil {
+		return 0
+	}
+	v, n := binary.Uvarint(d.raw[d.i:])
+	if n <= 0 {
+		d.err = errBadAuthor
+		return 0
+	}
+	d.i += n
+	return v
+}
+
+func (d *authorDecoder) varint() int64 {
+	u := d.uvarint()
+	return int64(u>>1) ^ -int64(u&1)
+}
+
+func (d *authorDecoder) str() string {
+	n := d.uvarint()
+	if d.err != nil || n > uint64(len(d.rec)-d.i) {
+		d.err = errBadAuthor
+		return ""
+	}
+	v := d.rec[d.i : d.i+int(n)]
+	d.i += int(n)
+	return v
+}
+
+func (d *authorDecoder) byte() byte {
+	if d.err != nil || d.i >= len(d.rec) {
+		d.err = errBadAuthor
+		return 0
+	}
+	d.i++
+	return d.rec[d.i-1]
+}
+
+// decodeAuthor decodes a record made by encodeAuthor. The account's strings
+// share one new copy of rec.
+func (s *authorStore) decodeAuthor(rec []byte) (schema.Account, error) {
+	d := authorDecoder{raw: rec, rec: string(rec)}
+	var a schema.Account
+	a.AccountID = d.str()
+	fl := d.byte()
+	ds, src := d.uvarint(), d.uvarint()
+	a.SourceLine = d.varint()
+	for _, p := range [...]*string{&a.ScreenName, &a.DisplayName, &a.Description, &a.Location, &a.ProfileURL, &a.Language, &a.Category, &a.AccountType} {
+		*p = d.str()
+	}
+	if fl&(encFollowers|encFollowing|encCreatedAt) != 0 {
+		vals := new([3]int64)
+		for i, p := range [...]**int64{&a.Followers, &a.Following, &a.CreatedAt} {
+			if fl&(encFollowers<<i) != 0 {
+				vals[i] = d.varint()
+				*p = &vals[i]
+			}
+		}
+	}
+	if d.err == nil && (d.i != len(d.rec) || ds >= uint64(len(s.names)) || src >= uint64(len(s.names))) {
+		d.err = errBadAuthor
+	}
+	if d.err != nil {
+		return schema.Account{}, d.err
+	}
+	a.Dataset, a.SourceFile = s.names[ds], s.names[src]
+	a.IDHashed, a.InUsersFile = fl&encIDHashed != 0, fl&encInUsersFile != 0
+	return a, nil
+}
+
+// readID returns the account id of a record.
+func readID(rec []byte) []byte {
+	n, k := binary.Uvarint(rec)
+	if k <= 0 || n > uint64(len(rec)-k) {
+		return nil
+	}
+	return rec[k : k+int(n)]
+}
+
+// recordAt returns the record (without its length) starting at off in the
+// arena.
+func (s *authorStore) recordAt(off uint32) []byte {
+	n, k := binary.Uvarint(s.arena[off:])
+	start := int(off) + k
+	return s.arena[start : start+int(n)]
+}
+
+// sortArena sorts the offsets of the arena's records by account id.
+func (s *authorStore) sortArena() {
+	slices.SortFunc(s.offs, func(a, b uint32) int {
+		return bytes.Compare(readID(s.recordAt(a)), readID(s.recordAt(b)))
+	})
+}
+
+// flush spills the arena, sorted, to a new chunk file.
 func (s *authorStore) flush() error {
-	slices.SortFunc(s.buf, accountCmp)
-	path, err := s.spill.Next(s.dir, "authors", "chunk-%06d.parquet")
+	s.sortArena()
+	path, err := s.spill.Next(s.dir, "authors", "chunk-%06d")
 	if err != nil {
 		return err
 	}
-	if _, err := pqio.WriteFile(path, s.buf); err != nil {
+	if err := s.writeChunk(path); err != nil {
 		return fmt.Errorf("spill authors: %w", err)
 	}
 	s.chunks = append(s.chunks, path)
-	clear(s.buf)
-	s.buf = s.buf[:0]
+	s.arena, s.offs = s.arena[:0], s.offs[:0]
 	return nil
 }
 
-// each calls fn for every author in id order.
+func (s *authorStore) writeChunk(path string) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	w := bufio.NewWriterSize(f, 64<<10)
+	for _, off := range s.offs {
+		n, k := binary.Uvarint(s.arena[off:])
+		w.Write(s.arena[off : int(off)+k+int(n)])
+	}
+	err = w.Flush()
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
+
+// each calls fn for every author in id order. The account passed is fn's
+// to keep.
 func (s *authorStore) each(fn func(a *schema.Account) error) error {
-	if len(s.chunks) == 0 {
-		slices.SortFunc(s.buf, accountCmp)
-		for i := range s.buf {
-			if err := fn(&s.buf[i]); err != nil {
-				return err
+	s.sortArena()
+	cs := []*authorCursor{{mem: s}}
+	defer func() {
+		for _, c := range cs {
+			if c.f != nil {
+				c.f.Close()
 			}
 		}
-		return nil
-	}
-	if len(s.buf) > 0 {
-		if err := s.flush(); err != nil {
-			return err
+	}()
+	for _, p := range s.chunks {
+		f, err := os.Open(p)
+		if err != nil {
+			return fmt.Errorf("read spilled authors: %w", err)
 		}
+		cs = append(cs, &authorCursor{f: f, r: bufio.NewReaderSize(f, 64<<10)})
 	}
-	done := make(chan struct{})
-	defer close(done)
-	cs := make([]*chunkReader, len(s.chunks))
-	for i, p := range s.chunks {
-		cs[i] = &chunkReader{rows: make(chan []schema.Account, 1), errc: make(chan error, 1)}
-		go cs[i].read(p, done)
-	}
-	return kmerge.Merge(cs, (*chunkReader).next, func(a, b *chunkReader) bool {
-		return a.batch[a.i].AccountID < b.batch[b.i].AccountID
-	}, func(c *chunkReader) error { return fn(&c.batch[c.i]) })
+	return kmerge.Merge(cs, (*authorCursor).next, func(a, b *authorCursor) bool {
+		return bytes.Compare(a.id, b.id) < 0
+	}, func(c *authorCursor) error {
+		a, err := s.decodeAuthor(c.rec)
+		if err != nil {
+			return fmt.Errorf("read spilled authors: %w", err)
+		}
+		return fn(&a)
+	})
 }
 
 func (s *authorStore) cleanup() {
 	s.spill.Remove()
 }
 
-// chunkReader reads one spilled chunk in a goroutine, a batch at a time.
-type chunkReader struct {
-	rows  chan []schema.Account
-	errc  chan error
-	batch []schema.Account
-	i     int
+// authorCursor is the current record of the arena (mem) or of one spill
+// file (f, read through r).
+type authorCursor struct {
+	mem *authorStore
+	i   int // index in mem.offs of the next record
+
+	f *os.File
+	r *bufio.Reader
+
+	buf []byte
+	rec []byte // the current record
+	id  []byte // its account id
 }
 
-func (c *chunkReader) read(path string, done <-chan struct{}) {
-	err := pqio.Each(path, func(batch []schema.Account) error {
-		out := make([]schema.Account, len(batch))
-		for i, a := range batch {
-			out[i] = cloneAccount(a)
-		}
-		select {
-		case c.rows <- out:
-			return nil
-		case <-done:
-			return errStop
-		}
-	})
-	if err == errStop {
-		err = nil
-	}
-	c.errc <- err
-	close(c.rows)
-}
-
-var errStop = fmt.Errorf("stopped")
-
-// next moves to the next row; false at the end.
-func (c *chunkReader) next() (bool, error) {
-	c.i++
-	if c.i < len(c.batch) {
-		return true, nil
-	}
-	for {
-		b, ok := <-c.rows
-		if !ok {
-			if err := <-c.errc; err != nil {
-				return false, fmt.Errorf("read spilled authors: %w", err)
-			}
+// next moves to the next record; false at the end.
+func (c *authorCursor) next() (bool, error) {
+	if c.mem != nil {
+		if c.i >= len(c.mem.offs) {
 			return false, nil
 		}
-		if len(b) > 0 {
-			c.batch, c.i = b, 0
-			return true, nil
+		c.rec = c.mem.recordAt(c.mem.offs[c.i])
+		c.i++
+	} else {
+		n, err := binary.ReadUvarint(c.r)
+		if err == io.EOF {
+			return false, nil
 		}
-	}
-}
-
-// cloneAccount copies an account's strings and pointers, which the
-// Parquet reader may share with its reused batch.
-func cloneAccount(a schema.Account) schema.Account {
-	a.Dataset, a.AccountID = strings.Clone(a.Dataset), strings.Clone(a.AccountID)
-	a.ScreenName, a.DisplayName = strings.Clone(a.ScreenName), strings.Clone(a.DisplayName)
-	a.Description, a.Location = strings.Clone(a.Description), strings.Clone(a.Location)
-	a.ProfileURL, a.Language = strings.Clone(a.ProfileURL), strings.Clone(a.Language)
-	a.Category, a.AccountType = strings.Clone(a.Category), strings.Clone(a.AccountType)
-	a.SourceFile = strings.Clone(a.SourceFile)
-	for _, p := range []**int64{&a.Followers, &a.Following, &a.CreatedAt} {
-		if *p != nil {
-			v := **p
-			*p = &v
+		if err != nil || n > math.MaxInt32 {
+			return false, fmt.Errorf("read spilled authors: %s: %w", c.f.Name(), errors.Join(err, errBadAuthor))
 		}
+		c.buf = slices.Grow(c.buf[:0], int(n))[:n]
+		if _, err := io.ReadFull(c.r, c.buf); err != nil {
+			return false, fmt.Errorf("read spilled authors: %s: %w", c.f.Name(), err)
+		}
+		c.rec = c.buf
 	}
-	return a
+	c.id = readID(c.rec)
+	if c.id == nil {
+		return false, fmt.Errorf("read spilled authors: %w", errBadAuthor)
+	}
+	return true, nil
 }

@@ -36,29 +36,46 @@ func idKind(s string) int {
 	if s == "" || len(s) > 128 {
 		return idInvalid
 	}
-	digits, hex := true, true
+	// One table lookup a byte: the classes every byte so far belongs to.
+	acc := uint8(idcDigit | idcHex | idcValid)
 	for i := 0; i < len(s); i++ {
-		c := s[i]
-		switch {
-		case c >= '0' && c <= '9':
-		case c >= 'a' && c <= 'f', c >= 'A' && c <= 'F':
-			digits = false
-		case c >= 'g' && c <= 'z', c >= 'G' && c <= 'Z', c == '+', c == '/', c == '=', c == '_', c == '-':
-			digits, hex = false, false
-		default:
-			return idInvalid
-		}
+		acc &= idClass[s[i]]
 	}
 	switch {
-	case digits:
+	case acc&idcValid == 0:
+		return idInvalid
+	case acc&idcDigit != 0:
 		return idDigits
-	case hex && len(s) == 64:
+	case acc&idcHex != 0 && len(s) == 64:
 		return idHex64
 	case len(s) >= 41 && len(s) <= 44:
 		return idBase64
 	}
 	return idOpaque
 }
+
+// Classes of an id byte in idClass: valid in an id, a decimal digit, a hex
+// digit.
+const (
+	idcValid = 1 << iota
+	idcDigit
+	idcHex
+)
+
+// idClass gives each byte its id classes (0: not an id byte).
+var idClass = func() (t [256]uint8) {
+	for c := 0; c < 256; c++ {
+		switch {
+		case c >= '0' && c <= '9':
+			t[c] = idcValid | idcDigit | idcHex
+		case c >= 'a' && c <= 'f', c >= 'A' && c <= 'F':
+			t[c] = idcValid | idcHex
+		case c >= 'g' && c <= 'z', c >= 'G' && c <= 'Z', c == '+', c == '/', c == '=', c == '_', c == '-':
+			t[c] = idcValid
+		}
+	}
+	return t
+}()
 
 // isRoundedID reports an id a spreadsheet rewrote as a float: "9.06E+17",
 // "9.05875E+17", "1.2e18", or a decimal with a fraction ("905874659358453760.0"
@@ -98,21 +115,27 @@ func checkID(field, s string, optional bool) *rowError {
 	if s == "" && optional {
 		return nil
 	}
-	if idKind(s) != idInvalid {
-		return nil
+	_, e := checkIDKind(field, s)
+	return e
+}
+
+// checkIDKind checks a required id as checkID does and returns its idKind.
+func checkIDKind(field, s string) (int, *rowError) {
+	if k := idKind(s); k != idInvalid {
+		return k, nil
 	}
 	if isRoundedID(s) {
-		return reject(ReasonIDRounded, "field %s: %q is an id rounded by a spreadsheet; the original id is lost (use an unmodified copy of the file)", field, clip(s))
+		return idInvalid, reject(ReasonIDRounded, "field %s: %q is an id rounded by a spreadsheet; the original id is lost (use an unmodified copy of the file)", field, clip(s))
 	}
-	return reject(ReasonBadID, "field %s: %q is not an id", field, clip(s))
+	return idInvalid, reject(ReasonBadID, "field %s: %q is not an id", field, clip(s))
 }
 
 // isHashedID reports whether an account id is one of the published hash
 // forms (64-hex, or base64-like of 41-44 characters).
-func isHashedID(s string) bool {
-	k := idKind(s)
-	return k == idHex64 || k == idBase64
-}
+func isHashedID(s string) bool { return hashedKind(idKind(s)) }
+
+// hashedKind reports whether an idKind is a published hash form.
+func hashedKind(k int) bool { return k == idHex64 || k == idBase64 }
 
 // Twitter snowflake ids: the top 41 bits of the 63 are milliseconds since
 // twitterEpoch.
@@ -237,8 +260,11 @@ func parseCount(s string) (*int64, bool) {
 	if err != nil {
 		return nil, false
 	}
-	return &v, true
+	return newInt64(v), true
 }
+
+// newInt64 returns a pointer to a copy of v (the copy alone escapes).
+func newInt64(v int64) *int64 { return &v }
 
 // parseCoord parses a latitude or longitude. Empty, "absent" and "present"
 // (how the archives hide coordinates) are null.

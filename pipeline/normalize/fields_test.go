@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"log/slog"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -221,4 +222,63 @@ func FuzzTweetsFile(f *testing.F) {
 			t.Fatalf("no rows from %q", b)
 		}
 	})
+}
+
+// idKindRef is idKind written as a switch on each byte, the reference of
+// the table-driven idKind.
+func idKindRef(s string) int {
+	if s == "" || len(s) > 128 {
+		return idInvalid
+	}
+	digits, hex := true, true
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case c >= '0' && c <= '9':
+		case c >= 'a' && c <= 'f', c >= 'A' && c <= 'F':
+			digits = false
+		case c >= 'g' && c <= 'z', c >= 'G' && c <= 'Z', c == '+', c == '/', c == '=', c == '_', c == '-':
+			digits, hex = false, false
+		default:
+			return idInvalid
+		}
+	}
+	switch {
+	case digits:
+		return idDigits
+	case hex && len(s) == 64:
+		return idHex64
+	case len(s) >= 41 && len(s) <= 44:
+		return idBase64
+	}
+	return idOpaque
+}
+
+// TestIDKindTable: idKind agrees with the reference on every byte at every
+// position of ids of the lengths that matter, and on random ids.
+func TestIDKindTable(t *testing.T) {
+	for _, n := range []int{1, 3, 41, 44, 45, 64, 128, 129} {
+		for c := 0; c < 256; c++ {
+			for _, base := range []string{"1", "a", "g"} {
+				b := []byte(strings.Repeat(base, n))
+				for _, at := range []int{0, n / 2, n - 1} {
+					b[at] = byte(c)
+					if got, want := idKind(string(b)), idKindRef(string(b)); got != want {
+						t.Fatalf("idKind(%q) = %d, want %d", b, got, want)
+					}
+				}
+			}
+		}
+	}
+	rng := rand.New(rand.NewPCG(5, 6))
+	alphabet := "0123456789abcdefABCDEFxyzXYZ+/=_- .\x00\xff"
+	for range 20000 {
+		b := make([]byte, rng.IntN(70))
+		for i := range b {
+			b[i] = alphabet[rng.IntN(len(alphabet))]
+		}
+		if got, want := idKind(string(b)), idKindRef(string(b)); got != want {
+			t.Fatalf("idKind(%q) = %d, want %d", b, got, want)
+		}
+	}
 }

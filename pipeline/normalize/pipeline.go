@@ -31,7 +31,11 @@ import (
 // flight, not by file size.
 
 // Batch bounds: a batch closes at batchRecords records or batchBytes raw
-// bytes, whichever comes first.
+// bytes, whichever comes first. They are part of the output bytes: the
+// consumer hands rows to the Parquet writers after each batch, and the
+// sizes of those writes place the page boundaries (512 records / 256 KiB
+// changed posts.parquet of an 8M-post release), so changing them needs a
+// Version bump.
 const (
 	batchRecords  = 1024
 	batchBytes    = 512 << 10

@@ -866,3 +866,73 @@ func replayCalls(logs []string) (ShardWrites, error) {
 	endBatch(true)
 	return out, nil
 }
+
+// chunkReader reads one shard's authors.parquet in a goroutine, a batch at
+// a time.
+type chunkReader struct {
+	rows  chan []schema.Account
+	errc  chan error
+	batch []schema.Account
+	i     int
+}
+
+// errStop ends a read the merge no longer needs.
+var errStop = errors.New("stopped")
+
+func (c *chunkReader) read(path string, done <-chan struct{}) {
+	err := pqio.Each(path, func(batch []schema.Account) error {
+		out := make([]schema.Account, len(batch))
+		for i, a := range batch {
+			out[i] = cloneAccount(a)
+		}
+		select {
+		case c.rows <- out:
+			return nil
+		case <-done:
+			return errStop
+		}
+	})
+	if errors.Is(err, errStop) {
+		err = nil
+	}
+	c.errc <- err
+	close(c.rows)
+}
+
+// next moves to the next row; false at the end.
+func (c *chunkReader) next() (bool, error) {
+	c.i++
+	if c.i < len(c.batch) {
+		return true, nil
+	}
+	for {
+		b, ok := <-c.rows
+		if !ok {
+			if err := <-c.errc; err != nil {
+				return false, fmt.Errorf("read a shard's authors: %w", err)
+			}
+			return false, nil
+		}
+		if len(b) > 0 {
+			c.batch, c.i = b, 0
+			return true, nil
+		}
+	}
+}
+
+// cloneAccount copies a's strings and pointers, which parquet-go may reuse.
+func cloneAccount(a schema.Account) schema.Account {
+	a.Dataset, a.AccountID = strings.Clone(a.Dataset), strings.Clone(a.AccountID)
+	a.ScreenName, a.DisplayName = strings.Clone(a.ScreenName), strings.Clone(a.DisplayName)
+	a.Description, a.Location = strings.Clone(a.Description), strings.Clone(a.Location)
+	a.ProfileURL, a.Language = strings.Clone(a.ProfileURL), strings.Clone(a.Language)
+	a.Category, a.AccountType = strings.Clone(a.Category), strings.Clone(a.AccountType)
+	a.SourceFile = strings.Clone(a.SourceFile)
+	for _, p := range []**int64{&a.Followers, &a.Following, &a.CreatedAt} {
+		if *p != nil {
+			v := **p
+			*p = &v
+		}
+	}
+	return a
+}

@@ -66,11 +66,12 @@ func (t *toolkitTable) mapRecord(rec []string, out *row) *rowError {
 	}
 	p.PostID = id
 	uid := get(rec, t.userID)
-	if e := checkID("user_id", uid, false); e != nil {
+	k, e := checkIDKind("user_id", uid)
+	if e != nil {
 		return e
 	}
 	p.AccountID = uid
-	out.author = schema.Account{AccountID: uid, IDHashed: isHashedID(uid), ScreenName: get(rec, t.username)}
+	out.author = schema.Account{AccountID: uid, IDHashed: hashedKind(k), ScreenName: get(rec, t.username)}
 
 	ts := get(rec, t.timestamp)
 	ms, prec, ok := parseEpochSeconds(ts)
@@ -79,7 +80,6 @@ func (t *toolkitTable) mapRecord(rec []string, out *row) *rowError {
 	}
 	p.PostedAt, p.PostedAtPrecision = ms, prec
 
-	var e *rowError
 	if p.RepostOfPostID, e = optionalID(rec, t.repostID, "repost_id"); e != nil {
 		return e
 	}
@@ -151,8 +151,20 @@ func splitURLField(s string) []string {
 // isWordRune reports the runes of a hashtag or mention body: letters,
 // digits, combining marks and '_'.
 func isWordRune(r rune) bool {
-	return r == '_' || unicode.IsLetter(r) || unicode.IsDigit(r) || unicode.Is(unicode.Mn, r)
+	if r < utf8.RuneSelf {
+		return asciiWord[r]
+	}
+	return unicode.IsLetter(r) || unicode.IsDigit(r) || unicode.Is(unicode.Mn, r)
 }
+
+// asciiWord marks the ASCII word runes: letters, digits and '_' (no ASCII
+// rune is a nonspacing mark).
+var asciiWord = func() (t [utf8.RuneSelf]bool) {
+	for r := range rune(utf8.RuneSelf) {
+		t[r] = r == '_' || unicode.IsLetter(r) || unicode.IsDigit(r)
+	}
+	return t
+}()
 
 // textEntities extracts hashtags (#word) and mentions (@word) from a post
 // text, without the sign, in text order. A sign counts only at the start of
@@ -160,43 +172,46 @@ func isWordRune(r rune) bool {
 // "me@example.org" are not entities); the body is a run of word runes. A
 // hashtag of digits only ("#1") is not a hashtag.
 func textEntities(text string) (hashtags, mentions []string) {
-	if strings.IndexByte(text, '#') < 0 && strings.IndexByte(text, '@') < 0 {
-		return nil, nil
-	}
-	prevWord := false
-	for i := 0; i < len(text); {
-		r, size := utf8.DecodeRuneInString(text[i:])
-		if (r == '#' || r == '@') && !prevWord {
-			j := i + size
-			digitsOnly := true
-			for j < len(text) {
-				r2, s2 := utf8.DecodeRuneInString(text[j:])
-				if !isWordRune(r2) {
-					break
-				}
-				if !unicode.IsDigit(r2) {
-					digitsOnly = false
-				}
-				j += s2
-			}
-			body := text[i+size : j]
-			switch {
-			case body == "":
-			case r == '#' && !digitsOnly:
-				hashtags = append(hashtags, body)
-			case r == '@':
-				mentions = append(mentions, body)
-			}
-			if body != "" {
-				i = j
-				prevWord = true
+	// From sign to sign: whether a sign follows a word rune is read from
+	// the rune before it, decoded backwards, which is the rune a forward
+	// scan would have decoded there (also in invalid UTF-8: a forward scan
+	// stops on every start byte); after a body that rune is its last, a
+	// word rune.
+	for i := 0; ; {
+		k := strings.IndexAny(text[i:], "#@")
+		if k < 0 {
+			return hashtags, mentions
+		}
+		i += k
+		if i > 0 {
+			if prev, _ := utf8.DecodeLastRuneInString(text[:i]); isWordRune(prev) {
+				i++
 				continue
 			}
 		}
-		prevWord = isWordRune(r)
-		i += size
+		sign := text[i]
+		j := i + 1
+		digitsOnly := true
+		for j < len(text) {
+			r2, s2 := utf8.DecodeRuneInString(text[j:])
+			if !isWordRune(r2) {
+				break
+			}
+			if !unicode.IsDigit(r2) {
+				digitsOnly = false
+			}
+			j += s2
+		}
+		body := text[i+1 : j]
+		switch {
+		case body == "":
+		case sign == '#' && !digitsOnly:
+			hashtags = append(hashtags, body)
+		case sign == '@':
+			mentions = append(mentions, body)
+		}
+		i = max(j, i+1)
 	}
-	return hashtags, mentions
 }
 
 // WithFormatHint returns p with Format set from a dataset descriptor's

@@ -5,11 +5,15 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/takedown-research/takedown/internal/schema"
 )
@@ -241,4 +245,74 @@ func FuzzToolkitFile(f *testing.F) {
 			textEntities(line) // must not panic
 		}
 	})
+}
+
+// TestIsWordRune: the ASCII table agrees with the Unicode definition, and
+// the definition holds beyond ASCII.
+func TestIsWordRune(t *testing.T) {
+	for r := rune(0); r < 0x3000; r++ {
+		want := r == '_' || unicode.IsLetter(r) || unicode.IsDigit(r) || unicode.Is(unicode.Mn, r)
+		if got := isWordRune(r); got != want {
+			t.Fatalf("isWordRune(%U) = %v, want %v", r, got, want)
+		}
+	}
+}
+
+// textEntitiesRef is textEntities as a scan of every rune, the reference
+// of the sign-to-sign textEntities.
+func textEntitiesRef(text string) (hashtags, mentions []string) {
+	prevWord := false
+	for i := 0; i < len(text); {
+		r, size := utf8.DecodeRuneInString(text[i:])
+		if (r == '#' || r == '@') && !prevWord {
+			j := i + size
+			digitsOnly := true
+			for j < len(text) {
+				r2, s2 := utf8.DecodeRuneInString(text[j:])
+				if !isWordRune(r2) {
+					break
+				}
+				if !unicode.IsDigit(r2) {
+					digitsOnly = false
+				}
+				j += s2
+			}
+			body := text[i+size : j]
+			switch {
+			case body == "":
+			case r == '#' && !digitsOnly:
+				hashtags = append(hashtags, body)
+			case r == '@':
+				mentions = append(mentions, body)
+			}
+			if body != "" {
+				i = j
+				prevWord = true
+				continue
+			}
+		}
+		prevWord = isWordRune(r)
+		i += size
+	}
+	return hashtags, mentions
+}
+
+// TestTextEntitiesRef: textEntities agrees with the rune-by-rune reference
+// on random texts dense in signs, word and non-word runes, and invalid
+// UTF-8 (which mapBatch repairs before, but the two agree on it too).
+func TestTextEntitiesRef(t *testing.T) {
+	rng := rand.New(rand.NewPCG(7, 8))
+	pieces := []string{"#", "@", "a", "Z", "1", "_", " ", ".", "é", "\u0301", "٣", "中", "🙂", "\u00a0", "-", "##", "@@", "x#", "#1", "\xe4\xb8", "\xff", "\x80", "\xcc"}
+	for range 50000 {
+		var b strings.Builder
+		for n := rng.IntN(12); n > 0; n-- {
+			b.WriteString(pieces[rng.IntN(len(pieces))])
+		}
+		text := b.String()
+		h, m := textEntities(text)
+		wh, wm := textEntitiesRef(text)
+		if !slices.Equal(h, wh) || !slices.Equal(m, wm) {
+			t.Fatalf("textEntities(%q) = %q %q, want %q %q", text, h, m, wh, wm)
+		}
+	}
 }

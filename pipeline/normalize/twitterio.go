@@ -142,11 +142,12 @@ func bindUserCols(h *header) twUserCols {
 // account fills a from the user columns of rec.
 func (c twUserCols) account(rec []string, a *schema.Account) *rowError {
 	id := get(rec, c.userID)
-	if e := checkID("userid", id, false); e != nil {
+	k, e := checkIDKind("userid", id)
+	if e != nil {
 		return e
 	}
 	a.AccountID = id
-	a.IDHashed = isHashedID(id)
+	a.IDHashed = hashedKind(k)
 	a.ScreenName = get(rec, c.screenName)
 	a.DisplayName = get(rec, c.displayName)
 	a.Description = get(rec, c.description)
@@ -198,8 +199,12 @@ func optionalID(rec []string, i twCol, name string) (*string, *rowError) {
 	if s == "" {
 		return nil, nil
 	}
-	return &s, nil
+	return newString(s), nil
 }
+
+// newString returns a pointer to a copy of the string header s: only the
+// copy escapes, so an empty or rejected value allocates nothing.
+func newString(s string) *string { return &s }
 
 // mapRecord implements table.
 func (t *twTweetsTable) mapRecord(rec []string, out *row) *rowError {
