@@ -226,14 +226,7 @@ func Run(ctx context.Context, in Input, p Params, outDir string, log *slog.Logge
 		w.abort()
 		return Stats{}, err
 	}
-	if len(in.Media) > 0 {
-		if err := n.writeMedia(ctx, in.Media, outDir); err != nil {
-			w.abort()
-			return Stats{}, err
-		}
-	}
-	if err := w.close(); err != nil {
-		w.abort()
+	if err := n.end(ctx, in.Media, outDir, w); err != nil {
 		return Stats{}, err
 	}
 	return n.stats, nil
@@ -279,6 +272,22 @@ func (w *outputs) wait() error {
 }
 
 // close finishes the three files.
+// end writes the media table (when there are media archives) and closes
+// the outputs; on error it aborts them.
+func (n *normalizer) end(ctx context.Context, media []SourceFile, outDir string, w *outputs) error {
+	if len(media) > 0 {
+		if err := n.writeMedia(ctx, media, outDir); err != nil {
+			w.abort()
+			return err
+		}
+	}
+	if err := w.close(); err != nil {
+		w.abort()
+		return err
+	}
+	return nil
+}
+
 func (w *outputs) close() error {
 	if err := w.wait(); err != nil {
 		return err

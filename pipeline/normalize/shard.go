@@ -386,14 +386,7 @@ func Merge(ctx context.Context, in Input, p Params, shards []ShardInput, outDir 
 		w.abort()
 		return Stats{}, err
 	}
-	if len(in.Media) > 0 {
-		if err := n.writeMedia(ctx, in.Media, outDir); err != nil {
-			w.abort()
-			return Stats{}, err
-		}
-	}
-	if err := w.close(); err != nil {
-		w.abort()
+	if err := n.end(ctx, in.Media, outDir, w); err != nil {
 		return Stats{}, err
 	}
 	return n.stats, nil
