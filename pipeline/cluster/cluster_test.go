@@ -887,11 +887,11 @@ func TestLoadMatchesRows(t *testing.T) {
 				want[x.post] = true
 			}
 		}
-		if len(want) == 0 || len(d.shingles) != len(want) {
-			t.Fatalf("near_text: %d posts with shingles, want %d", len(d.shingles), len(want))
+		if len(want) == 0 || d.shingles.len() != len(want) {
+			t.Fatalf("near_text: %d posts with shingles, want %d", d.shingles.len(), len(want))
 		}
 		for post := range want {
-			if !slices.Equal(d.shingles[post], shingleSet(fmt.Sprint("text number ", post%7, " of a few"), testShingleSize)) {
+			if !slices.Equal(d.shingles.get(post), shingleSet(fmt.Sprint("text number ", post%7, " of a few"), testShingleSize)) {
 				t.Fatalf("post %d: shingles differ", post)
 			}
 		}

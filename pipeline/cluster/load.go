@@ -4,11 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"maps"
 	"math"
 	"math/bits"
 	"runtime"
 	"slices"
+	"sort"
 	"sync"
 	"sync/atomic"
 
@@ -24,15 +24,15 @@ import (
 // their number but take no part in any signal.
 type data struct {
 	rows, skipped int64
-	accounts      []string            // account ids, sorted
-	posts         *postIDs            // post ids by row number
-	times         []int64             // posted_at by row number, ms
-	postCount     []int32             // posts per account number
-	signals       []*signalData       // in signal-name order
-	shingles      map[uint32][]uint64 // sorted shingle hashes of the posts near_text may pair (loadShingles)
-	images        *imageData          // the image fingerprints (loadImages); nil without image signals
-	window        *windowEstimate     // --window auto's, when made while loading (loadSpill)
-	progress      progress.Meter      // the stage's Meter (Input.Progress); use meter()
+	accounts      []string        // account ids, sorted
+	posts         *postIDs        // post ids by row number
+	times         []int64         // posted_at by row number, ms
+	postCount     []int32         // posts per account number
+	signals       []*signalData   // in signal-name order
+	shingles      *shingleSets    // sorted shingle hashes of the posts near_text may pair (loadShingles)
+	images        *imageData      // the image fingerprints (loadImages); nil without image signals
+	window        *windowEstimate // --window auto's, when made while loading (loadSpill)
+	progress      progress.Meter  // the stage's Meter (Input.Progress); use meter()
 }
 
 // meter is the stage's Meter, never nil.
@@ -554,23 +554,22 @@ func (d *data) loadShingles(ctx context.Context, path string, size int, sd *sign
 			}
 		}
 	}
-	d.shingles = make(map[uint32][]uint64, count)
+	d.shingles = &shingleSets{}
 	if count == 0 {
 		return nil
 	}
-	// Spans of row groups in parallel, each into its own map.
+	// Spans of row groups in parallel, each into its own part.
 	spans, err := pqio.Spans(path, runtime.GOMAXPROCS(0))
 	if err != nil {
 		return err
 	}
-	parts := make([]map[uint32][]uint64, len(spans))
+	parts := make([]shinglePart, len(spans))
 	errs := make([]error, len(spans))
 	var wg sync.WaitGroup
 	for i, sp := range spans {
 		wg.Go(func() {
 			var buf []uint64
-			m := map[uint32][]uint64{}
-			parts[i] = m
+			part := &parts[i]
 			errs[i] = pqio.EachBytesIn(path, colNormalizedText, sp, func(row int64, b []byte) error {
 				if row >= d.rows {
 					return fmt.Errorf("read %s: more rows than the footer's %d", path, d.rows)
@@ -583,7 +582,7 @@ func (d *data) loadShingles(ctx context.Context, path string, size int, sd *sign
 				if need[row] {
 					buf = rules.AppendShingles(buf[:0], b, size)
 					slices.Sort(buf)
-					m[uint32(row)] = slices.Clone(slices.Compact(buf))
+					part.add(uint32(row), slices.Compact(buf))
 				}
 				return nil
 			})
@@ -593,10 +592,61 @@ func (d *data) loadShingles(ctx context.Context, path string, size int, sd *sign
 	if err := errors.Join(errs...); err != nil {
 		return err
 	}
-	for _, m := range parts {
-		maps.Copy(d.shingles, m)
+	for _, part := range parts {
+		if len(part.rows) > 0 {
+			part.vals = slices.Clip(part.vals)
+			d.shingles.parts = append(d.shingles.parts, part)
+		}
 	}
 	return nil
+}
+
+// shingleSets are the shingle sets of some posts, looked up by row: in
+// parts of ascending rows (a span of row groups each), every part's sets
+// one after another in one slice, 12 bytes a post beside the shingles (a
+// map of slices took about 80).
+type shingleSets struct {
+	parts []shinglePart // in row order, none empty
+}
+
+type shinglePart struct {
+	rows []uint32 // ascending
+	end  []uint32 // end[i]: where the set of rows[i] ends in vals
+	vals []uint64
+}
+
+// add appends the set of row, which follows the part's rows.
+func (p *shinglePart) add(row uint32, set []uint64) {
+	p.rows = append(p.rows, row)
+	p.vals = append(p.vals, set...)
+	p.end = append(p.end, uint32(len(p.vals)))
+}
+
+// len returns the number of posts with a set.
+func (s *shingleSets) len() int {
+	n := 0
+	for _, p := range s.parts {
+		n += len(p.rows)
+	}
+	return n
+}
+
+// get returns the set of row, nil when it has none.
+func (s *shingleSets) get(row uint32) []uint64 {
+	k := sort.Search(len(s.parts), func(k int) bool { return s.parts[k].rows[0] > row }) - 1
+	if k < 0 {
+		return nil
+	}
+	p := &s.parts[k]
+	i, ok := slices.BinarySearch(p.rows, row)
+	if !ok {
+		return nil
+	}
+	start := uint32(0)
+	if i > 0 {
+		start = p.end[i-1]
+	}
+	return p.vals[start:p.end[i]:p.end[i]]
 }
 
 // sharedFilter tells the items that occur more than once from most of

@@ -283,3 +283,31 @@ func sharedAndSingles[T any, K comparable](xs []T, key func(T) K) (shared []T, s
 	}
 	return shared, singles, count
 }
+
+// TestShingleSets: get finds every row's set across parts, and nil for a
+// row without one (before, between and after the parts).
+func TestShingleSets(t *testing.T) {
+	var s shingleSets
+	want := map[uint32][]uint64{}
+	for _, rows := range [][]uint32{{3, 5, 9}, {12}, {40, 41, 100}} {
+		var p shinglePart
+		for _, r := range rows {
+			set := []uint64{uint64(r), uint64(r) * 7, uint64(r) * 11}[:1+r%3]
+			p.add(r, set)
+			want[r] = set
+		}
+		s.parts = append(s.parts, p)
+	}
+	if s.len() != len(want) {
+		t.Fatalf("len %d, want %d", s.len(), len(want))
+	}
+	for r := uint32(0); r <= 101; r++ {
+		got := s.get(r)
+		if !slices.Equal(got, want[r]) || (got == nil) != (want[r] == nil) {
+			t.Fatalf("row %d: %v, want %v", r, got, want[r])
+		}
+	}
+	if got := (&shingleSets{}).get(4); got != nil {
+		t.Fatalf("empty sets: %v", got)
+	}
+}

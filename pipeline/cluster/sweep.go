@@ -436,7 +436,7 @@ func sweepItems(ctx context.Context, name string, occs []occ, d *data, p Params,
 				if a == b {
 					continue
 				}
-				if near && Jaccard(d.shingles[lastPost[a]], d.shingles[o.post]) < p.NearThreshold {
+				if near && Jaccard(d.shingles.get(lastPost[a]), d.shingles.get(o.post)) < p.NearThreshold {
 					r.rejected++
 					continue
 				}
