@@ -272,6 +272,13 @@ func (w *outputs) wait() error {
 }
 
 // close finishes the three files.
+// addAuthorOnly writes the row of an account seen only as a post author.
+func (n *normalizer) addAuthorOnly(a *schema.Account) error {
+	n.countFamily(a.AccountID)
+	n.accBuf = append(n.accBuf, *a)
+	return n.flush(false)
+}
+
 // end writes the media table (when there are media archives) and closes
 // the outputs; on error it aborts them.
 func (n *normalizer) end(ctx context.Context, media []SourceFile, outDir string, w *outputs) error {
@@ -530,9 +537,7 @@ func (n *normalizer) finish() error {
 			return nil
 		}
 		only++
-		n.countFamily(a.AccountID)
-		n.accBuf = append(n.accBuf, *a)
-		return n.flush(false)
+		return n.addAuthorOnly(a)
 	})
 	if err != nil {
 		return err

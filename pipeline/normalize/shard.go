@@ -502,9 +502,7 @@ func (n *normalizer) merge(ctx context.Context, shards []ShardInput, w *outputs,
 			return nil
 		}
 		only++
-		n.countFamily(a.AccountID)
-		n.accBuf = append(n.accBuf, *a)
-		return n.flush(false)
+		return n.addAuthorOnly(a)
 	})
 	if err != nil {
 		return err
