@@ -434,7 +434,7 @@ func Run(ctx context.Context, in Input, p Params, outDir string, log *slog.Logge
 // starts the run's Stats: what every path (in memory, partitioned, shards
 // and their merge) does first, in the same way.
 //
-// ls decides whether and how load holds the signals (loadSpill.holdFunc).
+// ls decides whether and how load holds the signals (loadSpill.holder).
 func prepare(ctx context.Context, in Input, p Params, ls *loadSpill, log *slog.Logger) (*data, int64, Stats, error) {
 	signals := slices.Clone(p.Signals)
 	slices.Sort(signals)
@@ -452,7 +452,7 @@ func prepare(ctx context.Context, in Input, p Params, ls *loadSpill, log *slog.L
 		loadSignals = append(slices.Clone(signals), schema.SignalCoURL)
 		slices.Sort(loadSignals)
 	}
-	hold, err := ls.holdFunc(in.FingerprintsPath, loadSignals)
+	hold, err := ls.holder(in.FingerprintsPath, loadSignals)
 	if err != nil {
 		return nil, 0, Stats{}, err
 	}

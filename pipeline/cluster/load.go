@@ -59,6 +59,9 @@ type signalData struct {
 	// file while loading (loadSpill); occ is nil then and held its count.
 	spilled bool
 	held    int
+	// runs, when not nil, are the sorted runs it was spilled in while it
+	// was read (occRuns), instead of one sorted file.
+	runs []runFile
 }
 
 // occCount is the number of occurrences of items that occur more than once,
@@ -133,8 +136,21 @@ type rowItems struct {
 	// dropped counts, per row, the occurrences of a numeric signal's
 	// items that occur once, dropped while reading (nil for a string
 	// signal, whose occurrences are all kept while reading and filtered
-	// after). A row has at most 1024 band keys.
+	// after, and for one read into runs). A row has at most 1024 band
+	// keys.
 	dropped []uint16
+
+	// A numeric signal read one at a time (load with a holder), after the
+	// base columns: its occurrences are complete (account and time filled
+	// in, the skipped rows' dropped) as they are read, and go to runs once
+	// they outgrow the room it has.
+	runs       *occRuns
+	rowAcc     []int32 // account number by row, -1 for a skipped row
+	times      []int64 // posted_at by row
+	count      int     // occurrences in chunks
+	singletons int64   // occurrences dropped by the filter on rows kept
+	err        error   // of writing a run
+	filtered   bool    // the parts joined were read so: finish keeps all
 }
 
 const occChunk = 1 << 15
@@ -154,12 +170,28 @@ func (ri *rowItems) flush() {
 		}
 		ri.cur = slices.Compact(ri.cur)
 	}
+	o := occ{post: uint32(ri.row)}
+	if ri.runs != nil && len(ri.cur) > 0 {
+		a := ri.rowAcc[ri.row]
+		if a < 0 {
+			ri.cur = ri.cur[:0]
+			return
+		}
+		o.acc, o.t = uint32(a), ri.times[ri.row]
+	}
 	for _, it := range ri.cur {
 		if len(ri.chunks) == 0 || len(ri.chunks[len(ri.chunks)-1]) == occChunk {
 			ri.chunks = append(ri.chunks, make([]occ, 0, occChunk))
 		}
 		c := &ri.chunks[len(ri.chunks)-1]
-		*c = append(*c, occ{item: it, post: uint32(ri.row)})
+		o.item = it
+		*c = append(*c, o)
+	}
+	if ri.runs != nil && ri.err == nil {
+		ri.count += len(ri.cur)
+		if ri.runs.full(ri.count, len(ri.cur)) {
+			ri.err = ri.runs.write(ri)
+		}
 	}
 	ri.cur = ri.cur[:0]
 }
@@ -198,7 +230,11 @@ func tableRows(ctx context.Context, path string) (int, func(row int64) error, er
 // ranked) and handed to hold before the next is read, so that hold can
 // spill it (loadSpill) and only one signal's occurrences are in memory.
 // Both ways give the same data.
-func load(ctx context.Context, path string, signals []string, m progress.Meter, hold func(*data, *signalData) error) (*data, error) {
+//
+// A numeric signal read one at a time is complete as it is read (the
+// base columns are known), so that its occurrences can leave memory in
+// sorted runs before the column is read to the end (holder.runs).
+func load(ctx context.Context, path string, signals []string, m progress.Meter, hold holder) (*data, error) {
 	n, checkRow, err := tableRows(ctx, path)
 	if err != nil {
 		return nil, err
@@ -303,8 +339,13 @@ func load(ctx context.Context, path string, signals []string, m progress.Meter, 
 			// their occurrences (most band and text keys occur once).
 			// The parts are joined in row order.
 			parts := make([]*rowItems, len(spans))
+			var runs *occRuns
 			readers[i] = func() error {
-				ri.dropped = make([]uint16, n)
+				if hold != nil {
+					runs = hold.runs(d, sd, len(spans))
+				} else {
+					ri.dropped = make([]uint16, n)
+				}
 				values, err := pqio.NumValues(path, col)
 				if err != nil {
 					return err
@@ -337,6 +378,9 @@ func load(ctx context.Context, path string, signals []string, m progress.Meter, 
 				shared.endRanges()
 				for j, sp := range spans {
 					part := &rowItems{row: -1}
+					if runs != nil {
+						part.runs, part.rowAcc, part.times = runs, rowAcc, d.times
+					}
 					parts[j] = part
 					pwg.Go(func() {
 						keep := make([]bool, 0, 1024)
@@ -347,23 +391,38 @@ func load(ctx context.Context, path string, signals []string, m progress.Meter, 
 							}
 							for i, row := range rows {
 								if !keep[i] {
-									ri.dropped[row]++ // rows of different spans differ
+									if runs == nil {
+										ri.dropped[row]++ // rows of different spans differ
+									} else if rowAcc[row] >= 0 {
+										part.singletons++
+									}
 									continue
 								}
 								part.add(row, uint64(vals[i]))
 							}
-							return nil
+							return part.err
 						})
 						part.flush()
+						if errs[j] == nil {
+							errs[j] = part.err
+						}
 					})
 				}
 				pwg.Wait()
-				return errors.Join(errs...)
+				if err := errors.Join(errs...); err != nil {
+					return err
+				}
+				if runs != nil {
+					return runs.finish(sd, parts)
+				}
+				return nil
 			}
 			joins[i] = func() {
 				for _, part := range parts {
 					ri.chunks = append(ri.chunks, part.chunks...)
+					sd.singletons += part.singletons
 				}
+				ri.filtered = runs != nil
 			}
 			continue
 		}
@@ -434,8 +493,14 @@ func load(ctx context.Context, path string, signals []string, m progress.Meter, 
 	finish := func(i int) {
 		sd := d.signals[i]
 		ri := items[i]
+		if sd.spilled { // read into runs
+			items[i], tables[i] = nil, nil
+			return
+		}
 		var shared *sharedFilter // string signals: filter now
-		if ri.dropped != nil {
+		if ri.filtered {
+			// Read one at a time: filtered and counted already.
+		} else if ri.dropped != nil {
 			// Dropped while reading: count those of rows kept.
 			for r, k := range ri.dropped {
 				if rowAcc[r] >= 0 {
@@ -520,7 +585,7 @@ func load(ctx context.Context, path string, signals []string, m progress.Meter, 
 			return nil, err
 		}
 		finish(i)
-		if err := hold(d, sd); err != nil {
+		if err := hold.hold(d, sd); err != nil {
 			return nil, err
 		}
 	}
@@ -535,25 +600,41 @@ func load(ctx context.Context, path string, signals []string, m progress.Meter, 
 // so that no other post's text or shingles are kept.
 func (d *data) loadShingles(ctx context.Context, path string, size int, sd *signalData) error {
 	sortOccs(sd.occ)
+	return d.loadShinglesFrom(ctx, path, size, func(visit func(occ)) error {
+		for _, o := range sd.occ {
+			visit(o)
+		}
+		return nil
+	})
+}
+
+// loadShinglesFrom is loadShingles for the occurrences each visits in
+// sweep order (those of a signal spilled while loading, eachSorted).
+func (d *data) loadShinglesFrom(ctx context.Context, path string, size int, each func(visit func(occ)) error) error {
 	need := make([]bool, d.rows)
 	count := 0
-	for s := 0; s < len(sd.occ); {
-		e := s + 1
-		for e < len(sd.occ) && sd.occ[e].item == sd.occ[s].item {
-			e++
-		}
-		g := sd.occ[s:e]
-		s = e
-		if !slices.ContainsFunc(g, func(o occ) bool { return o.acc != g[0].acc }) {
-			continue // one account only: no pair
-		}
-		for _, o := range g {
-			if !need[o.post] {
-				need[o.post] = true
-				count++
+	var g []occ // the occurrences of one item
+	group := func() {
+		if len(g) > 0 && slices.ContainsFunc(g, func(o occ) bool { return o.acc != g[0].acc }) {
+			for _, o := range g { // more than one account: pairs
+				if !need[o.post] {
+					need[o.post] = true
+					count++
+				}
 			}
 		}
+		g = g[:0]
 	}
+	err := each(func(o occ) {
+		if len(g) > 0 && o.item != g[0].item {
+			group()
+		}
+		g = append(g, o)
+	})
+	if err != nil {
+		return err
+	}
+	group()
 	d.shingles = &shingleSets{}
 	if count == 0 {
 		return nil

@@ -1,9 +1,16 @@
 package cluster
 
 import (
+	"bufio"
 	"context"
 	"fmt"
+	"io"
 	"os"
+	"sync"
+	"sync/atomic"
+
+	"github.com/klauspost/compress/zstd"
+	"github.com/takedown-research/takedown/internal/kmerge"
 
 	"github.com/takedown-research/takedown/internal/pqio"
 	"github.com/takedown-research/takedown/internal/schema"
@@ -43,13 +50,22 @@ type loadSpill struct {
 	maxHeld int
 }
 
-// holdFunc returns the hold load should use for the signals of the
+// holder takes the signals of a load that reads them one at a time.
+type holder interface {
+	// runs returns where the occurrences of the numeric signal sd go
+	// while it is read in parts parts.
+	runs(d *data, sd *signalData, parts int) *occRuns
+	// hold takes sd once it is loaded.
+	hold(d *data, sd *signalData) error
+}
+
+// holder returns the holder load should use for the signals of the
 // fingerprints table at path: nil when the run is certainly one partition
 // (--partitions 1, or an upper bound of its data from the Parquet footers
 // within the budget), so that load reads every column at once as before.
-func (ls *loadSpill) holdFunc(path string, signals []string) (func(*data, *signalData) error, error) {
+func (ls *loadSpill) holder(path string, signals []string) (holder, error) {
 	if ls.discard || ls.res.Partitions > 1 {
-		return ls.hold, nil
+		return ls, nil
 	}
 	if ls.res.Partitions == 1 {
 		return nil, nil
@@ -78,7 +94,7 @@ func (ls *loadSpill) holdFunc(path string, signals []string) (func(*data, *signa
 	if est <= mem {
 		return nil, nil
 	}
-	return ls.hold, nil
+	return ls, nil
 }
 
 // hold is called by load with each signal once it is loaded.
@@ -89,7 +105,16 @@ func (ls *loadSpill) hold(d *data, sd *signalData) error {
 		held += len(x.occ)
 	}
 	ls.maxHeld = max(ls.maxHeld, held)
-	if ls.spilling {
+	if ls.spilling || sd.spilled {
+		// A signal read into runs did not fit (occRuns.room).
+		if !ls.spilling {
+			ls.spilling = true
+			for _, x := range ls.loaded[:len(ls.loaded)-1] {
+				if err := ls.release(d, x); err != nil {
+					return err
+				}
+			}
+		}
 		return ls.release(d, sd)
 	}
 	if !ls.discard && ls.res.Partitions == 0 && ls.fits(d) {
@@ -142,6 +167,11 @@ func (ls *loadSpill) remove() {
 // (--window auto's estimate, near_text's shingles) is done first.
 func (ls *loadSpill) release(d *data, sd *signalData) error {
 	if sd.spilled {
+		if sd.name == SignalNearText && d.shingles == nil && len(sd.runs) > 0 {
+			return d.loadShinglesFrom(ls.ctx, ls.in.FingerprintsPath, ls.in.ShingleSize, func(visit func(occ)) error {
+				return ls.sp.eachSorted(sd, visit)
+			})
+		}
 		return nil
 	}
 	if ls.p.WindowAuto && sd.name == schema.SignalCoURL && d.window == nil {
@@ -186,7 +216,6 @@ func (s *spill) splitSorted(si int, sd *signalData, parts int, keep func(q int) 
 	if n == 0 {
 		return counts, nil
 	}
-	path := s.sortedPath(sd.name)
 	var (
 		cur      []occ
 		q, s0, i int
@@ -202,8 +231,7 @@ func (s *spill) splitSorted(si int, sd *signalData, parts int, keep func(q int) 
 		s0 = e
 		q++
 	}
-	err := s.readFile(path, n, occBytes, func(b []byte) {
-		o := occ{item: le.Uint64(b), t: int64(le.Uint64(b[8:])), acc: le.Uint32(b[16:]), post: le.Uint32(b[20:])}
+	err := s.eachSorted(sd, func(o occ) {
 		// Partition q ends at the first item boundary at or after
 		// its share of n, or where it starts when that share is
 		// behind it.
@@ -218,7 +246,7 @@ func (s *spill) splitSorted(si int, sd *signalData, parts int, keep func(q int) 
 		return nil, err
 	}
 	if i != n {
-		return nil, fmt.Errorf("cluster: spill %s: %d occurrences, wrote %d", path, i, n)
+		return nil, fmt.Errorf("cluster: spill of %s: %d occurrences, wrote %d", sd.name, i, n)
 	}
 	for q < parts {
 		end(n)
@@ -226,6 +254,206 @@ func (s *spill) splitSorted(si int, sd *signalData, parts int, keep func(q int) 
 	if werr != nil {
 		return nil, werr
 	}
-	os.Remove(path)
+	s.removeSorted(sd)
 	return counts, nil
+}
+
+// eachSorted visits the occurrences sd spilled while loading in sweep
+// order: its sorted file, or the merge of its runs.
+func (s *spill) eachSorted(sd *signalData, visit func(occ)) error {
+	if sd.runs == nil {
+		return s.readFile(s.sortedPath(sd.name), sd.held, occBytes, func(b []byte) { visit(decodeOcc(b)) })
+	}
+	cs := make([]*occCursor, 0, len(sd.runs))
+	defer func() {
+		for _, c := range cs {
+			c.close()
+		}
+	}()
+	for _, r := range sd.runs {
+		c, err := openOccCursor(r)
+		if err != nil {
+			return err
+		}
+		cs = append(cs, c)
+	}
+	return kmerge.Merge(cs, (*occCursor).next, func(a, b *occCursor) bool { return cmpOcc(a.cur, b.cur) < 0 },
+		func(c *occCursor) error { visit(c.cur); return nil })
+}
+
+// removeSorted removes what sd spilled while loading.
+func (s *spill) removeSorted(sd *signalData) {
+	os.Remove(s.sortedPath(sd.name))
+	for _, r := range sd.runs {
+		os.Remove(r.path)
+	}
+}
+
+// runOccs is about the most occurrences a signal read into runs holds in
+// memory once its runs have begun, over all its parts (tests lower it).
+var runOccs = 1 << 22
+
+// occRuns are the sorted runs a numeric signal's occurrences are written
+// to while it is read, once they outgrow the room the budget leaves them
+// (or from the start, when earlier signals were spilled): each part of
+// the read sorts what it holds and writes it as a run whenever it holds
+// its share of runOccs. A signal with runs is spilled; eachSorted merges
+// them into the order of the sorted file a spill writes otherwise.
+type occRuns struct {
+	ls       *loadSpill
+	name     string
+	room     int64 // occurrences the signal may hold before its runs begin
+	runLen   int   // occurrences a part holds before it writes a run
+	held     atomic.Int64
+	total    atomic.Int64
+	peak     atomic.Int64
+	spilling atomic.Bool
+
+	mu    sync.Mutex
+	files []runFile
+}
+
+// runFile is one sorted run of occurrences.
+type runFile struct {
+	path string
+	n    int
+}
+
+// runs is holder's runs: the room is what the budget leaves once the
+// signals held are counted, as fits counts it, so that a signal that
+// outgrows it would not fit either.
+func (ls *loadSpill) runs(d *data, sd *signalData, parts int) *occRuns {
+	r := &occRuns{ls: ls, name: sd.name, runLen: max(1, runOccs/max(parts, 1))}
+	if ls.spilling || ls.discard || ls.res.Partitions > 0 {
+		r.spilling.Store(true)
+		return r
+	}
+	resident := d.residentBytes()
+	mem := ls.res.Memory
+	if mem == 0 {
+		mem = defaultBudget(resident)
+	}
+	r.room = (mem - resident) / workPerOcc
+	for _, x := range ls.loaded {
+		r.room -= x.occCount()
+	}
+	if r.room < 0 {
+		r.spilling.Store(true)
+	}
+	return r
+}
+
+// full records that a part added added occurrences and now holds n, and
+// reports whether it should write them as a run.
+func (r *occRuns) full(n, added int) bool {
+	h := r.held.Add(int64(added))
+	r.total.Add(int64(added))
+	if r.spilling.Load() {
+		return n >= r.runLen
+	}
+	if h > r.room {
+		if r.peak.Load() < h {
+			r.peak.Store(h)
+		}
+		r.spilling.Store(true)
+		return true
+	}
+	return false
+}
+
+// write sorts the occurrences part holds and writes them as a run (drops
+// them when the spill only counts).
+func (r *occRuns) write(part *rowItems) error {
+	if part.count == 0 {
+		return nil
+	}
+	occs := make([]occ, 0, part.count)
+	for ci, c := range part.chunks {
+		occs = append(occs, c...)
+		part.chunks[ci] = nil
+	}
+	part.chunks, part.count = nil, 0
+	r.peak.Store(max(r.peak.Load(), r.held.Load()))
+	defer r.held.Add(-int64(len(occs)))
+	if r.ls.discard {
+		return nil
+	}
+	sortOccs(occs)
+	r.mu.Lock()
+	sp, err := r.ls.spill()
+	k := len(r.files)
+	path := ""
+	if err == nil {
+		path = sp.path(fmt.Sprintf("run-%s-%d.zst", r.name, k))
+		r.files = append(r.files, runFile{path, len(occs)})
+	}
+	r.mu.Unlock()
+	if err != nil {
+		return err
+	}
+	return sp.writeOccsTo(path, occs)
+}
+
+// finish ends the read of sd: when its runs began, what the parts still
+// hold is written as runs too and sd is spilled; otherwise the parts keep
+// their occurrences for load to join.
+func (r *occRuns) finish(sd *signalData, parts []*rowItems) error {
+	r.ls.maxHeld = max(r.ls.maxHeld, int(r.peak.Load()), int(r.held.Load()))
+	if !r.spilling.Load() {
+		return nil
+	}
+	for _, part := range parts {
+		if err := r.write(part); err != nil {
+			return err
+		}
+		sd.singletons += part.singletons
+		part.singletons = 0
+	}
+	sd.spilled, sd.held = true, int(r.total.Load())
+	sd.runs = r.files
+	if sd.runs == nil {
+		sd.runs = []runFile{} // none written: eachSorted merges nothing
+	}
+	return nil
+}
+
+// occCursor reads a run back for a merge.
+type occCursor struct {
+	f   *os.File
+	dec *zstd.Decoder
+	br  *bufio.Reader
+	rec [occBytes]byte
+	cur occ
+}
+
+func openOccCursor(r runFile) (*occCursor, error) {
+	f, err := os.Open(r.path)
+	if err != nil {
+		return nil, fmt.Errorf("cluster: spill: %w", err)
+	}
+	dec := decoders.Get().(*zstd.Decoder)
+	if err := dec.Reset(f); err != nil {
+		f.Close()
+		decoders.Put(dec)
+		return nil, fmt.Errorf("cluster: spill %s: %w", r.path, err)
+	}
+	return &occCursor{f: f, dec: dec, br: bufio.NewReaderSize(dec, 64<<10)}, nil
+}
+
+func (c *occCursor) next() (bool, error) {
+	_, err := io.ReadFull(c.br, c.rec[:])
+	if err == io.EOF {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("cluster: spill %s: %w", c.f.Name(), err)
+	}
+	c.cur = decodeOcc(c.rec[:])
+	return true, nil
+}
+
+func (c *occCursor) close() {
+	c.dec.Reset(nil)
+	decoders.Put(c.dec)
+	c.f.Close()
 }

@@ -193,3 +193,79 @@ func TestRangedFilter(t *testing.T) {
 		}
 	}
 }
+
+// TestLoadRuns: a numeric signal read into sorted runs (its occurrences
+// leave memory while the column is read) merges back into the occurrences
+// the in-memory load sorts, holds about runOccs of them at a time, and the
+// runs write the bytes and stats of the in-memory run, whether they begin
+// with the signal (--partitions) or partway through it (a budget it
+// outgrows).
+func TestLoadRuns(t *testing.T) {
+	defer func(n int) { runOccs = n }(runOccs)
+	runOccs = 600
+	path := partitionFixture(t, 2*pqio.RowGroupRows+5000, 4)
+	all := loadWith(t, path, &loadSpill{res: Resources{Partitions: 1}})
+	// The largest signal is near_text, read last: a budget that leaves
+	// it half of its occurrences begins its runs partway.
+	near := all.signals[len(all.signals)-1]
+	if near.name != SignalNearText {
+		t.Fatalf("last signal %s", near.name)
+	}
+	var before int64
+	for _, sd := range all.signals[:len(all.signals)-1] {
+		before += sd.occCount()
+	}
+	budget := all.residentBytes() + (before+near.occCount()/2)*workPerOcc
+
+	for _, r := range []Resources{{Partitions: 3}, {Memory: budget}} {
+		ls := &loadSpill{res: r}
+		d := loadWith(t, path, ls)
+		for i, sd := range d.signals {
+			w := all.signals[i]
+			if !sd.spilled {
+				t.Fatalf("%+v: %s not spilled", r, sd.name)
+			}
+			if !w.numeric || (r.Memory > 0 && sd != d.signals[len(d.signals)-1]) {
+				if sd.runs != nil {
+					t.Errorf("%+v: %s in runs", r, sd.name)
+				}
+				continue
+			}
+			if len(sd.runs) < 2 {
+				t.Fatalf("%+v: %s: %d runs of %d occurrences", r, sd.name, len(sd.runs), sd.held)
+			}
+			largest := 0
+			for _, f := range sd.runs {
+				largest = max(largest, f.n)
+			}
+			if r.Memory > 0 && int64(largest) < near.occCount()/5 {
+				t.Errorf("%+v: %s: runs of at most %d of %d occurrences: they did not begin partway", r, sd.name, largest, near.occCount())
+			}
+			if r.Partitions > 0 && largest > runOccs {
+				t.Errorf("%+v: %s: a run of %d occurrences, more than %d", r, sd.name, largest, runOccs)
+			}
+			var got []occ
+			if err := ls.sp.eachSorted(sd, func(o occ) { got = append(got, o) }); err != nil {
+				t.Fatal(err)
+			}
+			want := slices.Clone(w.occ)
+			sortOccs(want)
+			if !slices.Equal(got, want) || sd.singletons != w.singletons {
+				t.Errorf("%+v: %s: runs merge to %d occurrences (%d singletons), in memory %d (%d)", r, sd.name, len(got), sd.singletons, len(want), w.singletons)
+			}
+		}
+	}
+
+	p := DefaultParams()
+	p.Signals = slices.Clone(Signals)
+	want := runResources(t, path, p, Resources{Partitions: 1})
+	got := runResources(t, path, p, Resources{Partitions: 3})
+	for name, b := range want.files {
+		if !bytes.Equal(got.files[name], b) {
+			t.Errorf("%s differs", name)
+		}
+	}
+	if fmt.Sprint(got.stats) != fmt.Sprint(want.stats) {
+		t.Errorf("stats differ:\n%+v\n%+v", got.stats, want.stats)
+	}
+}

@@ -739,10 +739,15 @@ func (s *spill) writeOccsTo(path string, occs []occ) error {
 	})
 }
 
+// decodeOcc decodes an occurrence writeOccsTo encoded.
+func decodeOcc(b []byte) occ {
+	return occ{item: le.Uint64(b), t: int64(le.Uint64(b[8:])), acc: le.Uint32(b[16:]), post: le.Uint32(b[20:])}
+}
+
 func (s *spill) readOccs(si, q, n int) ([]occ, error) {
 	occs := make([]occ, 0, n)
 	err := s.readFile(s.path(fmt.Sprintf("occ-%d-%d.zst", si, q)), n, occBytes, func(b []byte) {
-		occs = append(occs, occ{item: le.Uint64(b), t: int64(le.Uint64(b[8:])), acc: le.Uint32(b[16:]), post: le.Uint32(b[20:])})
+		occs = append(occs, decodeOcc(b))
 	})
 	if err == nil && len(occs) != n {
 		err = fmt.Errorf("cluster: spill occ-%d-%d.zst: %d occurrences, wrote %d", si, q, len(occs), n)
