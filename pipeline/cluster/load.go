@@ -334,10 +334,11 @@ func load(ctx context.Context, path string, signals []string, m progress.Meter, 
 		col := signalColumn[name]
 		if sd.numeric {
 			// Numeric items need no interning, so the column is read in
-			// spans of row groups, concurrently, twice: first to find
-			// the items that occur more than once, then to keep only
-			// their occurrences (most band and text keys occur once).
-			// The parts are joined in row order.
+			// spans of row groups, concurrently, to find the items that
+			// occur more than once and to keep only their occurrences
+			// (most band and text keys occur once): twice, or once more
+			// than the filter has ranges (rangedFilter). The parts are
+			// joined in span order.
 			parts := make([]*rowItems, len(spans))
 			var runs *occRuns
 			readers[i] = func() error {
@@ -350,67 +351,53 @@ func load(ctx context.Context, path string, signals []string, m progress.Meter, 
 				if err != nil {
 					return err
 				}
-				shared, ranges := newRangedFilter(values, maxSeenBytes)
+				f := newRangedFilter(values, maxSeenBytes)
 				errs := make([]error, len(spans))
 				var pwg sync.WaitGroup
-				// A large filter's "seen" half is built one range of
-				// its bits at a time, a read of the column each.
-				for k := range ranges {
-					shared.startRange()
+				for j := range spans {
+					parts[j] = &rowItems{row: -1}
+					if runs != nil {
+						parts[j].runs, parts[j].rowAcc, parts[j].times = runs, rowAcc, d.times
+					}
+				}
+				// The filter is built one range of its bits at a time,
+				// a read of the column each; the read that builds range
+				// k keeps the occurrences of the items of range k-1
+				// that occur again, and one more read those of the last.
+				for k := range f.ranges + 1 {
 					for j, sp := range spans {
+						part := parts[j]
 						pwg.Go(func() {
+							var keep []int8 // -1 dropped, 1 kept, 0 another range
 							errs[j] = pqio.EachInt64BatchIn(path, col, sp, func(rows, vals []int64) error {
 								if err := checkRow(rows[len(rows)-1]); err != nil {
 									return err
 								}
-								for _, v := range vals {
-									shared.addAtomicIn(uint64(v), k)
+								keep = f.pass(k, vals, keep)
+								for i, row := range rows {
+									switch {
+									case keep[i] > 0:
+										part.add(row, uint64(vals[i]))
+									case keep[i] == 0:
+									case runs == nil:
+										ri.dropped[row]++ // rows of different spans differ
+									case rowAcc[row] >= 0:
+										part.singletons++
+									}
 								}
-								return nil
+								return part.err
 							})
+							part.flush()
+							if errs[j] == nil {
+								errs[j] = part.err
+							}
 						})
 					}
 					pwg.Wait()
 					if err := errors.Join(errs...); err != nil {
 						return err
 					}
-				}
-				shared.endRanges()
-				for j, sp := range spans {
-					part := &rowItems{row: -1}
-					if runs != nil {
-						part.runs, part.rowAcc, part.times = runs, rowAcc, d.times
-					}
-					parts[j] = part
-					pwg.Go(func() {
-						keep := make([]bool, 0, 1024)
-						errs[j] = pqio.EachInt64BatchIn(path, col, sp, func(rows, vals []int64) error {
-							keep = keep[:0]
-							for _, v := range vals {
-								keep = append(keep, shared.has(uint64(v)))
-							}
-							for i, row := range rows {
-								if !keep[i] {
-									if runs == nil {
-										ri.dropped[row]++ // rows of different spans differ
-									} else if rowAcc[row] >= 0 {
-										part.singletons++
-									}
-									continue
-								}
-								part.add(row, uint64(vals[i]))
-							}
-							return part.err
-						})
-						part.flush()
-						if errs[j] == nil {
-							errs[j] = part.err
-						}
-					})
-				}
-				pwg.Wait()
-				if err := errors.Join(errs...); err != nil {
-					return err
+					f.next()
 				}
 				if runs != nil {
 					return runs.finish(sd, parts)
@@ -752,45 +739,88 @@ func newSharedFilter(n int) *sharedFilter {
 	return &sharedFilter{shift: uint(64 - logSize), seen: make([]uint64, words), again: make([]uint64, words)}
 }
 
-// maxSeenBytes bounds the "seen" half of a filter built in ranges
-// (addAtomicIn): near_text's band keys on a 43M-post release would
-// otherwise need 512 MiB for it, on top of as much for "again".
-const maxSeenBytes = 64 << 20
+// maxSeenBytes bounds each half of a rangedFilter's range: near_text's
+// band keys on a 43M-post release would otherwise need 512 MiB for each
+// (tests lower it).
+var maxSeenBytes = 64 << 20
 
-// newRangedFilter is newSharedFilter for addAtomicIn: its "seen" half is
-// one of the returned number of ranges of the bits, each within maxSeen
-// bytes, built one after another. The bits of "again" are those add sets,
-// whatever the number of ranges.
-func newRangedFilter(n, maxSeen int) (*sharedFilter, int) {
+// rangedFilter is a sharedFilter for the numeric signals' concurrent
+// reads, built one range of its bits at a time so that no more than three
+// ranges' halves are in memory (the "seen" and "again" bits of the range
+// being built, the "again" bits of the one before): read k (pass) builds
+// range k and keeps the occurrences of range k-1 whose "again" bit is
+// set. The bits of a range are those one sharedFilter of the same size
+// sets (TestRangedFilter), whatever the number of ranges.
+type rangedFilter struct {
+	shift     uint // of the hash: the filter's bits
+	rangeBits uint // the bits of one range
+	ranges    int
+	cur       int // the range being built, ranges when all are
+	seen      []uint64
+	again     []uint64 // of range cur
+	prev      []uint64 // "again" of range cur-1
+}
+
+// newRangedFilter returns an empty filter sized for about n occurrences,
+// with at least 8 bits each, in as few ranges as keep each half within
+// maxSeen bytes.
+func newRangedFilter(n, maxSeen int) *rangedFilter {
 	logSize := max(16, bits.Len(uint(n))+3)
 	words := 1 << logSize / 64
 	k := 1
 	for words*8/k > maxSeen && words/k > 1 {
 		k *= 2
 	}
-	f := &sharedFilter{shift: uint(64 - logSize), seen: make([]uint64, words/k), again: make([]uint64, words)}
-	f.rangeBits = uint(logSize - bits.Len(uint(k)) + 1)
-	return f, k
+	return &rangedFilter{
+		shift: uint(64 - logSize), rangeBits: uint(logSize - bits.Len(uint(k)) + 1), ranges: k,
+		seen: make([]uint64, words/k), again: make([]uint64, words/k),
+	}
 }
 
-// startRange clears the "seen" half for the next range of the bits.
-func (f *sharedFilter) startRange() { clear(f.seen) }
+// pass is read k's work on a batch of values: it records those of range k
+// (when k is a range) and returns in keep, per value, 1 for one of range
+// k-1 that may occur more than once, -1 for one that occurs once and 0 for
+// the others. Goroutines may share it within a read.
+func (f *rangedFilter) pass(k int, vals []int64, keep []int8) []int8 {
+	keep = keep[:0]
+	for _, v := range vals {
+		h := mix64(uint64(v)) >> f.shift
+		r := int(h >> f.rangeBits)
+		l := h & (1<<f.rangeBits - 1)
+		w, m := l>>6, uint64(1)<<(l&63)
+		switch r {
+		case k:
+			if atomic.OrUint64(&f.seen[w], m)&m != 0 {
+				atomic.OrUint64(&f.again[w], m)
+			}
+			keep = append(keep, 0)
+		case k - 1:
+			if f.prev[w]&m != 0 {
+				keep = append(keep, 1)
+			} else {
+				keep = append(keep, -1)
+			}
+		default:
+			keep = append(keep, 0)
+		}
+	}
+	return keep
+}
 
-// addAtomicIn is addAtomic for the items whose bit is in range k (the
-// others are left to their range's pass); goroutines may share it.
-func (f *sharedFilter) addAtomicIn(item uint64, k int) {
-	h := mix64(item) >> f.shift
-	if int(h>>f.rangeBits) != k {
+// next ends a read: the range built becomes the one kept from.
+func (f *rangedFilter) next() {
+	f.cur++
+	if f.cur >= f.ranges {
+		f.prev, f.again, f.seen = f.again, nil, nil
 		return
 	}
-	l := h & (1<<f.rangeBits - 1)
-	if atomic.OrUint64(&f.seen[l>>6], 1<<(l&63))&(1<<(l&63)) != 0 {
-		atomic.OrUint64(&f.again[h>>6], 1<<(h&63))
+	if f.prev == nil {
+		f.prev = make([]uint64, len(f.again))
 	}
+	f.prev, f.again = f.again, f.prev
+	clear(f.again)
+	clear(f.seen)
 }
-
-// endRanges frees the "seen" half: only has may be called after it.
-func (f *sharedFilter) endRanges() { f.seen = nil }
 
 // add records one occurrence of item.
 func (f *sharedFilter) add(item uint64) {
@@ -798,15 +828,6 @@ func (f *sharedFilter) add(item uint64) {
 	w, m := h>>6, uint64(1)<<(h&63)
 	f.again[w] |= f.seen[w] & m
 	f.seen[w] |= m
-}
-
-// addAtomic is add for goroutines that share the filter.
-func (f *sharedFilter) addAtomic(item uint64) {
-	h := mix64(item) >> f.shift
-	w, m := h>>6, uint64(1)<<(h&63)
-	if atomic.OrUint64(&f.seen[w], m)&m != 0 {
-		atomic.OrUint64(&f.again[w], m)
-	}
 }
 
 // has reports whether item may occur more than once; it is true for every

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"slices"
+	"sync"
 	"testing"
 
 	"github.com/takedown-research/takedown/internal/pqio"
@@ -149,62 +150,84 @@ func TestLoadSpillSameBytes(t *testing.T) {
 	}
 }
 
-// TestRangedFilter: a filter whose "seen" half is built in ranges sets the
-// same "again" bits as one built in one pass, for any number of ranges.
+// TestRangedFilter: a filter built in ranges, by two goroutines a read,
+// decides once for every occurrence and keeps exactly those that one
+// sharedFilter of the same size keeps, for any number of ranges, with each
+// range's halves within the bound.
 func TestRangedFilter(t *testing.T) {
 	r := rand.New(rand.NewPCG(7, 7))
 	for _, n := range []int{10, 5000, 300000} {
-		items := make([]uint64, n)
+		items := make([]int64, n)
 		for i := range items {
 			if i > 0 && r.IntN(4) == 0 {
 				items[i] = items[r.IntN(i)] // a repeat
 			} else {
-				items[i] = r.Uint64()
+				items[i] = r.Int64()
 			}
 		}
 		want := newSharedFilter(n)
 		for _, it := range items {
-			want.add(it)
+			want.add(uint64(it))
 		}
-		full := len(newSharedFilter(n).seen) * 8
+		full := len(want.seen) * 8
 		// One range, 2, 4 and 64 ranges, and as many as the words (8
 		// bytes a range) on the smallest input only.
 		for _, maxSeen := range []int{1 << 30, full / 2, full / 4, full / 64, 8} {
 			if maxSeen == 8 && n > 10 {
 				continue
 			}
-			f, k := newRangedFilter(n, maxSeen)
-			if len(f.seen)*8 > max(maxSeen, 8) {
-				t.Fatalf("n %d maxSeen %d: seen half %d bytes", n, maxSeen, len(f.seen)*8)
+			f := newRangedFilter(n, maxSeen)
+			if len(f.seen)*8 > max(maxSeen, 8) || len(f.again) != len(f.seen) {
+				t.Fatalf("n %d maxSeen %d: halves of %d and %d bytes", n, maxSeen, len(f.seen)*8, len(f.again)*8)
 			}
-			for q := range k {
-				f.startRange()
-				for _, it := range items {
-					f.addAtomicIn(it, q)
-				}
-			}
-			f.endRanges()
-			if !slices.Equal(f.again, want.again) {
-				t.Fatalf("n %d maxSeen %d (%d ranges): again bits differ", n, maxSeen, k)
-			}
-			if k == 1 && maxSeen < len(want.seen)*8 {
+			if f.ranges == 1 && maxSeen < full {
 				t.Fatalf("n %d maxSeen %d: one range", n, maxSeen)
+			}
+			decided := make([]int8, n)
+			for k := range f.ranges + 1 {
+				var wg sync.WaitGroup
+				for half := range 2 {
+					wg.Go(func() {
+						lo, hi := half*n/2, (half+1)*n/2
+						keep := f.pass(k, items[lo:hi], nil)
+						for i, v := range keep {
+							if v != 0 {
+								if decided[lo+i] != 0 {
+									t.Errorf("n %d maxSeen %d: item %d decided twice", n, maxSeen, lo+i)
+								}
+								decided[lo+i] = v
+							}
+						}
+					})
+				}
+				wg.Wait()
+				f.next()
+			}
+			for i, it := range items {
+				if w := want.has(uint64(it)); decided[i] == 0 || (decided[i] > 0) != w {
+					t.Fatalf("n %d maxSeen %d (%d ranges): item %d decided %d, one filter keeps it: %v", n, maxSeen, f.ranges, i, decided[i], w)
+				}
 			}
 		}
 	}
 }
 
 // TestLoadRuns: a numeric signal read into sorted runs (its occurrences
-// leave memory while the column is read) merges back into the occurrences
-// the in-memory load sorts, holds about runOccs of them at a time, and the
+// leave memory while the column is read, its filter in ranges) merges back
+// into the occurrences the in-memory load sorts, holds about runOccs of them at a time, and the
 // runs write the bytes and stats of the in-memory run, whether they begin
 // with the signal (--partitions) or partway through it (a budget it
 // outgrows).
 func TestLoadRuns(t *testing.T) {
-	defer func(n int) { runOccs = n }(runOccs)
+	defer func(n, m int) { runOccs, maxSeenBytes = n, m }(runOccs, maxSeenBytes)
 	runOccs = 600
 	path := partitionFixture(t, 2*pqio.RowGroupRows+5000, 4)
 	all := loadWith(t, path, &loadSpill{res: Resources{Partitions: 1}})
+	p := DefaultParams()
+	p.Signals = slices.Clone(Signals)
+	want := runResources(t, path, p, Resources{Partitions: 1})
+	// The runs' reads with filters in 4 ranges (256 KiB halves).
+	maxSeenBytes = 1 << 16
 	// The largest signal is near_text, read last: a budget that leaves
 	// it half of its occurrences begins its runs partway.
 	near := all.signals[len(all.signals)-1]
@@ -256,9 +279,6 @@ func TestLoadRuns(t *testing.T) {
 		}
 	}
 
-	p := DefaultParams()
-	p.Signals = slices.Clone(Signals)
-	want := runResources(t, path, p, Resources{Partitions: 1})
 	got := runResources(t, path, p, Resources{Partitions: 3})
 	for name, b := range want.files {
 		if !bytes.Equal(got.files[name], b) {

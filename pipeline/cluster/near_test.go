@@ -6,7 +6,6 @@ import (
 	"math"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/takedown-research/takedown/internal/rules"
@@ -52,25 +51,9 @@ func TestSharedFilter(t *testing.T) {
 			occs = append(occs, occ{item: item, post: uint32(i)})
 		}
 		shared, singles, count := sharedAndSingles(occs, func(o occ) uint64 { return o.item })
-		// Two goroutines over halves of one filter, as load does with
-		// spans, and the plain add.
-		f, g := newSharedFilter(len(occs)), newSharedFilter(len(occs))
-		var wg sync.WaitGroup
-		for half := range 2 {
-			wg.Go(func() {
-				for i, o := range occs {
-					if i%2 == half {
-						f.addAtomic(o.item)
-					}
-				}
-			})
-		}
-		wg.Wait()
+		f := newSharedFilter(len(occs))
 		for _, o := range occs {
-			g.add(o.item)
-		}
-		if !slices.Equal(f.seen, g.seen) || !slices.Equal(f.again, g.again) {
-			t.Fatalf("n=%d: addAtomic from two goroutines and add differ", n)
+			f.add(o.item)
 		}
 		var got []occ
 		for _, o := range occs {
