@@ -473,7 +473,10 @@ func prepare(ctx context.Context, in Input, p Params, ls *loadSpill, log *slog.L
 		if est == nil {
 			sortOccs(d.signals[i].occ)
 			est = &windowEstimate{}
-			est.ms, est.urls, est.ok = estimateWindow(d.signals[i].occ)
+			est.ms, est.urls, est.ok, err = estimateWindow(eachOcc(d.signals[i].occ))
+			if err != nil {
+				return nil, 0, Stats{}, err
+			}
 		}
 		w, windowURLs = est.ms, est.urls
 		ok := est.ok

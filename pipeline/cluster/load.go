@@ -417,6 +417,10 @@ func load(ctx context.Context, path string, signals []string, m progress.Meter, 
 		tables[i] = t
 		joins[i] = func() {}
 		readers[i] = func() error {
+			if hold != nil {
+				tables[i] = nil // ranked by readStrings
+				return readStrings(path, col, sd, ri, t, hold.runs(d, sd, 1), rowAcc, d.times, checkRow)
+			}
 			err := pqio.EachBytes(path, col, func(row int64, b []byte) error {
 				if err := checkRow(row); err != nil {
 					return err
@@ -484,7 +488,7 @@ func load(ctx context.Context, path string, signals []string, m progress.Meter, 
 			items[i], tables[i] = nil, nil
 			return
 		}
-		var shared *sharedFilter // string signals: filter now
+		var counts []uint8 // string signals: filter now
 		if ri.filtered {
 			// Read one at a time: filtered and counted already.
 		} else if ri.dropped != nil {
@@ -496,18 +500,19 @@ func load(ctx context.Context, path string, signals []string, m progress.Meter, 
 			}
 			ri.dropped = nil
 		} else {
-			count := 0
-			for _, c := range ri.chunks {
-				count += len(c)
-			}
-			shared = newSharedFilter(count)
+			// Occurrences per item on the rows kept, up to 2: the
+			// items that occur once are exactly those readStrings
+			// drops, so that every load of a table drops the same.
+			counts = make([]uint8, len(tables[i].strs))
 			for _, c := range ri.chunks {
 				for _, o := range c {
-					shared.add(o.item)
+					if rowAcc[o.post] >= 0 {
+						counts[o.item] = min(counts[o.item]+1, 2)
+					}
 				}
 			}
 		}
-		keep := func(item uint64) bool { return shared == nil || shared.has(item) }
+		keep := func(item uint64) bool { return counts == nil || counts[item] > 1 }
 		kept := 0
 		for _, c := range ri.chunks {
 			for _, o := range c {
@@ -577,6 +582,90 @@ func load(ctx context.Context, path string, signals []string, m progress.Meter, 
 		}
 	}
 	return d, nil
+}
+
+// readStrings reads a string signal's column twice, for a load that reads
+// the signals one at a time (after the base columns, rowAcc and times):
+// first to number its items and count their occurrences on the rows kept,
+// a row's repeats once; then to keep the occurrences of the items that
+// occur more than once, numbered by their sorted order (sd.strs), complete
+// as they are read and going to runs once they outgrow the room they have
+// (runs), as a numeric signal's do. The data are those of the in-memory
+// load: its filter passes some items that occur once too, which pair with
+// nothing.
+func readStrings(path, col string, sd *signalData, ri *rowItems, t *internTable, runs *occRuns, rowAcc []int32, times []int64, checkRow func(int64) error) error {
+	var counts []uint8 // per item number, up to 2
+	var cur []uint32   // the items of the row read
+	row := int64(-1)
+	count := func() {
+		if len(cur) > 1 {
+			slices.Sort(cur)
+			cur = slices.Compact(cur)
+		}
+		for _, id := range cur {
+			counts[id] = min(counts[id]+1, 2)
+		}
+		cur = cur[:0]
+	}
+	err := pqio.EachBytes(path, col, func(r int64, b []byte) error {
+		if err := checkRow(r); err != nil {
+			return err
+		}
+		if len(b) == 0 || rowAcc[r] < 0 { // an empty repost_key or URL is none
+			return nil
+		}
+		if r != row {
+			count()
+			row = r
+		}
+		id := t.id(b)
+		if int(id) == len(counts) {
+			counts = append(counts, 0)
+		}
+		cur = append(cur, id)
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	count()
+	part := &rowItems{row: -1, runs: runs, rowAcc: rowAcc, times: times}
+	for id, c := range counts {
+		if c > 1 {
+			sd.strs = append(sd.strs, t.strs[id])
+		} else {
+			part.singletons++ // one occurrence, on one row
+		}
+	}
+	slices.Sort(sd.strs)
+	rank := rankOf(t.strs, sd.strs, t.idx)
+	err = pqio.EachBytes(path, col, func(r int64, b []byte) error {
+		if len(b) == 0 || rowAcc[r] < 0 {
+			return nil
+		}
+		id, ok := t.idx[string(b)]
+		if !ok {
+			return fmt.Errorf("read %s: column %s changed between two reads", path, col)
+		}
+		if counts[id] < 2 {
+			return nil
+		}
+		part.add(r, uint64(rank[id]))
+		return part.err
+	})
+	part.flush()
+	if err == nil {
+		err = part.err
+	}
+	if err != nil {
+		return err
+	}
+	if err := runs.finish(sd, []*rowItems{part}); err != nil || sd.spilled {
+		return err
+	}
+	ri.chunks, ri.filtered = part.chunks, true
+	sd.singletons += part.singletons
+	return nil
 }
 
 // loadShingles sets d.shingles to the shingle sets (rules.AppendShingles of

@@ -166,18 +166,34 @@ func (ls *loadSpill) remove() {
 // release moves sd's occurrences out of memory: what needs them in memory
 // (--window auto's estimate, near_text's shingles) is done first.
 func (ls *loadSpill) release(d *data, sd *signalData) error {
-	if sd.spilled {
-		if sd.name == SignalNearText && d.shingles == nil && len(sd.runs) > 0 {
-			return d.loadShinglesFrom(ls.ctx, ls.in.FingerprintsPath, ls.in.ShingleSize, func(visit func(occ)) error {
-				return ls.sp.eachSorted(sd, visit)
-			})
+	inRuns := func(visit func(occ)) error { return ls.sp.eachSorted(sd, visit) }
+	if ls.p.WindowAuto && sd.name == schema.SignalCoURL && d.window == nil {
+		each := inRuns
+		if sd.runs == nil {
+			sortOccs(sd.occ)
+			each = eachOcc(sd.occ)
+		}
+		ms, urls, ok, err := estimateWindow(each)
+		if err != nil {
+			return err
+		}
+		d.window = &windowEstimate{ms, urls, ok}
+	}
+	if sd.runs != nil { // spilled in runs while it was read
+		if ls.discard {
+			if ls.sp != nil {
+				ls.sp.removeSorted(sd)
+			}
+			sd.runs = []runFile{}
+			return nil
+		}
+		if sd.name == SignalNearText && d.shingles == nil {
+			return d.loadShinglesFrom(ls.ctx, ls.in.FingerprintsPath, ls.in.ShingleSize, inRuns)
 		}
 		return nil
 	}
-	if ls.p.WindowAuto && sd.name == schema.SignalCoURL && d.window == nil {
-		sortOccs(sd.occ)
-		ms, urls, ok := estimateWindow(sd.occ)
-		d.window = &windowEstimate{ms, urls, ok}
+	if sd.spilled {
+		return nil
 	}
 	sd.spilled, sd.held = true, len(sd.occ)
 	if ls.discard {
@@ -302,6 +318,7 @@ var runOccs = 1 << 22
 type occRuns struct {
 	ls       *loadSpill
 	name     string
+	discard  bool // count the occurrences only
 	room     int64 // occurrences the signal may hold before its runs begin
 	runLen   int   // occurrences a part holds before it writes a run
 	held     atomic.Int64
@@ -324,6 +341,9 @@ type runFile struct {
 // outgrows it would not fit either.
 func (ls *loadSpill) runs(d *data, sd *signalData, parts int) *occRuns {
 	r := &occRuns{ls: ls, name: sd.name, runLen: max(1, runOccs/max(parts, 1))}
+	// A spill that only counts keeps the co_url runs --window auto
+	// estimates from (release).
+	r.discard = ls.discard && !(ls.p.WindowAuto && sd.name == schema.SignalCoURL)
 	if ls.spilling || ls.discard || ls.res.Partitions > 0 {
 		r.spilling.Store(true)
 		return r
@@ -375,7 +395,7 @@ func (r *occRuns) write(part *rowItems) error {
 	part.chunks, part.count = nil, 0
 	r.peak.Store(max(r.peak.Load(), r.held.Load()))
 	defer r.held.Add(-int64(len(occs)))
-	if r.ls.discard {
+	if r.discard {
 		return nil
 	}
 	sortOccs(occs)

@@ -70,23 +70,41 @@ func quantile7(sorted []float64, q float64) float64 {
 	return sorted[lo] + (h-float64(lo))*(sorted[lo+1]-sorted[lo])
 }
 
-// estimateWindow is EstimateWindow over the co_url occurrences, sorted by
-// item.
-func estimateWindow(occs []occ) (ms int64, urls int64, ok bool) {
-	var shares [][]int64
-	for s := 0; s < len(occs); {
-		e := s + 1
-		for e < len(occs) && occs[e].item == occs[s].item {
-			e++
+// estimateWindow is EstimateWindow over the co_url occurrences each
+// visits sorted by item.
+func estimateWindow(each func(visit func(occ)) error) (ms int64, urls int64, ok bool, err error) {
+	var (
+		shares [][]int64
+		ts     []int64 // the times of one item
+		item   uint64
+	)
+	end := func() {
+		if len(ts) >= 2 {
+			shares = append(shares, slices.Clone(ts))
 		}
-		if e-s >= 2 {
-			ts := make([]int64, e-s)
-			for i, o := range occs[s:e] {
-				ts[i] = o.t
-			}
-			shares = append(shares, ts)
-		}
-		s = e
+		ts = ts[:0]
 	}
-	return EstimateWindow(shares)
+	err = each(func(o occ) {
+		if len(ts) > 0 && o.item != item {
+			end()
+		}
+		item = o.item
+		ts = append(ts, o.t)
+	})
+	if err != nil {
+		return 0, 0, false, err
+	}
+	end()
+	ms, urls, ok = EstimateWindow(shares)
+	return ms, urls, ok, nil
+}
+
+// eachOcc visits occs in order: the each of an in-memory signal.
+func eachOcc(occs []occ) func(visit func(occ)) error {
+	return func(visit func(occ)) error {
+		for _, o := range occs {
+			visit(o)
+		}
+		return nil
+	}
 }
