@@ -318,7 +318,7 @@ var runOccs = 1 << 22
 type occRuns struct {
 	ls       *loadSpill
 	name     string
-	discard  bool // count the occurrences only
+	discard  bool  // count the occurrences only
 	room     int64 // occurrences the signal may hold before its runs begin
 	runLen   int   // occurrences a part holds before it writes a run
 	held     atomic.Int64
