@@ -371,7 +371,7 @@ func Run(ctx context.Context, in Input, p Params, outDir string, log *slog.Logge
 		// enough once spilled; any count writes the same bytes.
 		parts = max(parts, 2)
 	}
-	log.Info("loaded the fingerprints", "rows", d.rows, "resident_bytes", d.residentBytes(), "work_bytes", d.workBytes(), "partitions", parts, "spilled_while_loading", ls.spilled())
+	log.Info("loaded the fingerprints", "rows", d.rows, "resident_bytes", d.residentBytes(), "shingle_bytes", d.shingles.bytes(), "work_bytes", d.workBytes(), "partitions", parts, "spilled_while_loading", ls.spilled())
 	if parts > 1 {
 		sp, err := ls.spill()
 		if err != nil {

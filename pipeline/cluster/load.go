@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"hash/maphash"
 	"math"
 	"math/bits"
 	"runtime"
@@ -584,16 +585,36 @@ func load(ctx context.Context, path string, signals []string, m progress.Meter, 
 	return d, nil
 }
 
-// readStrings reads a string signal's column twice, for a load that reads
-// the signals one at a time (after the base columns, rowAcc and times):
-// first to number its items and count their occurrences on the rows kept,
-// a row's repeats once; then to keep the occurrences of the items that
-// occur more than once, numbered by their sorted order (sd.strs), complete
-// as they are read and going to runs once they outgrow the room they have
-// (runs), as a numeric signal's do. The data are those of the in-memory
-// load: its filter passes some items that occur once too, which pair with
-// nothing.
+// readStrings reads a string signal's column three times, for a load that
+// reads the signals one at a time (after the base columns, rowAcc and
+// times): first into a sharedFilter of the items' hashes, so that the items
+// that certainly occur once (most reposted posts and URLs) are never
+// interned; then to number the other items and count their occurrences on
+// the rows kept, a row's repeats once; then to keep the occurrences of the
+// items that occur more than once, numbered by their sorted order
+// (sd.strs), complete as they are read and going to runs once they outgrow
+// the room they have (runs), as a numeric signal's do. The data are those
+// of the in-memory load.
 func readStrings(path, col string, sd *signalData, ri *rowItems, t *internTable, runs *occRuns, rowAcc []int32, times []int64, checkRow func(int64) error) error {
+	values, err := pqio.NumValues(path, col)
+	if err != nil {
+		return err
+	}
+	seed := maphash.MakeSeed() // the items kept do not depend on it
+	f := newSharedFilter(values)
+	err = pqio.EachBytes(path, col, func(r int64, b []byte) error {
+		if err := checkRow(r); err != nil {
+			return err
+		}
+		if len(b) > 0 && rowAcc[r] >= 0 { // an empty repost_key or URL is none
+			f.add(maphash.Bytes(seed, b))
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	part := &rowItems{row: -1, runs: runs, rowAcc: rowAcc, times: times}
 	var counts []uint8 // per item number, up to 2
 	var cur []uint32   // the items of the row read
 	row := int64(-1)
@@ -607,11 +628,12 @@ func readStrings(path, col string, sd *signalData, ri *rowItems, t *internTable,
 		}
 		cur = cur[:0]
 	}
-	err := pqio.EachBytes(path, col, func(r int64, b []byte) error {
-		if err := checkRow(r); err != nil {
-			return err
+	err = pqio.EachBytes(path, col, func(r int64, b []byte) error {
+		if len(b) == 0 || rowAcc[r] < 0 {
+			return nil
 		}
-		if len(b) == 0 || rowAcc[r] < 0 { // an empty repost_key or URL is none
+		if !f.has(maphash.Bytes(seed, b)) {
+			part.singletons++ // one occurrence in all
 			return nil
 		}
 		if r != row {
@@ -629,7 +651,6 @@ func readStrings(path, col string, sd *signalData, ri *rowItems, t *internTable,
 		return err
 	}
 	count()
-	part := &rowItems{row: -1, runs: runs, rowAcc: rowAcc, times: times}
 	for id, c := range counts {
 		if c > 1 {
 			sd.strs = append(sd.strs, t.strs[id])
@@ -640,7 +661,7 @@ func readStrings(path, col string, sd *signalData, ri *rowItems, t *internTable,
 	slices.Sort(sd.strs)
 	rank := rankOf(t.strs, sd.strs, t.idx)
 	err = pqio.EachBytes(path, col, func(r int64, b []byte) error {
-		if len(b) == 0 || rowAcc[r] < 0 {
+		if len(b) == 0 || rowAcc[r] < 0 || !f.has(maphash.Bytes(seed, b)) {
 			return nil
 		}
 		id, ok := t.idx[string(b)]
@@ -777,6 +798,18 @@ func (p *shinglePart) add(row uint32, set []uint64) {
 	p.rows = append(p.rows, row)
 	p.vals = append(p.vals, set...)
 	p.end = append(p.end, uint32(len(p.vals)))
+}
+
+// bytes returns the memory the sets take (none for nil).
+func (s *shingleSets) bytes() int64 {
+	if s == nil {
+		return 0
+	}
+	var b int64
+	for _, p := range s.parts {
+		b += int64(cap(p.rows))*4 + int64(cap(p.end))*4 + int64(cap(p.vals))*8
+	}
+	return b
 }
 
 // len returns the number of posts with a set.

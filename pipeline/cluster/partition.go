@@ -21,6 +21,7 @@ import (
 
 	"github.com/takedown-research/takedown/internal/errkind"
 	"github.com/takedown-research/takedown/internal/pqio"
+	"github.com/takedown-research/takedown/internal/progress"
 	"github.com/takedown-research/takedown/internal/schema"
 )
 
@@ -112,10 +113,11 @@ func (r Resources) limitHeap() func() {
 }
 
 // residentBytes estimates what d keeps whatever the partitions: the post
-// ids (a string header and the bytes), the times, and the account ids and
-// string items.
+// ids (a string header and the bytes), the times, the account ids and
+// string items, and near_text's shingle sets once they are read (a run
+// spilled while loading reads them then).
 func (d *data) residentBytes() int64 {
-	b := d.rows*8 + d.posts.residentBytes()
+	b := d.rows*8 + d.posts.residentBytes() + d.shingles.bytes()
 	for _, s := range d.accounts {
 		b += int64(len(s)) + 16 + 4
 	}
@@ -264,6 +266,7 @@ func cutOccs(occs []occ, parts int) []int {
 // returns the hits per [signal][item partition][account range] (nil for
 // the partitions not swept) and adds the sweeps' counts to results.
 func sweepParts(ctx context.Context, d *data, p Params, w int64, sp *spill, parts int, occCount [][]int, results []*signalResult, keep func(q int) bool) ([][][]int, error) {
+	d.meter().Phase("sweep", progress.Items, -1)
 	nsig := len(d.signals)
 	rangeOf := accountRanges(d.postCount, parts)
 	type job struct{ si, q int }
