@@ -323,7 +323,7 @@ type occRuns struct {
 	runLen   int   // occurrences a part holds before it writes a run
 	held     atomic.Int64
 	total    atomic.Int64
-	peak     atomic.Int64
+	peak     atomic.Int64 // the most held at once (tests)
 	spilling atomic.Bool
 
 	mu    sync.Mutex
@@ -368,13 +368,12 @@ func (ls *loadSpill) runs(d *data, sd *signalData, parts int) *occRuns {
 func (r *occRuns) full(n, added int) bool {
 	h := r.held.Add(int64(added))
 	r.total.Add(int64(added))
+	for p := r.peak.Load(); h > p && !r.peak.CompareAndSwap(p, h); p = r.peak.Load() {
+	}
 	if r.spilling.Load() {
 		return n >= r.runLen
 	}
 	if h > r.room {
-		if r.peak.Load() < h {
-			r.peak.Store(h)
-		}
 		r.spilling.Store(true)
 		return true
 	}
@@ -393,7 +392,6 @@ func (r *occRuns) write(part *rowItems) error {
 		part.chunks[ci] = nil
 	}
 	part.chunks, part.count = nil, 0
-	r.peak.Store(max(r.peak.Load(), r.held.Load()))
 	defer r.held.Add(-int64(len(occs)))
 	if r.discard {
 		return nil
@@ -418,7 +416,7 @@ func (r *occRuns) write(part *rowItems) error {
 // hold is written as runs too and sd is spilled; otherwise the parts keep
 // their occurrences for load to join.
 func (r *occRuns) finish(sd *signalData, parts []*rowItems) error {
-	r.ls.maxHeld = max(r.ls.maxHeld, int(r.peak.Load()), int(r.held.Load()))
+	r.ls.maxHeld = max(r.ls.maxHeld, int(r.peak.Load()))
 	if !r.spilling.Load() {
 		return nil
 	}
