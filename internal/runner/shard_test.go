@@ -31,6 +31,11 @@ func TestShardsMergeToRun(t *testing.T) {
 	t.Run("posts", func(t *testing.T) { shardsMergeToRun(t, cfg) })
 	// With media: the merge hashes the images, as an unsharded run does.
 	cfg.Accounts, cfg.Posts, cfg.Media = 400, pqio.RowGroupRows+3000, synth.DefaultMedia()
+	if testing.Short() {
+		// Fewer images (-short is the race detector's run, where hashing
+		// them takes minutes); every image signal still has some.
+		cfg.Media.ImageShare, cfg.Media.ImageSquads = 0.005, 1
+	}
 	t.Run("media", func(t *testing.T) { shardsMergeToRun(t, cfg) })
 }
 

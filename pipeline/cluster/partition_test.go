@@ -51,8 +51,13 @@ func TestPartitionsSameBytes(t *testing.T) {
 		if len(want.edges) == 0 || len(want.evidence) == 0 || len(want.clusters) == 0 {
 			t.Fatalf("fixture too small: %d edges, %d evidence, %d cluster rows", len(want.edges), len(want.evidence), len(want.clusters))
 		}
+		procsList := []int{1, 4}
+		if testing.Short() {
+			// The race detector's run: the concurrent case only.
+			procsList = []int{4}
+		}
 		for _, parts := range tc.parts {
-			for _, procs := range []int{1, 4} {
+			for _, procs := range procsList {
 				old := runtime.GOMAXPROCS(procs)
 				got := runResources(t, path, p, Resources{Partitions: parts})
 				runtime.GOMAXPROCS(old)
