@@ -308,18 +308,70 @@ func sweepOccs(ctx context.Context, name string, occs []occ, d *data, p Params, 
 	return r, nil
 }
 
+// sweepScratch is sweepItems' working memory, one entry per account.
+type sweepScratch struct {
+	seen, counts, prev, next []int32
+	lastT                    []int64
+	lastPost                 []uint32
+	inList                   []bool
+}
+
+// scratchPool keeps the sweepScratch that sweeps are done with.
+type scratchPool struct {
+	mu   sync.Mutex
+	free []*sweepScratch
+}
+
+// sweepScratch returns zeroed working memory for one sweepItems: one a
+// sweep before it left (dropSweepScratch frees them), else new. A run
+// sweeps many partitions and signals; fresh memory for each was most of
+// what the partitioned path allocated.
+func (d *data) sweepScratch() *sweepScratch {
+	n := len(d.accounts)
+	pool := d.scratch
+	pool.mu.Lock()
+	var sc *sweepScratch
+	if k := len(pool.free); k > 0 {
+		sc, pool.free = pool.free[k-1], pool.free[:k-1]
+	}
+	pool.mu.Unlock()
+	if sc == nil || len(sc.seen) != n {
+		return &sweepScratch{seen: make([]int32, n), counts: make([]int32, n), prev: make([]int32, n),
+			next: make([]int32, n), lastT: make([]int64, n), lastPost: make([]uint32, n), inList: make([]bool, n)}
+	}
+	clear(sc.seen)
+	clear(sc.counts)
+	clear(sc.prev)
+	clear(sc.next)
+	clear(sc.lastT)
+	clear(sc.lastPost)
+	clear(sc.inList)
+	return sc
+}
+
+func (d *data) putSweepScratch(sc *sweepScratch) {
+	d.scratch.mu.Lock()
+	d.scratch.free = append(d.scratch.free, sc)
+	d.scratch.mu.Unlock()
+}
+
+// dropSweepScratch frees the working memory sweeps left, once the sweeps
+// are done.
+func (d *data) dropSweepScratch() {
+	d.scratch.mu.Lock()
+	d.scratch.free = nil
+	d.scratch.mu.Unlock()
+}
+
 // sweepItems sweeps occurrences sorted by (item, time, account, post),
 // holding whole items: the two passes described at sweep.
 func sweepItems(ctx context.Context, name string, occs []occ, d *data, p Params, w int64) (*sweepPart, error) {
-	seen := make([]int32, len(d.accounts)) // item group number + 1 that last saw each account
+	sc := d.sweepScratch()
+	defer d.putSweepScratch(sc)
+	seen := sc.seen // item group number + 1 that last saw each account
 	maxAcc := p.MaxItemAccounts
-	n := len(d.accounts)
-	counts := make([]int32, n)
-	prev := make([]int32, n)
-	next := make([]int32, n)
-	lastT := make([]int64, n)
-	lastPost := make([]uint32, n)
-	inList := make([]bool, n)
+	counts, prev, next := sc.counts, sc.prev, sc.next
+	lastT, lastPost, inList := sc.lastT, sc.lastPost, sc.inList
 	head, tail := int32(-1), int32(-1)
 	unlink := func(a int32) {
 		if prev[a] >= 0 {
