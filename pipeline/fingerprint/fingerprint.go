@@ -15,6 +15,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"unicode/utf8"
 
 	"github.com/cespare/xxhash/v2"
@@ -293,17 +294,21 @@ func fingerprintAll(ctx context.Context, postsPath string, groups groupRange, p 
 			// that few rows wait for the writer at a time.
 			for first := 0; first < pg.n; first += writeBatch {
 				out := make([]schema.Fingerprint, min(writeBatch, pg.n-first))
-				chunk := (len(out) + workers - 1) / workers
+				// Workers take small runs of rows in turn, so that one
+				// with long texts does not leave the others waiting.
+				var next atomic.Int64
 				var wg sync.WaitGroup
 				for wi := range workers {
-					lo, hi := wi*chunk, min((wi+1)*chunk, len(out))
-					if lo >= hi {
-						break
-					}
 					wg.Go(func() {
-						for i := lo; i < hi; i++ {
-							post := pg.post(first + i)
-							out[i] = ws[wi].fingerprint(&post, p, &parts[wi])
+						for {
+							lo := int(next.Add(workChunk)) - workChunk
+							if lo >= len(out) {
+								return
+							}
+							for i := lo; i < min(lo+workChunk, len(out)); i++ {
+								post := pg.post(first + i)
+								out[i] = ws[wi].fingerprint(&post, p, &parts[wi])
+							}
 						}
 					})
 				}
@@ -347,6 +352,9 @@ func fingerprintAll(ctx context.Context, postsPath string, groups groupRange, p 
 // closes a page when its buffer is full after a write, so this sets the
 // page boundaries, hence the file's bytes.
 const writeBatch = 4096
+
+// workChunk is the number of rows a worker takes at a time.
+const workChunk = 128
 
 // postGroup is one row group of the posts table, n rows, column by column.
 type postGroup struct {
