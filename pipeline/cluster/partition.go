@@ -677,7 +677,11 @@ func (s *spill) writeFile(path string, n, size int, put func(i int, b []byte)) (
 			}
 		}
 	}()
-	buf := make([]byte, 0, min(n, spillSpan)*size)
+	bp := spillBufs.Get().(*[]byte)
+	defer spillBufs.Put(bp)
+	buf := slices.Grow((*bp)[:0], min(n, spillSpan)*size)
+	*bp = buf
+	buf = buf[:0:min(n, spillSpan)*size]
 	for i := range n {
 		buf = buf[:len(buf)+size]
 		put(i, buf[len(buf)-size:])
@@ -694,6 +698,10 @@ func (s *spill) writeFile(path string, n, size int, put func(i int, b []byte)) (
 	return nil
 }
 
+// spillBufs holds the buffers of writeFile and readFile, a span of
+// records each.
+var spillBufs = sync.Pool{New: func() any { return new([]byte) }}
+
 // readFile reads the n records of a spill file, calling get for each.
 func (s *spill) readFile(path string, n, size int, get func(b []byte)) error {
 	f, err := os.Open(path)
@@ -709,7 +717,10 @@ func (s *spill) readFile(path string, n, size int, get func(b []byte)) error {
 	if err := dec.Reset(f); err != nil {
 		return fmt.Errorf("cluster: spill %s: %w", path, err)
 	}
-	buf := make([]byte, max(1, min(n, spillSpan))*size)
+	bp := spillBufs.Get().(*[]byte)
+	defer spillBufs.Put(bp)
+	*bp = slices.Grow((*bp)[:0], max(1, min(n, spillSpan))*size)
+	buf := (*bp)[:max(1, min(n, spillSpan))*size]
 	for {
 		n, err := io.ReadFull(dec, buf)
 		for off := 0; off+size <= n; off += size {

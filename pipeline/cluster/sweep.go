@@ -314,6 +314,7 @@ type sweepScratch struct {
 	lastT                    []int64
 	lastPost                 []uint32
 	inList                   []bool
+	best                     *pairTable // kept with its size: it grows to the largest item's pairs
 }
 
 // scratchPool keeps the sweepScratch that sweeps are done with.
@@ -401,16 +402,19 @@ func sweepItems(ctx context.Context, name string, occs []occ, d *data, p Params,
 	hits := &r.hits
 	hitItem := &r.hitItem
 	var bounded []bool
-	best := newPairTable(func(x, y *rec) bool {
-		dx, dy := absDiff(x.tA, x.tB), absDiff(y.tA, y.tB)
-		if dx != dy {
-			return dx < dy
-		}
-		if c := d.posts.cmp(x.postA, y.postA); c != 0 {
-			return c < 0
-		}
-		return d.posts.less(x.postB, y.postB)
-	})
+	if sc.best == nil {
+		sc.best = newPairTable(func(x, y *rec) bool {
+			dx, dy := absDiff(x.tA, x.tB), absDiff(y.tA, y.tB)
+			if dx != dy {
+				return dx < dy
+			}
+			if c := d.posts.cmp(x.postA, y.postA); c != 0 {
+				return c < 0
+			}
+			return d.posts.less(x.postB, y.postB)
+		})
+	}
+	best := sc.best
 	near := name == SignalNearText
 	nearImage := name == SignalNearImage
 	groups := 0
