@@ -233,17 +233,19 @@ func (s *spill) splitSorted(si int, sd *signalData, parts int, keep func(q int) 
 		return counts, nil
 	}
 	var (
-		cur      []occ
+		out      *occStream // partition q's file, while it has occurrences
 		q, s0, i int
 		prev     uint64
 		werr     error
 	)
 	end := func(e int) { // partition q is [s0, e)
 		counts[q] = e - s0
-		if werr == nil && e > s0 && keep(q) {
-			werr = s.writeOccs(si, q, cur)
+		if out != nil {
+			if err := out.close(); werr == nil {
+				werr = err
+			}
+			out = nil
 		}
-		cur = cur[:0]
 		s0 = e
 		q++
 	}
@@ -254,10 +256,18 @@ func (s *spill) splitSorted(si int, sd *signalData, parts int, keep func(q int) 
 		for q < parts-1 && i >= n*(q+1)/parts && (i == s0 || o.item != prev) {
 			end(i)
 		}
-		cur = append(cur, o)
+		if out == nil && werr == nil && keep(q) {
+			out = s.startOccStream(s.path(fmt.Sprintf("occ-%d-%d.zst", si, q)))
+		}
+		if out != nil {
+			out.add(o)
+		}
 		prev = o.item
 		i++
 	})
+	if out != nil && err != nil {
+		out.close()
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -272,6 +282,62 @@ func (s *spill) splitSorted(si int, sd *signalData, parts int, keep func(q int) 
 	}
 	s.removeSorted(sd)
 	return counts, nil
+}
+
+// occStream writes a spill file of occurrences as they come (the records
+// of writeOccs), a span at a time: another goroutine encodes and
+// compresses them while the merge goes on. It holds two spans.
+type occStream struct {
+	cur    []occ
+	blocks chan []occ
+	free   chan []occ
+	done   chan error
+}
+
+func (s *spill) startOccStream(path string) *occStream {
+	st := &occStream{blocks: make(chan []occ, 1), free: make(chan []occ, 2), done: make(chan error, 1)}
+	st.free <- make([]occ, 0, spillSpan)
+	st.cur = make([]occ, 0, spillSpan)
+	go func() {
+		buf := make([]byte, spillSpan*occBytes)
+		err := s.writeStream(path, func(w io.Writer) error {
+			var werr error
+			for blk := range st.blocks { // drained whatever happens: add must not block
+				if werr == nil {
+					b := buf[:len(blk)*occBytes]
+					for i := range blk {
+						putOcc(b[i*occBytes:], &blk[i])
+					}
+					_, werr = w.Write(b)
+				}
+				st.free <- blk[:0]
+			}
+			return werr
+		})
+		for blk := range st.blocks { // the file could not be created
+			st.free <- blk[:0]
+		}
+		st.done <- err
+	}()
+	return st
+}
+
+// add appends o to the file.
+func (st *occStream) add(o occ) {
+	st.cur = append(st.cur, o)
+	if len(st.cur) == spillSpan {
+		st.blocks <- st.cur
+		st.cur = <-st.free
+	}
+}
+
+// close writes what add left and ends the file.
+func (st *occStream) close() error {
+	if len(st.cur) > 0 {
+		st.blocks <- st.cur
+	}
+	close(st.blocks)
+	return <-st.done
 }
 
 // eachSorted visits the occurrences sd spilled while loading in sweep

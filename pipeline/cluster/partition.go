@@ -658,7 +658,30 @@ var spillCreate = os.Create
 
 // writeFile writes n records of size bytes each, put(i, buf) encoding
 // record i into buf.
-func (s *spill) writeFile(path string, n, size int, put func(i int, b []byte)) (err error) {
+func (s *spill) writeFile(path string, n, size int, put func(i int, b []byte)) error {
+	return s.writeStream(path, func(w io.Writer) error {
+		bp := spillBufs.Get().(*[]byte)
+		defer spillBufs.Put(bp)
+		buf := slices.Grow((*bp)[:0], min(n, spillSpan)*size)
+		*bp = buf
+		buf = buf[: 0 : min(n, spillSpan)*size]
+		for i := range n {
+			buf = buf[:len(buf)+size]
+			put(i, buf[len(buf)-size:])
+			if len(buf) == cap(buf) || i == n-1 {
+				if _, err := w.Write(buf); err != nil {
+					return err
+				}
+				buf = buf[:0]
+			}
+		}
+		return nil
+	})
+}
+
+// writeStream creates the spill file path and calls write with its zstd
+// stream; it counts the file's bytes once it is closed.
+func (s *spill) writeStream(path string, write func(w io.Writer) error) (err error) {
 	f, err := spillCreate(path)
 	if err != nil {
 		return fmt.Errorf("cluster: spill: %w", err)
@@ -677,20 +700,8 @@ func (s *spill) writeFile(path string, n, size int, put func(i int, b []byte)) (
 			}
 		}
 	}()
-	bp := spillBufs.Get().(*[]byte)
-	defer spillBufs.Put(bp)
-	buf := slices.Grow((*bp)[:0], min(n, spillSpan)*size)
-	*bp = buf
-	buf = buf[:0:min(n, spillSpan)*size]
-	for i := range n {
-		buf = buf[:len(buf)+size]
-		put(i, buf[len(buf)-size:])
-		if len(buf) == cap(buf) || i == n-1 {
-			if _, err := enc.Write(buf); err != nil {
-				return fmt.Errorf("cluster: spill %s: %w", path, err)
-			}
-			buf = buf[:0]
-		}
+	if err := write(enc); err != nil {
+		return fmt.Errorf("cluster: spill %s: %w", path, err)
 	}
 	if err := enc.Close(); err != nil {
 		return fmt.Errorf("cluster: spill %s: %w", path, err)
@@ -744,13 +755,17 @@ func (s *spill) writeOccs(si, q int, occs []occ) error {
 	return s.writeOccsTo(s.path(fmt.Sprintf("occ-%d-%d.zst", si, q)), occs)
 }
 
+// putOcc encodes o as one spill record of occBytes (decodeOcc reads it).
+func putOcc(b []byte, o *occ) {
+	le.PutUint64(b, o.item)
+	le.PutUint64(b[8:], uint64(o.t))
+	le.PutUint32(b[16:], o.acc)
+	le.PutUint32(b[20:], o.post)
+}
+
 func (s *spill) writeOccsTo(path string, occs []occ) error {
 	return s.writeFile(path, len(occs), occBytes, func(i int, b []byte) {
-		o := &occs[i]
-		le.PutUint64(b, o.item)
-		le.PutUint64(b[8:], uint64(o.t))
-		le.PutUint32(b[16:], o.acc)
-		le.PutUint32(b[20:], o.post)
+		putOcc(b, &occs[i])
 	})
 }
 
@@ -780,35 +795,38 @@ func (s *spill) writeHits(si, q int, part *sweepPart, rangeOf []uint16, parts in
 		}
 	}
 	for r := range parts {
-		if counts[r] == 0 {
-			continue
-		}
-		ci, i := 0, 0
-		err := s.writeFile(s.hitPath(si, q, r), counts[r], hitBytes, func(_ int, b []byte) {
-			for {
-				if i == len(part.hits.chunks[ci]) {
-					ci, i = ci+1, 0
-					continue
-				}
-				h := &part.hits.chunks[ci][i]
-				i++
-				if int(rangeOf[h.a]) != r {
-					continue
-				}
-				le.PutUint32(b, h.a)
-				le.PutUint32(b[4:], h.b)
-				le.PutUint32(b[8:], h.postA)
-				le.PutUint32(b[12:], h.postB)
-				le.PutUint64(b[16:], part.hitItem.item[h.g])
-				le.PutUint64(b[24:], math.Float64bits(part.hitItem.weight[h.g]))
-				return
+		if counts[r] > 0 {
+			if err := s.writeRangeHits(si, q, r, counts[r], part, rangeOf); err != nil {
+				return nil, err
 			}
-		})
-		if err != nil {
-			return nil, err
 		}
 	}
 	return counts, nil
+}
+
+// writeRangeHits writes the n hits of part whose first account is in range r.
+func (s *spill) writeRangeHits(si, q, r, n int, part *sweepPart, rangeOf []uint16) error {
+	ci, i := 0, 0
+	return s.writeFile(s.hitPath(si, q, r), n, hitBytes, func(_ int, b []byte) {
+		for {
+			if i == len(part.hits.chunks[ci]) {
+				ci, i = ci+1, 0
+				continue
+			}
+			h := &part.hits.chunks[ci][i]
+			i++
+			if int(rangeOf[h.a]) != r {
+				continue
+			}
+			le.PutUint32(b, h.a)
+			le.PutUint32(b[4:], h.b)
+			le.PutUint32(b[8:], h.postA)
+			le.PutUint32(b[12:], h.postB)
+			le.PutUint64(b[16:], part.hitItem.item[h.g])
+			le.PutUint64(b[24:], math.Float64bits(part.hitItem.weight[h.g]))
+			return
+		}
+	})
 }
 
 func (s *spill) readHits(si, q, r, n int, hits []wideHit) ([]wideHit, error) {

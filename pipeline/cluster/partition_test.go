@@ -11,6 +11,7 @@ import (
 	"runtime"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/takedown-research/takedown/internal/errkind"
@@ -166,22 +167,47 @@ func TestMemoryPlan(t *testing.T) {
 }
 
 // TestSpillDiskFull: a spill write that fails for lack of space is a
-// DiskFull error and leaves no spill behind.
+// DiskFull error and leaves no spill behind, whichever file it is: the
+// first (a run written while loading), a partition's occurrences (written
+// as the runs are merged) or a partition's hits.
 func TestSpillDiskFull(t *testing.T) {
 	if _, err := os.Stat("/dev/full"); err != nil {
 		t.Skip("no /dev/full")
 	}
 	path := partitionFixture(t, 5000, 9)
 	old := spillCreate
-	spillCreate = func(string) (*os.File, error) { return os.OpenFile("/dev/full", os.O_WRONLY, 0) }
 	defer func() { spillCreate = old }()
-	dir := t.TempDir()
-	_, err := Run(context.Background(), Input{FingerprintsPath: path, ShingleSize: testShingleSize, Resources: Resources{Partitions: 4}}, DefaultParams(), dir, nil)
-	if errkind.Of(err) != errkind.DiskFull {
-		t.Fatalf("got %v (kind %v), want disk full", err, errkind.Of(err))
+	for _, prefix := range []string{"", "occ-", "hit"} {
+		var full atomic.Int64
+		spillCreate = func(name string) (*os.File, error) {
+			if !strings.HasPrefix(filepath.Base(name), prefix) {
+				return old(name)
+			}
+			full.Add(1)
+			return os.OpenFile("/dev/full", os.O_WRONLY, 0)
+		}
+		dir := t.TempDir()
+		_, err := Run(context.Background(), Input{FingerprintsPath: path, ShingleSize: testShingleSize, Resources: Resources{Partitions: 4}}, DefaultParams(), dir, nil)
+		if full.Load() == 0 {
+			t.Fatalf("files %q*: none written", prefix)
+		}
+		if errkind.Of(err) != errkind.DiskFull {
+			t.Fatalf("files %q*: got %v (kind %v), want disk full", prefix, err, errkind.Of(err))
+		}
+		if m, _ := filepath.Glob(filepath.Join(dir, ".spill-*")); len(m) != 0 {
+			t.Errorf("files %q*: spill left behind: %v", prefix, m)
+		}
 	}
-	if m, _ := filepath.Glob(filepath.Join(dir, ".spill-*")); len(m) != 0 {
-		t.Errorf("spill left behind: %v", m)
+	// A partition file that cannot be created at all: the merge that
+	// feeds it stops with the error (it does not wait on the writer).
+	spillCreate = func(name string) (*os.File, error) {
+		if strings.HasPrefix(filepath.Base(name), "occ-") {
+			return nil, os.ErrPermission
+		}
+		return old(name)
+	}
+	if _, err := Run(context.Background(), Input{FingerprintsPath: path, ShingleSize: testShingleSize, Resources: Resources{Partitions: 4}}, DefaultParams(), t.TempDir(), nil); !errors.Is(err, os.ErrPermission) {
+		t.Fatalf("occ- files not created: got %v", err)
 	}
 }
 
