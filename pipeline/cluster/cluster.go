@@ -403,7 +403,6 @@ func Run(ctx context.Context, in Input, p Params, outDir string, log *slog.Logge
 		})
 	}
 	wg.Wait()
-	d.dropSweepScratch()
 	for _, err := range errs {
 		if err != nil {
 			return Stats{}, err

@@ -34,7 +34,6 @@ type data struct {
 	images        *imageData      // the image fingerprints (loadImages); nil without image signals
 	window        *windowEstimate // --window auto's, when made while loading (loadSpill)
 	progress      progress.Meter  // the stage's Meter (Input.Progress); use meter()
-	scratch       *scratchPool    // left by sweeps for the next (sweepScratch)
 }
 
 // meter is the stage's Meter, never nil.
@@ -244,7 +243,7 @@ func load(ctx context.Context, path string, signals []string, m progress.Meter, 
 	// The image signals read another table (loadImages).
 	signals = slices.DeleteFunc(slices.Clone(signals), IsImageSignal)
 	total := int64(n)
-	d := &data{rows: total, progress: m, scratch: &scratchPool{}}
+	d := &data{rows: total, progress: m}
 	d.meter().Phase("load", progress.Rows, total)
 	var (
 		wg       sync.WaitGroup

@@ -267,7 +267,6 @@ func cutOccs(occs []occ, parts int) []int {
 // the partitions not swept) and adds the sweeps' counts to results.
 func sweepParts(ctx context.Context, d *data, p Params, w int64, sp *spill, parts int, occCount [][]int, results []*signalResult, keep func(q int) bool) ([][][]int, error) {
 	d.meter().Phase("sweep", progress.Items, -1)
-	defer d.dropSweepScratch()
 	nsig := len(d.signals)
 	rangeOf := accountRanges(d.postCount, parts)
 	type job struct{ si, q int }

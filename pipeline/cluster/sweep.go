@@ -314,28 +314,17 @@ type sweepScratch struct {
 	lastT                    []int64
 	lastPost                 []uint32
 	inList                   []bool
-	best                     *pairTable // kept with its size: it grows to the largest item's pairs
 }
 
-// scratchPool keeps the sweepScratch that sweeps are done with.
-type scratchPool struct {
-	mu   sync.Mutex
-	free []*sweepScratch
-}
+// sweepScratches holds the sweepScratch that sweeps are done with, for the
+// next: a run sweeps many partitions and signals, and fresh memory for
+// each was most of what the partitioned path allocated. A pool, so that
+// the collector frees them when memory is short.
+var sweepScratches sync.Pool
 
-// sweepScratch returns zeroed working memory for one sweepItems: one a
-// sweep before it left (dropSweepScratch frees them), else new. A run
-// sweeps many partitions and signals; fresh memory for each was most of
-// what the partitioned path allocated.
-func (d *data) sweepScratch() *sweepScratch {
-	n := len(d.accounts)
-	pool := d.scratch
-	pool.mu.Lock()
-	var sc *sweepScratch
-	if k := len(pool.free); k > 0 {
-		sc, pool.free = pool.free[k-1], pool.free[:k-1]
-	}
-	pool.mu.Unlock()
+// getSweepScratch returns zeroed working memory for a sweep of n accounts.
+func getSweepScratch(n int) *sweepScratch {
+	sc, _ := sweepScratches.Get().(*sweepScratch)
 	if sc == nil || len(sc.seen) != n {
 		return &sweepScratch{seen: make([]int32, n), counts: make([]int32, n), prev: make([]int32, n),
 			next: make([]int32, n), lastT: make([]int64, n), lastPost: make([]uint32, n), inList: make([]bool, n)}
@@ -350,25 +339,11 @@ func (d *data) sweepScratch() *sweepScratch {
 	return sc
 }
 
-func (d *data) putSweepScratch(sc *sweepScratch) {
-	d.scratch.mu.Lock()
-	d.scratch.free = append(d.scratch.free, sc)
-	d.scratch.mu.Unlock()
-}
-
-// dropSweepScratch frees the working memory sweeps left, once the sweeps
-// are done.
-func (d *data) dropSweepScratch() {
-	d.scratch.mu.Lock()
-	d.scratch.free = nil
-	d.scratch.mu.Unlock()
-}
-
 // sweepItems sweeps occurrences sorted by (item, time, account, post),
 // holding whole items: the two passes described at sweep.
 func sweepItems(ctx context.Context, name string, occs []occ, d *data, p Params, w int64) (*sweepPart, error) {
-	sc := d.sweepScratch()
-	defer d.putSweepScratch(sc)
+	sc := getSweepScratch(len(d.accounts))
+	defer sweepScratches.Put(sc)
 	seen := sc.seen // item group number + 1 that last saw each account
 	maxAcc := p.MaxItemAccounts
 	counts, prev, next := sc.counts, sc.prev, sc.next
@@ -402,19 +377,16 @@ func sweepItems(ctx context.Context, name string, occs []occ, d *data, p Params,
 	hits := &r.hits
 	hitItem := &r.hitItem
 	var bounded []bool
-	if sc.best == nil {
-		sc.best = newPairTable(func(x, y *rec) bool {
-			dx, dy := absDiff(x.tA, x.tB), absDiff(y.tA, y.tB)
-			if dx != dy {
-				return dx < dy
-			}
-			if c := d.posts.cmp(x.postA, y.postA); c != 0 {
-				return c < 0
-			}
-			return d.posts.less(x.postB, y.postB)
-		})
-	}
-	best := sc.best
+	best := newPairTable(func(x, y *rec) bool {
+		dx, dy := absDiff(x.tA, x.tB), absDiff(y.tA, y.tB)
+		if dx != dy {
+			return dx < dy
+		}
+		if c := d.posts.cmp(x.postA, y.postA); c != 0 {
+			return c < 0
+		}
+		return d.posts.less(x.postB, y.postB)
+	})
 	near := name == SignalNearText
 	nearImage := name == SignalNearImage
 	groups := 0
