@@ -850,7 +850,6 @@ func (s *shingleSets) get(row uint32) []uint64 {
 type sharedFilter struct {
 	shift       uint
 	seen, again []uint64
-	rangeBits   uint // addAtomicIn: the bits of one range
 }
 
 // newSharedFilter returns an empty filter sized for about n occurrences,
