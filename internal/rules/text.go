@@ -65,11 +65,13 @@ func NormalizeText(s string) string {
 // and ASCII lowercasing, ASCII holds no format (Cf) characters, and its
 // white space is "\t\n\v\f\r ". The retweet marker and mentions are
 // removed by hand-written scanners equivalent to rtPrefix and mentionRe.
+// Texts made only of simple runes (see simplerunes.go) take a second fast
+// path: a table gives each rune's fold, and NFKC leaves such texts alone.
 func (n *Normalizer) Text(s string, wantURLs bool) (string, []string) {
 	if strings.IndexByte(s, '&') >= 0 {
 		s = html.UnescapeString(s)
 	}
-	if !isASCII(s) {
+	if !isASCII(s) && !allSimple(s) {
 		s = norm.NFKC.String(s)
 	}
 	for {
@@ -92,6 +94,10 @@ func (n *Normalizer) Text(s string, wantURLs bool) (string, []string) {
 	if strings.IndexByte(s, '@') >= 0 {
 		n.buf = appendWithoutMentions(n.buf[:0], s)
 		s = string(n.buf)
+	}
+	if out, ok := appendSimpleFold(n.buf2[:0], s); ok {
+		n.buf2 = out
+		return string(out), found
 	}
 	s = n.fold.String(s)
 	s = norm.NFKC.String(s)

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 	"unicode"
+	"unicode/utf8"
 
 	"golang.org/x/text/unicode/norm"
 )
@@ -146,5 +147,90 @@ func BenchmarkNormalizeReference(b *testing.B) {
 				referenceNormalize(n, text)
 			}
 		})
+	}
+}
+
+// TestSimpleRunesMatchReference checks the simple-rune fast path against the
+// reference: every rune the tables cover, alone and between letters, and
+// random texts of runes from the tables' ranges (simple or not, with
+// combining marks, spaces and format characters among them).
+func TestSimpleRunesMatchReference(t *testing.T) {
+	n := NewNormalizer()
+	for _, g := range simpleRanges {
+		for r := g.lo; r < g.hi; r++ {
+			if !utf8.ValidRune(r) {
+				continue
+			}
+			checkAgainstReference(t, n, string(r))
+			checkAgainstReference(t, n, "Ab"+string(r)+"Ж "+string(r))
+			if t.Failed() {
+				return
+			}
+		}
+	}
+	rng := rand.New(rand.NewPCG(9, 10))
+	pick := func() rune {
+		switch rng.IntN(8) {
+		case 0:
+			return []rune{' ', '\u00a0', '\u200b', '\u200d', '\u0301', '\u0653', '\u3099', 'ß', '@', '#', '.'}[rng.IntN(11)]
+		case 1:
+			g := simpleRanges[rng.IntN(len(simpleRanges))]
+			return g.lo + rune(rng.IntN(int(g.hi-g.lo)))
+		default: // the alphabets, where combinations happen
+			return rune(0x80 + rng.IntN(0x800))
+		}
+	}
+	texts := 200000
+	if testing.Short() {
+		texts = 20000
+	}
+	for range texts {
+		rs := make([]rune, rng.IntN(12)+1)
+		for i := range rs {
+			rs[i] = pick()
+		}
+		checkAgainstReference(t, n, string(rs))
+		if t.Failed() {
+			return
+		}
+	}
+}
+
+// TestSimpleEntries pins some entries of the simple-rune tables.
+func TestSimpleEntries(t *testing.T) {
+	tables := simpleTables()
+	for _, tc := range []struct {
+		r     rune
+		want  rune // the fold; 0 for a rune that is not simple
+		flags uint32
+	}{
+		{'A', 'a', 0},
+		{'Ж', 'ж', 0},
+		{'ć', 'ć', 0},
+		{'Σ', 'σ', 0},
+		{'ا', 'ا', 0},
+		{'中', '中', 0},
+		{'😂', '😂', 0},
+		{'\ufe0f', '\ufe0f', 0},
+		{'\u200b', '\u200b', simpleCf},
+		{'\u2028', '\u2028', simpleSpace},
+		{' ', ' ', simpleSpace},
+		{'\u0301', 0, 0}, // combines with the rune before it
+		{'\u00a0', 0, 0}, // NFKC makes it a space
+		{'ß', 0, 0},      // folds to two runes
+		{'ﬁ', 0, 0},      // NFKC makes it "fi"
+		{'\u1f88', 0, 0}, // folds to two runes
+		{0x1F100, 0, 0},  // NFKC makes it "0."
+	} {
+		e := simpleLookup(&tables, tc.r)
+		if tc.want == 0 {
+			if e != 0 {
+				t.Errorf("%U: entry %#x, want not simple", tc.r, e)
+			}
+			continue
+		}
+		if e&simpleRune == 0 || rune(e&simpleMask) != tc.want || e&(simpleSpace|simpleCf) != tc.flags {
+			t.Errorf("%U: entry %#x, want fold %U flags %#x", tc.r, e, tc.want, tc.flags)
+		}
 	}
 }
