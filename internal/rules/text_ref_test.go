@@ -234,3 +234,38 @@ func TestSimpleEntries(t *testing.T) {
 		}
 	}
 }
+
+// checkSkipAhead compares removeURLs with its token by token loop.
+func checkSkipAhead(t *testing.T, n *Normalizer, s string) {
+	t.Helper()
+	got, gotURLs := n.removeURLsSkip(s, true, true)
+	got = strings.Clone(got)
+	want, wantURLs := n.removeURLsSkip(s, true, false)
+	if got != want || strings.Join(gotURLs, "\n") != strings.Join(wantURLs, "\n") {
+		t.Errorf("removeURLs(%q) = %q %q, token by token %q %q", s, got, gotURLs, want, wantURLs)
+	}
+}
+
+// TestRemoveURLsSkipAhead checks that jumping to the tokens holding a '.'
+// or ':' removes the same URLs as looking at every token.
+func TestRemoveURLsSkipAhead(t *testing.T) {
+	n := NewNormalizer()
+	rng := rand.New(rand.NewPCG(11, 12))
+	for range 50000 {
+		checkSkipAhead(t, n, randomText(rng))
+		if t.Failed() {
+			return
+		}
+	}
+}
+
+func FuzzRemoveURLsSkipAhead(f *testing.F) {
+	for _, p := range textPieces {
+		f.Add(p)
+	}
+	f.Add("a b\u3000c.d e:f\u00a0http://x.org g. \xe3\x80.h")
+	n := NewNormalizer()
+	f.Fuzz(func(t *testing.T, s string) {
+		checkSkipAhead(t, n, s)
+	})
+}
