@@ -244,7 +244,11 @@ func load(ctx context.Context, path string, signals []string, m progress.Meter, 
 	signals = slices.DeleteFunc(slices.Clone(signals), IsImageSignal)
 	total := int64(n)
 	d := &data{rows: total, progress: m}
-	d.meter().Phase("load", progress.Rows, total)
+	reads, err := loadReads(path, signals, hold != nil)
+	if err != nil {
+		return nil, err
+	}
+	d.meter().Phase("load", progress.Rows, total*reads)
 	var (
 		wg       sync.WaitGroup
 		mu       sync.Mutex
@@ -273,20 +277,19 @@ func load(ctx context.Context, path string, signals []string, m progress.Meter, 
 		for i := range rowAcc {
 			rowAcc[i] = -1
 		}
-		err := pqio.EachBytes(path, colAccountID, func(row int64, b []byte) error {
+		pass := d.readPass()
+		defer pass.end()
+		tick := pass.ticker()
+		return pqio.EachBytes(path, colAccountID, func(row int64, b []byte) error {
 			if err := checkRow(row); err != nil {
 				return err
 			}
 			if len(b) > 0 {
 				rowAcc[row] = int32(accs.id(b))
 			}
-			if (row+1)%65536 == 0 {
-				d.meter().Add(65536)
-			}
+			tick()
 			return nil
 		})
-		d.meter().Add(total % 65536)
-		return err
 	})
 	d.posts = newPostIDs(n)
 	run(func() error {
@@ -328,7 +331,7 @@ func load(ctx context.Context, path string, signals []string, m progress.Meter, 
 	items := make([]*rowItems, len(signals))
 	tables := make([]*internTable, len(signals))
 	for i, name := range signals {
-		sd := &signalData{name: name, numeric: name == schema.SignalCoText || name == SignalCoHashtagSeq || name == SignalNearText}
+		sd := &signalData{name: name, numeric: numericSignal(name)}
 		d.signals = append(d.signals, sd)
 		ri := &rowItems{row: -1}
 		items[i] = ri
@@ -366,16 +369,23 @@ func load(ctx context.Context, path string, signals []string, m progress.Meter, 
 				// k keeps the occurrences of the items of range k-1
 				// that occur again, and one more read those of the last.
 				for k := range f.ranges + 1 {
+					pass := d.readPass()
 					for j, sp := range spans {
 						part := parts[j]
 						pwg.Go(func() {
 							var keep []int8 // -1 dropped, 1 kept, 0 another range
+							last := int64(-1) // the row read last (a row has several band keys)
 							errs[j] = pqio.EachInt64BatchIn(path, col, sp, func(rows, vals []int64) error {
 								if err := checkRow(rows[len(rows)-1]); err != nil {
 									return err
 								}
 								keep = f.pass(k, vals, keep)
+								newRows := 0
 								for i, row := range rows {
+									if row != last {
+										newRows++
+										last = row
+									}
 									switch {
 									case keep[i] > 0:
 										part.add(row, uint64(vals[i]))
@@ -386,6 +396,7 @@ func load(ctx context.Context, path string, signals []string, m progress.Meter, 
 										part.singletons++
 									}
 								}
+								pass.add(int64(newRows))
 								return part.err
 							})
 							part.flush()
@@ -398,6 +409,7 @@ func load(ctx context.Context, path string, signals []string, m progress.Meter, 
 					if err := errors.Join(errs...); err != nil {
 						return err
 					}
+					pass.end()
 					f.next()
 				}
 				if runs != nil {
@@ -420,8 +432,11 @@ func load(ctx context.Context, path string, signals []string, m progress.Meter, 
 		readers[i] = func() error {
 			if hold != nil {
 				tables[i] = nil // ranked by readStrings
-				return readStrings(path, col, sd, ri, t, hold.runs(d, sd, 1), rowAcc, d.times, checkRow)
+				return readStrings(path, col, sd, ri, t, hold.runs(d, sd, 1), rowAcc, d.times, checkRow, d.readPass)
 			}
+			pass := d.readPass()
+			defer pass.end()
+			tick := pass.ticker()
 			err := pqio.EachBytes(path, col, func(row int64, b []byte) error {
 				if err := checkRow(row); err != nil {
 					return err
@@ -429,6 +444,7 @@ func load(ctx context.Context, path string, signals []string, m progress.Meter, 
 				if len(b) > 0 { // no empty item: an empty repost_key or URL is none
 					ri.add(row, uint64(t.id(b)))
 				}
+				tick()
 				return nil
 			})
 			ri.flush()
@@ -595,13 +611,15 @@ func load(ctx context.Context, path string, signals []string, m progress.Meter, 
 // (sd.strs), complete as they are read and going to runs once they outgrow
 // the room they have (runs), as a numeric signal's do. The data are those
 // of the in-memory load.
-func readStrings(path, col string, sd *signalData, ri *rowItems, t *internTable, runs *occRuns, rowAcc []int32, times []int64, checkRow func(int64) error) error {
+func readStrings(path, col string, sd *signalData, ri *rowItems, t *internTable, runs *occRuns, rowAcc []int32, times []int64, checkRow func(int64) error, newPass func() *readPass) error {
 	values, err := pqio.NumValues(path, col)
 	if err != nil {
 		return err
 	}
 	seed := maphash.MakeSeed() // the items kept do not depend on it
 	f := newSharedFilter(values)
+	pass := newPass()
+	tick := pass.ticker()
 	err = pqio.EachBytes(path, col, func(r int64, b []byte) error {
 		if err := checkRow(r); err != nil {
 			return err
@@ -609,11 +627,13 @@ func readStrings(path, col string, sd *signalData, ri *rowItems, t *internTable,
 		if len(b) > 0 && rowAcc[r] >= 0 { // an empty repost_key or URL is none
 			f.add(maphash.Bytes(seed, b))
 		}
+		tick()
 		return nil
 	})
 	if err != nil {
 		return err
 	}
+	pass.end()
 	part := &rowItems{row: -1, runs: runs, rowAcc: rowAcc, times: times}
 	var counts []uint8 // per item number, up to 2
 	var cur []uint32   // the items of the row read
@@ -628,7 +648,10 @@ func readStrings(path, col string, sd *signalData, ri *rowItems, t *internTable,
 		}
 		cur = cur[:0]
 	}
+	pass = newPass()
+	tick = pass.ticker()
 	err = pqio.EachBytes(path, col, func(r int64, b []byte) error {
+		tick()
 		if len(b) == 0 || rowAcc[r] < 0 {
 			return nil
 		}
@@ -650,6 +673,7 @@ func readStrings(path, col string, sd *signalData, ri *rowItems, t *internTable,
 	if err != nil {
 		return err
 	}
+	pass.end()
 	count()
 	for id, c := range counts {
 		if c > 1 {
@@ -660,7 +684,10 @@ func readStrings(path, col string, sd *signalData, ri *rowItems, t *internTable,
 	}
 	slices.Sort(sd.strs)
 	rank := rankOf(t.strs, sd.strs, t.idx)
+	pass = newPass()
+	tick = pass.ticker()
 	err = pqio.EachBytes(path, col, func(r int64, b []byte) error {
+		tick()
 		if len(b) == 0 || rowAcc[r] < 0 || !f.has(maphash.Bytes(seed, b)) {
 			return nil
 		}
@@ -681,6 +708,7 @@ func readStrings(path, col string, sd *signalData, ri *rowItems, t *internTable,
 	if err != nil {
 		return err
 	}
+	pass.end()
 	if err := runs.finish(sd, []*rowItems{part}); err != nil || sd.spilled {
 		return err
 	}
@@ -886,16 +914,23 @@ type rangedFilter struct {
 // with at least 8 bits each, in as few ranges as keep each half within
 // maxSeen bytes.
 func newRangedFilter(n, maxSeen int) *rangedFilter {
-	logSize := max(16, bits.Len(uint(n))+3)
-	words := 1 << logSize / 64
-	k := 1
-	for words*8/k > maxSeen && words/k > 1 {
-		k *= 2
-	}
+	logSize, words, k := filterRanges(n, maxSeen)
 	return &rangedFilter{
 		shift: uint(64 - logSize), rangeBits: uint(logSize - bits.Len(uint(k)) + 1), ranges: k,
 		seen: make([]uint64, words/k), again: make([]uint64, words/k),
 	}
+}
+
+// filterRanges returns the size of a rangedFilter for about n occurrences
+// (the log2 of its bits and its words) and its number of ranges.
+func filterRanges(n, maxSeen int) (logSize, words, ranges int) {
+	logSize = max(16, bits.Len(uint(n))+3)
+	words = 1 << logSize / 64
+	ranges = 1
+	for words*8/ranges > maxSeen && words/ranges > 1 {
+		ranges *= 2
+	}
+	return logSize, words, ranges
 }
 
 // pass is read k's work on a batch of values: it records those of range k
@@ -977,4 +1012,69 @@ func rankOf(tmp, sorted []string, idx map[string]uint32) []uint32 {
 		rank[idx[s]] = uint32(r)
 	}
 	return rank
+}
+
+// numericSignal reports whether a signal's items are numbers (hashes) that
+// need no interning; the others are strings.
+func numericSignal(name string) bool {
+	return name == schema.SignalCoText || name == SignalCoHashtagSeq || name == SignalNearText
+}
+
+// loadReads returns how many times load reads the rows of path, the total
+// of its progress phase (in rows): the account column once, a numeric
+// signal's column once more than its filter has ranges, a string signal's
+// three times when the signals are read one at a time (readStrings), else
+// once.
+func loadReads(path string, signals []string, oneAtATime bool) (int64, error) {
+	reads := int64(1)
+	for _, name := range signals {
+		switch {
+		case numericSignal(name):
+			values, err := pqio.NumValues(path, signalColumn[name])
+			if err != nil {
+				return 0, err
+			}
+			_, _, ranges := filterRanges(values, maxSeenBytes)
+			reads += int64(ranges) + 1
+		case oneAtATime:
+			reads += 3
+		default:
+			reads++
+		}
+	}
+	return reads, nil
+}
+
+// readPass counts one read of the rows on the load's progress meter: add
+// as the read goes (from any goroutine), end when it is over, which counts
+// the rows that had no value.
+type readPass struct {
+	m    progress.Meter
+	rows int64
+	done atomic.Int64
+}
+
+func (d *data) readPass() *readPass { return &readPass{m: d.meter(), rows: d.rows} }
+
+func (p *readPass) add(k int64) {
+	p.done.Add(k)
+	p.m.Add(k)
+}
+
+func (p *readPass) end() {
+	if k := p.rows - p.done.Swap(p.rows); k > 0 {
+		p.m.Add(k)
+	}
+}
+
+// ticker returns a function that one goroutine calls once per row read;
+// it adds to p every 65,536 calls.
+func (p *readPass) ticker() func() {
+	c := int64(0)
+	return func() {
+		if c++; c == 1<<16 {
+			p.add(c)
+			c = 0
+		}
+	}
 }

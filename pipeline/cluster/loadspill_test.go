@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/takedown-research/takedown/internal/pqio"
+	"github.com/takedown-research/takedown/internal/progress"
 	"github.com/takedown-research/takedown/internal/schema"
 )
 
@@ -289,5 +290,92 @@ func TestLoadRuns(t *testing.T) {
 	}
 	if fmt.Sprint(got.stats) != fmt.Sprint(want.stats) {
 		t.Errorf("stats differ:\n%+v\n%+v", got.stats, want.stats)
+	}
+}
+
+// loadMeter records the load phase of a cluster run's progress.
+type loadMeter struct {
+	mu          sync.Mutex
+	phase       string
+	total, done int64
+	over        bool // done went past total
+}
+
+func (m *loadMeter) Phase(name string, _ progress.Unit, total int64) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.phase = name
+	if name == "load" {
+		m.total = total
+	}
+}
+
+func (m *loadMeter) Add(n int64) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.phase == "load" {
+		m.done += n
+		m.over = m.over || m.done > m.total
+	}
+}
+
+// TestLoadProgress: the load phase's total counts every read of the rows
+// (the account column, each numeric signal's column once more than its
+// filter has ranges, each string signal's once in memory and three times
+// when read one at a time), and its count reaches the total without
+// passing it, band keys (several per row) counted by row.
+func TestLoadProgress(t *testing.T) {
+	defer func(m int) { maxSeenBytes = m }(maxSeenBytes)
+	maxSeenBytes = 1 << 16 // filters in ranges
+	path := partitionFixture(t, 2*pqio.RowGroupRows+5000, 4)
+	rows, err := pqio.NumRows(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name       string
+		res        Resources
+		stringRead int64
+	}{
+		{"in memory", Resources{Partitions: 1}, 1},
+		{"one signal at a time", Resources{Partitions: 3}, 3},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			reads := int64(1)
+			ranged := 0
+			for _, name := range Signals {
+				switch {
+				case IsImageSignal(name):
+				case numericSignal(name):
+					values, err := pqio.NumValues(path, signalColumn[name])
+					if err != nil {
+						t.Fatal(err)
+					}
+					_, _, ranges := filterRanges(values, maxSeenBytes)
+					if ranges > 1 {
+						ranged++
+					}
+					reads += int64(ranges) + 1
+				default:
+					reads += tc.stringRead
+				}
+			}
+			if ranged == 0 {
+				t.Fatal("no signal's filter in ranges")
+			}
+			m := &loadMeter{}
+			ls := &loadSpill{res: tc.res}
+			p := DefaultParams()
+			p.Signals = slices.Clone(Signals)
+			ls.ctx, ls.p, ls.outDir = context.Background(), p, t.TempDir()
+			ls.in = Input{FingerprintsPath: path, ShingleSize: testShingleSize, Progress: m}
+			t.Cleanup(ls.remove)
+			if _, _, _, err := prepare(ls.ctx, ls.in, p, ls, slog.New(slog.DiscardHandler)); err != nil {
+				t.Fatal(err)
+			}
+			if want := rows * reads; m.total != want || m.done != want || m.over {
+				t.Errorf("load: %d of %d rows (past the total: %v), want %d (%d reads)", m.done, m.total, m.over, want, reads)
+			}
+		})
 	}
 }
