@@ -77,7 +77,7 @@ var eventDocs = []eventDoc{
 	{event: "progress", by: "run, stage commands, verify", doc: "how far a stage run has come; at most one per second per stage run, the first at once (with `done` 0 and the total)",
 		fields: fields(stageRun(false), []eventField{
 			{name: "phase", typ: "string", doc: "the part of the stage: fetch `land`, `import` or `download`; cluster `load`, `sweep` or `pairs`; empty for the one phase of normalize, fingerprint and summarize"},
-			{name: "unit", typ: "string", doc: "what is counted: `bytes` (fetch: bytes landed in the source store; normalize: bytes of the source files read), `rows` (fingerprint: posts; cluster load: fingerprint rows; summarize: rows of its input tables), `items` (cluster sweep: items swept), `pairs` (cluster: account pairs written)"},
+			{name: "unit", typ: "string", doc: "what is counted: `bytes` (fetch: bytes landed in the source store; normalize: bytes of the source files read), `rows` (fingerprint: posts; cluster load: fingerprint rows times the column reads of the load, so that its ETA covers them all: the account column once, a numeric signal's column once more than its filter has ranges, a string signal's once, or three times when the signals are read one at a time; summarize: rows of its input tables), `items` (cluster sweep: items swept), `pairs` (cluster: account pairs written)"},
 			{name: "done", typ: "integer", doc: "units done in this phase"},
 			{name: "total", typ: "integer|null", doc: "units of the phase, null when not known in advance (cluster sweep; a download without sizes)"},
 			{name: "rate", typ: "number", doc: "units per second since the phase began"},

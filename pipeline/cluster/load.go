@@ -373,7 +373,7 @@ func load(ctx context.Context, path string, signals []string, m progress.Meter, 
 					for j, sp := range spans {
 						part := parts[j]
 						pwg.Go(func() {
-							var keep []int8 // -1 dropped, 1 kept, 0 another range
+							var keep []int8   // -1 dropped, 1 kept, 0 another range
 							last := int64(-1) // the row read last (a row has several band keys)
 							errs[j] = pqio.EachInt64BatchIn(path, col, sp, func(rows, vals []int64) error {
 								if err := checkRow(rows[len(rows)-1]); err != nil {
