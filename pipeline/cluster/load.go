@@ -27,6 +27,7 @@ type data struct {
 	rows, skipped int64
 	accounts      []string        // account ids, sorted
 	posts         *postIDs        // post ids by row number
+	postBytes     int64           // their memory, while loading before they are read
 	times         []int64         // posted_at by row number, ms
 	postCount     []int32         // posts per account number
 	signals       []*signalData   // in signal-name order
@@ -291,15 +292,36 @@ func load(ctx context.Context, path string, signals []string, m progress.Meter, 
 			return nil
 		})
 	})
-	d.posts = newPostIDs(n)
+	// Post ids: which rows have none (the skip rule) now; the ids
+	// themselves with the other columns when every signal is read at once,
+	// else once the signals are read (readPostIDs), so that loading them
+	// holds no memory while the signals are: the room the signals have
+	// counts them (postBytes) all the same.
+	noID := make([]uint64, (n+63)/64) // rows without a post id
+	for i := range noID {
+		noID[i] = ^uint64(0)
+	}
+	if hold == nil {
+		d.posts = newPostIDs(n)
+	}
 	run(func() error {
-		return pqio.EachBytes(path, colPostID, func(row int64, b []byte) error {
+		other := int64(0)
+		err := pqio.EachBytes(path, colPostID, func(row int64, b []byte) error {
 			if err := checkRow(row); err != nil {
 				return err
 			}
-			d.posts.set(uint32(row), b)
+			if len(b) > 0 {
+				noID[row/64] &^= 1 << (row % 64)
+			}
+			if d.posts != nil {
+				d.posts.set(uint32(row), b)
+			} else if _, ok := decimal(b); !ok && len(b) > 0 {
+				other += otherIDBytes(len(b))
+			}
 			return nil
 		})
+		d.postBytes = int64(n)*8 + other
+		return err
 	})
 	d.times = make([]int64, n)
 	run(func() error {
@@ -473,7 +495,7 @@ func load(ctx context.Context, path string, signals []string, m progress.Meter, 
 	// by sorted order (an account seen only on skipped rows is none).
 	used := make([]bool, len(accs.strs))
 	for r, a := range rowAcc {
-		if a < 0 || d.posts.empty(uint32(r)) {
+		if a < 0 || noID[r/64]&(1<<(r%64)) != 0 {
 			rowAcc[r] = -1
 			d.skipped++
 			continue
@@ -598,7 +620,27 @@ func load(ctx context.Context, path string, signals []string, m progress.Meter, 
 			return nil, err
 		}
 	}
+	if err := d.readPostIDs(path, checkRow); err != nil {
+		return nil, err
+	}
 	return d, nil
+}
+
+// readPostIDs sets d.posts to the post ids of path's rows.
+func (d *data) readPostIDs(path string, checkRow func(int64) error) error {
+	posts := newPostIDs(int(d.rows))
+	err := pqio.EachBytes(path, colPostID, func(row int64, b []byte) error {
+		if err := checkRow(row); err != nil {
+			return err
+		}
+		posts.set(uint32(row), b)
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	d.posts = posts
+	return nil
 }
 
 // readStrings reads a string signal's column three times, for a load that

@@ -379,3 +379,37 @@ func TestLoadProgress(t *testing.T) {
 		})
 	}
 }
+
+// TestLoadSpillSkipsRowsWithoutIDs: a load that reads the signals one at
+// a time (it reads the post ids after them) skips the rows without a post
+// or account id, and keeps decimal and other ids, as the in-memory load
+// does: the same bytes and stats.
+func TestLoadSpillSkipsRowsWithoutIDs(t *testing.T) {
+	rows := synthetic(3000, 5)
+	for i := range rows {
+		switch i % 13 {
+		case 1:
+			rows[i].PostID = "" // skipped
+		case 2:
+			rows[i].AccountID = "" // skipped
+		case 3, 4, 5:
+			rows[i].PostID = fmt.Sprint(1_000_000 + i) // a decimal id
+		}
+	}
+	path := writeFPs(t, rows)
+	p := DefaultParams()
+	p.Signals = slices.DeleteFunc(slices.Clone(Signals), IsImageSignal)
+	want := runResources(t, path, p, Resources{Partitions: 1})
+	if want.stats.SkippedRows == 0 || len(want.edges) == 0 {
+		t.Fatalf("fixture: %d rows skipped, %d edges", want.stats.SkippedRows, len(want.edges))
+	}
+	got := runResources(t, path, p, Resources{Partitions: 3})
+	for name, b := range want.files {
+		if !bytes.Equal(got.files[name], b) {
+			t.Errorf("%s differs", name)
+		}
+	}
+	if fmt.Sprint(got.stats) != fmt.Sprint(want.stats) {
+		t.Errorf("stats differ:\n%+v\n%+v", got.stats, want.stats)
+	}
+}

@@ -117,7 +117,12 @@ func (r Resources) limitHeap() func() {
 // string items, and near_text's shingle sets once they are read (a run
 // spilled while loading reads them then).
 func (d *data) residentBytes() int64 {
-	b := d.rows*8 + d.posts.residentBytes() + d.shingles.bytes()
+	b := d.rows*8 + d.shingles.bytes()
+	if d.posts != nil {
+		b += d.posts.residentBytes()
+	} else {
+		b += d.postBytes // while loading, before they are read
+	}
 	for _, s := range d.accounts {
 		b += int64(len(s)) + 16 + 4
 	}

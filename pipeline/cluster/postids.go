@@ -119,7 +119,11 @@ func decLen(v uint64) int {
 func (p *postIDs) residentBytes() int64 {
 	b := int64(cap(p.num)) * 8
 	for _, s := range p.other {
-		b += int64(len(s)) + 16 + 4 + 16 // string, header, key, map overhead
+		b += otherIDBytes(len(s))
 	}
 	return b
 }
+
+// otherIDBytes estimates the memory of an id of n bytes in postIDs.other:
+// the bytes, the string header, the key and the map's overhead.
+func otherIDBytes(n int) int64 { return int64(n) + 16 + 4 + 16 }
