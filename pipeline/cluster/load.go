@@ -454,7 +454,7 @@ func load(ctx context.Context, path string, signals []string, m progress.Meter, 
 		readers[i] = func() error {
 			if hold != nil {
 				tables[i] = nil // ranked by readStrings
-				return readStrings(path, col, sd, ri, t, hold.runs(d, sd, 1), rowAcc, d.times, checkRow, d.readPass)
+				return readStrings(path, col, spans, sd, ri, t, hold.runs(d, sd, len(spans)), rowAcc, d.times, checkRow, d.readPass)
 			}
 			pass := d.readPass()
 			defer pass.end()
@@ -651,32 +651,51 @@ func (d *data) readPostIDs(path string, checkRow func(int64) error) error {
 // the rows kept, a row's repeats once; then to keep the occurrences of the
 // items that occur more than once, numbered by their sorted order
 // (sd.strs), complete as they are read and going to runs once they outgrow
-// the room they have (runs), as a numeric signal's do. The data are those
-// of the in-memory load.
-func readStrings(path, col string, sd *signalData, ri *rowItems, t *internTable, runs *occRuns, rowAcc []int32, times []int64, checkRow func(int64) error, newPass func() *readPass) error {
+// the room they have (runs), as a numeric signal's do. The first and the
+// last read go through spans of row groups concurrently, one part each,
+// joined in span order; the second numbers the items in row order. The
+// data are those of the in-memory load.
+func readStrings(path, col string, spans []pqio.Span, sd *signalData, ri *rowItems, t *internTable, runs *occRuns, rowAcc []int32, times []int64, checkRow func(int64) error, newPass func() *readPass) error {
 	values, err := pqio.NumValues(path, col)
 	if err != nil {
 		return err
 	}
 	seed := maphash.MakeSeed() // the items kept do not depend on it
 	f := newSharedFilter(values)
-	pass := newPass()
-	tick := pass.ticker()
-	err = pqio.EachBytes(path, col, func(r int64, b []byte) error {
-		if err := checkRow(r); err != nil {
+	// inSpans runs read over each span at once, with a ticker of one pass.
+	inSpans := func(read func(j int, sp pqio.Span, tick func()) error) error {
+		pass := newPass()
+		errs := make([]error, len(spans))
+		var wg sync.WaitGroup
+		for j, sp := range spans {
+			wg.Go(func() { errs[j] = read(j, sp, pass.ticker()) })
+		}
+		wg.Wait()
+		if err := errors.Join(errs...); err != nil {
 			return err
 		}
-		if len(b) > 0 && rowAcc[r] >= 0 { // an empty repost_key or URL is none
-			f.add(maphash.Bytes(seed, b))
-		}
-		tick()
+		pass.end()
 		return nil
+	}
+	err = inSpans(func(_ int, sp pqio.Span, tick func()) error {
+		return pqio.EachBytesIn(path, col, sp, func(r int64, b []byte) error {
+			if err := checkRow(r); err != nil {
+				return err
+			}
+			if len(b) > 0 && rowAcc[r] >= 0 { // an empty repost_key or URL is none
+				f.addShared(maphash.Bytes(seed, b))
+			}
+			tick()
+			return nil
+		})
 	})
 	if err != nil {
 		return err
 	}
-	pass.end()
-	part := &rowItems{row: -1, runs: runs, rowAcc: rowAcc, times: times}
+	parts := make([]*rowItems, len(spans))
+	for j := range parts {
+		parts[j] = &rowItems{row: -1, runs: runs, rowAcc: rowAcc, times: times}
+	}
 	var counts []uint8 // per item number, up to 2
 	var cur []uint32   // the items of the row read
 	row := int64(-1)
@@ -690,15 +709,15 @@ func readStrings(path, col string, sd *signalData, ri *rowItems, t *internTable,
 		}
 		cur = cur[:0]
 	}
-	pass = newPass()
-	tick = pass.ticker()
+	pass := newPass()
+	tick := pass.ticker()
 	err = pqio.EachBytes(path, col, func(r int64, b []byte) error {
 		tick()
 		if len(b) == 0 || rowAcc[r] < 0 {
 			return nil
 		}
 		if !f.has(maphash.Bytes(seed, b)) {
-			part.singletons++ // one occurrence in all
+			parts[0].singletons++ // one occurrence in all
 			return nil
 		}
 		if r != row {
@@ -721,41 +740,45 @@ func readStrings(path, col string, sd *signalData, ri *rowItems, t *internTable,
 		if c > 1 {
 			sd.strs = append(sd.strs, t.strs[id])
 		} else {
-			part.singletons++ // one occurrence, on one row
+			parts[0].singletons++ // one occurrence, on one row
 		}
 	}
 	slices.Sort(sd.strs)
 	rank := rankOf(t.strs, sd.strs, t.idx)
-	pass = newPass()
-	tick = pass.ticker()
-	err = pqio.EachBytes(path, col, func(r int64, b []byte) error {
-		tick()
-		if len(b) == 0 || rowAcc[r] < 0 || !f.has(maphash.Bytes(seed, b)) {
-			return nil
+	err = inSpans(func(j int, sp pqio.Span, tick func()) error {
+		part := parts[j]
+		err := pqio.EachBytesIn(path, col, sp, func(r int64, b []byte) error {
+			tick()
+			if len(b) == 0 || rowAcc[r] < 0 || !f.has(maphash.Bytes(seed, b)) {
+				return nil
+			}
+			id, ok := t.idx[string(b)]
+			if !ok {
+				return fmt.Errorf("read %s: column %s changed between two reads", path, col)
+			}
+			if counts[id] < 2 {
+				return nil
+			}
+			part.add(r, uint64(rank[id]))
+			return part.err
+		})
+		part.flush()
+		if err == nil {
+			err = part.err
 		}
-		id, ok := t.idx[string(b)]
-		if !ok {
-			return fmt.Errorf("read %s: column %s changed between two reads", path, col)
-		}
-		if counts[id] < 2 {
-			return nil
-		}
-		part.add(r, uint64(rank[id]))
-		return part.err
+		return err
 	})
-	part.flush()
-	if err == nil {
-		err = part.err
-	}
 	if err != nil {
 		return err
 	}
-	pass.end()
-	if err := runs.finish(sd, []*rowItems{part}); err != nil || sd.spilled {
+	if err := runs.finish(sd, parts); err != nil || sd.spilled {
 		return err
 	}
-	ri.chunks, ri.filtered = part.chunks, true
-	sd.singletons += part.singletons
+	for _, part := range parts {
+		ri.chunks = append(ri.chunks, part.chunks...)
+		sd.singletons += part.singletons
+	}
+	ri.filtered = true
 	return nil
 }
 
@@ -920,6 +943,16 @@ func (s *shingleSets) get(row uint32) []uint64 {
 type sharedFilter struct {
 	shift       uint
 	seen, again []uint64
+}
+
+// addShared is add for goroutines that share f: the bits it sets are
+// those add sets, whatever the order of the adds.
+func (f *sharedFilter) addShared(item uint64) {
+	h := mix64(item) >> f.shift
+	w, m := h>>6, uint64(1)<<(h&63)
+	if atomic.OrUint64(&f.seen[w], m)&m != 0 {
+		atomic.OrUint64(&f.again[w], m)
+	}
 }
 
 // newSharedFilter returns an empty filter sized for about n occurrences,
