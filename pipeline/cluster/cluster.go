@@ -15,6 +15,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"github.com/takedown-research/takedown/internal/errkind"
 	"github.com/takedown-research/takedown/internal/pqio"
@@ -652,36 +653,102 @@ func writeEdges(d *data, all []edgeRef, path string) error {
 // are in signal order, edges in pair order and each edge's evidence in
 // (item, post_a, post_b) order.
 func writeEvidence(d *data, results []*signalResult, path string) (int64, error) {
-	vw, err := pqio.Create[schema.Evidence](path)
+	vw, err := createEvidence(path, d.posts)
 	if err != nil {
 		return 0, err
 	}
-	vb := newEvidenceBatch(d.posts)
 	for si, r := range results {
 		sd := d.signals[si]
 		for i := range r.edges {
 			e := &r.edges[i]
 			a, b := unpair(e.pair)
 			for _, c := range e.ev {
-				full := vb.add(schema.Evidence{
+				err := vw.add(schema.Evidence{
 					Signal: sd.name, AccountA: d.accounts[a], AccountB: d.accounts[b],
 					ItemKey: d.evidenceKey(sd, c.item, c.postA, c.postB), DtMillis: absDiff(c.tA, c.tB),
 				}, c.postA, c.postB)
-				if full {
-					if err := vb.flush(vw); err != nil {
-						vw.Abort()
-						return 0, err
-					}
+				if err != nil {
+					vw.abort()
+					return 0, err
 				}
 			}
 		}
 	}
-	if err := vb.flush(vw); err != nil {
-		vw.Abort()
+	return vw.close()
+}
+
+// evidenceWriter writes the evidence table: it gathers rows in batches
+// (evidenceBatch) and writes each full batch on a goroutine of its own
+// while the next one is filled, two batches in turn, so that making the
+// rows and encoding them take two cores. The rows and their order are
+// those added.
+type evidenceWriter struct {
+	w      *pqio.Writer[schema.Evidence]
+	cur    *evidenceBatch
+	full   chan *evidenceBatch // to the writing goroutine
+	free   chan *evidenceBatch // back from it
+	done   chan error
+	failed atomic.Bool // set once err is
+	err    error       // the first write's error
+}
+
+// createEvidence creates the evidence table at path; posts formats the
+// rows' post ids.
+func createEvidence(path string, posts *postIDs) (*evidenceWriter, error) {
+	w, err := pqio.Create[schema.Evidence](path)
+	if err != nil {
+		return nil, err
+	}
+	ev := &evidenceWriter{w: w, cur: newEvidenceBatch(posts), full: make(chan *evidenceBatch),
+		free: make(chan *evidenceBatch, 2), done: make(chan error, 1)}
+	ev.free <- newEvidenceBatch(posts)
+	go func() {
+		for b := range ev.full {
+			if ev.err == nil {
+				if err := b.flush(w); err != nil {
+					ev.err = err
+					ev.failed.Store(true)
+				}
+			}
+			b.reset()
+			ev.free <- b
+		}
+		ev.done <- ev.err
+	}()
+	return ev, nil
+}
+
+// add adds a row with the ids of posts a and b as its post_a and post_b;
+// it returns the error of a write that failed before.
+func (ev *evidenceWriter) add(row schema.Evidence, postA, postB uint32) error {
+	if ev.cur.add(row, postA, postB) {
+		if ev.failed.Load() {
+			return ev.err
+		}
+		ev.full <- ev.cur
+		ev.cur = <-ev.free
+	}
+	return nil
+}
+
+// close writes the last rows, closes the table and returns its row count;
+// on an error it removes the table.
+func (ev *evidenceWriter) close() (int64, error) {
+	ev.full <- ev.cur
+	close(ev.full)
+	if err := <-ev.done; err != nil {
+		ev.w.Abort()
 		return 0, err
 	}
-	rows := vw.Rows()
-	return rows, vw.Close()
+	rows := ev.w.Rows()
+	return rows, ev.w.Close()
+}
+
+// abort stops the writing and removes the table.
+func (ev *evidenceWriter) abort() {
+	close(ev.full)
+	<-ev.done
+	ev.w.Abort()
 }
 
 // evidenceBatch gathers evidence rows to write, their post ids formatted
@@ -721,9 +788,14 @@ func (b *evidenceBatch) flush(w *pqio.Writer[schema.Evidence]) error {
 		start = b.ends[2*i+1]
 	}
 	err := w.Write(b.rows...)
+	b.reset()
+	return err
+}
+
+// reset empties the batch.
+func (b *evidenceBatch) reset() {
 	clear(b.rows)
 	b.rows, b.ids, b.ends = b.rows[:0], b.ids[:0], b.ends[:0]
-	return err
 }
 
 func absDiff(a, b int64) int64 {

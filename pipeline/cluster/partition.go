@@ -873,11 +873,10 @@ func (s *spill) writeEvidence(si, r int, edges []edge) (int, error) {
 // signal by signal and range by range: the rows and the order of
 // writeEvidence.
 func (s *spill) writeEvidenceTable(d *data, counts [][]int, path string) (int64, error) {
-	vw, err := pqio.Create[schema.Evidence](path)
+	vw, err := createEvidence(path, d.posts)
 	if err != nil {
 		return 0, err
 	}
-	vb := newEvidenceBatch(d.posts)
 	var werr error
 	for si, sd := range d.signals {
 		for r, n := range counts[si] {
@@ -890,24 +889,16 @@ func (s *spill) writeEvidenceTable(d *data, counts [][]int, path string) (int64,
 				}
 				a, bb := le.Uint32(b), le.Uint32(b[4:])
 				postA, postB := le.Uint32(b[8:]), le.Uint32(b[12:])
-				full := vb.add(schema.Evidence{
+				werr = vw.add(schema.Evidence{
 					Signal: sd.name, AccountA: d.accounts[a], AccountB: d.accounts[bb],
 					ItemKey: d.evidenceKey(sd, le.Uint64(b[16:]), postA, postB), DtMillis: absDiff(d.times[postA], d.times[postB]),
 				}, postA, postB)
-				if full {
-					werr = vb.flush(vw)
-				}
 			})
 			if err = errors.Join(err, werr); err != nil {
-				vw.Abort()
+				vw.abort()
 				return 0, err
 			}
 		}
 	}
-	if err := vb.flush(vw); err != nil {
-		vw.Abort()
-		return 0, err
-	}
-	rows := vw.Rows()
-	return rows, vw.Close()
+	return vw.close()
 }
