@@ -88,7 +88,6 @@ func checkAgainstReference(t *testing.T, n *Normalizer, s string) {
 }
 
 func TestNormalizeMatchesReference(t *testing.T) {
-	n := NewNormalizer()
 	rng := rand.New(rand.NewPCG(5, 6))
 	texts := 50000
 	if testing.Short() {
@@ -96,23 +95,34 @@ func TestNormalizeMatchesReference(t *testing.T) {
 		// step at the full count; CI's plain step runs them all.
 		texts = 5000
 	}
-	for range texts {
-		checkAgainstReference(t, n, randomText(rng))
+	checkRandomTexts(t, rng, texts, checkAgainstReference)
+}
+
+// checkRandomTexts runs check on count texts of randomText.
+func checkRandomTexts(t *testing.T, rng *rand.Rand, count int, check func(*testing.T, *Normalizer, string)) {
+	n := NewNormalizer()
+	for range count {
+		check(t, n, randomText(rng))
 		if t.Failed() {
 			return
 		}
 	}
 }
 
-func FuzzNormalizeMatchesReference(f *testing.F) {
+// fuzzTexts fuzzes check from the text pieces and seed.
+func fuzzTexts(f *testing.F, seed string, check func(*testing.T, *Normalizer, string)) {
 	for _, p := range textPieces {
 		f.Add(p)
 	}
-	f.Add("RT @a: Vote &amp; SHARE https://t.co/x1 #Vote")
+	f.Add(seed)
 	n := NewNormalizer()
 	f.Fuzz(func(t *testing.T, s string) {
-		checkAgainstReference(t, n, s)
+		check(t, n, s)
 	})
+}
+
+func FuzzNormalizeMatchesReference(f *testing.F) {
+	fuzzTexts(f, "RT @a: Vote &amp; SHARE https://t.co/x1 #Vote", checkAgainstReference)
 }
 
 // TestScannersMatchRegexps compares the retweet-marker and mention scanners
@@ -249,23 +259,9 @@ func checkSkipAhead(t *testing.T, n *Normalizer, s string) {
 // TestRemoveURLsSkipAhead checks that jumping to the tokens holding a '.'
 // or ':' removes the same URLs as looking at every token.
 func TestRemoveURLsSkipAhead(t *testing.T) {
-	n := NewNormalizer()
-	rng := rand.New(rand.NewPCG(11, 12))
-	for range 50000 {
-		checkSkipAhead(t, n, randomText(rng))
-		if t.Failed() {
-			return
-		}
-	}
+	checkRandomTexts(t, rand.New(rand.NewPCG(11, 12)), 50000, checkSkipAhead)
 }
 
 func FuzzRemoveURLsSkipAhead(f *testing.F) {
-	for _, p := range textPieces {
-		f.Add(p)
-	}
-	f.Add("a b\u3000c.d e:f\u00a0http://x.org g. \xe3\x80.h")
-	n := NewNormalizer()
-	f.Fuzz(func(t *testing.T, s string) {
-		checkSkipAhead(t, n, s)
-	})
+	fuzzTexts(f, "a b\u3000c.d e:f\u00a0http://x.org g. \xe3\x80.h", checkSkipAhead)
 }

@@ -282,15 +282,7 @@ func TestLoadRuns(t *testing.T) {
 		}
 	}
 
-	got := runResources(t, path, p, Resources{Partitions: 3})
-	for name, b := range want.files {
-		if !bytes.Equal(got.files[name], b) {
-			t.Errorf("%s differs", name)
-		}
-	}
-	if fmt.Sprint(got.stats) != fmt.Sprint(want.stats) {
-		t.Errorf("stats differ:\n%+v\n%+v", got.stats, want.stats)
-	}
+	sameOutput(t, "--partitions 3", runResources(t, path, p, Resources{Partitions: 3}), want)
 }
 
 // loadMeter records the load phase of a cluster run's progress.
@@ -403,13 +395,18 @@ func TestLoadSpillSkipsRowsWithoutIDs(t *testing.T) {
 	if want.stats.SkippedRows == 0 || len(want.edges) == 0 {
 		t.Fatalf("fixture: %d rows skipped, %d edges", want.stats.SkippedRows, len(want.edges))
 	}
-	got := runResources(t, path, p, Resources{Partitions: 3})
+	sameOutput(t, "--partitions 3", runResources(t, path, p, Resources{Partitions: 3}), want)
+}
+
+// sameOutput checks that got has want's tables, byte for byte, and stats.
+func sameOutput(t *testing.T, what string, got, want output) {
+	t.Helper()
 	for name, b := range want.files {
 		if !bytes.Equal(got.files[name], b) {
-			t.Errorf("%s differs", name)
+			t.Errorf("%s: %s differs", what, name)
 		}
 	}
 	if fmt.Sprint(got.stats) != fmt.Sprint(want.stats) {
-		t.Errorf("stats differ:\n%+v\n%+v", got.stats, want.stats)
+		t.Errorf("%s: stats differ:\n%+v\n%+v", what, got.stats, want.stats)
 	}
 }
