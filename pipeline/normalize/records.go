@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 )
 
 // tracker is an io.Reader that keeps the bytes it passed on until they are
@@ -250,6 +251,7 @@ func (rr *recordReader) skipTooLarge() (record, error) {
 	rr.prefix = rr.prefix[:0]
 	var rec record
 	prevCR := false  // the last byte of the record was '\r'
+	crlf := false    // the record ended with "\r\n"
 	end := int64(-1) // offset after the record's terminator
 	off := t.released
 	// A record within the limit can get here when blank lines before it
@@ -281,6 +283,7 @@ func (rr *recordReader) skipTooLarge() (record, error) {
 				rec.nl = true
 				if prevCR {
 					size-- // a CRLF terminator
+					crlf = true
 				}
 				return
 			}
@@ -368,8 +371,17 @@ func (rr *recordReader) skipTooLarge() (record, error) {
 	rec.line = startLine
 	rec.raw = rr.prefix
 	if size <= t.limit {
-		// Over the budget only with the blank lines before it: parse it.
-		c := csv.NewReader(bytes.NewReader(rec.raw))
+		// Over the budget only with the blank lines before it: parse it,
+		// with its line end (csv.Reader drops a '\r' that ends the
+		// input, and reads "\r\n" as a line end, "\r\r\n" as '\r' and one).
+		in := rec.raw
+		switch {
+		case crlf:
+			in = append(slices.Clip(in), '\r', '\n')
+		case rec.nl:
+			in = append(slices.Clip(in), '\n')
+		}
+		c := csv.NewReader(bytes.NewReader(in))
 		c.FieldsPerRecord = -1
 		fields, err := c.Read()
 		var perr *csv.ParseError
