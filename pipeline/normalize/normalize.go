@@ -33,8 +33,11 @@ const Name = "normalize"
 // as the coordination-network-toolkit does. Version 4 rejects a record over
 // MaxRecordBytes (too_large, raw cut to RejectRawPrefix bytes) and reads on,
 // where version 3 stopped with ErrRecordTooLarge. Version 5 writes absent
-// post ids (reply, quote, repost) as null, not "" (posts layout 2).
-const Version = 5
+// post ids (reply, quote, repost) as null, not "" (posts layout 2). Version
+// 6 keeps a '\r' before a CRLF in the last field of a record that is read
+// again whole because blank lines before it took its read window (version
+// 5 dropped it there, and only there).
+const Version = 6
 
 // FormatAuto detects each file's format from its header.
 const FormatAuto = "auto"
