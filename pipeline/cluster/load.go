@@ -945,8 +945,8 @@ type sharedFilter struct {
 	seen, again []uint64
 }
 
-// addShared is add for goroutines that share f: the bits it sets are
-// those add sets, whatever the order of the adds.
+// addShared records one occurrence of item; goroutines may share f, and
+// the bits it sets do not depend on the order of the adds.
 func (f *sharedFilter) addShared(item uint64) {
 	h := mix64(item) >> f.shift
 	w, m := h>>6, uint64(1)<<(h&63)
@@ -1053,13 +1053,6 @@ func (f *rangedFilter) next() {
 	clear(f.seen)
 }
 
-// add records one occurrence of item.
-func (f *sharedFilter) add(item uint64) {
-	h := mix64(item) >> f.shift
-	w, m := h>>6, uint64(1)<<(h&63)
-	f.again[w] |= f.seen[w] & m
-	f.seen[w] |= m
-}
 
 // has reports whether item may occur more than once; it is true for every
 // item that does.

@@ -168,7 +168,7 @@ func TestRangedFilter(t *testing.T) {
 		}
 		want := newSharedFilter(n)
 		for _, it := range items {
-			want.add(uint64(it))
+			want.addShared(uint64(it))
 		}
 		full := len(want.seen) * 8
 		// One range, 2, 4 and 64 ranges, and as many as the words (8

@@ -53,7 +53,7 @@ func TestSharedFilter(t *testing.T) {
 		shared, singles, count := sharedAndSingles(occs, func(o occ) uint64 { return o.item })
 		f := newSharedFilter(len(occs))
 		for _, o := range occs {
-			f.add(o.item)
+			f.addShared(o.item)
 		}
 		var got []occ
 		for _, o := range occs {
