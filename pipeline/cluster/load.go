@@ -1053,7 +1053,6 @@ func (f *rangedFilter) next() {
 	clear(f.seen)
 }
 
-
 // has reports whether item may occur more than once; it is true for every
 // item that does.
 func (f *sharedFilter) has(item uint64) bool {
