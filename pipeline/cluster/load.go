@@ -198,6 +198,26 @@ func (ri *rowItems) flush() {
 	ri.cur = ri.cur[:0]
 }
 
+// addOccs appends complete occurrences (acc and t set), which need not
+// follow the part's rows, to a part whose occurrences go to runs.
+func (ri *rowItems) addOccs(occs []occ) {
+	for len(occs) > 0 {
+		if len(ri.chunks) == 0 || len(ri.chunks[len(ri.chunks)-1]) == occChunk {
+			ri.chunks = append(ri.chunks, make([]occ, 0, occChunk))
+		}
+		c := &ri.chunks[len(ri.chunks)-1]
+		k := min(len(occs), occChunk-len(*c), max(1, ri.runs.runLen-ri.count))
+		*c = append(*c, occs[:k]...)
+		occs = occs[k:]
+		if ri.err == nil {
+			ri.count += k
+			if ri.runs.full(ri.count, k) {
+				ri.err = ri.runs.write(ri)
+			}
+		}
+	}
+}
+
 // tableRows returns the row count of the fingerprints table at path, which
 // must leave row numbers within uint32, and a check for each row a column
 // read gives: within the footer's count, and every 65,536 rows ctx.
@@ -358,21 +378,24 @@ func load(ctx context.Context, path string, signals []string, m progress.Meter, 
 		ri := &rowItems{row: -1}
 		items[i] = ri
 		col := signalColumn[name]
+		if sd.numeric && hold != nil {
+			readers[i] = func() error {
+				return readNumericExact(path, col, spans, sd, ri, hold.runs(d, sd, len(spans)), rowAcc, d.times, checkRow, d.readPass)
+			}
+			joins[i] = func() {}
+			continue
+		}
 		if sd.numeric {
 			// Numeric items need no interning, so the column is read in
 			// spans of row groups, concurrently, to find the items that
-			// occur more than once and to keep only their occurrences
-			// (most band and text keys occur once): twice, or once more
+			// may occur more than once and to keep only their
+			// occurrences (most band and text keys occur once): once more
 			// than the filter has ranges (rangedFilter). The parts are
-			// joined in span order.
+			// joined in span order; finish drops the items left that
+			// occur once.
 			parts := make([]*rowItems, len(spans))
-			var runs *occRuns
+			ri.dropped = make([]uint16, n)
 			readers[i] = func() error {
-				if hold != nil {
-					runs = hold.runs(d, sd, len(spans))
-				} else {
-					ri.dropped = make([]uint16, n)
-				}
 				values, err := pqio.NumValues(path, col)
 				if err != nil {
 					return err
@@ -382,9 +405,6 @@ func load(ctx context.Context, path string, signals []string, m progress.Meter, 
 				var pwg sync.WaitGroup
 				for j := range spans {
 					parts[j] = &rowItems{row: -1}
-					if runs != nil {
-						parts[j].runs, parts[j].rowAcc, parts[j].times = runs, rowAcc, d.times
-					}
 				}
 				// The filter is built one range of its bits at a time,
 				// a read of the column each; the read that builds range
@@ -408,23 +428,17 @@ func load(ctx context.Context, path string, signals []string, m progress.Meter, 
 										newRows++
 										last = row
 									}
-									switch {
-									case keep[i] > 0:
+									switch keep[i] {
+									case 1:
 										part.add(row, uint64(vals[i]))
-									case keep[i] == 0:
-									case runs == nil:
+									case -1:
 										ri.dropped[row]++ // rows of different spans differ
-									case rowAcc[row] >= 0:
-										part.singletons++
 									}
 								}
 								pass.add(int64(newRows))
-								return part.err
+								return nil
 							})
 							part.flush()
-							if errs[j] == nil {
-								errs[j] = part.err
-							}
 						})
 					}
 					pwg.Wait()
@@ -434,17 +448,12 @@ func load(ctx context.Context, path string, signals []string, m progress.Meter, 
 					pass.end()
 					f.next()
 				}
-				if runs != nil {
-					return runs.finish(sd, parts)
-				}
 				return nil
 			}
 			joins[i] = func() {
 				for _, part := range parts {
 					ri.chunks = append(ri.chunks, part.chunks...)
-					sd.singletons += part.singletons
 				}
-				ri.filtered = runs != nil
 			}
 			continue
 		}
@@ -454,7 +463,7 @@ func load(ctx context.Context, path string, signals []string, m progress.Meter, 
 		readers[i] = func() error {
 			if hold != nil {
 				tables[i] = nil // ranked by readStrings
-				return readStrings(path, col, spans, sd, ri, t, hold.runs(d, sd, len(spans)), rowAcc, d.times, checkRow, d.readPass)
+				return readStrings(path, col, spans, sd, ri, hold.runs(d, sd, len(spans)), rowAcc, d.times, checkRow, d.readPass)
 			}
 			pass := d.readPass()
 			defer pass.end()
@@ -528,6 +537,7 @@ func load(ctx context.Context, path string, signals []string, m progress.Meter, 
 			return
 		}
 		var counts []uint8 // string signals: filter now
+		lone := false      // numeric signals: drop the items left that occur once
 		if ri.filtered {
 			// Read one at a time: filtered and counted already.
 		} else if ri.dropped != nil {
@@ -538,6 +548,7 @@ func load(ctx context.Context, path string, signals []string, m progress.Meter, 
 				}
 			}
 			ri.dropped = nil
+			lone = true
 		} else {
 			// Occurrences per item on the rows kept, up to 2: the
 			// items that occur once are exactly those readStrings
@@ -576,6 +587,15 @@ func load(ctx context.Context, path string, signals []string, m progress.Meter, 
 				sd.occ = append(sd.occ, o)
 			}
 			ri.chunks[ci] = nil
+		}
+		if lone {
+			// The filter passes some items that occur once; every load
+			// drops exactly the items that occur once on the rows kept
+			// (readNumericExact, readStrings).
+			sortOccs(sd.occ)
+			var dropped int64
+			sd.occ, dropped = dropLone(sd.occ)
+			sd.singletons += dropped
 		}
 		if t := tables[i]; t != nil {
 			// Number the string items kept by their sorted order: the
@@ -655,7 +675,7 @@ func (d *data) readPostIDs(path string, checkRow func(int64) error) error {
 // last read go through spans of row groups concurrently, one part each,
 // joined in span order; the second numbers the items in row order. The
 // data are those of the in-memory load.
-func readStrings(path, col string, spans []pqio.Span, sd *signalData, ri *rowItems, t *internTable, runs *occRuns, rowAcc []int32, times []int64, checkRow func(int64) error, newPass func() *readPass) error {
+func readStrings(path, col string, spans []pqio.Span, sd *signalData, ri *rowItems, runs *occRuns, rowAcc []int32, times []int64, checkRow func(int64) error, newPass func() *readPass) error {
 	values, err := pqio.NumValues(path, col)
 	if err != nil {
 		return err
@@ -696,70 +716,45 @@ func readStrings(path, col string, spans []pqio.Span, sd *signalData, ri *rowIte
 	for j := range parts {
 		parts[j] = &rowItems{row: -1, runs: runs, rowAcc: rowAcc, times: times}
 	}
-	var counts []uint8 // per item number, up to 2
-	var cur []uint32   // the items of the row read
-	row := int64(-1)
-	count := func() {
-		if len(cur) > 1 {
-			slices.Sort(cur)
-			cur = slices.Compact(cur)
-		}
-		for _, id := range cur {
-			counts[id] = min(counts[id]+1, 2)
-		}
-		cur = cur[:0]
-	}
-	pass := newPass()
-	tick := pass.ticker()
-	err = pqio.EachBytes(path, col, func(r int64, b []byte) error {
-		tick()
-		if len(b) == 0 || rowAcc[r] < 0 {
-			return nil
-		}
-		if !f.has(maphash.Bytes(seed, b)) {
-			parts[0].singletons++ // one occurrence in all
-			return nil
-		}
-		if r != row {
-			count()
-			row = r
-		}
-		id := t.id(b)
-		if int(id) == len(counts) {
-			counts = append(counts, 0)
-		}
-		cur = append(cur, id)
-		return nil
-	})
+	shards, err := numberStrings(path, col, seed, f, rowAcc, newPass)
 	if err != nil {
 		return err
 	}
-	pass.end()
-	count()
-	for id, c := range counts {
-		if c > 1 {
-			sd.strs = append(sd.strs, t.strs[id])
-		} else {
-			parts[0].singletons++ // one occurrence, on one row
+	for _, sh := range shards {
+		for id, c := range sh.counts {
+			if c > 1 {
+				sd.strs = append(sd.strs, sh.t.strs[id])
+			} else {
+				parts[0].singletons++ // one occurrence, on one row
+			}
 		}
+		parts[0].singletons += sh.singletons
 	}
 	slices.Sort(sd.strs)
-	rank := rankOf(t.strs, sd.strs, t.idx)
+	for r, s := range sd.strs {
+		sh := shards[maphash.String(seed, s)%uint64(len(shards))]
+		sh.rank[sh.t.idx[s]] = uint32(r)
+	}
 	err = inSpans(func(j int, sp pqio.Span, tick func()) error {
 		part := parts[j]
 		err := pqio.EachBytesIn(path, col, sp, func(r int64, b []byte) error {
 			tick()
-			if len(b) == 0 || rowAcc[r] < 0 || !f.has(maphash.Bytes(seed, b)) {
+			if len(b) == 0 || rowAcc[r] < 0 {
 				return nil
 			}
-			id, ok := t.idx[string(b)]
+			h := maphash.Bytes(seed, b)
+			if !f.has(h) {
+				return nil
+			}
+			sh := shards[h%uint64(len(shards))]
+			id, ok := sh.t.idx[string(b)]
 			if !ok {
 				return fmt.Errorf("read %s: column %s changed between two reads", path, col)
 			}
-			if counts[id] < 2 {
+			if sh.counts[id] < 2 {
 				return nil
 			}
-			part.add(r, uint64(rank[id]))
+			part.add(r, uint64(sh.rank[id]))
 			return part.err
 		})
 		part.flush()
@@ -771,6 +766,30 @@ func readStrings(path, col string, spans []pqio.Span, sd *signalData, ri *rowIte
 	if err != nil {
 		return err
 	}
+	return finishParts(sd, ri, runs, parts)
+}
+
+// dropLone drops, from occurrences sorted by item, those of items that
+// occur once, and returns the others and the count dropped.
+func dropLone(occs []occ) ([]occ, int64) {
+	out := occs[:0]
+	for i := 0; i < len(occs); {
+		j := i + 1
+		for j < len(occs) && occs[j].item == occs[i].item {
+			j++
+		}
+		if j-i > 1 {
+			out = append(out, occs[i:j]...)
+		}
+		i = j
+	}
+	return slices.Clip(out), int64(len(occs) - len(out))
+}
+
+// finishParts ends the read of sd into parts, filtered exactly: when its
+// runs began, the parts are written as runs too and sd is spilled;
+// otherwise ri takes their occurrences, in part order.
+func finishParts(sd *signalData, ri *rowItems, runs *occRuns, parts []*rowItems) error {
 	if err := runs.finish(sd, parts); err != nil || sd.spilled {
 		return err
 	}
@@ -780,6 +799,80 @@ func readStrings(path, col string, spans []pqio.Span, sd *signalData, ri *rowIte
 	}
 	ri.filtered = true
 	return nil
+}
+
+// stringShard numbers the string items of one shard of their hashes.
+type stringShard struct {
+	t          *internTable
+	counts     []uint8  // occurrences per item number on the rows kept, up to 2
+	rank       []uint32 // per item number, its rank in sd.strs (readStrings sets it)
+	singletons int64    // occurrences the filter shows to be of an item that occurs once
+}
+
+// numberStrings is readStrings' second read: in shards of the items'
+// hashes, a goroutine each (GOMAXPROCS), every one reading the whole column
+// in row order, it numbers the items the filter passes and counts their
+// occurrences on the rows kept, a row's repeats once. An item belongs to
+// one shard, so the counts are those of one read.
+func numberStrings(path, col string, seed maphash.Seed, f *sharedFilter, rowAcc []int32, newPass func() *readPass) ([]*stringShard, error) {
+	shards := make([]*stringShard, runtime.GOMAXPROCS(0))
+	errs := make([]error, len(shards))
+	pass := newPass()
+	var wg sync.WaitGroup
+	for g := range shards {
+		sh := &stringShard{t: newInternTable()}
+		shards[g] = sh
+		wg.Go(func() {
+			tick := func() {}
+			if g == 0 {
+				tick = pass.ticker() // the rows once
+			}
+			var cur []uint32 // the items of the row read
+			row := int64(-1)
+			count := func() {
+				if len(cur) > 1 {
+					slices.Sort(cur)
+					cur = slices.Compact(cur)
+				}
+				for _, id := range cur {
+					sh.counts[id] = min(sh.counts[id]+1, 2)
+				}
+				cur = cur[:0]
+			}
+			errs[g] = pqio.EachBytes(path, col, func(r int64, b []byte) error {
+				tick()
+				if len(b) == 0 || rowAcc[r] < 0 {
+					return nil
+				}
+				h := maphash.Bytes(seed, b)
+				if h%uint64(len(shards)) != uint64(g) {
+					return nil
+				}
+				if !f.has(h) {
+					sh.singletons++ // one occurrence in all
+					return nil
+				}
+				if r != row {
+					count()
+					row = r
+				}
+				id := sh.t.id(b)
+				if int(id) == len(sh.counts) {
+					sh.counts = append(sh.counts, 0)
+				}
+				cur = append(cur, id)
+				return nil
+			})
+			count()
+			sh.rank = make([]uint32, len(sh.t.strs))
+		})
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	pass.end()
+	return shards, nil
 }
 
 // loadShingles sets d.shingles to the shingle sets (rules.AppendShingles of
@@ -1088,14 +1181,18 @@ func numericSignal(name string) bool {
 }
 
 // loadReads returns how many times load reads the rows of path, the total
-// of its progress phase (in rows): the account column once, a numeric
-// signal's column once more than its filter has ranges, a string signal's
-// three times when the signals are read one at a time (readStrings), else
-// once.
+// of its progress phase (in rows): the account column once; when the
+// signals are read one at a time, a numeric signal's column twice (its
+// read, and its buckets, counted as rows in proportion to their records:
+// readNumericExact) and a string signal's three times (readStrings);
+// otherwise a numeric signal's column once more than its filter has ranges
+// and a string signal's once.
 func loadReads(path string, signals []string, oneAtATime bool) (int64, error) {
 	reads := int64(1)
 	for _, name := range signals {
 		switch {
+		case numericSignal(name) && oneAtATime:
+			reads += 2
 		case numericSignal(name):
 			values, err := pqio.NumValues(path, signalColumn[name])
 			if err != nil {

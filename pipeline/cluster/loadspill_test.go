@@ -221,8 +221,11 @@ func TestRangedFilter(t *testing.T) {
 // with the signal (--partitions) or partway through it (a budget it
 // outgrows).
 func TestLoadRuns(t *testing.T) {
-	defer func(n, m int) { runOccs, maxSeenBytes = n, m }(runOccs, maxSeenBytes)
+	defer func(n, m, b, g int) { runOccs, maxSeenBytes, bucketBytes, groupRecs = n, m, b, g }(runOccs, maxSeenBytes, bucketBytes, groupRecs)
 	runOccs = 600
+	// The numeric signals' reads one at a time in many buckets of many
+	// groups.
+	bucketBytes, groupRecs = 1<<14, 64
 	path := partitionFixture(t, 2*pqio.RowGroupRows+5000, 4)
 	all := loadWith(t, path, &loadSpill{res: Resources{Partitions: 1}})
 	p := DefaultParams()
@@ -312,13 +315,15 @@ func (m *loadMeter) Add(n int64) {
 }
 
 // TestLoadProgress: the load phase's total counts every read of the rows
-// (the account column, each numeric signal's column once more than its
-// filter has ranges, each string signal's once in memory and three times
-// when read one at a time), and its count reaches the total without
-// passing it, band keys (several per row) counted by row.
+// (the account column; in memory, each numeric signal's column once more
+// than its filter has ranges and each string signal's once; one at a time,
+// each numeric signal's twice, its read and its buckets, and each string
+// signal's three times), and its count reaches the total without passing
+// it, band keys (several per row) counted by row.
 func TestLoadProgress(t *testing.T) {
-	defer func(m int) { maxSeenBytes = m }(maxSeenBytes)
+	defer func(m, b int) { maxSeenBytes, bucketBytes = m, b }(maxSeenBytes, bucketBytes)
 	maxSeenBytes = 1 << 16 // filters in ranges
+	bucketBytes = 1 << 14  // many buckets
 	path := partitionFixture(t, 2*pqio.RowGroupRows+5000, 4)
 	rows, err := pqio.NumRows(path)
 	if err != nil {
@@ -332,6 +337,7 @@ func TestLoadProgress(t *testing.T) {
 		{"in memory", Resources{Partitions: 1}, 1},
 		{"one signal at a time", Resources{Partitions: 3}, 3},
 	} {
+		oneAtATime := tc.stringRead > 1
 		t.Run(tc.name, func(t *testing.T) {
 			reads := int64(1)
 			ranged := 0
@@ -347,7 +353,11 @@ func TestLoadProgress(t *testing.T) {
 					if ranges > 1 {
 						ranged++
 					}
-					reads += int64(ranges) + 1
+					if oneAtATime {
+						reads += 2
+					} else {
+						reads += int64(ranges) + 1
+					}
 				default:
 					reads += tc.stringRead
 				}

@@ -18,6 +18,7 @@ import (
 	"sync/atomic"
 
 	"github.com/klauspost/compress/zstd"
+	"golang.org/x/sync/errgroup"
 
 	"github.com/takedown-research/takedown/internal/errkind"
 	"github.com/takedown-research/takedown/internal/pqio"
@@ -790,7 +791,8 @@ func (s *spill) readOccs(si, q, n int) ([]occ, error) {
 }
 
 // writeHits writes a swept partition's hits, one file per account range
-// of their first account, and returns the count per range.
+// of their first account, and returns the count per range. The files are
+// written concurrently, GOMAXPROCS at a time.
 func (s *spill) writeHits(si, q int, part *sweepPart, rangeOf []uint16, parts int) ([]int, error) {
 	counts := make([]int, parts)
 	for _, c := range part.hits.chunks {
@@ -798,12 +800,15 @@ func (s *spill) writeHits(si, q int, part *sweepPart, rangeOf []uint16, parts in
 			counts[rangeOf[c[i].a]]++
 		}
 	}
+	var g errgroup.Group
+	g.SetLimit(runtime.GOMAXPROCS(0))
 	for r := range parts {
 		if counts[r] > 0 {
-			if err := s.writeRangeHits(si, q, r, counts[r], part, rangeOf); err != nil {
-				return nil, err
-			}
+			g.Go(func() error { return s.writeRangeHits(si, q, r, counts[r], part, rangeOf) })
 		}
+	}
+	if err := g.Wait(); err != nil {
+		return nil, err
 	}
 	return counts, nil
 }

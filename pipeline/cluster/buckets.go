@@ -1,0 +1,361 @@
+package cluster
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"io"
+	"math/bits"
+	"os"
+	"sync"
+	"sync/atomic"
+
+	"github.com/takedown-research/takedown/internal/pqio"
+)
+
+// bucketBytes bounds the records of one bucket of readNumericExact, so that
+// a bucket is grouped in the cache (tests lower it).
+var bucketBytes = 8 << 20
+
+// groupRecs bounds the records of one group of a bucket: its table of
+// items stays within the core's cache.
+var groupRecs = 1 << 13
+
+// bucketRecBytes is the size of a scattered (item, row) record.
+const bucketRecBytes = 12
+
+// readNumericExact keeps the occurrences of a numeric signal's items that
+// occur on two kept rows or more, exactly, for a load that reads the
+// signals one at a time. It reads the column once, in spans of row groups
+// concurrently, and scatters every value of a kept row, with its row, to
+// one of a power of two of buckets on disk by a hash of the value (mix64),
+// each span to files of its own, so that a bucket's records are in row
+// order. Each bucket is then read back and cut by more of the hash into
+// groups small enough for the cache, and each group's items are counted in
+// a table: an item's occurrences on two rows or more go to runs, complete,
+// and every other occurrence counts as a singleton. A row's repeats of an
+// item count once. The ranged filter it replaces probed memory at random
+// twice a value and read the column once more per range; this reads it
+// once and writes and reads 12 bytes a value.
+func readNumericExact(path, col string, spans []pqio.Span, sd *signalData, ri *rowItems, runs *occRuns, rowAcc []int32, times []int64, checkRow func(int64) error, newPass func() *readPass) error {
+	values, err := pqio.NumValues(path, col)
+	if err != nil {
+		return err
+	}
+	sp, err := runs.ls.spill()
+	if err != nil {
+		return err
+	}
+	logB := 0
+	for int64(values)*bucketRecBytes>>logB > int64(bucketBytes) && logB < 16 {
+		logB++
+	}
+	nb := 1 << logB
+	bucketOf := func(h uint64) int { return int(h >> (64 - logB) & uint64(nb-1)) }
+	if logB == 0 {
+		bucketOf = func(uint64) int { return 0 }
+	}
+	name := func(j, b int) string { return sp.path(fmt.Sprintf("bucket-%s-%d-%d", sd.name, j, b)) }
+	counts := make([][]int64, len(spans)) // records per span and bucket
+	defer func() {
+		for j := range spans {
+			for b := range nb {
+				os.Remove(name(j, b))
+			}
+		}
+	}()
+
+	// Scatter.
+	pass := newPass()
+	errs := make([]error, len(spans))
+	var wg sync.WaitGroup
+	for j, span := range spans {
+		counts[j] = make([]int64, nb)
+		wg.Go(func() {
+			errs[j] = scatterSpan(path, col, span, nb, bucketOf, func(b int) string { return name(j, b) }, counts[j], rowAcc, checkRow, pass)
+		})
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return err
+	}
+	pass.end()
+	var total int64
+	for j := range spans {
+		for _, c := range counts[j] {
+			total += c
+		}
+	}
+	for j := range spans {
+		for b := range nb {
+			if counts[j][b] > 0 {
+				if fi, err := os.Stat(name(j, b)); err == nil {
+					sp.bytes.Add(fi.Size())
+				}
+			}
+		}
+	}
+
+	// Group the buckets, GOMAXPROCS at a time, each worker into its own
+	// part of the runs.
+	pass = newPass()
+	var next, done atomic.Int64
+	var reported atomic.Int64
+	parts := make([]*rowItems, len(spans))
+	for w := range parts {
+		parts[w] = &rowItems{row: -1, runs: runs, rowAcc: rowAcc, times: times}
+	}
+	for w := range parts {
+		part := parts[w]
+		wg.Go(func() {
+			g := &grouper{}
+			for {
+				b := int(next.Add(1) - 1)
+				if b >= nb || errs[w] != nil {
+					return
+				}
+				var n int64
+				for j := range spans {
+					n += counts[j][b]
+				}
+				if n == 0 {
+					continue
+				}
+				recs, err := g.read(nb, b, spans, counts, name)
+				if err != nil {
+					errs[w] = err
+					return
+				}
+				g.group(recs, logB, part, rowAcc, times)
+				if part.err != nil {
+					errs[w] = part.err
+					return
+				}
+				for j := range spans {
+					os.Remove(name(j, b))
+				}
+				// Progress in rows, in proportion to the records.
+				c := done.Add(n)
+				to := pass.rows * c / max(total, 1)
+				for {
+					r := reported.Load()
+					if to <= r || reported.CompareAndSwap(r, to) {
+						if to > r {
+							pass.add(to - r)
+						}
+						break
+					}
+				}
+			}
+		})
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return err
+	}
+	pass.end()
+	return finishParts(sd, ri, runs, parts)
+}
+
+// scatterSpan reads one span of col and appends each value of a kept row,
+// with its row, to the file of its bucket, counting the records.
+func scatterSpan(path, col string, span pqio.Span, nb int, bucketOf func(uint64) int, name func(b int) string, counts []int64, rowAcc []int32, checkRow func(int64) error, pass *readPass) (err error) {
+	files := make([]*os.File, nb)
+	bufs := make([][]byte, nb)
+	bufLen := max(bucketRecBytes*64, min(32<<10, bucketBytes/4)/bucketRecBytes*bucketRecBytes)
+	flush := func(b int) error {
+		if files[b] == nil {
+			f, err := spillCreate(name(b))
+			if err != nil {
+				return fmt.Errorf("cluster: spill: %w", err)
+			}
+			files[b] = f
+		}
+		if _, err := files[b].Write(bufs[b]); err != nil {
+			return fmt.Errorf("cluster: spill %s: %w", name(b), err)
+		}
+		bufs[b] = bufs[b][:0]
+		return nil
+	}
+	defer func() {
+		for b, f := range files {
+			if f == nil {
+				continue
+			}
+			if cerr := f.Close(); err == nil && cerr != nil {
+				err = fmt.Errorf("cluster: spill %s: %w", name(b), cerr)
+			}
+		}
+	}()
+	last := int64(-1)
+	err = pqio.EachInt64BatchIn(path, col, span, func(rows, vals []int64) error {
+		if err := checkRow(rows[len(rows)-1]); err != nil {
+			return err
+		}
+		newRows := 0
+		for i, row := range rows {
+			if row != last {
+				newRows++
+				last = row
+			}
+			if rowAcc[row] < 0 {
+				continue
+			}
+			v := uint64(vals[i])
+			b := bucketOf(mix64(v))
+			if bufs[b] == nil {
+				bufs[b] = make([]byte, 0, bufLen)
+			}
+			bufs[b] = le.AppendUint64(bufs[b], v)
+			bufs[b] = le.AppendUint32(bufs[b], uint32(row))
+			counts[b]++
+			if len(bufs[b]) == cap(bufs[b]) {
+				if err := flush(b); err != nil {
+					return err
+				}
+			}
+		}
+		pass.add(int64(newRows))
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	for b := range nb {
+		if len(bufs[b]) > 0 {
+			if err := flush(b); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// bucketRec is one scattered value with its row.
+type bucketRec struct {
+	item uint64
+	row  uint32
+}
+
+// grouper groups buckets; its memory is reused from bucket to bucket.
+type grouper struct {
+	recs, cut []bucketRec
+	raw       []byte
+	// The table of one group: an item's count of rows (up to 2) and the
+	// last row it was seen on (plus one), by open addressing on its hash.
+	keys []uint64
+	cnt  []uint8
+	last []uint32
+	occs []occ
+}
+
+// read reads bucket b's records, span by span: in row order.
+func (g *grouper) read(nb, b int, spans []pqio.Span, counts [][]int64, name func(j, b int) string) ([]bucketRec, error) {
+	g.recs = g.recs[:0]
+	for j := range spans {
+		n := counts[j][b]
+		if n == 0 {
+			continue
+		}
+		f, err := os.Open(name(j, b))
+		if err != nil {
+			return nil, fmt.Errorf("cluster: spill: %w", err)
+		}
+		if cap(g.raw) < int(n)*bucketRecBytes {
+			g.raw = make([]byte, int(n)*bucketRecBytes)
+		}
+		raw := g.raw[:int(n)*bucketRecBytes]
+		_, err = io.ReadFull(bufio.NewReaderSize(f, 1<<16), raw)
+		f.Close()
+		if err != nil {
+			return nil, fmt.Errorf("cluster: spill %s: %w (wrote %d records)", name(j, b), err, n)
+		}
+		for off := 0; off < len(raw); off += bucketRecBytes {
+			g.recs = append(g.recs, bucketRec{item: le.Uint64(raw[off:]), row: le.Uint32(raw[off+8:])})
+		}
+	}
+	return g.recs, nil
+}
+
+// group cuts a bucket's records (in row order) into groups by the hash bits
+// below the bucket's, keeping the order, and counts each group's items:
+// the occurrences of items on two rows or more go to part, complete, the
+// others count as its singletons.
+func (g *grouper) group(recs []bucketRec, logB int, part *rowItems, rowAcc []int32, times []int64) {
+	ng := 1
+	for len(recs)/ng > groupRecs && ng < 1<<12 {
+		ng <<= 1
+	}
+	shift := 64 - logB - bits.Len(uint(ng-1))
+	groupOf := func(r bucketRec) int { return int(mix64(r.item)>>shift) & (ng - 1) }
+	// A stable counting sort by group.
+	start := make([]int, ng+1)
+	for _, r := range recs {
+		start[groupOf(r)+1]++
+	}
+	for i := 1; i <= ng; i++ {
+		start[i] += start[i-1]
+	}
+	if cap(g.cut) < len(recs) {
+		g.cut = make([]bucketRec, len(recs))
+	}
+	cut := g.cut[:len(recs)]
+	pos := append([]int(nil), start[:ng]...)
+	for _, r := range recs {
+		k := groupOf(r)
+		cut[pos[k]] = r
+		pos[k]++
+	}
+	for k := range ng {
+		g.groupOne(cut[start[k]:start[k+1]], part, rowAcc, times)
+	}
+}
+
+// groupOne counts one group's items and hands on its occurrences.
+func (g *grouper) groupOne(recs []bucketRec, part *rowItems, rowAcc []int32, times []int64) {
+	if len(recs) == 0 {
+		return
+	}
+	size := 1 << bits.Len(uint(2*len(recs)-1))
+	if cap(g.keys) < size {
+		g.keys = make([]uint64, size)
+		g.cnt = make([]uint8, size)
+		g.last = make([]uint32, size)
+	}
+	keys, cnt, last := g.keys[:size], g.cnt[:size], g.last[:size]
+	clear(cnt)
+	mask := uint64(size - 1)
+	slot := func(item uint64) uint64 {
+		i := mix64(item) & mask
+		for cnt[i] != 0 && keys[i] != item {
+			i = (i + 1) & mask
+		}
+		return i
+	}
+	for _, r := range recs {
+		i := slot(r.item)
+		switch {
+		case cnt[i] == 0:
+			keys[i], cnt[i], last[i] = r.item, 1, r.row+1
+		case last[i] != r.row+1:
+			cnt[i], last[i] = 2, r.row+1
+		}
+	}
+	// Each (item, row) once: last marks the rows handed on.
+	clear(last)
+	occs := g.occs[:0]
+	for _, r := range recs {
+		i := slot(r.item)
+		if last[i] == r.row+1 {
+			continue // a repeat within the row
+		}
+		last[i] = r.row + 1
+		if cnt[i] < 2 {
+			part.singletons++
+			continue
+		}
+		occs = append(occs, occ{item: r.item, t: times[r.row], acc: uint32(rowAcc[r.row]), post: r.row})
+	}
+	part.addOccs(occs)
+	g.occs = occs[:0]
+}
