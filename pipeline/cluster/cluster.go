@@ -492,7 +492,7 @@ func prepare(ctx context.Context, in Input, p Params, ls *loadSpill, log *slog.L
 	st := Stats{
 		Fingerprints:    d.rows,
 		SkippedRows:     d.skipped,
-		Accounts:        int64(len(d.accounts)),
+		Accounts:        int64(d.accounts.len()),
 		WindowMillis:    w,
 		WindowEstimated: p.WindowAuto,
 		WindowURLs:      windowURLs,
@@ -579,7 +579,7 @@ func write(d *data, results []*signalResult, p Params, outDir string, st *Stats)
 
 	// Roles: per account, the evidence rows it is in and those in which
 	// its post came first.
-	nAcc := len(d.accounts)
+	nAcc := d.accounts.len()
 	first := make([]int32, nAcc)
 	inRows := make([]int32, nAcc)
 	for _, r := range results {
@@ -628,7 +628,7 @@ func writeEdges(d *data, all []edgeRef, path string) error {
 		e := ref.e
 		a, b := unpair(e.pair)
 		buf = append(buf, schema.Edge{
-			AccountA: d.accounts[a], AccountB: d.accounts[b], Signal: d.signals[ref.sig].name,
+			AccountA: d.accounts.at(int(a)), AccountB: d.accounts.at(int(b)), Signal: d.signals[ref.sig].name,
 			SharedItems: e.items, FirstAt: e.first, LastAt: e.last, Weight: e.score,
 		})
 		if len(buf) == cap(buf) {
@@ -664,7 +664,7 @@ func writeEvidence(d *data, results []*signalResult, path string) (int64, error)
 			a, b := unpair(e.pair)
 			for _, c := range e.ev {
 				err := vw.add(schema.Evidence{
-					Signal: sd.name, AccountA: d.accounts[a], AccountB: d.accounts[b],
+					Signal: sd.name, AccountA: d.accounts.at(int(a)), AccountB: d.accounts.at(int(b)),
 					ItemKey: d.evidenceKey(sd, c.item, c.postA, c.postB), DtMillis: absDiff(c.tA, c.tB),
 				}, c.postA, c.postB)
 				if err != nil {

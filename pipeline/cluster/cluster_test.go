@@ -821,10 +821,10 @@ func TestLoadMatchesRows(t *testing.T) {
 	if d.rows != int64(len(rows)) || d.skipped != skipped {
 		t.Errorf("rows %d skipped %d, want %d and %d", d.rows, d.skipped, len(rows), skipped)
 	}
-	if len(d.accounts) != len(posts) {
-		t.Errorf("%d accounts, want %d", len(d.accounts), len(posts))
+	if d.accounts.len() != len(posts) {
+		t.Errorf("%d accounts, want %d", d.accounts.len(), len(posts))
 	}
-	for i, a := range d.accounts {
+	for i, a := range d.accounts.strings() {
 		if d.postCount[i] != posts[a] {
 			t.Errorf("account %s: %d posts, want %d", a, d.postCount[i], posts[a])
 		}
@@ -842,7 +842,7 @@ func TestLoadMatchesRows(t *testing.T) {
 			if d.times[x.post] != x.t {
 				t.Fatalf("%s: occurrence time %d, row time %d", sd.name, x.t, d.times[x.post])
 			}
-			got = append(got, o{sd.itemKey(x.item), d.accounts[x.acc], d.posts.str(x.post), x.t})
+			got = append(got, o{sd.itemKey(x.item), d.accounts.at(int(x.acc)), d.posts.str(x.post), x.t})
 		}
 		slices.SortFunc(got, less)
 		slices.SortFunc(all, less)

@@ -102,7 +102,7 @@ func affinity(score float64, postsA, postsB int32) float64 {
 // those in which its post came first.
 func components(d *data, scored []link, first, inRows []int32, p Params, st *Stats) ([]schema.ClusterMember, error) {
 	links := graphLinks(d, scored, p, st)
-	n := len(d.accounts)
+	n := d.accounts.len()
 	parent := make([]int32, n)
 	for i := range parent {
 		parent[i] = int32(i)
@@ -184,7 +184,7 @@ func components(d *data, scored []link, first, inRows []int32, p Params, st *Sta
 		}
 		ids = ids[:0]
 		for _, m := range ms {
-			ids = append(ids, d.accounts[m])
+			ids = append(ids, d.accounts.at(int(m)))
 		}
 		clusters = append(clusters, cluster{id: ClusterID(ids), members: ms})
 	}
@@ -206,7 +206,7 @@ func components(d *data, scored []link, first, inRows []int32, p Params, st *Sta
 				st.Amplifiers++
 			}
 			rows = append(rows, schema.ClusterMember{
-				ClusterID: c.id, AccountID: d.accounts[m], Role: role,
+				ClusterID: c.id, AccountID: d.accounts.at(int(m)), Role: role,
 				Degree: degree[m], Strength: strength[m],
 			})
 		}

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"math/bits"
 	"slices"
-	"sort"
 	"strconv"
 	"strings"
 
@@ -106,8 +105,8 @@ func (d *data) loadImages(ctx context.Context, path string, signals []string, p 
 	}
 	var kept []imgRow
 	for i, r := range rows {
-		a := sort.SearchStrings(d.accounts, r.AccountID)
-		if r.PostID == "" || a == len(d.accounts) || d.accounts[a] != r.AccountID || len(r.PDQ) != 32 {
+		a, ok := d.accounts.search(r.AccountID)
+		if r.PostID == "" || !ok || len(r.PDQ) != 32 {
 			im.skipped++
 			continue
 		}
@@ -129,15 +128,17 @@ func (d *data) loadImages(ctx context.Context, path string, signals []string, p 
 			for _, k := range kept {
 				count[rows[k.row].SHA256]++
 			}
+			var strs []string
 			for s, n := range count {
 				if n > 1 {
-					sd.strs = append(sd.strs, s)
+					strs = append(strs, s)
 				}
 			}
-			slices.Sort(sd.strs)
+			slices.Sort(strs)
+			sd.strs = newStrTable(strs)
 			for _, k := range kept {
 				s := rows[k.row].SHA256
-				i, ok := slices.BinarySearch(sd.strs, s)
+				i, ok := slices.BinarySearch(strs, s)
 				if !ok {
 					sd.singletons++
 					continue

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"hash/maphash"
+	"maps"
 	"math"
 	"math/bits"
 	"runtime"
@@ -25,7 +26,7 @@ import (
 // their number but take no part in any signal.
 type data struct {
 	rows, skipped int64
-	accounts      []string        // account ids, sorted
+	accounts      strTable        // account ids, sorted
 	posts         *postIDs        // post ids by row number
 	postBytes     int64           // their memory, while loading before they are read
 	times         []int64         // posted_at by row number, ms
@@ -52,7 +53,7 @@ type occ struct {
 type signalData struct {
 	name    string
 	numeric bool     // items are uint64 text keys, not strings
-	strs    []string // the string items of occ, sorted: an item is its rank here
+	strs    strTable // the string items of occ, sorted: an item is its rank here
 	occ     []occ    // occurrences of the items that occur more than once
 	// singletons is the number of items that occur once, whose
 	// occurrences load dropped (dropSingletons).
@@ -82,7 +83,7 @@ func (sd *signalData) itemKey(item uint64) string {
 	if sd.numeric {
 		return fmt.Sprintf("%016x", item)
 	}
-	return sd.strs[item]
+	return sd.strs.at(int(item))
 }
 
 // signalColumn names the fingerprints column each signal reads its items
@@ -511,14 +512,17 @@ func load(ctx context.Context, path string, signals []string, m progress.Meter, 
 		}
 		used[a] = true
 	}
+	var accounts []string
 	for i, s := range accs.strs {
 		if used[i] {
-			d.accounts = append(d.accounts, s)
+			accounts = append(accounts, s)
 		}
 	}
-	slices.Sort(d.accounts)
-	accRank := rankOf(accs.strs, d.accounts, accs.idx)
-	d.postCount = make([]int32, len(d.accounts))
+	slices.Sort(accounts)
+	accRank := rankOf(accs.strs, accounts, accs.idx)
+	d.accounts = newStrTable(accounts)
+	accounts = nil
+	d.postCount = make([]int32, d.accounts.len())
 	for r, a := range rowAcc {
 		if a >= 0 {
 			rowAcc[r] = int32(accRank[a])
@@ -606,16 +610,18 @@ func load(ctx context.Context, path string, signals []string, m progress.Meter, 
 			for _, o := range sd.occ {
 				used[o.item] = true
 			}
+			var strs []string
 			for id, s := range t.strs {
 				if used[id] {
-					sd.strs = append(sd.strs, s)
+					strs = append(strs, s)
 				}
 			}
-			slices.Sort(sd.strs)
-			itemRank := rankOf(t.strs, sd.strs, t.idx)
+			slices.Sort(strs)
+			itemRank := rankOf(t.strs, strs, t.idx)
 			for k := range sd.occ {
 				sd.occ[k].item = uint64(itemRank[sd.occ[k].item])
 			}
+			sd.strs = newStrTable(strs)
 		}
 		items[i], tables[i] = nil, nil
 	}
@@ -646,18 +652,37 @@ func load(ctx context.Context, path string, signals []string, m progress.Meter, 
 	return d, nil
 }
 
-// readPostIDs sets d.posts to the post ids of path's rows.
+// readPostIDs sets d.posts to the post ids of path's rows, read in spans
+// of row groups concurrently: the spans set distinct rows, and each keeps
+// its ids that are not numbers in a map of its own until they are joined.
 func (d *data) readPostIDs(path string, checkRow func(int64) error) error {
 	posts := newPostIDs(int(d.rows))
-	err := pqio.EachBytes(path, colPostID, func(row int64, b []byte) error {
-		if err := checkRow(row); err != nil {
-			return err
-		}
-		posts.set(uint32(row), b)
-		return nil
-	})
+	spans, err := pqio.Spans(path, runtime.GOMAXPROCS(0))
 	if err != nil {
 		return err
+	}
+	parts := make([]*postIDs, len(spans))
+	errs := make([]error, len(spans))
+	var wg sync.WaitGroup
+	for j, sp := range spans {
+		part := &postIDs{num: posts.num, other: map[uint32]string{}}
+		parts[j] = part
+		wg.Go(func() {
+			errs[j] = pqio.EachBytesIn(path, colPostID, sp, func(row int64, b []byte) error {
+				if err := checkRow(row); err != nil {
+					return err
+				}
+				part.set(uint32(row), b)
+				return nil
+			})
+		})
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return err
+	}
+	for _, part := range parts {
+		maps.Copy(posts.other, part.other)
 	}
 	d.posts = posts
 	return nil
@@ -720,21 +745,24 @@ func readStrings(path, col string, spans []pqio.Span, sd *signalData, ri *rowIte
 	if err != nil {
 		return err
 	}
+	var strs []string
 	for _, sh := range shards {
 		for id, c := range sh.counts {
 			if c > 1 {
-				sd.strs = append(sd.strs, sh.t.strs[id])
+				strs = append(strs, sh.t.strs[id])
 			} else {
 				parts[0].singletons++ // one occurrence, on one row
 			}
 		}
 		parts[0].singletons += sh.singletons
 	}
-	slices.Sort(sd.strs)
-	for r, s := range sd.strs {
+	slices.Sort(strs)
+	for r, s := range strs {
 		sh := shards[maphash.String(seed, s)%uint64(len(shards))]
 		sh.rank[sh.t.idx[s]] = uint32(r)
 	}
+	sd.strs = newStrTable(strs)
+	strs = nil
 	err = inSpans(func(j int, sp pqio.Span, tick func()) error {
 		part := parts[j]
 		err := pqio.EachBytesIn(path, col, sp, func(r int64, b []byte) error {

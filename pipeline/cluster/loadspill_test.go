@@ -101,7 +101,7 @@ func TestLoadHoldsOneSignal(t *testing.T) {
 			if !sd.spilled || sd.occ != nil {
 				t.Errorf("%s: not spilled", sd.name)
 			}
-			if sd.name != w.name || sd.occCount() != w.occCount() || sd.singletons != w.singletons || !slices.Equal(sd.strs, w.strs) {
+			if sd.name != w.name || sd.occCount() != w.occCount() || sd.singletons != w.singletons || !slices.Equal(sd.strs.strings(), w.strs.strings()) {
 				t.Errorf("%s: %d occurrences, %d singletons; in memory %s: %d, %d", sd.name, sd.occCount(), sd.singletons, w.name, w.occCount(), w.singletons)
 			}
 		}
@@ -279,7 +279,7 @@ func TestLoadRuns(t *testing.T) {
 			}
 			want := slices.Clone(w.occ)
 			sortOccs(want)
-			if !slices.Equal(got, want) || sd.singletons != w.singletons || !slices.Equal(sd.strs, w.strs) {
+			if !slices.Equal(got, want) || sd.singletons != w.singletons || !slices.Equal(sd.strs.strings(), w.strs.strings()) {
 				t.Errorf("%+v: %s: runs merge to %d occurrences (%d singletons), in memory %d (%d)", r, sd.name, len(got), sd.singletons, len(want), w.singletons)
 			}
 		}

@@ -88,7 +88,7 @@ func (pw *pairScoreWriter) add(d *data, sigs [][]candScores) error {
 			return nil
 		}
 		a, b := unpair(pair)
-		accA, accB := d.accounts[a], d.accounts[b]
+		accA, accB := d.accounts.at(int(a)), d.accounts.at(int(b))
 		postsA, postsB := int64(d.postCount[a]), int64(d.postCount[b])
 		for si, h := range heads {
 			if h != pair {

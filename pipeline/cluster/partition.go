@@ -124,13 +124,9 @@ func (d *data) residentBytes() int64 {
 	} else {
 		b += d.postBytes // while loading, before they are read
 	}
-	for _, s := range d.accounts {
-		b += int64(len(s)) + 16 + 4
-	}
+	b += d.accounts.bytes() + 4*int64(d.accounts.len()) // and the posts per account
 	for _, sd := range d.signals {
-		for _, s := range sd.strs {
-			b += int64(len(s)) + 16
-		}
+		b += sd.strs.bytes()
 	}
 	return b
 }
@@ -164,7 +160,7 @@ func plan(d *data, r Resources, path string) (int, error) {
 	}
 	if need := resident + minWork; mem < need {
 		return 0, fmt.Errorf("%w: --memory %s is below what clustering %s needs to make progress: its %d posts, %d accounts and string items take about %s in memory, and each partition needs %s more; give --memory %s or more",
-			ErrMemory, FormatBytes(mem), path, d.rows, len(d.accounts), FormatBytes(resident), FormatBytes(minWork), FormatBytes(roundUpMiB(need)))
+			ErrMemory, FormatBytes(mem), path, d.rows, d.accounts.len(), FormatBytes(resident), FormatBytes(minWork), FormatBytes(roundUpMiB(need)))
 	}
 	avail := mem - resident
 	work := d.workBytes()
@@ -224,28 +220,43 @@ func spillOccs(ctx context.Context, d *data, in Input, sp *spill, parts int, st 
 	}
 	results := startResults(d, st)
 	occCount := make([][]int, len(d.signals))
+	// The spilled signals are cut concurrently, GOMAXPROCS at a time (a
+	// merge of runs and a stream each); those in memory one at a time
+	// (a sort may need a copy).
+	var g errgroup.Group
+	g.SetLimit(runtime.GOMAXPROCS(0))
 	for si, sd := range d.signals {
 		if sd.spilled {
-			counts, err := sp.splitSorted(si, sd, parts, keep)
-			if err != nil {
-				return nil, nil, err
-			}
-			occCount[si] = counts
-			continue
+			g.Go(func() error {
+				counts, err := sp.splitSorted(si, sd, parts, keep)
+				occCount[si] = counts
+				return err
+			})
 		}
-		occs := sd.occ
-		sortOccs(occs)
-		occCount[si] = cutOccs(occs, parts)
-		s := 0
-		for q, n := range occCount[si] {
-			if n > 0 && keep(q) {
-				if err := sp.writeOccs(si, q, occs[s:s+n]); err != nil {
-					return nil, nil, err
+	}
+	cutInMemory := func() error {
+		for si, sd := range d.signals {
+			if sd.spilled {
+				continue
+			}
+			occs := sd.occ
+			sortOccs(occs)
+			occCount[si] = cutOccs(occs, parts)
+			s := 0
+			for q, n := range occCount[si] {
+				if n > 0 && keep(q) {
+					if err := sp.writeOccs(si, q, occs[s:s+n]); err != nil {
+						return err
+					}
 				}
+				s += n
 			}
-			s += n
+			sd.occ = nil
 		}
-		sd.occ = nil
+		return nil
+	}
+	if err := errors.Join(cutInMemory(), g.Wait()); err != nil {
+		return nil, nil, err
 	}
 	return occCount, results, ctx.Err()
 }
@@ -360,7 +371,7 @@ func foldParts(ctx context.Context, d *data, p Params, sp *spill, parts int, hit
 		edgeRows = edgeRows[:0]
 		return err
 	}
-	nAcc := len(d.accounts)
+	nAcc := d.accounts.len()
 	first := make([]int32, nAcc)
 	inRows := make([]int32, nAcc)
 	var scored []link
@@ -413,7 +424,7 @@ func foldParts(ctx context.Context, d *data, p Params, sp *spill, parts int, hit
 				score += e.score
 				a, b := unpair(e.pair)
 				edgeRows = append(edgeRows, schema.Edge{
-					AccountA: d.accounts[a], AccountB: d.accounts[b], Signal: d.signals[si].name,
+					AccountA: d.accounts.at(int(a)), AccountB: d.accounts.at(int(b)), Signal: d.signals[si].name,
 					SharedItems: e.items, FirstAt: e.first, LastAt: e.last, Weight: e.score,
 				})
 				if len(edgeRows) == cap(edgeRows) {
@@ -567,14 +578,16 @@ func foldRangeSignal(ctx context.Context, sp *spill, d *data, p Params, si, r in
 		return cmp.Compare(x.item, y.item)
 	}
 	if d.signals[si].name == SignalNearText {
-		hits = onePerPostPair(hits, func(x, y wideHit) int {
+		// onePerPostPair's sort, split.
+		sortHits(hits, func(x, y wideHit) int {
 			if c := cmpPostPair(x.a, x.b, x.postA, x.postB, y.a, y.b, y.postA, y.postB); c != 0 {
 				return c
 			}
 			return cmp.Compare(x.item, y.item)
-		}, func(x, y wideHit) bool { return x.a == y.a && x.b == y.b && x.postA == y.postA && x.postB == y.postB })
+		})
+		hits = slices.CompactFunc(hits, func(x, y wideHit) bool { return x.a == y.a && x.b == y.b && x.postA == y.postA && x.postB == y.postB })
 	}
-	slices.SortFunc(hits, byPairItem)
+	sortHits(hits, byPairItem)
 
 	pairs := 0
 	for i := range hits {
@@ -616,6 +629,46 @@ func foldRangeSignal(ctx context.Context, sp *spill, d *data, p Params, si, r in
 	}
 	atomic.AddInt64(&res.candidates, candidates)
 	return slices.Clip(edges), nil
+}
+
+// splitSortMin is the least number of hits sortHits sorts in two parts.
+const splitSortMin = 1 << 16
+
+// sortHits sorts hits by order, a total order that begins with the first
+// account: with GOMAXPROCS above 1 and enough hits, it cuts them in place
+// at the median first account of a sample (those before it, then the
+// others) and sorts the two parts concurrently, which gives the one
+// order. A range's largest signal (near_text's band keys) otherwise sorted
+// on one core while the others were done.
+func sortHits(hits []wideHit, order func(x, y wideHit) int) {
+	if len(hits) < splitSortMin || runtime.GOMAXPROCS(0) < 2 {
+		slices.SortFunc(hits, order)
+		return
+	}
+	sample := make([]uint32, 0, 257)
+	for i := 0; i < len(hits); i += len(hits) / 256 {
+		sample = append(sample, hits[i].a)
+	}
+	slices.Sort(sample)
+	pivot := sample[len(sample)/2]
+	cut := func(below func(a uint32) bool) int {
+		i := 0
+		for j := range hits {
+			if below(hits[j].a) {
+				hits[i], hits[j] = hits[j], hits[i]
+				i++
+			}
+		}
+		return i
+	}
+	m := cut(func(a uint32) bool { return a < pivot })
+	if m == 0 { // pivot is the least account: cut after it
+		m = cut(func(a uint32) bool { return a <= pivot })
+	}
+	var wg sync.WaitGroup
+	wg.Go(func() { slices.SortFunc(hits[:m], order) })
+	slices.SortFunc(hits[m:], order)
+	wg.Wait()
 }
 
 // spill writes and reads the partitions' files in one directory, each a
@@ -895,7 +948,7 @@ func (s *spill) writeEvidenceTable(d *data, counts [][]int, path string) (int64,
 				a, bb := le.Uint32(b), le.Uint32(b[4:])
 				postA, postB := le.Uint32(b[8:]), le.Uint32(b[12:])
 				werr = vw.add(schema.Evidence{
-					Signal: sd.name, AccountA: d.accounts[a], AccountB: d.accounts[bb],
+					Signal: sd.name, AccountA: d.accounts.at(int(a)), AccountB: d.accounts.at(int(bb)),
 					ItemKey: d.evidenceKey(sd, le.Uint64(b[16:]), postA, postB), DtMillis: absDiff(d.times[postA], d.times[postB]),
 				}, postA, postB)
 			})

@@ -165,7 +165,7 @@ func cmpOcc(a, b occ) int {
 func sweep(ctx context.Context, sd *signalData, d *data, p Params, w int64) (*signalResult, error) {
 	occs := sd.occ
 	sortOccs(occs)
-	n := len(d.accounts)
+	n := d.accounts.len()
 	near := sd.name == SignalNearText
 	part, err := sweepOccs(ctx, sd.name, occs, d, p, w)
 	if err != nil {
@@ -342,7 +342,7 @@ func getSweepScratch(n int) *sweepScratch {
 // sweepItems sweeps occurrences sorted by (item, time, account, post),
 // holding whole items: the two passes described at sweep.
 func sweepItems(ctx context.Context, name string, occs []occ, d *data, p Params, w int64) (*sweepPart, error) {
-	sc := getSweepScratch(len(d.accounts))
+	sc := getSweepScratch(d.accounts.len())
 	defer sweepScratches.Put(sc)
 	seen := sc.seen // item group number + 1 that last saw each account
 	maxAcc := p.MaxItemAccounts
@@ -415,7 +415,7 @@ func sweepItems(ctx context.Context, name string, occs []occ, d *data, p Params,
 				sharers++
 			}
 		}
-		weight := rarity(sharers, len(d.accounts))
+		weight := rarity(sharers, d.accounts.len())
 
 		// Pass 1: mark occurrences inside over-full windows.
 		anyBounded := false
