@@ -1,13 +1,16 @@
 package cluster
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"fmt"
 	"hash/maphash"
+	"io"
 	"maps"
 	"math"
 	"math/bits"
+	"os"
 	"runtime"
 	"slices"
 	"sort"
@@ -688,62 +691,72 @@ func (d *data) readPostIDs(path string, checkRow func(int64) error) error {
 	return nil
 }
 
-// readStrings reads a string signal's column three times, for a load that
-// reads the signals one at a time (after the base columns, rowAcc and
-// times): first into a sharedFilter of the items' hashes, so that the items
-// that certainly occur once (most reposted posts and URLs) are never
-// interned; then to number the other items and count their occurrences on
-// the rows kept, a row's repeats once; then to keep the occurrences of the
-// items that occur more than once, numbered by their sorted order
-// (sd.strs), complete as they are read and going to runs once they outgrow
-// the room they have (runs), as a numeric signal's do. The first and the
-// last read go through spans of row groups concurrently, one part each,
-// joined in span order; the second numbers the items in row order. The
-// data are those of the in-memory load.
+// readStrings reads a string signal's column twice, for a load that reads
+// the signals one at a time (after the base columns, rowAcc and times):
+// first into a sharedFilter of the items' hashes, so that the items that
+// certainly occur once (most reposted posts and URLs) are never interned;
+// then to number the other items and count their occurrences on the rows
+// kept, a row's repeats once (numberStrings), writing each (row, item
+// number) to a spill file of its shard. The items that occur more than
+// once are numbered by their sorted order (sd.strs), and a pass over the
+// spilled pairs keeps their occurrences, complete, going to runs once they
+// outgrow the room they have (runs), as a numeric signal's do. The first
+// read goes through spans of row groups concurrently, the second in
+// shards of the items' hashes, and the pass over the pairs a shard at a
+// time on every core; the data are those of the in-memory load.
 func readStrings(path, col string, spans []pqio.Span, sd *signalData, ri *rowItems, runs *occRuns, rowAcc []int32, times []int64, checkRow func(int64) error, newPass func() *readPass) error {
 	values, err := pqio.NumValues(path, col)
 	if err != nil {
 		return err
 	}
+	sp, err := runs.ls.spill()
+	if err != nil {
+		return err
+	}
 	seed := maphash.MakeSeed() // the items kept do not depend on it
 	f := newSharedFilter(values)
-	// inSpans runs read over each span at once, with a ticker of one pass.
-	inSpans := func(read func(j int, sp pqio.Span, tick func()) error) error {
-		pass := newPass()
-		errs := make([]error, len(spans))
-		var wg sync.WaitGroup
-		for j, sp := range spans {
-			wg.Go(func() { errs[j] = read(j, sp, pass.ticker()) })
-		}
-		wg.Wait()
-		if err := errors.Join(errs...); err != nil {
-			return err
-		}
-		pass.end()
-		return nil
-	}
-	err = inSpans(func(_ int, sp pqio.Span, tick func()) error {
-		return pqio.EachBytesIn(path, col, sp, func(r int64, b []byte) error {
-			if err := checkRow(r); err != nil {
-				return err
-			}
-			if len(b) > 0 && rowAcc[r] >= 0 { // an empty repost_key or URL is none
-				f.addShared(maphash.Bytes(seed, b))
-			}
-			tick()
-			return nil
+	pass := newPass()
+	errs := make([]error, len(spans))
+	var wg sync.WaitGroup
+	for j, span := range spans {
+		wg.Go(func() {
+			tick := pass.ticker()
+			errs[j] = pqio.EachBytesIn(path, col, span, func(r int64, b []byte) error {
+				if err := checkRow(r); err != nil {
+					return err
+				}
+				if len(b) > 0 && rowAcc[r] >= 0 { // an empty repost_key or URL is none
+					f.addShared(maphash.Bytes(seed, b))
+				}
+				tick()
+				return nil
+			})
 		})
-	})
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return err
+	}
+	pass.end()
+
+	pairsPath := func(g int) string { return sp.path(fmt.Sprintf("pairs-%s-%d", sd.name, g)) }
+	defer func() {
+		for g := range runtime.GOMAXPROCS(0) {
+			os.Remove(pairsPath(g))
+		}
+	}()
+	shards, err := numberStrings(path, col, seed, f, rowAcc, pairsPath, newPass)
 	if err != nil {
 		return err
 	}
-	parts := make([]*rowItems, len(spans))
-	for j := range parts {
-		parts[j] = &rowItems{row: -1, runs: runs, rowAcc: rowAcc, times: times}
+	for g := range shards {
+		if fi, err := os.Stat(pairsPath(g)); err == nil {
+			sp.bytes.Add(fi.Size())
+		}
 	}
-	shards, err := numberStrings(path, col, seed, f, rowAcc, newPass)
-	if err != nil {
-		return err
+	parts := make([]*rowItems, len(shards))
+	for g := range parts {
+		parts[g] = &rowItems{row: -1, runs: runs, rowAcc: rowAcc, times: times}
 	}
 	var strs []string
 	for _, sh := range shards {
@@ -763,38 +776,63 @@ func readStrings(path, col string, spans []pqio.Span, sd *signalData, ri *rowIte
 	}
 	sd.strs = newStrTable(strs)
 	strs = nil
-	err = inSpans(func(j int, sp pqio.Span, tick func()) error {
-		part := parts[j]
-		err := pqio.EachBytesIn(path, col, sp, func(r int64, b []byte) error {
-			tick()
-			if len(b) == 0 || rowAcc[r] < 0 {
-				return nil
+
+	// The pairs of each shard, on every core.
+	pass = newPass()
+	perr := make([]error, len(shards))
+	for g, sh := range shards {
+		sh.t = nil // the strings are in sd.strs
+		part := parts[g]
+		wg.Go(func() {
+			buf := make([]occ, 0, 4096)
+			perr[g] = readPairs(pairsPath(g), sh.pairs, func(row, id uint32) {
+				if sh.counts[id] > 1 {
+					buf = append(buf, occ{item: uint64(sh.rank[id]), t: times[row], acc: uint32(rowAcc[row]), post: row})
+					if len(buf) == cap(buf) {
+						part.addOccs(buf)
+						buf = buf[:0]
+					}
+				}
+			})
+			part.addOccs(buf)
+			if perr[g] == nil {
+				perr[g] = part.err
 			}
-			h := maphash.Bytes(seed, b)
-			if !f.has(h) {
-				return nil
-			}
-			sh := shards[h%uint64(len(shards))]
-			id, ok := sh.t.idx[string(b)]
-			if !ok {
-				return fmt.Errorf("read %s: column %s changed between two reads", path, col)
-			}
-			if sh.counts[id] < 2 {
-				return nil
-			}
-			part.add(r, uint64(sh.rank[id]))
-			return part.err
+			pass.add(pass.rows / int64(len(shards)))
 		})
-		part.flush()
-		if err == nil {
-			err = part.err
-		}
-		return err
-	})
-	if err != nil {
+	}
+	wg.Wait()
+	if err := errors.Join(perr...); err != nil {
 		return err
 	}
+	pass.end()
 	return finishParts(sd, ri, runs, parts)
+}
+
+// pairBytes is the size of a spilled (row, item number) pair.
+const pairBytes = 8
+
+// readPairs reads the n (row, item number) pairs of a spill file.
+func readPairs(path string, n int64, fn func(row, id uint32)) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return fmt.Errorf("cluster: spill: %w", err)
+	}
+	defer f.Close()
+	br := bufio.NewReaderSize(f, 1<<16)
+	var buf [pairBytes * 1024]byte
+	for n > 0 {
+		k := min(n, int64(len(buf)/pairBytes))
+		b := buf[:k*pairBytes]
+		if _, err := io.ReadFull(br, b); err != nil {
+			return fmt.Errorf("cluster: spill %s: %w", path, err)
+		}
+		for off := 0; off < len(b); off += pairBytes {
+			fn(le.Uint32(b[off:]), le.Uint32(b[off+4:]))
+		}
+		n -= k
+	}
+	return nil
 }
 
 // dropLone drops, from occurrences sorted by item, those of items that
@@ -835,6 +873,7 @@ type stringShard struct {
 	counts     []uint8  // occurrences per item number on the rows kept, up to 2
 	rank       []uint32 // per item number, its rank in sd.strs (readStrings sets it)
 	singletons int64    // occurrences the filter shows to be of an item that occurs once
+	pairs      int64    // (row, item number) pairs written to the shard's spill file
 }
 
 // numberStrings is readStrings' second read: in shards of the items'
@@ -842,7 +881,7 @@ type stringShard struct {
 // in row order, it numbers the items the filter passes and counts their
 // occurrences on the rows kept, a row's repeats once. An item belongs to
 // one shard, so the counts are those of one read.
-func numberStrings(path, col string, seed maphash.Seed, f *sharedFilter, rowAcc []int32, newPass func() *readPass) ([]*stringShard, error) {
+func numberStrings(path, col string, seed maphash.Seed, f *sharedFilter, rowAcc []int32, pairsPath func(g int) string, newPass func() *readPass) ([]*stringShard, error) {
 	shards := make([]*stringShard, runtime.GOMAXPROCS(0))
 	errs := make([]error, len(shards))
 	pass := newPass()
@@ -850,50 +889,7 @@ func numberStrings(path, col string, seed maphash.Seed, f *sharedFilter, rowAcc 
 	for g := range shards {
 		sh := &stringShard{t: newInternTable()}
 		shards[g] = sh
-		wg.Go(func() {
-			tick := func() {}
-			if g == 0 {
-				tick = pass.ticker() // the rows once
-			}
-			var cur []uint32 // the items of the row read
-			row := int64(-1)
-			count := func() {
-				if len(cur) > 1 {
-					slices.Sort(cur)
-					cur = slices.Compact(cur)
-				}
-				for _, id := range cur {
-					sh.counts[id] = min(sh.counts[id]+1, 2)
-				}
-				cur = cur[:0]
-			}
-			errs[g] = pqio.EachBytes(path, col, func(r int64, b []byte) error {
-				tick()
-				if len(b) == 0 || rowAcc[r] < 0 {
-					return nil
-				}
-				h := maphash.Bytes(seed, b)
-				if h%uint64(len(shards)) != uint64(g) {
-					return nil
-				}
-				if !f.has(h) {
-					sh.singletons++ // one occurrence in all
-					return nil
-				}
-				if r != row {
-					count()
-					row = r
-				}
-				id := sh.t.id(b)
-				if int(id) == len(sh.counts) {
-					sh.counts = append(sh.counts, 0)
-				}
-				cur = append(cur, id)
-				return nil
-			})
-			count()
-			sh.rank = make([]uint32, len(sh.t.strs))
-		})
+		wg.Go(func() { errs[g] = sh.number(path, col, seed, f, rowAcc, g, len(shards), pairsPath(g), pass) })
 	}
 	wg.Wait()
 	if err := errors.Join(errs...); err != nil {
@@ -901,6 +897,76 @@ func numberStrings(path, col string, seed maphash.Seed, f *sharedFilter, rowAcc 
 	}
 	pass.end()
 	return shards, nil
+}
+
+// number reads the column for shard g of n: it numbers and counts the
+// items of its shard that the filter passes and writes each (row, item
+// number), a row's repeats once, to the spill file at pairs.
+func (sh *stringShard) number(path, col string, seed maphash.Seed, f *sharedFilter, rowAcc []int32, g, n int, pairs string, pass *readPass) (err error) {
+	tick := func() {}
+	if g == 0 {
+		tick = pass.ticker() // the rows once
+	}
+	file, err := spillCreate(pairs)
+	if err != nil {
+		return fmt.Errorf("cluster: spill: %w", err)
+	}
+	w := bufio.NewWriterSize(file, 1<<16)
+	defer func() {
+		if ferr := w.Flush(); err == nil && ferr != nil {
+			err = fmt.Errorf("cluster: spill %s: %w", pairs, ferr)
+		}
+		if cerr := file.Close(); err == nil && cerr != nil {
+			err = fmt.Errorf("cluster: spill %s: %w", pairs, cerr)
+		}
+	}()
+	var rec [pairBytes]byte
+	var cur []uint32 // the items of the row read
+	row := int64(-1)
+	var werr error
+	count := func() {
+		if len(cur) > 1 {
+			slices.Sort(cur)
+			cur = slices.Compact(cur)
+		}
+		for _, id := range cur {
+			sh.counts[id] = min(sh.counts[id]+1, 2)
+			le.PutUint32(rec[:], uint32(row))
+			le.PutUint32(rec[4:], id)
+			if _, err := w.Write(rec[:]); err != nil && werr == nil {
+				werr = fmt.Errorf("cluster: spill %s: %w", pairs, err)
+			}
+			sh.pairs++
+		}
+		cur = cur[:0]
+	}
+	err = pqio.EachBytes(path, col, func(r int64, b []byte) error {
+		tick()
+		if len(b) == 0 || rowAcc[r] < 0 {
+			return nil
+		}
+		h := maphash.Bytes(seed, b)
+		if h%uint64(n) != uint64(g) {
+			return nil
+		}
+		if !f.has(h) {
+			sh.singletons++ // one occurrence in all
+			return nil
+		}
+		if r != row {
+			count()
+			row = r
+		}
+		id := sh.t.id(b)
+		if int(id) == len(sh.counts) {
+			sh.counts = append(sh.counts, 0)
+		}
+		cur = append(cur, id)
+		return werr
+	})
+	count()
+	sh.rank = make([]uint32, len(sh.t.strs))
+	return errors.Join(err, werr)
 }
 
 // loadShingles sets d.shingles to the shingle sets (rules.AppendShingles of

@@ -420,3 +420,45 @@ func sameOutput(t *testing.T, what string, got, want output) {
 		t.Errorf("%s: stats differ:\n%+v\n%+v", what, got.stats, want.stats)
 	}
 }
+
+// TestLoadRepeatsInARow: a row that carries an item twice (a URL, a domain,
+// a band key) holds one occurrence of it, in every load: the load that reads
+// the signals one at a time (numbered strings' pairs, numeric buckets)
+// keeps the in-memory load's occurrences and singletons.
+func TestLoadRepeatsInARow(t *testing.T) {
+	defer func(b, g int) { bucketBytes, groupRecs = b, g }(bucketBytes, groupRecs)
+	bucketBytes, groupRecs = 1<<12, 32
+	rows := synthetic(3000, 5)
+	repeats := 0
+	for i := range rows {
+		r := &rows[i]
+		if i%3 == 0 && len(r.URLKeys) > 0 {
+			r.URLKeys = append(r.URLKeys, r.URLKeys[0])
+			r.DomainKeys = append(r.DomainKeys, r.DomainKeys...)
+			repeats++
+		}
+		if i%5 == 0 && len(r.MinHashBands) > 0 {
+			r.MinHashBands = append(r.MinHashBands, r.MinHashBands[0])
+			repeats++
+		}
+	}
+	if repeats < 100 {
+		t.Fatalf("fixture: %d rows with repeats", repeats)
+	}
+	path := writeFPs(t, rows)
+	all := loadWith(t, path, &loadSpill{res: Resources{Partitions: 1}})
+	ls := &loadSpill{res: Resources{Partitions: 3}}
+	d := loadWith(t, path, ls)
+	for i, sd := range d.signals {
+		w := all.signals[i]
+		var got []occ
+		if err := ls.sp.eachSorted(sd, func(o occ) { got = append(got, o) }); err != nil {
+			t.Fatal(err)
+		}
+		want := slices.Clone(w.occ)
+		sortOccs(want)
+		if !slices.Equal(got, want) || sd.singletons != w.singletons {
+			t.Errorf("%s: %d occurrences (%d singletons), in memory %d (%d)", sd.name, len(got), sd.singletons, len(want), w.singletons)
+		}
+	}
+}
