@@ -131,6 +131,69 @@ func (t *internTable) id(b []byte) uint32 {
 	return id
 }
 
+// shardedIntern numbers distinct strings in shards of their hash, a
+// goroutine each, so that a column's strings are numbered on every core:
+// shard g numbers its strings g, g+n, g+2n, ... in the order it sees them.
+// Only sorted order is used of the numbers (load ranks the accounts), so
+// the data do not depend on the shards.
+type shardedIntern struct {
+	seed   maphash.Seed
+	shards []*internTable
+}
+
+func newShardedIntern(n int) *shardedIntern {
+	s := &shardedIntern{seed: maphash.MakeSeed(), shards: make([]*internTable, max(n, 1))}
+	for g := range s.shards {
+		s.shards[g] = newInternTable()
+	}
+	return s
+}
+
+// read calls each with every shard concurrently; each reads the strings
+// in order and calls add with each, which numbers the strings of shard g
+// and returns -1 for the others and for an empty string.
+func (s *shardedIntern) read(each func(g int, add func(b []byte) int32) error) error {
+	n := uint64(len(s.shards))
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	for g, t := range s.shards {
+		wg.Go(func() {
+			errs[g] = each(g, func(b []byte) int32 {
+				if len(b) == 0 || maphash.Bytes(s.seed, b)%n != uint64(g) {
+					return -1
+				}
+				return int32(uint64(t.id(b))*n + uint64(g))
+			})
+		})
+	}
+	wg.Wait()
+	return errors.Join(errs...)
+}
+
+// ids bounds the numbers given.
+func (s *shardedIntern) ids() int {
+	m := 0
+	for g, t := range s.shards {
+		if len(t.strs) > 0 {
+			m = max(m, (len(t.strs)-1)*len(s.shards)+g+1)
+		}
+	}
+	return m
+}
+
+// str returns the string numbered id.
+func (s *shardedIntern) str(id int32) string {
+	n := int32(len(s.shards))
+	return s.shards[id%n].strs[id/n]
+}
+
+// id returns the number of a string numbered.
+func (s *shardedIntern) id(str string) int32 {
+	n := uint64(len(s.shards))
+	g := maphash.String(s.seed, str) % n
+	return int32(uint64(s.shards[g].idx[str])*n + g)
+}
+
 // rowItems collects the items of one column, row by row, keeping each
 // row's distinct items once: occurrences whose t and acc the base columns
 // fill in later. They are kept in fixed-size chunks, not one growing slice
@@ -297,23 +360,28 @@ func load(ctx context.Context, path string, signals []string, m progress.Meter, 
 	// Base columns: account ids (numbered in first-seen order, -1 for an
 	// empty id), post ids, times and the normalizer version.
 	rowAcc := make([]int32, n)
-	accs := newInternTable()
+	accs := newShardedIntern(runtime.GOMAXPROCS(0))
 	run(func() error {
 		for i := range rowAcc {
 			rowAcc[i] = -1
 		}
 		pass := d.readPass()
 		defer pass.end()
-		tick := pass.ticker()
-		return pqio.EachBytes(path, colAccountID, func(row int64, b []byte) error {
-			if err := checkRow(row); err != nil {
-				return err
+		return accs.read(func(g int, add func(b []byte) int32) error {
+			tick := func() {}
+			if g == 0 {
+				tick = pass.ticker() // the rows once
 			}
-			if len(b) > 0 {
-				rowAcc[row] = int32(accs.id(b))
-			}
-			tick()
-			return nil
+			return pqio.EachBytes(path, colAccountID, func(row int64, b []byte) error {
+				if err := checkRow(row); err != nil {
+					return err
+				}
+				tick()
+				if id := add(b); id >= 0 {
+					rowAcc[row] = id
+				}
+				return nil
+			})
 		})
 	})
 	// Post ids: which rows have none (the skip rule) now; the ids
@@ -506,7 +574,7 @@ func load(ctx context.Context, path string, signals []string, m progress.Meter, 
 
 	// Mark the skipped rows, then number the accounts of the other rows
 	// by sorted order (an account seen only on skipped rows is none).
-	used := make([]bool, len(accs.strs))
+	used := make([]bool, accs.ids())
 	for r, a := range rowAcc {
 		if a < 0 || noID[r/64]&(1<<(r%64)) != 0 {
 			rowAcc[r] = -1
@@ -516,13 +584,17 @@ func load(ctx context.Context, path string, signals []string, m progress.Meter, 
 		used[a] = true
 	}
 	var accounts []string
-	for i, s := range accs.strs {
-		if used[i] {
-			accounts = append(accounts, s)
+	for id, u := range used {
+		if u {
+			accounts = append(accounts, accs.str(int32(id)))
 		}
 	}
 	slices.Sort(accounts)
-	accRank := rankOf(accs.strs, accounts, accs.idx)
+	accRank := make([]uint32, len(used))
+	for r, s := range accounts {
+		accRank[accs.id(s)] = uint32(r)
+	}
+	accs = nil
 	d.accounts = newStrTable(accounts)
 	accounts = nil
 	d.postCount = make([]int32, d.accounts.len())

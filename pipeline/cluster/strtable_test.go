@@ -27,3 +27,50 @@ func TestStrTable(t *testing.T) {
 		}
 	}
 }
+
+// TestShardedIntern: every string gets one number, below ids, that gives
+// it back, whatever the number of shards; the empty string gets none.
+func TestShardedIntern(t *testing.T) {
+	strs := []string{"a", "b", "", "a", "c", "dd", "b", "e", "f", "g", "a"}
+	for _, n := range []int{1, 2, 3, 8} {
+		s := newShardedIntern(n)
+		got := make([][]int32, n)
+		err := s.read(func(g int, add func(b []byte) int32) error {
+			for _, x := range strs {
+				got[g] = append(got[g], add([]byte(x)))
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		seen := map[int32]string{}
+		for i, x := range strs {
+			id := int32(-1)
+			for g := range n {
+				if v := got[g][i]; v >= 0 {
+					if id >= 0 {
+						t.Fatalf("%d shards: %q numbered by two shards", n, x)
+					}
+					id = v
+				}
+			}
+			if x == "" {
+				if id != -1 {
+					t.Errorf("%d shards: the empty string numbered %d", n, id)
+				}
+				continue
+			}
+			if id < 0 || int(id) >= s.ids() || s.str(id) != x || s.id(x) != id {
+				t.Errorf("%d shards: %q numbered %d (ids %d, str %q, id %d)", n, x, id, s.ids(), s.str(max(id, 0)), s.id(x))
+			}
+			if o, ok := seen[id]; ok && o != x {
+				t.Errorf("%d shards: %q and %q both %d", n, o, x, id)
+			}
+			seen[id] = x
+		}
+		if len(seen) != 7 {
+			t.Errorf("%d shards: %d numbers, want 7", n, len(seen))
+		}
+	}
+}
