@@ -38,11 +38,7 @@ const bucketRecBytes = 12
 // twice a value and read the column once more per range; this reads it
 // once and writes and reads 12 bytes a value.
 func readNumericExact(path, col string, spans []pqio.Span, sd *signalData, ri *rowItems, runs *occRuns, rowAcc []int32, times []int64, checkRow func(int64) error, newPass func() *readPass) error {
-	values, err := pqio.NumValues(path, col)
-	if err != nil {
-		return err
-	}
-	sp, err := runs.ls.spill()
+	values, sp, err := columnSpill(path, col, runs)
 	if err != nil {
 		return err
 	}
@@ -155,6 +151,17 @@ func readNumericExact(path, col string, spans []pqio.Span, sd *signalData, ri *r
 	}
 	pass.end()
 	return finishParts(sd, ri, runs, parts)
+}
+
+// columnSpill returns the number of values of col and the spill a signal
+// read one at a time writes to.
+func columnSpill(path, col string, runs *occRuns) (int, *spill, error) {
+	values, err := pqio.NumValues(path, col)
+	if err != nil {
+		return 0, nil, err
+	}
+	sp, err := runs.ls.spill()
+	return values, sp, err
 }
 
 // scatterSpan reads one span of col and appends each value of a kept row,

@@ -777,11 +777,7 @@ func (d *data) readPostIDs(path string, checkRow func(int64) error) error {
 // shards of the items' hashes, and the pass over the pairs a shard at a
 // time on every core; the data are those of the in-memory load.
 func readStrings(path, col string, spans []pqio.Span, sd *signalData, ri *rowItems, runs *occRuns, rowAcc []int32, times []int64, checkRow func(int64) error, newPass func() *readPass) error {
-	values, err := pqio.NumValues(path, col)
-	if err != nil {
-		return err
-	}
-	sp, err := runs.ls.spill()
+	values, sp, err := columnSpill(path, col, runs)
 	if err != nil {
 		return err
 	}
