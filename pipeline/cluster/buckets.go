@@ -99,7 +99,7 @@ func readNumericExact(path, col string, spans []pqio.Span, sd *signalData, ri *r
 	var reported atomic.Int64
 	parts := make([]*rowItems, len(spans))
 	for w := range parts {
-		parts[w] = &rowItems{row: -1, runs: runs, rowAcc: rowAcc, times: times}
+		parts[w] = &rowItems{row: -1, runs: runs} // complete occurrences: addOccs
 	}
 	for w := range parts {
 		part := parts[w]

@@ -529,14 +529,17 @@ func load(ctx context.Context, path string, signals []string, m progress.Meter, 
 			}
 			continue
 		}
-		t := newInternTable()
-		tables[i] = t
 		joins[i] = func() {}
-		readers[i] = func() error {
-			if hold != nil {
-				tables[i] = nil // ranked by readStrings
+		if hold != nil {
+			// Numbered and ranked by readStrings.
+			readers[i] = func() error {
 				return readStrings(path, col, spans, sd, ri, hold.runs(d, sd, len(spans)), rowAcc, d.times, checkRow, d.readPass)
 			}
+			continue
+		}
+		t := newInternTable()
+		tables[i] = t
+		readers[i] = func() error {
 			pass := d.readPass()
 			defer pass.end()
 			tick := pass.ticker()
@@ -824,7 +827,7 @@ func readStrings(path, col string, spans []pqio.Span, sd *signalData, ri *rowIte
 	}
 	parts := make([]*rowItems, len(shards))
 	for g := range parts {
-		parts[g] = &rowItems{row: -1, runs: runs, rowAcc: rowAcc, times: times}
+		parts[g] = &rowItems{row: -1, runs: runs} // complete occurrences: addOccs
 	}
 	var strs []string
 	for _, sh := range shards {
