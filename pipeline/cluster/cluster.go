@@ -364,13 +364,16 @@ func Run(ctx context.Context, in Input, p Params, outDir string, log *slog.Logge
 		return Stats{}, err
 	}
 	parts, err := plan(d, in.Resources, in.FingerprintsPath)
-	if err != nil {
+	if err != nil && !errors.Is(err, ErrMemory) {
 		return Stats{}, err
 	}
-	if ls.spilled() {
-		// Only --window auto's own co_url can leave one partition
-		// enough once spilled; any count writes the same bytes.
-		parts = max(parts, 2)
+	// Only --window auto's own co_url can leave one partition enough once
+	// spilled; any count writes the same bytes. A budget too small for the
+	// times by post may do without them (dropTimes).
+	if err != nil || parts > 1 || ls.spilled() {
+		if parts, err = d.dropTimes(in.Resources, in.FingerprintsPath, 2); err != nil {
+			return Stats{}, err
+		}
 	}
 	log.Info("loaded the fingerprints", "rows", d.rows, "resident_bytes", d.residentBytes(), "shingle_bytes", d.shingles.bytes(), "work_bytes", d.workBytes(), "partitions", parts, "spilled_while_loading", ls.spilled())
 	if parts > 1 {

@@ -9,6 +9,7 @@ import (
 	"io"
 	"log/slog"
 	"math"
+	"math/bits"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -114,11 +115,12 @@ func (r Resources) limitHeap() func() {
 }
 
 // residentBytes estimates what d keeps whatever the partitions: the post
-// ids (a string header and the bytes), the times, the account ids and
-// string items, and near_text's shingle sets once they are read (a run
-// spilled while loading reads them then).
+// ids (a string header and the bytes), the times while it holds them (a
+// run in partitions drops them, dropTimes), the account ids and string
+// items, and near_text's shingle sets once they are read (a run spilled
+// while loading reads them then).
 func (d *data) residentBytes() int64 {
-	b := d.rows*8 + d.shingles.bytes()
+	b := int64(cap(d.times))*8 + d.shingles.bytes()
 	if d.posts != nil {
 		b += d.posts.residentBytes()
 	} else {
@@ -166,6 +168,16 @@ func plan(d *data, r Resources, path string) (int, error) {
 	work := d.workBytes()
 	p := int((work + avail - 1) / avail)
 	return min(max(p, 1), MaxPartitions), nil
+}
+
+// dropTimes drops d's times by post for a run in partitions, whose hits
+// carry their times (sweepOccs with carry, wideHit) so that the room the
+// times took goes to the partitions, and plans again without them: it
+// returns the partitions, at least atLeast.
+func (d *data) dropTimes(r Resources, path string, atLeast int) (int, error) {
+	d.times = nil
+	parts, err := plan(d, r, path)
+	return max(parts, atLeast), err
 }
 
 func roundUpMiB(b int64) int64 { return (b + 1<<20 - 1) &^ (1<<20 - 1) }
@@ -321,7 +333,7 @@ func sweepParts(ctx context.Context, d *data, p Params, w int64, sp *spill, part
 					return
 				}
 				sortOccs(occs)
-				part, err := sweepOccs(ctx, sd.name, occs, d, p, w)
+				part, err := sweepOccs(ctx, sd.name, occs, d, p, w, true)
 				if err != nil {
 					errs[wi] = err
 					return
@@ -383,14 +395,30 @@ func foldParts(ctx context.Context, d *data, p Params, sp *spill, parts int, hit
 		edges := make([][]edge, nsig)
 		cands := make([]*candScores, nsig)
 		ferrs := make([]error, nsig)
-		var fwg sync.WaitGroup
+		// GOMAXPROCS signals at a time, the most hits first: a signal's
+		// hits are the most the fold holds, so that the range's peak is
+		// that of a few signals, not of all.
+		order := make([]int, nsig)
+		hits := make([]int, nsig)
 		for si := range nsig {
+			order[si] = si
+			for q := range hitCount[si] {
+				if hitCount[si][q] != nil {
+					hits[si] += hitCount[si][q][r]
+				}
+			}
+		}
+		slices.SortStableFunc(order, func(x, y int) int { return cmp.Compare(hits[y], hits[x]) })
+		var fg errgroup.Group
+		fg.SetLimit(runtime.GOMAXPROCS(0))
+		for _, si := range order {
 			cands[si] = &candScores{}
-			fwg.Go(func() {
+			fg.Go(func() error {
 				edges[si], ferrs[si] = foldRangeSignal(ctx, sp, d, p, si, r, hitCount[si], results[si], cands[si])
+				return nil
 			})
 		}
-		fwg.Wait()
+		fg.Wait()
 		if err := errors.Join(ferrs...); err != nil {
 			return err
 		}
@@ -511,34 +539,53 @@ func foldParts(ctx context.Context, d *data, p Params, sp *spill, parts int, hit
 }
 
 // accountRanges assigns every account number to one of parts ranges of
-// consecutive numbers holding about the same number of posts.
+// consecutive numbers that hold about the same number of hits. A hit goes
+// to the range of the pair's first (smaller) account, so ranges of equal
+// posts would not do: the first range would take most pairs, those of its
+// accounts with every later one. An account's share is estimated as its
+// posts times the posts of the accounts after it. Integer arithmetic, so
+// that shards cut on any machine agree (Merge reads their ranges as one).
 func accountRanges(postCount []int32, parts int) []uint16 {
-	var total int64
+	var total uint64
 	for _, c := range postCount {
-		total += int64(c)
+		total += uint64(c)
+	}
+	// Below 2^63 in all: the posts are fewer than 2^32 (tableRows).
+	weight := func(c int32, after uint64) uint64 { return uint64(c)*after + uint64(c)*uint64(c)/2 }
+	var sum, seen uint64
+	for _, c := range postCount {
+		seen += uint64(c)
+		sum += weight(c, total-seen)
 	}
 	out := make([]uint16, len(postCount))
-	var cum int64
+	var cum uint64
+	seen = 0
 	for a, c := range postCount {
-		if total > 0 {
-			out[a] = uint16(cum * int64(parts) / total)
+		if sum > 0 {
+			hi, lo := bits.Mul64(cum, uint64(parts))
+			q, _ := bits.Div64(hi, lo, sum)
+			out[a] = uint16(min(q, uint64(parts-1))) // the last accounts may weigh nothing
+
 		}
-		cum += int64(c)
+		seen += uint64(c)
+		cum += weight(c, total-seen)
 	}
 	return out
 }
 
-// wideHit is a hit with its item and rarity weight, as spilled.
+// wideHit is a hit with its item, rarity weight and post times, as
+// spilled.
 type wideHit struct {
 	a, b, postA, postB uint32
 	item               uint64
 	weight             float64
+	tA, tB             int64
 }
 
 const (
 	occBytes  = 24
-	hitBytes  = 32
-	evBytes   = 24
+	hitBytes  = 48
+	evBytes   = 32
 	spillSpan = 1 << 16 // records decoded or encoded at a time
 )
 
@@ -610,7 +657,7 @@ func foldRangeSignal(ctx context.Context, sp *spill, d *data, p Params, si, r in
 		candidates++
 		cs.open(makePair(run[0].a, run[0].b))
 		for _, h := range run {
-			cs.item(absDiff(d.times[h.postA], d.times[h.postB]), h.weight)
+			cs.item(absDiff(h.tA, h.tB), h.weight)
 		}
 		if len(run) < p.MinWeight {
 			continue
@@ -618,7 +665,7 @@ func foldRangeSignal(ctx context.Context, sp *spill, d *data, p Params, si, r in
 		ed := edge{pair: makePair(run[0].a, run[0].b), items: int64(len(run)), first: math.MaxInt64, last: math.MinInt64}
 		ev = ev[:0]
 		for _, h := range run {
-			tA, tB := d.times[h.postA], d.times[h.postB]
+			tA, tB := h.tA, h.tB
 			ed.score += h.weight
 			ed.first = min(ed.first, tA, tB)
 			ed.last = max(ed.last, tA, tB)
@@ -876,6 +923,7 @@ func (s *spill) writeRangeHits(si, q, r, n int, part *sweepPart, rangeOf []uint1
 				continue
 			}
 			h := &part.hits.chunks[ci][i]
+			t := &part.hits.times[ci][i]
 			i++
 			if int(rangeOf[h.a]) != r {
 				continue
@@ -886,6 +934,8 @@ func (s *spill) writeRangeHits(si, q, r, n int, part *sweepPart, rangeOf []uint1
 			le.PutUint32(b[12:], h.postB)
 			le.PutUint64(b[16:], part.hitItem.item[h.g])
 			le.PutUint64(b[24:], math.Float64bits(part.hitItem.weight[h.g]))
+			le.PutUint64(b[32:], uint64(t.tA))
+			le.PutUint64(b[40:], uint64(t.tB))
 			return
 		}
 	})
@@ -894,7 +944,8 @@ func (s *spill) writeRangeHits(si, q, r, n int, part *sweepPart, rangeOf []uint1
 func (s *spill) readHits(si, q, r, n int, hits []wideHit) ([]wideHit, error) {
 	err := s.readFile(s.hitPath(si, q, r), n, hitBytes, func(b []byte) {
 		hits = append(hits, wideHit{a: le.Uint32(b), b: le.Uint32(b[4:]), postA: le.Uint32(b[8:]), postB: le.Uint32(b[12:]),
-			item: le.Uint64(b[16:]), weight: math.Float64frombits(le.Uint64(b[24:]))})
+			item: le.Uint64(b[16:]), weight: math.Float64frombits(le.Uint64(b[24:])),
+			tA: int64(le.Uint64(b[32:])), tB: int64(le.Uint64(b[40:]))})
 	})
 	return hits, err
 }
@@ -923,6 +974,7 @@ func (s *spill) writeEvidence(si, r int, edges []edge) (int, error) {
 		le.PutUint32(b[8:], c.postA)
 		le.PutUint32(b[12:], c.postB)
 		le.PutUint64(b[16:], c.item)
+		le.PutUint64(b[24:], uint64(absDiff(c.tA, c.tB)))
 	})
 	return n, err
 }
@@ -949,7 +1001,7 @@ func (s *spill) writeEvidenceTable(d *data, counts [][]int, path string) (int64,
 				postA, postB := le.Uint32(b[8:]), le.Uint32(b[12:])
 				werr = vw.add(schema.Evidence{
 					Signal: sd.name, AccountA: d.accounts.at(int(a)), AccountB: d.accounts.at(int(bb)),
-					ItemKey: d.evidenceKey(sd, le.Uint64(b[16:]), postA, postB), DtMillis: absDiff(d.times[postA], d.times[postB]),
+					ItemKey: d.evidenceKey(sd, le.Uint64(b[16:]), postA, postB), DtMillis: int64(le.Uint64(b[24:])),
 				}, postA, postB)
 			})
 			if err = errors.Join(err, werr); err != nil {

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -266,5 +267,57 @@ func BenchmarkRun200kPartitions(b *testing.B) {
 		if _, err := Run(context.Background(), in, DefaultParams(), b.TempDir(), nil); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// TestAccountRanges: ranges are consecutive account numbers, all parts of
+// them used, and they share the pairs of accounts (each counted at its
+// first account, as hits are) about evenly, for posts spread evenly, with
+// a long tail, or all on few accounts.
+func TestAccountRanges(t *testing.T) {
+	r := rand.New(rand.NewPCG(7, 8))
+	for _, tc := range []struct {
+		name     string
+		accounts int
+		posts    func(a int) int32
+		parts    int
+		slack    float64 // most a range's pairs may differ from the mean, relatively
+	}{
+		{"even", 2000, func(int) int32 { return 5 }, 4, 0.02},
+		{"even many", 2000, func(int) int32 { return 5 }, 16, 0.05},
+		{"tail", 3000, func(int) int32 { return int32(1 + r.IntN(4)*r.IntN(30)) }, 6, 0.10},
+		{"one part", 50, func(int) int32 { return 3 }, 1, 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			postCount := make([]int32, tc.accounts)
+			var total int64
+			for a := range postCount {
+				postCount[a] = tc.posts(a)
+				total += int64(postCount[a])
+			}
+			out := accountRanges(postCount, tc.parts)
+			pairs := make([]float64, tc.parts)
+			after := total
+			for a, c := range postCount {
+				after -= int64(c)
+				if a > 0 && out[a] < out[a-1] {
+					t.Fatalf("account %d in range %d after range %d", a, out[a], out[a-1])
+				}
+				if int(out[a]) >= tc.parts {
+					t.Fatalf("account %d in range %d of %d", a, out[a], tc.parts)
+				}
+				pairs[out[a]] += float64(c) * float64(after)
+			}
+			var sum float64
+			for _, p := range pairs {
+				sum += p
+			}
+			mean := sum / float64(tc.parts)
+			for q, p := range pairs {
+				if math.Abs(p-mean) > tc.slack*mean {
+					t.Errorf("range %d has %.0f post pairs, the mean is %.0f", q, p, mean)
+				}
+			}
+		})
 	}
 }

@@ -17,8 +17,11 @@ var ErrShards = errkind.New(errkind.Mismatch, "shards do not fit together")
 // hit files: the partitions the run was cut into, the hits it spilled per
 // (signal, item partition, account range), and its sweeps' counts.
 type ShardMeta struct {
-	Partitions int           `json:"partitions"`
-	Signals    []ShardSignal `json:"signals"`
+	Partitions int `json:"partitions"`
+	// HitFormat is hitFormat of the build that swept the shard: a shard
+	// whose hit files another build laid out is refused, not misread.
+	HitFormat int           `json:"hit_format"`
+	Signals   []ShardSignal `json:"signals"`
 }
 
 // ShardSignal is one signal's part of a shard.
@@ -43,6 +46,12 @@ type ShardInput struct {
 // --memory nor --partitions is given (DefaultMemory depends on the
 // machine, and the shards of a run may run on different machines).
 const ShardMemory = 1 << 30
+
+// hitFormat names how a shard's hit files are laid out: the record
+// (hitBytes, writeRangeHits) and the account ranges (accountRanges). A
+// shard meta without it is of format 1: 32-byte records without the post
+// times, ranges of equal posts.
+const hitFormat = 2
 
 // shardParts is the partition count of a run in n shards: the plan's,
 // rounded up to a multiple of n so that every shard sweeps as many
@@ -89,7 +98,7 @@ func RunShard(ctx context.Context, in Input, p Params, i, n int, outDir string, 
 	if err != nil {
 		return ShardMeta{}, err
 	}
-	planned, err := plan(d, res, in.FingerprintsPath)
+	planned, err := d.dropTimes(res, in.FingerprintsPath, 1)
 	if err != nil {
 		return ShardMeta{}, err
 	}
@@ -108,7 +117,7 @@ func RunShard(ctx context.Context, in Input, p Params, i, n int, outDir string, 
 	if err != nil {
 		return ShardMeta{}, err
 	}
-	meta := ShardMeta{Partitions: parts}
+	meta := ShardMeta{Partitions: parts, HitFormat: hitFormat}
 	for si, sd := range d.signals {
 		r := results[si]
 		meta.Signals = append(meta.Signals, ShardSignal{
@@ -149,6 +158,7 @@ func Merge(ctx context.Context, in Input, p Params, shards []ShardInput, outDir 
 			return Stats{}, fmt.Errorf("%w: shard %d/%d (%s): %w", ErrShards, i, n, s.Dir, err)
 		}
 	}
+	d.times = nil // the hits carry theirs
 	results := startResults(d, &st)
 	hitCount := make([][][]int, len(d.signals))
 	for si := range d.signals {
@@ -180,6 +190,9 @@ func Merge(ctx context.Context, in Input, p Params, shards []ShardInput, outDir 
 
 // check says why m is not shard i of n of a run over d in parts partitions.
 func (m ShardMeta) check(d *data, parts, i, n int) error {
+	if m.HitFormat != hitFormat {
+		return fmt.Errorf("was swept by a build that spills hits in format %d, this build's is %d: remove the shard's directory and run the shard again", m.HitFormat, hitFormat)
+	}
 	if m.Partitions != parts || parts%n != 0 {
 		return fmt.Errorf("cut into %d partitions where shard 0 was cut into %d: run every shard with the same --memory or --partitions (a shard run again with other ones is computed again)", m.Partitions, parts)
 	}

@@ -98,3 +98,26 @@ func TestShardsMergeToRun(t *testing.T) {
 		t.Fatalf("merge of shards cut differently: %v", err)
 	}
 }
+
+// TestShardMetaHitFormat: a shard whose hit files another build laid out
+// (or one before the format had a name) is refused, not misread.
+func TestShardMetaHitFormat(t *testing.T) {
+	d := &data{signals: []*signalData{{name: schema.SignalCoURL}}}
+	for _, tc := range []struct {
+		format int
+		ok     bool
+	}{
+		{hitFormat, true},
+		{1, false},
+		{0, false}, // a meta without the field
+	} {
+		m := ShardMeta{Partitions: 2, HitFormat: tc.format, Signals: []ShardSignal{{Name: schema.SignalCoURL, Hits: [][]int{{3, 1}, nil}}}}
+		err := m.check(d, 2, 0, 2)
+		if tc.ok != (err == nil) {
+			t.Fatalf("hit_format %d: %v", tc.format, err)
+		}
+		if err != nil && !strings.Contains(err.Error(), fmt.Sprintf("in format %d,", tc.format)) {
+			t.Errorf("hit_format %d: error does not name the format: %v", tc.format, err)
+		}
+	}
+}

@@ -167,7 +167,7 @@ func sweep(ctx context.Context, sd *signalData, d *data, p Params, w int64) (*si
 	sortOccs(occs)
 	n := d.accounts.len()
 	near := sd.name == SignalNearText
-	part, err := sweepOccs(ctx, sd.name, occs, d, p, w)
+	part, err := sweepOccs(ctx, sd.name, occs, d, p, w, false)
 	if err != nil {
 		return nil, err
 	}
@@ -257,7 +257,10 @@ type foldOut struct {
 // parts, split at an item boundary, in parallel; the parts are merged in
 // item order (hit item numbers in item order), so the result does not
 // depend on the split.
-func sweepOccs(ctx context.Context, name string, occs []occ, d *data, p Params, w int64) (*sweepPart, error) {
+//
+// With carry the hits carry their post times (hitList.times), as the
+// partitioned path spills them.
+func sweepOccs(ctx context.Context, name string, occs []occ, d *data, p Params, w int64, carry bool) (*sweepPart, error) {
 	bounds := []int{0, len(occs)}
 	if len(occs) >= sweepSplitMin && runtime.GOMAXPROCS(0) > 1 {
 		m := len(occs) / 2
@@ -273,7 +276,7 @@ func sweepOccs(ctx context.Context, name string, occs []occ, d *data, p Params, 
 	var wg sync.WaitGroup
 	for i := range parts {
 		wg.Go(func() {
-			parts[i], errs[i] = sweepItems(ctx, name, occs[bounds[i]:bounds[i+1]], d, p, w)
+			parts[i], errs[i] = sweepItems(ctx, name, occs[bounds[i]:bounds[i+1]], d, p, w, carry)
 		})
 	}
 	wg.Wait()
@@ -299,6 +302,8 @@ func sweepOccs(ctx context.Context, name string, occs []occ, d *data, p Params, 
 			}
 			r.hits.chunks = append(r.hits.chunks, c)
 		}
+		r.hits.times = append(r.hits.times, part.hits.times...)
+		r.hits.carry = part.hits.carry
 		r.hits.n += part.hits.n
 		r.items += part.items
 		r.boundedItems += part.boundedItems
@@ -341,7 +346,7 @@ func getSweepScratch(n int) *sweepScratch {
 
 // sweepItems sweeps occurrences sorted by (item, time, account, post),
 // holding whole items: the two passes described at sweep.
-func sweepItems(ctx context.Context, name string, occs []occ, d *data, p Params, w int64) (*sweepPart, error) {
+func sweepItems(ctx context.Context, name string, occs []occ, d *data, p Params, w int64, carry bool) (*sweepPart, error) {
 	sc := getSweepScratch(d.accounts.len())
 	defer sweepScratches.Put(sc)
 	seen := sc.seen // item group number + 1 that last saw each account
@@ -374,6 +379,7 @@ func sweepItems(ctx context.Context, name string, occs []occ, d *data, p Params,
 	}
 
 	r := &sweepPart{}
+	r.hits.carry = carry
 	hits := &r.hits
 	hitItem := &r.hitItem
 	var bounded []bool
@@ -506,7 +512,7 @@ func sweepItems(ctx context.Context, name string, occs []occ, d *data, p Params,
 		hitItem.weight = append(hitItem.weight, weight)
 		for _, x := range recs {
 			a, b := unpair(x.pair)
-			hits.add(hit{a: a, b: b, g: gi, postA: x.postA, postB: x.postB})
+			hits.add(hit{a: a, b: b, g: gi, postA: x.postA, postB: x.postB}, x.tA, x.tB)
 		}
 	}
 	if err := ctx.Err(); err != nil {
@@ -602,17 +608,32 @@ func (d *data) keepEvidence(ev []cand, k int, candLess func(x, y cand) int) []ca
 // them per first account.
 type hitList struct {
 	chunks [][]hit
-	n      int
+	// times, when carry is set, are the hits' post times, chunk for
+	// chunk: the partitioned path keeps no times by post (data.times),
+	// so its hits take theirs along to the fold.
+	times [][]hitTimes
+	carry bool
+	n     int
 }
+
+// hitTimes are the post times of a hit's post pair, ms.
+type hitTimes struct{ tA, tB int64 }
 
 const hitChunk = 1 << 15
 
-func (l *hitList) add(h hit) {
+func (l *hitList) add(h hit, tA, tB int64) {
 	if len(l.chunks) == 0 || len(l.chunks[len(l.chunks)-1]) == hitChunk {
 		l.chunks = append(l.chunks, make([]hit, 0, hitChunk))
+		if l.carry {
+			l.times = append(l.times, make([]hitTimes, 0, hitChunk))
+		}
 	}
 	c := &l.chunks[len(l.chunks)-1]
 	*c = append(*c, h)
+	if l.carry {
+		t := &l.times[len(l.times)-1]
+		*t = append(*t, hitTimes{tA, tB})
+	}
 	l.n++
 }
 

@@ -75,7 +75,7 @@ func TestHitsByPair(t *testing.T) {
 				for range 100 {
 					a := uint32(r.IntN(40))
 					h := hit{a: a, b: a + 1 + uint32(r.IntN(40)), g: uint32(g), postA: r.Uint32(), postB: r.Uint32()}
-					l.add(h)
+					l.add(h, 0, 0)
 					want = append(want, h)
 				}
 			}
