@@ -24,6 +24,7 @@ const (
 	Bytes Unit = "bytes"
 	Items Unit = "items"
 	Pairs Unit = "pairs"
+	Hits  Unit = "hits"
 )
 
 // Meter receives a stage's counts. Its methods may be called from several

@@ -383,6 +383,15 @@ func foldParts(ctx context.Context, d *data, p Params, sp *spill, parts int, hit
 		edgeRows = edgeRows[:0]
 		return err
 	}
+	var hits int64
+	for _, bySignal := range hitCount {
+		for _, byRange := range bySignal {
+			for _, n := range byRange {
+				hits += int64(n)
+			}
+		}
+	}
+	d.meter().Phase("fold", progress.Hits, hits)
 	nAcc := d.accounts.len()
 	first := make([]int32, nAcc)
 	inRows := make([]int32, nAcc)
@@ -602,6 +611,7 @@ func foldRangeSignal(ctx context.Context, sp *spill, d *data, p Params, si, r in
 	if total == 0 {
 		return nil, nil
 	}
+	defer d.meter().Add(int64(total))
 	hits := make([]wideHit, 0, total)
 	for q := range counts {
 		if counts[q] == nil || counts[q][r] == 0 {

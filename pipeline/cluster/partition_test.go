@@ -12,11 +12,13 @@ import (
 	"runtime"
 	"slices"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 
 	"github.com/takedown-research/takedown/internal/errkind"
 	"github.com/takedown-research/takedown/internal/pqio"
+	"github.com/takedown-research/takedown/internal/progress"
 )
 
 // partitionFixture is TestDeterministicBytes' table: three row groups,
@@ -319,5 +321,47 @@ func TestAccountRanges(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// phaseMeter records every phase's total and count.
+type phaseMeter struct {
+	mu          sync.Mutex
+	cur         string
+	total, done map[string]int64
+}
+
+func (m *phaseMeter) Phase(name string, _ progress.Unit, total int64) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.total == nil {
+		m.total, m.done = map[string]int64{}, map[string]int64{}
+	}
+	m.cur, m.total[name] = name, total
+}
+
+func (m *phaseMeter) Add(n int64) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.done[m.cur] += n
+}
+
+// TestFoldProgress: a run in partitions reports its fold, whose count of
+// hits reaches the total of the hits it spilled exactly.
+func TestFoldProgress(t *testing.T) {
+	path := partitionFixture(t, pqio.RowGroupRows+5000, 3)
+	p := DefaultParams()
+	p.Signals = slices.Clone(Signals)
+	for _, parts := range []int{2, 5} {
+		m := &phaseMeter{}
+		runInput(t, Input{FingerprintsPath: path, ShingleSize: testShingleSize, Resources: Resources{Partitions: parts}, Progress: m}, p)
+		if m.total["fold"] <= 0 || m.done["fold"] != m.total["fold"] {
+			t.Errorf("--partitions %d: fold counted %d of %d hits", parts, m.done["fold"], m.total["fold"])
+		}
+	}
+	m := &phaseMeter{}
+	runInput(t, Input{FingerprintsPath: path, ShingleSize: testShingleSize, Resources: Resources{Partitions: 1}, Progress: m}, p)
+	if _, ok := m.total["fold"]; ok {
+		t.Error("the in-memory path reported a fold phase")
 	}
 }
