@@ -12,12 +12,8 @@
 package archive
 
 import (
-	"github.com/takedown-research/takedown/internal/errkind"
-
 	"archive/zip"
 	"bytes"
-	"compress/flate"
-	"compress/gzip"
 	"errors"
 	"fmt"
 	"hash"
@@ -28,6 +24,11 @@ import (
 	"sort"
 	"strings"
 	"sync/atomic"
+
+	"github.com/klauspost/compress/flate"
+	"github.com/klauspost/compress/gzip"
+
+	"github.com/takedown-research/takedown/internal/errkind"
 )
 
 // Errors of the package. Both mean the archive must not be used.
