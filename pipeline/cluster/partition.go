@@ -408,16 +408,16 @@ func foldParts(ctx context.Context, d *data, p Params, sp *spill, parts int, hit
 		// hits are the most the fold holds, so that the range's peak is
 		// that of a few signals, not of all.
 		order := make([]int, nsig)
-		hits := make([]int, nsig)
+		rangeHits := make([]int, nsig)
 		for si := range nsig {
 			order[si] = si
 			for q := range hitCount[si] {
 				if hitCount[si][q] != nil {
-					hits[si] += hitCount[si][q][r]
+					rangeHits[si] += hitCount[si][q][r]
 				}
 			}
 		}
-		slices.SortStableFunc(order, func(x, y int) int { return cmp.Compare(hits[y], hits[x]) })
+		slices.SortStableFunc(order, func(x, y int) int { return cmp.Compare(rangeHits[y], rangeHits[x]) })
 		var fg errgroup.Group
 		fg.SetLimit(runtime.GOMAXPROCS(0))
 		for _, si := range order {
