@@ -14,6 +14,7 @@ import (
 
 	"github.com/takedown-research/takedown/internal/kmerge"
 	"github.com/takedown-research/takedown/internal/schema"
+	"github.com/takedown-research/takedown/internal/strindex"
 )
 
 // Bounds of the accounts first seen as post authors that are held in
@@ -38,7 +39,7 @@ var (
 // id (kmerge), reading each file through a 64 KiB buffer.
 type authorStore struct {
 	dir   string
-	seen  map[string]int32 // index in flags
+	seen  *strindex.Index // the ids seen: an id's number is its index in flags
 	flags []uint8          // idInUsers | idAuthor
 	// idMem estimates the memory of seen and flags (accountBytes an id
 	// plus its bytes); grown, when set, is called with it every
@@ -64,11 +65,11 @@ const (
 )
 
 func newAuthorStore() *authorStore {
-	return &authorStore{seen: map[string]int32{}, nameIdx: map[string]uint32{}}
+	return &authorStore{seen: strindex.New(), nameIdx: map[string]uint32{}}
 }
 
 func (s *authorStore) flagged(id string, f uint8) bool {
-	i, ok := s.seen[id]
+	i, ok := s.seen.Find(id)
 	return ok && s.flags[i]&f != 0
 }
 
@@ -82,13 +83,10 @@ func (s *authorStore) inUsers(id string) bool { return s.flagged(id, idInUsers) 
 func (s *authorStore) markUsers(id string) { s.mark(id, idInUsers) }
 
 func (s *authorStore) mark(id string, f uint8) {
-	// The map is only written for a new id: assigning an existing key
-	// would store the (possibly shared) string given.
-	if i, ok := s.seen[id]; ok {
+	if i, isNew := s.seen.Add(id); !isNew {
 		s.flags[i] |= f
 		return
 	}
-	s.seen[strings.Clone(id)] = int32(len(s.flags))
 	s.flags = append(s.flags, f)
 	s.idMem += int64(len(id)) + accountBytes
 	if s.grown != nil && len(s.flags)%growEvery == 0 {

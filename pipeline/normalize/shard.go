@@ -277,9 +277,9 @@ func RunShard(ctx context.Context, in Input, p Params, i, n int, outDir string, 
 	defer nz.recLog.close()
 	nz.authors.dir = outDir
 	defer nz.authors.cleanup()
-	for id, k := range pre.authors.seen {
-		if pre.authors.flags[k]&idInUsers != 0 {
-			nz.authors.markUsers(id)
+	for k, f := range pre.authors.flags {
+		if f&idInUsers != 0 {
+			nz.authors.markUsers(pre.authors.seen.String(k))
 		}
 	}
 	pre = nil
