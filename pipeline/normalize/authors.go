@@ -40,7 +40,7 @@ var (
 type authorStore struct {
 	dir   string
 	seen  *strindex.Index // the ids seen: an id's number is its index in flags
-	flags []uint8          // idInUsers | idAuthor
+	flags []uint8         // idInUsers | idAuthor
 	// idMem estimates the memory of seen and flags (accountBytes an id
 	// plus its bytes); grown, when set, is called with it every
 	// growEvery ids.
