@@ -45,8 +45,10 @@ func (x *Index) bytesOf(i int) []byte {
 func (x *Index) String(i int) string { return string(x.bytesOf(i)) }
 
 // Find returns the number of s and whether it was added.
-func (x *Index) Find(s string) (int, bool) {
-	h := maphash.String(x.seed, s)
+func (x *Index) Find(s string) (int, bool) { return x.find(maphash.String(x.seed, s), s) }
+
+// find is Find for s of hash h.
+func (x *Index) find(h uint64, s string) (int, bool) {
 	mask := uint64(len(x.slots) - 1)
 	tag := h >> 32 << 32
 	for j := h & mask; ; j = (j + 1) & mask {
@@ -65,7 +67,8 @@ func (x *Index) Find(s string) (int, bool) {
 // Add returns the number of s, adding a copy of s when it is new, and
 // whether it was new. It panics past MaxLen strings.
 func (x *Index) Add(s string) (int, bool) {
-	if i, ok := x.Find(s); ok {
+	h := maphash.String(x.seed, s)
+	if i, ok := x.find(h, s); ok {
 		return i, false
 	}
 	i := len(x.ends)
@@ -77,7 +80,7 @@ func (x *Index) Add(s string) (int, bool) {
 	if 4*(i+1) > 3*len(x.slots) {
 		x.grow()
 	} else {
-		x.place(maphash.String(x.seed, s), i)
+		x.place(h, i)
 	}
 	return i, true
 }
