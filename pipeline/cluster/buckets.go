@@ -21,8 +21,9 @@ var bucketBytes = 8 << 20
 // items stays within the core's cache.
 var groupRecs = 1 << 13
 
-// bucketRecBytes is the size of a scattered (item, row) record.
-const bucketRecBytes = 12
+// bucketRecBytes is the size of a scattered (item, row, account, time)
+// record.
+const bucketRecBytes = 24
 
 // readNumericExact keeps the occurrences of a numeric signal's items that
 // occur on two kept rows or more, exactly, for a load that reads the
@@ -36,8 +37,11 @@ const bucketRecBytes = 12
 // and every other occurrence counts as a singleton. A row's repeats of an
 // item count once. The ranged filter it replaces probed memory at random
 // twice a value and read the column once more per range; this reads it
-// once and writes and reads 12 bytes a value.
-func readNumericExact(path, col string, spans []pqio.Span, sd *signalData, ri *rowItems, runs *occRuns, rowAcc []int32, times []int64, checkRow func(int64) error, newPass func() *readPass) error {
+// once and writes and reads 24 bytes a value: the value, its row and the
+// row's account and time, which a span reads from rf in row order beside
+// the column (the buckets are grouped in hash order, where looking them up
+// would need them in memory, 12 bytes a post).
+func readNumericExact(path, col string, spans []pqio.Span, sd *signalData, ri *rowItems, runs *occRuns, rf *rowFile, checkRow func(int64) error, newPass func() *readPass) error {
 	values, sp, err := columnSpill(path, col, runs)
 	if err != nil {
 		return err
@@ -68,7 +72,7 @@ func readNumericExact(path, col string, spans []pqio.Span, sd *signalData, ri *r
 	for j, span := range spans {
 		counts[j] = make([]int64, nb)
 		wg.Go(func() {
-			errs[j] = scatterSpan(path, col, span, nb, bucketOf, func(b int) string { return name(j, b) }, counts[j], rowAcc, checkRow, pass)
+			errs[j] = scatterSpan(path, col, span, nb, bucketOf, func(b int) string { return name(j, b) }, counts[j], rf, checkRow, pass)
 		})
 	}
 	wg.Wait()
@@ -122,7 +126,7 @@ func readNumericExact(path, col string, spans []pqio.Span, sd *signalData, ri *r
 					errs[w] = err
 					return
 				}
-				g.group(recs, logB, part, rowAcc, times)
+				g.group(recs, logB, part)
 				if part.err != nil {
 					errs[w] = part.err
 					return
@@ -165,8 +169,13 @@ func columnSpill(path, col string, runs *occRuns) (int, *spill, error) {
 }
 
 // scatterSpan reads one span of col and appends each value of a kept row,
-// with its row, to the file of its bucket, counting the records.
-func scatterSpan(path, col string, span pqio.Span, nb int, bucketOf func(uint64) int, name func(b int) string, counts []int64, rowAcc []int32, checkRow func(int64) error, pass *readPass) (err error) {
+// with its row, account and time, to the file of its bucket, counting the
+// records.
+func scatterSpan(path, col string, span pqio.Span, nb int, bucketOf func(uint64) int, name func(b int) string, counts []int64, rf *rowFile, checkRow func(int64) error, pass *readPass) (err error) {
+	rows, err := rf.cursor()
+	if err != nil {
+		return err
+	}
 	files := make([]*os.File, nb)
 	bufs := make([][]byte, nb)
 	bufLen := max(bucketRecBytes*64, min(32<<10, bucketBytes/4)/bucketRecBytes*bucketRecBytes)
@@ -185,6 +194,9 @@ func scatterSpan(path, col string, span pqio.Span, nb int, bucketOf func(uint64)
 		return nil
 	}
 	defer func() {
+		if cerr := rows.close(); err == nil && cerr != nil {
+			err = cerr
+		}
 		for b, f := range files {
 			if f == nil {
 				continue
@@ -195,17 +207,19 @@ func scatterSpan(path, col string, span pqio.Span, nb int, bucketOf func(uint64)
 		}
 	}()
 	last := int64(-1)
-	err = pqio.EachInt64BatchIn(path, col, span, func(rows, vals []int64) error {
-		if err := checkRow(rows[len(rows)-1]); err != nil {
+	acc, t := int32(-1), int64(0) // of row last
+	err = pqio.EachInt64BatchIn(path, col, span, func(batch, vals []int64) error {
+		if err := checkRow(batch[len(batch)-1]); err != nil {
 			return err
 		}
 		newRows := 0
-		for i, row := range rows {
+		for i, row := range batch {
 			if row != last {
 				newRows++
 				last = row
+				acc, t = rows.at(row)
 			}
-			if rowAcc[row] < 0 {
+			if acc < 0 {
 				continue
 			}
 			v := uint64(vals[i])
@@ -215,6 +229,8 @@ func scatterSpan(path, col string, span pqio.Span, nb int, bucketOf func(uint64)
 			}
 			bufs[b] = le.AppendUint64(bufs[b], v)
 			bufs[b] = le.AppendUint32(bufs[b], uint32(row))
+			bufs[b] = le.AppendUint32(bufs[b], uint32(acc))
+			bufs[b] = le.AppendUint64(bufs[b], uint64(t))
 			counts[b]++
 			if len(bufs[b]) == cap(bufs[b]) {
 				if err := flush(b); err != nil {
@@ -238,10 +254,13 @@ func scatterSpan(path, col string, span pqio.Span, nb int, bucketOf func(uint64)
 	return nil
 }
 
-// bucketRec is one scattered value with its row.
+// bucketRec is one scattered value with its row and the row's account and
+// time.
 type bucketRec struct {
 	item uint64
+	t    int64
 	row  uint32
+	acc  uint32
 }
 
 // grouper groups buckets; its memory is reused from bucket to bucket.
@@ -278,7 +297,8 @@ func (g *grouper) read(nb, b int, spans []pqio.Span, counts [][]int64, name func
 			return nil, fmt.Errorf("cluster: spill %s: %w (wrote %d records)", name(j, b), err, n)
 		}
 		for off := 0; off < len(raw); off += bucketRecBytes {
-			g.recs = append(g.recs, bucketRec{item: le.Uint64(raw[off:]), row: le.Uint32(raw[off+8:])})
+			g.recs = append(g.recs, bucketRec{item: le.Uint64(raw[off:]), row: le.Uint32(raw[off+8:]),
+				acc: le.Uint32(raw[off+12:]), t: int64(le.Uint64(raw[off+16:]))})
 		}
 	}
 	return g.recs, nil
@@ -288,7 +308,7 @@ func (g *grouper) read(nb, b int, spans []pqio.Span, counts [][]int64, name func
 // below the bucket's, keeping the order, and counts each group's items:
 // the occurrences of items on two rows or more go to part, complete, the
 // others count as its singletons.
-func (g *grouper) group(recs []bucketRec, logB int, part *rowItems, rowAcc []int32, times []int64) {
+func (g *grouper) group(recs []bucketRec, logB int, part *rowItems) {
 	ng := 1
 	for len(recs)/ng > groupRecs && ng < 1<<12 {
 		ng <<= 1
@@ -314,12 +334,12 @@ func (g *grouper) group(recs []bucketRec, logB int, part *rowItems, rowAcc []int
 		pos[k]++
 	}
 	for k := range ng {
-		g.groupOne(cut[start[k]:start[k+1]], part, rowAcc, times)
+		g.groupOne(cut[start[k]:start[k+1]], part)
 	}
 }
 
 // groupOne counts one group's items and hands on its occurrences.
-func (g *grouper) groupOne(recs []bucketRec, part *rowItems, rowAcc []int32, times []int64) {
+func (g *grouper) groupOne(recs []bucketRec, part *rowItems) {
 	if len(recs) == 0 {
 		return
 	}
@@ -361,7 +381,7 @@ func (g *grouper) groupOne(recs []bucketRec, part *rowItems, rowAcc []int32, tim
 			part.singletons++
 			continue
 		}
-		occs = append(occs, occ{item: r.item, t: times[r.row], acc: uint32(rowAcc[r.row]), post: r.row})
+		occs = append(occs, occ{item: r.item, t: r.t, acc: r.acc, post: r.row})
 	}
 	part.addOccs(occs)
 	g.occs = occs[:0]

@@ -7,12 +7,15 @@ import (
 )
 
 // TestGroupBucket: a bucket's items on two rows or more are handed on
-// with every row once, complete; the others, and a row's repeats of an
+// with every row once, complete (the account and time of their records); the others, and a row's repeats of an
 // item once, count as singletons; whatever the number of groups.
 func TestGroupBucket(t *testing.T) {
 	defer func(g int) { groupRecs = g }(groupRecs)
 	rowAcc := []int32{0, 1, 2, 3, 4, 5}
 	times := []int64{10, 11, 12, 13, 14, 15}
+	rec := func(item uint64, row uint32) bucketRec {
+		return bucketRec{item: item, row: row, acc: uint32(rowAcc[row]), t: times[row]}
+	}
 	for _, tc := range []struct {
 		name   string
 		recs   []bucketRec // in row order
@@ -20,16 +23,16 @@ func TestGroupBucket(t *testing.T) {
 		single int64
 	}{
 		{"empty", nil, nil, 0},
-		{"two rows", []bucketRec{{7, 0}, {7, 2}}, []occ{{7, 10, 0, 0}, {7, 12, 2, 2}}, 0},
-		{"once", []bucketRec{{7, 0}, {8, 1}}, nil, 2},
-		{"a row's repeats count once", []bucketRec{{7, 1}, {7, 1}, {7, 1}}, nil, 1},
-		{"repeats and another row", []bucketRec{{7, 1}, {9, 1}, {7, 1}, {7, 4}}, []occ{{7, 11, 1, 1}, {7, 14, 4, 4}}, 1},
-		{"three rows", []bucketRec{{5, 0}, {5, 3}, {6, 3}, {5, 5}}, []occ{{5, 10, 0, 0}, {5, 13, 3, 3}, {5, 15, 5, 5}}, 1},
+		{"two rows", []bucketRec{rec(7, 0), rec(7, 2)}, []occ{{7, 10, 0, 0}, {7, 12, 2, 2}}, 0},
+		{"once", []bucketRec{rec(7, 0), rec(8, 1)}, nil, 2},
+		{"a row's repeats count once", []bucketRec{rec(7, 1), rec(7, 1), rec(7, 1)}, nil, 1},
+		{"repeats and another row", []bucketRec{rec(7, 1), rec(9, 1), rec(7, 1), rec(7, 4)}, []occ{{7, 11, 1, 1}, {7, 14, 4, 4}}, 1},
+		{"three rows", []bucketRec{rec(5, 0), rec(5, 3), rec(6, 3), rec(5, 5)}, []occ{{5, 10, 0, 0}, {5, 13, 3, 3}, {5, 15, 5, 5}}, 1},
 	} {
 		for _, gr := range []int{1 << 13, 1} {
 			groupRecs = gr
 			part := &rowItems{row: -1, runs: &occRuns{room: 1 << 40, runLen: 1 << 20}}
-			(&grouper{}).group(slices.Clone(tc.recs), 0, part, rowAcc, times)
+			(&grouper{}).group(slices.Clone(tc.recs), 0, part)
 			var got []occ
 			for _, c := range part.chunks {
 				got = append(got, c...)
@@ -57,7 +60,7 @@ func TestGroupBucketRandom(t *testing.T) {
 	var recs []bucketRec
 	for r := range uint32(rows) {
 		for range rng.IntN(4) {
-			recs = append(recs, bucketRec{item: uint64(rng.IntN(2000)), row: r})
+			recs = append(recs, bucketRec{item: uint64(rng.IntN(2000)), row: r, acc: uint32(rowAcc[r]), t: times[r]})
 		}
 	}
 	itemRows := map[uint64][]uint32{}
@@ -79,7 +82,7 @@ func TestGroupBucketRandom(t *testing.T) {
 	}
 	sortOccs(want)
 	part := &rowItems{row: -1, runs: &occRuns{room: 1 << 40, runLen: 1 << 20}}
-	(&grouper{}).group(recs, 3, part, rowAcc, times)
+	(&grouper{}).group(recs, 3, part)
 	var got []occ
 	for _, c := range part.chunks {
 		got = append(got, c...)

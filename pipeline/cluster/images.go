@@ -75,9 +75,10 @@ func WithoutImages(p Params) Params {
 // imageData is what the image signals need of the image fingerprints:
 // image j is post number base+j of data (its post id and time are in
 // data.posts and data.times, so the sweep and the evidence treat it like a
-// post).
+// post; times holds the times while data.times is not held).
 type imageData struct {
 	base      uint32
+	times     []int64
 	mediaKeys []string
 	pdq       [][4]uint64
 	// rows, skipped: image fingerprints read, and those whose account has
@@ -102,6 +103,7 @@ func (d *data) loadImages(ctx context.Context, path string, signals []string, p 
 		acc  uint32
 		post uint32
 		row  int
+		t    int64
 	}
 	var kept []imgRow
 	for i, r := range rows {
@@ -111,10 +113,14 @@ func (d *data) loadImages(ctx context.Context, path string, signals []string, p 
 			continue
 		}
 		post := d.posts.add(r.PostID)
-		d.times = append(d.times, r.PostedAt)
+		if d.times != nil {
+			d.times = append(d.times, r.PostedAt)
+		} else {
+			im.times = append(im.times, r.PostedAt)
+		}
 		im.mediaKeys = append(im.mediaKeys, r.MediaKey)
 		im.pdq = append(im.pdq, imagehash.PDQHash(r.PDQ).Words())
-		kept = append(kept, imgRow{uint32(a), post, i})
+		kept = append(kept, imgRow{uint32(a), post, i, r.PostedAt})
 	}
 	if err := ctx.Err(); err != nil {
 		return err
@@ -143,7 +149,7 @@ func (d *data) loadImages(ctx context.Context, path string, signals []string, p 
 					sd.singletons++
 					continue
 				}
-				sd.occ = append(sd.occ, occ{item: uint64(i), t: d.times[k.post], acc: k.acc, post: k.post})
+				sd.occ = append(sd.occ, occ{item: uint64(i), t: k.t, acc: k.acc, post: k.post})
 			}
 		case SignalNearImage:
 			sd.numeric = true
@@ -204,7 +210,7 @@ func (d *data) loadImages(ctx context.Context, path string, signals []string, p 
 					continue
 				}
 				k := kept[of[i]]
-				sd.occ = append(sd.occ, occ{item: uint64(g), t: d.times[k.post], acc: k.acc, post: k.post})
+				sd.occ = append(sd.occ, occ{item: uint64(g), t: k.t, acc: k.acc, post: k.post})
 			}
 		default:
 			return fmt.Errorf("internal: %s is not an image signal", name)

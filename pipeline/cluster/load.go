@@ -29,16 +29,19 @@ import (
 // their number but take no part in any signal.
 type data struct {
 	rows, skipped int64
-	accounts      strTable        // account ids, sorted
-	posts         *postIDs        // post ids by row number
-	postBytes     int64           // their memory, while loading before they are read
-	times         []int64         // posted_at by row number, ms
-	postCount     []int32         // posts per account number
-	signals       []*signalData   // in signal-name order
-	shingles      *shingleSets    // sorted shingle hashes of the posts near_text may pair (loadShingles)
-	images        *imageData      // the image fingerprints (loadImages); nil without image signals
-	window        *windowEstimate // --window auto's, when made while loading (loadSpill)
-	progress      progress.Meter  // the stage's Meter (Input.Progress); use meter()
+	accounts      strTable // account ids, sorted
+	posts         *postIDs // post ids by row number
+	postBytes     int64    // their memory, while loading before they are read
+	times         []int64  // posted_at by row number, ms
+	// rowFile, for a load that read the signals one at a time, holds the
+	// times instead (restoreTimes reads them back) until dropTimes.
+	rowFile   *rowFile
+	postCount []int32         // posts per account number
+	signals   []*signalData   // in signal-name order
+	shingles  *shingleSets    // sorted shingle hashes of the posts near_text may pair (loadShingles)
+	images    *imageData      // the image fingerprints (loadImages); nil without image signals
+	window    *windowEstimate // --window auto's, when made while loading (loadSpill)
+	progress  progress.Meter  // the stage's Meter (Input.Progress); use meter()
 }
 
 // meter is the stage's Meter, never nil.
@@ -209,17 +212,15 @@ type rowItems struct {
 	// keys.
 	dropped []uint16
 
-	// A numeric signal read one at a time (load with a holder), after the
-	// base columns: its occurrences are complete (account and time filled
-	// in, the skipped rows' dropped) as they are read, and go to runs once
-	// they outgrow the room it has.
+	// A signal read one at a time (load with a holder), after the base
+	// columns: its occurrences are complete (account and time from the
+	// rowFile, the skipped rows' dropped) as they are read (addOccs), and
+	// go to runs once they outgrow the room it has.
 	runs       *occRuns
-	rowAcc     []int32 // account number by row, -1 for a skipped row
-	times      []int64 // posted_at by row
-	count      int     // occurrences in chunks
-	singletons int64   // occurrences dropped by the filter on rows kept
-	err        error   // of writing a run
-	filtered   bool    // the parts joined were read so: finish keeps all
+	count      int   // occurrences in chunks
+	singletons int64 // occurrences dropped by the filter on rows kept
+	err        error // of writing a run
+	filtered   bool  // the parts joined were read so: finish keeps all
 }
 
 const occChunk = 1 << 15
@@ -240,14 +241,6 @@ func (ri *rowItems) flush() {
 		ri.cur = slices.Compact(ri.cur)
 	}
 	o := occ{post: uint32(ri.row)}
-	if ri.runs != nil && len(ri.cur) > 0 {
-		a := ri.rowAcc[ri.row]
-		if a < 0 {
-			ri.cur = ri.cur[:0]
-			return
-		}
-		o.acc, o.t = uint32(a), ri.times[ri.row]
-	}
 	for _, it := range ri.cur {
 		if len(ri.chunks) == 0 || len(ri.chunks[len(ri.chunks)-1]) == occChunk {
 			ri.chunks = append(ri.chunks, make([]occ, 0, occChunk))
@@ -358,32 +351,41 @@ func load(ctx context.Context, path string, signals []string, m progress.Meter, 
 	}
 
 	// Base columns: account ids (numbered in first-seen order, -1 for an
-	// empty id), post ids, times and the normalizer version.
-	rowAcc := make([]int32, n)
-	accs := newShardedIntern(runtime.GOMAXPROCS(0))
-	run(func() error {
-		for i := range rowAcc {
-			rowAcc[i] = -1
-		}
-		pass := d.readPass()
-		defer pass.end()
-		return accs.read(func(g int, add func(b []byte) int32) error {
-			tick := func() {}
-			if g == 0 {
-				tick = pass.ticker() // the rows once
+	// empty id), post ids, times and the normalizer version. A load that
+	// reads the signals one at a time keeps the accounts and times of the
+	// rows in a rowFile, not in memory (loadRows).
+	var (
+		rowAcc []int32
+		accs   *shardedIntern
+		rf     *rowFile
+	)
+	if hold == nil {
+		rowAcc = make([]int32, n)
+		accs = newShardedIntern(runtime.GOMAXPROCS(0))
+		run(func() error {
+			for i := range rowAcc {
+				rowAcc[i] = -1
 			}
-			return pqio.EachBytes(path, colAccountID, func(row int64, b []byte) error {
-				if err := checkRow(row); err != nil {
-					return err
+			pass := d.readPass()
+			defer pass.end()
+			return accs.read(func(g int, add func(b []byte) int32) error {
+				tick := func() {}
+				if g == 0 {
+					tick = pass.ticker() // the rows once
 				}
-				tick()
-				if id := add(b); id >= 0 {
-					rowAcc[row] = id
-				}
-				return nil
+				return pqio.EachBytes(path, colAccountID, func(row int64, b []byte) error {
+					if err := checkRow(row); err != nil {
+						return err
+					}
+					tick()
+					if id := add(b); id >= 0 {
+						rowAcc[row] = id
+					}
+					return nil
+				})
 			})
 		})
-	})
+	}
 	// Post ids: which rows have none (the skip rule) now; the ids
 	// themselves with the other columns when every signal is read at once,
 	// else once the signals are read (readPostIDs), so that loading them
@@ -396,7 +398,7 @@ func load(ctx context.Context, path string, signals []string, m progress.Meter, 
 	if hold == nil {
 		d.posts = newPostIDs(n)
 	}
-	run(func() error {
+	readIDs := func() error {
 		other := int64(0)
 		err := pqio.EachBytes(path, colPostID, func(row int64, b []byte) error {
 			if err := checkRow(row); err != nil {
@@ -414,17 +416,7 @@ func load(ctx context.Context, path string, signals []string, m progress.Meter, 
 		})
 		d.postBytes = int64(n)*8 + other
 		return err
-	})
-	d.times = make([]int64, n)
-	run(func() error {
-		return pqio.EachInt64(path, colPostedAt, func(row, v int64) error {
-			if err := checkRow(row); err != nil {
-				return err
-			}
-			d.times[row] = v
-			return nil
-		})
-	})
+	}
 	run(func() error {
 		return pqio.EachInt64(path, colNormalizerVersion, func(row, v int64) error {
 			if v != rules.Version {
@@ -434,6 +426,29 @@ func load(ctx context.Context, path string, signals []string, m progress.Meter, 
 			return nil
 		})
 	})
+	if hold == nil {
+		run(readIDs)
+		d.times = make([]int64, n)
+		run(func() error {
+			return pqio.EachInt64(path, colPostedAt, func(row, v int64) error {
+				if err := checkRow(row); err != nil {
+					return err
+				}
+				d.times[row] = v
+				return nil
+			})
+		})
+	} else {
+		sp, err := hold.spill()
+		if err != nil {
+			return nil, err
+		}
+		if rf, err = d.loadRows(ctx, path, checkRow, readIDs, noID, sp); err != nil {
+			wg.Wait()
+			return nil, err
+		}
+		d.rowFile = rf
+	}
 
 	// Signal columns.
 	spans, err := pqio.Spans(path, runtime.GOMAXPROCS(0))
@@ -452,7 +467,7 @@ func load(ctx context.Context, path string, signals []string, m progress.Meter, 
 		col := signalColumn[name]
 		if sd.numeric && hold != nil {
 			readers[i] = func() error {
-				return readNumericExact(path, col, spans, sd, ri, hold.runs(d, sd, len(spans)), rowAcc, d.times, checkRow, d.readPass)
+				return readNumericExact(path, col, spans, sd, ri, hold.runs(d, sd, len(spans)), rf, checkRow, d.readPass)
 			}
 			joins[i] = func() {}
 			continue
@@ -533,7 +548,7 @@ func load(ctx context.Context, path string, signals []string, m progress.Meter, 
 		if hold != nil {
 			// Numbered and ranked by readStrings.
 			readers[i] = func() error {
-				return readStrings(path, col, spans, sd, ri, hold.runs(d, sd, len(spans)), rowAcc, d.times, checkRow, d.readPass)
+				return readStrings(path, col, spans, sd, ri, hold.runs(d, sd, len(spans)), rf, checkRow, d.readPass)
 			}
 			continue
 		}
@@ -577,34 +592,23 @@ func load(ctx context.Context, path string, signals []string, m progress.Meter, 
 
 	// Mark the skipped rows, then number the accounts of the other rows
 	// by sorted order (an account seen only on skipped rows is none).
-	used := make([]bool, accs.ids())
-	for r, a := range rowAcc {
-		if a < 0 || noID[r/64]&(1<<(r%64)) != 0 {
-			rowAcc[r] = -1
-			d.skipped++
-			continue
+	if hold == nil {
+		used := make([]bool, accs.ids())
+		for r, a := range rowAcc {
+			if a < 0 || noID[r/64]&(1<<(r%64)) != 0 {
+				rowAcc[r] = -1
+				d.skipped++
+				continue
+			}
+			used[a] = true
 		}
-		used[a] = true
-	}
-	var accounts []string
-	for id, u := range used {
-		if u {
-			accounts = append(accounts, accs.str(int32(id)))
-		}
-	}
-	slices.Sort(accounts)
-	accRank := make([]uint32, len(used))
-	for r, s := range accounts {
-		accRank[accs.id(s)] = uint32(r)
-	}
-	accs = nil
-	d.accounts = newStrTable(accounts)
-	accounts = nil
-	d.postCount = make([]int32, d.accounts.len())
-	for r, a := range rowAcc {
-		if a >= 0 {
-			rowAcc[r] = int32(accRank[a])
-			d.postCount[rowAcc[r]]++
+		accRank := d.rankAccounts(accs, used)
+		accs = nil
+		for r, a := range rowAcc {
+			if a >= 0 {
+				rowAcc[r] = int32(accRank[a])
+				d.postCount[rowAcc[r]]++
+			}
 		}
 	}
 
@@ -618,11 +622,24 @@ func load(ctx context.Context, path string, signals []string, m progress.Meter, 
 			items[i], tables[i] = nil, nil
 			return
 		}
+		if ri.filtered {
+			// Read one at a time: complete, filtered and counted
+			// already (the items numbered by sorted order).
+			n := 0
+			for _, c := range ri.chunks {
+				n += len(c)
+			}
+			sd.occ = make([]occ, 0, n)
+			for ci, c := range ri.chunks {
+				sd.occ = append(sd.occ, c...)
+				ri.chunks[ci] = nil
+			}
+			items[i], tables[i] = nil, nil
+			return
+		}
 		var counts []uint8 // string signals: filter now
 		lone := false      // numeric signals: drop the items left that occur once
-		if ri.filtered {
-			// Read one at a time: filtered and counted already.
-		} else if ri.dropped != nil {
+		if ri.dropped != nil {
 			// Dropped while reading: count those of rows kept.
 			for r, k := range ri.dropped {
 				if rowAcc[r] >= 0 {
@@ -730,6 +747,26 @@ func load(ctx context.Context, path string, signals []string, m progress.Meter, 
 	return d, nil
 }
 
+// rankAccounts numbers the accounts used (by their number in accs) by
+// sorted order: it sets d.accounts and makes d.postCount, and returns the
+// rank of each number.
+func (d *data) rankAccounts(accs *shardedIntern, used []bool) []uint32 {
+	var accounts []string
+	for id, u := range used {
+		if u {
+			accounts = append(accounts, accs.str(int32(id)))
+		}
+	}
+	slices.Sort(accounts)
+	accRank := make([]uint32, len(used))
+	for r, s := range accounts {
+		accRank[accs.id(s)] = uint32(r)
+	}
+	d.accounts = newStrTable(accounts)
+	d.postCount = make([]int32, d.accounts.len())
+	return accRank
+}
+
 // readPostIDs sets d.posts to the post ids of path's rows, read in spans
 // of row groups concurrently: the spans set distinct rows, and each keeps
 // its ids that are not numbers in a map of its own until they are joined.
@@ -779,7 +816,7 @@ func (d *data) readPostIDs(path string, checkRow func(int64) error) error {
 // read goes through spans of row groups concurrently, the second in
 // shards of the items' hashes, and the pass over the pairs a shard at a
 // time on every core; the data are those of the in-memory load.
-func readStrings(path, col string, spans []pqio.Span, sd *signalData, ri *rowItems, runs *occRuns, rowAcc []int32, times []int64, checkRow func(int64) error, newPass func() *readPass) error {
+func readStrings(path, col string, spans []pqio.Span, sd *signalData, ri *rowItems, runs *occRuns, rf *rowFile, checkRow func(int64) error, newPass func() *readPass) error {
 	values, sp, err := columnSpill(path, col, runs)
 	if err != nil {
 		return err
@@ -791,17 +828,23 @@ func readStrings(path, col string, spans []pqio.Span, sd *signalData, ri *rowIte
 	var wg sync.WaitGroup
 	for j, span := range spans {
 		wg.Go(func() {
+			rows, err := rf.cursor()
+			if err != nil {
+				errs[j] = err
+				return
+			}
 			tick := pass.ticker()
-			errs[j] = pqio.EachBytesIn(path, col, span, func(r int64, b []byte) error {
+			err = pqio.EachBytesIn(path, col, span, func(r int64, b []byte) error {
 				if err := checkRow(r); err != nil {
 					return err
 				}
-				if len(b) > 0 && rowAcc[r] >= 0 { // an empty repost_key or URL is none
+				if len(b) > 0 && rows.acc(r) >= 0 { // an empty repost_key or URL is none
 					f.addShared(maphash.Bytes(seed, b))
 				}
 				tick()
 				return nil
 			})
+			errs[j] = errors.Join(err, rows.close())
 		})
 	}
 	wg.Wait()
@@ -816,7 +859,7 @@ func readStrings(path, col string, spans []pqio.Span, sd *signalData, ri *rowIte
 			os.Remove(pairsPath(g))
 		}
 	}()
-	shards, err := numberStrings(path, col, seed, f, rowAcc, pairsPath, newPass)
+	shards, err := numberStrings(path, col, seed, f, rf, pairsPath, newPass)
 	if err != nil {
 		return err
 	}
@@ -855,10 +898,17 @@ func readStrings(path, col string, spans []pqio.Span, sd *signalData, ri *rowIte
 		sh.t = nil // the strings are in sd.strs
 		part := parts[g]
 		wg.Go(func() {
+			rows, err := rf.cursor()
+			if err != nil {
+				perr[g] = err
+				return
+			}
+			defer func() { perr[g] = errors.Join(perr[g], rows.close()) }()
 			buf := make([]occ, 0, 4096)
 			perr[g] = readPairs(pairsPath(g), sh.pairs, func(row, id uint32) {
 				if sh.counts[id] > 1 {
-					buf = append(buf, occ{item: uint64(sh.rank[id]), t: times[row], acc: uint32(rowAcc[row]), post: row})
+					acc, t := rows.at(int64(row))
+					buf = append(buf, occ{item: uint64(sh.rank[id]), t: t, acc: uint32(acc), post: row})
 					if len(buf) == cap(buf) {
 						part.addOccs(buf)
 						buf = buf[:0]
@@ -952,7 +1002,7 @@ type stringShard struct {
 // in row order, it numbers the items the filter passes and counts their
 // occurrences on the rows kept, a row's repeats once. An item belongs to
 // one shard, so the counts are those of one read.
-func numberStrings(path, col string, seed maphash.Seed, f *sharedFilter, rowAcc []int32, pairsPath func(g int) string, newPass func() *readPass) ([]*stringShard, error) {
+func numberStrings(path, col string, seed maphash.Seed, f *sharedFilter, rf *rowFile, pairsPath func(g int) string, newPass func() *readPass) ([]*stringShard, error) {
 	shards := make([]*stringShard, runtime.GOMAXPROCS(0))
 	errs := make([]error, len(shards))
 	pass := newPass()
@@ -960,7 +1010,7 @@ func numberStrings(path, col string, seed maphash.Seed, f *sharedFilter, rowAcc 
 	for g := range shards {
 		sh := &stringShard{t: newInternTable()}
 		shards[g] = sh
-		wg.Go(func() { errs[g] = sh.number(path, col, seed, f, rowAcc, g, len(shards), pairsPath(g), pass) })
+		wg.Go(func() { errs[g] = sh.number(path, col, seed, f, rf, g, len(shards), pairsPath(g), pass) })
 	}
 	wg.Wait()
 	if err := errors.Join(errs...); err != nil {
@@ -973,11 +1023,16 @@ func numberStrings(path, col string, seed maphash.Seed, f *sharedFilter, rowAcc 
 // number reads the column for shard g of n: it numbers and counts the
 // items of its shard that the filter passes and writes each (row, item
 // number), a row's repeats once, to the spill file at pairs.
-func (sh *stringShard) number(path, col string, seed maphash.Seed, f *sharedFilter, rowAcc []int32, g, n int, pairs string, pass *readPass) (err error) {
+func (sh *stringShard) number(path, col string, seed maphash.Seed, f *sharedFilter, rf *rowFile, g, n int, pairs string, pass *readPass) (err error) {
 	tick := func() {}
 	if g == 0 {
 		tick = pass.ticker() // the rows once
 	}
+	rows, err := rf.cursor()
+	if err != nil {
+		return err
+	}
+	defer func() { err = errors.Join(err, rows.close()) }()
 	file, err := spillCreate(pairs)
 	if err != nil {
 		return fmt.Errorf("cluster: spill: %w", err)
@@ -1013,12 +1068,12 @@ func (sh *stringShard) number(path, col string, seed maphash.Seed, f *sharedFilt
 	}
 	err = pqio.EachBytes(path, col, func(r int64, b []byte) error {
 		tick()
-		if len(b) == 0 || rowAcc[r] < 0 {
+		if len(b) == 0 {
 			return nil
 		}
 		h := maphash.Bytes(seed, b)
-		if h%uint64(n) != uint64(g) {
-			return nil
+		if h%uint64(n) != uint64(g) || rows.acc(r) < 0 {
+			return nil // another shard's, or a row skipped
 		}
 		if !f.has(h) {
 			sh.singletons++ // one occurrence in all

@@ -57,6 +57,9 @@ type holder interface {
 	runs(d *data, sd *signalData, parts int) *occRuns
 	// hold takes sd once it is loaded.
 	hold(d *data, sd *signalData) error
+	// spill returns the run's spill, where load keeps each row's account
+	// and time (rowFile).
+	spill() (*spill, error)
 }
 
 // holder returns the holder load should use for the signals of the

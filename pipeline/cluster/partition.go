@@ -120,7 +120,7 @@ func (r Resources) limitHeap() func() {
 // items, and near_text's shingle sets once they are read (a run spilled
 // while loading reads them then).
 func (d *data) residentBytes() int64 {
-	b := int64(cap(d.times))*8 + d.shingles.bytes()
+	b := d.timeBytes() + d.shingles.bytes()
 	if d.posts != nil {
 		b += d.posts.residentBytes()
 	} else {
@@ -131,6 +131,41 @@ func (d *data) residentBytes() int64 {
 		b += sd.strs.bytes()
 	}
 	return b
+}
+
+// timeBytes is the memory of the times by post: held, or owed by a load
+// that kept them in its rowFile, which the in-memory path reads them back
+// from (restoreTimes), until dropTimes.
+func (d *data) timeBytes() int64 {
+	if d.times != nil {
+		return int64(cap(d.times)) * 8
+	}
+	if d.rowFile == nil {
+		return 0
+	}
+	b := d.rows * 8
+	if d.images != nil {
+		b += int64(len(d.images.times)) * 8
+	}
+	return b
+}
+
+// restoreTimes reads the times by post back for the in-memory path after a
+// load that kept them in its rowFile.
+func (d *data) restoreTimes() error {
+	if d.times != nil || d.rowFile == nil {
+		return nil
+	}
+	t, err := d.rowFile.times()
+	if err != nil {
+		return err
+	}
+	if d.images != nil {
+		t = append(t, d.images.times...)
+		d.images.times = nil
+	}
+	d.times = t
+	return nil
 }
 
 // workBytes estimates the working memory of the in-memory path.
@@ -176,6 +211,13 @@ func plan(d *data, r Resources, path string) (int, error) {
 // returns the partitions, at least atLeast.
 func (d *data) dropTimes(r Resources, path string, atLeast int) (int, error) {
 	d.times = nil
+	if d.rowFile != nil {
+		os.Remove(d.rowFile.path)
+		d.rowFile = nil
+	}
+	if d.images != nil {
+		d.images.times = nil
+	}
 	parts, err := plan(d, r, path)
 	return max(parts, atLeast), err
 }

@@ -148,6 +148,7 @@ func Merge(ctx context.Context, in Input, p Params, shards []ShardInput, outDir 
 	defer in.Resources.limitHeap()()
 	// The merge needs the occurrences' counts only.
 	ls := &loadSpill{ctx: ctx, in: in, p: p, res: in.Resources, outDir: outDir, discard: true}
+	defer ls.remove() // the rows of loading (rowFile)
 	d, w, st, err := prepare(ctx, in, p, ls, log)
 	if err != nil {
 		return Stats{}, err
