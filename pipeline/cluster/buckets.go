@@ -21,9 +21,12 @@ var bucketBytes = 8 << 20
 // items stays within the core's cache.
 var groupRecs = 1 << 13
 
-// bucketRecBytes is the size of a scattered (item, row, account, time)
-// record.
-const bucketRecBytes = 24
+// bucketRecBytes is the size of a scattered (item, row) record, and
+// wideRecBytes of one that carries the row's account and time too.
+const (
+	bucketRecBytes = 12
+	wideRecBytes   = 24
+)
 
 // readNumericExact keeps the occurrences of a numeric signal's items that
 // occur on two kept rows or more, exactly, for a load that reads the
@@ -37,17 +40,22 @@ const bucketRecBytes = 24
 // and every other occurrence counts as a singleton. A row's repeats of an
 // item count once. The ranged filter it replaces probed memory at random
 // twice a value and read the column once more per range; this reads it
-// once and writes and reads 24 bytes a value: the value, its row and the
-// row's account and time, which a span reads from rf in row order beside
-// the column (the buckets are grouped in hash order, where looking them up
-// would need them in memory, 12 bytes a post).
-func readNumericExact(path, col string, spans []pqio.Span, sd *signalData, ri *rowItems, runs *occRuns, rf *rowFile, checkRow func(int64) error, newPass func() *readPass) error {
+// once and writes and reads 12 bytes a value, the value and its row. When
+// the rows' accounts and times are in a rowFile, not in memory, a record
+// carries them too, 24 bytes: a span reads them from the file in row order
+// beside the column, where the groups, counted in hash order, would need
+// them in memory.
+func readNumericExact(path, col string, spans []pqio.Span, sd *signalData, ri *rowItems, runs *occRuns, rows *rowCols, checkRow func(int64) error, newPass func() *readPass) error {
 	values, sp, err := columnSpill(path, col, runs)
 	if err != nil {
 		return err
 	}
+	recBytes := bucketRecBytes
+	if rows.file != nil {
+		recBytes = wideRecBytes
+	}
 	logB := 0
-	for int64(values)*bucketRecBytes>>logB > int64(bucketBytes) && logB < 16 {
+	for int64(values)*int64(recBytes)>>logB > int64(bucketBytes) && logB < 16 {
 		logB++
 	}
 	nb := 1 << logB
@@ -72,7 +80,7 @@ func readNumericExact(path, col string, spans []pqio.Span, sd *signalData, ri *r
 	for j, span := range spans {
 		counts[j] = make([]int64, nb)
 		wg.Go(func() {
-			errs[j] = scatterSpan(path, col, span, nb, bucketOf, func(b int) string { return name(j, b) }, counts[j], rf, checkRow, pass)
+			errs[j] = scatterSpan(path, col, span, nb, bucketOf, func(b int) string { return name(j, b) }, counts[j], rows, recBytes, checkRow, pass)
 		})
 	}
 	wg.Wait()
@@ -108,7 +116,10 @@ func readNumericExact(path, col string, spans []pqio.Span, sd *signalData, ri *r
 	for w := range parts {
 		part := parts[w]
 		wg.Go(func() {
-			g := &grouper{}
+			g := &grouper{recBytes: recBytes}
+			if rows.file == nil {
+				g.mem = rows
+			}
 			for {
 				b := int(next.Add(1) - 1)
 				if b >= nb || errs[w] != nil {
@@ -171,14 +182,14 @@ func columnSpill(path, col string, runs *occRuns) (int, *spill, error) {
 // scatterSpan reads one span of col and appends each value of a kept row,
 // with its row, account and time, to the file of its bucket, counting the
 // records.
-func scatterSpan(path, col string, span pqio.Span, nb int, bucketOf func(uint64) int, name func(b int) string, counts []int64, rf *rowFile, checkRow func(int64) error, pass *readPass) (err error) {
-	rows, err := rf.cursor()
+func scatterSpan(path, col string, span pqio.Span, nb int, bucketOf func(uint64) int, name func(b int) string, counts []int64, rc *rowCols, recBytes int, checkRow func(int64) error, pass *readPass) (err error) {
+	rows, err := rc.cursor()
 	if err != nil {
 		return err
 	}
 	files := make([]*os.File, nb)
 	bufs := make([][]byte, nb)
-	bufLen := max(bucketRecBytes*64, min(32<<10, bucketBytes/4)/bucketRecBytes*bucketRecBytes)
+	bufLen := max(recBytes*64, min(32<<10, bucketBytes/4)/recBytes*recBytes)
 	flush := func(b int) error {
 		if files[b] == nil {
 			f, err := spillCreate(name(b))
@@ -229,8 +240,10 @@ func scatterSpan(path, col string, span pqio.Span, nb int, bucketOf func(uint64)
 			}
 			bufs[b] = le.AppendUint64(bufs[b], v)
 			bufs[b] = le.AppendUint32(bufs[b], uint32(row))
-			bufs[b] = le.AppendUint32(bufs[b], uint32(acc))
-			bufs[b] = le.AppendUint64(bufs[b], uint64(t))
+			if recBytes == wideRecBytes {
+				bufs[b] = le.AppendUint32(bufs[b], uint32(acc))
+				bufs[b] = le.AppendUint64(bufs[b], uint64(t))
+			}
 			counts[b]++
 			if len(bufs[b]) == cap(bufs[b]) {
 				if err := flush(b); err != nil {
@@ -255,7 +268,7 @@ func scatterSpan(path, col string, span pqio.Span, nb int, bucketOf func(uint64)
 }
 
 // bucketRec is one scattered value with its row and the row's account and
-// time.
+// time (from a wide record, or looked up in memory).
 type bucketRec struct {
 	item uint64
 	t    int64
@@ -265,6 +278,8 @@ type bucketRec struct {
 
 // grouper groups buckets; its memory is reused from bucket to bucket.
 type grouper struct {
+	recBytes  int      // of the records read: bucketRecBytes or wideRecBytes
+	mem       *rowCols // the rows' accounts and times, when the records do not carry them
 	recs, cut []bucketRec
 	raw       []byte
 	// The table of one group: an item's count of rows (up to 2) and the
@@ -287,18 +302,22 @@ func (g *grouper) read(nb, b int, spans []pqio.Span, counts [][]int64, name func
 		if err != nil {
 			return nil, fmt.Errorf("cluster: spill: %w", err)
 		}
-		if cap(g.raw) < int(n)*bucketRecBytes {
-			g.raw = make([]byte, int(n)*bucketRecBytes)
+		size := g.recBytes
+		if cap(g.raw) < int(n)*size {
+			g.raw = make([]byte, int(n)*size)
 		}
-		raw := g.raw[:int(n)*bucketRecBytes]
+		raw := g.raw[:int(n)*size]
 		_, err = io.ReadFull(bufio.NewReaderSize(f, 1<<16), raw)
 		f.Close()
 		if err != nil {
 			return nil, fmt.Errorf("cluster: spill %s: %w (wrote %d records)", name(j, b), err, n)
 		}
-		for off := 0; off < len(raw); off += bucketRecBytes {
-			g.recs = append(g.recs, bucketRec{item: le.Uint64(raw[off:]), row: le.Uint32(raw[off+8:]),
-				acc: le.Uint32(raw[off+12:]), t: int64(le.Uint64(raw[off+16:]))})
+		for off := 0; off < len(raw); off += size {
+			r := bucketRec{item: le.Uint64(raw[off:]), row: le.Uint32(raw[off+8:])}
+			if size == wideRecBytes {
+				r.acc, r.t = le.Uint32(raw[off+12:]), int64(le.Uint64(raw[off+16:]))
+			}
+			g.recs = append(g.recs, r)
 		}
 	}
 	return g.recs, nil
@@ -380,6 +399,9 @@ func (g *grouper) groupOne(recs []bucketRec, part *rowItems) {
 		if cnt[i] < 2 {
 			part.singletons++
 			continue
+		}
+		if g.mem != nil {
+			r.acc, r.t = uint32(g.mem.acc[r.row]), g.mem.times[r.row]
 		}
 		occs = append(occs, occ{item: r.item, t: r.t, acc: r.acc, post: r.row})
 	}

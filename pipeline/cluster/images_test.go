@@ -126,15 +126,21 @@ func TestImageSignals(t *testing.T) {
 				ImageFingerprintsPath: imgPath}, p, out, nil); err != nil {
 				t.Fatal(err)
 			}
-			// The partitioned path writes the same bytes.
-			parted := t.TempDir()
-			if _, err := Run(context.Background(), Input{FingerprintsPath: fpPath, ShingleSize: 3,
-				ImageFingerprintsPath: imgPath, Resources: Resources{Partitions: 3}}, p, parted, nil); err != nil {
-				t.Fatal(err)
-			}
-			for _, table := range []string{schema.TableEdges, schema.TableEvidence, schema.TableClusters} {
-				if string(readFile(t, filepath.Join(out, table+".parquet"))) != string(readFile(t, filepath.Join(parted, table+".parquet"))) {
-					t.Errorf("%s: 3 partitions wrote other bytes", table)
+			// The partitioned path writes the same bytes, the rows'
+			// accounts and times in memory or in a row file.
+			for _, file := range []bool{false, true} {
+				if file {
+					forceRowFile(t)
+				}
+				parted := t.TempDir()
+				if _, err := Run(context.Background(), Input{FingerprintsPath: fpPath, ShingleSize: 3,
+					ImageFingerprintsPath: imgPath, Resources: Resources{Partitions: 3}}, p, parted, nil); err != nil {
+					t.Fatal(err)
+				}
+				for _, table := range []string{schema.TableEdges, schema.TableEvidence, schema.TableClusters} {
+					if string(readFile(t, filepath.Join(out, table+".parquet"))) != string(readFile(t, filepath.Join(parted, table+".parquet"))) {
+						t.Errorf("%s: 3 partitions (row file %v) wrote other bytes", table, file)
+					}
 				}
 			}
 			edges, err := pqio.ReadAll[schema.Edge](filepath.Join(out, schema.TableEdges+".parquet"))

@@ -353,13 +353,15 @@ func load(ctx context.Context, path string, signals []string, m progress.Meter, 
 	// Base columns: account ids (numbered in first-seen order, -1 for an
 	// empty id), post ids, times and the normalizer version. A load that
 	// reads the signals one at a time keeps the accounts and times of the
-	// rows in a rowFile, not in memory (loadRows).
+	// rows in a rowFile, not in memory (loadRows), when they would take
+	// more than a share of the budget (holder.rowsInMemory).
+	fileRows := hold != nil && !hold.rowsInMemory(total)
 	var (
 		rowAcc []int32
 		accs   *shardedIntern
-		rf     *rowFile
+		rows   *rowCols // the accounts and times the signals read one at a time look up
 	)
-	if hold == nil {
+	if !fileRows {
 		rowAcc = make([]int32, n)
 		accs = newShardedIntern(runtime.GOMAXPROCS(0))
 		run(func() error {
@@ -426,7 +428,7 @@ func load(ctx context.Context, path string, signals []string, m progress.Meter, 
 			return nil
 		})
 	})
-	if hold == nil {
+	if !fileRows {
 		run(readIDs)
 		d.times = make([]int64, n)
 		run(func() error {
@@ -443,11 +445,13 @@ func load(ctx context.Context, path string, signals []string, m progress.Meter, 
 		if err != nil {
 			return nil, err
 		}
-		if rf, err = d.loadRows(ctx, path, checkRow, readIDs, noID, sp); err != nil {
+		rf, err := d.loadRows(ctx, path, checkRow, readIDs, noID, sp)
+		if err != nil {
 			wg.Wait()
 			return nil, err
 		}
 		d.rowFile = rf
+		rows = &rowCols{file: rf}
 	}
 
 	// Signal columns.
@@ -467,7 +471,7 @@ func load(ctx context.Context, path string, signals []string, m progress.Meter, 
 		col := signalColumn[name]
 		if sd.numeric && hold != nil {
 			readers[i] = func() error {
-				return readNumericExact(path, col, spans, sd, ri, hold.runs(d, sd, len(spans)), rf, checkRow, d.readPass)
+				return readNumericExact(path, col, spans, sd, ri, hold.runs(d, sd, len(spans)), rows, checkRow, d.readPass)
 			}
 			joins[i] = func() {}
 			continue
@@ -548,7 +552,7 @@ func load(ctx context.Context, path string, signals []string, m progress.Meter, 
 		if hold != nil {
 			// Numbered and ranked by readStrings.
 			readers[i] = func() error {
-				return readStrings(path, col, spans, sd, ri, hold.runs(d, sd, len(spans)), rf, checkRow, d.readPass)
+				return readStrings(path, col, spans, sd, ri, hold.runs(d, sd, len(spans)), rows, checkRow, d.readPass)
 			}
 			continue
 		}
@@ -592,7 +596,7 @@ func load(ctx context.Context, path string, signals []string, m progress.Meter, 
 
 	// Mark the skipped rows, then number the accounts of the other rows
 	// by sorted order (an account seen only on skipped rows is none).
-	if hold == nil {
+	if !fileRows {
 		used := make([]bool, accs.ids())
 		for r, a := range rowAcc {
 			if a < 0 || noID[r/64]&(1<<(r%64)) != 0 {
@@ -610,6 +614,7 @@ func load(ctx context.Context, path string, signals []string, m progress.Meter, 
 				d.postCount[rowAcc[r]]++
 			}
 		}
+		rows = &rowCols{acc: rowAcc, times: d.times}
 	}
 
 	// Fill in time and account, drop the skipped rows' occurrences and
@@ -816,7 +821,7 @@ func (d *data) readPostIDs(path string, checkRow func(int64) error) error {
 // read goes through spans of row groups concurrently, the second in
 // shards of the items' hashes, and the pass over the pairs a shard at a
 // time on every core; the data are those of the in-memory load.
-func readStrings(path, col string, spans []pqio.Span, sd *signalData, ri *rowItems, runs *occRuns, rf *rowFile, checkRow func(int64) error, newPass func() *readPass) error {
+func readStrings(path, col string, spans []pqio.Span, sd *signalData, ri *rowItems, runs *occRuns, rf *rowCols, checkRow func(int64) error, newPass func() *readPass) error {
 	values, sp, err := columnSpill(path, col, runs)
 	if err != nil {
 		return err
@@ -1002,7 +1007,7 @@ type stringShard struct {
 // in row order, it numbers the items the filter passes and counts their
 // occurrences on the rows kept, a row's repeats once. An item belongs to
 // one shard, so the counts are those of one read.
-func numberStrings(path, col string, seed maphash.Seed, f *sharedFilter, rf *rowFile, pairsPath func(g int) string, newPass func() *readPass) ([]*stringShard, error) {
+func numberStrings(path, col string, seed maphash.Seed, f *sharedFilter, rf *rowCols, pairsPath func(g int) string, newPass func() *readPass) ([]*stringShard, error) {
 	shards := make([]*stringShard, runtime.GOMAXPROCS(0))
 	errs := make([]error, len(shards))
 	pass := newPass()
@@ -1023,7 +1028,7 @@ func numberStrings(path, col string, seed maphash.Seed, f *sharedFilter, rf *row
 // number reads the column for shard g of n: it numbers and counts the
 // items of its shard that the filter passes and writes each (row, item
 // number), a row's repeats once, to the spill file at pairs.
-func (sh *stringShard) number(path, col string, seed maphash.Seed, f *sharedFilter, rf *rowFile, g, n int, pairs string, pass *readPass) (err error) {
+func (sh *stringShard) number(path, col string, seed maphash.Seed, f *sharedFilter, rf *rowCols, g, n int, pairs string, pass *readPass) (err error) {
 	tick := func() {}
 	if g == 0 {
 		tick = pass.ticker() // the rows once

@@ -60,6 +60,27 @@ type holder interface {
 	// spill returns the run's spill, where load keeps each row's account
 	// and time (rowFile).
 	spill() (*spill, error)
+	// rowsInMemory reports whether load keeps the accounts and times of
+	// rows rows in memory rather than in a rowFile.
+	rowsInMemory(rows int64) bool
+}
+
+// rowFileShare is the share of the budget (1/rowFileShare) up to which a
+// load keeps each row's account and time in memory, 12 bytes a post:
+// beyond it, as for a whole-archive release, they go to a rowFile, which
+// costs a merge and wider bucket records. Tests raise it to take the
+// rowFile path on small tables.
+var rowFileShare int64 = 2
+
+// rowsInMemory reports whether a load keeps the accounts and times of rows
+// rows in memory: while they take at most 1/rowFileShare of the budget
+// (--memory, else the default budget).
+func (ls *loadSpill) rowsInMemory(rows int64) bool {
+	mem := ls.res.Memory
+	if mem == 0 {
+		mem = DefaultMemory()
+	}
+	return rows*rowRecBytes <= mem/rowFileShare
 }
 
 // holder returns the holder load should use for the signals of the

@@ -406,6 +406,8 @@ func TestLoadSpillSkipsRowsWithoutIDs(t *testing.T) {
 		t.Fatalf("fixture: %d rows skipped, %d edges", want.stats.SkippedRows, len(want.edges))
 	}
 	sameOutput(t, "--partitions 3", runResources(t, path, p, Resources{Partitions: 3}), want)
+	forceRowFile(t)
+	sameOutput(t, "--partitions 3, a row file", runResources(t, path, p, Resources{Partitions: 3}), want)
 }
 
 // sameOutput checks that got has want's tables, byte for byte, and stats.
@@ -447,18 +449,26 @@ func TestLoadRepeatsInARow(t *testing.T) {
 	}
 	path := writeFPs(t, rows)
 	all := loadWith(t, path, &loadSpill{res: Resources{Partitions: 1}})
-	ls := &loadSpill{res: Resources{Partitions: 3}}
-	d := loadWith(t, path, ls)
-	for i, sd := range d.signals {
-		w := all.signals[i]
-		var got []occ
-		if err := ls.sp.eachSorted(sd, func(o occ) { got = append(got, o) }); err != nil {
-			t.Fatal(err)
+	for _, file := range []bool{false, true} {
+		if file {
+			forceRowFile(t)
 		}
-		want := slices.Clone(w.occ)
-		sortOccs(want)
-		if !slices.Equal(got, want) || sd.singletons != w.singletons {
-			t.Errorf("%s: %d occurrences (%d singletons), in memory %d (%d)", sd.name, len(got), sd.singletons, len(want), w.singletons)
+		ls := &loadSpill{res: Resources{Partitions: 3}}
+		d := loadWith(t, path, ls)
+		if (d.rowFile != nil) != file {
+			t.Fatalf("row file %v, want %v", d.rowFile, file)
+		}
+		for i, sd := range d.signals {
+			w := all.signals[i]
+			var got []occ
+			if err := ls.sp.eachSorted(sd, func(o occ) { got = append(got, o) }); err != nil {
+				t.Fatal(err)
+			}
+			want := slices.Clone(w.occ)
+			sortOccs(want)
+			if !slices.Equal(got, want) || sd.singletons != w.singletons {
+				t.Errorf("row file %v: %s: %d occurrences (%d singletons), in memory %d (%d)", file, sd.name, len(got), sd.singletons, len(want), w.singletons)
+			}
 		}
 	}
 }

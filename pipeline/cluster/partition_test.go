@@ -37,13 +37,15 @@ func runResources(t testing.TB, path string, p Params, r Resources) output {
 func TestPartitionsSameBytes(t *testing.T) {
 	path := partitionFixture(t, 2*pqio.RowGroupRows+5000, 3)
 	for _, tc := range []struct {
-		comm  string
-		procs int
-		parts []int
+		comm    string
+		procs   int
+		parts   []int
+		rowFile bool // the rows' accounts and times in a row file
 	}{
-		{CommunitiesComponents, 1, []int{4}},
-		{CommunitiesComponents, 4, []int{16}},
-		{CommunitiesLouvain, 2, []int{7}},
+		{CommunitiesComponents, 1, []int{4}, false},
+		{CommunitiesComponents, 4, []int{16}, false},
+		{CommunitiesLouvain, 2, []int{7}, false},
+		{CommunitiesComponents, 2, []int{5}, true},
 	} {
 		p := DefaultParams()
 		p.Signals = slices.Clone(Signals)
@@ -62,9 +64,13 @@ func TestPartitionsSameBytes(t *testing.T) {
 		}
 		for _, parts := range tc.parts {
 			for _, procs := range procsList {
-				old := runtime.GOMAXPROCS(procs)
+				old, share := runtime.GOMAXPROCS(procs), rowFileShare
+				if tc.rowFile {
+					rowFileShare = 1 << 62
+				}
 				got := runResources(t, path, p, Resources{Partitions: parts})
 				runtime.GOMAXPROCS(old)
+				rowFileShare = share
 				for name, b := range want.files {
 					if !bytes.Equal(got.files[name], b) {
 						t.Errorf("%s, GOMAXPROCS %d, %d partitions: %s differs from one partition (GOMAXPROCS %d)", tc.comm, procs, parts, name, tc.procs)

@@ -28,6 +28,23 @@ type rowFile struct {
 // and the time (int64), little-endian.
 const rowRecBytes = 12
 
+// rowCols are the rows' account numbers (-1 for a row skipped) and times
+// that a load reading the signals one at a time looks up in row order: in
+// memory (acc, times) or in a rowFile (file).
+type rowCols struct {
+	acc   []int32
+	times []int64
+	file  *rowFile
+}
+
+// cursor opens a cursor over the rows; close it and check its error.
+func (rc *rowCols) cursor() (*rowCursor, error) {
+	if rc.file == nil {
+		return &rowCursor{mem: rc}, nil
+	}
+	return rc.file.cursor()
+}
+
 // rowCursorRows is the number of records a rowCursor reads at a time.
 const rowCursorRows = 8192
 
@@ -35,6 +52,7 @@ const rowCursorRows = 8192
 // asked for on. Rows asked for in increasing order are read once; any other
 // order is correct but slow.
 type rowCursor struct {
+	mem   *rowCols // the rows in memory, or nil
 	rf    *rowFile
 	f     *os.File
 	buf   []byte
@@ -55,6 +73,9 @@ func (rf *rowFile) cursor() (*rowCursor, error) {
 // at returns row's account number (-1 for a row skipped) and time. After
 // an error it returns -1: close reports the error.
 func (c *rowCursor) at(row int64) (int32, int64) {
+	if c.mem != nil {
+		return c.mem.acc[row], c.mem.times[row]
+	}
 	if k := row - c.first; k < 0 || k >= c.n {
 		if !c.fill(row) {
 			return -1, 0
@@ -90,7 +111,9 @@ func (c *rowCursor) fill(row int64) bool {
 
 // close closes the cursor and returns the first error it met.
 func (c *rowCursor) close() error {
-	c.f.Close()
+	if c.f != nil {
+		c.f.Close()
+	}
 	return c.err
 }
 
@@ -192,7 +215,8 @@ func (d *data) loadRows(ctx context.Context, path string, checkRow func(int64) e
 		return nil, err
 	}
 
-	// Merge in row order; mark the accounts of the rows kept.
+	// Merge in row order, a block of rows at a time; mark the accounts of
+	// the rows kept.
 	used := make([]bool, accs.ids())
 	err := writeSpill(rf.path, func(w *bufio.Writer) error {
 		tf, err := os.Open(timePath)
@@ -200,66 +224,72 @@ func (d *data) loadRows(ctx context.Context, path string, checkRow func(int64) e
 			return fmt.Errorf("cluster: spill: %w", err)
 		}
 		defer tf.Close()
-		tr := bufio.NewReaderSize(tf, 1<<16)
+		// A shard's (row, number) records, read a buffer at a time.
 		type accReader struct {
-			r    *bufio.Reader
-			left int64
-			row  int64 // of the record read, -1 at the end
-			id   int32
+			f        *os.File
+			buf      []byte
+			pos, end int
+			left     int64 // records not read into buf
 		}
 		readers := make([]*accReader, len(accs.shards))
-		next := func(a *accReader) error {
-			if a.left == 0 {
-				a.row = -1
-				return nil
-			}
-			var rec [8]byte
-			if _, err := io.ReadFull(a.r, rec[:]); err != nil {
-				return fmt.Errorf("cluster: spill of the account ids: %w", err)
-			}
-			a.left--
-			a.row, a.id = int64(le.Uint32(rec[:])), int32(le.Uint32(rec[4:]))
-			return nil
-		}
 		for g := range readers {
 			f, err := os.Open(accPath(g))
 			if err != nil {
 				return fmt.Errorf("cluster: spill: %w", err)
 			}
 			defer f.Close()
-			readers[g] = &accReader{r: bufio.NewReaderSize(f, 1<<16), left: accCount[g]}
-			if err := next(readers[g]); err != nil {
-				return err
-			}
+			readers[g] = &accReader{f: f, buf: make([]byte, 8*rowCursorRows), left: accCount[g]}
 		}
-		var tb [8]byte
-		var rec [rowRecBytes]byte
-		for row := range d.rows {
-			if _, err := io.ReadFull(tr, tb[:]); err != nil {
+		ids := make([]int32, rowCursorRows)
+		times := make([]byte, 8*rowCursorRows)
+		out := make([]byte, rowRecBytes*rowCursorRows)
+		for first := int64(0); first < d.rows; first += rowCursorRows {
+			k := min(d.rows-first, rowCursorRows)
+			if _, err := io.ReadFull(tf, times[:8*k]); err != nil {
 				return fmt.Errorf("cluster: spill %s: %w", timePath, err)
 			}
-			acc := int32(-1)
-			for _, a := range readers {
-				if a.row == row {
-					acc = a.id
-					if err := next(a); err != nil {
-						return err
+			for i := range k {
+				ids[i] = -1
+			}
+			for g, a := range readers {
+				for {
+					if a.pos == a.end {
+						n := min(a.left, rowCursorRows)
+						if n == 0 {
+							break
+						}
+						if _, err := io.ReadFull(a.f, a.buf[:8*n]); err != nil {
+							return fmt.Errorf("cluster: spill %s: %w", accPath(g), err)
+						}
+						a.pos, a.end, a.left = 0, int(8*n), a.left-n
 					}
-					break
+					row := int64(le.Uint32(a.buf[a.pos:]))
+					if row >= first+k {
+						break
+					}
+					if row < first {
+						return fmt.Errorf("cluster: spill %s: row %d after row %d", accPath(g), row, first)
+					}
+					ids[row-first] = int32(le.Uint32(a.buf[a.pos+4:]))
+					a.pos += 8
 				}
 			}
-			if acc >= 0 && noID[row/64]&(1<<(row%64)) != 0 {
-				acc = -1
+			for i := range k {
+				row := first + i
+				acc := ids[i]
+				if acc >= 0 && noID[row/64]&(1<<(row%64)) != 0 {
+					acc = -1
+				}
+				if acc < 0 {
+					d.skipped++
+				} else {
+					used[acc] = true
+				}
+				le.PutUint32(out[rowRecBytes*i:], uint32(acc))
+				copy(out[rowRecBytes*i+4:], times[8*i:8*i+8])
 			}
-			if acc < 0 {
-				d.skipped++
-			} else {
-				used[acc] = true
-			}
-			le.PutUint32(rec[:], uint32(acc))
-			copy(rec[4:], tb[:])
-			if _, err := w.Write(rec[:]); err != nil {
-				return err
+			if _, err := w.Write(out[:rowRecBytes*k]); err != nil {
+				return fmt.Errorf("cluster: spill %s: %w", rf.path, err)
 			}
 		}
 		return nil

@@ -76,7 +76,16 @@ func TestRowCursor(t *testing.T) {
 	}
 }
 
+// forceRowFile makes every load that reads the signals one at a time keep
+// the rows' accounts and times in a rowFile until the test ends.
+func forceRowFile(t testing.TB) {
+	old := rowFileShare
+	rowFileShare = 1 << 62
+	t.Cleanup(func() { rowFileShare = old })
+}
+
 // TestLoadKeepsRowsOnDisk: a load that reads the signals one at a time
+// keeps the rows in memory while they take at most half the budget, else
 // holds no times by post (its rowFile does) and owes them to the plan; it
 // numbers the accounts and counts the posts and rows skipped as the
 // in-memory load does, and the times it reads back are the in-memory
@@ -93,6 +102,16 @@ func TestLoadKeepsRowsOnDisk(t *testing.T) {
 	}
 	path := writeFPs(t, rows)
 	all := loadWith(t, path, &loadSpill{res: Resources{Partitions: 1}})
+	for _, tc := range []struct {
+		mem  int64
+		file bool
+	}{{2 * 3000 * rowRecBytes, false}, {2*3000*rowRecBytes - 1, true}} {
+		ls := &loadSpill{res: Resources{Memory: tc.mem}}
+		if got := ls.rowsInMemory(3000); got == tc.file {
+			t.Errorf("--memory %d: rows in memory %v, want %v", tc.mem, got, !tc.file)
+		}
+	}
+	forceRowFile(t)
 	d := loadWith(t, path, &loadSpill{res: Resources{Partitions: 3}})
 	if d.times != nil || d.rowFile == nil {
 		t.Fatalf("held %d times, row file %v", len(d.times), d.rowFile)
@@ -103,11 +122,12 @@ func TestLoadKeepsRowsOnDisk(t *testing.T) {
 	if !slices.Equal(d.accounts.strings(), all.accounts.strings()) || !slices.Equal(d.postCount, all.postCount) || d.skipped != all.skipped || all.skipped == 0 {
 		t.Errorf("%d accounts, %d rows skipped; in memory %d, %d (or the posts per account differ)", d.accounts.len(), d.skipped, all.accounts.len(), all.skipped)
 	}
+	d.images = &imageData{times: []int64{7, 8}} // an image's time follows the posts'
 	if err := d.restoreTimes(); err != nil {
 		t.Fatal(err)
 	}
-	if !slices.Equal(d.times, all.times) {
-		t.Errorf("times read back differ from the in-memory load's")
+	if !slices.Equal(d.times, append(slices.Clone(all.times), 7, 8)) {
+		t.Errorf("times read back differ from the in-memory load's and the images'")
 	}
 	if _, err := d.dropTimes(Resources{Partitions: 3}, path, 2); err != nil {
 		t.Fatal(err)
