@@ -178,7 +178,7 @@ func TestMemoryPlan(t *testing.T) {
 // TestSpillDiskFull: a spill write that fails for lack of space is a
 // DiskFull error and leaves no spill behind, whichever file it is: the
 // first (a run written while loading), a partition's occurrences (written
-// as the runs are merged) or a partition's hits.
+// as the runs are merged), a partition's hits or the row file of loading.
 func TestSpillDiskFull(t *testing.T) {
 	if _, err := os.Stat("/dev/full"); err != nil {
 		t.Skip("no /dev/full")
@@ -186,7 +186,13 @@ func TestSpillDiskFull(t *testing.T) {
 	path := partitionFixture(t, 5000, 9)
 	old := spillCreate
 	defer func() { spillCreate = old }()
-	for _, prefix := range []string{"", "occ-", "hit"} {
+	share := rowFileShare
+	defer func() { rowFileShare = share }()
+	for _, prefix := range []string{"", "occ-", "hit", "rows"} {
+		rowFileShare = share
+		if prefix == "rows" {
+			rowFileShare = 1 << 62 // the rows' accounts and times in a row file
+		}
 		var full atomic.Int64
 		spillCreate = func(name string) (*os.File, error) {
 			if !strings.HasPrefix(filepath.Base(name), prefix) {
