@@ -1038,19 +1038,13 @@ func (sh *stringShard) number(path, col string, seed maphash.Seed, f *sharedFilt
 		return err
 	}
 	defer func() { err = errors.Join(err, rows.close()) }()
-	file, err := spillCreate(pairs)
-	if err != nil {
-		return fmt.Errorf("cluster: spill: %w", err)
-	}
-	w := bufio.NewWriterSize(file, 1<<16)
-	defer func() {
-		if ferr := w.Flush(); err == nil && ferr != nil {
-			err = fmt.Errorf("cluster: spill %s: %w", pairs, ferr)
-		}
-		if cerr := file.Close(); err == nil && cerr != nil {
-			err = fmt.Errorf("cluster: spill %s: %w", pairs, cerr)
-		}
-	}()
+	return writeSpill(pairs, func(w *bufio.Writer) error {
+		return sh.numberTo(w, path, col, seed, f, rows, g, n, pairs, tick)
+	})
+}
+
+// numberTo is number's read, writing the pairs to w.
+func (sh *stringShard) numberTo(w *bufio.Writer, path, col string, seed maphash.Seed, f *sharedFilter, rows *rowCursor, g, n int, pairs string, tick func()) error {
 	var rec [pairBytes]byte
 	var cur []uint32 // the items of the row read
 	row := int64(-1)
@@ -1071,7 +1065,7 @@ func (sh *stringShard) number(path, col string, seed maphash.Seed, f *sharedFilt
 		}
 		cur = cur[:0]
 	}
-	err = pqio.EachBytes(path, col, func(r int64, b []byte) error {
+	err := pqio.EachBytes(path, col, func(r int64, b []byte) error {
 		tick()
 		if len(b) == 0 {
 			return nil

@@ -387,6 +387,21 @@ func TestLoadProgress(t *testing.T) {
 // or account id, and keeps decimal and other ids, as the in-memory load
 // does: the same bytes and stats.
 func TestLoadSpillSkipsRowsWithoutIDs(t *testing.T) {
+	path := writeFPs(t, rowsWithSkips())
+	p := DefaultParams()
+	p.Signals = slices.DeleteFunc(slices.Clone(Signals), IsImageSignal)
+	want := runResources(t, path, p, Resources{Partitions: 1})
+	if want.stats.SkippedRows == 0 || len(want.edges) == 0 {
+		t.Fatalf("fixture: %d rows skipped, %d edges", want.stats.SkippedRows, len(want.edges))
+	}
+	sameOutput(t, "--partitions 3", runResources(t, path, p, Resources{Partitions: 3}), want)
+	forceRowFile(t)
+	sameOutput(t, "--partitions 3, a row file", runResources(t, path, p, Resources{Partitions: 3}), want)
+}
+
+// rowsWithSkips is a synthetic table with rows skipped (no post id, no
+// account id) and decimal post ids among the others.
+func rowsWithSkips() []schema.Fingerprint {
 	rows := synthetic(3000, 5)
 	for i := range rows {
 		switch i % 13 {
@@ -398,16 +413,7 @@ func TestLoadSpillSkipsRowsWithoutIDs(t *testing.T) {
 			rows[i].PostID = fmt.Sprint(1_000_000 + i) // a decimal id
 		}
 	}
-	path := writeFPs(t, rows)
-	p := DefaultParams()
-	p.Signals = slices.DeleteFunc(slices.Clone(Signals), IsImageSignal)
-	want := runResources(t, path, p, Resources{Partitions: 1})
-	if want.stats.SkippedRows == 0 || len(want.edges) == 0 {
-		t.Fatalf("fixture: %d rows skipped, %d edges", want.stats.SkippedRows, len(want.edges))
-	}
-	sameOutput(t, "--partitions 3", runResources(t, path, p, Resources{Partitions: 3}), want)
-	forceRowFile(t)
-	sameOutput(t, "--partitions 3, a row file", runResources(t, path, p, Resources{Partitions: 3}), want)
+	return rows
 }
 
 // sameOutput checks that got has want's tables, byte for byte, and stats.

@@ -91,16 +91,7 @@ func forceRowFile(t testing.TB) {
 // in-memory load does, and the times it reads back are the in-memory
 // load's.
 func TestLoadKeepsRowsOnDisk(t *testing.T) {
-	rows := synthetic(3000, 5)
-	for i := range rows {
-		switch i % 13 {
-		case 1:
-			rows[i].PostID = "" // skipped
-		case 2:
-			rows[i].AccountID = "" // skipped
-		}
-	}
-	path := writeFPs(t, rows)
+	path := writeFPs(t, rowsWithSkips())
 	all := loadWith(t, path, &loadSpill{res: Resources{Partitions: 1}})
 	for _, tc := range []struct {
 		mem  int64
