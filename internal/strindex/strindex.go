@@ -7,7 +7,10 @@
 // three slices the collector marks without looking inside.
 package strindex
 
-import "hash/maphash"
+import (
+	"hash/maphash"
+	"unsafe"
+)
 
 // Index numbers distinct strings 0, 1, 2, ... in the order they are added.
 // The zero value is not usable: use New. It is not safe for concurrent use.
@@ -83,6 +86,12 @@ func (x *Index) Add(s string) (int, bool) {
 		x.place(h, i)
 	}
 	return i, true
+}
+
+// AddBytes is Add for the string b holds. b is not kept (Add copies a new
+// string), so looking up a string already added does not allocate.
+func (x *Index) AddBytes(b []byte) (int, bool) {
+	return x.Add(unsafe.String(unsafe.SliceData(b), len(b)))
 }
 
 // place puts string i, of hash h, in the first empty slot from its own.

@@ -137,3 +137,28 @@ func BenchmarkAdd(b *testing.B) {
 		}
 	}
 }
+
+// TestAddBytes: AddBytes numbers the strings Add does, keeps a copy (the
+// caller's bytes may change after), and finds a string already added
+// without allocating.
+func TestAddBytes(t *testing.T) {
+	x := New()
+	b := []byte("account-1")
+	if i, isNew := x.AddBytes(b); i != 0 || !isNew {
+		t.Fatalf("AddBytes(%q) = %d, %v; want 0, true", b, i, isNew)
+	}
+	copy(b, "ACCOUNT")
+	if got := x.String(0); got != "account-1" {
+		t.Errorf("after the bytes changed, string 0 is %q", got)
+	}
+	if i, isNew := x.Add("account-1"); i != 0 || isNew {
+		t.Errorf(`Add("account-1") = %d, %v; want 0, false`, i, isNew)
+	}
+	if i, isNew := x.AddBytes(nil); i != 1 || !isNew {
+		t.Errorf("AddBytes(nil) = %d, %v; want 1, true", i, isNew)
+	}
+	again := []byte("account-1")
+	if n := testing.AllocsPerRun(100, func() { x.AddBytes(again) }); n != 0 {
+		t.Errorf("AddBytes of a string added: %v allocations", n)
+	}
+}

@@ -132,7 +132,7 @@ func readToolkitTable(ctx context.Context, path string) (*toolkitTable, error) {
 			}
 			return nil
 		})
-		t.accNames = accs.strs
+		t.accNames = accs.strings()
 	})
 	wg.Go(func() {
 		msgs := newInternTable()
@@ -145,7 +145,7 @@ func readToolkitTable(ctx context.Context, path string) (*toolkitTable, error) {
 			}
 			return nil
 		})
-		t.msgs = len(msgs.strs)
+		t.msgs = msgs.len()
 	})
 	wg.Go(func() {
 		errs[2] = pqio.EachInt64(path, colPostedAt, func(row, v int64) error {

@@ -218,7 +218,7 @@ func readCooRTweetTable(ctx context.Context, path string) (*coortweetTable, erro
 		return nil, err
 	}
 	t := &coortweetTable{}
-	accNum := make([]int32, len(accs.strs))
+	accNum := make([]int32, accs.len())
 	for i := range accNum {
 		accNum[i] = -1
 	}
@@ -229,18 +229,18 @@ func readCooRTweetTable(ctx context.Context, path string) (*coortweetTable, erro
 		a := acc[r]
 		if accNum[a] < 0 {
 			accNum[a] = int32(len(t.accNames))
-			t.accNames = append(t.accNames, accs.strs[a])
+			t.accNames = append(t.accNames, accs.str(uint32(a)))
 		}
 		t.acc = append(t.acc, uint32(accNum[a]))
 		t.content = append(t.content, uint32(post[r]))
 		t.object = append(t.object, uint32(obj[r]))
 		t.times = append(t.times, times[r])
 	}
-	t.contents = len(posts.strs)
-	t.objAsContent = make([]int64, len(objs.strs))
-	for o, s := range objs.strs {
+	t.contents = posts.len()
+	t.objAsContent = make([]int64, objs.len())
+	for o := range t.objAsContent {
 		t.objAsContent[o] = -1
-		if c, ok := posts.idx[s]; ok {
+		if c, ok := posts.find(objs.str(uint32(o))); ok {
 			t.objAsContent[o] = int64(c)
 		}
 	}

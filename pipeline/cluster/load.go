@@ -21,6 +21,7 @@ import (
 	"github.com/takedown-research/takedown/internal/progress"
 	"github.com/takedown-research/takedown/internal/rules"
 	"github.com/takedown-research/takedown/internal/schema"
+	"github.com/takedown-research/takedown/internal/strindex"
 )
 
 // data is the fingerprints table reduced to what the sweep needs. Accounts
@@ -113,25 +114,40 @@ const (
 	colNormalizedText    = "normalized_text"
 )
 
-// internTable numbers distinct strings in first-seen order.
-type internTable struct {
-	idx  map[string]uint32
-	strs []string
-}
+// internTable numbers distinct strings in first-seen order. It is an
+// index without pointers (internal/strindex), so that the collector does
+// not scan the millions of account ids and string items of a large
+// release, as it did a Go map of them.
+type internTable struct{ ix *strindex.Index }
 
-func newInternTable() *internTable { return &internTable{idx: map[string]uint32{}} }
+func newInternTable() *internTable { return &internTable{ix: strindex.New()} }
 
 // id returns the number of b, adding a copy of it when it is new. Looking up
 // an existing string does not allocate.
 func (t *internTable) id(b []byte) uint32 {
-	if id, ok := t.idx[string(b)]; ok {
-		return id
+	i, _ := t.ix.AddBytes(b)
+	return uint32(i)
+}
+
+// len returns the number of strings.
+func (t *internTable) len() int { return t.ix.Len() }
+
+// str returns string id.
+func (t *internTable) str(id uint32) string { return t.ix.String(int(id)) }
+
+// find returns the number of s and whether it was added.
+func (t *internTable) find(s string) (uint32, bool) {
+	i, ok := t.ix.Find(s)
+	return uint32(i), ok
+}
+
+// strings returns every string, in the order of their numbers.
+func (t *internTable) strings() []string {
+	strs := make([]string, t.len())
+	for i := range strs {
+		strs[i] = t.ix.String(i)
 	}
-	id := uint32(len(t.strs))
-	s := string(b)
-	t.idx[s] = id
-	t.strs = append(t.strs, s)
-	return id
+	return strs
 }
 
 // shardedIntern numbers distinct strings in shards of their hash, a
@@ -177,8 +193,8 @@ func (s *shardedIntern) read(each func(g int, add func(b []byte) int32) error) e
 func (s *shardedIntern) ids() int {
 	m := 0
 	for g, t := range s.shards {
-		if len(t.strs) > 0 {
-			m = max(m, (len(t.strs)-1)*len(s.shards)+g+1)
+		if t.len() > 0 {
+			m = max(m, (t.len()-1)*len(s.shards)+g+1)
 		}
 	}
 	return m
@@ -187,14 +203,15 @@ func (s *shardedIntern) ids() int {
 // str returns the string numbered id.
 func (s *shardedIntern) str(id int32) string {
 	n := int32(len(s.shards))
-	return s.shards[id%n].strs[id/n]
+	return s.shards[id%n].str(uint32(id / n))
 }
 
 // id returns the number of a string numbered.
 func (s *shardedIntern) id(str string) int32 {
 	n := uint64(len(s.shards))
 	g := maphash.String(s.seed, str) % n
-	return int32(uint64(s.shards[g].idx[str])*n + g)
+	i, _ := s.shards[g].find(str)
+	return int32(uint64(i)*n + g)
 }
 
 // rowItems collects the items of one column, row by row, keeping each
@@ -657,7 +674,7 @@ func load(ctx context.Context, path string, signals []string, m progress.Meter, 
 			// Occurrences per item on the rows kept, up to 2: the
 			// items that occur once are exactly those readStrings
 			// drops, so that every load of a table drops the same.
-			counts = make([]uint8, len(tables[i].strs))
+			counts = make([]uint8, tables[i].len())
 			for _, c := range ri.chunks {
 				for _, o := range c {
 					if rowAcc[o.post] >= 0 {
@@ -706,18 +723,22 @@ func load(ctx context.Context, path string, signals []string, m progress.Meter, 
 			// order of all of them, which is all that the sweep, the
 			// fold and the evidence use of an item's number, and the
 			// strings of the items dropped are not kept.
-			used := make([]bool, len(t.strs))
+			used := make([]bool, t.len())
 			for _, o := range sd.occ {
 				used[o.item] = true
 			}
 			var strs []string
-			for id, s := range t.strs {
-				if used[id] {
-					strs = append(strs, s)
+			for id, u := range used {
+				if u {
+					strs = append(strs, t.str(uint32(id)))
 				}
 			}
 			slices.Sort(strs)
-			itemRank := rankOf(t.strs, strs, t.idx)
+			itemRank := make([]uint32, t.len())
+			for r, s := range strs {
+				id, _ := t.find(s)
+				itemRank[id] = uint32(r)
+			}
 			for k := range sd.occ {
 				sd.occ[k].item = uint64(itemRank[sd.occ[k].item])
 			}
@@ -881,7 +902,7 @@ func readStrings(path, col string, spans []pqio.Span, sd *signalData, ri *rowIte
 	for _, sh := range shards {
 		for id, c := range sh.counts {
 			if c > 1 {
-				strs = append(strs, sh.t.strs[id])
+				strs = append(strs, sh.t.str(uint32(id)))
 			} else {
 				parts[0].singletons++ // one occurrence, on one row
 			}
@@ -891,7 +912,8 @@ func readStrings(path, col string, spans []pqio.Span, sd *signalData, ri *rowIte
 	slices.Sort(strs)
 	for r, s := range strs {
 		sh := shards[maphash.String(seed, s)%uint64(len(shards))]
-		sh.rank[sh.t.idx[s]] = uint32(r)
+		id, _ := sh.t.find(s)
+		sh.rank[id] = uint32(r)
 	}
 	sd.strs = newStrTable(strs)
 	strs = nil
@@ -1090,7 +1112,7 @@ func (sh *stringShard) numberTo(w *bufio.Writer, path, col string, seed maphash.
 		return werr
 	})
 	count()
-	sh.rank = make([]uint32, len(sh.t.strs))
+	sh.rank = make([]uint32, sh.t.len())
 	return errors.Join(err, werr)
 }
 
@@ -1380,17 +1402,6 @@ func mix64(x uint64) uint64 {
 	x ^= x >> 33
 	x *= 0xc4ceb9fe1a85ec53
 	return x ^ x>>33
-}
-
-// rankOf maps first-seen numbers (positions in tmp, recorded in idx) to
-// positions in sorted, a sorted subset of tmp; numbers of strings not in
-// sorted map to 0.
-func rankOf(tmp, sorted []string, idx map[string]uint32) []uint32 {
-	rank := make([]uint32, len(tmp))
-	for r, s := range sorted {
-		rank[idx[s]] = uint32(r)
-	}
-	return rank
 }
 
 // numericSignal reports whether a signal's items are numbers (hashes) that
