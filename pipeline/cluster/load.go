@@ -230,9 +230,10 @@ type rowItems struct {
 	dropped []uint16
 
 	// A signal read one at a time (load with a holder), after the base
-	// columns: its occurrences are complete (account and time from the
-	// rowFile, the skipped rows' dropped) as they are read (addOccs), and
-	// go to runs once they outgrow the room it has.
+	// columns: its occurrences are complete (account and time looked up in
+	// rowCols, the skipped rows' dropped) as they are read (addOccs), and
+	// go to runs once they outgrow the room it has. add and flush are the
+	// in-memory load's, whose occurrences finish completes.
 	runs       *occRuns
 	count      int   // occurrences in chunks
 	singletons int64 // occurrences dropped by the filter on rows kept
@@ -265,12 +266,6 @@ func (ri *rowItems) flush() {
 		c := &ri.chunks[len(ri.chunks)-1]
 		o.item = it
 		*c = append(*c, o)
-	}
-	if ri.runs != nil && ri.err == nil {
-		ri.count += len(ri.cur)
-		if ri.runs.full(ri.count, len(ri.cur)) {
-			ri.err = ri.runs.write(ri)
-		}
 	}
 	ri.cur = ri.cur[:0]
 }
