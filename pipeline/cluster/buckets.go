@@ -28,6 +28,15 @@ const (
 	wideRecBytes   = 24
 )
 
+// bucketRecBytes is the size of readNumericExact's records: they carry the
+// row's account and time when the rows are in a file.
+func (rc *rowCols) bucketRecBytes() int {
+	if rc.file != nil {
+		return wideRecBytes
+	}
+	return bucketRecBytes
+}
+
 // readNumericExact keeps the occurrences of a numeric signal's items that
 // occur on two kept rows or more, exactly, for a load that reads the
 // signals one at a time. It reads the column once, in spans of row groups
@@ -50,10 +59,7 @@ func readNumericExact(path, col string, spans []pqio.Span, sd *signalData, ri *r
 	if err != nil {
 		return err
 	}
-	recBytes := bucketRecBytes
-	if rows.file != nil {
-		recBytes = wideRecBytes
-	}
+	recBytes := rows.bucketRecBytes()
 	logB := 0
 	for int64(values)*int64(recBytes)>>logB > int64(bucketBytes) && logB < 16 {
 		logB++
@@ -80,7 +86,7 @@ func readNumericExact(path, col string, spans []pqio.Span, sd *signalData, ri *r
 	for j, span := range spans {
 		counts[j] = make([]int64, nb)
 		wg.Go(func() {
-			errs[j] = scatterSpan(path, col, span, nb, bucketOf, func(b int) string { return name(j, b) }, counts[j], rows, recBytes, checkRow, pass)
+			errs[j] = scatterSpan(path, col, span, nb, bucketOf, func(b int) string { return name(j, b) }, counts[j], rows, checkRow, pass)
 		})
 	}
 	wg.Wait()
@@ -116,7 +122,7 @@ func readNumericExact(path, col string, spans []pqio.Span, sd *signalData, ri *r
 	for w := range parts {
 		part := parts[w]
 		wg.Go(func() {
-			g := &grouper{recBytes: recBytes}
+			g := &grouper{}
 			if rows.file == nil {
 				g.mem = rows
 			}
@@ -182,7 +188,8 @@ func columnSpill(path, col string, runs *occRuns) (int, *spill, error) {
 // scatterSpan reads one span of col and appends each value of a kept row,
 // with its row, account and time, to the file of its bucket, counting the
 // records.
-func scatterSpan(path, col string, span pqio.Span, nb int, bucketOf func(uint64) int, name func(b int) string, counts []int64, rc *rowCols, recBytes int, checkRow func(int64) error, pass *readPass) (err error) {
+func scatterSpan(path, col string, span pqio.Span, nb int, bucketOf func(uint64) int, name func(b int) string, counts []int64, rc *rowCols, checkRow func(int64) error, pass *readPass) (err error) {
+	recBytes := rc.bucketRecBytes()
 	rows, err := rc.cursor()
 	if err != nil {
 		return err
@@ -278,8 +285,7 @@ type bucketRec struct {
 
 // grouper groups buckets; its memory is reused from bucket to bucket.
 type grouper struct {
-	recBytes  int      // of the records read: bucketRecBytes or wideRecBytes
-	mem       *rowCols // the rows' accounts and times, when the records do not carry them
+	mem       *rowCols // the rows' accounts and times when in memory; else the records carry them
 	recs, cut []bucketRec
 	raw       []byte
 	// The table of one group: an item's count of rows (up to 2) and the
@@ -302,7 +308,10 @@ func (g *grouper) read(nb, b int, spans []pqio.Span, counts [][]int64, name func
 		if err != nil {
 			return nil, fmt.Errorf("cluster: spill: %w", err)
 		}
-		size := g.recBytes
+		size := wideRecBytes
+		if g.mem != nil {
+			size = g.mem.bucketRecBytes()
+		}
 		if cap(g.raw) < int(n)*size {
 			g.raw = make([]byte, int(n)*size)
 		}

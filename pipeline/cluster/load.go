@@ -150,6 +150,33 @@ func (t *internTable) strings() []string {
 	return strs
 }
 
+// readAccounts numbers the account ids of path's rows in accs, every
+// shard on its own core, and counts it as one read of the rows. shard g
+// calls read with what takes each row whose id is of shard g and its
+// number, in row order.
+func (d *data) readAccounts(path string, checkRow func(int64) error, accs *shardedIntern, shard func(g int, read func(put func(row int64, id int32) error) error) error) error {
+	pass := d.readPass()
+	defer pass.end()
+	return accs.read(func(g int, add func(b []byte) int32) error {
+		tick := func() {}
+		if g == 0 {
+			tick = pass.ticker() // the rows once
+		}
+		return shard(g, func(put func(row int64, id int32) error) error {
+			return pqio.EachBytes(path, colAccountID, func(row int64, b []byte) error {
+				if err := checkRow(row); err != nil {
+					return err
+				}
+				tick()
+				if id := add(b); id >= 0 {
+					return put(row, id)
+				}
+				return nil
+			})
+		})
+	})
+}
+
 // shardedIntern numbers distinct strings in shards of their hash, a
 // goroutine each, so that a column's strings are numbered on every core:
 // shard g numbers its strings g, g+n, g+2n, ... in the order it sees them.
@@ -380,21 +407,9 @@ func load(ctx context.Context, path string, signals []string, m progress.Meter, 
 			for i := range rowAcc {
 				rowAcc[i] = -1
 			}
-			pass := d.readPass()
-			defer pass.end()
-			return accs.read(func(g int, add func(b []byte) int32) error {
-				tick := func() {}
-				if g == 0 {
-					tick = pass.ticker() // the rows once
-				}
-				return pqio.EachBytes(path, colAccountID, func(row int64, b []byte) error {
-					if err := checkRow(row); err != nil {
-						return err
-					}
-					tick()
-					if id := add(b); id >= 0 {
-						rowAcc[row] = id
-					}
+			return d.readAccounts(path, checkRow, accs, func(_ int, read func(put func(row int64, id int32) error) error) error {
+				return read(func(row int64, id int32) error {
+					rowAcc[row] = id
 					return nil
 				})
 			})

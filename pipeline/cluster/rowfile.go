@@ -163,28 +163,15 @@ func (d *data) loadRows(ctx context.Context, path string, checkRow func(int64) e
 	var accErr, timeErr, idErr error
 	wg.Go(func() { idErr = readIDs() })
 	wg.Go(func() {
-		pass := d.readPass()
-		defer pass.end()
-		accErr = accs.read(func(g int, add func(b []byte) int32) error {
-			tick := func() {}
-			if g == 0 {
-				tick = pass.ticker() // the rows once
-			}
+		accErr = d.readAccounts(path, checkRow, accs, func(g int, read func(put func(row int64, id int32) error) error) error {
 			return writeSpill(accPath(g), func(w *bufio.Writer) error {
 				var rec [8]byte
-				return pqio.EachBytes(path, colAccountID, func(row int64, b []byte) error {
-					if err := checkRow(row); err != nil {
-						return err
-					}
-					tick()
-					if id := add(b); id >= 0 {
-						le.PutUint32(rec[:], uint32(row))
-						le.PutUint32(rec[4:], uint32(id))
-						accCount[g]++
-						_, err := w.Write(rec[:])
-						return err
-					}
-					return nil
+				return read(func(row int64, id int32) error {
+					le.PutUint32(rec[:], uint32(row))
+					le.PutUint32(rec[4:], uint32(id))
+					accCount[g]++
+					_, err := w.Write(rec[:])
+					return err
 				})
 			})
 		})
