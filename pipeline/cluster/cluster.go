@@ -404,7 +404,7 @@ func Run(ctx context.Context, in Input, p Params, outDir string, log *slog.Logge
 			if sd.name == SignalNearText {
 				// Only this goroutine uses the shingles: reading them
 				// overlaps the other signals' sweeps.
-				if errs[i] = d.loadShingles(ctx, in.FingerprintsPath, in.ShingleSize, sd); errs[i] != nil {
+				if errs[i] = d.loadShingles(ctx, in.FingerprintsPath, in.ShingleSize, sd, nil); errs[i] != nil {
 					return
 				}
 			}

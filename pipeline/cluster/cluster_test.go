@@ -870,9 +870,6 @@ func TestLoadMatchesRows(t *testing.T) {
 		if sd.name != SignalNearText {
 			continue
 		}
-		if err := d.loadShingles(context.Background(), path, testShingleSize, sd); err != nil {
-			t.Fatal(err)
-		}
 		// Shingles exactly for the posts of band keys two accounts share.
 		accs := map[uint64]map[uint32]bool{}
 		for _, x := range sd.occ {
@@ -887,12 +884,27 @@ func TestLoadMatchesRows(t *testing.T) {
 				want[x.post] = true
 			}
 		}
-		if len(want) == 0 || d.shingles.len() != len(want) {
-			t.Fatalf("near_text: %d posts with shingles, want %d", d.shingles.len(), len(want))
-		}
-		for post := range want {
-			if !slices.Equal(d.shingles.get(post), shingleSet(fmt.Sprint("text number ", post%7, " of a few"), testShingleSize)) {
-				t.Fatalf("post %d: shingles differ", post)
+		// In memory, and in spill files (a limit of 0 bytes).
+		for _, ss := range []*shingleSpill{nil, {sp: &spill{dir: t.TempDir()}}} {
+			if err := d.loadShingles(context.Background(), path, testShingleSize, sd, ss); err != nil {
+				t.Fatal(err)
+			}
+			if len(want) == 0 || d.shingles.len() != len(want) {
+				t.Fatalf("near_text (spill %v): %d posts with shingles, want %d", ss != nil, d.shingles.len(), len(want))
+			}
+			r := d.shingles.reader()
+			for post := range want {
+				if !slices.Equal(r.get(post), shingleSet(fmt.Sprint("text number ", post%7, " of a few"), testShingleSize)) {
+					t.Fatalf("near_text (spill %v): post %d: shingles differ", ss != nil, post)
+				}
+			}
+			if err := r.close(); err != nil {
+				t.Fatal(err)
+			}
+			for _, p := range d.shingles.parts {
+				if (p.vals == nil) != (ss != nil) || ss != nil && ss.sp.bytes.Load() == 0 {
+					t.Fatalf("near_text (spill %v): a part's sets in memory: %v", ss != nil, p.vals != nil)
+				}
 			}
 		}
 	}

@@ -76,11 +76,7 @@ var rowFileShare int64 = 2
 // rows in memory: while they take at most 1/rowFileShare of the budget
 // (--memory, else the default budget).
 func (ls *loadSpill) rowsInMemory(rows int64) bool {
-	mem := ls.res.Memory
-	if mem == 0 {
-		mem = DefaultMemory()
-	}
-	return rows*rowRecBytes <= mem/rowFileShare
+	return rows*rowRecBytes <= ls.res.budget()/rowFileShare
 }
 
 // holder returns the holder load should use for the signals of the
@@ -111,11 +107,7 @@ func (ls *loadSpill) holder(path string, signals []string) (holder, error) {
 		}
 		est += int64(n) * workPerOcc
 	}
-	mem := ls.res.Memory
-	if mem == 0 {
-		mem = DefaultMemory()
-	}
-	if est <= mem {
+	if est <= ls.res.budget() {
 		return nil, nil
 	}
 	return ls, nil
@@ -180,6 +172,16 @@ func (ls *loadSpill) spill() (*spill, error) {
 	return ls.sp, nil
 }
 
+// shingleSpill returns where near_text's shingle sets go once they outgrow
+// their share of the budget.
+func (ls *loadSpill) shingleSpill() (*shingleSpill, error) {
+	sp, err := ls.spill()
+	if err != nil {
+		return nil, err
+	}
+	return shingleSpillOf(sp, ls.res), nil
+}
+
 // remove removes the spill directory, if any.
 func (ls *loadSpill) remove() {
 	if ls.sp != nil {
@@ -212,7 +214,11 @@ func (ls *loadSpill) release(d *data, sd *signalData) error {
 			return nil
 		}
 		if sd.name == SignalNearText && d.shingles == nil {
-			return d.loadShinglesFrom(ls.ctx, ls.in.FingerprintsPath, ls.in.ShingleSize, inRuns)
+			ss, err := ls.shingleSpill()
+			if err != nil {
+				return err
+			}
+			return d.loadShinglesFrom(ls.ctx, ls.in.FingerprintsPath, ls.in.ShingleSize, inRuns, ss)
 		}
 		return nil
 	}
@@ -225,7 +231,11 @@ func (ls *loadSpill) release(d *data, sd *signalData) error {
 		return nil
 	}
 	if sd.name == SignalNearText && d.shingles == nil {
-		if err := d.loadShingles(ls.ctx, ls.in.FingerprintsPath, ls.in.ShingleSize, sd); err != nil {
+		ss, err := ls.shingleSpill()
+		if err != nil {
+			return err
+		}
+		if err := d.loadShingles(ls.ctx, ls.in.FingerprintsPath, ls.in.ShingleSize, sd, ss); err != nil {
 			return err
 		}
 	}

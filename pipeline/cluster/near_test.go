@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"math"
+	"os"
 	"slices"
 	"strings"
 	"testing"
@@ -267,28 +268,93 @@ func sharedAndSingles[T any, K comparable](xs []T, key func(T) K) (shared []T, s
 	return shared, singles, count
 }
 
-// TestShingleSets: get finds every row's set across parts, and nil for a
-// row without one (before, between and after the parts).
+// TestShingleSets: get and a reader find every row's set across parts,
+// and nil for a row without one (before, between and after the parts),
+// whether the sets are in memory, in spill files, or a part's first sets
+// in memory until they outgrow its limit; a reader whose file is gone
+// reports it.
 func TestShingleSets(t *testing.T) {
-	var s shingleSets
-	want := map[uint32][]uint64{}
-	for _, rows := range [][]uint32{{3, 5, 9}, {12}, {40, 41, 100}} {
-		var p shinglePart
-		for _, r := range rows {
-			set := []uint64{uint64(r), uint64(r) * 7, uint64(r) * 11}[:1+r%3]
-			p.add(r, set)
-			want[r] = set
-		}
-		s.parts = append(s.parts, p)
-	}
-	if s.len() != len(want) {
-		t.Fatalf("len %d, want %d", s.len(), len(want))
-	}
-	for r := uint32(0); r <= 101; r++ {
-		got := s.get(r)
-		if !slices.Equal(got, want[r]) || (got == nil) != (want[r] == nil) {
-			t.Fatalf("row %d: %v, want %v", r, got, want[r])
-		}
+	for _, tc := range []struct {
+		name  string
+		limit int64 // -1: in memory
+	}{
+		{"memory", -1},
+		{"files", 0},
+		{"files past 16 bytes", 16},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			sp := &spill{dir: t.TempDir()}
+			var s shingleSets
+			want := map[uint32][]uint64{}
+			for i, rows := range [][]uint32{{3, 5, 9}, {12}, {40, 41, 100}} {
+				var p shinglePart
+				if tc.limit >= 0 {
+					p.spill = &shingleFile{sp: sp, path: sp.path(fmt.Sprint("shingles-", i)), limit: tc.limit}
+				}
+				for _, r := range rows {
+					set := []uint64{uint64(r), uint64(r) * 7, uint64(r) * 11}[:r%3]
+					if err := p.add(r, set); err != nil {
+						t.Fatal(err)
+					}
+					want[r] = set
+				}
+				if err := p.close(); err != nil {
+					t.Fatal(err)
+				}
+				s.parts = append(s.parts, p)
+			}
+			if s.len() != len(want) {
+				t.Fatalf("len %d, want %d", s.len(), len(want))
+			}
+			onDisk := 0
+			for _, p := range s.parts {
+				if p.spill != nil {
+					onDisk++
+				}
+			}
+			if wantDisk := map[int64]int{-1: 0, 0: 2, 16: 1}[tc.limit]; onDisk != wantDisk {
+				t.Fatalf("%d parts in files, want %d (the part of row 12 has an empty set)", onDisk, wantDisk)
+			}
+			r := s.reader()
+			for range 2 { // again from the cache
+				for row := uint32(0); row <= 101; row++ {
+					got := r.get(row)
+					if !slices.Equal(got, want[row]) {
+						t.Fatalf("row %d: %v, want %v", row, got, want[row])
+					}
+					if tc.limit < 0 && !slices.Equal(s.get(row), want[row]) {
+						t.Fatalf("row %d: get %v, want %v", row, s.get(row), want[row])
+					}
+				}
+			}
+			// Every pair, with a cache of 3 values: it starts anew
+			// between pairs, never under the sets of one.
+			old := readerCache
+			readerCache = 3
+			for x := range want {
+				for y := range want {
+					if got, w := r.jaccard(x, y), Jaccard(want[x], want[y]); got != w {
+						t.Fatalf("jaccard(%d, %d) = %v, want %v", x, y, got, w)
+					}
+				}
+			}
+			readerCache = old
+			if err := r.close(); err != nil {
+				t.Fatal(err)
+			}
+			if tc.limit < 0 {
+				return
+			}
+			for _, p := range s.parts {
+				if p.spill != nil {
+					os.Remove(p.spill.path)
+				}
+			}
+			r = s.reader()
+			if j := r.jaccard(5, 41); j != 0 || r.close() == nil {
+				t.Fatalf("sets in removed files: jaccard %v, close %v; want 0 and an error", j, r.close())
+			}
+		})
 	}
 	if got := (&shingleSets{}).get(4); got != nil {
 		t.Fatalf("empty sets: %v", got)

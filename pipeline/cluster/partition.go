@@ -97,6 +97,15 @@ const (
 	minWork    = 64 << 20 // the least working memory a partition may have
 )
 
+// budget is --memory, else DefaultMemory: what the shares of the budget
+// that loading keeps in memory are of.
+func (r Resources) budget() int64 {
+	if r.Memory > 0 {
+		return r.Memory
+	}
+	return DefaultMemory()
+}
+
 // limitHeap sets the Go runtime's soft memory limit to the budget, so that
 // the collector holds the heap near it rather than at twice the live data,
 // and returns what restores the old limit. The budget is --memory, or
@@ -267,7 +276,7 @@ func startResults(d *data, st *Stats) []*signalResult {
 func spillOccs(ctx context.Context, d *data, in Input, sp *spill, parts int, st *Stats, keep func(q int) bool) ([][]int, []*signalResult, error) {
 	for _, sd := range d.signals {
 		if sd.name == SignalNearText && d.shingles == nil {
-			if err := d.loadShingles(ctx, in.FingerprintsPath, in.ShingleSize, sd); err != nil {
+			if err := d.loadShingles(ctx, in.FingerprintsPath, in.ShingleSize, sd, shingleSpillOf(sp, in.Resources)); err != nil {
 				return nil, nil, err
 			}
 		}

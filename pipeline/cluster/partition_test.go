@@ -40,7 +40,7 @@ func TestPartitionsSameBytes(t *testing.T) {
 		comm    string
 		procs   int
 		parts   []int
-		rowFile bool // the rows' accounts and times in a row file
+		onDisk  bool // the rows' accounts and times in a row file, near_text's shingles in spill files
 	}{
 		{CommunitiesComponents, 1, []int{4}, false},
 		{CommunitiesComponents, 4, []int{16}, false},
@@ -64,13 +64,13 @@ func TestPartitionsSameBytes(t *testing.T) {
 		}
 		for _, parts := range tc.parts {
 			for _, procs := range procsList {
-				old, share := runtime.GOMAXPROCS(procs), rowFileShare
-				if tc.rowFile {
-					rowFileShare = 1 << 62
+				old, share, sshare := runtime.GOMAXPROCS(procs), rowFileShare, shingleShare
+				if tc.onDisk {
+					rowFileShare, shingleShare = 1<<62, 1<<62
 				}
 				got := runResources(t, path, p, Resources{Partitions: parts})
 				runtime.GOMAXPROCS(old)
-				rowFileShare = share
+				rowFileShare, shingleShare = share, sshare
 				for name, b := range want.files {
 					if !bytes.Equal(got.files[name], b) {
 						t.Errorf("%s, GOMAXPROCS %d, %d partitions: %s differs from one partition (GOMAXPROCS %d)", tc.comm, procs, parts, name, tc.procs)
@@ -186,12 +186,15 @@ func TestSpillDiskFull(t *testing.T) {
 	path := partitionFixture(t, 5000, 9)
 	old := spillCreate
 	defer func() { spillCreate = old }()
-	share := rowFileShare
-	defer func() { rowFileShare = share }()
-	for _, prefix := range []string{"", "occ-", "hit", "rows"} {
-		rowFileShare = share
-		if prefix == "rows" {
+	share, sshare := rowFileShare, shingleShare
+	defer func() { rowFileShare, shingleShare = share, sshare }()
+	for _, prefix := range []string{"", "occ-", "hit", "rows", "shingles-"} {
+		rowFileShare, shingleShare = share, sshare
+		switch prefix {
+		case "rows":
 			rowFileShare = 1 << 62 // the rows' accounts and times in a row file
+		case "shingles-":
+			shingleShare = 1 << 62 // near_text's shingle sets in spill files
 		}
 		var full atomic.Int64
 		spillCreate = func(name string) (*os.File, error) {

@@ -394,6 +394,11 @@ func sweepItems(ctx context.Context, name string, occs []occ, d *data, p Params,
 		return d.posts.less(x.postB, y.postB)
 	})
 	near := name == SignalNearText
+	var sh *shingleReader
+	if near {
+		sh = d.shingles.reader()
+		defer sh.close()
+	}
 	nearImage := name == SignalNearImage
 	groups := 0
 	for s := 0; s < len(occs); {
@@ -470,7 +475,7 @@ func sweepItems(ctx context.Context, name string, occs []occ, d *data, p Params,
 				if a == b {
 					continue
 				}
-				if near && Jaccard(d.shingles.get(lastPost[a]), d.shingles.get(o.post)) < p.NearThreshold {
+				if near && sh.jaccard(lastPost[a], o.post) < p.NearThreshold {
 					r.rejected++
 					continue
 				}
@@ -517,6 +522,11 @@ func sweepItems(ctx context.Context, name string, occs []occ, d *data, p Params,
 	}
 	if err := ctx.Err(); err != nil {
 		return nil, err
+	}
+	if sh != nil {
+		if err := sh.close(); err != nil {
+			return nil, err
+		}
 	}
 	d.meter().Add(int64(groups % 4096))
 	return r, nil
