@@ -37,10 +37,10 @@ func runResources(t testing.TB, path string, p Params, r Resources) output {
 func TestPartitionsSameBytes(t *testing.T) {
 	path := partitionFixture(t, 2*pqio.RowGroupRows+5000, 3)
 	for _, tc := range []struct {
-		comm    string
-		procs   int
-		parts   []int
-		onDisk  bool // the rows' accounts and times in a row file, near_text's shingles in spill files
+		comm   string
+		procs  int
+		parts  []int
+		onDisk bool // the rows' accounts and times in a row file, near_text's shingles in spill files
 	}{
 		{CommunitiesComponents, 1, []int{4}, false},
 		{CommunitiesComponents, 4, []int{16}, false},
