@@ -681,6 +681,10 @@ func writeEvidence(d *data, results []*signalResult, path string) (int64, error)
 				}
 			}
 		}
+		if err := sd.keyErr(); err != nil {
+			vw.abort()
+			return 0, err
+		}
 	}
 	return vw.close()
 }

@@ -60,7 +60,11 @@ type signalData struct {
 	name    string
 	numeric bool     // items are uint64 text keys, not strings
 	strs    strTable // the string items of occ, sorted: an item is its rank here
-	occ     []occ    // occurrences of the items that occur more than once
+	// strFile, when not nil, holds strs instead: a run that spills moves
+	// a signal's string items there past their share of the budget
+	// (loadSpill.holdStrings).
+	strFile *strFile
+	occ     []occ // occurrences of the items that occur more than once
 	// singletons is the number of items that occur once, whose
 	// occurrences load dropped (dropSingletons).
 	singletons int64
@@ -82,12 +86,23 @@ func (sd *signalData) occCount() int64 {
 	return int64(len(sd.occ))
 }
 
+// keyErr returns the first error of reading an item_key from strFile.
+func (sd *signalData) keyErr() error {
+	if sd.strFile == nil {
+		return nil
+	}
+	return sd.strFile.readErr()
+}
+
 // itemKey returns the evidence item_key of an item: a text key as 16
 // lower-case hex digits (so that string order is numeric order), a string
 // item as itself.
 func (sd *signalData) itemKey(item uint64) string {
 	if sd.numeric {
 		return fmt.Sprintf("%016x", item)
+	}
+	if sd.strFile != nil {
+		return sd.strFile.at(int(item))
 	}
 	return sd.strs.at(int(item))
 }

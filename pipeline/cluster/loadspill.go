@@ -113,9 +113,18 @@ func (ls *loadSpill) holder(path string, signals []string) (holder, error) {
 	return ls, nil
 }
 
+// strShare is the share of the budget (1/strShare) a signal's string
+// items may take in memory in a load that reads the signals one at a time:
+// beyond it they go to a strFile. Tests raise it to take the file path on
+// small tables.
+var strShare int64 = 16
+
 // hold is called by load with each signal once it is loaded.
 func (ls *loadSpill) hold(d *data, sd *signalData) error {
 	ls.loaded = append(ls.loaded, sd)
+	if err := ls.holdStrings(sd); err != nil {
+		return err
+	}
 	held := 0
 	for _, x := range ls.loaded {
 		held += len(x.occ)
@@ -142,6 +151,25 @@ func (ls *loadSpill) hold(d *data, sd *signalData) error {
 			return err
 		}
 	}
+	return nil
+}
+
+// holdStrings moves sd's string items to a strFile when they take more
+// than their share of the budget (strShare).
+func (ls *loadSpill) holdStrings(sd *signalData) error {
+	if sd.strs.bytes() <= ls.res.budget()/strShare || sd.strs.len() == 0 {
+		return nil
+	}
+	sp, err := ls.spill()
+	if err != nil {
+		return err
+	}
+	sf, err := writeStrFile(sd.strs, sp.path(fmt.Sprintf("strs-%d", len(ls.loaded)-1)))
+	if err != nil {
+		return err
+	}
+	sp.bytes.Add(sf.index[len(sf.index)-1])
+	sd.strs, sd.strFile = strTable{}, sf
 	return nil
 }
 
@@ -182,8 +210,14 @@ func (ls *loadSpill) shingleSpill() (*shingleSpill, error) {
 	return shingleSpillOf(sp, ls.res), nil
 }
 
-// remove removes the spill directory, if any.
+// remove closes the string items' files and removes the spill directory,
+// if any.
 func (ls *loadSpill) remove() {
+	for _, sd := range ls.loaded {
+		if sd.strFile != nil {
+			sd.strFile.close()
+		}
+	}
 	if ls.sp != nil {
 		os.RemoveAll(ls.sp.dir)
 	}

@@ -138,6 +138,9 @@ func (d *data) residentBytes() int64 {
 	b += d.accounts.bytes() + 4*int64(d.accounts.len()) // and the posts per account
 	for _, sd := range d.signals {
 		b += sd.strs.bytes()
+		if sd.strFile != nil {
+			b += sd.strFile.bytes()
+		}
 	}
 	return b
 }
@@ -1065,7 +1068,7 @@ func (s *spill) writeEvidenceTable(d *data, counts [][]int, path string) (int64,
 					ItemKey: d.evidenceKey(sd, le.Uint64(b[16:]), postA, postB), DtMillis: int64(le.Uint64(b[24:])),
 				}, postA, postB)
 			})
-			if err = errors.Join(err, werr); err != nil {
+			if err = errors.Join(err, werr, sd.keyErr()); err != nil {
 				vw.abort()
 				return 0, err
 			}

@@ -40,7 +40,7 @@ func TestPartitionsSameBytes(t *testing.T) {
 		comm   string
 		procs  int
 		parts  []int
-		onDisk bool // the rows' accounts and times in a row file, near_text's shingles in spill files
+		onDisk bool // the rows' accounts and times in a row file, near_text's shingles and the string items in spill files
 	}{
 		{CommunitiesComponents, 1, []int{4}, false},
 		{CommunitiesComponents, 4, []int{16}, false},
@@ -64,13 +64,13 @@ func TestPartitionsSameBytes(t *testing.T) {
 		}
 		for _, parts := range tc.parts {
 			for _, procs := range procsList {
-				old, share, sshare := runtime.GOMAXPROCS(procs), rowFileShare, shingleShare
+				old, shares := runtime.GOMAXPROCS(procs), [3]int64{rowFileShare, shingleShare, strShare}
 				if tc.onDisk {
-					rowFileShare, shingleShare = 1<<62, 1<<62
+					rowFileShare, shingleShare, strShare = 1<<62, 1<<62, 1<<62
 				}
 				got := runResources(t, path, p, Resources{Partitions: parts})
 				runtime.GOMAXPROCS(old)
-				rowFileShare, shingleShare = share, sshare
+				rowFileShare, shingleShare, strShare = shares[0], shares[1], shares[2]
 				for name, b := range want.files {
 					if !bytes.Equal(got.files[name], b) {
 						t.Errorf("%s, GOMAXPROCS %d, %d partitions: %s differs from one partition (GOMAXPROCS %d)", tc.comm, procs, parts, name, tc.procs)
@@ -186,15 +186,17 @@ func TestSpillDiskFull(t *testing.T) {
 	path := partitionFixture(t, 5000, 9)
 	old := spillCreate
 	defer func() { spillCreate = old }()
-	share, sshare := rowFileShare, shingleShare
-	defer func() { rowFileShare, shingleShare = share, sshare }()
-	for _, prefix := range []string{"", "occ-", "hit", "rows", "shingles-"} {
-		rowFileShare, shingleShare = share, sshare
+	shares := [3]int64{rowFileShare, shingleShare, strShare}
+	defer func() { rowFileShare, shingleShare, strShare = shares[0], shares[1], shares[2] }()
+	for _, prefix := range []string{"", "occ-", "hit", "rows", "shingles-", "strs-"} {
+		rowFileShare, shingleShare, strShare = shares[0], shares[1], shares[2]
 		switch prefix {
 		case "rows":
 			rowFileShare = 1 << 62 // the rows' accounts and times in a row file
 		case "shingles-":
 			shingleShare = 1 << 62 // near_text's shingle sets in spill files
+		case "strs-":
+			strShare = 1 << 62 // the string items in spill files
 		}
 		var full atomic.Int64
 		spillCreate = func(name string) (*os.File, error) {

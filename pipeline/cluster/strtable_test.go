@@ -1,7 +1,12 @@
 package cluster
 
 import (
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 )
 
@@ -72,5 +77,61 @@ func TestShardedIntern(t *testing.T) {
 		if len(seen) != 7 {
 			t.Errorf("%d shards: %d numbers, want 7", n, len(seen))
 		}
+	}
+}
+
+// TestStrFile: a table moved to a spill file gives back every string (empty
+// and long ones, across blocks, in any order, with a cache that starts
+// anew at every block or keeps them all); once its file is gone, at gives ""
+// and readErr and close report it.
+func TestStrFile(t *testing.T) {
+	long := strings.Repeat("u", 300) // a 2-byte length
+	many := make([]string, 3*strBlock+5)
+	for i := range many {
+		many[i] = fmt.Sprintf("https://example.org/%05d%s", i, long[:i%7*50])
+	}
+	for _, tc := range []struct {
+		name  string
+		strs  []string
+		cache int
+	}{
+		{"one", []string{"a"}, 16 << 20},
+		{"empty strings", []string{"", "", "x", ""}, 16 << 20},
+		{"a block and one", many[:strBlock+1], 16 << 20},
+		{"blocks, no cache", many, 1},
+		{"blocks, a cache", many, 16 << 20},
+		{"long", []string{long, long + "x"}, 1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			old := strFileCache
+			strFileCache = tc.cache
+			defer func() { strFileCache = old }()
+			tab := newStrTable(tc.strs)
+			path := filepath.Join(t.TempDir(), "strs-0")
+			sf, err := writeStrFile(tab, path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if sf.len() != tab.len() {
+				t.Fatalf("len %d, want %d", sf.len(), tab.len())
+			}
+			r := rand.New(rand.NewPCG(1, uint64(len(tc.strs))))
+			for range 3 * len(tc.strs) {
+				i := r.IntN(len(tc.strs))
+				if got := sf.at(i); got != tc.strs[i] {
+					t.Fatalf("at(%d) = %q, want %q", i, got, tc.strs[i])
+				}
+			}
+			if err := sf.readErr(); err != nil {
+				t.Fatal(err)
+			}
+			if err := sf.close(); err != nil {
+				t.Fatal(err)
+			}
+			os.Remove(path)
+			if got := sf.at(len(tc.strs) - 1); got != "" || sf.readErr() == nil || sf.close() == nil {
+				t.Fatalf("file gone: at %q, readErr %v; want \"\" and an error from readErr and close", got, sf.readErr())
+			}
+		})
 	}
 }
