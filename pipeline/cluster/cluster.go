@@ -469,6 +469,7 @@ func prepare(ctx context.Context, in Input, p Params, ls *loadSpill, log *slog.L
 	if err != nil {
 		return nil, 0, Stats{}, err
 	}
+	ls.posts = d.posts // closed by ls.remove
 	if len(imageSignals) > 0 {
 		if err := d.loadImages(ctx, in.ImageFingerprintsPath, imageSignals, p); err != nil {
 			return nil, 0, Stats{}, err
@@ -681,7 +682,7 @@ func writeEvidence(d *data, results []*signalResult, path string) (int64, error)
 				}
 			}
 		}
-		if err := sd.keyErr(); err != nil {
+		if err := errors.Join(sd.keyErr(), d.posts.readErr()); err != nil {
 			vw.abort()
 			return 0, err
 		}

@@ -458,6 +458,9 @@ func load(ctx context.Context, path string, signals []string, m progress.Meter, 
 			return nil
 		})
 		d.postBytes = int64(n)*8 + other
+		if hold != nil && !hold.idsInMemory(total) {
+			d.postBytes = idFileBytes + other // in an idFile
+		}
 		return err
 	}
 	run(func() error {
@@ -791,7 +794,13 @@ func load(ctx context.Context, path string, signals []string, m progress.Meter, 
 			return nil, err
 		}
 	}
-	if err := d.readPostIDs(path, checkRow); err != nil {
+	var idSpill *spill
+	if !hold.idsInMemory(total) {
+		if idSpill, err = hold.spill(); err != nil {
+			return nil, err
+		}
+	}
+	if err := d.readPostIDs(path, checkRow, idSpill); err != nil {
 		return nil, err
 	}
 	return d, nil
@@ -820,20 +829,35 @@ func (d *data) rankAccounts(accs *shardedIntern, used []bool) []uint32 {
 // readPostIDs sets d.posts to the post ids of path's rows, read in spans
 // of row groups concurrently: the spans set distinct rows, and each keeps
 // its ids that are not numbers in a map of its own until they are joined.
-func (d *data) readPostIDs(path string, checkRow func(int64) error) error {
-	posts := newPostIDs(int(d.rows))
+// With sp not nil the numbers go to an idFile in it, not to memory.
+func (d *data) readPostIDs(path string, checkRow func(int64) error, sp *spill) error {
 	spans, err := pqio.Spans(path, runtime.GOMAXPROCS(0))
 	if err != nil {
 		return err
 	}
+	var posts *postIDs
+	if sp == nil {
+		posts = newPostIDs(int(d.rows))
+	} else {
+		posts = &postIDs{other: map[uint32]string{}, fileRows: uint32(d.rows), file: &idFile{path: sp.path("ids")}}
+		f, err := spillCreate(posts.file.path)
+		if err != nil {
+			return fmt.Errorf("cluster: spill: %w", err)
+		}
+		posts.file.f = f
+	}
 	parts := make([]*postIDs, len(spans))
 	errs := make([]error, len(spans))
 	var wg sync.WaitGroup
-	for j, sp := range spans {
+	for j, span := range spans {
 		part := &postIDs{num: posts.num, other: map[uint32]string{}}
 		parts[j] = part
 		wg.Go(func() {
-			errs[j] = pqio.EachBytesIn(path, colPostID, sp, func(row int64, b []byte) error {
+			if sp != nil {
+				errs[j] = part.writeNums(posts.file, path, span, checkRow)
+				return
+			}
+			errs[j] = pqio.EachBytesIn(path, colPostID, span, func(row int64, b []byte) error {
 				if err := checkRow(row); err != nil {
 					return err
 				}
@@ -844,7 +868,11 @@ func (d *data) readPostIDs(path string, checkRow func(int64) error) error {
 	}
 	wg.Wait()
 	if err := errors.Join(errs...); err != nil {
+		posts.close()
 		return err
+	}
+	if sp != nil {
+		sp.bytes.Add(d.rows * 8)
 	}
 	for _, part := range parts {
 		maps.Copy(posts.other, part.other)

@@ -43,6 +43,7 @@ type loadSpill struct {
 	discard bool
 
 	sp       *spill // made on the first spill
+	posts    *postIDs
 	loaded   []*signalData
 	spilling bool
 	// maxHeld is the most occurrences held in memory at once while
@@ -60,6 +61,9 @@ type holder interface {
 	// spill returns the run's spill, where load keeps each row's account
 	// and time (rowFile).
 	spill() (*spill, error)
+	// idsInMemory reports whether load keeps the post ids of rows rows
+	// in memory rather than in an idFile.
+	idsInMemory(rows int64) bool
 	// rowsInMemory reports whether load keeps the accounts and times of
 	// rows rows in memory rather than in a rowFile.
 	rowsInMemory(rows int64) bool
@@ -71,6 +75,12 @@ type holder interface {
 // costs a merge and wider bucket records. Tests raise it to take the
 // rowFile path on small tables.
 var rowFileShare int64 = 2
+
+// idsInMemory reports whether a load keeps the post ids of rows rows in
+// memory: while their numbers take at most 1/postIDShare of the budget.
+func (ls *loadSpill) idsInMemory(rows int64) bool {
+	return rows*8 <= ls.res.budget()/postIDShare
+}
 
 // rowsInMemory reports whether a load keeps the accounts and times of rows
 // rows in memory: while they take at most 1/rowFileShare of the budget
@@ -210,9 +220,12 @@ func (ls *loadSpill) shingleSpill() (*shingleSpill, error) {
 	return shingleSpillOf(sp, ls.res), nil
 }
 
-// remove closes the string items' files and removes the spill directory,
-// if any.
+// remove closes the post ids' and string items' files and removes the
+// spill directory, if any.
 func (ls *loadSpill) remove() {
+	if ls.posts != nil {
+		ls.posts.close()
+	}
 	for _, sd := range ls.loaded {
 		if sd.strFile != nil {
 			sd.strFile.close()

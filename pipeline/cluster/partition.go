@@ -1068,7 +1068,7 @@ func (s *spill) writeEvidenceTable(d *data, counts [][]int, path string) (int64,
 					ItemKey: d.evidenceKey(sd, le.Uint64(b[16:]), postA, postB), DtMillis: int64(le.Uint64(b[24:])),
 				}, postA, postB)
 			})
-			if err = errors.Join(err, werr, sd.keyErr()); err != nil {
+			if err = errors.Join(err, werr, sd.keyErr(), d.posts.readErr()); err != nil {
 				vw.abort()
 				return 0, err
 			}

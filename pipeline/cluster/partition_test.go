@@ -35,12 +35,24 @@ func runResources(t testing.TB, path string, p Params, r Resources) output {
 // TestPartitionsSameBytes: the partitioned path writes the bytes and stats
 // of the in-memory one for any number of partitions and GOMAXPROCS.
 func TestPartitionsSameBytes(t *testing.T) {
-	path := partitionFixture(t, 2*pqio.RowGroupRows+5000, 3)
+	rows := pairScoreFixture(2*pqio.RowGroupRows+5000, 3)
+	for i := range rows {
+		// Decimal post ids of 1 to 11 digits, which compare as strings,
+		// not as numbers, and some that are no numbers.
+		switch {
+		case i%11 == 0:
+		case i%2 == 1:
+			rows[i].PostID = fmt.Sprint(uint64(i)*1_000_003 + 1)
+		default:
+			rows[i].PostID = fmt.Sprint(i + 1)
+		}
+	}
+	path := writeFPs(t, rows)
 	for _, tc := range []struct {
 		comm   string
 		procs  int
 		parts  []int
-		onDisk bool // the rows' accounts and times in a row file, near_text's shingles and the string items in spill files
+		onDisk bool // the rows' accounts and times, the post ids, near_text's shingles and the string items in spill files
 	}{
 		{CommunitiesComponents, 1, []int{4}, false},
 		{CommunitiesComponents, 4, []int{16}, false},
@@ -64,13 +76,13 @@ func TestPartitionsSameBytes(t *testing.T) {
 		}
 		for _, parts := range tc.parts {
 			for _, procs := range procsList {
-				old, shares := runtime.GOMAXPROCS(procs), [3]int64{rowFileShare, shingleShare, strShare}
+				old, shares := runtime.GOMAXPROCS(procs), [4]int64{rowFileShare, shingleShare, strShare, postIDShare}
 				if tc.onDisk {
-					rowFileShare, shingleShare, strShare = 1<<62, 1<<62, 1<<62
+					rowFileShare, shingleShare, strShare, postIDShare = 1<<62, 1<<62, 1<<62, 1<<62
 				}
 				got := runResources(t, path, p, Resources{Partitions: parts})
 				runtime.GOMAXPROCS(old)
-				rowFileShare, shingleShare, strShare = shares[0], shares[1], shares[2]
+				rowFileShare, shingleShare, strShare, postIDShare = shares[0], shares[1], shares[2], shares[3]
 				for name, b := range want.files {
 					if !bytes.Equal(got.files[name], b) {
 						t.Errorf("%s, GOMAXPROCS %d, %d partitions: %s differs from one partition (GOMAXPROCS %d)", tc.comm, procs, parts, name, tc.procs)
@@ -186,11 +198,13 @@ func TestSpillDiskFull(t *testing.T) {
 	path := partitionFixture(t, 5000, 9)
 	old := spillCreate
 	defer func() { spillCreate = old }()
-	shares := [3]int64{rowFileShare, shingleShare, strShare}
-	defer func() { rowFileShare, shingleShare, strShare = shares[0], shares[1], shares[2] }()
-	for _, prefix := range []string{"", "occ-", "hit", "rows", "shingles-", "strs-"} {
-		rowFileShare, shingleShare, strShare = shares[0], shares[1], shares[2]
+	shares := [4]int64{rowFileShare, shingleShare, strShare, postIDShare}
+	defer func() { rowFileShare, shingleShare, strShare, postIDShare = shares[0], shares[1], shares[2], shares[3] }()
+	for _, prefix := range []string{"", "occ-", "hit", "rows", "shingles-", "strs-", "ids"} {
+		rowFileShare, shingleShare, strShare, postIDShare = shares[0], shares[1], shares[2], shares[3]
 		switch prefix {
+		case "ids":
+			postIDShare = 1 << 62 // the post ids in a spill file
 		case "rows":
 			rowFileShare = 1 << 62 // the rows' accounts and times in a row file
 		case "shingles-":

@@ -2,17 +2,126 @@ package cluster
 
 import (
 	"bytes"
+	"encoding/binary"
+	"fmt"
+	"os"
 	"strconv"
+	"sync"
+
+	"github.com/takedown-research/takedown/internal/pqio"
 )
 
 // postIDs holds the post ids by row number compactly: an id written as a
 // decimal number without leading zeros (every platform's numeric ids) as
 // that number, 8 bytes; any other id in a map. Ids compare as the strings
 // they are, so results do not depend on the representation.
+//
+// In a run whose ids would take more than their share of the budget
+// (postIDShare), the numbers of the table's rows are in a spill file
+// instead (file), read with ReadAt through a cache: the sweep compares ids
+// only to break ties, and the evidence writes the ids it names.
 type postIDs struct {
-	// num is the number plus one, or 0 for an id in other or "".
+	// num is the number plus one, or 0 for an id in other or "": of row
+	// r, or of row fileRows+r when the table's rows are in file.
 	num   []uint64
 	other map[uint32]string
+
+	file     *idFile
+	fileRows uint32
+}
+
+// idFile is the numbers of postIDs.num of a table's rows in a spill file,
+// 8 bytes little-endian each, with a cache of those read that goroutines
+// share (idCacheShards shards of idCacheWays rows each, by row).
+type idFile struct {
+	path   string
+	f      *os.File
+	shards [idCacheShards]idCacheShard
+
+	mu  sync.Mutex
+	err error // the first read error (readErr)
+}
+
+const (
+	idCacheShards = 256
+	idCacheWays   = 4096 // 12 bytes each: 12 MB in all
+)
+
+type idCacheShard struct {
+	mu   sync.Mutex
+	rows [idCacheWays]uint32 // row+1, 0 for none
+	vals [idCacheWays]uint64
+}
+
+// value returns the number of row r (0 after a read error, which readErr
+// then reports).
+func (f *idFile) value(r uint32) uint64 {
+	sh := &f.shards[r%idCacheShards]
+	w := (r / idCacheShards) % idCacheWays
+	sh.mu.Lock()
+	if sh.rows[w] == r+1 {
+		v := sh.vals[w]
+		sh.mu.Unlock()
+		return v
+	}
+	sh.mu.Unlock()
+	var b [8]byte
+	if _, err := f.f.ReadAt(b[:], int64(r)*8); err != nil { // a closed (nil) file's says so
+		f.mu.Lock()
+		if f.err == nil {
+			f.err = fmt.Errorf("cluster: post ids: read %s: %w", f.path, err)
+		}
+		f.mu.Unlock()
+		return 0
+	}
+	v := binary.LittleEndian.Uint64(b[:])
+	sh.mu.Lock()
+	sh.rows[w], sh.vals[w] = r+1, v
+	sh.mu.Unlock()
+	return v
+}
+
+// idFileBytes is the memory an idFile holds: its cache.
+const idFileBytes = idCacheShards * idCacheWays * 12
+
+// postIDShare is the share of the budget (1/postIDShare) the post ids of a
+// load that reads the signals one at a time may take in memory; beyond
+// it, as for a whole-archive release (1.7 GB at 217M posts), they go to an
+// idFile. Tests raise it to take the file path on small tables.
+var postIDShare int64 = 4
+
+// readErr returns the first error of reading p's file, if any.
+func (p *postIDs) readErr() error {
+	if p.file == nil {
+		return nil
+	}
+	p.file.mu.Lock()
+	defer p.file.mu.Unlock()
+	return p.file.err
+}
+
+// close closes p's file, if any, and returns the first read error.
+func (p *postIDs) close() error {
+	if p.file == nil || p.file.f == nil {
+		return nil
+	}
+	err := p.readErr()
+	if cerr := p.file.f.Close(); err == nil && cerr != nil {
+		err = fmt.Errorf("cluster: post ids: %w", cerr)
+	}
+	p.file.f = nil
+	return err
+}
+
+// numOf returns the number of row r: num's, or its file's.
+func (p *postIDs) numOf(r uint32) uint64 {
+	if p.file == nil {
+		return p.num[r]
+	}
+	if r < p.fileRows {
+		return p.file.value(r)
+	}
+	return p.num[r-p.fileRows]
 }
 
 func newPostIDs(n int) *postIDs {
@@ -35,13 +144,19 @@ func decimal(b []byte) (uint64, bool) {
 	return v, true
 }
 
-// set records the id of row r; b is not kept.
+// set records the id of row r, which is in num; b is not kept.
 func (p *postIDs) set(r uint32, b []byte) {
+	p.setNum(&p.num[r-p.fileRows], r, b)
+}
+
+// setNum sets *num, the number of row r, for the id b, and keeps in
+// other an id that is no number.
+func (p *postIDs) setNum(num *uint64, r uint32, b []byte) {
 	if v, ok := decimal(b); ok {
-		p.num[r] = v + 1
+		*num = v + 1
 		return
 	}
-	p.num[r] = 0
+	*num = 0
 	if len(b) > 0 {
 		p.other[r] = string(b)
 	} else {
@@ -51,42 +166,47 @@ func (p *postIDs) set(r uint32, b []byte) {
 
 // add appends an id and returns its row number.
 func (p *postIDs) add(s string) uint32 {
-	r := uint32(len(p.num))
+	r := uint32(p.len())
 	p.num = append(p.num, 0)
 	p.set(r, []byte(s))
 	return r
 }
 
-func (p *postIDs) len() int { return len(p.num) }
+func (p *postIDs) len() int { return int(p.fileRows) + len(p.num) }
 
 // empty reports whether row r has no post id.
 func (p *postIDs) empty(r uint32) bool {
-	if p.num[r] != 0 {
+	if p.numOf(r) != 0 {
 		return false
 	}
 	_, ok := p.other[r]
 	return !ok
 }
 
-// appendID appends the id of row r to b.
-func (p *postIDs) appendID(b []byte, r uint32) []byte {
-	if v := p.num[r]; v != 0 {
+// appendNum appends the id of row r, whose number is v, to b.
+func (p *postIDs) appendNum(b []byte, r uint32, v uint64) []byte {
+	if v != 0 {
 		return strconv.AppendUint(b, v-1, 10)
 	}
 	return append(b, p.other[r]...)
 }
 
+// appendID appends the id of row r to b.
+func (p *postIDs) appendID(b []byte, r uint32) []byte {
+	return p.appendNum(b, r, p.numOf(r))
+}
+
 // str returns the id of row r.
 func (p *postIDs) str(r uint32) string {
-	if v := p.num[r]; v != 0 {
+	if v := p.numOf(r); v != 0 {
 		return strconv.FormatUint(v-1, 10)
 	}
-	return p.other[r]
+	return p.other[r] // no copy
 }
 
 // cmp compares the ids of rows x and y as strings.
 func (p *postIDs) cmp(x, y uint32) int {
-	vx, vy := p.num[x], p.num[y]
+	vx, vy := p.numOf(x), p.numOf(y)
 	if vx != 0 && vy != 0 {
 		if vx == vy {
 			return 0
@@ -99,7 +219,7 @@ func (p *postIDs) cmp(x, y uint32) int {
 		}
 	}
 	var bx, by [24]byte
-	return bytes.Compare(p.appendID(bx[:0], x), p.appendID(by[:0], y))
+	return bytes.Compare(p.appendNum(bx[:0], x, vx), p.appendNum(by[:0], y, vy))
 }
 
 // less reports whether the id of row x sorts before that of row y.
@@ -118,6 +238,9 @@ func decLen(v uint64) int {
 // residentBytes estimates the memory p holds.
 func (p *postIDs) residentBytes() int64 {
 	b := int64(cap(p.num)) * 8
+	if p.file != nil {
+		b += idFileBytes
+	}
 	for _, s := range p.other {
 		b += otherIDBytes(len(s))
 	}
@@ -127,3 +250,46 @@ func (p *postIDs) residentBytes() int64 {
 // otherIDBytes estimates the memory of an id of n bytes in postIDs.other:
 // the bytes, the string header, the key and the map's overhead.
 func otherIDBytes(n int) int64 { return int64(n) + 16 + 4 + 16 }
+
+// writeNums writes the numbers of the post ids of span's rows, which
+// follow each other, to f at their rows, keeping in p.other the ids that
+// are no numbers.
+func (p *postIDs) writeNums(f *idFile, path string, span pqio.Span, checkRow func(int64) error) error {
+	const chunk = 8192
+	nums := make([]uint64, 0, chunk)
+	buf := make([]byte, 8*chunk)
+	first := int64(-1) // the row of nums[0]
+	flush := func() error {
+		for i, v := range nums {
+			binary.LittleEndian.PutUint64(buf[8*i:], v)
+		}
+		if _, err := f.f.WriteAt(buf[:8*len(nums)], first*8); err != nil {
+			return fmt.Errorf("cluster: spill %s: %w", f.path, err)
+		}
+		nums = nums[:0]
+		return nil
+	}
+	err := pqio.EachBytesIn(path, colPostID, span, func(row int64, b []byte) error {
+		if err := checkRow(row); err != nil {
+			return err
+		}
+		if len(nums) == chunk || (len(nums) > 0 && row != first+int64(len(nums))) {
+			if err := flush(); err != nil {
+				return err
+			}
+		}
+		if len(nums) == 0 {
+			first = row
+		}
+		nums = append(nums, 0)
+		p.setNum(&nums[len(nums)-1], uint32(row), b)
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	if len(nums) > 0 {
+		return flush()
+	}
+	return nil
+}

@@ -1,6 +1,7 @@
 package cluster
 
 import (
+	"math/rand/v2"
 	"strings"
 	"testing"
 )
@@ -45,4 +46,60 @@ func FuzzPostIDs(f *testing.F) {
 			t.Fatalf("cmp(%q, %q) = %d, want %d", a, b, got, want)
 		}
 	})
+}
+
+// TestLoadKeepsPostIDsOnDisk: a load that reads the signals one at a time
+// keeps the post ids in memory while their numbers take at most a quarter
+// of the budget, else in an idFile. Every row's id, its emptiness and the
+// order of ids are the in-memory load's; an id added after the rows (an
+// image's) follows them; the plan counts the file's cache, not 8 bytes a
+// post; and a read from a closed file is an error readErr reports.
+func TestLoadKeepsPostIDsOnDisk(t *testing.T) {
+	path := writeFPs(t, rowsWithSkips())
+	all := loadWith(t, path, &loadSpill{res: Resources{Partitions: 1}})
+	for _, tc := range []struct {
+		mem  int64
+		file bool
+	}{{4 * 3000 * 8, false}, {4*3000*8 - 1, true}} {
+		ls := &loadSpill{res: Resources{Memory: tc.mem}}
+		if got := ls.idsInMemory(3000); got == tc.file {
+			t.Errorf("--memory %d: ids in memory %v, want %v", tc.mem, got, !tc.file)
+		}
+	}
+	old := postIDShare
+	postIDShare = 1 << 62
+	t.Cleanup(func() { postIDShare = old })
+	d := loadWith(t, path, &loadSpill{res: Resources{Partitions: 3}})
+	p, q := d.posts, all.posts
+	if p.file == nil || len(p.num) != 0 || p.len() != q.len() {
+		t.Fatalf("file %v, %d numbers in memory, %d rows; want a file, none, %d", p.file != nil, len(p.num), p.len(), q.len())
+	}
+	if got, want := p.residentBytes()-idFileBytes, q.residentBytes()-8*int64(cap(q.num)); got != want {
+		t.Errorf("resident: %d bytes beside the cache, want %d (the ids that are no numbers)", got, want)
+	}
+	for r := range uint32(q.len()) {
+		if p.str(r) != q.str(r) || p.empty(r) != q.empty(r) || string(p.appendID(nil, r)) != q.str(r) {
+			t.Fatalf("row %d: %q (empty %v), want %q (empty %v)", r, p.str(r), p.empty(r), q.str(r), q.empty(r))
+		}
+	}
+	rnd := rand.New(rand.NewPCG(3, 4))
+	for range 20000 {
+		x, y := uint32(rnd.IntN(q.len())), uint32(rnd.IntN(q.len()))
+		if got, want := p.cmp(x, y), q.cmp(x, y); got != want {
+			t.Fatalf("cmp(%q, %q) = %d, want %d", q.str(x), q.str(y), got, want)
+		}
+	}
+	if a, b := p.add("0123"), q.add("0123"); a != b || p.str(a) != "0123" || p.cmp(a, 5) != q.cmp(b, 5) {
+		t.Errorf("added: row %d %q, want row %d", a, p.str(a), b)
+	}
+	if err := p.readErr(); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.close(); err != nil {
+		t.Fatal(err)
+	}
+	p.file.shards = [idCacheShards]idCacheShard{}               // nothing cached
+	if q.str(3) == "" || p.str(3) != "" || p.readErr() == nil { // row 3's id is a number
+		t.Errorf("closed file: row 3 %q, readErr %v; want \"\" and an error", p.str(3), p.readErr())
+	}
 }

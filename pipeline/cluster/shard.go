@@ -114,6 +114,9 @@ func RunShard(ctx context.Context, in Input, p Params, i, n int, outDir string, 
 		return ShardMeta{}, err
 	}
 	hitCount, err := sweepParts(ctx, d, p, w, sp, parts, occCount, results, mine)
+	if err == nil {
+		err = d.posts.readErr() // the sweep's ties compare ids
+	}
 	if err != nil {
 		return ShardMeta{}, err
 	}
