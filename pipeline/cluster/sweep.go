@@ -313,6 +313,10 @@ func sweepOccs(ctx context.Context, name string, occs []occ, d *data, p Params, 
 	return r, nil
 }
 
+// sweepScratchBytes is the memory of a sweepScratch per account: the
+// sizes of its fields' elements (a test checks).
+const sweepScratchBytes = 4*4 + 8 + 4 + 1
+
 // sweepScratch is sweepItems' working memory, one entry per account.
 type sweepScratch struct {
 	seen, counts, prev, next []int32

@@ -5,6 +5,7 @@ import (
 	"cmp"
 	"fmt"
 	"math/rand/v2"
+	"reflect"
 	"runtime"
 	"slices"
 	"testing"
@@ -171,5 +172,26 @@ func TestSplitsSameBytes(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestSweepScratchBytes: the plan's bytes per account of a sweep are those
+// of sweepScratch's fields, one element each, and a scratch of n accounts
+// holds that many.
+func TestSweepScratchBytes(t *testing.T) {
+	var n uintptr
+	typ := reflect.TypeFor[sweepScratch]()
+	for i := range typ.NumField() {
+		n += typ.Field(i).Type.Elem().Size()
+	}
+	if n != sweepScratchBytes {
+		t.Fatalf("sweepScratch: %d bytes an account, sweepScratchBytes says %d", n, sweepScratchBytes)
+	}
+	sc := getSweepScratch(1000)
+	v := reflect.ValueOf(sc).Elem()
+	for i := range v.NumField() {
+		if v.Field(i).Len() != 1000 {
+			t.Errorf("%s: %d entries, want 1000", typ.Field(i).Name, v.Field(i).Len())
+		}
 	}
 }
