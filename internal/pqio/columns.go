@@ -74,6 +74,29 @@ func NumValues(path, column string) (int, error) {
 	return int(n), nil
 }
 
+// NumNonNull returns the number of non-null values of column in path's
+// footer: NumValues less the null counts of the column chunks' statistics
+// (none where a chunk has no statistics), so that a caller sizing a
+// structure by it never gets less than the values read. Columns that are
+// mostly null (a repost key, a reply key) have a fraction of NumValues.
+func NumNonNull(path, column string) (int, error) {
+	f, pf, err := openFile(path)
+	if err != nil {
+		return 0, err
+	}
+	defer f.Close()
+	col, err := leafColumn(pf, path, column)
+	if err != nil {
+		return 0, err
+	}
+	n := int64(0)
+	for _, rg := range pf.Metadata().RowGroups {
+		md := rg.Columns[col.Index()].MetaData
+		n += max(0, md.NumValues-md.Statistics.NullCount)
+	}
+	return int(n), nil
+}
+
 // EachInt64BatchIn is EachInt64In with the values handed over in batches:
 // fn gets the row numbers and values of up to a page's worth of non-null
 // values at a time, in row order. The slices are reused after fn returns.

@@ -83,6 +83,12 @@ func TestEachColumn(t *testing.T) {
 			t.Errorf("NumValues(%s) = %d, %v; want %d", col, got, err, want)
 		}
 	}
+	// The non-null values are the values read.
+	for _, col := range []string{"id", "tags", "at", "small", "key", "bands"} {
+		if got, err := NumNonNull(path, col); err != nil || got != len(want[col]) {
+			t.Errorf("NumNonNull(%s) = %d, %v; want %d", col, got, err, len(want[col]))
+		}
+	}
 
 	// Read in spans, the parts concatenated in order must be the whole.
 	for _, n := range []int{1, 2, 3, 4, 9} {
