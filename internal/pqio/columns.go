@@ -57,29 +57,18 @@ func Spans(path string, n int) ([]Span, error) {
 
 // NumValues returns the number of values, nulls included, the footer of
 // path records for one column (for a list column, its elements).
-func NumValues(path, column string) (int, error) {
-	f, pf, err := openFile(path)
-	if err != nil {
-		return 0, err
-	}
-	defer f.Close()
-	col, err := leafColumn(pf, path, column)
-	if err != nil {
-		return 0, err
-	}
-	n := int64(0)
-	for _, rg := range pf.RowGroups() {
-		n += rg.ColumnChunks()[col.Index()].NumValues()
-	}
-	return int(n), nil
-}
+func NumValues(path, column string) (int, error) { return countValues(path, column, false) }
 
 // NumNonNull returns the number of non-null values of column in path's
 // footer: NumValues less the null counts of the column chunks' statistics
 // (none where a chunk has no statistics), so that a caller sizing a
 // structure by it never gets less than the values read. Columns that are
 // mostly null (a repost key, a reply key) have a fraction of NumValues.
-func NumNonNull(path, column string) (int, error) {
+func NumNonNull(path, column string) (int, error) { return countValues(path, column, true) }
+
+// countValues sums the values of column's chunks in path's footer, less
+// their null counts when nonNull.
+func countValues(path, column string, nonNull bool) (int, error) {
 	f, pf, err := openFile(path)
 	if err != nil {
 		return 0, err
@@ -92,7 +81,10 @@ func NumNonNull(path, column string) (int, error) {
 	n := int64(0)
 	for _, rg := range pf.Metadata().RowGroups {
 		md := rg.Columns[col.Index()].MetaData
-		n += max(0, md.NumValues-md.Statistics.NullCount)
+		n += md.NumValues
+		if nonNull {
+			n -= min(md.NumValues, max(0, md.Statistics.NullCount))
+		}
 	}
 	return int(n), nil
 }
