@@ -288,16 +288,6 @@ func (s *shingleSets) locate(row uint32) (p *shinglePart, start, end uint32) {
 	return p, start, p.end[i]
 }
 
-// get returns the set of row, nil when it has none, for sets in memory
-// (a set in a file is read by a shingleReader).
-func (s *shingleSets) get(row uint32) []uint64 {
-	p, start, end := s.locate(row)
-	if p == nil || p.vals == nil {
-		return nil
-	}
-	return p.vals[start:end:end]
-}
-
 // readerCache is the most values a shingleReader keeps of the sets it read
 // from files (16 MB): a sweep reads a set again for every pair it checks
 // in a group, and a post's several band keys bring it back in other groups.
