@@ -409,6 +409,8 @@ func load(ctx context.Context, path string, signals []string, m progress.Meter, 
 	// rows in a rowFile, not in memory (loadRows), when they would take
 	// more than a share of the budget (holder.rowsInMemory).
 	fileRows := hold != nil && !hold.rowsInMemory(total)
+	// Likewise the post ids' numbers go to an idFile (readPostIDs).
+	fileIDs := hold != nil && !hold.idsInMemory(total)
 	var (
 		rowAcc []int32
 		accs   *shardedIntern
@@ -458,7 +460,7 @@ func load(ctx context.Context, path string, signals []string, m progress.Meter, 
 			return nil
 		})
 		d.postBytes = int64(n)*8 + other
-		if hold != nil && !hold.idsInMemory(total) {
+		if fileIDs {
 			d.postBytes = idFileBytes + other // in an idFile
 		}
 		return err
@@ -795,7 +797,7 @@ func load(ctx context.Context, path string, signals []string, m progress.Meter, 
 		}
 	}
 	var idSpill *spill
-	if !hold.idsInMemory(total) {
+	if fileIDs {
 		if idSpill, err = hold.spill(); err != nil {
 			return nil, err
 		}
