@@ -91,7 +91,8 @@ func defaultBudget(resident int64) int64 {
 // once, what the sweep and the fold hold at the same time (the occurrence,
 // its sort, the hits it makes, twice during their counting sort, and the
 // kept edges and evidence) on the synthetic populations and the reference
-// toolkit's benchmark file.
+// toolkit's benchmark file. A sweep's numbering of an item's accounts
+// (sweepScratch, 45 bytes an occurrence of its largest item) is within it.
 const (
 	workPerOcc = 96
 	minWork    = 64 << 20 // the least working memory a partition may have
@@ -127,13 +128,10 @@ func (r Resources) limitHeap() func() {
 // ids (a string header and the bytes), the times while it holds them (a
 // run in partitions drops them, dropTimes), the account ids and string
 // items, near_text's shingle sets once they are read (a run spilled while
-// loading reads them then), and the working memory per account of the
-// sweeps that run at once (a partitioned run's GOMAXPROCS: 58 bytes an
-// account on 2 cores, 632 MB for the 10.9M accounts of a 217M-post
-// synthetic release).
+// loading reads them then). The sweeps' working memory follows their
+// items (sweepScratch), so it is part of a partition's work.
 func (d *data) residentBytes() int64 {
 	b := d.timeBytes() + d.shingles.bytes()
-	b += sweepScratchBytes * int64(d.accounts.len()) * int64(max(1, runtime.GOMAXPROCS(0)))
 	if d.posts != nil {
 		b += d.posts.residentBytes()
 	} else {

@@ -4,8 +4,8 @@ import (
 	"bytes"
 	"cmp"
 	"fmt"
+	"math"
 	"math/rand/v2"
-	"reflect"
 	"runtime"
 	"slices"
 	"testing"
@@ -175,23 +175,68 @@ func TestSplitsSameBytes(t *testing.T) {
 	}
 }
 
-// TestSweepScratchBytes: the plan's bytes per account of a sweep are those
-// of sweepScratch's fields, one element each, and a scratch of n accounts
-// holds that many.
-func TestSweepScratchBytes(t *testing.T) {
-	var n uintptr
-	typ := reflect.TypeFor[sweepScratch]()
-	for i := range typ.NumField() {
-		n += typ.Field(i).Type.Elem().Size()
-	}
-	if n != sweepScratchBytes {
-		t.Fatalf("sweepScratch: %d bytes an account, sweepScratchBytes says %d", n, sweepScratchBytes)
-	}
-	sc := getSweepScratch(1000)
-	v := reflect.ValueOf(sc).Elem()
-	for i := range v.NumField() {
-		if v.Field(i).Len() != 1000 {
-			t.Errorf("%s: %d entries, want 1000", typ.Field(i).Name, v.Field(i).Len())
+// TestSweepScratchNumber: number gives each distinct account of an item
+// one number, in order of first occurrence, whatever the item's size (a
+// scan up to smallItem occurrences, hashing past it) and whatever the
+// scratch held before, and zeroes the counts and list marks.
+func TestSweepScratchNumber(t *testing.T) {
+	r := rand.New(rand.NewPCG(5, 6))
+	item := func(n, accounts int) []occ {
+		g := make([]occ, n)
+		for i := range g {
+			g[i].acc = uint32(r.IntN(accounts))
 		}
+		return g
+	}
+	cases := []struct {
+		name string
+		g    []occ
+	}{
+		{"two", []occ{{acc: 7}, {acc: 3}}},
+		{"one account twice", []occ{{acc: 9}, {acc: 9}}},
+		{"largest account", []occ{{acc: math.MaxUint32}, {acc: 0}, {acc: math.MaxUint32}}},
+		{"small, repeats", item(smallItem, 5)},
+		{"just past small", item(smallItem+1, 12)},
+		{"large, repeats", item(5000, 700)},
+		{"large, distinct", item(3000, 1<<30)},
+		{"colliding accounts", func() []occ {
+			g := make([]occ, 400) // multiples of 2^32/… land on few slots
+			for i := range g {
+				g[i].acc = uint32(i%100) << 24
+			}
+			return g
+		}()},
+		{"small after large", item(3, 2)},
+	}
+	sc := new(sweepScratch)
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			for i := range sc.counts {
+				sc.counts[i], sc.inList[i] = 1, true // what a failed sweep might leave
+			}
+			n := sc.number(c.g)
+			var want []uint32
+			for m, o := range c.g {
+				l := slices.Index(want, o.acc)
+				if l < 0 {
+					l = len(want)
+					want = append(want, o.acc)
+				}
+				if sc.loc[m] != int32(l) {
+					t.Fatalf("occurrence %d (account %d): number %d, want %d", m, o.acc, sc.loc[m], l)
+				}
+			}
+			if n != len(want) || !slices.Equal(sc.accs, want) {
+				t.Fatalf("%d accounts %v, want %d %v", n, sc.accs, len(want), want)
+			}
+			for _, f := range []int{len(sc.counts), len(sc.prev), len(sc.next), len(sc.lastT), len(sc.lastPost), len(sc.inList)} {
+				if f != n {
+					t.Fatalf("entries of %d, want %d", f, n)
+				}
+			}
+			if slices.ContainsFunc(sc.counts, func(c int32) bool { return c != 0 }) || slices.Contains(sc.inList, true) {
+				t.Fatal("counts or list marks not zeroed")
+			}
+		})
 	}
 }
