@@ -35,8 +35,10 @@ func New() *Index {
 // Len returns the number of strings.
 func (x *Index) Len() int { return len(x.ends) }
 
-// bytesOf returns string i's bytes, a view into the index.
-func (x *Index) bytesOf(i int) []byte {
+// View returns string i's bytes without copying them: a view into the
+// index, which the caller must not change. Adding strings never changes
+// the bytes of those already added, so a view stays valid.
+func (x *Index) View(i int) []byte {
 	start := 0
 	if i > 0 {
 		start = x.ends[i-1]
@@ -45,7 +47,7 @@ func (x *Index) bytesOf(i int) []byte {
 }
 
 // String returns string i.
-func (x *Index) String(i int) string { return string(x.bytesOf(i)) }
+func (x *Index) String(i int) string { return string(x.View(i)) }
 
 // Find returns the number of s and whether it was added.
 func (x *Index) Find(s string) (int, bool) { return x.find(maphash.String(x.seed, s), s) }
@@ -60,7 +62,7 @@ func (x *Index) find(h uint64, s string) (int, bool) {
 			return 0, false
 		}
 		if v&^(1<<32-1) == tag {
-			if i := int(v&(1<<32-1)) - 1; string(x.bytesOf(i)) == s {
+			if i := int(v&(1<<32-1)) - 1; string(x.View(i)) == s {
 				return i, true
 			}
 		}
@@ -108,7 +110,7 @@ func (x *Index) place(h uint64, i int) {
 func (x *Index) grow() {
 	x.slots = make([]uint64, 2*len(x.slots))
 	for i := range x.ends {
-		x.place(maphash.Bytes(x.seed, x.bytesOf(i)), i)
+		x.place(maphash.Bytes(x.seed, x.View(i)), i)
 	}
 }
 

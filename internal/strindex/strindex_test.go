@@ -53,12 +53,14 @@ func seenBefore(ss []string, s string) bool {
 }
 
 // TestIndexRandom compares an Index with a map over many strings, many of
-// them repeated, through several doublings of the table.
+// them repeated, through several doublings of the table; views of the
+// first strings, taken as they were added, still hold them at the end.
 func TestIndexRandom(t *testing.T) {
 	r := rand.New(rand.NewPCG(1, 2))
 	x := New()
 	want := map[string]int{}
 	var order []string
+	var views [][]byte
 	for range 200_000 {
 		s := fmt.Sprintf("%x", r.IntN(60_000)*r.IntN(50))
 		i, isNew := x.Add(s)
@@ -67,6 +69,9 @@ func TestIndexRandom(t *testing.T) {
 			w = len(order)
 			want[s] = w
 			order = append(order, s)
+			if len(views) < 1000 {
+				views = append(views, x.View(i))
+			}
 		}
 		if i != w || isNew == seen {
 			t.Fatalf("Add(%q) = %d, %v; want %d, %v", s, i, isNew, w, !seen)
@@ -81,6 +86,11 @@ func TestIndexRandom(t *testing.T) {
 		}
 		if j, ok := x.Find(s); !ok || j != i {
 			t.Fatalf("Find(%q) = %d, %v", s, j, ok)
+		}
+	}
+	for i, v := range views {
+		if string(v) != order[i] || string(x.View(i)) != order[i] {
+			t.Fatalf("View(%d) = %q, then %q; want %q", i, v, x.View(i), order[i])
 		}
 	}
 	if b := x.Bytes(); b <= 0 {

@@ -2,6 +2,7 @@ package cluster
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -245,6 +246,13 @@ func (s *shardedIntern) ids() int {
 func (s *shardedIntern) str(id int32) string {
 	n := int32(len(s.shards))
 	return s.shards[id%n].str(uint32(id / n))
+}
+
+// view returns the bytes of the string numbered id, a view into its shard
+// (strindex.Index.View).
+func (s *shardedIntern) view(id int32) []byte {
+	n := int32(len(s.shards))
+	return s.shards[id%n].ix.View(int(id / n))
 }
 
 // id returns the number of a string numbered.
@@ -810,20 +818,29 @@ func load(ctx context.Context, path string, signals []string, m progress.Meter, 
 
 // rankAccounts numbers the accounts used (by their number in accs) by
 // sorted order: it sets d.accounts and makes d.postCount, and returns the
-// rank of each number.
+// rank of each number. It sorts the numbers, comparing views of the
+// strings in accs, so that it holds 4 bytes an account beside accs and the
+// table it makes, not a copy of every id (32 bytes an account more, 350 MB
+// for the 10.9M accounts of a 217M-post synthetic release).
 func (d *data) rankAccounts(accs *shardedIntern, used []bool) []uint32 {
-	var accounts []string
-	for id, u := range used {
+	n := 0
+	for _, u := range used {
 		if u {
-			accounts = append(accounts, accs.str(int32(id)))
+			n++
 		}
 	}
-	slices.Sort(accounts)
-	accRank := make([]uint32, len(used))
-	for r, s := range accounts {
-		accRank[accs.id(s)] = uint32(r)
+	ids := make([]int32, 0, n)
+	for id, u := range used {
+		if u {
+			ids = append(ids, int32(id))
+		}
 	}
-	d.accounts = newStrTable(accounts)
+	slices.SortFunc(ids, func(x, y int32) int { return bytes.Compare(accs.view(x), accs.view(y)) })
+	accRank := make([]uint32, len(used))
+	for r, id := range ids {
+		accRank[id] = uint32(r)
+	}
+	d.accounts = makeStrTable(len(ids), func(r int) []byte { return accs.view(ids[r]) })
 	d.postCount = make([]int32, d.accounts.len())
 	return accRank
 }

@@ -25,13 +25,18 @@ type strTable struct {
 
 // newStrTable returns a table of strs, in their order.
 func newStrTable(strs []string) strTable {
-	n := 0
-	for _, s := range strs {
-		n += len(s)
+	return makeStrTable(len(strs), func(i int) string { return strs[i] })
+}
+
+// makeStrTable returns a table of the n strings at returns, in order.
+func makeStrTable[S ~string | ~[]byte](n int, at func(i int) S) strTable {
+	size := 0
+	for i := range n {
+		size += len(at(i))
 	}
-	t := strTable{blob: make([]byte, 0, n), end: make([]uint64, len(strs))}
-	for i, s := range strs {
-		t.blob = append(t.blob, s...)
+	t := strTable{blob: make([]byte, 0, size), end: make([]uint64, n)}
+	for i := range n {
+		t.blob = append(t.blob, at(i)...)
 		t.end[i] = uint64(len(t.blob))
 	}
 	return t

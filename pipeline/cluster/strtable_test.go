@@ -135,3 +135,61 @@ func TestStrFile(t *testing.T) {
 		})
 	}
 }
+
+// TestRankAccounts: the accounts used, numbered in any shard, are ranked
+// in sorted order (ids sharing a prefix, differing in length, not ASCII),
+// and each number's rank names its own id; unused numbers are left out.
+func TestRankAccounts(t *testing.T) {
+	r := rand.New(rand.NewPCG(7, 8))
+	var ids [][]byte
+	for i := range 5000 {
+		s := fmt.Sprintf("%d", r.IntN(100_000))
+		switch i % 4 {
+		case 1:
+			s = "u" + s[:len(s)/2]
+		case 2:
+			s += "é"
+		}
+		ids = append(ids, []byte(s))
+	}
+	for _, shards := range []int{1, 3} {
+		t.Run(fmt.Sprint(shards, " shards"), func(t *testing.T) {
+			accs := newShardedIntern(shards)
+			num := make([][]int32, shards)
+			err := accs.read(func(g int, add func(b []byte) int32) error {
+				for _, b := range ids {
+					num[g] = append(num[g], add(b))
+				}
+				return nil
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			used := make([]bool, accs.ids())
+			var want []string
+			for k, b := range ids {
+				for g := range shards {
+					if id := num[g][k]; id >= 0 && !used[id] && k%3 != 0 {
+						used[id] = true
+						want = append(want, string(b))
+					}
+				}
+			}
+			slices.Sort(want)
+			want = slices.Compact(want)
+			d := &data{}
+			rank := d.rankAccounts(accs, used)
+			if got := d.accounts.strings(); !slices.Equal(got, want) {
+				t.Fatalf("%d accounts ranked, want %d; first %q, want %q", len(got), len(want), got[:3], want[:3])
+			}
+			for id, u := range used {
+				if u && d.accounts.at(int(rank[id])) != accs.str(int32(id)) {
+					t.Fatalf("number %d (%q) ranked %d, which is %q", id, accs.str(int32(id)), rank[id], d.accounts.at(int(rank[id])))
+				}
+			}
+			if len(d.postCount) != len(want) {
+				t.Errorf("%d post counts for %d accounts", len(d.postCount), len(want))
+			}
+		})
+	}
+}
