@@ -17,7 +17,12 @@
 #        "--container gz --parts 16" (gzip parts, as the real releases ship in
 #        parts) so that a large release fits on the disk; DROP_RELEASE=1
 #        deletes the generated release once fetch has landed it in the
-#        workspace's source store (the disk of one copy, not two).
+#        workspace's source store (the disk of one copy, not two);
+#        DROP_UPSTREAM=1 deletes a stage's input once the next stage has
+#        landed: the source store's files after normalize, normalize's tables
+#        after fingerprint (the cluster stage reads only the fingerprints), so
+#        that the disk holds two stages' data at a time, not four. The
+#        workspace then lacks those files: it is for this benchmark only.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 posts="${1:-2000000}"
@@ -55,6 +60,15 @@ measure() {
   printf '%-34s %8s %8s %9s %5s %11s %9s\n' "$label" "$wall" "${cpu:--}" "$rss" "${parts:--}" "$spilled" "$disk"
 }
 
+# drop DIR [PATTERN]: deletes the files of DIR (those named PATTERN) and
+# says how much disk that freed.
+drop() {
+  local mib
+  mib=$(find "$1" -type f -name "${2:-*}" -printf '%s\n' | awk '{ s += $1 } END { printf "%.1f", s / 1048576 }')
+  find "$1" -type f -name "${2:-*}" -delete
+  printf '  dropped %s MiB of %s\n' "$mib" "${1#"$dir/"}"
+}
+
 if [ ! -f "$dir/$name/.done" ]; then
   rm -rf "$dir/$name" "$TAKEDOWN_WORKSPACE"
   mkdir -p "$dir/$name"
@@ -70,6 +84,12 @@ if [ ! -d "$TAKEDOWN_WORKSPACE/runs/$ds/fingerprint" ]; then
     measure "$stage" "$TAKEDOWN_WORKSPACE/runs/$ds/$stage" "$stage" "$ds"
     if [ "$stage" = fetch ] && [ "${DROP_RELEASE:-0}" = 1 ]; then
       find "$dir/$name" -type f ! -name '*truth*' ! -name .done -delete
+    fi
+    if [ "${DROP_UPSTREAM:-0}" = 1 ]; then
+      case $stage in
+        normalize) drop "$TAKEDOWN_WORKSPACE/sources" ;;
+        fingerprint) drop "$TAKEDOWN_WORKSPACE/runs/$ds/normalize" '*.parquet' ;;
+      esac
     fi
   done
 fi
