@@ -3,7 +3,9 @@ package cluster
 import (
 	"bytes"
 	"encoding/binary"
+	"errors"
 	"fmt"
+	"io"
 	"os"
 	"strconv"
 	"sync"
@@ -32,7 +34,8 @@ type postIDs struct {
 
 // idFile is the numbers of postIDs.num of a table's rows in a spill file,
 // 8 bytes little-endian each, with a cache of those read that goroutines
-// share (idCacheShards shards of idCacheWays rows each, by row).
+// share: blocks of idBlock rows, in idCacheShards shards of idCacheWays
+// blocks each, by block.
 type idFile struct {
 	path   string
 	f      *os.File
@@ -43,30 +46,40 @@ type idFile struct {
 }
 
 const (
+	// idBlock is the rows an idFile reads and caches at once. A release's
+	// posts come account by account (the platforms' files and the
+	// synthetic ones), so the evidence rows of one account, which follow
+	// one another, name posts in a few blocks: one read serves several.
+	idBlock       = 16
 	idCacheShards = 256
-	idCacheWays   = 4096 // 12 bytes each: 12 MB in all
+	idCacheWays   = 256 // blocks of a shard: 1M rows in all, 8.6 MB
 )
 
 type idCacheShard struct {
-	mu   sync.Mutex
-	rows [idCacheWays]uint32 // row+1, 0 for none
-	vals [idCacheWays]uint64
+	mu     sync.Mutex
+	blocks [idCacheWays]uint32 // block+1, 0 for none
+	vals   [idCacheWays][idBlock]uint64
 }
 
 // value returns the number of row r (0 after a read error, which readErr
 // then reports).
 func (f *idFile) value(r uint32) uint64 {
-	sh := &f.shards[r%idCacheShards]
-	w := (r / idCacheShards) % idCacheWays
+	blk := r / idBlock
+	sh := &f.shards[blk%idCacheShards]
+	w := (blk / idCacheShards) % idCacheWays
 	sh.mu.Lock()
-	if sh.rows[w] == r+1 {
-		v := sh.vals[w]
+	if sh.blocks[w] == blk+1 {
+		v := sh.vals[w][r%idBlock]
 		sh.mu.Unlock()
 		return v
 	}
 	sh.mu.Unlock()
-	var b [8]byte
-	if _, err := f.f.ReadAt(b[:], int64(r)*8); err != nil { // a closed (nil) file's says so
+	var b [idBlock * 8]byte
+	n, err := f.f.ReadAt(b[:], int64(blk)*idBlock*8) // a closed (nil) file's says so
+	if n >= int(r%idBlock+1)*8 && errors.Is(err, io.EOF) {
+		err = nil // the last block, short
+	}
+	if err != nil {
 		f.mu.Lock()
 		if f.err == nil {
 			f.err = fmt.Errorf("cluster: post ids: read %s: %w", f.path, err)
@@ -74,15 +87,18 @@ func (f *idFile) value(r uint32) uint64 {
 		f.mu.Unlock()
 		return 0
 	}
-	v := binary.LittleEndian.Uint64(b[:])
+	var vals [idBlock]uint64
+	for k := range n / 8 {
+		vals[k] = binary.LittleEndian.Uint64(b[k*8:])
+	}
 	sh.mu.Lock()
-	sh.rows[w], sh.vals[w] = r+1, v
+	sh.blocks[w], sh.vals[w] = blk+1, vals
 	sh.mu.Unlock()
-	return v
+	return vals[r%idBlock]
 }
 
 // idFileBytes is the memory an idFile holds: its cache.
-const idFileBytes = idCacheShards * idCacheWays * 12
+const idFileBytes = idCacheShards * idCacheWays * (4 + 8*idBlock)
 
 // postIDShare is the share of the budget (1/postIDShare) the post ids of a
 // load that reads the signals one at a time may take in memory; beyond
