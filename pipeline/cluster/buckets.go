@@ -55,7 +55,11 @@ func (rc *rowCols) bucketRecBytes() int {
 // beside the column, where the groups, counted in hash order, would need
 // them in memory.
 func readNumericExact(path, col string, spans []pqio.Span, sd *signalData, ri *rowItems, runs *occRuns, rows *rowCols, checkRow func(int64) error, newPass func() *readPass) error {
-	values, sp, err := columnSpill(path, col, runs)
+	values, err := pqio.NumValues(path, col)
+	if err != nil {
+		return err
+	}
+	sp, err := runs.ls.spill()
 	if err != nil {
 		return err
 	}
@@ -172,17 +176,6 @@ func readNumericExact(path, col string, spans []pqio.Span, sd *signalData, ri *r
 	}
 	pass.end()
 	return finishParts(sd, ri, runs, parts)
-}
-
-// columnSpill returns the number of values of col and the spill a signal
-// read one at a time writes to.
-func columnSpill(path, col string, runs *occRuns) (int, *spill, error) {
-	values, err := pqio.NumValues(path, col)
-	if err != nil {
-		return 0, nil, err
-	}
-	sp, err := runs.ls.spill()
-	return values, sp, err
 }
 
 // scatterSpan reads one span of col and appends each value of a kept row,

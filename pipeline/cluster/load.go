@@ -915,15 +915,15 @@ func (d *data) readPostIDs(path string, checkRow func(int64) error, sp *spill) e
 // shards of the items' hashes, and the pass over the pairs a shard at a
 // time on every core; the data are those of the in-memory load.
 func readStrings(path, col string, spans []pqio.Span, sd *signalData, ri *rowItems, runs *occRuns, rf *rowCols, checkRow func(int64) error, newPass func() *readPass) error {
-	_, sp, err := columnSpill(path, col, runs)
-	if err != nil {
-		return err
-	}
 	// The filter's bits are per non-null value: most rows have no repost,
 	// reply or URL key (at 43M posts, 5-29% of a column's values; for the
 	// repost keys 34 MB of bits for 12.6M items, where 43M values took
 	// 134 MB).
 	items, err := pqio.NumNonNull(path, col)
+	if err != nil {
+		return err
+	}
+	sp, err := runs.ls.spill()
 	if err != nil {
 		return err
 	}
