@@ -892,10 +892,15 @@ func TestLoadMatchesRows(t *testing.T) {
 			if len(want) == 0 || d.shingles.len() != len(want) {
 				t.Fatalf("near_text (spill %v): %d posts with shingles, want %d", ss != nil, d.shingles.len(), len(want))
 			}
-			r := d.shingles.reader()
+			var occs []occ
 			for post := range want {
-				if !slices.Equal(r.get(post), shingleSet(fmt.Sprint("text number ", post%7, " of a few"), testShingleSize)) {
-					t.Fatalf("near_text (spill %v): post %d: shingles differ", ss != nil, post)
+				occs = append(occs, occ{item: 1, post: post})
+			}
+			r := d.shingles.batch()
+			r.load(occs, 0)
+			for i, o := range occs {
+				if !slices.Equal(r.set(i), shingleSet(fmt.Sprint("text number ", o.post%7, " of a few"), testShingleSize)) {
+					t.Fatalf("near_text (spill %v): post %d: shingles differ", ss != nil, o.post)
 				}
 			}
 			if err := r.close(); err != nil {

@@ -268,11 +268,12 @@ func sharedAndSingles[T any, K comparable](xs []T, key func(T) K) (shared []T, s
 	return shared, singles, count
 }
 
-// TestShingleSets: a reader finds every row's set across parts,
-// and nil for a row without one (before, between and after the parts),
-// whether the sets are in memory, in spill files, or a part's first sets
-// in memory until they outgrow its limit; a reader whose file is gone
-// reports it.
+// TestShingleSets: a batch finds every occurrence's set across parts, and
+// nil for a row without one (before, between and after the parts) or an
+// item of one occurrence, whether the sets are in memory, in spill files,
+// or a part's first sets in memory until they outgrow its limit; batches
+// cut at item boundaries within their limits verify every pair as Jaccard
+// does; a batch whose file is gone reports it.
 func TestShingleSets(t *testing.T) {
 	for _, tc := range []struct {
 		name  string
@@ -315,28 +316,58 @@ func TestShingleSets(t *testing.T) {
 			if wantDisk := map[int64]int{-1: 0, 0: 2, 16: 1}[tc.limit]; onDisk != wantDisk {
 				t.Fatalf("%d parts in files, want %d (the part of row 12 has an empty set)", onDisk, wantDisk)
 			}
-			r := s.reader()
-			for range 2 { // again from the cache
-				for row := uint32(0); row <= 101; row++ {
-					got := r.get(row)
-					if !slices.Equal(got, want[row]) {
-						t.Fatalf("row %d: %v, want %v", row, got, want[row])
-					}
+			// Every row in an item of its own, twice (one read), and an
+			// item of one occurrence, which gets no set.
+			var occs []occ
+			for row := uint32(0); row <= 101; row++ {
+				occs = append(occs, occ{item: uint64(row), post: row}, occ{item: uint64(row), post: row})
+			}
+			occs = append(occs, occ{item: 500, post: 5})
+			b := s.batch()
+			if end := b.load(occs, 0); end != len(occs) {
+				t.Fatalf("one batch ends at %d of %d occurrences", end, len(occs))
+			}
+			for i, o := range occs {
+				want := want[o.post]
+				if o.item == 500 {
+					want = nil
+				}
+				if got := b.set(i); !slices.Equal(got, want) {
+					t.Fatalf("occurrence %d (row %d): %v, want %v", i, o.post, got, want)
 				}
 			}
-			// Every pair, with a cache of 3 values: it starts anew
-			// between pairs, never under the sets of one.
-			old := readerCache
-			readerCache = 3
+			// Every pair an item, with batches of at most 3 values and
+			// reads of at most 2: a batch holds its first item whatever
+			// its size, and the next one when it has room.
+			occs = occs[:0]
+			var pairs [][2]uint32
 			for x := range want {
 				for y := range want {
-					if got, w := r.jaccard(x, y), Jaccard(want[x], want[y]); got != w {
-						t.Fatalf("jaccard(%d, %d) = %v, want %v", x, y, got, w)
-					}
+					occs = append(occs, occ{item: uint64(len(pairs)), post: x}, occ{item: uint64(len(pairs)), post: y})
+					pairs = append(pairs, [2]uint32{x, y})
 				}
 			}
-			readerCache = old
-			if err := r.close(); err != nil {
+			slices.SortFunc(occs, cmpOcc)
+			defer func(v int, r uint32) { batchValues, batchRead = v, r }(batchValues, batchRead)
+			batchValues, batchRead = 3, 2
+			batches := 0
+			for from := 0; from < len(occs); batches++ {
+				end := b.load(occs, from)
+				if end <= from || end%2 != 0 {
+					t.Fatalf("a batch from %d ends at %d", from, end)
+				}
+				for i := from; i < end; i += 2 {
+					x, y := occs[i].post, occs[i+1].post
+					if got, w := Jaccard(b.set(i), b.set(i+1)), Jaccard(want[x], want[y]); got != w {
+						t.Fatalf("pair (%d, %d): jaccard %v, want %v", x, y, got, w)
+					}
+				}
+				from = end
+			}
+			if (batches == 1) != (tc.limit < 0) {
+				t.Fatalf("%d pairs in %d batches of at most 3 values read from files", len(pairs), batches)
+			}
+			if err := b.close(); err != nil {
 				t.Fatal(err)
 			}
 			if tc.limit < 0 {
@@ -347,13 +378,15 @@ func TestShingleSets(t *testing.T) {
 					os.Remove(p.spill.path)
 				}
 			}
-			r = s.reader()
-			if j := r.jaccard(5, 41); j != 0 || r.close() == nil {
-				t.Fatalf("sets in removed files: jaccard %v, close %v; want 0 and an error", j, r.close())
+			b = s.batch()
+			occs = []occ{{item: 1, post: 5}, {item: 1, post: 41}}
+			if end := b.load(occs, 0); end != 2 || b.set(0) != nil || b.set(1) != nil || b.close() == nil {
+				t.Fatalf("sets in removed files: end %d, sets %v %v, close %v; want nil sets and an error", end, b.set(0), b.set(1), b.close())
 			}
 		})
 	}
-	if got := (&shingleSets{}).reader().get(4); got != nil {
-		t.Fatalf("empty sets: %v", got)
+	b := (&shingleSets{}).batch()
+	if end := b.load([]occ{{item: 1, post: 4}, {item: 1, post: 7}}, 0); end != 2 || b.set(0) != nil || b.set(1) != nil {
+		t.Fatalf("empty sets: end %d, %v %v", end, b.set(0), b.set(1))
 	}
 }

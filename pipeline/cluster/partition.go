@@ -92,7 +92,7 @@ func defaultBudget(resident int64) int64 {
 // its sort, the hits it makes, twice during their counting sort, and the
 // kept edges and evidence) on the synthetic populations and the reference
 // toolkit's benchmark file. A sweep's numbering of an item's accounts
-// (sweepScratch) grows with the item it sweeps, at most 53 bytes an
+// (sweepScratch) grows with the item it sweeps, at most 57 bytes an
 // occurrence, where the item's occurrences and hits take more: it is not
 // counted apart.
 const (

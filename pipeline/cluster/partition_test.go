@@ -77,12 +77,17 @@ func TestPartitionsSameBytes(t *testing.T) {
 		for _, parts := range tc.parts {
 			for _, procs := range procsList {
 				old, shares := runtime.GOMAXPROCS(procs), [4]int64{rowFileShare, shingleShare, strShare, postIDShare}
+				batch := [3]int{batchValues, batchOccs, int(batchRead)}
 				if tc.onDisk {
 					rowFileShare, shingleShare, strShare, postIDShare = 1<<62, 1<<62, 1<<62, 1<<62
+					// near_text's sets read a few items at a time, a few
+					// values a read.
+					batchValues, batchOccs, batchRead = 40, 12, 8
 				}
 				got := runResources(t, path, p, Resources{Partitions: parts})
 				runtime.GOMAXPROCS(old)
 				rowFileShare, shingleShare, strShare, postIDShare = shares[0], shares[1], shares[2], shares[3]
+				batchValues, batchOccs, batchRead = batch[0], batch[1], uint32(batch[2])
 				for name, b := range want.files {
 					if !bytes.Equal(got.files[name], b) {
 						t.Errorf("%s, GOMAXPROCS %d, %d partitions: %s differs from one partition (GOMAXPROCS %d)", tc.comm, procs, parts, name, tc.procs)

@@ -2,6 +2,7 @@ package cluster
 
 import (
 	"bufio"
+	"cmp"
 	"context"
 	"encoding/binary"
 	"errors"
@@ -139,7 +140,7 @@ func (d *data) loadShinglesFrom(ctx context.Context, path string, size int, each
 // one after another in one slice or, past the share of the budget they may
 // take (shingleShare), in one spill file, 8 bytes a post beside the
 // shingles (a map of slices took about 80). A sweep reads them through a
-// shingleReader.
+// shingleBatch.
 type shingleSets struct {
 	parts []shinglePart // in row order, none empty
 }
@@ -288,82 +289,174 @@ func (s *shingleSets) locate(row uint32) (p *shinglePart, start, end uint32) {
 	return p, start, p.end[i]
 }
 
-// readerCache is the most values a shingleReader keeps of the sets it read
-// from files (16 MB): a sweep reads a set again for every pair it checks
-// in a group, and a post's several band keys bring it back in other groups.
-var readerCache = 1 << 21
+// Limits of a shingleBatch: the values it reads from files at once (32
+// MB) and the occurrences it resolves at once (24 MB of set headers); a
+// batch holds at least one whole item, whatever its size. Its reads: sets
+// of a file closer than batchGap values apart are read as one, up to
+// batchRead values (1 MB), since a read costs about what copying 4 KB
+// does. Tests lower them.
+var (
+	batchValues = 1 << 22
+	batchOccs   = 1 << 20
+	batchGap    = uint32(512)
+	batchRead   = uint32(1 << 17)
+)
 
-// shingleReader reads the sets of one sweep: those in memory in place,
-// those in files with ReadAt, each kept in a cache while it has room. It
-// is not safe for concurrent use; each sweep has its own.
-type shingleReader struct {
+// shingleBatch holds the shingle sets of the occurrences of a run of whole
+// items, one per occurrence, for a near_text sweep: those in memory in
+// place, those in files read in file order, nearby ones in one read (a
+// set read once per batch however many of its items it is in). A sweep
+// verifies a pair of occurrences with the sets of both; the sets of one
+// post, in several band-key groups of a partition, are in several batches
+// at most. It is not safe for concurrent use; each sweep has its own.
+type shingleBatch struct {
 	s     *shingleSets
 	files map[*shinglePart]*os.File
-	cache map[uint32][]uint64
-	arena []uint64
+	start int        // the first occurrence it holds
+	sets  [][]uint64 // sets[i]: of occurrence start+i, nil for none
+	arena []uint64   // the sets read from files
+	reqs  []setReq
 	buf   []byte
 	err   error // the first read error; close returns it
 }
 
-func (s *shingleSets) reader() *shingleReader {
-	return &shingleReader{s: s, files: map[*shinglePart]*os.File{}, cache: map[uint32][]uint64{}}
+// setReq is a set to read: values [start, end) of part's file, for
+// occurrence occ of the batch.
+type setReq struct {
+	part       *shinglePart
+	start, end uint32
+	occ        int32
 }
 
-// jaccard returns the Jaccard similarity of the sets of rows x and y (0
-// when neither has one, or after a read error).
-func (r *shingleReader) jaccard(x, y uint32) float64 {
-	if len(r.arena) > readerCache {
-		clear(r.cache)
-		r.arena = make([]uint64, 0, readerCache) // the sets handed out keep the old one
-	}
-	return Jaccard(r.get(x), r.get(y))
+func (s *shingleSets) batch() *shingleBatch {
+	return &shingleBatch{s: s, files: map[*shinglePart]*os.File{}}
 }
 
-// get returns the set of row, nil when it has none.
-func (r *shingleReader) get(row uint32) []uint64 {
-	p, start, end := r.s.locate(row)
-	if p == nil {
-		return nil
-	}
-	if p.vals != nil || p.spill == nil {
-		return p.vals[start:end:end]
-	}
-	if set, ok := r.cache[row]; ok {
-		return set
-	}
-	if r.err != nil {
-		return nil
-	}
-	f := r.files[p]
-	if f == nil {
-		var err error
-		if f, err = os.Open(p.spill.path); err != nil {
-			r.err = fmt.Errorf("cluster: near_text shingles: %w", err)
-			return nil
+// load resolves the sets of occs from occurrence from, the first of an
+// item (occs sorted by item), to the end of an item within the batch
+// limits, and returns that end: at least from's whole item. Items of one
+// occurrence get no set (a sweep pairs none of them). After a read error
+// every set is nil and close reports it.
+func (b *shingleBatch) load(occs []occ, from int) int {
+	b.start = from
+	b.sets = b.sets[:0]
+	b.reqs = b.reqs[:0]
+	values := 0
+	i := from
+	for i < len(occs) {
+		e := i + 1
+		for e < len(occs) && occs[e].item == occs[i].item {
+			e++
 		}
-		r.files[p] = f
+		if e-i == 1 {
+			b.sets = append(b.sets, nil)
+			i = e
+			continue
+		}
+		nSets, nReqs, v := len(b.sets), len(b.reqs), values
+		for _, o := range occs[i:e] {
+			p, start, end := b.s.locate(o.post)
+			switch {
+			case p == nil:
+				b.sets = append(b.sets, nil)
+			case p.vals != nil || p.spill == nil:
+				b.sets = append(b.sets, p.vals[start:end:end])
+			default:
+				b.reqs = append(b.reqs, setReq{part: p, start: start, end: end, occ: int32(len(b.sets))})
+				b.sets = append(b.sets, nil)
+				values += int(end - start)
+			}
+		}
+		if nSets > 0 && (values > batchValues || len(b.sets) > batchOccs) {
+			// The item goes to the next batch.
+			b.sets, b.reqs, values = b.sets[:nSets], b.reqs[:nReqs], v
+			break
+		}
+		i = e
 	}
-	n := int(end - start)
-	r.buf = slices.Grow(r.buf[:0], n*8)[:n*8]
-	if _, err := f.ReadAt(r.buf, int64(start)*8); err != nil {
-		r.err = fmt.Errorf("cluster: near_text shingles: read %s: %w", p.spill.path, err)
-		return nil
-	}
-	at := len(r.arena)
-	for k := 0; k < n; k++ {
-		r.arena = append(r.arena, binary.LittleEndian.Uint64(r.buf[k*8:]))
-	}
-	set := r.arena[at:len(r.arena):len(r.arena)]
-	r.cache[row] = set
-	return set
+	b.read(values)
+	return b.start + len(b.sets)
 }
 
-// close closes the files r opened and returns its first read error.
-func (r *shingleReader) close() error {
-	err := r.err
-	for _, f := range r.files {
+// read reads the batch's requested sets into its arena, by file and
+// offset, a set asked for twice once.
+func (b *shingleBatch) read(values int) {
+	if len(b.reqs) == 0 {
+		return
+	}
+	if b.err != nil {
+		clear(b.sets)
+		return
+	}
+	slices.SortFunc(b.reqs, func(x, y setReq) int {
+		if x.part != y.part {
+			return cmp.Compare(x.part.rows[0], y.part.rows[0])
+		}
+		if x.start != y.start {
+			return cmp.Compare(x.start, y.start)
+		}
+		return cmp.Compare(x.end, y.end) // an empty set starts where the next one does
+	})
+	// Room for every value, so that the sets handed out stay where they are.
+	b.arena = slices.Grow(b.arena[:0], values)
+	for k := 0; k < len(b.reqs); {
+		// One read: the requests from k to e of one file.
+		p, lo, hi := b.reqs[k].part, b.reqs[k].start, b.reqs[k].end
+		e := k + 1
+		for e < len(b.reqs) && b.reqs[e].part == p && b.reqs[e].start <= hi+batchGap && b.reqs[e].end-lo <= batchRead {
+			hi = max(hi, b.reqs[e].end)
+			e++
+		}
+		f, err := b.file(p)
+		if err == nil {
+			b.buf = slices.Grow(b.buf[:0], int(hi-lo)*8)[:int(hi-lo)*8]
+			if _, err = f.ReadAt(b.buf, int64(lo)*8); err != nil {
+				err = fmt.Errorf("cluster: near_text shingles: read %s: %w", p.spill.path, err)
+			}
+		}
+		if err != nil {
+			b.err = err
+			clear(b.sets)
+			return
+		}
+		var last []uint64
+		for j := k; j < e; j++ {
+			r := b.reqs[j]
+			if j == k || r.start != b.reqs[j-1].start || r.end != b.reqs[j-1].end {
+				at := len(b.arena)
+				for v := r.start; v < r.end; v++ {
+					b.arena = append(b.arena, binary.LittleEndian.Uint64(b.buf[(v-lo)*8:]))
+				}
+				last = b.arena[at:len(b.arena):len(b.arena)]
+			}
+			b.sets[r.occ] = last
+		}
+		k = e
+	}
+}
+
+// file returns p's file, opened once.
+func (b *shingleBatch) file(p *shinglePart) (*os.File, error) {
+	if f := b.files[p]; f != nil {
+		return f, nil
+	}
+	f, err := os.Open(p.spill.path)
+	if err != nil {
+		return nil, fmt.Errorf("cluster: near_text shingles: %w", err)
+	}
+	b.files[p] = f
+	return f, nil
+}
+
+// set returns the set of occurrence i, which the batch holds.
+func (b *shingleBatch) set(i int) []uint64 { return b.sets[i-b.start] }
+
+// close closes the files b opened and returns its first read error.
+func (b *shingleBatch) close() error {
+	err := b.err
+	for _, f := range b.files {
 		err = errors.Join(err, f.Close())
 	}
-	clear(r.files)
+	clear(b.files)
 	return err
 }

@@ -327,6 +327,7 @@ type sweepScratch struct {
 	counts, prev, next []int32
 	lastT              []int64
 	lastPost           []uint32
+	lastOcc            []int32 // the occurrence of lastPost, for near_text's sets
 	inList             []bool
 }
 
@@ -377,6 +378,7 @@ func (sc *sweepScratch) number(g []occ) int {
 	sc.counts, sc.prev, sc.next = grow(sc.counts), grow(sc.prev), grow(sc.next)
 	sc.lastT = slices.Grow(sc.lastT[:0], n)[:n]
 	sc.lastPost = slices.Grow(sc.lastPost[:0], n)[:n]
+	sc.lastOcc = slices.Grow(sc.lastOcc[:0], n)[:n]
 	sc.inList = slices.Grow(sc.inList[:0], n)[:n]
 	clear(sc.counts)
 	clear(sc.inList)
@@ -398,6 +400,7 @@ func sweepItems(ctx context.Context, name string, occs []occ, d *data, p Params,
 		counts, prev, next []int32
 		lastT              []int64
 		lastPost           []uint32
+		lastOcc            []int32
 		inList             []bool
 	)
 	head, tail := int32(-1), int32(-1)
@@ -441,20 +444,24 @@ func sweepItems(ctx context.Context, name string, occs []occ, d *data, p Params,
 		return d.posts.less(x.postB, y.postB)
 	})
 	near := name == SignalNearText
-	var sh *shingleReader
+	var sets *shingleBatch
 	if near {
-		sh = d.shingles.reader()
-		defer sh.close()
+		sets = d.shingles.batch()
+		defer sets.close()
 	}
 	nearImage := name == SignalNearImage
 	groups := 0
-	for s := 0; s < len(occs); {
+	for s, batchEnd := 0, 0; s < len(occs); {
+		if near && s >= batchEnd {
+			batchEnd = sets.load(occs, s)
+		}
 		e := s + 1
 		for e < len(occs) && occs[e].item == occs[s].item {
 			e++
 		}
 		item := occs[s].item
 		g := occs[s:e]
+		gStart := s
 		s = e
 		r.items++
 		if groups++; groups%4096 == 0 {
@@ -470,7 +477,7 @@ func sweepItems(ctx context.Context, name string, occs []occ, d *data, p Params,
 		sharers := sc.number(g)
 		loc, accs := sc.loc, sc.accs
 		counts, prev, next = sc.counts, sc.prev, sc.next
-		lastT, lastPost, inList = sc.lastT, sc.lastPost, sc.inList
+		lastT, lastPost, lastOcc, inList = sc.lastT, sc.lastPost, sc.lastOcc, sc.inList
 		weight := rarity(sharers, d.accounts.len())
 
 		// Pass 1: mark occurrences inside over-full windows.
@@ -520,7 +527,7 @@ func sweepItems(ctx context.Context, name string, occs []occ, d *data, p Params,
 				if a == b {
 					continue
 				}
-				if near && sh.jaccard(lastPost[a], o.post) < p.NearThreshold {
+				if near && Jaccard(sets.set(int(lastOcc[a])), sets.set(gStart+m)) < p.NearThreshold {
 					r.rejected++
 					continue
 				}
@@ -546,7 +553,7 @@ func sweepItems(ctx context.Context, name string, occs []occ, d *data, p Params,
 				unlink(b)
 			}
 			push(b)
-			lastT[b], lastPost[b] = o.t, o.post
+			lastT[b], lastPost[b], lastOcc[b] = o.t, o.post, int32(gStart+m)
 		}
 		for head >= 0 {
 			unlink(head)
@@ -569,8 +576,8 @@ func sweepItems(ctx context.Context, name string, occs []occ, d *data, p Params,
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	if sh != nil {
-		if err := sh.close(); err != nil {
+	if sets != nil {
+		if err := sets.close(); err != nil {
 			return nil, err
 		}
 	}
