@@ -734,7 +734,12 @@ func createEvidence(path string, posts *postIDs) (*evidenceWriter, error) {
 // add adds a row with the ids of posts a and b as its post_a and post_b;
 // it returns the error of a write that failed before.
 func (ev *evidenceWriter) add(row schema.Evidence, postA, postB uint32) error {
-	if ev.cur.add(row, postA, postB) {
+	return ev.addNums(row, postA, postB, ev.cur.posts.numOf(postA), ev.cur.posts.numOf(postB))
+}
+
+// addNums is add given the numbers of the two posts (postIDs.numOf).
+func (ev *evidenceWriter) addNums(row schema.Evidence, postA, postB uint32, numA, numB uint64) error {
+	if ev.cur.add(row, postA, postB, numA, numB) {
 		if ev.failed.Load() {
 			return ev.err
 		}
@@ -780,12 +785,13 @@ func newEvidenceBatch(posts *postIDs) *evidenceBatch {
 		ends: make([]int, 0, 2*evidenceBatchRows)}
 }
 
-// add appends row with the ids of posts a and b as its post_a and post_b
-// and reports whether the batch is full.
-func (b *evidenceBatch) add(row schema.Evidence, postA, postB uint32) bool {
-	b.ids = b.posts.appendID(b.ids, postA)
+// add appends row with the ids of posts a and b, whose numbers are numA
+// and numB, as its post_a and post_b and reports whether the batch is
+// full.
+func (b *evidenceBatch) add(row schema.Evidence, postA, postB uint32, numA, numB uint64) bool {
+	b.ids = b.posts.appendNum(b.ids, postA, numA)
 	b.ends = append(b.ends, len(b.ids))
-	b.ids = b.posts.appendID(b.ids, postB)
+	b.ids = b.posts.appendNum(b.ids, postB, numB)
 	b.ends = append(b.ends, len(b.ids))
 	b.rows = append(b.rows, row)
 	return len(b.rows) == evidenceBatchRows

@@ -1055,28 +1055,66 @@ func (s *spill) writeEvidenceTable(d *data, counts [][]int, path string) (int64,
 	if err != nil {
 		return 0, err
 	}
+	// The records of a chunk of rows, whose post ids are looked up at once
+	// (postIDs.nums): a whole-archive release's ids are in a file, and
+	// its evidence names posts in no order.
+	chunkRows := evidenceChunk
+	if d.posts.file == nil {
+		chunkRows = evidenceBatchRows
+	}
+	recs := make([]byte, 0, chunkRows*evBytes)
+	posts := make([]uint32, 0, 2*chunkRows)
+	nums := make([]uint64, 2*chunkRows)
+	var keys []uint64
 	var werr error
+	flush := func(sd *signalData) {
+		if werr != nil || len(recs) == 0 {
+			recs = recs[:0]
+			return
+		}
+		posts = posts[:0]
+		for b := recs; len(b) > 0; b = b[evBytes:] {
+			posts = append(posts, le.Uint32(b[8:]), le.Uint32(b[12:]))
+		}
+		keys = d.posts.nums(posts, nums, keys)
+		for i, b := 0, recs; len(b) > 0 && werr == nil; i, b = i+2, b[evBytes:] {
+			a, bb := le.Uint32(b), le.Uint32(b[4:])
+			postA, postB := posts[i], posts[i+1]
+			werr = vw.addNums(schema.Evidence{
+				Signal: sd.name, AccountA: d.accounts.at(int(a)), AccountB: d.accounts.at(int(bb)),
+				ItemKey: d.evidenceKey(sd, le.Uint64(b[16:]), postA, postB), DtMillis: int64(le.Uint64(b[24:])),
+			}, postA, postB, nums[i], nums[i+1])
+		}
+		recs = recs[:0]
+	}
 	for si, sd := range d.signals {
 		for r, n := range counts[si] {
 			if n == 0 {
 				continue
 			}
 			err := s.readFile(s.path(fmt.Sprintf("ev-%d-%d.zst", si, r)), n, evBytes, func(b []byte) {
-				if werr != nil {
-					return
+				recs = append(recs, b...)
+				if len(recs) == cap(recs) {
+					flush(sd)
 				}
-				a, bb := le.Uint32(b), le.Uint32(b[4:])
-				postA, postB := le.Uint32(b[8:]), le.Uint32(b[12:])
-				werr = vw.add(schema.Evidence{
-					Signal: sd.name, AccountA: d.accounts.at(int(a)), AccountB: d.accounts.at(int(bb)),
-					ItemKey: d.evidenceKey(sd, le.Uint64(b[16:]), postA, postB), DtMillis: int64(le.Uint64(b[24:])),
-				}, postA, postB)
 			})
 			if err = errors.Join(err, werr, sd.keyErr(), d.posts.readErr()); err != nil {
 				vw.abort()
 				return 0, err
 			}
 		}
+		flush(sd)
+		if err := errors.Join(werr, sd.keyErr(), d.posts.readErr()); err != nil {
+			vw.abort()
+			return 0, err
+		}
 	}
 	return vw.close()
 }
+
+// evidenceChunk is the most evidence rows writeEvidenceTable looks the
+// post ids of up at once when they are in a file: 1M rows, 64 MB with
+// their records, as the fold's working memory is free by then. Fewer
+// rows a chunk would read the file more often: each chunk reads the runs
+// of it that hold its posts, most of the file at whole-archive scale.
+var evidenceChunk = 1 << 20

@@ -77,17 +77,18 @@ func TestPartitionsSameBytes(t *testing.T) {
 		for _, parts := range tc.parts {
 			for _, procs := range procsList {
 				old, shares := runtime.GOMAXPROCS(procs), [4]int64{rowFileShare, shingleShare, strShare, postIDShare}
-				batch := [3]int{batchValues, batchOccs, int(batchRead)}
+				batch := [4]int{batchValues, batchOccs, int(batchRead), evidenceChunk}
 				if tc.onDisk {
 					rowFileShare, shingleShare, strShare, postIDShare = 1<<62, 1<<62, 1<<62, 1<<62
 					// near_text's sets read a few items at a time, a few
-					// values a read.
-					batchValues, batchOccs, batchRead = 40, 12, 8
+					// values a read; the evidence's post ids a few rows at
+					// a time.
+					batchValues, batchOccs, batchRead, evidenceChunk = 40, 12, 8, 7
 				}
 				got := runResources(t, path, p, Resources{Partitions: parts})
 				runtime.GOMAXPROCS(old)
 				rowFileShare, shingleShare, strShare, postIDShare = shares[0], shares[1], shares[2], shares[3]
-				batchValues, batchOccs, batchRead = batch[0], batch[1], uint32(batch[2])
+				batchValues, batchOccs, batchRead, evidenceChunk = batch[0], batch[1], uint32(batch[2]), batch[3]
 				for name, b := range want.files {
 					if !bytes.Equal(got.files[name], b) {
 						t.Errorf("%s, GOMAXPROCS %d, %d partitions: %s differs from one partition (GOMAXPROCS %d)", tc.comm, procs, parts, name, tc.procs)

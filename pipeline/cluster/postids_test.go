@@ -78,7 +78,7 @@ func TestLoadKeepsPostIDsOnDisk(t *testing.T) {
 		t.Errorf("resident: %d bytes beside the cache, want %d (the ids that are no numbers)", got, want)
 	}
 	for r := range uint32(q.len()) {
-		if p.str(r) != q.str(r) || p.empty(r) != q.empty(r) || string(p.appendID(nil, r)) != q.str(r) {
+		if p.str(r) != q.str(r) || p.empty(r) != q.empty(r) || string(p.appendNum(nil, r, p.numOf(r))) != q.str(r) {
 			t.Fatalf("row %d: %q (empty %v), want %q (empty %v)", r, p.str(r), p.empty(r), q.str(r), q.empty(r))
 		}
 	}
@@ -87,6 +87,28 @@ func TestLoadKeepsPostIDsOnDisk(t *testing.T) {
 		x, y := uint32(rnd.IntN(q.len())), uint32(rnd.IntN(q.len()))
 		if got, want := p.cmp(x, y), q.cmp(x, y); got != want {
 			t.Fatalf("cmp(%q, %q) = %d, want %d", q.str(x), q.str(y), got, want)
+		}
+	}
+	// Many rows at once: every row and 50,000 random ones (repeats, any
+	// order), with reads of whole runs and of a few rows.
+	rows := make([]uint32, q.len())
+	for r := range rows {
+		rows[r] = uint32(r)
+	}
+	for range 50000 {
+		rows = append(rows, uint32(rnd.IntN(q.len())))
+	}
+	rnd.Shuffle(len(rows), func(i, j int) { rows[i], rows[j] = rows[j], rows[i] })
+	for _, lim := range [][2]uint32{{numsGap, numsRead}, {0, 1}, {3, 5}} {
+		gap, read := numsGap, numsRead
+		numsGap, numsRead = lim[0], lim[1]
+		nums := make([]uint64, len(rows))
+		p.nums(rows, nums, nil)
+		numsGap, numsRead = gap, read
+		for i, r := range rows {
+			if nums[i] != q.numOf(r) {
+				t.Fatalf("reads within %d rows up to %d: row %d: number %d, want %d", lim[0], lim[1], r, nums[i], q.numOf(r))
+			}
 		}
 	}
 	if a, b := p.add("0123"), q.add("0123"); a != b || p.str(a) != "0123" || p.cmp(a, 5) != q.cmp(b, 5) {
@@ -101,5 +123,10 @@ func TestLoadKeepsPostIDsOnDisk(t *testing.T) {
 	p.file.shards = [idCacheShards]idCacheShard{}               // nothing cached
 	if q.str(3) == "" || p.str(3) != "" || p.readErr() == nil { // row 3's id is a number
 		t.Errorf("closed file: row 3 %q, readErr %v; want \"\" and an error", p.str(3), p.readErr())
+	}
+	p.file.err = nil
+	nums := []uint64{9, 9}
+	if p.nums([]uint32{3, 7}, nums, nil); nums[0] != 0 || nums[1] != 0 || p.readErr() == nil {
+		t.Errorf("closed file: nums %v, readErr %v; want 0 and an error", nums, p.readErr())
 	}
 }
