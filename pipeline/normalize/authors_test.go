@@ -98,8 +98,10 @@ func TestAuthorStoreSpill(t *testing.T) {
 }
 
 // TestMemoryLimit: the soft heap limit stays at memoryTarget while the
-// accounts take up to accountBudget, then rises by twice the excess; the
-// store reports its ids' memory as they come.
+// accounts take up to accountBudget, then rises by twice the excess, and
+// leaves the collector at least 48 MiB beyond a live heap of the fixed
+// part (100 MiB) and any accounts' part up to 2 GiB; the store reports its
+// ids' memory as they come.
 func TestMemoryLimit(t *testing.T) {
 	for _, c := range []struct{ acct, want int64 }{
 		{0, memoryTarget}, {accountBudget, memoryTarget}, {accountBudget + 1, memoryTarget + 2},
@@ -107,6 +109,12 @@ func TestMemoryLimit(t *testing.T) {
 	} {
 		if got := memoryLimit(c.acct); got != c.want {
 			t.Errorf("memoryLimit(%d) = %d, want %d", c.acct, got, c.want)
+		}
+	}
+	const fixed, room = 100 << 20, 48 << 20
+	for acct := int64(0); acct <= 2<<30; acct += 1 << 20 {
+		if free := memoryLimit(acct) - fixed - acct; free < room {
+			t.Fatalf("accounts of %d MiB: the limit leaves %d MiB beyond the live heap, want %d or more", acct>>20, free>>20, room>>20)
 		}
 	}
 	s := newAuthorStore()

@@ -150,15 +150,21 @@ type Stats struct {
 // double. The live heap is a fixed part (the record batches in flight, the
 // Parquet writers' row groups, the authors' arena: under 100 MiB) and the
 // accounts' part, accountBytes each; past accountBudget of the latter the
-// limit rises by twice the excess (memoryLimit), so that the collector never
-// runs without pause with a live heap near the limit (with a fixed 160 MiB,
-// a 10M-post file of about 900,000 accounts spent 80 s in the stage instead
-// of 36 s). 176 MiB rather than 192: on 8M posts by 400,000 accounts the
-// live heap stays under 120 MiB, the collector ran 112 times instead of 110
-// (6% of the stage's CPU instead of 5%) and peak RSS was 217 MiB, not 233-243.
+// limit rises by twice the excess (memoryLimit), so that the collector
+// always has some 48 MiB beyond the live heap and never runs without pause
+// with a live heap near the limit. With a fixed 160 MiB, a 10M-post file of
+// about 900,000 accounts spent 80 s in the stage instead of 36 s; with an
+// accountBudget of 64 MiB, the limit stayed at 176 MiB while the accounts
+// took up to 64 MiB, so that a 30M-post synthetic release of 1.5M
+// accounts (about 63 MiB of them) ran 1,218 collections in its first 70 s,
+// with 145-152 MB live against a 154 MB goal: 139 s and 264 CPU s instead
+// of 85 s and 158. 176 MiB rather than 192: on 8M posts by 400,000 accounts
+// the live heap stays under 120 MiB, the collector ran 112 times instead of
+// 110 (6% of the stage's CPU instead of 5%) and peak RSS was 217 MiB, not
+// 233-243.
 const (
 	memoryTarget  = 176 << 20
-	accountBudget = 64 << 20
+	accountBudget = 16 << 20
 )
 
 // accountBytes is the memory one account id costs the stage besides its
@@ -169,6 +175,19 @@ const accountBytes = 28
 // memoryLimit is the soft heap limit for accounts taking acct bytes.
 func memoryLimit(acct int64) int64 {
 	return memoryTarget + 2*max(0, acct-accountBudget)
+}
+
+// limitMemory sets the stage's soft heap limit, memoryLimit(0), unless the
+// process has one (GOMEMLIMIT, which is respected). It returns what
+// restores the limit before, and what an authorStore calls as its ids grow
+// (its grown) to raise it: nil when the limit is the user's.
+func limitMemory() (restore func(), grown func(acct int64)) {
+	prev := debug.SetMemoryLimit(-1)
+	if prev != math.MaxInt64 {
+		return func() {}, nil
+	}
+	debug.SetMemoryLimit(memoryLimit(0))
+	return func() { debug.SetMemoryLimit(prev) }, func(acct int64) { debug.SetMemoryLimit(memoryLimit(acct)) }
 }
 
 // batchRows is how many rows are buffered before a write.
@@ -194,12 +213,8 @@ func Run(ctx context.Context, in Input, p Params, outDir string, log *slog.Logge
 	// whatever the number of posts. A soft limit keeps the garbage
 	// collector from letting the heap double above memoryTarget. A limit
 	// set by the user (GOMEMLIMIT) is respected.
-	ownLimit := false
-	if prev := debug.SetMemoryLimit(-1); prev == math.MaxInt64 {
-		debug.SetMemoryLimit(memoryLimit(0))
-		defer debug.SetMemoryLimit(prev)
-		ownLimit = true
-	}
+	restore, grown := limitMemory()
+	defer restore()
 	allowed, err := allowedFormats(p)
 	if err != nil {
 		return Stats{}, err
@@ -214,9 +229,7 @@ func Run(ctx context.Context, in Input, p Params, outDir string, log *slog.Logge
 	n := newNormalizer(in.Dataset, allowed, log, w.accountsQ, w.postsQ, w.rejectsQ)
 	n.progress = in.Progress
 	n.authors.dir = outDir
-	if ownLimit {
-		n.authors.grown = func(acct int64) { debug.SetMemoryLimit(memoryLimit(acct)) }
-	}
+	n.authors.grown = grown
 	defer n.authors.cleanup()
 	if len(in.Media) > 0 {
 		n.index = newPostIndex()

@@ -8,10 +8,8 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"math"
 	"os"
 	"path/filepath"
-	"runtime/debug"
 	"sort"
 	"strings"
 
@@ -224,10 +222,8 @@ func RunShard(ctx context.Context, in Input, p Params, i, n int, outDir string, 
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	if prev := debug.SetMemoryLimit(-1); prev == math.MaxInt64 {
-		debug.SetMemoryLimit(memoryTarget)
-		defer debug.SetMemoryLimit(prev)
-	}
+	restore, grown := limitMemory()
+	defer restore()
 	allowed, err := allowedFormats(p)
 	if err != nil {
 		return ShardMeta{}, err
@@ -252,6 +248,7 @@ func RunShard(ctx context.Context, in Input, p Params, i, n int, outDir string, 
 	pre := newNormalizer(in.Dataset, allowed, slog.New(slog.DiscardHandler), discard[schema.Account]{}, discard[schema.Post]{}, discard[schema.Reject]{})
 	pre.prescan = true
 	pre.authors.dir = outDir
+	pre.authors.grown = grown
 	defer pre.authors.cleanup()
 	if before, _ := shardTasks(all, shardPos{}, bounds[i]); len(before) > 0 {
 		if err := pre.tasks(ctx, before); err != nil {
@@ -276,6 +273,7 @@ func RunShard(ctx context.Context, in Input, p Params, i, n int, outDir string, 
 	}
 	defer nz.recLog.close()
 	nz.authors.dir = outDir
+	nz.authors.grown = grown
 	defer nz.authors.cleanup()
 	for k, f := range pre.authors.flags {
 		if f&idInUsers != 0 {
