@@ -94,7 +94,11 @@ func defaultBudget(resident int64) int64 {
 // toolkit's benchmark file. A sweep's numbering of an item's accounts
 // (sweepScratch) grows with the item it sweeps, at most 57 bytes an
 // occurrence, where the item's occurrences and hits take more: it is not
-// counted apart.
+// counted apart. Nor are a near_text sweep's shingle sets (shingleBatch:
+// at most 32 MB of values read from files and 24 MB of headers, or the
+// sets of one larger item; the cache they replace held 16 MB) and the
+// evidence's chunk of post ids (64 MB, taken once the fold's work is
+// freed).
 const (
 	workPerOcc = 96
 	minWork    = 64 << 20 // the least working memory a partition may have
