@@ -750,16 +750,90 @@ func foldRangeSignal(ctx context.Context, sp *spill, d *data, p Params, si, r in
 	return slices.Clip(edges), nil
 }
 
-// splitSortMin is the least number of hits sortHits sorts in two parts.
+// splitSortMin is the least number of hits sortHits and sortHitsSplit sort
+// in two parts.
 const splitSortMin = 1 << 16
 
 // sortHits sorts hits by order, a total order that begins with the first
-// account: with GOMAXPROCS above 1 and enough hits, it cuts them in place
-// at the median first account of a sample (those before it, then the
-// others) and sorts the two parts concurrently, which gives the one
+// account. When the hits' first accounts span at most a quarter as many
+// numbers as there are hits (a range's signals with many hits), it places
+// them by first account in place (an American flag sort: the hits of each
+// account counted, then each swapped into its account's run, 8 bytes an
+// account number) and sorts each account's run by order, the runs in two
+// halves concurrently with GOMAXPROCS above 1: runs of a few hits each
+// instead of one comparison sort of them all (33 of the 491 CPU s of the
+// 100M run). Otherwise it sorts them as sortHitsSplit does. Either gives
+// the one order.
+func sortHits(hits []wideHit, order func(x, y wideHit) int) {
+	if len(hits) < 2 || len(hits) >= math.MaxInt32 {
+		sortHitsSplit(hits, order)
+		return
+	}
+	lo, hi := hits[0].a, hits[0].a
+	for _, h := range hits {
+		lo, hi = min(lo, h.a), max(hi, h.a)
+	}
+	span := int(hi-lo) + 1
+	if span > len(hits)/4 {
+		sortHitsSplit(hits, order)
+		return
+	}
+	// end[k]: where the run of account lo+k ends; pos[k]: its next hit
+	// not yet in place.
+	end := make([]int32, span)
+	for _, h := range hits {
+		end[h.a-lo]++
+	}
+	pos := make([]int32, span)
+	var at int32
+	for k, n := range end {
+		pos[k] = at
+		at += n
+		end[k] = at
+	}
+	for k := range span {
+		for pos[k] < end[k] {
+			h := hits[pos[k]]
+			for t := h.a - lo; int(t) != k; t = h.a - lo {
+				hits[pos[t]], h = h, hits[pos[t]]
+				pos[t]++
+			}
+			hits[pos[k]] = h
+			pos[k]++
+		}
+	}
+	sortRuns := func(from, to int) { // the runs of accounts lo+from to lo+to-1
+		start := int32(0)
+		if from > 0 {
+			start = end[from-1]
+		}
+		for _, e := range end[from:to] {
+			if e-start > 1 {
+				slices.SortFunc(hits[start:e], order)
+			}
+			start = e
+		}
+	}
+	if len(hits) < splitSortMin || runtime.GOMAXPROCS(0) < 2 {
+		sortRuns(0, span)
+		return
+	}
+	// Two halves of about as many hits each.
+	mid, _ := slices.BinarySearch(end, int32(len(hits)/2))
+	mid = min(mid+1, span)
+	var wg sync.WaitGroup
+	wg.Go(func() { sortRuns(0, mid) })
+	sortRuns(mid, span)
+	wg.Wait()
+}
+
+// sortHitsSplit sorts hits by order, a total order that begins with the
+// first account: with GOMAXPROCS above 1 and enough hits, it cuts them in
+// place at the median first account of a sample (those before it, then
+// the others) and sorts the two parts concurrently, which gives the one
 // order. A range's largest signal (near_text's band keys) otherwise sorted
 // on one core while the others were done.
-func sortHits(hits []wideHit, order func(x, y wideHit) int) {
+func sortHitsSplit(hits []wideHit, order func(x, y wideHit) int) {
 	if len(hits) < splitSortMin || runtime.GOMAXPROCS(0) < 2 {
 		slices.SortFunc(hits, order)
 		return

@@ -3,13 +3,15 @@ package cluster
 import (
 	"cmp"
 	"math/rand/v2"
+	"runtime"
 	"slices"
 	"testing"
 )
 
-// TestSortHits: the sort in two parts gives one sort's order, whatever
-// the spread of the first accounts (all one, the least one in most hits,
-// a few, many).
+// TestSortHits: sortHits, by first account in place or in two parts, and
+// sortHitsSplit give one sort's order, whatever the spread of the first
+// accounts (all one, the least one in most hits, a few, a range a tenth
+// as wide as the hits, many), the number of hits and GOMAXPROCS.
 func TestSortHits(t *testing.T) {
 	order := func(x, y wideHit) int {
 		if c := cmpPostPair(x.a, x.b, x.postA, x.postB, y.a, y.b, y.postA, y.postB); c != 0 {
@@ -30,17 +32,31 @@ func TestSortHits(t *testing.T) {
 			return uint32(2 + rng.IntN(5))
 		}},
 		{"few", func() uint32 { return uint32(rng.IntN(3)) }},
+		{"a tenth", func() uint32 { return uint32(1000 + rng.IntN(3*splitSortMin/10)) }},
 		{"many", func() uint32 { return uint32(rng.IntN(100000)) }},
 	} {
-		hits := make([]wideHit, 3*splitSortMin)
-		for i := range hits {
-			hits[i] = wideHit{a: tc.a(), b: uint32(rng.IntN(50)), postA: uint32(rng.IntN(1000)), postB: uint32(rng.IntN(1000)), item: uint64(rng.IntN(1 << 20))}
-		}
-		want := slices.Clone(hits)
-		slices.SortFunc(want, order)
-		sortHits(hits, order)
-		if !slices.Equal(hits, want) {
-			t.Errorf("%s: not one sort's order", tc.name)
+		for _, n := range []int{1, 5, 1000, 3 * splitSortMin} {
+			for _, procs := range []int{1, 2} {
+				hits := make([]wideHit, n)
+				for i := range hits {
+					hits[i] = wideHit{a: tc.a(), b: uint32(rng.IntN(50)), postA: uint32(rng.IntN(1000)), postB: uint32(rng.IntN(1000)), item: uint64(rng.IntN(1 << 20)), tA: int64(i)}
+				}
+				want := slices.Clone(hits)
+				slices.SortFunc(want, order)
+				for name, sort := range map[string]func([]wideHit, func(x, y wideHit) int){"sortHits": sortHits, "sortHitsSplit": sortHitsSplit} {
+					got := slices.Clone(hits)
+					old := runtime.GOMAXPROCS(procs)
+					sort(got, order)
+					runtime.GOMAXPROCS(old)
+					if !slices.EqualFunc(got, want, func(x, y wideHit) bool { return order(x, y) == 0 }) {
+						t.Errorf("%s, %d hits, GOMAXPROCS %d: %s's is not one sort's order", tc.name, n, procs, name)
+					}
+					slices.SortFunc(got, func(x, y wideHit) int { return cmp.Compare(x.tA, y.tA) })
+					if !slices.Equal(got, hits) {
+						t.Errorf("%s, %d hits: %s lost or changed hits", tc.name, n, name)
+					}
+				}
+			}
 		}
 	}
 }
