@@ -165,18 +165,18 @@ func writeZip(path, inner string, fill func(*rowWriter) error) (err error) {
 	return nil
 }
 
-// profilePrefix returns the 10 quoted profile fields of a, comma-separated.
-func profilePrefix(a *account) []byte {
-	w := rowWriter{first: true}
+// profilePrefix appends the 10 quoted profile fields of a and its profile
+// pr, comma-separated, to w (a row just begun) and returns its buffer.
+func profilePrefix(w *rowWriter, a *account, pr *profile) []byte {
 	w.str(a.id)
-	w.str(a.display)
+	w.str(pr.display)
 	w.str(a.screen)
-	w.str(a.location)
-	w.str(a.description)
-	w.str(a.profileURL)
+	w.str(pr.location)
+	w.str(pr.description)
+	w.str(pr.profileURL)
 	w.int(a.followers)
-	w.int(a.following)
-	w.str(a.created)
+	w.int(pr.following)
+	w.str(pr.created)
 	w.str(langCodes[a.lang])
 	return w.buf
 }

@@ -71,19 +71,27 @@ type rec struct {
 }
 
 type account struct {
-	id, screen, display   string
-	location, description string
-	profileURL            string
-	created               string
-	createdMs             int64
-	followers, following  int64
-	squad                 int32
-	role                  uint8
-	lang                  uint8
-	client                uint8
-	peak                  int8
-	hashed, inUsers       bool
-	prefix                []byte // the 10 quoted profile fields, comma-separated
+	id, screen      string
+	followers       int64
+	squad           int32
+	role            uint8
+	lang            uint8
+	client          uint8
+	peak            int8
+	hashed, inUsers bool
+	prefix          []byte // the 10 quoted profile fields, comma-separated
+}
+
+// profile is the part of an account that only its prefix shows: it lives
+// while the accounts are made and goes once their prefixes are written, so
+// that a release of millions of accounts holds each profile once (in its
+// prefix), not twice.
+type profile struct {
+	display, location   string
+	description         string
+	profileURL, created string
+	createdMs           int64
+	following           int64
 }
 
 type extAccount struct {
@@ -244,6 +252,7 @@ func (p *plan) makeAccounts() {
 	}
 	nOrg := cfg.Accounts - nSquad
 	p.accts = make([]account, cfg.Accounts)
+	profs := make([]profile, cfg.Accounts)
 
 	// Squad sizes.
 	var sizes []int
@@ -293,7 +302,7 @@ func (p *plan) makeAccounts() {
 			i := int32(next)
 			next++
 			s.members = append(s.members, i)
-			a := &p.accts[i]
+			a, pr := &p.accts[i], &profs[i]
 			a.squad = int32(si)
 			a.lang = s.lang
 			if r.IntN(10) == 0 {
@@ -305,25 +314,25 @@ func (p *plan) makeAccounts() {
 			if m < s.nOrig {
 				a.role = roleOriginator
 				a.followers = int64(lognormal(r, 15000, 1.0))
-				a.following = int64(lognormal(r, 1500, 0.8))
+				pr.following = int64(lognormal(r, 1500, 0.8))
 				if r.IntN(2) == 0 {
 					created = p.organicCreated(r)
 				}
 			} else {
 				a.role = roleAmplifier
 				a.followers = int64(lognormal(r, 60, 1.0))
-				a.following = int64(lognormal(r, 400, 0.9))
+				pr.following = int64(lognormal(r, 400, 0.9))
 			}
 			if created == 0 {
 				created = bursts[r.IntN(nb)] + r.Int64N(4*msDay)
 			}
-			a.created = time.UnixMilli(created).UTC().Format(time.DateOnly)
-			p.fillIdentity(r, int(i), a, created)
+			pr.created = time.UnixMilli(created).UTC().Format(time.DateOnly)
+			p.fillIdentity(r, int(i), a, pr, created)
 		}
 		p.squads = append(p.squads, s)
 	}
 	for i := 0; i < nOrg; i++ {
-		a := &p.accts[i]
+		a, pr := &p.accts[i], &profs[i]
 		a.squad = -1
 		a.role = roleOrganic
 		a.lang = uint8(weighted(r, langWeights))
@@ -331,10 +340,10 @@ func (p *plan) makeAccounts() {
 		a.peak = int8((base + r.IntN(9) - 4 + 24) % 24)
 		a.client = uint8(weighted(r, standardClientWeights))
 		a.followers = int64(lognormal(r, 250, 1.6))
-		a.following = int64(lognormal(r, 300, 1.1))
+		pr.following = int64(lognormal(r, 300, 1.1))
 		created := p.organicCreated(r)
-		a.created = time.UnixMilli(created).UTC().Format(time.DateOnly)
-		p.fillIdentity(r, i, a, created)
+		pr.created = time.UnixMilli(created).UTC().Format(time.DateOnly)
+		p.fillIdentity(r, i, a, pr, created)
 	}
 	// Accounts missing from the users file.
 	for i := range p.accts {
@@ -352,7 +361,7 @@ func (p *plan) makeAccounts() {
 			continue
 		}
 		for seen[a.id] {
-			a.id = strconv.FormatInt(numericID(r, a.createdMs), 10)
+			a.id = strconv.FormatInt(numericID(r, profs[i].createdMs), 10)
 		}
 		seen[a.id] = true
 		for seen["@"+strings.ToLower(a.screen)] {
@@ -361,8 +370,11 @@ func (p *plan) makeAccounts() {
 		seen["@"+strings.ToLower(a.screen)] = true
 	}
 	p.seenNames = seen
+	var w rowWriter
+	var ar arena
 	for i := range p.accts {
-		p.accts[i].prefix = profilePrefix(&p.accts[i])
+		w.buf, w.first = w.buf[:0], true
+		p.accts[i].prefix = ar.copy(profilePrefix(&w, &p.accts[i], &profs[i]))
 	}
 }
 
@@ -377,28 +389,41 @@ func (p *plan) organicCreated(r *rand.Rand) int64 {
 	return lo + int64(math.Sqrt(r.Float64())*float64(hi-lo))
 }
 
-func (p *plan) fillIdentity(r *rand.Rand, i int, a *account, created int64) {
-	a.createdMs = created
+func (p *plan) fillIdentity(r *rand.Rand, i int, a *account, pr *profile, created int64) {
+	pr.createdMs = created
 	a.hashed = a.followers < hashThreshold
 	if a.hashed {
 		h := hashedID(p.cfg.Seed, p.cfg.Campaign, i)
 		if p.cfg.Variants.HexIDs {
 			h = hexHashedID(p.cfg.Seed, p.cfg.Campaign, i)
 		}
-		a.id, a.screen, a.display = h, h, h
+		a.id, a.screen, pr.display = h, h, h
 	} else {
 		a.id = strconv.FormatInt(numericID(r, created), 10)
-		a.screen, a.display = personOrBrand(r)
+		a.screen, pr.display = personOrBrand(r)
 	}
 	if r.IntN(100) >= 35 {
-		a.location = locations[r.IntN(len(locations))]
+		pr.location = locations[r.IntN(len(locations))]
 	}
 	if r.IntN(100) >= 25 {
-		a.description = description(r, a.lang)
+		pr.description = description(r, a.lang)
 	}
 	if r.IntN(100) < 20 {
-		a.profileURL = "https://t.co/" + randCode(r, 10)
+		pr.profileURL = "https://t.co/" + randCode(r, 10)
 	}
+}
+
+// arena hands out copies of byte slices carved from large blocks: one
+// allocation per MiB instead of one per copy, each copy exactly its length.
+type arena struct{ block []byte }
+
+func (ar *arena) copy(b []byte) []byte {
+	if len(b) > cap(ar.block)-len(ar.block) {
+		ar.block = make([]byte, 0, max(1<<20, len(b)))
+	}
+	n := len(ar.block)
+	ar.block = append(ar.block, b...)
+	return ar.block[n:len(ar.block):len(ar.block)]
 }
 
 func personOrBrand(r *rand.Rand) (screen, display string) {
