@@ -71,8 +71,8 @@ func DefaultConfig() Config {
 var campaignRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$`)
 
 const (
-	maxAccounts = 5_000_000
-	maxPosts    = 200_000_000
+	maxAccounts = 20_000_000
+	maxPosts    = 250_000_000
 )
 
 // Validate reports the first invalid field, naming it by its json tag.
