@@ -199,6 +199,13 @@ var Remote struct {
 	Open  func(path string) (io.ReaderAt, int64, io.Closer, error)
 }
 
+// openOptions are how every read opens a file: without the page index and
+// the bloom filters, which no read here uses (they go through the pages in
+// order). The page index of a 217M-row table with 3,312 row groups took 52
+// MB of the 97 MB an open file held, and the cluster stage opens its
+// table once per concurrent read.
+var openOptions = []parquet.FileOption{parquet.SkipPageIndex(true), parquet.SkipBloomFilters(true)}
+
 // openFile opens a Parquet file and reads its footer. The caller closes the
 // returned file.
 func openFile(path string) (io.Closer, *parquet.File, error) {
@@ -207,7 +214,7 @@ func openFile(path string) (io.Closer, *parquet.File, error) {
 		if err != nil {
 			return nil, nil, fmt.Errorf("open %s: %w", path, err)
 		}
-		pf, err := parquet.OpenFile(r, size)
+		pf, err := parquet.OpenFile(r, size, openOptions...)
 		if err != nil {
 			c.Close()
 			return nil, nil, fmt.Errorf("read %s: %w", path, err)
@@ -223,7 +230,7 @@ func openFile(path string) (io.Closer, *parquet.File, error) {
 		f.Close()
 		return nil, nil, fmt.Errorf("stat %s: %w", path, err)
 	}
-	pf, err := parquet.OpenFile(f, st.Size())
+	pf, err := parquet.OpenFile(f, st.Size(), openOptions...)
 	if err != nil {
 		f.Close()
 		return nil, nil, fmt.Errorf("read %s: %w", path, err)
