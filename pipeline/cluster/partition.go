@@ -113,6 +113,19 @@ func (r Resources) budget() int64 {
 	return DefaultMemory()
 }
 
+// foldBudget is the budget the fold keeps to (foldParts): --memory, else
+// the default budget plan gives a run without --partitions; 0 for a run
+// given only --partitions, which has none.
+func (r Resources) foldBudget(d *data) int64 {
+	switch {
+	case r.Memory > 0:
+		return r.Memory
+	case r.Partitions > 0:
+		return 0
+	}
+	return defaultBudget(d.residentBytes())
+}
+
 // limitHeap sets the Go runtime's soft memory limit to the budget, so that
 // the collector holds the heap near it rather than at twice the live data,
 // and returns what restores the old limit. The budget is --memory, or
@@ -265,7 +278,7 @@ func runPartitioned(ctx context.Context, d *data, in Input, p Params, w int64, p
 	if err != nil {
 		return err
 	}
-	return foldParts(ctx, d, p, sp, parts, hitCount, results, outDir, st, log)
+	return foldParts(ctx, d, p, in.Resources, sp, parts, hitCount, results, outDir, st, log)
 }
 
 // startResults counts each signal's occurrences into st and starts its
@@ -426,8 +439,22 @@ func sweepParts(ctx context.Context, d *data, p Params, w int64, sp *spill, part
 
 // foldParts folds the swept hits into the edges, evidence and clusters
 // tables (see runPartitioned).
-func foldParts(ctx context.Context, d *data, p Params, sp *spill, parts int, hitCount [][][]int, results []*signalResult, outDir string, st *Stats, log *slog.Logger) error {
+func foldParts(ctx context.Context, d *data, p Params, r Resources, sp *spill, parts int, hitCount [][][]int, results []*signalResult, outDir string, st *Stats, log *slog.Logger) error {
 	nsig := len(d.signals)
+	// The hits a signal's fold holds at a time: its share of what the
+	// budget leaves after the resident data and the fold's per-account
+	// counts, halved for the collector (the heap's limit is the budget).
+	// A range's hits beyond it are folded in runs of its first accounts
+	// (foldRangeSignal).
+	maxHits := 0
+	bounds := rangeBounds(accountRanges(d.postCount, parts), parts)
+	if mem := r.foldBudget(d); mem > 0 {
+		room := (mem - d.residentBytes() - 8*int64(d.accounts.len())) / int64(2*runtime.GOMAXPROCS(0))
+		maxHits = int(max(room, minWork/2) / foldHitBytes)
+	}
+	if foldMaxHits > 0 {
+		maxHits = foldMaxHits
+	}
 	// Fold the account ranges in order: their edges are in pair order
 	// across ranges.
 	ew, err := pqio.Create[schema.Edge](filepath.Join(outDir, schema.TableEdges+".parquet"))
@@ -485,7 +512,7 @@ func foldParts(ctx context.Context, d *data, p Params, sp *spill, parts int, hit
 		for _, si := range order {
 			cands[si] = &candScores{}
 			fg.Go(func() error {
-				edges[si], ferrs[si] = foldRangeSignal(ctx, sp, d, p, si, r, hitCount[si], results[si], cands[si])
+				edges[si], ferrs[si] = foldRangeSignal(ctx, sp, d, p, si, r, hitCount[si], results[si], cands[si], bounds[r], bounds[r+1], maxHits)
 				return nil
 			})
 		}
@@ -660,10 +687,45 @@ const (
 	spillSpan = 1 << 16 // records decoded or encoded at a time
 )
 
-// foldRangeSignal reads one signal's hits of one account range from every
-// item partition and folds them into the range's edges, in pair order, as
-// sweep does for all of a signal's hits.
-func foldRangeSignal(ctx context.Context, sp *spill, d *data, p Params, si, r int, counts [][]int, res *signalResult, cs *candScores) ([]edge, error) {
+// foldHitBytes is what folding a hit holds: the hit (hitBytes), its
+// candidate score (16 bytes) and its share of the kept edges and evidence;
+// measured at 217M posts, where a range's fold held 1.1 GB for about 12M
+// hits.
+const foldHitBytes = 96
+
+// foldMaxHits, when above 0, replaces the hits a signal's fold holds at a
+// time (tests lower it).
+var foldMaxHits = 0
+
+// rangeBounds returns, for account ranges as accountRanges numbers them
+// (consecutive accounts, ranges ascending), the first account of each
+// range and, last, the number of accounts.
+func rangeBounds(rangeOf []uint16, parts int) []uint32 {
+	b := make([]uint32, parts+1)
+	r := 0
+	for a, q := range rangeOf {
+		for r < int(q) {
+			r++
+			b[r] = uint32(a)
+		}
+	}
+	for r < parts {
+		r++
+		b[r] = uint32(len(rangeOf))
+	}
+	return b
+}
+
+// foldRangeSignal reads one signal's hits of one account range (accounts
+// [lo, hi)) from every item partition and folds them into the range's
+// edges, in pair order, as sweep does for all of a signal's hits. When the
+// range has more than maxHits hits (maxHits > 0), it counts them by first
+// account in one read of the files and then reads and folds them in runs
+// of first accounts of at most maxHits hits each (an account with more is
+// a run of its own), one read of the files a run: the pairs of a run are
+// those of its first accounts, in the same order, so the edges and scores
+// are the same as in one piece.
+func foldRangeSignal(ctx context.Context, sp *spill, d *data, p Params, si, r int, counts [][]int, res *signalResult, cs *candScores, lo, hi uint32, maxHits int) ([]edge, error) {
 	total := 0
 	for q := range counts {
 		if counts[q] != nil {
@@ -674,19 +736,58 @@ func foldRangeSignal(ctx context.Context, sp *spill, d *data, p Params, si, r in
 		return nil, nil
 	}
 	defer d.meter().Add(int64(total))
-	hits := make([]wideHit, 0, total)
+	read := func(n int, keep func(a uint32) bool) ([]wideHit, error) {
+		hits := make([]wideHit, 0, n)
+		for q := range counts {
+			if counts[q] == nil || counts[q][r] == 0 {
+				continue
+			}
+			var err error
+			if hits, err = sp.readHits(si, q, r, counts[q][r], hits, keep); err != nil {
+				return nil, err
+			}
+		}
+		return hits, ctx.Err()
+	}
+	if maxHits <= 0 || total <= maxHits {
+		hits, err := read(total, nil)
+		if err != nil {
+			return nil, err
+		}
+		return foldHits(d, p, si, hits, res, cs, nil), nil
+	}
+	perAcc := make([]int, hi-lo)
 	for q := range counts {
 		if counts[q] == nil || counts[q][r] == 0 {
 			continue
 		}
-		var err error
-		if hits, err = sp.readHits(si, q, r, counts[q][r], hits); err != nil {
+		if err := sp.readFile(sp.hitPath(si, q, r), counts[q][r], hitBytes, func(b []byte) { perAcc[le.Uint32(b)-lo]++ }); err != nil {
 			return nil, err
 		}
 	}
-	if err := ctx.Err(); err != nil {
-		return nil, err
+	var edges []edge
+	for from := 0; from < len(perAcc); {
+		to, n := from, 0
+		for to < len(perAcc) && (n == 0 || n+perAcc[to] <= maxHits) {
+			n += perAcc[to]
+			to++
+		}
+		if n > 0 {
+			a0, a1 := lo+uint32(from), lo+uint32(to)
+			hits, err := read(n, func(a uint32) bool { return a >= a0 && a < a1 })
+			if err != nil {
+				return nil, err
+			}
+			edges = foldHits(d, p, si, hits, res, cs, edges)
+		}
+		from = to
 	}
+	return slices.Clip(edges), nil
+}
+
+// foldHits folds hits, a signal's hits of whole first accounts, into their
+// edges (appended to edges, in pair order) and candidate scores (cs).
+func foldHits(d *data, p Params, si int, hits []wideHit, res *signalResult, cs *candScores, edges []edge) []edge {
 	byPairItem := func(x, y wideHit) int {
 		if x.a != y.a {
 			return cmp.Compare(x.a, y.a)
@@ -716,7 +817,6 @@ func foldRangeSignal(ctx context.Context, sp *spill, d *data, p Params, si, r in
 	}
 	cs.grow(pairs, len(hits))
 	k := p.MaxEvidencePerEdge
-	var edges []edge
 	var ev []cand
 	var candidates int64
 	for i := 0; i < len(hits); {
@@ -747,7 +847,7 @@ func foldRangeSignal(ctx context.Context, sp *spill, d *data, p Params, si, r in
 		edges = append(edges, ed)
 	}
 	atomic.AddInt64(&res.candidates, candidates)
-	return slices.Clip(edges), nil
+	return edges
 }
 
 // splitSortMin is the least number of hits sortHits and sortHitsSplit sort
@@ -1087,8 +1187,13 @@ func (s *spill) writeRangeHits(si, q, r, n int, part *sweepPart, rangeOf []uint1
 	})
 }
 
-func (s *spill) readHits(si, q, r, n int, hits []wideHit) ([]wideHit, error) {
+// readHits appends the n hits of (signal si, item partition q, range r)
+// to hits, those whose first account keep passes when keep is not nil.
+func (s *spill) readHits(si, q, r, n int, hits []wideHit, keep func(a uint32) bool) ([]wideHit, error) {
 	err := s.readFile(s.hitPath(si, q, r), n, hitBytes, func(b []byte) {
+		if keep != nil && !keep(le.Uint32(b)) {
+			return
+		}
 		hits = append(hits, wideHit{a: le.Uint32(b), b: le.Uint32(b[4:]), postA: le.Uint32(b[8:]), postB: le.Uint32(b[12:]),
 			item: le.Uint64(b[16:]), weight: math.Float64frombits(le.Uint64(b[24:])),
 			tA: int64(le.Uint64(b[32:])), tB: int64(le.Uint64(b[40:]))})

@@ -84,11 +84,15 @@ func TestPartitionsSameBytes(t *testing.T) {
 					// values a read; the evidence's post ids a few rows at
 					// a time.
 					batchValues, batchOccs, batchRead, evidenceChunk = 40, 12, 8, 7
+					// The fold reads a range's hits in runs of a few
+					// first accounts.
+					foldMaxHits = 9
 				}
 				got := runResources(t, path, p, Resources{Partitions: parts})
 				runtime.GOMAXPROCS(old)
 				rowFileShare, shingleShare, strShare, postIDShare = shares[0], shares[1], shares[2], shares[3]
 				batchValues, batchOccs, batchRead, evidenceChunk = batch[0], batch[1], uint32(batch[2]), batch[3]
+				foldMaxHits = 0
 				for name, b := range want.files {
 					if !bytes.Equal(got.files[name], b) {
 						t.Errorf("%s, GOMAXPROCS %d, %d partitions: %s differs from one partition (GOMAXPROCS %d)", tc.comm, procs, parts, name, tc.procs)
@@ -118,7 +122,11 @@ func TestPartitionsProperty(t *testing.T) {
 		p.MaxItemAccounts = []int{0, 2, 5, 50}[r.IntN(4)]
 		want := runResources(t, path, p, Resources{Partitions: 1})
 		parts := 2 + r.IntN(40)
+		if i%2 == 1 {
+			foldMaxHits = 1 + r.IntN(50) // ranges folded in runs of first accounts
+		}
 		got := runResources(t, path, p, Resources{Partitions: parts})
+		foldMaxHits = 0
 		for name, b := range want.files {
 			if !bytes.Equal(got.files[name], b) {
 				t.Errorf("case %d (seed %d, %d partitions, %+v): %s differs", i, seed, parts, p, name)
@@ -400,5 +408,24 @@ func TestFoldProgress(t *testing.T) {
 	runInput(t, Input{FingerprintsPath: path, ShingleSize: testShingleSize, Resources: Resources{Partitions: 1}, Progress: m}, p)
 	if _, ok := m.total["fold"]; ok {
 		t.Error("the in-memory path reported a fold phase")
+	}
+}
+
+// TestRangeBounds: the first account of each range accountRanges numbers,
+// empty ranges included, and the account count last.
+func TestRangeBounds(t *testing.T) {
+	for _, tc := range []struct {
+		rangeOf []uint16
+		parts   int
+		want    []uint32
+	}{
+		{[]uint16{0, 0, 1, 1, 2}, 3, []uint32{0, 2, 4, 5}},
+		{[]uint16{0, 0, 0}, 3, []uint32{0, 3, 3, 3}},
+		{[]uint16{0, 2, 2}, 4, []uint32{0, 1, 1, 3, 3}},
+		{nil, 2, []uint32{0, 0, 0}},
+	} {
+		if got := rangeBounds(tc.rangeOf, tc.parts); !slices.Equal(got, tc.want) {
+			t.Errorf("rangeBounds(%v, %d) = %v, want %v", tc.rangeOf, tc.parts, got, tc.want)
+		}
 	}
 }

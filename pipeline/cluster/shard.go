@@ -186,7 +186,7 @@ func Merge(ctx context.Context, in Input, p Params, shards []ShardInput, outDir 
 	}
 	defer os.RemoveAll(dir)
 	sp := &spill{dir: dir, hitDir: func(q int) string { return shards[q%n].Dir }}
-	if err := foldParts(ctx, d, p, sp, parts, hitCount, results, outDir, &st, log); err != nil {
+	if err := foldParts(ctx, d, p, in.Resources, sp, parts, hitCount, results, outDir, &st, log); err != nil {
 		return Stats{}, err
 	}
 	return finish(ctx, in, p, w, outDir, st, log)
