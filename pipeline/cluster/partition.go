@@ -102,10 +102,6 @@ func defaultBudget(resident int64) int64 {
 const (
 	workPerOcc = 96
 	minWork    = 64 << 20 // the least working memory a partition may have
-	// collectorShare: a run in partitions plans its resident data and a
-	// partition's work within the budget less a collectorShare-th of it,
-	// which the Go collector needs above the live heap (plan, foldParts).
-	collectorShare = 4
 )
 
 // budget is --memory, else DefaultMemory: what the shares of the budget
@@ -239,16 +235,6 @@ func plan(d *data, r Resources, path string) (int, error) {
 	avail := mem - resident
 	work := d.workBytes()
 	p := int((work + avail - 1) / avail)
-	if p > 1 {
-		// Partitions fill their room to the estimate, so a run in
-		// partitions leaves the collector a share of the budget (the
-		// heap's soft limit): with the live heap at the limit it
-		// collects without pause until its CPU cap lets the heap pass
-		// the limit (at 217M posts with partitions filling the whole
-		// room, 2.6-2.9 GiB against a 1.5 GiB budget).
-		avail = max(mem-mem/collectorShare-resident, minWork)
-		p = int((work + avail - 1) / avail)
-	}
 	return min(max(p, 1), MaxPartitions), nil
 }
 
@@ -456,13 +442,14 @@ func sweepParts(ctx context.Context, d *data, p Params, w int64, sp *spill, part
 func foldParts(ctx context.Context, d *data, p Params, r Resources, sp *spill, parts int, hitCount [][][]int, results []*signalResult, outDir string, st *Stats, log *slog.Logger) error {
 	nsig := len(d.signals)
 	// The hits a signal's fold holds at a time: its share of what the
-	// budget leaves after the collector's share (plan), the resident data
-	// and the fold's per-account counts. A range's hits beyond it are
-	// folded in runs of its first accounts (foldRangeSignal).
+	// budget leaves after the resident data and the fold's per-account
+	// counts, halved for the collector (the heap's limit is the budget).
+	// A range's hits beyond it are folded in runs of its first accounts
+	// (foldRangeSignal).
 	maxHits := 0
 	bounds := rangeBounds(accountRanges(d.postCount, parts), parts)
 	if mem := r.foldBudget(d); mem > 0 {
-		room := (mem - mem/collectorShare - d.residentBytes() - 8*int64(d.accounts.len())) / int64(runtime.GOMAXPROCS(0))
+		room := (mem - d.residentBytes() - 8*int64(d.accounts.len())) / int64(2*runtime.GOMAXPROCS(0))
 		maxHits = int(max(room, minWork/2) / foldHitBytes)
 	}
 	if foldMaxHits > 0 {
