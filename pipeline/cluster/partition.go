@@ -113,10 +113,10 @@ func (r Resources) budget() int64 {
 	return DefaultMemory()
 }
 
-// foldBudget is the budget the fold keeps to (foldParts): --memory, else
-// the default budget plan gives a run without --partitions; 0 for a run
-// given only --partitions, which has none.
-func (r Resources) foldBudget(d *data) int64 {
+// planBudget is the budget plan divides and the fold keeps to
+// (foldParts): --memory, else the default budget for d's resident data; 0
+// for a run given only --partitions, which has none.
+func (r Resources) planBudget(d *data) int64 {
 	switch {
 	case r.Memory > 0:
 		return r.Memory
@@ -220,13 +220,10 @@ func plan(d *data, r Resources, path string) (int, error) {
 		return r.Partitions, nil
 	}
 	resident := d.residentBytes()
-	mem := r.Memory
-	if mem == 0 {
-		mem = defaultBudget(resident)
-		if mem > DefaultMemory() {
-			// The heap limit limitHeap set follows.
-			debug.SetMemoryLimit(max(mem, debug.SetMemoryLimit(-1)))
-		}
+	mem := r.planBudget(d)
+	if r.Memory == 0 && mem > DefaultMemory() {
+		// The heap limit limitHeap set follows.
+		debug.SetMemoryLimit(max(mem, debug.SetMemoryLimit(-1)))
 	}
 	if need := resident + minWork; mem < need {
 		return 0, fmt.Errorf("%w: --memory %s is below what clustering %s needs to make progress: its %d posts, %d accounts and string items take about %s in memory, and each partition needs %s more; give --memory %s or more",
@@ -448,7 +445,7 @@ func foldParts(ctx context.Context, d *data, p Params, r Resources, sp *spill, p
 	// (foldRangeSignal).
 	maxHits := 0
 	bounds := rangeBounds(accountRanges(d.postCount, parts), parts)
-	if mem := r.foldBudget(d); mem > 0 {
+	if mem := r.planBudget(d); mem > 0 {
 		room := (mem - d.residentBytes() - 8*int64(d.accounts.len())) / int64(2*runtime.GOMAXPROCS(0))
 		maxHits = int(max(room, minWork/2) / foldHitBytes)
 	}
