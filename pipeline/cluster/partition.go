@@ -444,13 +444,19 @@ func foldParts(ctx context.Context, d *data, p Params, r Resources, sp *spill, p
 	// A range's hits beyond it are folded in runs of its first accounts
 	// (foldRangeSignal).
 	maxHits := 0
-	bounds := rangeBounds(accountRanges(d.postCount, parts), parts)
 	if mem := r.planBudget(d); mem > 0 {
 		room := (mem - d.residentBytes() - 8*int64(d.accounts.len())) / int64(2*runtime.GOMAXPROCS(0))
 		maxHits = int(max(room, minWork/2) / foldHitBytes)
 	}
 	if foldMaxHits > 0 {
 		maxHits = foldMaxHits
+	}
+	// The ranges' first accounts, for runs of them; the sweeps' cut,
+	// computed again only when a range may be folded in runs (a merge of
+	// shards did not sweep in this process).
+	bounds := make([]uint32, parts+1)
+	if maxHits > 0 {
+		bounds = rangeBounds(accountRanges(d.postCount, parts), parts)
 	}
 	// Fold the account ranges in order: their edges are in pair order
 	// across ranges.
