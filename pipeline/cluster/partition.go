@@ -212,7 +212,7 @@ func (d *data) workBytes() int64 {
 
 // plan returns the number of partitions for d: r.Partitions when given,
 // else the fewest that keep each partition's work within what the budget
-// (r.Memory, else defaultBudget, which it raises the heap limit to) leaves
+// (r.Memory, else defaultBudget, which it sets the heap limit to) leaves
 // after the resident data. A budget below the resident data plus
 // minWork is a usage error that names the minimum.
 func plan(d *data, r Resources, path string) (int, error) {
@@ -221,9 +221,15 @@ func plan(d *data, r Resources, path string) (int, error) {
 	}
 	resident := d.residentBytes()
 	mem := r.planBudget(d)
-	if r.Memory == 0 && mem > DefaultMemory() {
-		// The heap limit limitHeap set follows.
-		debug.SetMemoryLimit(max(mem, debug.SetMemoryLimit(-1)))
+	if r.Memory == 0 {
+		// The heap limit limitHeap set follows the default budget both
+		// ways: up for resident data that outgrow DefaultMemory, and down
+		// again when dropTimes plans without the times (a limit left at
+		// the budget with them let the sweeps and the fold of 217M posts
+		// run to 2.8 GiB under a budget of 1.5 GiB).
+		if cur := debug.SetMemoryLimit(-1); mem > DefaultMemory() || cur > DefaultMemory() {
+			debug.SetMemoryLimit(mem)
+		}
 	}
 	if need := resident + minWork; mem < need {
 		return 0, fmt.Errorf("%w: --memory %s is below what clustering %s needs to make progress: its %d posts, %d accounts and string items take about %s in memory, and each partition needs %s more; give --memory %s or more",
