@@ -85,9 +85,12 @@ func TestPartitionsSameBytes(t *testing.T) {
 					// values a read; the evidence's post ids a few rows at
 					// a time.
 					batchValues, batchOccs, batchRead, evidenceChunk = 40, 12, 8, 7
-					// The fold reads a range's hits in runs of a few
-					// first accounts.
-					foldMaxHits = 9
+					// The fold reads a range's hits in runs of first
+					// accounts: 5 to 25 runs a range here, each a read of
+					// the range's files (runs of a few hits, as
+					// TestPartitionsProperty folds, made this test take
+					// minutes under the race detector).
+					foldMaxHits = 2000
 				}
 				got := runResources(t, path, p, Resources{Partitions: parts})
 				runtime.GOMAXPROCS(old)
