@@ -135,6 +135,10 @@ func readNumericExact(path, col string, spans []pqio.Span, sd *signalData, ri *r
 				if b >= nb || errs[w] != nil {
 					return
 				}
+				if err := runs.ls.ctx.Err(); err != nil {
+					errs[w] = err // a bucket at a time: the pass may take minutes
+					return
+				}
 				var n int64
 				for j := range spans {
 					n += counts[j][b]

@@ -341,7 +341,10 @@ func (ri *rowItems) addOccs(occs []occ) {
 
 // tableRows returns the row count of the fingerprints table at path, which
 // must leave row numbers within uint32, and a check for each row a column
-// read gives: within the footer's count, and every 65,536 rows ctx.
+// read gives, or for the last row of each batch a batch read gives: within
+// the footer's count, and ctx (an atomic load: a check every 65,536 rows
+// missed most batches, whose last rows seldom fall on one, and a stop
+// waited for the end of a pass).
 func tableRows(ctx context.Context, path string) (int, func(row int64) error, error) {
 	total, err := pqio.NumRows(path)
 	if err != nil {
@@ -354,10 +357,7 @@ func tableRows(ctx context.Context, path string) (int, func(row int64) error, er
 		if row >= total {
 			return fmt.Errorf("read %s: more rows than the footer's %d", path, total)
 		}
-		if row%65536 == 0 {
-			return ctx.Err()
-		}
-		return nil
+		return ctx.Err()
 	}
 	return int(total), check, nil
 }
@@ -965,7 +965,7 @@ func readStrings(path, col string, spans []pqio.Span, sd *signalData, ri *rowIte
 			os.Remove(pairsPath(g))
 		}
 	}()
-	shards, err := numberStrings(path, col, seed, f, rf, pairsPath, newPass)
+	shards, err := numberStrings(path, col, seed, f, rf, pairsPath, checkRow, newPass)
 	if err != nil {
 		return err
 	}
@@ -1012,7 +1012,7 @@ func readStrings(path, col string, spans []pqio.Span, sd *signalData, ri *rowIte
 			}
 			defer func() { perr[g] = errors.Join(perr[g], rows.close()) }()
 			buf := make([]occ, 0, 4096)
-			perr[g] = readPairs(pairsPath(g), sh.pairs, func(row, id uint32) {
+			perr[g] = readPairs(runs.ls.ctx, pairsPath(g), sh.pairs, func(row, id uint32) {
 				if sh.counts[id] > 1 {
 					acc, t := rows.at(int64(row))
 					buf = append(buf, occ{item: uint64(sh.rank[id]), t: t, acc: uint32(acc), post: row})
@@ -1040,8 +1040,9 @@ func readStrings(path, col string, spans []pqio.Span, sd *signalData, ri *rowIte
 // pairBytes is the size of a spilled (row, item number) pair.
 const pairBytes = 8
 
-// readPairs reads the n (row, item number) pairs of a spill file.
-func readPairs(path string, n int64, fn func(row, id uint32)) error {
+// readPairs reads the n (row, item number) pairs of a spill file, and
+// stops with ctx.
+func readPairs(ctx context.Context, path string, n int64, fn func(row, id uint32)) error {
 	f, err := os.Open(path)
 	if err != nil {
 		return fmt.Errorf("cluster: spill: %w", err)
@@ -1050,6 +1051,9 @@ func readPairs(path string, n int64, fn func(row, id uint32)) error {
 	br := bufio.NewReaderSize(f, 1<<16)
 	var buf [pairBytes * 1024]byte
 	for n > 0 {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
 		k := min(n, int64(len(buf)/pairBytes))
 		b := buf[:k*pairBytes]
 		if _, err := io.ReadFull(br, b); err != nil {
@@ -1109,7 +1113,7 @@ type stringShard struct {
 // in row order, it numbers the items the filter passes and counts their
 // occurrences on the rows kept, a row's repeats once. An item belongs to
 // one shard, so the counts are those of one read.
-func numberStrings(path, col string, seed maphash.Seed, f *sharedFilter, rf *rowCols, pairsPath func(g int) string, newPass func() *readPass) ([]*stringShard, error) {
+func numberStrings(path, col string, seed maphash.Seed, f *sharedFilter, rf *rowCols, pairsPath func(g int) string, checkRow func(int64) error, newPass func() *readPass) ([]*stringShard, error) {
 	shards := make([]*stringShard, runtime.GOMAXPROCS(0))
 	errs := make([]error, len(shards))
 	pass := newPass()
@@ -1117,7 +1121,7 @@ func numberStrings(path, col string, seed maphash.Seed, f *sharedFilter, rf *row
 	for g := range shards {
 		sh := &stringShard{t: newInternTable()}
 		shards[g] = sh
-		wg.Go(func() { errs[g] = sh.number(path, col, seed, f, rf, g, len(shards), pairsPath(g), pass) })
+		wg.Go(func() { errs[g] = sh.number(path, col, seed, f, rf, g, len(shards), pairsPath(g), checkRow, pass) })
 	}
 	wg.Wait()
 	if err := errors.Join(errs...); err != nil {
@@ -1130,7 +1134,7 @@ func numberStrings(path, col string, seed maphash.Seed, f *sharedFilter, rf *row
 // number reads the column for shard g of n: it numbers and counts the
 // items of its shard that the filter passes and writes each (row, item
 // number), a row's repeats once, to the spill file at pairs.
-func (sh *stringShard) number(path, col string, seed maphash.Seed, f *sharedFilter, rf *rowCols, g, n int, pairs string, pass *readPass) (err error) {
+func (sh *stringShard) number(path, col string, seed maphash.Seed, f *sharedFilter, rf *rowCols, g, n int, pairs string, checkRow func(int64) error, pass *readPass) (err error) {
 	tick := func() {}
 	if g == 0 {
 		tick = pass.ticker() // the rows once
@@ -1141,12 +1145,12 @@ func (sh *stringShard) number(path, col string, seed maphash.Seed, f *sharedFilt
 	}
 	defer func() { err = errors.Join(err, rows.close()) }()
 	return writeSpill(pairs, func(w *bufio.Writer) error {
-		return sh.numberTo(w, path, col, seed, f, rows, g, n, pairs, tick)
+		return sh.numberTo(w, path, col, seed, f, rows, g, n, pairs, checkRow, tick)
 	})
 }
 
 // numberTo is number's read, writing the pairs to w.
-func (sh *stringShard) numberTo(w *bufio.Writer, path, col string, seed maphash.Seed, f *sharedFilter, rows *rowCursor, g, n int, pairs string, tick func()) error {
+func (sh *stringShard) numberTo(w *bufio.Writer, path, col string, seed maphash.Seed, f *sharedFilter, rows *rowCursor, g, n int, pairs string, checkRow func(int64) error, tick func()) error {
 	var rec [pairBytes]byte
 	var cur []uint32 // the items of the row read
 	row := int64(-1)
@@ -1169,6 +1173,9 @@ func (sh *stringShard) numberTo(w *bufio.Writer, path, col string, seed maphash.
 	}
 	err := pqio.EachBytes(path, col, func(r int64, b []byte) error {
 		tick()
+		if err := checkRow(r); err != nil {
+			return err
+		}
 		if len(b) == 0 {
 			return nil
 		}

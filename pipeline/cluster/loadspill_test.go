@@ -3,9 +3,11 @@ package cluster
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
+	"runtime"
 	"slices"
 	"sync"
 	"testing"
@@ -379,6 +381,80 @@ func TestLoadProgress(t *testing.T) {
 				t.Errorf("load: %d of %d rows (past the total: %v), want %d (%d reads)", m.done, m.total, m.over, want, reads)
 			}
 		})
+	}
+}
+
+// stopMeter cancels its context once the load has counted at rows, and
+// counts what the load counts after that.
+type stopMeter struct {
+	loadMeter
+	at     int64
+	cancel context.CancelFunc
+	after  int64
+	calls  int // Add calls after the cancel
+}
+
+func (m *stopMeter) Add(n int64) {
+	m.loadMeter.Add(n)
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.at < 0 {
+		m.after += n
+		m.calls++
+	} else if m.done >= m.at {
+		m.at = -1
+		m.cancel()
+	}
+}
+
+// TestLoadStopsPromptly: a load cancelled anywhere stops within a batch or
+// a bucket of each read: the rows it counts after the cancel are few. (It
+// checked the context every 65,536 rows, which the batch reads seldom met,
+// and not at all between the buckets of a numeric signal or the pairs of a
+// string signal: a stop at 217M posts took 15-25 s.)
+func TestLoadStopsPromptly(t *testing.T) {
+	defer func(m, b int) { maxSeenBytes, bucketBytes = m, b }(maxSeenBytes, bucketBytes)
+	maxSeenBytes = 1 << 16 // filters in ranges
+	bucketBytes = 1 << 14  // many buckets
+	path := partitionFixture(t, 2*pqio.RowGroupRows+5000, 4)
+	rows, err := pqio.NumRows(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := DefaultParams()
+	p.Signals = slices.Clone(Signals)
+	step := 1
+	if testing.Short() {
+		step = 3 // the race detector's run: 6 points of 19
+	}
+	for _, res := range []Resources{{Partitions: 1}, {Partitions: 3}} {
+		var total int64
+		for k := 1; k < 20; k += step {
+			ctx, cancel := context.WithCancel(context.Background())
+			m := &stopMeter{cancel: cancel}
+			m.at = int64(k) * max(total, rows*12) / 20
+			ls := &loadSpill{ctx: ctx, p: p, res: res, outDir: t.TempDir()}
+			ls.in = Input{FingerprintsPath: path, ShingleSize: testShingleSize, Progress: m}
+			_, _, _, err := prepare(ctx, ls.in, p, ls, slog.New(slog.DiscardHandler))
+			ls.remove()
+			cancel()
+			total = m.total
+			if m.at >= 0 {
+				if err != nil {
+					t.Fatalf("%+v: %v", res, err)
+				}
+				continue // loaded before the cancel
+			}
+			if !errors.Is(err, context.Canceled) {
+				t.Fatalf("%+v, cancelled at %d of %d rows: %v", res, m.done-m.after, m.total, err)
+			}
+			// A batch or a bucket for each read under way, and the
+			// passes' ends (which count the rest of a pass). A load that
+			// checked every 65,536 rows counted up to 265 more.
+			if limit := 4*runtime.GOMAXPROCS(0) + 4; m.calls > limit {
+				t.Errorf("%+v, cancelled at %d of %d rows: %d more rows counted in %d calls, want at most %d calls", res, m.done-m.after, m.total, m.after, m.calls, limit)
+			}
+		}
 	}
 }
 
