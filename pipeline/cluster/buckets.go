@@ -54,7 +54,7 @@ func (rc *rowCols) bucketRecBytes() int {
 // carries them too, 24 bytes: a span reads them from the file in row order
 // beside the column, where the groups, counted in hash order, would need
 // them in memory.
-func readNumericExact(path, col string, spans []pqio.Span, sd *signalData, ri *rowItems, runs *occRuns, rows *rowCols, checkRow func(int64) error, newPass func() *readPass) error {
+func readNumericExact(path, col string, spans []pqio.Span, sd *signalData, ri *rowItems, runs *occRuns, rows *rowCols, checkBatch func(last int64) error, newPass func() *readPass) error {
 	values, err := pqio.NumValues(path, col)
 	if err != nil {
 		return err
@@ -90,7 +90,7 @@ func readNumericExact(path, col string, spans []pqio.Span, sd *signalData, ri *r
 	for j, span := range spans {
 		counts[j] = make([]int64, nb)
 		wg.Go(func() {
-			errs[j] = scatterSpan(path, col, span, nb, bucketOf, func(b int) string { return name(j, b) }, counts[j], rows, checkRow, pass)
+			errs[j] = scatterSpan(path, col, span, nb, bucketOf, func(b int) string { return name(j, b) }, counts[j], rows, checkBatch, pass)
 		})
 	}
 	wg.Wait()
@@ -185,7 +185,7 @@ func readNumericExact(path, col string, spans []pqio.Span, sd *signalData, ri *r
 // scatterSpan reads one span of col and appends each value of a kept row,
 // with its row, account and time, to the file of its bucket, counting the
 // records.
-func scatterSpan(path, col string, span pqio.Span, nb int, bucketOf func(uint64) int, name func(b int) string, counts []int64, rc *rowCols, checkRow func(int64) error, pass *readPass) (err error) {
+func scatterSpan(path, col string, span pqio.Span, nb int, bucketOf func(uint64) int, name func(b int) string, counts []int64, rc *rowCols, checkBatch func(last int64) error, pass *readPass) (err error) {
 	recBytes := rc.bucketRecBytes()
 	rows, err := rc.cursor()
 	if err != nil {
@@ -224,7 +224,7 @@ func scatterSpan(path, col string, span pqio.Span, nb int, bucketOf func(uint64)
 	last := int64(-1)
 	acc, t := int32(-1), int64(0) // of row last
 	err = pqio.EachInt64BatchIn(path, col, span, func(batch, vals []int64) error {
-		if err := checkRow(batch[len(batch)-1]); err != nil {
+		if err := checkBatch(batch[len(batch)-1]); err != nil {
 			return err
 		}
 		newRows := 0
