@@ -316,14 +316,12 @@ func (m *loadMeter) Add(n int64) {
 	}
 }
 
-// TestLoadProgress: the load phase's total counts every read of the rows
-// (the account column; in memory, each numeric signal's column once more
-// than its filter has ranges and each string signal's once; one at a time,
-// each numeric signal's twice, its read and its buckets, and each string
-// signal's three times), and its count reaches the total without passing
-// it, band keys (several per row) counted by row.
-func TestLoadProgress(t *testing.T) {
-	defer func(m, b int) { maxSeenBytes, bucketBytes = m, b }(maxSeenBytes, bucketBytes)
+// readsFixture returns a fixture for the load's reads, and its rows, with
+// the numeric filters in ranges and many buckets until the test ends.
+func readsFixture(t *testing.T) (string, int64) {
+	t.Helper()
+	m, b := maxSeenBytes, bucketBytes
+	t.Cleanup(func() { maxSeenBytes, bucketBytes = m, b })
 	maxSeenBytes = 1 << 16 // filters in ranges
 	bucketBytes = 1 << 14  // many buckets
 	path := partitionFixture(t, 2*pqio.RowGroupRows+5000, 4)
@@ -331,6 +329,17 @@ func TestLoadProgress(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return path, rows
+}
+
+// TestLoadProgress: the load phase's total counts every read of the rows
+// (the account column; in memory, each numeric signal's column once more
+// than its filter has ranges and each string signal's once; one at a time,
+// each numeric signal's twice, its read and its buckets, and each string
+// signal's three times), and its count reaches the total without passing
+// it, band keys (several per row) counted by row.
+func TestLoadProgress(t *testing.T) {
+	path, rows := readsFixture(t)
 	for _, tc := range []struct {
 		name       string
 		res        Resources
@@ -413,14 +422,7 @@ func (m *stopMeter) Add(n int64) {
 // and not at all between the buckets of a numeric signal or the pairs of a
 // string signal: a stop at 217M posts took 15-25 s.)
 func TestLoadStopsPromptly(t *testing.T) {
-	defer func(m, b int) { maxSeenBytes, bucketBytes = m, b }(maxSeenBytes, bucketBytes)
-	maxSeenBytes = 1 << 16 // filters in ranges
-	bucketBytes = 1 << 14  // many buckets
-	path := partitionFixture(t, 2*pqio.RowGroupRows+5000, 4)
-	rows, err := pqio.NumRows(path)
-	if err != nil {
-		t.Fatal(err)
-	}
+	path, rows := readsFixture(t)
 	p := DefaultParams()
 	p.Signals = slices.Clone(Signals)
 	step := 1
