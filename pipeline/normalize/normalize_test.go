@@ -575,7 +575,7 @@ func TestRawBufferBounded(t *testing.T) {
 		}
 		maxBuf = max(maxBuf, len(rr.t.buf))
 	}
-	if n != 20000 || maxBuf > 64<<10 {
+	if n != 20000 || maxBuf > 2*fillSize {
 		t.Fatalf("records %d, buffer peaked at %d bytes", n, maxBuf)
 	}
 }

@@ -57,7 +57,7 @@ type streamTask struct {
 // and closes done.
 type batch struct {
 	recs  []record
-	arena []byte   // the raw bytes of recs, which slice into it
+	arena []byte   // the raw bytes of recs the reader only lends (not owned), which slice into it
 	slab  []string // the fields of recs, which slice into it
 	table table
 	ncol  int
@@ -286,7 +286,7 @@ func (n *normalizer) pump(ctx context.Context, p *producer, jobs chan<- *batch, 
 		bt := getBatch(b.table, ncol)
 		offs = offs[:0]
 		var readErr error
-		for len(bt.recs) < batchRecords && len(bt.arena) < batchBytes {
+		for size := 0; len(bt.recs) < batchRecords && size < batchBytes; {
 			var rec record
 			if len(pending) > 0 {
 				rec, pending = pending[0], pending[1:]
@@ -312,17 +312,23 @@ func (n *normalizer) pump(ctx context.Context, p *producer, jobs chan<- *batch, 
 				}
 			}
 			lastLine = rec.line
-			offs = append(offs, len(bt.arena))
-			bt.arena = append(bt.arena, rec.raw...)
-			rec.raw = nil
+			size += len(rec.raw)
+			if rec.owned {
+				offs = append(offs, -1)
+			} else {
+				// Raw bytes the reader only lends: copied to the arena.
+				offs = append(offs, len(bt.arena))
+				bt.arena = append(bt.arena, rec.raw...)
+				offs = append(offs, len(bt.arena))
+				rec.raw = nil
+			}
 			bt.recs = append(bt.recs, rec)
 		}
-		for i := range bt.recs {
-			end := len(bt.arena)
-			if i+1 < len(offs) {
-				end = offs[i+1]
+		for i, j := 0, 0; i < len(bt.recs); i, j = i+1, j+1 {
+			if offs[j] >= 0 {
+				bt.recs[i].raw = bt.arena[offs[j]:offs[j+1]:offs[j+1]]
+				j++
 			}
-			bt.recs[i].raw = bt.arena[offs[i]:end:end]
 		}
 		if len(bt.recs) == 0 {
 			putBatch(bt)

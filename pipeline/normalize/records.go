@@ -107,7 +107,10 @@ type record struct {
 	raw    []byte          // the record's bytes without its line terminator; valid until the next read
 	perr   *csv.ParseError // set when the record could not be parsed
 	last   bool            // the record runs to the end of the input
-	nl     bool            // the record ended with a line terminator
+	// owned says that raw and fields are never written again (the fast
+	// path's chunks), so they may be kept without a copy.
+	owned bool
+	nl    bool // the record ended with a line terminator
 	// tooLarge, when set, says how the record passed the size limit; raw
 	// then holds only its first RejectRawPrefix bytes and fields is nil.
 	tooLarge string
@@ -130,6 +133,13 @@ type recordReader struct {
 	// the current csv.Reader, which counts from 0 and 1.
 	offBase, lineBase int64
 	prefix            []byte // raw prefix of the last record over the limit
+
+	// The fast path (fastcsv.go); noFast turns it off (tests compare).
+	noFast   bool
+	slowLeft int         // records csv.Reader still reads before the fast path resumes
+	spans    []fieldSpan // the fields of the record being scanned
+	fields   []string    // the fields of the last fast record
+	chunk    []byte      // field bytes; see fieldChunk
 }
 
 // utf8BOM is the byte order mark some exports put before the header.
@@ -164,6 +174,15 @@ func (rr *recordReader) restart() {
 // or ErrRecordTooLarge for a quoted field never closed over the limit.
 func (rr *recordReader) next() (record, error) {
 	rr.t.release(rr.prev)
+	if rr.slowLeft == 0 && !rr.noFast {
+		if rec, ok := rr.fastNext(); ok {
+			return rec, nil
+		}
+		rr.t.pos = rr.prev
+		rr.restart()
+		rr.slowLeft = slowRun
+	}
+	rr.slowLeft--
 	fields, err := rr.csv.Read()
 	if rr.t.tooLarge {
 		return rr.skipTooLarge()
@@ -186,6 +205,9 @@ func (rr *recordReader) next() (record, error) {
 	raw := rr.t.slice(rr.prev, off)
 	rr.line += int64(bytes.Count(raw, []byte{'\n'}))
 	rr.prev = off
+	if off == rr.t.total && !rr.t.eof {
+		rr.t.fill() // to tell whether the record is the last one
+	}
 	rec := record{last: rr.t.eof && off == rr.t.total}
 	raw = trimLeadingBlankLines(raw)
 	if n := len(raw); n > 0 && raw[n-1] == '\n' {
@@ -405,6 +427,12 @@ func (rr *recordReader) skipTooLarge() (record, error) {
 	t.base, t.pos, t.released = end, end, end
 	t.total = end + int64(len(leftover))
 	t.tooLarge = false
+	if rec.nl {
+		if t.total == end && !t.eof {
+			t.fill() // to tell whether the record is the last one
+		}
+		rec.last = t.eof && t.total == end
+	}
 	rr.prev = end
 	rr.line = line
 	if rec.nl {
