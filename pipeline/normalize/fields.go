@@ -249,6 +249,17 @@ func parseCount(s string) (*int64, bool) {
 	if s == "" {
 		return nil, true
 	}
+	if v, ok := plainCount(s); ok {
+		return countPtr(v), true
+	}
+	return parseCountGeneral(s)
+}
+
+// parseCountGeneral is parseCount without its fast path for plain digits.
+func parseCountGeneral(s string) (*int64, bool) {
+	if s == "" {
+		return nil, true
+	}
 	if i := strings.IndexByte(s, '.'); i >= 0 {
 		frac := s[i+1:]
 		if frac == "" || strings.Trim(frac, "0") != "" {
@@ -265,6 +276,41 @@ func parseCount(s string) (*int64, bool) {
 
 // newInt64 returns a pointer to a copy of v (the copy alone escapes).
 func newInt64(v int64) *int64 { return &v }
+
+// plainCount parses a count of 1 to 18 decimal digits, the common case,
+// which strconv.ParseInt would accept as is.
+func plainCount(s string) (int64, bool) {
+	if len(s) == 0 || len(s) > 18 {
+		return 0, false
+	}
+	var v int64
+	for i := 0; i < len(s); i++ {
+		d := s[i] - '0'
+		if d > 9 {
+			return 0, false
+		}
+		v = v*10 + int64(d)
+	}
+	return v, true
+}
+
+// smallCounts holds the counts below len(smallCounts), which countPtr
+// shares instead of allocating: most likes, reposts and replies are small.
+// Nothing writes through a count's pointer.
+var smallCounts = func() (a [4096]int64) {
+	for i := range a {
+		a[i] = int64(i)
+	}
+	return a
+}()
+
+// countPtr returns a pointer to v, shared for a small v.
+func countPtr(v int64) *int64 {
+	if v >= 0 && v < int64(len(smallCounts)) {
+		return &smallCounts[v]
+	}
+	return newInt64(v)
+}
 
 // parseCoord parses a latitude or longitude. Empty, "absent" and "present"
 // (how the archives hide coordinates) are null.

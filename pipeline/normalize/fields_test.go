@@ -282,3 +282,18 @@ func TestIDKindTable(t *testing.T) {
 		}
 	}
 }
+
+// FuzzParseCount checks parseCount's fast path against strconv: a value
+// is accepted, and equal, exactly when the general rule accepts it.
+func FuzzParseCount(f *testing.F) {
+	for _, s := range []string{"0", "12", "4095", "4096", "999999999999999999", "9223372036854775807", "-3", "+3", "1.0", "1.5", " 1", "1_0", ""} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		got, ok := parseCount(s)
+		want, wok := parseCountGeneral(s)
+		if ok != wok || (got == nil) != (want == nil) || got != nil && *got != *want {
+			t.Fatalf("parseCount(%q) = %v %v, want %v %v", s, got, ok, want, wok)
+		}
+	})
+}
