@@ -3,6 +3,7 @@ package normalize
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"io"
 	"slices"
 	"strings"
@@ -11,7 +12,8 @@ import (
 )
 
 // readRecords reads every record of in, fast path on or off, copying what
-// the reader lends; small makes the input arrive a byte at a time.
+// the reader lends (not owned); small makes the input arrive a byte at a
+// time.
 func readRecords(in []byte, limit int64, fast, small bool) ([]record, error) {
 	var r io.Reader = bytes.NewReader(in)
 	if small {
@@ -28,8 +30,12 @@ func readRecords(in []byte, limit int64, fast, small bool) ([]record, error) {
 			}
 			return out, err
 		}
-		rec.raw = slices.Clone(rec.raw)
-		rec.fields = slices.Clone(rec.fields)
+		// Only what the reader lends is copied: an owned record must stay
+		// valid after the reads that follow it.
+		if !rec.owned {
+			rec.raw = slices.Clone(rec.raw)
+		}
+		rec.fields = slices.Clone(rec.fields) // the slice; its strings are kept
 		out = append(out, rec)
 	}
 }
@@ -85,10 +91,21 @@ func TestFastRecords(t *testing.T) {
 		{"bom", "\xEF\xBB\xBFa,b\n1,2\n", MaxRecordBytes},
 		{"invalid utf-8", "\"a\"\xff,b\n\xff,\"\xfe\"\n", MaxRecordBytes},
 		{"many", strings.Repeat("\"1\",\"two, three\",\"\"\"4\"\"\",,5\n", 5000), MaxRecordBytes},
+		{"several arrays", arrays(), MaxRecordBytes},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) { checkFast(t, []byte(c.in), c.limit) })
 	}
+}
+
+// arrays is a CSV text over several of the tracker's arrays, each record
+// different from the others.
+func arrays() string {
+	var b strings.Builder
+	for i := range 600 {
+		fmt.Fprintf(&b, "\"%d\",\"%s\",%d\nx%d,\"y\n%d\"\n", i, strings.Repeat(string(rune('a'+i%26)), 1000+i*7%2000), i, i, i)
+	}
+	return b.String()
 }
 
 // FuzzFastRecords checks the fast path against csv.Reader on any bytes.
