@@ -187,7 +187,8 @@ func (rr *recordReader) plainEnd(b []byte, end int) (int, scanResult) {
 }
 
 // fastRecord returns the plain record of end bytes at prev, whose fields
-// scanRecord found, and moves past it.
+// scanRecord found, and moves past it. The fields go to the end of
+// *rr.slab when set (see setSlab), else to rr.fields.
 func (rr *recordReader) fastRecord(end int) record {
 	t := rr.t
 	raw := t.slice(rr.prev, rr.prev+int64(end))
@@ -214,7 +215,11 @@ func (rr *recordReader) fastRecord(end int) record {
 	rr.chunk = append(rr.chunk, raw...)
 	raw = rr.chunk[at:]
 	rec.raw, rec.owned = raw[:len(raw):len(raw)], true
-	rr.fields = rr.fields[:0]
+	fields := rr.fields[:0]
+	if rr.slab != nil {
+		fields = *rr.slab
+	}
+	first := len(fields)
 	for _, s := range rr.spans {
 		var f []byte
 		if !s.esc {
@@ -232,8 +237,20 @@ func (rr *recordReader) fastRecord(end int) record {
 			}
 			f = rr.chunk[start:]
 		}
-		rr.fields = append(rr.fields, unsafe.String(unsafe.SliceData(f), len(f)))
+		fields = append(fields, unsafe.String(unsafe.SliceData(f), len(f)))
 	}
-	rec.fields = rr.fields
+	if rr.slab != nil {
+		*rr.slab = fields
+		rec.inSlab = true
+	} else {
+		rr.fields = fields
+	}
+	rec.fields = fields[first:len(fields):len(fields)]
 	return rec
 }
+
+// setSlab makes the fast path append the fields of the next records to
+// *slab, a batch's, instead of its own slice that pump would copy from;
+// nil stops it. A slab that grows leaves earlier records on the old array,
+// which stays valid.
+func (rr *recordReader) setSlab(slab *[]string) { rr.slab = slab }

@@ -268,6 +268,12 @@ type recordSource interface {
 	next() (record, error)
 }
 
+// slabSource is a recordSource that can put the fields it reads straight
+// into a batch's slab (recordReader.setSlab).
+type slabSource interface {
+	setSlab(*[]string)
+}
+
 // cloneRecord copies a record's fields and raw bytes, which a source may
 // reuse on its next read.
 func cloneRecord(r record) record {
@@ -282,8 +288,15 @@ func cloneRecord(r record) record {
 func (n *normalizer) pump(ctx context.Context, p *producer, jobs chan<- *batch, src recordSource, ncol int, pending []record, lastLine int64, fail func(int64, error) error) {
 	b := p.head.b
 	var offs []int
+	slabbed, _ := src.(slabSource)
+	if slabbed != nil {
+		defer slabbed.setSlab(nil)
+	}
 	for eof := false; !eof; {
 		bt := getBatch(b.table, ncol)
+		if slabbed != nil {
+			slabbed.setSlab(&bt.slab)
+		}
 		offs = offs[:0]
 		var readErr error
 		for size := 0; len(bt.recs) < batchRecords && size < batchBytes; {
@@ -302,7 +315,7 @@ func (n *normalizer) pump(ctx context.Context, p *producer, jobs chan<- *batch, 
 					eof = true
 					break
 				}
-				if rec.fields != nil {
+				if rec.fields != nil && !rec.inSlab {
 					// One slab per batch instead of one slice per record. A
 					// slab that grows leaves earlier records on the old
 					// array, which stays valid.

@@ -110,6 +110,8 @@ type record struct {
 	// owned says that raw and fields are never written again (the fast
 	// path's chunks), so they may be kept without a copy.
 	owned bool
+	// inSlab says that fields is already in the batch's slab (setSlab).
+	inSlab bool
 	nl    bool // the record ended with a line terminator
 	// tooLarge, when set, says how the record passed the size limit; raw
 	// then holds only its first RejectRawPrefix bytes and fields is nil.
@@ -138,7 +140,8 @@ type recordReader struct {
 	noFast   bool
 	slowLeft int         // records csv.Reader still reads before the fast path resumes
 	spans    []fieldSpan // the fields of the record being scanned
-	fields   []string    // the fields of the last fast record
+	fields   []string    // the fields of the last fast record, when slab is nil
+	slab     *[]string   // where the fast path puts fields: see setSlab
 	chunk    []byte      // field bytes; see fieldChunk
 }
 
