@@ -206,15 +206,40 @@ func parseDate(s string) (int64, bool) {
 	if !ok1 || !ok2 || !ok3 || !validYMD(y, mo, d) {
 		return 0, false
 	}
-	return time.Date(y, time.Month(mo), d, 0, 0, 0, 0, time.UTC).UnixMilli(), true
+	return daysFromCivil(y, mo, d) * 86_400_000, true
 }
 
-// validYMD reports whether y-mo-d is a real calendar day.
+// validYMD reports whether y-mo-d is a real day of the proleptic Gregorian
+// calendar (time.Date's).
 func validYMD(y, mo, d int) bool {
 	if mo < 1 || mo > 12 || d < 1 {
 		return false
 	}
-	return d <= time.Date(y, time.Month(mo)+1, 0, 0, 0, 0, 0, time.UTC).Day()
+	n := monthDays[mo-1]
+	if mo == 2 && y%4 == 0 && (y%100 != 0 || y%400 == 0) {
+		n = 29
+	}
+	return d <= n
+}
+
+var monthDays = [12]int{31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31}
+
+// daysFromCivil is the number of days from 1970-01-01 to y-mo-d, a valid
+// day of the proleptic Gregorian calendar with y >= 0: the arithmetic of
+// time.Date without its normalization (TestCivilDays compares the two).
+func daysFromCivil(y, mo, d int) int64 {
+	if mo <= 2 {
+		y-- // the year counts from March, so that the leap day ends it
+	}
+	era := y
+	if era < 0 {
+		era -= 399
+	}
+	era /= 400
+	yoe := y - era*400                     // [0, 399]
+	doy := (153*((mo+9)%12)+2)/5 + d - 1   // [0, 365], from March 1
+	doe := yoe*365 + yoe/4 - yoe/100 + doy // [0, 146096]
+	return int64(era)*146097 + int64(doe) - 719468
 }
 
 // parseTweetTime parses "YYYY-MM-DD HH:MM" (precision minute) or

@@ -297,3 +297,27 @@ func FuzzParseCount(f *testing.F) {
 		}
 	})
 }
+
+// TestCivilDays compares validYMD and parseDate's day arithmetic with
+// time.Date on every day, valid or not, of the years a four-digit field
+// can hold.
+func TestCivilDays(t *testing.T) {
+	step := 1
+	if testing.Short() {
+		step = 7
+	}
+	for y := 0; y <= 9999; y += step {
+		for mo := 0; mo <= 13; mo++ {
+			for d := 0; d <= 32; d++ {
+				tm := time.Date(y, time.Month(mo), d, 0, 0, 0, 0, time.UTC)
+				valid := tm.Year() == y && int(tm.Month()) == mo && tm.Day() == d
+				if got := validYMD(y, mo, d); got != valid {
+					t.Fatalf("validYMD(%d, %d, %d) = %v, want %v", y, mo, d, got, valid)
+				}
+				if valid && daysFromCivil(y, mo, d)*86_400_000 != tm.UnixMilli() {
+					t.Fatalf("%04d-%02d-%02d: %d days, want %d ms", y, mo, d, daysFromCivil(y, mo, d), tm.UnixMilli())
+				}
+			}
+		}
+	}
+}

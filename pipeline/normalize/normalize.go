@@ -357,7 +357,9 @@ type normalizer struct {
 	rejects  rowWriter[schema.Reject]
 	accBuf   []schema.Account
 	postBuf  []schema.Post
-	rejBuf   []schema.Reject
+	// lastAuthor is the account id addAuthor saw last, known to be kept.
+	lastAuthor string
+	rejBuf     []schema.Reject
 
 	// authors holds, per account id seen as a post author, the account as
 	// its first post described it (spilled to disk in sorted chunks).
@@ -481,14 +483,20 @@ func (n *normalizer) addPost(r *row, srcName string, line int64) {
 // addAuthor remembers an account named by a post or a seed list, the first
 // time it is seen.
 func (n *normalizer) addAuthor(author *schema.Account, srcName string, line int64) error {
+	if author.AccountID == n.lastAuthor && n.lastAuthor != "" {
+		return nil // a run of posts by one account, as archives often hold
+	}
 	if !n.authors.has(author.AccountID) {
 		a := *author
 		a.Dataset = n.dataset
 		a.InUsersFile = false
 		a.SourceFile = srcName
 		a.SourceLine = line
-		return n.authors.add(&a)
+		if err := n.authors.add(&a); err != nil {
+			return err
+		}
 	}
+	n.lastAuthor = author.AccountID
 	return nil
 }
 

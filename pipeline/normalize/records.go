@@ -112,7 +112,7 @@ type record struct {
 	owned bool
 	// inSlab says that fields is already in the batch's slab (setSlab).
 	inSlab bool
-	nl    bool // the record ended with a line terminator
+	nl     bool // the record ended with a line terminator
 	// tooLarge, when set, says how the record passed the size limit; raw
 	// then holds only its first RejectRawPrefix bytes and fields is nil.
 	tooLarge string
