@@ -104,18 +104,18 @@ func (t *tracker) release(off int64) {
 type record struct {
 	fields []string        // nil when perr is set
 	line   int64           // line on which the record starts (1-based)
-	raw    []byte          // the record's bytes without its line terminator; valid until the next read
+	raw    []byte          // the record's bytes without its line terminator; valid until the next read, unless owned
 	perr   *csv.ParseError // set when the record could not be parsed
 	last   bool            // the record runs to the end of the input
+	nl     bool            // the record ended with a line terminator
+	// tooLarge, when set, says how the record passed the size limit; raw
+	// then holds only its first RejectRawPrefix bytes and fields is nil.
+	tooLarge string
 	// owned says that raw and fields are never written again (the fast
 	// path's chunks), so they may be kept without a copy.
 	owned bool
 	// inSlab says that fields is already in the batch's slab (setSlab).
 	inSlab bool
-	nl     bool // the record ended with a line terminator
-	// tooLarge, when set, says how the record passed the size limit; raw
-	// then holds only its first RejectRawPrefix bytes and fields is nil.
-	tooLarge string
 }
 
 // RejectRawPrefix is how many bytes of a record over MaxRecordBytes the
