@@ -80,9 +80,6 @@ func (rr *recordReader) fastNext() (rec record, ok bool) {
 		end, res := rr.scanRecord()
 		switch res {
 		case scanDone:
-			if rr.prev+int64(end) == t.total && !t.eof {
-				t.fill() // to tell whether the record is the last one
-			}
 			return rr.fastRecord(end), true
 		case scanMore:
 			if t.eof || t.err != nil || t.total-rr.prev > t.limit+2 {

@@ -56,7 +56,7 @@ func checkFast(t *testing.T, in []byte, limit int64) {
 		for i, w := range want {
 			g := got[i]
 			if !slices.Equal(g.fields, w.fields) || (g.fields == nil) != (w.fields == nil) || !bytes.Equal(g.raw, w.raw) ||
-				g.line != w.line || g.nl != w.nl || g.last != w.last || g.tooLarge != w.tooLarge {
+				g.line != w.line || g.nl != w.nl || g.tooLarge != w.tooLarge || (g.last != w.last && (!w.nl || w.perr != nil)) {
 				t.Fatalf("small %v: record %d: fields %q raw %q line %d nl %v last %v tooLarge %q\nwant fields %q raw %q line %d nl %v last %v tooLarge %q",
 					small, i, g.fields, g.raw, g.line, g.nl, g.last, g.tooLarge, w.fields, w.raw, w.line, w.nl, w.last, w.tooLarge)
 			}
@@ -139,5 +139,25 @@ func TestFastRecordsReadError(t *testing.T) {
 		if !errors.Is(err, boom) || n != 3 {
 			t.Fatalf("fast %v: %d reads, err %v", fast, n, err)
 		}
+	}
+}
+
+// TestLastRecordRepaired checks that a bare quote in the last record, which
+// has its line end, is repaired like one in any other record, and that a
+// quoted field the file leaves open is "truncated": whether a record is the
+// last does not depend on how the input was read.
+func TestLastRecordRepaired(t *testing.T) {
+	bare := strings.Replace(csvText(tweetsCols, tweet(0, nil), tweet(1, nil)), `"Twitter Web Client"`, `Twitter "Web" Client`, 2)
+	if strings.Count(bare, `Twitter "Web" Client`) != 2 {
+		t.Fatalf("no client field to break in %q", bare)
+	}
+	r := run(t, writeSource(t, t.TempDir(), "bare.csv", []byte(bare)))
+	if fs := r.stats.Files[0]; len(r.posts) != 2 || fs.Warnings[WarnQuoteRepaired] != 2 {
+		t.Fatalf("posts %d, warnings %v, rejects %v", len(r.posts), fs.Warnings, reasons(r))
+	}
+	open := csvText(tweetsCols, tweet(0, nil)) + `"1","x` + "\n"
+	r = run(t, writeSource(t, t.TempDir(), "open.csv", []byte(open)))
+	if got := reasons(r); len(r.posts) != 1 || len(got) != 1 || got[0] != ReasonTruncated {
+		t.Fatalf("posts %d, rejects %v", len(r.posts), got)
 	}
 }

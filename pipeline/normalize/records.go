@@ -106,8 +106,12 @@ type record struct {
 	line   int64           // line on which the record starts (1-based)
 	raw    []byte          // the record's bytes without its line terminator; valid until the next read, unless owned
 	perr   *csv.ParseError // set when the record could not be parsed
-	last   bool            // the record runs to the end of the input
-	nl     bool            // the record ended with a line terminator
+	// last says that reading the record ran into the end of the input: it
+	// has no line end, or a quoted field runs to the end. (A record whose
+	// line end is the input's last byte may have it or not, depending on
+	// the reads; it matters only for a record with perr set or nl unset.)
+	last bool
+	nl   bool // the record ended with a line terminator
 	// tooLarge, when set, says how the record passed the size limit; raw
 	// then holds only its first RejectRawPrefix bytes and fields is nil.
 	tooLarge string
@@ -208,9 +212,6 @@ func (rr *recordReader) next() (record, error) {
 	raw := rr.t.slice(rr.prev, off)
 	rr.line += int64(bytes.Count(raw, []byte{'\n'}))
 	rr.prev = off
-	if off == rr.t.total && !rr.t.eof {
-		rr.t.fill() // to tell whether the record is the last one
-	}
 	rec := record{last: rr.t.eof && off == rr.t.total}
 	raw = trimLeadingBlankLines(raw)
 	if n := len(raw); n > 0 && raw[n-1] == '\n' {
@@ -430,12 +431,6 @@ func (rr *recordReader) skipTooLarge() (record, error) {
 	t.base, t.pos, t.released = end, end, end
 	t.total = end + int64(len(leftover))
 	t.tooLarge = false
-	if rec.nl {
-		if t.total == end && !t.eof {
-			t.fill() // to tell whether the record is the last one
-		}
-		rec.last = t.eof && t.total == end
-	}
 	rr.prev = end
 	rr.line = line
 	if rec.nl {
