@@ -1,7 +1,9 @@
 package normalize
 
 import (
+	"bytes"
 	"context"
+	"io"
 	"os"
 	"strconv"
 	"strings"
@@ -64,6 +66,29 @@ func BenchmarkRunTweets(b *testing.B) {
 				os.RemoveAll(out)
 			}
 			b.ReportMetric(float64(rows)*float64(b.N)/b.Elapsed().Seconds(), "rows/s")
+		})
+	}
+}
+
+// BenchmarkRecordReader reads a 100k-row tweets file with the record
+// reader alone, with its fast path and without it (encoding/csv).
+func BenchmarkRecordReader(b *testing.B) {
+	body := []byte(benchTweets(100_000))
+	for _, fast := range []bool{true, false} {
+		b.Run(map[bool]string{true: "fast", false: "csv"}[fast], func(b *testing.B) {
+			b.SetBytes(int64(len(body)))
+			for i := 0; i < b.N; i++ {
+				rr := newRecordReader(bytes.NewReader(body))
+				rr.noFast = !fast
+				for {
+					if _, err := rr.next(); err != nil {
+						if err != io.EOF {
+							b.Fatal(err)
+						}
+						break
+					}
+				}
+			}
 		})
 	}
 }
