@@ -2,7 +2,6 @@ package normalize
 
 import (
 	"bytes"
-	"io"
 	"slices"
 	"unsafe"
 )
@@ -64,12 +63,7 @@ func (t *tracker) fill() {
 	n, err := t.r.Read(t.buf[len(t.buf) : len(t.buf)+fillSize])
 	t.buf = t.buf[:len(t.buf)+n]
 	t.total += int64(n)
-	switch {
-	case err == io.EOF:
-		t.eof = true
-	case err != nil:
-		t.err = err
-	}
+	t.noteErr(err)
 }
 
 // fastNext reads the record at prev when it is plain. ok is false when

@@ -64,13 +64,18 @@ func (t *tracker) Read(p []byte) (int, error) {
 		t.total += int64(n)
 		t.pos += int64(n)
 	}
+	t.noteErr(err)
+	return n, err
+}
+
+// noteErr records the end of the input or a read error.
+func (t *tracker) noteErr(err error) {
 	switch {
 	case err == io.EOF:
 		t.eof = true
 	case err != nil:
 		t.err = err
 	}
-	return n, err
 }
 
 // slice returns the bytes between two absolute offsets. The result is valid
