@@ -326,21 +326,19 @@ func (n *normalizer) pump(ctx context.Context, p *producer, jobs chan<- *batch, 
 			}
 			lastLine = rec.line
 			size += len(rec.raw)
-			if rec.owned {
-				offs = append(offs, -1)
-			} else {
+			start := -1 // owned: the record keeps its raw bytes
+			if !rec.owned {
 				// Raw bytes the reader only lends: copied to the arena.
-				offs = append(offs, len(bt.arena))
+				start = len(bt.arena)
 				bt.arena = append(bt.arena, rec.raw...)
-				offs = append(offs, len(bt.arena))
 				rec.raw = nil
 			}
+			offs = append(offs, start, len(bt.arena))
 			bt.recs = append(bt.recs, rec)
 		}
-		for i, j := 0, 0; i < len(bt.recs); i, j = i+1, j+1 {
-			if offs[j] >= 0 {
-				bt.recs[i].raw = bt.arena[offs[j]:offs[j+1]:offs[j+1]]
-				j++
+		for i := range bt.recs {
+			if start, end := offs[2*i], offs[2*i+1]; start >= 0 {
+				bt.recs[i].raw = bt.arena[start:end:end]
 			}
 		}
 		if len(bt.recs) == 0 {
