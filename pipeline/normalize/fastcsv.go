@@ -33,6 +33,10 @@ const (
 	// none of them is referenced. Whoever keeps a field beyond the rows written
 	// copies it (strings.Clone), as it would a csv.Reader record.
 	fieldChunk = 256 << 10
+	// fastMax bounds what the fast path scans for one record: it starts
+	// over after each fill, so a longer record (rare) goes to csv.Reader,
+	// which reads it once.
+	fastMax = 1 << 20
 	// slowRun is how many records csv.Reader reads once the fast path
 	// hands it one.
 	slowRun = 64
@@ -76,7 +80,7 @@ func (rr *recordReader) fastNext() (rec record, ok bool) {
 		case scanDone:
 			return rr.fastRecord(end), true
 		case scanMore:
-			if t.eof || t.err != nil || t.total-rr.prev > t.limit+2 {
+			if t.eof || t.err != nil || t.total-rr.prev > min(t.limit+2, fastMax) {
 				return record{}, false
 			}
 			t.fill()
