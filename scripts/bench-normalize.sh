@@ -68,6 +68,7 @@ row() { # tool rows wall cpu rss
     printf "%-9s %9d %8.1f %9.0f %7.1f %7.1f %9.1f\n", t, n, w, n / w, b / 1e6 / w, c, r }'
 }
 
+pairs=""
 echo "== normalize: $bytes bytes, $repeat runs each (alternating)"
 printf '%-9s %9s %8s %9s %7s %7s %9s\n' tool rows wall_s rows/s MB/s cpu_s peak_MiB
 for i in $(seq "$repeat"); do
@@ -75,10 +76,23 @@ for i in $(seq "$repeat"); do
   measure takedown "$out/takedown" --quiet --json normalize bench/nz
   tk_rows=$(grep -o '"posts":[0-9]*' "$out/takedown.log.peak" | head -1 | cut -d: -f2)
   row takedown "${tk_rows:-0}" "$wall" "$cpu" "$rss"
+  tk_wall=$wall tk_cpu=$cpu
   rm -f "$out/duck.parquet"
   measure duckdb node "$out/duck/duck.mjs" "$csv" "$out/duck.parquet"
   dk_rows=$(sed -nE 's/.*rows=([0-9]+).*/\1/p' "$out/duckdb.out")
   row duckdb "${dk_rows:-0}" "$wall" "$cpu" "$rss"
+  pairs+="$(awk -v tn="${tk_rows:-0}" -v tw="$tk_wall" -v tc="$tk_cpu" -v dn="${dk_rows:-0}" -v dw="$wall" -v dc="$cpu" \
+    'BEGIN { printf "%.2f %.2f", (tn / tw) / (dn / dw), dc / tc }')"$'\n'
 done
+# The rows/s ratio of each pair (takedown's over DuckDB's) and DuckDB's CPU
+# over takedown's, then their medians: a shared machine moves single runs,
+# so read the spread.
+printf '%s' "$pairs" | awk '
+  { r[NR] = $1; c[NR] = $2; printf "pair %d: rows/s ratio %.2f, cpu ratio %.2f\n", NR, $1, $2 }
+  function median(a, n,   i, j, t) {
+    for (i = 2; i <= n; i++) for (j = i; j > 1 && a[j-1] > a[j]; j--) { t = a[j]; a[j] = a[j-1]; a[j-1] = t }
+    return n % 2 ? a[(n+1)/2] : (a[n/2] + a[n/2+1]) / 2
+  }
+  END { n = NR; printf "median over %d pairs: rows/s ratio %.2f, cpu ratio %.2f\n", n, median(r, n), median(c, n) }'
 echo "outputs: takedown posts.parquet $(stat -c %s "$ws"/runs/bench/nz/normalize/*/posts.parquet) bytes, duckdb $(stat -c %s "$out/duck.parquet") bytes"
 echo "machine: $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg)"
