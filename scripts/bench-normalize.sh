@@ -6,7 +6,10 @@
 #
 # Environment: BENCH_POSTS (default 1900000 posts, ~1.08 GB), BENCH_REPEAT
 # (default 2 runs of each tool, alternating), BENCH_DIR (default a temp dir,
-# removed at the end), DUCKDB_NODE_VERSION (default 1.5.6-r.1).
+# removed at the end), DUCKDB_NODE_VERSION (default 1.5.6-r.1),
+# BENCH_CONTAINER (csv, the default, or gz: the same tweets as one .csv.gz,
+# which both tools inflate as they read; bytes and MB/s are then those of the
+# compressed file).
 #
 # takedown: `takedown normalize` on a local dataset holding the file: CSV ->
 # accounts, posts (lists parsed, times, ids checked), rejects; Snappy Parquet (pqio format version 4).
@@ -18,6 +21,12 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 posts="${BENCH_POSTS:-1900000}"
+container="${BENCH_CONTAINER:-csv}"
+case "$container" in
+  csv) suffix= ;;
+  gz) suffix=.gz ;;
+  *) echo "bench-normalize: BENCH_CONTAINER must be csv or gz, not $container" >&2; exit 2 ;;
+esac
 repeat="${BENCH_REPEAT:-2}"
 duck_version="${DUCKDB_NODE_VERSION:-1.5.6-r.1}"
 out="${BENCH_DIR:-$(mktemp -d)}"
@@ -27,14 +36,14 @@ mkdir -p "$out"
 go build -o "$out/takedown" ./cmd/takedown
 go build -o "$out/peakrss" ./scripts/peakrss
 
-echo "== generating $posts posts (plain csv) into $out/src"
+echo "== generating $posts posts ($container) into $out/src"
 mkdir -p "$out/src"
 "$out/takedown" --quiet synth --out "$out/src" --posts "$posts" --accounts $(( posts / 34 )) \
-  --seed 11 --campaign bench --container csv >/dev/null
-csv="$out/src/bench_tweets_csv_hashed.csv"
+  --seed 11 --campaign bench --container "$container" >/dev/null
+csv="$out/src/bench_tweets_csv_hashed.csv$suffix"
 bytes=$(stat -c %s "$csv")
-echo "tweets csv: $bytes bytes"
-if [ "$bytes" -lt 1000000000 ] && [ -z "${BENCH_POSTS:-}" ]; then
+echo "tweets $container: $bytes bytes"
+if [ "$container" = csv ] && [ "$bytes" -lt 1000000000 ] && [ -z "${BENCH_POSTS:-}" ]; then
   echo "bench-normalize: the file is smaller than 1 GB; raise BENCH_POSTS" >&2; exit 1
 fi
 
