@@ -122,7 +122,7 @@ func checkList[T any](parse func(string) ([]T, error)) func(*cli.Context, string
 func resourceFlags() []cli.Flag {
 	return []cli.Flag{
 		&cli.StringFlag{Name: "memory", Category: "cluster",
-			Usage: "memory budget, e.g. 4GiB (default: half the machine's memory, from 1 GiB to 1.5 GiB unless the run's resident data need more); above it the stage works in partitions spilled to disk, with the same output bytes; not a parameter",
+			Usage: "memory budget, e.g. 4GiB (default: half the machine's memory, from 1 GiB to 1.5 GiB unless the run's resident data need more; under a memory cgroup's limit (Slurm --mem, a container's limit) half of it and at most the limit less " + cluster.FormatBytes(cluster.LimitHeadroom) + "); above it the stage works in partitions spilled to disk, with the same output bytes; not a parameter",
 			Action: func(_ *cli.Context, v string) error {
 				if _, err := cluster.ParseBytes(v); err != nil {
 					return usagef("%v", err)

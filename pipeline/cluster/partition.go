@@ -65,13 +65,14 @@ const MaxDefaultMemory = 3 << 29 // 1.5 GiB
 
 // DefaultMemory is the budget when --memory is not given: half of the
 // machine's memory, at least 1 GiB (1 GiB where the total is unknown), at
-// most MaxDefaultMemory. A run whose resident data leave it less than
-// defaultWork raises it (defaultBudget).
-func DefaultMemory() int64 {
-	return min(halfMachine(), MaxDefaultMemory)
-}
+// most MaxDefaultMemory; in a memory cgroup, half of its limit, and at most
+// the limit less LimitHeadroom (machine.half). A run whose resident data
+// leave it less than defaultWork raises it (defaultBudget).
+func DefaultMemory() int64 { return thisMachine().defaultMemory() }
 
-func halfMachine() int64 { return max(totalMemory()/2, 1<<30) }
+func (m machine) defaultMemory() int64 { return min(m.half(), MaxDefaultMemory) }
+
+func halfMachine() int64 { return thisMachine().half() }
 
 // defaultWork is the working memory the default budget leaves at least,
 // within half the machine's memory.
@@ -81,8 +82,10 @@ const defaultWork = 4 * minWork
 // --partitions: DefaultMemory, raised to the resident data plus
 // defaultWork (at most half the machine) when they outgrow it, so that a
 // large release needs no flag where the machine has the memory.
-func defaultBudget(resident int64) int64 {
-	return max(DefaultMemory(), min(resident+defaultWork, halfMachine()))
+func defaultBudget(resident int64) int64 { return thisMachine().budget(resident) }
+
+func (m machine) budget(resident int64) int64 {
+	return max(m.defaultMemory(), min(resident+defaultWork, m.half()))
 }
 
 // Memory model of the plan, in bytes. Resident: what the stage keeps for
@@ -232,8 +235,16 @@ func plan(d *data, r Resources, path string) (int, error) {
 		}
 	}
 	if need := resident + minWork; mem < need {
-		return 0, fmt.Errorf("%w: --memory %s is below what clustering %s needs to make progress: its %d posts, %d accounts and string items take about %s in memory, and each partition needs %s more; give --memory %s or more",
-			ErrMemory, FormatBytes(mem), path, d.rows, d.accounts.len(), FormatBytes(resident), FormatBytes(minWork), FormatBytes(roundUpMiB(need)))
+		what, give := "--memory "+FormatBytes(mem), "give --memory "+FormatBytes(roundUpMiB(need))+" or more"
+		if r.Memory == 0 {
+			m := thisMachine()
+			what = fmt.Sprintf("the default budget, %s (%s),", FormatBytes(mem), m)
+			if m.limit > 0 {
+				give = fmt.Sprintf("raise that limit (a Slurm task's --mem, a container's memory limit) to %s or more", FormatBytes(roundUpMiB(need+LimitHeadroom)))
+			}
+		}
+		return 0, fmt.Errorf("%w: %s is below what clustering %s needs to make progress: its %d posts, %d accounts and string items take about %s in memory, and each partition needs %s more; %s",
+			ErrMemory, what, path, d.rows, d.accounts.len(), FormatBytes(resident), FormatBytes(minWork), give)
 	}
 	avail := mem - resident
 	work := d.workBytes()

@@ -263,25 +263,71 @@ func TestSpillDiskFull(t *testing.T) {
 	}
 }
 
-// TestDefaultMemory: the default budget is half the machine's memory,
-// within 1 GiB and MaxDefaultMemory.
+// TestDefaultMemory: the default budget is half the memory, within 1 GiB
+// and MaxDefaultMemory; in a memory cgroup, half of its limit and at most
+// the limit less LimitHeadroom, so that a Slurm task's --mem or a
+// container's limit is not passed (the kernel kills the process: a 10M-post
+// run in a 1 GiB cgroup was, with the machine's 1.5 GiB). Resident data
+// that outgrow it raise it, up to half the memory.
 func TestDefaultMemory(t *testing.T) {
-	got := DefaultMemory()
-	want := min(max(totalMemory()/2, 1<<30), MaxDefaultMemory)
-	if got != want || got < 1<<30 || got > MaxDefaultMemory {
-		t.Errorf("DefaultMemory() = %s, want %s (machine %s)", FormatBytes(got), FormatBytes(want), FormatBytes(totalMemory()))
-	}
-	// Resident data that outgrow it raise it, up to half the machine.
-	half := max(totalMemory()/2, 1<<30)
-	for _, tc := range []struct{ resident, want int64 }{
-		{0, got},
-		{got - defaultWork, got},
-		{got, min(got+defaultWork, half)},
-		{1 << 50, half},
+	const M, G = int64(1 << 20), int64(1 << 30)
+	for _, tc := range []struct {
+		name                 string
+		m                    machine
+		half, dflt           int64
+		resident, withResids int64 // budget(resident)
+	}{
+		{"24 GiB machine", machine{total: 24 * G}, 12 * G, 3 * G / 2, 2 * G, 2*G + defaultWork},
+		{"3 GiB machine", machine{total: 3 * G}, 3 * G / 2, 3 * G / 2, 2 * G, 3 * G / 2},
+		{"1 GiB machine", machine{total: G}, G, G, 0, G},
+		{"unknown", machine{}, G, G, 10 * G, G},
+		{"1 GiB cgroup", machine{total: 24 * G, limit: G}, 768 * M, 768 * M, 600 * M, 768 * M},
+		{"2 GiB cgroup", machine{total: 24 * G, limit: 2 * G}, G, G, 900 * M, G},
+		{"8 GiB cgroup", machine{total: 24 * G, limit: 8 * G}, 4 * G, 3 * G / 2, 2 * G, 2*G + defaultWork},
+		{"300 MiB cgroup", machine{total: 24 * G, limit: 300 * M}, 150 * M, 150 * M, 0, 150 * M},
+		{"cgroup, machine unknown", machine{limit: G}, 768 * M, 768 * M, 0, 768 * M},
+		{"cgroup above the machine", machine{total: G, limit: 8 * G}, G, G, 0, G},
 	} {
-		if b := defaultBudget(tc.resident); b != max(tc.want, got) {
-			t.Errorf("defaultBudget(%s) = %s, want %s", FormatBytes(tc.resident), FormatBytes(b), FormatBytes(max(tc.want, got)))
+		t.Run(tc.name, func(t *testing.T) {
+			if got := tc.m.half(); got != tc.half {
+				t.Errorf("half() = %s, want %s", FormatBytes(got), FormatBytes(tc.half))
+			}
+			if got := tc.m.defaultMemory(); got != tc.dflt {
+				t.Errorf("defaultMemory() = %s, want %s", FormatBytes(got), FormatBytes(tc.dflt))
+			}
+			if got := tc.m.budget(tc.resident); got != tc.withResids {
+				t.Errorf("budget(%s) = %s, want %s", FormatBytes(tc.resident), FormatBytes(got), FormatBytes(tc.withResids))
+			}
+			if got := tc.m.budget(0); got != tc.dflt {
+				t.Errorf("budget(0) = %s, want the default %s", FormatBytes(got), FormatBytes(tc.dflt))
+			}
+			if got := tc.m.budget(1 << 50); got != max(tc.half, tc.dflt) {
+				t.Errorf("budget(1 PiB) = %s, want half the memory, %s", FormatBytes(got), FormatBytes(tc.half))
+			}
+		})
+	}
+	if got, want := DefaultMemory(), thisMachine().defaultMemory(); got != want {
+		t.Errorf("DefaultMemory() = %s, want %s (%s)", FormatBytes(got), FormatBytes(want), thisMachine())
+	}
+}
+
+// TestPlanDefaultTooSmall: resident data beyond the default budget are a
+// usage error that says the budget was the default and where it came
+// from, not a --memory the user did not give.
+func TestPlanDefaultTooSmall(t *testing.T) {
+	defer Resources{}.limitHeap()()
+	d := &data{rows: 1 << 40, rowFile: &rowFile{path: filepath.Join(t.TempDir(), "rows")}}
+	_, err := plan(d, Resources{}, "fingerprints.parquet")
+	if !errors.Is(err, ErrMemory) {
+		t.Fatalf("plan of %d posts with the default budget: got %v, want ErrMemory", d.rows, err)
+	}
+	for _, want := range []string{"the default budget, " + FormatBytes(halfMachine()) + " (" + thisMachine().String() + "),", "fingerprints.parquet needs to make progress"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error %q does not say %q", err, want)
 		}
+	}
+	if _, err := plan(d, Resources{Memory: 1 << 30}, "fingerprints.parquet"); err == nil || !strings.Contains(err.Error(), "--memory 1.0 GiB is below") {
+		t.Errorf("plan with --memory 1GiB: got %v, want it to name --memory", err)
 	}
 }
 
