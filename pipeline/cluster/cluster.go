@@ -380,7 +380,7 @@ func Run(ctx context.Context, in Input, p Params, outDir string, log *slog.Logge
 			return Stats{}, err
 		}
 	}
-	log.Info("loaded the fingerprints", "rows", d.rows, "resident_bytes", d.residentBytes(), "shingle_bytes", d.shingles.bytes(), "work_bytes", d.workBytes(), "partitions", parts, "spilled_while_loading", ls.spilled())
+	log.Info("loaded the fingerprints", "rows", d.rows, "resident_bytes", d.residentBytes(), "shingle_bytes", d.shingles.bytes(), "work_bytes", d.workBytes(), "budget_bytes", in.Resources.planBudget(d), "partitions", parts, "spilled_while_loading", ls.spilled())
 	if parts > 1 {
 		sp, err := ls.spill()
 		if err != nil {
