@@ -12,6 +12,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/takedown-research/takedown/internal/runner"
+	"github.com/takedown-research/takedown/internal/sysmem"
 	"github.com/takedown-research/takedown/pipeline/cluster"
 	"github.com/takedown-research/takedown/pipeline/fetch"
 	"github.com/takedown-research/takedown/pipeline/normalize"
@@ -122,9 +123,9 @@ func checkList[T any](parse func(string) ([]T, error)) func(*cli.Context, string
 func resourceFlags() []cli.Flag {
 	return []cli.Flag{
 		&cli.StringFlag{Name: "memory", Category: "cluster",
-			Usage: "memory budget, e.g. 4GiB (default: half the machine's memory, from 1 GiB to 1.5 GiB unless the run's resident data need more; under a memory cgroup's limit (Slurm --mem, a container's limit) half of it and at most the limit less " + cluster.FormatBytes(cluster.LimitHeadroom) + "); above it the stage works in partitions spilled to disk, with the same output bytes; not a parameter",
+			Usage: "memory budget, e.g. 4GiB (default: half the machine's memory, from 1 GiB to 1.5 GiB unless the run's resident data need more; under a memory cgroup's limit (Slurm --mem, a container's limit) half of it and at most the limit less " + sysmem.FormatBytes(sysmem.Headroom) + "); above it the stage works in partitions spilled to disk, with the same output bytes; not a parameter",
 			Action: func(_ *cli.Context, v string) error {
-				if _, err := cluster.ParseBytes(v); err != nil {
+				if _, err := sysmem.ParseBytes(v); err != nil {
 					return usagef("%v", err)
 				}
 				return nil
@@ -216,7 +217,7 @@ func applyParamFlags(c *cli.Context, p *runner.Params, onlySet bool) []string {
 func resourcesFrom(c *cli.Context) (cluster.Resources, error) {
 	var r cluster.Resources
 	if v := c.String("memory"); v != "" {
-		b, err := cluster.ParseBytes(v)
+		b, err := sysmem.ParseBytes(v)
 		if err != nil {
 			return r, usagef("%v", err)
 		}

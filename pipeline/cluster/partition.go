@@ -25,6 +25,7 @@ import (
 	"github.com/takedown-research/takedown/internal/pqio"
 	"github.com/takedown-research/takedown/internal/progress"
 	"github.com/takedown-research/takedown/internal/schema"
+	"github.com/takedown-research/takedown/internal/sysmem"
 )
 
 // Resources bound what a run may use. They do not change its outputs (the
@@ -64,15 +65,26 @@ func (r Resources) Validate() error {
 const MaxDefaultMemory = 3 << 29 // 1.5 GiB
 
 // DefaultMemory is the budget when --memory is not given: half of the
-// machine's memory, at least 1 GiB (1 GiB where the total is unknown), at
-// most MaxDefaultMemory; in a memory cgroup, half of its limit, and at most
-// the limit less LimitHeadroom (machine.half). A run whose resident data
-// leave it less than defaultWork raises it (defaultBudget).
-func DefaultMemory() int64 { return thisMachine().defaultMemory() }
+// memory the process may take (sysmem.Memory.Usable: the machine's, or its
+// memory cgroup's limit), at least 1 GiB (1 GiB where it is unknown), at
+// most MaxDefaultMemory, and under a cgroup's limit at most the limit less
+// sysmem.Headroom (half). A run whose resident data leave it less than
+// defaultWork raises it (defaultBudget).
+func DefaultMemory() int64 { return defaultMemory(sysmem.Read()) }
 
-func (m machine) defaultMemory() int64 { return min(m.half(), MaxDefaultMemory) }
+func defaultMemory(m sysmem.Memory) int64 { return min(half(m), MaxDefaultMemory) }
 
-func halfMachine() int64 { return thisMachine().half() }
+// half is half the memory m says the process may take, at least 1 GiB,
+// and at most its cgroup's Cap.
+func half(m sysmem.Memory) int64 {
+	h := max(m.Usable()/2, 1<<30)
+	if c := m.Cap(); c > 0 {
+		h = min(h, c)
+	}
+	return h
+}
+
+func halfMachine() int64 { return half(sysmem.Read()) }
 
 // defaultWork is the working memory the default budget leaves at least,
 // within half the machine's memory.
@@ -82,10 +94,10 @@ const defaultWork = 4 * minWork
 // --partitions: DefaultMemory, raised to the resident data plus
 // defaultWork (at most half the machine) when they outgrow it, so that a
 // large release needs no flag where the machine has the memory.
-func defaultBudget(resident int64) int64 { return thisMachine().budget(resident) }
+func defaultBudget(resident int64) int64 { return budgetOf(sysmem.Read(), resident) }
 
-func (m machine) budget(resident int64) int64 {
-	return max(m.defaultMemory(), min(resident+defaultWork, m.half()))
+func budgetOf(m sysmem.Memory, resident int64) int64 {
+	return max(defaultMemory(m), min(resident+defaultWork, half(m)))
 }
 
 // Memory model of the plan, in bytes. Resident: what the stage keeps for
@@ -235,16 +247,16 @@ func plan(d *data, r Resources, path string) (int, error) {
 		}
 	}
 	if need := resident + minWork; mem < need {
-		what, give := "--memory "+FormatBytes(mem), "give --memory "+FormatBytes(roundUpMiB(need))+" or more"
+		what, give := "--memory "+sysmem.FormatBytes(mem), "give --memory "+sysmem.FormatBytes(roundUpMiB(need))+" or more"
 		if r.Memory == 0 {
-			m := thisMachine()
-			what = fmt.Sprintf("the default budget, %s (%s),", FormatBytes(mem), m)
-			if m.limit > 0 {
-				give = fmt.Sprintf("raise that limit (a Slurm task's --mem, a container's memory limit) to %s or more", FormatBytes(roundUpMiB(need+LimitHeadroom)))
+			m := sysmem.Read()
+			what = fmt.Sprintf("the default budget, %s (%s),", sysmem.FormatBytes(mem), m)
+			if m.Limit > 0 {
+				give = fmt.Sprintf("raise that limit (a Slurm task's --mem, a container's memory limit) to %s or more", sysmem.FormatBytes(roundUpMiB(need+sysmem.Headroom)))
 			}
 		}
 		return 0, fmt.Errorf("%w: %s is below what clustering %s needs to make progress: its %d posts, %d accounts and string items take about %s in memory, and each partition needs %s more; %s",
-			ErrMemory, what, path, d.rows, d.accounts.len(), FormatBytes(resident), FormatBytes(minWork), give)
+			ErrMemory, what, path, d.rows, d.accounts.len(), sysmem.FormatBytes(resident), sysmem.FormatBytes(minWork), give)
 	}
 	avail := mem - resident
 	work := d.workBytes()

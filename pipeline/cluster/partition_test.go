@@ -20,6 +20,7 @@ import (
 	"github.com/takedown-research/takedown/internal/errkind"
 	"github.com/takedown-research/takedown/internal/pqio"
 	"github.com/takedown-research/takedown/internal/progress"
+	"github.com/takedown-research/takedown/internal/sysmem"
 )
 
 // partitionFixture is TestDeterministicBytes' table: three row groups,
@@ -178,7 +179,7 @@ func TestMemoryPlan(t *testing.T) {
 	if !errors.Is(err, ErrMemory) || errkind.Of(err) != errkind.Usage {
 		t.Fatalf("--memory 1MiB: %v, want a usage error", err)
 	}
-	minimum := FormatBytes(roundUpMiB(resident + minWork))
+	minimum := sysmem.FormatBytes(roundUpMiB(resident + minWork))
 	if !strings.Contains(err.Error(), "give --memory "+minimum+" or more") {
 		t.Errorf("error does not name the minimum %s: %v", minimum, err)
 	}
@@ -265,7 +266,7 @@ func TestSpillDiskFull(t *testing.T) {
 
 // TestDefaultMemory: the default budget is half the memory, within 1 GiB
 // and MaxDefaultMemory; in a memory cgroup, half of its limit and at most
-// the limit less LimitHeadroom, so that a Slurm task's --mem or a
+// the limit less sysmem.Headroom, so that a Slurm task's --mem or a
 // container's limit is not passed (the kernel kills the process: a 10M-post
 // run in a 1 GiB cgroup was, with the machine's 1.5 GiB). Resident data
 // that outgrow it raise it, up to half the memory.
@@ -273,41 +274,41 @@ func TestDefaultMemory(t *testing.T) {
 	const M, G = int64(1 << 20), int64(1 << 30)
 	for _, tc := range []struct {
 		name                 string
-		m                    machine
+		m                    sysmem.Memory
 		half, dflt           int64
 		resident, withResids int64 // budget(resident)
 	}{
-		{"24 GiB machine", machine{total: 24 * G}, 12 * G, 3 * G / 2, 2 * G, 2*G + defaultWork},
-		{"3 GiB machine", machine{total: 3 * G}, 3 * G / 2, 3 * G / 2, 2 * G, 3 * G / 2},
-		{"1 GiB machine", machine{total: G}, G, G, 0, G},
-		{"unknown", machine{}, G, G, 10 * G, G},
-		{"1 GiB cgroup", machine{total: 24 * G, limit: G}, 768 * M, 768 * M, 600 * M, 768 * M},
-		{"2 GiB cgroup", machine{total: 24 * G, limit: 2 * G}, G, G, 900 * M, G},
-		{"8 GiB cgroup", machine{total: 24 * G, limit: 8 * G}, 4 * G, 3 * G / 2, 2 * G, 2*G + defaultWork},
-		{"300 MiB cgroup", machine{total: 24 * G, limit: 300 * M}, 150 * M, 150 * M, 0, 150 * M},
-		{"cgroup, machine unknown", machine{limit: G}, 768 * M, 768 * M, 0, 768 * M},
-		{"cgroup above the machine", machine{total: G, limit: 8 * G}, G, G, 0, G},
+		{"24 GiB machine", sysmem.Memory{Total: 24 * G}, 12 * G, 3 * G / 2, 2 * G, 2*G + defaultWork},
+		{"3 GiB machine", sysmem.Memory{Total: 3 * G}, 3 * G / 2, 3 * G / 2, 2 * G, 3 * G / 2},
+		{"1 GiB machine", sysmem.Memory{Total: G}, G, G, 0, G},
+		{"unknown", sysmem.Memory{}, G, G, 10 * G, G},
+		{"1 GiB cgroup", sysmem.Memory{Total: 24 * G, Limit: G}, 768 * M, 768 * M, 600 * M, 768 * M},
+		{"2 GiB cgroup", sysmem.Memory{Total: 24 * G, Limit: 2 * G}, G, G, 900 * M, G},
+		{"8 GiB cgroup", sysmem.Memory{Total: 24 * G, Limit: 8 * G}, 4 * G, 3 * G / 2, 2 * G, 2*G + defaultWork},
+		{"300 MiB cgroup", sysmem.Memory{Total: 24 * G, Limit: 300 * M}, 150 * M, 150 * M, 0, 150 * M},
+		{"cgroup, machine unknown", sysmem.Memory{Limit: G}, 768 * M, 768 * M, 0, 768 * M},
+		{"cgroup above the machine", sysmem.Memory{Total: G, Limit: 8 * G}, G, G, 0, G},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			if got := tc.m.half(); got != tc.half {
-				t.Errorf("half() = %s, want %s", FormatBytes(got), FormatBytes(tc.half))
+			if got := half(tc.m); got != tc.half {
+				t.Errorf("half() = %s, want %s", sysmem.FormatBytes(got), sysmem.FormatBytes(tc.half))
 			}
-			if got := tc.m.defaultMemory(); got != tc.dflt {
-				t.Errorf("defaultMemory() = %s, want %s", FormatBytes(got), FormatBytes(tc.dflt))
+			if got := defaultMemory(tc.m); got != tc.dflt {
+				t.Errorf("defaultMemory() = %s, want %s", sysmem.FormatBytes(got), sysmem.FormatBytes(tc.dflt))
 			}
-			if got := tc.m.budget(tc.resident); got != tc.withResids {
-				t.Errorf("budget(%s) = %s, want %s", FormatBytes(tc.resident), FormatBytes(got), FormatBytes(tc.withResids))
+			if got := budgetOf(tc.m, tc.resident); got != tc.withResids {
+				t.Errorf("budget(%s) = %s, want %s", sysmem.FormatBytes(tc.resident), sysmem.FormatBytes(got), sysmem.FormatBytes(tc.withResids))
 			}
-			if got := tc.m.budget(0); got != tc.dflt {
-				t.Errorf("budget(0) = %s, want the default %s", FormatBytes(got), FormatBytes(tc.dflt))
+			if got := budgetOf(tc.m, 0); got != tc.dflt {
+				t.Errorf("budget(0) = %s, want the default %s", sysmem.FormatBytes(got), sysmem.FormatBytes(tc.dflt))
 			}
-			if got := tc.m.budget(1 << 50); got != max(tc.half, tc.dflt) {
-				t.Errorf("budget(1 PiB) = %s, want half the memory, %s", FormatBytes(got), FormatBytes(tc.half))
+			if got := budgetOf(tc.m, 1<<50); got != max(tc.half, tc.dflt) {
+				t.Errorf("budget(1 PiB) = %s, want half the memory, %s", sysmem.FormatBytes(got), sysmem.FormatBytes(tc.half))
 			}
 		})
 	}
-	if got, want := DefaultMemory(), thisMachine().defaultMemory(); got != want {
-		t.Errorf("DefaultMemory() = %s, want %s (%s)", FormatBytes(got), FormatBytes(want), thisMachine())
+	if got, want := DefaultMemory(), defaultMemory(sysmem.Read()); got != want {
+		t.Errorf("DefaultMemory() = %s, want %s (%s)", sysmem.FormatBytes(got), sysmem.FormatBytes(want), sysmem.Read())
 	}
 }
 
@@ -321,7 +322,7 @@ func TestPlanDefaultTooSmall(t *testing.T) {
 	if !errors.Is(err, ErrMemory) {
 		t.Fatalf("plan of %d posts with the default budget: got %v, want ErrMemory", d.rows, err)
 	}
-	for _, want := range []string{"the default budget, " + FormatBytes(halfMachine()) + " (" + thisMachine().String() + "),", "fingerprints.parquet needs to make progress"} {
+	for _, want := range []string{"the default budget, " + sysmem.FormatBytes(halfMachine()) + " (" + sysmem.Read().String() + "),", "fingerprints.parquet needs to make progress"} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("error %q does not say %q", err, want)
 		}
@@ -341,42 +342,19 @@ func TestHeapLimitFollowsPlan(t *testing.T) {
 	d := &data{rows: 1 << 28, rowFile: &rowFile{path: filepath.Join(t.TempDir(), "rows")}}
 	withTimes := defaultBudget(d.residentBytes())
 	if withTimes <= DefaultMemory() {
-		t.Skipf("half of this machine's memory (%s) leaves no room to raise the default budget", FormatBytes(halfMachine()))
+		t.Skipf("half of this machine's memory (%s) leaves no room to raise the default budget", sysmem.FormatBytes(halfMachine()))
 	}
 	if _, err := plan(d, Resources{}, "fingerprints.parquet"); err != nil {
 		t.Fatal(err)
 	}
 	if got := debug.SetMemoryLimit(-1); got != withTimes {
-		t.Errorf("heap limit with the times: %s, want %s", FormatBytes(got), FormatBytes(withTimes))
+		t.Errorf("heap limit with the times: %s, want %s", sysmem.FormatBytes(got), sysmem.FormatBytes(withTimes))
 	}
 	if _, err := d.dropTimes(Resources{}, "fingerprints.parquet", 2); err != nil {
 		t.Fatal(err)
 	}
 	if got, want := debug.SetMemoryLimit(-1), defaultBudget(d.residentBytes()); got != want {
-		t.Errorf("heap limit without the times: %s, want %s", FormatBytes(got), FormatBytes(want))
-	}
-}
-
-func TestParseBytes(t *testing.T) {
-	tests := []struct {
-		in   string
-		want int64
-		ok   bool
-	}{
-		{"1GiB", 1 << 30, true}, {"512M", 512 << 20, true}, {"1.5G", 3 << 29, true}, {"2g", 2 << 30, true},
-		{"100", 100, true}, {"64 MiB", 64 << 20, true}, {"10KB", 10 << 10, true}, {"0", 0, true},
-		{"", 0, false}, {"-1G", 0, false}, {"lots", 0, false}, {"1X", 0, false}, {"NaN", 0, false},
-	}
-	for _, tc := range tests {
-		got, err := ParseBytes(tc.in)
-		if (err == nil) != tc.ok || got != tc.want {
-			t.Errorf("ParseBytes(%q) = %d, %v; want %d (ok %v)", tc.in, got, err, tc.want, tc.ok)
-		}
-	}
-	for b, want := range map[int64]string{100: "100 B", 1 << 30: "1.0 GiB", 3 << 29: "1.5 GiB", 64 << 20: "64.0 MiB"} {
-		if got := FormatBytes(b); got != want {
-			t.Errorf("FormatBytes(%d) = %q, want %q", b, got, want)
-		}
+		t.Errorf("heap limit without the times: %s, want %s", sysmem.FormatBytes(got), sysmem.FormatBytes(want))
 	}
 }
 

@@ -14,7 +14,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"math"
 	"os"
 	"path/filepath"
 	"runtime/debug"
@@ -24,6 +23,7 @@ import (
 	"github.com/takedown-research/takedown/internal/pqio"
 	"github.com/takedown-research/takedown/internal/progress"
 	"github.com/takedown-research/takedown/internal/schema"
+	"github.com/takedown-research/takedown/internal/sysmem"
 )
 
 // Name is the stage name.
@@ -180,17 +180,19 @@ func memoryLimit(acct int64) int64 {
 }
 
 // limitMemory sets the stage's soft heap limit, memoryLimit(0), unless the
-// process has one (GOMEMLIMIT, which is respected). Under its own limit it
-// also paces the collector at gcPercent, unless the process sets GOGC. It
-// returns what restores both as they were, and what an authorStore calls
-// as its ids grow (its grown) to raise the limit: nil when the limit is the
-// user's.
+// user set one (GOMEMLIMIT, which is respected); never above the limit the
+// process had (from its memory cgroup, sysmem.LimitHeap). Under its own
+// limit it also paces the collector at gcPercent, unless the process sets
+// GOGC. It returns what restores both as they were, and what an
+// authorStore calls as its ids grow (its grown) to raise the limit: nil
+// when the limit is the user's.
 func limitMemory() (restore func(), grown func(acct int64)) {
-	prev := debug.SetMemoryLimit(-1)
-	if prev != math.MaxInt64 {
+	if sysmem.UserLimit() {
 		return func() {}, nil
 	}
-	debug.SetMemoryLimit(memoryLimit(0))
+	prev := debug.SetMemoryLimit(-1)
+	limit := func(acct int64) int64 { return min(memoryLimit(acct), prev) }
+	debug.SetMemoryLimit(limit(0))
 	prevGC, setGC := 0, os.Getenv("GOGC") == ""
 	if setGC {
 		prevGC = debug.SetGCPercent(gcPercent)
@@ -201,7 +203,7 @@ func limitMemory() (restore func(), grown func(acct int64)) {
 			debug.SetGCPercent(prevGC)
 		}
 	}
-	return restore, func(acct int64) { debug.SetMemoryLimit(memoryLimit(acct)) }
+	return restore, func(acct int64) { debug.SetMemoryLimit(limit(acct)) }
 }
 
 // gcPercent is the collector's pace under the stage's own heap limit: a

@@ -1,6 +1,6 @@
 //go:build linux
 
-package cluster
+package sysmem
 
 import (
 	"fmt"
@@ -8,20 +8,22 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"runtime/debug"
 	"strconv"
 	"strings"
 	"testing"
 )
 
-// TestDefaultMemoryInCgroup runs this test binary again in a new memory
-// cgroup limited to 1 GiB, as a Slurm task with --mem=1G or a container
-// with a 1Gi limit would run, and checks that the stage reads the limit
-// from the real cgroup files and budgets 768 MiB by default (the limit
-// less LimitHeadroom), where the machine's memory alone gave 1.5 GiB and
-// the kernel killed a 10M-post run.
-func TestDefaultMemoryInCgroup(t *testing.T) {
+// TestReadInCgroup runs this test binary again in a new memory cgroup
+// limited to 1 GiB, as a Slurm task with --mem=1G or a container with a
+// 1Gi limit would run, and checks that Read finds the limit in the real
+// cgroup files and that LimitHeap sets the Go runtime's soft limit to the
+// limit less Headroom. (Outside such a cgroup the cluster stage planned
+// with 1.5 GiB of a 24 GiB machine, and the kernel killed a 10M-post run.)
+func TestReadInCgroup(t *testing.T) {
 	if os.Getenv("TAKEDOWN_CGROUP_CHILD") == "1" {
-		fmt.Printf("limit=%d default=%d\n", thisMachine().limit, DefaultMemory())
+		m := Read()
+		fmt.Printf("limit=%d heap=%d runtime=%d\n", m.Limit, LimitHeap(m), debug.SetMemoryLimit(-1))
 		return
 	}
 	const limit = 1 << 30
@@ -33,8 +35,8 @@ func TestDefaultMemoryInCgroup(t *testing.T) {
 	// The shell joins the cgroup, then becomes the test binary, so that
 	// the binary runs in it from its first instruction; it exits 97 when
 	// it may not join (a cgroup v2 hierarchy not delegated to us).
-	cmd := exec.Command("sh", "-c", `echo $$ > "$0/cgroup.procs" || exit 97; exec "$@"`, dir, exe, "-test.run=^TestDefaultMemoryInCgroup$")
-	cmd.Env = append(os.Environ(), "TAKEDOWN_CGROUP_CHILD=1")
+	cmd := exec.Command("sh", "-c", `echo $$ > "$0/cgroup.procs" || exit 97; exec "$@"`, dir, exe, "-test.run=^TestReadInCgroup$")
+	cmd.Env = append(os.Environ(), "TAKEDOWN_CGROUP_CHILD=1", "GOMEMLIMIT=")
 	out, err := cmd.CombinedOutput()
 	if cmd.ProcessState != nil && cmd.ProcessState.ExitCode() == 97 {
 		t.Skipf("a process may not join the cgroup %s made here: %s", dir, out)
@@ -42,17 +44,20 @@ func TestDefaultMemoryInCgroup(t *testing.T) {
 	if err != nil {
 		t.Fatalf("the test binary in cgroup %s: %v\n%s", dir, err, out)
 	}
-	m := regexp.MustCompile(`limit=(\d+) default=(\d+)`).FindSubmatch(out)
+	m := regexp.MustCompile(`limit=(\d+) heap=(\d+) runtime=(\d+)`).FindSubmatch(out)
 	if m == nil {
 		t.Fatalf("the test binary in cgroup %s printed no limit:\n%s", dir, out)
 	}
-	gotLimit, _ := strconv.ParseInt(string(m[1]), 10, 64)
-	gotDefault, _ := strconv.ParseInt(string(m[2]), 10, 64)
-	if gotLimit != limit {
-		t.Errorf("limit read in the cgroup: %s, want %s", FormatBytes(gotLimit), FormatBytes(limit))
+	var got [3]int64
+	for i := range got {
+		got[i], _ = strconv.ParseInt(string(m[i+1]), 10, 64)
 	}
-	if want := int64(limit - LimitHeadroom); gotDefault != want {
-		t.Errorf("default budget in a %s cgroup: %s, want %s", FormatBytes(limit), FormatBytes(gotDefault), FormatBytes(want))
+	want := int64(limit - Headroom)
+	if got[0] != limit {
+		t.Errorf("limit read in the cgroup: %s, want %s", FormatBytes(got[0]), FormatBytes(limit))
+	}
+	if got[1] != want || got[2] != want {
+		t.Errorf("LimitHeap in a %s cgroup: set %s, runtime limit %s; want %s", FormatBytes(limit), FormatBytes(got[1]), FormatBytes(got[2]), FormatBytes(want))
 	}
 }
 
@@ -86,6 +91,6 @@ func memoryCgroup(t *testing.T, limit int64) string {
 		}
 		return dir
 	}
-	t.Skipf("no memory cgroup can be made here (%s); the limit is read by memlimit.FromCgroup, which its own tests cover, and TestDefaultMemory checks the budget from it", strings.Join(tried, "; "))
+	t.Skipf("no memory cgroup can be made here (%s); the limit is read by memlimit.FromCgroup, which its own tests cover; TestMemory checks what is made of it", strings.Join(tried, "; "))
 	return ""
 }
