@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
 # CI part for schedulers: a one-node Slurm cluster on this machine (Debian's
-# slurm-wlm and munge), the plan of takedown plan --engine slurm for a study
+# slurm-wlm and munge; task/cgroup, so that a job's --mem is a memory
+# cgroup's limit, falling back to task/none where Slurm cannot use cgroups),
+# a --mem=1G job that must read that limit as takedown does
+# (internal/sysmem), the plan of takedown plan --engine slurm for a study
 # of two datasets (the demo and a synthetic local release) submitted and
 # waited for; every task must exit 0 and every output must be byte-identical
 # to a local takedown run of the same study in another workspace. Then a
@@ -49,9 +52,20 @@ echo "== slurm: a one-node cluster"
 host=$(hostname -s)
 cpus=$(nproc)
 mem=$(( $(awk '/^MemTotal:/ {print $2}' /proc/meminfo) / 1024 - 512 ))
-mkdir -p "$tmp/state" "$tmp/spool"
 export SLURM_CONF="$tmp/slurm.conf"
-cat > "$SLURM_CONF" <<CONF
+# start_slurm PROCTRACK TASK: writes the configuration, starts slurmctld and
+# slurmd and waits for the node to be idle; fails (daemons stopped) if it
+# is not within 30 s.
+start_slurm() {
+  rm -rf "$tmp/state" "$tmp/spool"; mkdir -p "$tmp/state" "$tmp/spool"
+  # Under task/cgroup a job's --mem is a memory cgroup's limit, as on a
+  # production cluster.
+  cat > "$tmp/cgroup.conf" <<CG
+CgroupPlugin=autodetect
+ConstrainRAMSpace=yes
+ConstrainSwapSpace=no
+CG
+  cat > "$SLURM_CONF" <<CONF
 ClusterName=takedown-ci
 SlurmctldHost=$host(127.0.0.1)
 SlurmUser=root
@@ -60,8 +74,8 @@ AuthType=auth/munge
 CredType=cred/munge
 AuthInfo=socket=$sock
 MpiDefault=none
-ProctrackType=proctrack/linuxproc
-TaskPlugin=task/none
+ProctrackType=$1
+TaskPlugin=$2
 SelectType=select/cons_tres
 SelectTypeParameters=CR_Core_Memory
 ReturnToService=2
@@ -81,17 +95,41 @@ MinJobAge=600
 NodeName=$host NodeAddr=127.0.0.1 CPUs=$cpus RealMemory=$mem State=UNKNOWN
 PartitionName=debug Nodes=ALL Default=YES MaxTime=INFINITE State=UP
 CONF
-slurmctld -D -i -f "$SLURM_CONF" >"$tmp/slurmctld.out" 2>&1 & pids+=($!)
-slurmd -D -f "$SLURM_CONF" >"$tmp/slurmd.out" 2>&1 & pids+=($!)
-for i in $(seq 60); do
-  state=$(sinfo -h -n "$host" -o %t 2>/dev/null || true)
-  [ "$state" = idle ] && break
-  if [ "$i" = 60 ]; then
-    echo "slurm: node $host is '$state', not idle"; tail -20 "$tmp/slurmctld.log" "$tmp/slurmd.log" "$tmp"/*.out; exit 1
-  fi
-  sleep 1
-done
+  slurmctld -D -i -f "$SLURM_CONF" >"$tmp/slurmctld.out" 2>&1 & ctld=$!
+  slurmd -D -f "$SLURM_CONF" >"$tmp/slurmd.out" 2>&1 & sd=$!
+  pids+=("$ctld" "$sd")
+  for _ in $(seq 30); do
+    [ "$(sinfo -h -n "$host" -o %t 2>/dev/null || true)" = idle ] && return 0
+    kill -0 "$sd" 2>/dev/null || break
+    sleep 1
+  done
+  echo "slurm: with $1 and $2 the node is '$(sinfo -h -n "$host" -o %t 2>/dev/null || true)', not idle:"
+  tail -5 "$tmp/slurmd.log" "$tmp/slurmd.out" 2>/dev/null || true
+  kill "$ctld" "$sd" 2>/dev/null || true; wait "$ctld" "$sd" 2>/dev/null || true
+  return 1
+}
+memcg=yes
+if ! start_slurm proctrack/cgroup task/cgroup; then
+  memcg=no
+  echo "slurm: no memory cgroups for Slurm here; the jobs run without a --mem limit"
+  start_slurm proctrack/linuxproc task/none ||
+    { tail -20 "$tmp/slurmctld.log" "$tmp"/*.out; exit 1; }
+fi
 sinfo
+
+echo "== slurm: a job's --mem is the memory takedown plans with"
+# The job runs internal/sysmem's test binary in its child mode: it prints
+# the cgroup limit it reads and the Go soft memory limit it sets.
+go test -c -o "$tmp/sysmem.test" ./internal/sysmem
+if [ "$memcg" = yes ]; then
+  sbatch --wait --mem=1G -o "$tmp/memjob.out" --wrap "TAKEDOWN_CGROUP_CHILD=1 GOMEMLIMIT= $tmp/sysmem.test -test.run=^TestReadInCgroup\$" >/dev/null
+  cat "$tmp/memjob.out"
+  grep -q "^limit=1073741824 heap=805306368 runtime=805306368$" "$tmp/memjob.out" ||
+    { echo "slurm: a --mem=1G job should read a 1 GiB limit and set a 768 MiB heap limit"; exit 1; }
+  echo "slurm: a --mem=1G job reads its 1 GiB cgroup limit; the heap limit and the cluster stage's default budget are 768 MiB"
+else
+  echo "slurm: skipped (no memory cgroups for Slurm on this machine)"
+fi
 
 echo "== slurm: a study of two datasets"
 go build -o "$tmp/bin/takedown" ./cmd/takedown
