@@ -18,8 +18,9 @@ import (
 // limited to 1 GiB, as a Slurm task with --mem=1G or a container with a
 // 1Gi limit would run, and checks that Read finds the limit in the real
 // cgroup files and that LimitHeap sets the Go runtime's soft limit to the
-// limit less Headroom. (Outside such a cgroup the cluster stage planned
-// with 1.5 GiB of a 24 GiB machine, and the kernel killed a 10M-post run.)
+// limit less Headroom. (Before the limit was read, the cluster stage in
+// such a cgroup on a 24 GiB machine planned with 1.5 GiB, and the kernel
+// killed a 10M-post run.)
 func TestReadInCgroup(t *testing.T) {
 	if os.Getenv("TAKEDOWN_CGROUP_CHILD") == "1" {
 		m := Read()

@@ -82,10 +82,10 @@ func (m Memory) String() string {
 // (GOMEMLIMIT), which stages then leave as it is.
 func UserLimit() bool { return os.Getenv("GOMEMLIMIT") != "" }
 
-// LimitHeap sets the Go runtime's soft memory limit to m.Cap() when the
-// process has a cgroup limit and the user set no GOMEMLIMIT, and returns
-// the limit set (0 when it set none). Stages with tighter limits of their
-// own set them below it.
+// LimitHeap lowers the Go runtime's soft memory limit to m.Cap() when the
+// process has a cgroup limit and the user set no GOMEMLIMIT (a lower limit
+// already set stays), and returns that cap (0 when it applied none).
+// Stages with tighter limits of their own set them below it.
 func LimitHeap(m Memory) int64 {
 	c := m.Cap()
 	if c <= 0 || UserLimit() {
