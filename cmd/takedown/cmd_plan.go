@@ -34,7 +34,7 @@ func planCommand(g *globals) *cli.Command {
 		&cli.IntFlag{Name: "retries", Value: 2, Usage: "runs again of a task that exits 75 (busy)"},
 		&cli.BoolFlag{Name: "events", Usage: "tasks write one JSON event per line on stderr (--json) into their logs"},
 		&cli.IntFlag{Name: "cpus-per-task", Category: "resources", Usage: "CPUs of each task (slurm --cpus-per-task; k8s/argo requests.cpu)"},
-		&cli.StringFlag{Name: "mem", Category: "resources", Usage: "memory of each task (slurm --mem, e.g. 4G; k8s/argo requests.memory, e.g. 4Gi)"},
+		&cli.StringFlag{Name: "mem", Category: "resources", Usage: "memory of each task, its limit too (slurm --mem, e.g. 4G; k8s/argo requests.memory and limits.memory, e.g. 4Gi); takedown plans within it"},
 		&cli.StringFlag{Name: "time", Category: "resources", Usage: "slurm --time of each task, e.g. 2:00:00"},
 		&cli.StringFlag{Name: "partition", Category: "resources", Usage: "slurm --partition"},
 		&cli.StringFlag{Name: "account", Category: "resources", Usage: "slurm --account"},

@@ -17,7 +17,7 @@ type KubeOptions struct {
 	Namespace   string // "" leaves it to kubectl / argo
 	Parallelism int    // pods of a stage at once; 0 = all its tasks
 	CPU         string // requests.cpu, e.g. "1"
-	Mem         string // requests.memory, e.g. 4Gi
+	Mem         string // requests.memory and limits.memory, e.g. 4Gi
 	Claim       string // a PersistentVolumeClaim mounted at the workspace path; "" mounts nothing
 	Workspace   string // the workspace path (where Claim is mounted)
 	Retries     int    // runs again of a task that exits 75 (busy)
@@ -115,6 +115,7 @@ type KubeEnv struct {
 // Resources are a container's resource requests.
 type Resources struct {
 	Requests map[string]string `yaml:"requests,omitempty"`
+	Limits   map[string]string `yaml:"limits,omitempty"`
 }
 
 // VolumeMount mounts a volume in a container.
@@ -154,6 +155,13 @@ func container(s StageJob, o KubeOptions, env []KubeEnv) Container {
 	}
 	if len(req) > 0 {
 		c.Resources = &Resources{Requests: req}
+	}
+	if o.Mem != "" {
+		// The memory is the container's limit too, as --mem is a Slurm
+		// task's: takedown reads it from its cgroup and plans within it
+		// (internal/sysmem), where without a limit it would plan with the
+		// node's memory.
+		c.Resources.Limits = map[string]string{"memory": o.Mem}
 	}
 	if o.Claim != "" && !strings.Contains(o.Workspace, "://") {
 		c.VolumeMounts = []VolumeMount{{Name: "workspace", MountPath: o.Workspace}}

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"os/exec"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -355,4 +356,27 @@ func equalDAG(a, b map[string][]string) bool {
 		}
 	}
 	return true
+}
+
+// TestContainerResources: --mem is a container's memory request and its
+// limit, as it is a Slurm task's, so that takedown finds the limit in its
+// cgroup and plans within it; --cpus-per-task is a request only.
+func TestContainerResources(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		o    KubeOptions
+		want *Resources
+	}{
+		{"none", KubeOptions{}, nil},
+		{"cpu", KubeOptions{CPU: "2"}, &Resources{Requests: map[string]string{"cpu": "2"}}},
+		{"memory", KubeOptions{Mem: "4Gi"}, &Resources{Requests: map[string]string{"memory": "4Gi"}, Limits: map[string]string{"memory": "4Gi"}}},
+		{"both", KubeOptions{CPU: "2", Mem: "1Gi"}, &Resources{Requests: map[string]string{"cpu": "2", "memory": "1Gi"}, Limits: map[string]string{"memory": "1Gi"}}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got := container(StageJob{Name: "fetch", Tasks: []Task{{Args: []string{"fetch", "demo"}}}}, tc.o, nil).Resources
+			if !reflect.DeepEqual(got, tc.want) {
+				t.Errorf("resources %+v, want %+v", got, tc.want)
+			}
+		})
+	}
 }
