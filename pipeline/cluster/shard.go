@@ -7,6 +7,7 @@ import (
 	"os"
 
 	"github.com/takedown-research/takedown/internal/errkind"
+	"github.com/takedown-research/takedown/internal/sysmem"
 )
 
 // ErrShards means the shards given to Merge are not the shards of one run
@@ -44,8 +45,19 @@ type ShardInput struct {
 
 // ShardMemory is the budget a shard plans its partitions with when neither
 // --memory nor --partitions is given (DefaultMemory depends on the
-// machine, and the shards of a run may run on different machines).
+// machine, and the shards of a run may run on different machines), or
+// less in a memory cgroup whose limit leaves less (shardMemory).
 const ShardMemory = 1 << 30
+
+// shardMemory is ShardMemory, at most the Cap of m's cgroup limit: the
+// shards of one plan run under the same --mem, so they still cut alike
+// (and a merge refuses shards cut into different partition counts).
+func shardMemory(m sysmem.Memory) int64 {
+	if c := m.Cap(); c > 0 {
+		return min(ShardMemory, c)
+	}
+	return ShardMemory
+}
 
 // hitFormat names how a shard's hit files are laid out: the record
 // (hitBytes, writeRangeHits) and the account ranges (accountRanges). A
@@ -90,7 +102,7 @@ func RunShard(ctx context.Context, in Input, p Params, i, n int, outDir string, 
 	if res.Memory == 0 && res.Partitions == 0 {
 		// Every shard must cut the run the same way, on whatever node it
 		// runs: not from the machine's memory.
-		res.Memory = ShardMemory
+		res.Memory = shardMemory(sysmem.Read())
 	}
 	ls := &loadSpill{ctx: ctx, in: in, p: p, res: res, outDir: outDir}
 	defer ls.remove()

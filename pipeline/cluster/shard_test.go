@@ -13,6 +13,7 @@ import (
 
 	"github.com/takedown-research/takedown/internal/pqio"
 	"github.com/takedown-research/takedown/internal/schema"
+	"github.com/takedown-research/takedown/internal/sysmem"
 )
 
 // runShards runs n shards of a run (each meta through JSON, as the store
@@ -118,6 +119,27 @@ func TestShardMetaHitFormat(t *testing.T) {
 		}
 		if err != nil && !strings.Contains(err.Error(), fmt.Sprintf("in format %d,", tc.format)) {
 			t.Errorf("hit_format %d: error does not name the format: %v", tc.format, err)
+		}
+	}
+}
+
+// TestShardMemory: a shard given neither --memory nor --partitions plans
+// with ShardMemory whatever the machine, and with the cgroup's cap when
+// that is less (a plan's tasks share one --mem, so they cut alike).
+func TestShardMemory(t *testing.T) {
+	const M, G = int64(1 << 20), int64(1 << 30)
+	for _, tc := range []struct {
+		m    sysmem.Memory
+		want int64
+	}{
+		{sysmem.Memory{Total: 24 * G}, ShardMemory},
+		{sysmem.Memory{}, ShardMemory},
+		{sysmem.Memory{Total: 24 * G, Limit: 8 * G}, ShardMemory},
+		{sysmem.Memory{Total: 24 * G, Limit: G}, 768 * M},
+		{sysmem.Memory{Total: 24 * G, Limit: 600 * M}, 344 * M},
+	} {
+		if got := shardMemory(tc.m); got != tc.want {
+			t.Errorf("shardMemory(%+v) = %s, want %s", tc.m, sysmem.FormatBytes(got), sysmem.FormatBytes(tc.want))
 		}
 	}
 }
