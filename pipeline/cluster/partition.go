@@ -84,16 +84,15 @@ func half(m sysmem.Memory) int64 {
 	return h
 }
 
-func halfMachine() int64 { return half(sysmem.Read()) }
-
 // defaultWork is the working memory the default budget leaves at least,
-// within half the machine's memory.
+// within half the memory (half).
 const defaultWork = 4 * minWork
 
 // defaultBudget is the budget of a run given neither --memory nor
 // --partitions: DefaultMemory, raised to the resident data plus
-// defaultWork (at most half the machine) when they outgrow it, so that a
-// large release needs no flag where the machine has the memory.
+// defaultWork (at most half the memory, half: the machine's or its
+// cgroup's) when they outgrow it, so that a large release needs no flag
+// where the machine has the memory.
 func defaultBudget(resident int64) int64 { return budgetOf(sysmem.Read(), resident) }
 
 func budgetOf(m sysmem.Memory, resident int64) int64 {

@@ -322,7 +322,7 @@ func TestPlanDefaultTooSmall(t *testing.T) {
 	if !errors.Is(err, ErrMemory) {
 		t.Fatalf("plan of %d posts with the default budget: got %v, want ErrMemory", d.rows, err)
 	}
-	for _, want := range []string{"the default budget, " + sysmem.FormatBytes(halfMachine()) + " (" + sysmem.Read().String() + "),", "fingerprints.parquet needs to make progress"} {
+	for _, want := range []string{"the default budget, " + sysmem.FormatBytes(half(sysmem.Read())) + " (" + sysmem.Read().String() + "),", "fingerprints.parquet needs to make progress"} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("error %q does not say %q", err, want)
 		}
@@ -342,7 +342,7 @@ func TestHeapLimitFollowsPlan(t *testing.T) {
 	d := &data{rows: 1 << 28, rowFile: &rowFile{path: filepath.Join(t.TempDir(), "rows")}}
 	withTimes := defaultBudget(d.residentBytes())
 	if withTimes <= DefaultMemory() {
-		t.Skipf("half of this machine's memory (%s) leaves no room to raise the default budget", sysmem.FormatBytes(halfMachine()))
+		t.Skipf("half of this machine's memory (%s) leaves no room to raise the default budget", sysmem.FormatBytes(half(sysmem.Read())))
 	}
 	if _, err := plan(d, Resources{}, "fingerprints.parquet"); err != nil {
 		t.Fatal(err)
